@@ -1,0 +1,166 @@
+/* ferry's entry from a multiboot loader.
+ *
+ * Both headers live here: multiboot2 for GRUB (the ISO and USB images) and
+ * multiboot 1 for QEMU's -kernel (fast test boots).  Either loader enters
+ * at _start in 32-bit protected mode, paging off, with the magic in EAX and
+ * the boot information in EBX.  We build an identity map of the first
+ * 4 GiB with 2 MiB pages, enter long mode and call ferry_main(magic, info).
+ */
+#define MB1_MAGIC 0x1BADB002
+#define MB1_FLAGS 0x00000003 /* page-align modules, give memory info */
+#define MB2_MAGIC 0xE85250D6
+#define MB2_ARCH_I386 0
+
+#define CR0_PE (1 << 0)
+#define CR0_WP (1 << 16)
+#define CR0_PG (1 << 31)
+#define CR4_PAE (1 << 5)
+#define MSR_EFER 0xC0000080
+#define EFER_LME (1 << 8)
+#define EFER_NXE (1 << 11)
+#define PTE_P 0x1
+#define PTE_W 0x2
+#define PTE_PS 0x80
+#define COM1 0x3F8
+
+	.section .multiboot, "a"
+	.align 4
+	.globl mb1_header, mb2_header
+mb1_header:
+	.long MB1_MAGIC
+	.long MB1_FLAGS
+	.long -(MB1_MAGIC + MB1_FLAGS)
+
+	.align 8
+mb2_header:
+	.long MB2_MAGIC
+	.long MB2_ARCH_I386
+	.long mb2_header_end - mb2_header
+	.long -(MB2_MAGIC + MB2_ARCH_I386 + (mb2_header_end - mb2_header))
+	/* end tag */
+	.short 0
+	.short 0
+	.long 8
+mb2_header_end:
+
+	.section .text.boot, "ax"
+	.code32
+	.globl _start
+_start:
+	cli
+	cld
+	mov %eax, %edi          /* loader magic, first argument */
+	mov %ebx, %esi          /* boot information, second argument */
+	mov $boot_stack_top, %esp
+
+	/* Long mode present?  CPUID 0x80000001 EDX bit 29 (SDM Vol. 2A CPUID). */
+	mov $0x80000000, %eax
+	cpuid
+	cmp $0x80000001, %eax
+	jb no_long_mode
+	mov $0x80000001, %eax
+	cpuid
+	test $(1 << 29), %edx
+	jz no_long_mode
+
+	/* PML4[0] -> PDPT; PDPT[0..3] -> the four page directories. */
+	mov $boot_pdpt, %eax
+	or $(PTE_P | PTE_W), %eax
+	mov %eax, boot_pml4
+	mov $boot_pd, %eax
+	or $(PTE_P | PTE_W), %eax
+	xor %ecx, %ecx
+1:	mov %eax, boot_pdpt(, %ecx, 8)
+	add $4096, %eax
+	inc %ecx
+	cmp $4, %ecx
+	jb 1b
+	/* 2048 directory entries of 2 MiB: 0 .. 4 GiB. */
+	xor %ecx, %ecx
+2:	mov %ecx, %eax
+	shl $21, %eax
+	or $(PTE_P | PTE_W | PTE_PS), %eax
+	mov %eax, boot_pd(, %ecx, 8)
+	inc %ecx
+	cmp $2048, %ecx
+	jb 2b
+
+	mov %cr4, %eax
+	or $CR4_PAE, %eax
+	mov %eax, %cr4
+	mov $boot_pml4, %eax
+	mov %eax, %cr3
+	mov $MSR_EFER, %ecx
+	rdmsr
+	or $(EFER_LME | EFER_NXE), %eax
+	wrmsr
+	mov %cr0, %eax
+	or $(CR0_PE | CR0_PG | CR0_WP), %eax
+	mov %eax, %cr0
+
+	lgdt boot_gdt_desc
+	ljmp $0x08, $long_entry
+
+	/* Prints a line on COM1 and stops: nothing else can run here. */
+no_long_mode:
+	mov $msg_no_lm, %esi
+3:	lodsb
+	test %al, %al
+	jz 5f
+	mov %al, %bl
+	mov $(COM1 + 5), %dx
+4:	inb %dx, %al
+	test $0x20, %al
+	jz 4b
+	mov $COM1, %dx
+	mov %bl, %al
+	outb %al, %dx
+	jmp 3b
+5:	hlt
+	jmp 5b
+
+	.code64
+long_entry:
+	mov $0x10, %ax
+	mov %ax, %ds
+	mov %ax, %es
+	mov %ax, %ss
+	xor %ax, %ax
+	mov %ax, %fs
+	mov %ax, %gs
+	mov $boot_stack_top, %rsp
+	mov %edi, %edi
+	mov %esi, %esi
+	call ferry_main
+6:	cli
+	hlt
+	jmp 6b
+
+	.section .rodata
+msg_no_lm:
+	.asciz "ferry: this CPU has no 64-bit long mode; ferry cannot run here\r\n"
+
+	.align 16
+boot_gdt:
+	.quad 0                         /* null */
+	.quad 0x00AF9A000000FFFF        /* 0x08: 64-bit code, DPL 0 */
+	.quad 0x00CF92000000FFFF        /* 0x10: data, DPL 0 */
+boot_gdt_end:
+boot_gdt_desc:
+	.short boot_gdt_end - boot_gdt - 1
+	.quad boot_gdt
+
+	.section .bss.boot, "aw", @nobits
+	.align 4096
+	.globl boot_pml4, boot_pdpt, boot_pd
+boot_pml4:
+	.skip 4096
+boot_pdpt:
+	.skip 4096
+boot_pd:
+	.skip 4 * 4096
+	.align 16
+boot_stack:
+	.skip 64 * 1024
+	.globl boot_stack_top
+boot_stack_top:

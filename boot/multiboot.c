@@ -1,0 +1,158 @@
+/* Multiboot 1 (QEMU -kernel) and multiboot2 (GRUB) boot information.
+ * Formats: Multiboot Specification 0.6.96 section 3.3, and Multiboot2
+ * Specification 2.0 section 3.6. */
+#include "../hv/core/boot_info.h"
+#include "../hv/lib/string.h"
+
+#define MB1_LOADER_MAGIC 0x2BADB002
+#define MB2_LOADER_MAGIC 0x36D76289
+
+/* Multiboot 1 info flags. */
+#define MB1_INFO_CMDLINE BIT(2)
+#define MB1_INFO_MODS BIT(3)
+#define MB1_INFO_MMAP BIT(6)
+
+struct mb1_info {
+	u32 flags;
+	u32 mem_lower, mem_upper;
+	u32 boot_device;
+	u32 cmdline;
+	u32 mods_count, mods_addr;
+	u32 syms[4];
+	u32 mmap_length, mmap_addr;
+} __packed;
+
+struct mb1_module {
+	u32 mod_start, mod_end, string, reserved;
+} __packed;
+
+/* Each mmap entry is preceded by its size, which does not count itself. */
+struct mb1_mmap {
+	u32 size;
+	u64 base, len;
+	u32 type;
+} __packed;
+
+/* Multiboot2 tag types. */
+#define MB2_TAG_END 0
+#define MB2_TAG_CMDLINE 1
+#define MB2_TAG_MODULE 3
+#define MB2_TAG_MMAP 6
+
+struct mb2_tag {
+	u32 type, size;
+} __packed;
+
+struct mb2_mmap_tag {
+	u32 type, size, entry_size, entry_version;
+} __packed;
+
+struct mb2_mmap_entry {
+	u64 base, len;
+	u32 type, reserved;
+} __packed;
+
+struct mb2_module_tag {
+	u32 type, size, mod_start, mod_end;
+	char cmdline[];
+} __packed;
+
+static void add_mem(struct boot_info *bi, u64 base, u64 len, u32 type)
+{
+	if (bi->nmem == BOOT_MAX_MEM) {
+		bi->truncated = true;
+		return;
+	}
+	if (type < MEM_USABLE || type > MEM_BAD)
+		type = MEM_RESERVED;
+	bi->mem[bi->nmem++] = (struct mem_range){ base, len, type };
+}
+
+static void add_module(struct boot_info *bi, u32 start, u32 end, const char *cmdline)
+{
+	if (bi->nmods == BOOT_MAX_MODS) {
+		bi->truncated = true;
+		return;
+	}
+	struct boot_module *m = &bi->mods[bi->nmods++];
+	m->start = start;
+	m->end = end;
+	if (str_copy(m->cmdline, cmdline ? cmdline : "", sizeof(m->cmdline)) >= sizeof(m->cmdline))
+		bi->truncated = true;
+}
+
+static void set_cmdline(struct boot_info *bi, const char *s)
+{
+	if (str_copy(bi->cmdline, s, sizeof(bi->cmdline)) >= sizeof(bi->cmdline))
+		bi->truncated = true;
+}
+
+static void parse_mb1(const struct mb1_info *mi, struct boot_info *bi)
+{
+	bi->loader = "multiboot";
+	bi->info_start = (hpa_t)(uintptr_t)mi;
+	bi->info_end = bi->info_start + sizeof(*mi);
+	if (mi->flags & MB1_INFO_CMDLINE)
+		set_cmdline(bi, (const char *)(uintptr_t)mi->cmdline);
+	if (mi->flags & MB1_INFO_MODS) {
+		const struct mb1_module *m = (const void *)(uintptr_t)mi->mods_addr;
+		for (u32 i = 0; i < mi->mods_count; i++)
+			add_module(bi, m[i].mod_start, m[i].mod_end, (const char *)(uintptr_t)m[i].string);
+	}
+	if (mi->flags & MB1_INFO_MMAP) {
+		u64 p = mi->mmap_addr, end = p + mi->mmap_length;
+		while (p + sizeof(struct mb1_mmap) <= end) {
+			const struct mb1_mmap *e = (const void *)(uintptr_t)p;
+			add_mem(bi, e->base, e->len, e->type);
+			p += e->size + sizeof(e->size);
+		}
+	}
+}
+
+static void parse_mb2(const u8 *info, struct boot_info *bi)
+{
+	u32 total = *(const u32 *)info;
+	bi->loader = "multiboot2";
+	bi->info_start = (hpa_t)(uintptr_t)info;
+	bi->info_end = bi->info_start + total;
+
+	/* Tags start at offset 8 and are 8-byte aligned (spec 3.6.1). */
+	for (u32 off = 8; off + sizeof(struct mb2_tag) <= total;) {
+		const struct mb2_tag *t = (const void *)(info + off);
+		if (t->type == MB2_TAG_END || t->size < sizeof(*t))
+			break;
+		switch (t->type) {
+		case MB2_TAG_CMDLINE:
+			set_cmdline(bi, (const char *)(t + 1));
+			break;
+		case MB2_TAG_MODULE: {
+			const struct mb2_module_tag *m = (const void *)t;
+			add_module(bi, m->mod_start, m->mod_end, m->cmdline);
+			break;
+		}
+		case MB2_TAG_MMAP: {
+			const struct mb2_mmap_tag *mt = (const void *)t;
+			if (mt->entry_size < sizeof(struct mb2_mmap_entry))
+				break;
+			for (u32 e = sizeof(*mt); e + mt->entry_size <= t->size; e += mt->entry_size) {
+				const struct mb2_mmap_entry *me = (const void *)((const u8 *)t + e);
+				add_mem(bi, me->base, me->len, me->type);
+			}
+			break;
+		}
+		}
+		off += ALIGN_UP(t->size, 8);
+	}
+}
+
+int boot_info_parse(u32 magic, hpa_t info, struct boot_info *bi)
+{
+	memset(bi, 0, sizeof(*bi));
+	if (magic == MB1_LOADER_MAGIC)
+		parse_mb1((const struct mb1_info *)(uintptr_t)info, bi);
+	else if (magic == MB2_LOADER_MAGIC)
+		parse_mb2((const u8 *)(uintptr_t)info, bi);
+	else
+		return -E_INVAL;
+	return 0;
+}

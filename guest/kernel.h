@@ -1,0 +1,32 @@
+/* The guest kernel's small services. */
+#ifndef GUEST_KERNEL_H
+#define GUEST_KERNEL_H
+
+#include "../hv/core/guest_abi.h"
+
+/* One line on the console (COM1), '\n' appended. */
+void con_line(const char *s);
+void con_printf(const char *fmt, ...) __printf(1, 2);
+
+/* Maps [pa, pa+len) uncached at the same virtual address. */
+int paging_map_device(u64 pa, u64 len);
+void paging_init(const struct ferry_boot_info *bi);
+
+/* True when [pa, pa+len) is guest RAM according to the boot info. */
+bool ram_contains(u64 pa, u64 len);
+
+__noreturn void power_off(int status);
+
+static inline void cpuid4(u32 leaf, u32 *a, u32 *b, u32 *c, u32 *d)
+{
+	__asm__ volatile("cpuid" : "=a"(*a), "=b"(*b), "=c"(*c), "=d"(*d) : "a"(leaf), "c"(0));
+}
+
+static inline u64 rdtsc(void)
+{
+	u32 lo, hi;
+	__asm__ volatile("rdtsc" : "=a"(lo), "=d"(hi));
+	return ((u64)hi << 32) | lo;
+}
+
+#endif

@@ -1,0 +1,20 @@
+/* The guest's driver for ferry's logical block device. */
+#ifndef GUEST_LBD_DRV_H
+#define GUEST_LBD_DRV_H
+
+#include "shell.h"
+
+/* Finds the device through ferry's CPUID leaves and identifies it.
+ * 0 and *out, -E_NOENT without ferry or without a device. */
+int lbd_probe(struct disk **out);
+
+/* Issues one raw command (for device tests): returns the status ferry
+ * wrote.  desc must be in guest RAM (or deliberately not, for tests). */
+u32 lbd_submit_raw(u64 desc_gpa);
+/* Register page, for tests and statistics (NULL before probe). */
+volatile u8 *lbd_regs(void);
+
+extern const struct shell_cmd lbd_shell_cmds[];
+extern const size_t lbd_shell_ncmds;
+
+#endif

@@ -62,5 +62,8 @@ struct pci_dev *pci_find_bdf(u8 bus, u8 dev, u8 fn);
 /* Takes the function for ferry: hides it from the guest, enables memory /
  * I/O decoding and bus mastering. */
 void pci_claim(struct pci_dev *d, const char *owner);
+/* Gives a claimed function back to the guest (a driver found nothing to
+ * serve on it). */
+void pci_release(struct pci_dev *d);
 
 #endif

@@ -39,10 +39,10 @@ struct insn {
 	enum insn_kind kind;
 	u8 mem_size;       /* bytes read or written in memory: 1, 2, 4 or 8 */
 	u8 reg_size;       /* size of the register operand: 1, 2, 4 or 8 (for
-			    * LOAD/STORE equal to mem_size; for ZX/SX the
-			    * destination size) */
+			    * LOAD/STORE/STORE_IMM equal to mem_size; for
+			    * ZX/SX the destination size) */
 	u8 reg;            /* enum x86_gpr of the register operand; for
-			    * STORE_IMM unused */
+			    * STORE_IMM unused (0) */
 	bool reg_high8;    /* 8-bit operand is AH/CH/DH/BH (no REX; reg is then
 			    * GPR_RAX..GPR_RBX holding it in bits 15:8) */
 	u64 imm;           /* STORE_IMM: the immediate, already sign-extended
@@ -68,7 +68,9 @@ struct insn {
 enum decode_result {
 	DECODE_OK = 0,
 	DECODE_TRUNCATED = -1,   /* fewer bytes than the instruction needs */
-	DECODE_UNSUPPORTED = -2, /* a valid instruction we do not emulate */
+	DECODE_UNSUPPORTED = -2, /* a valid instruction we do not emulate
+				  * (also any opcode outside the accepted
+				  * set, valid or not) */
 	DECODE_INVALID = -3,     /* not a valid encoding (e.g. LOCK on MOV,
 				  * register operand where memory needed,
 				  * more than 15 bytes) */

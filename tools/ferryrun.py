@@ -1,0 +1,151 @@
+#!/usr/bin/env python3
+"""Boot ferry and its guest under QEMU and collect what they print.
+
+Used by `make run-local`, `make demo`, `make bench` and the emulator tests.
+Only the Python standard library is needed.
+
+QEMU runs with TCG (software emulation) and `-cpu qemu64,+svm,+npt`: AMD
+SVM with nested paging, which is what ferry's SVM back end needs.  ferry
+ends the emulator through QEMU's isa-debug-exit device once the guest has
+powered off, so a run ends by itself.
+"""
+import argparse
+import os
+import re
+import subprocess
+import sys
+import tempfile
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+BUILD = os.path.join(ROOT, "build")
+FERRY32 = os.path.join(BUILD, "ferry32.elf")
+GUEST = os.path.join(BUILD, "guest.elf")
+ISO = os.path.join(BUILD, "ferry.iso")
+OVMF_CODE = "/usr/share/OVMF/OVMF_CODE.fd"
+OVMF_VARS = "/usr/share/OVMF/OVMF_VARS.fd"
+
+CPU_SVM = "qemu64,+svm,+npt"
+
+
+def qemu_cmd(disk=None, cpu=CPU_SVM, mem="256M", kernel=True, guest_cmds="",
+             ferry_args="loglevel=info", iso=None, firmware="bios", extra=()):
+    """The QEMU command line for one machine."""
+    cmd = ["qemu-system-x86_64", "-machine", "q35", "-accel", "tcg", "-cpu", cpu,
+           "-m", mem, "-nodefaults", "-display", "none", "-no-reboot",
+           "-serial", "stdio", "-device", "isa-debug-exit,iobase=0xf4,iosize=4"]
+    if firmware == "uefi":
+        cmd += ["-drive", f"if=pflash,format=raw,readonly=on,file={OVMF_CODE}"]
+        vars_copy = tempfile.NamedTemporaryFile(prefix="ovmf-vars-", delete=False)
+        with open(OVMF_VARS, "rb") as f:
+            vars_copy.write(f.read())
+        vars_copy.close()
+        cmd += ["-drive", f"if=pflash,format=raw,file={vars_copy.name}"]
+    if kernel:
+        # QEMU's multiboot loader splits -initrd on commas; ",," is a comma.
+        initrd = f"{GUEST} {guest_cmds}".replace(",", ",,")
+        cmd += ["-kernel", FERRY32, "-append", ferry_args, "-initrd", initrd]
+    elif iso:
+        cmd += ["-drive", f"file={iso},format=raw,if=none,id=cd,readonly=on",
+                "-device", "ide-cd,drive=cd,bus=ide.1,bootindex=0"]
+    if disk:
+        cmd += ["-drive", f"file={disk},format=raw,if=none,id=d0",
+                "-device", "ide-hd,drive=d0,bus=ide.0"]
+    cmd += list(extra)
+    return cmd
+
+
+class Run:
+    """The outcome of one emulator run."""
+
+    def __init__(self, cmd, output, returncode, seconds, timed_out):
+        self.cmd = cmd
+        self.output = output
+        self.lines = output.replace("\r", "").splitlines()
+        self.returncode = returncode
+        self.seconds = seconds
+        self.timed_out = timed_out
+
+    def guest_lines(self):
+        """Lines printed by the guest (everything that is not ferry's)."""
+        return [l for l in self.lines if not l.startswith("ferry: ")]
+
+    def ferry_lines(self):
+        return [l for l in self.lines if l.startswith("ferry: ")]
+
+    def results(self):
+        """The guest's result lines: ('ok'|'err', text after it)."""
+        out = []
+        for l in self.guest_lines():
+            m = re.match(r"^(ok|err) (.*)$", l)
+            if m:
+                out.append((m.group(1), m.group(2)))
+        return out
+
+    def passed(self):
+        return "result: pass" in self.guest_lines()
+
+    def find(self, pattern):
+        """First regex match over all lines, or None."""
+        for l in self.lines:
+            m = re.search(pattern, l)
+            if m:
+                return m
+        return None
+
+
+def run(cmd, timeout=300, echo=False):
+    start = time.monotonic()
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                            stdin=subprocess.DEVNULL)
+    chunks = []
+    timed_out = False
+    try:
+        if echo:
+            for raw in iter(proc.stdout.readline, b""):
+                text = raw.decode("utf-8", "replace")
+                chunks.append(text)
+                sys.stdout.write(text.replace("\r", ""))
+                sys.stdout.flush()
+                if time.monotonic() - start > timeout:
+                    raise subprocess.TimeoutExpired(cmd, timeout)
+            proc.wait(timeout=max(1, timeout - (time.monotonic() - start)))
+        else:
+            out, _ = proc.communicate(timeout=timeout)
+            chunks.append(out.decode("utf-8", "replace"))
+    except subprocess.TimeoutExpired:
+        timed_out = True
+        proc.kill()
+        rest, _ = proc.communicate()
+        chunks.append(rest.decode("utf-8", "replace"))
+    return Run(cmd, "".join(chunks), proc.returncode, time.monotonic() - start, timed_out)
+
+
+def run_local(disk, guest_cmds, timeout=300, echo=False, **kw):
+    return run(qemu_cmd(disk=disk, guest_cmds=guest_cmds, **kw), timeout=timeout, echo=echo)
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--disk", help="raw disk image for the AHCI controller")
+    ap.add_argument("--cmds", default="", help="the guest's command script")
+    ap.add_argument("--ferry-args", default="loglevel=info")
+    ap.add_argument("--cpu", default=CPU_SVM)
+    ap.add_argument("--timeout", type=int, default=600)
+    a = ap.parse_args()
+    for f in (FERRY32, GUEST):
+        if not os.path.exists(f):
+            sys.exit(f"ferryrun: {f} is missing; run 'make' first")
+    if a.disk and not os.path.exists(a.disk):
+        sys.exit(f"ferryrun: disk image {a.disk} does not exist")
+    r = run_local(a.disk, a.cmds, timeout=a.timeout, echo=True, cpu=a.cpu, ferry_args=a.ferry_args)
+    if r.timed_out:
+        print(f"ferryrun: timed out after {a.timeout} s", file=sys.stderr)
+        sys.exit(2)
+    if not r.passed():
+        print("ferryrun: the guest reported a failure (no 'result: pass')", file=sys.stderr)
+        sys.exit(1)
+
+
+if __name__ == "__main__":
+    main()

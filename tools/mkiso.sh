@@ -1,0 +1,45 @@
+#!/usr/bin/env bash
+# Builds a GRUB hybrid ISO (BIOS and UEFI; CD, disk or USB stick) holding
+# ferry and its guest.
+#   tools/mkiso.sh OUT.iso FERRY_ELF GUEST_ELF "GUEST COMMANDS" ["FERRY ARGS"]
+# The guest commands become the guest module's command line.
+set -euo pipefail
+out=$1 ferry=$2 guest=$3 cmds=$4 args=${5:-loglevel=info}
+
+for t in grub-mkrescue xorriso mformat; do
+	command -v "$t" >/dev/null || { echo "mkiso: $t is missing (apt-get install grub-pc-bin grub-efi-amd64-bin grub-common xorriso mtools)" >&2; exit 1; }
+done
+# GRUB joins a command's words with single spaces and re-quotes any word
+# that contains a space or a quote, so the text goes in as plain words with
+# GRUB's special characters escaped; quotes cannot pass through unchanged.
+grub_words() {
+	case $1 in *[\"\'\\]*) echo "mkiso: '$1' contains a quote or backslash, which GRUB would rewrite" >&2; exit 1 ;; esac
+	local out="" w
+	for w in $1; do
+		out+=" $(printf '%s' "$w" | sed 's/[;&|<>$(){}#]/\\&/g')"
+	done
+	printf '%s' "${out# }"
+}
+cmds_w=$(grub_words "$cmds")
+args_w=$(grub_words "$args")
+set -f
+
+dir=$(mktemp -d)
+trap 'rm -rf "$dir"' EXIT
+mkdir -p "$dir/boot/grub"
+cp "$ferry" "$dir/boot/ferry.elf"
+cp "$guest" "$dir/boot/guest.elf"
+# Plain commands and no menu entry: GRUB boots at once (a menuentry, even
+# with timeout=0, costs about three seconds).  all_video keeps GRUB on UEFI
+# from stopping at "no suitable video mode".
+cat > "$dir/boot/grub/grub.cfg" <<CFG
+serial --unit=0 --speed=115200
+terminal_input serial console
+terminal_output serial console
+insmod all_video
+echo 'ferry: GRUB is loading ferry'
+multiboot2 /boot/ferry.elf $args_w
+module2 /boot/guest.elf $cmds_w
+boot
+CFG
+grub-mkrescue -o "$out" "$dir" >/dev/null 2>"$dir/log" || { cat "$dir/log" >&2; exit 1; }

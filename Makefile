@@ -2,6 +2,8 @@
 .DEFAULT_GOAL := all
 O := build
 SHELL := /bin/bash
+# V=1 shows the commands.
+Q := $(if $(V),,@)
 
 CC := gcc
 LD := ld
@@ -31,27 +33,30 @@ FERRY_OBJS := $(call objs,ferry,$(FERRY_SRCS))
 GUEST_OBJS := $(call objs,guest,$(GUEST_SRCS))
 
 $(O)/ferry/%.c.o: %.c
-	@mkdir -p $(@D)
-	$(CC) $(KCFLAGS) -MMD -c $< -o $@
+	@mkdir -p $(@D); echo "  CC      $<"
+	$(Q)$(CC) $(KCFLAGS) -MMD -c $< -o $@
 $(O)/ferry/%.S.o: %.S
-	@mkdir -p $(@D)
-	$(CC) $(KASFLAGS) -MMD -c $< -o $@
+	@mkdir -p $(@D); echo "  AS      $<"
+	$(Q)$(CC) $(KASFLAGS) -MMD -c $< -o $@
 $(O)/guest/%.c.o: %.c
-	@mkdir -p $(@D)
-	$(CC) $(KCFLAGS) -DFERRY_GUEST -MMD -c $< -o $@
+	@mkdir -p $(@D); echo "  CC      $< (guest)"
+	$(Q)$(CC) $(KCFLAGS) -DFERRY_GUEST -MMD -c $< -o $@
 $(O)/guest/%.S.o: %.S
-	@mkdir -p $(@D)
-	$(CC) $(KASFLAGS) -DFERRY_GUEST -MMD -c $< -o $@
+	@mkdir -p $(@D); echo "  AS      $< (guest)"
+	$(Q)$(CC) $(KASFLAGS) -DFERRY_GUEST -MMD -c $< -o $@
 
 $(O)/ferry.elf: $(FERRY_OBJS) linker.ld
-	$(LD) $(KLDFLAGS) -T linker.ld -o $@ $(FERRY_OBJS)
+	@echo "  LD      $@"
+	$(Q)$(LD) $(KLDFLAGS) -T linker.ld -o $@ $(FERRY_OBJS)
 
 # QEMU's -kernel loads multiboot 1 from 32-bit ELF files only.
 $(O)/ferry32.elf: $(O)/ferry.elf
-	$(OBJCOPY) -O elf32-i386 $< $@
+	@echo "  OBJCOPY $@"
+	$(Q)$(OBJCOPY) -O elf32-i386 $< $@
 
 $(O)/guest.elf: $(GUEST_OBJS) guest/guest.ld
-	$(LD) $(KLDFLAGS) -T guest/guest.ld -o $@ $(GUEST_OBJS)
+	@echo "  LD      $@"
+	$(Q)$(LD) $(KLDFLAGS) -T guest/guest.ld -o $@ $(GUEST_OBJS)
 
 -include $(FERRY_OBJS:.o=.d) $(GUEST_OBJS:.o=.d)
 
@@ -68,8 +73,8 @@ UNIT_BINS := $(addprefix $(O)/unit/,$(UNIT_TESTS))
 
 define unit_rule
 $(O)/unit/$(1): $$($(1)_SRCS) $$(wildcard tests/unit/*.h)
-	@mkdir -p $$(@D)
-	$$(HOSTCC) $$(UNIT_CFLAGS) -o $$@ $$($(1)_SRCS)
+	@mkdir -p $$(@D); echo "  HOSTCC  $$@"
+	$(Q)$$(HOSTCC) $$(UNIT_CFLAGS) -o $$@ $$($(1)_SRCS)
 endef
 $(foreach t,$(UNIT_TESTS),$(eval $(call unit_rule,$(t))))
 
@@ -80,3 +85,57 @@ unit: $(UNIT_BINS)
 .PHONY: clean
 clean:
 	rm -rf $(O)
+
+# ---- running it -------------------------------------------------------------
+GUEST_CMDS ?= lbd-info; ls /
+FERRY_ARGS ?= loglevel=info
+
+.PHONY: deps
+deps:
+	@tools/deps.sh
+
+# A GRUB hybrid ISO (BIOS + UEFI; CD, disk or USB stick) running GUEST_CMDS.
+.PHONY: iso
+iso: $(O)/ferry.iso
+$(O)/ferry.iso: $(O)/ferry.elf $(O)/guest.elf tools/mkiso.sh FORCE
+	@echo "  ISO     $@"
+	$(Q)tools/mkiso.sh $@ $(O)/ferry.elf $(O)/guest.elf "$(GUEST_CMDS)" "$(FERRY_ARGS)"
+
+.PHONY: run-local
+run-local: all
+	@test -n "$(DISK)" || { echo "usage: make run-local DISK=image GUEST_CMDS='ls /; sha256 /A.TXT'"; exit 2; }
+	@python3 tools/ferryrun.py --disk "$(DISK)" --cmds "$(GUEST_CMDS)" --ferry-args "$(FERRY_ARGS)"
+
+.PHONY: demo
+demo: deps all
+	@python3 tools/demo.py
+
+.PHONY: bench
+bench: deps all
+	@python3 tools/bench.py
+
+# ---- tests --------------------------------------------------------------------
+.PHONY: unit-build test test-unit test-emu
+unit-build: $(UNIT_BINS)
+test: deps all unit-build
+	@python3 tests/run.py
+test-unit: unit-build
+	@python3 tests/run.py --unit
+test-emu: all
+	@python3 tests/run.py --emu $(if $(K),-k $(K))
+
+.PHONY: help
+help:
+	@echo "make            build ferry ($(O)/ferry.elf, $(O)/ferry32.elf) and its guest ($(O)/guest.elf)"
+	@echo "make demo       make a FAT32 disk image and show the guest reading and writing it through ferry"
+	@echo "make test       install missing packages, then run every unit and emulator test"
+	@echo "make test-unit  host unit tests only (ASan + UBSan)"
+	@echo "make test-emu   emulator tests only (K=substring to pick some)"
+	@echo "make bench      large sequential write and read: MiB/s, requests, VM exits per request"
+	@echo "make iso        $(O)/ferry.iso: GRUB ISO for BIOS and UEFI (GUEST_CMDS, FERRY_ARGS)"
+	@echo "make run-local DISK=img GUEST_CMDS='ls /; sha256 /A.TXT'   run one machine under QEMU"
+	@echo "make deps       install the Debian packages needed (as root), or name them"
+	@echo "make clean      remove $(O)/"
+
+.PHONY: FORCE
+FORCE:

@@ -22,12 +22,18 @@ static struct {
 } lbd;
 
 volatile u8 *lbd_regs(void) { return lbd.regs; }
+struct disk *lbd_disk(void) { return lbd.regs ? &lbd.disk : NULL; }
 
 static u32 reg32(u32 off) { return *(volatile u32 *)(lbd.regs + off); }
 
 u32 lbd_submit_raw(u64 desc_gpa)
 {
+	/* ferry reads the descriptor and moves data like a DMA engine: the
+	 * compiler must neither sink our stores below the doorbell nor keep
+	 * values it read before it. */
+	__asm__ volatile("" ::: "memory");
 	*(volatile u64 *)(lbd.regs + LBD_REG_DOORBELL) = desc_gpa;
+	__asm__ volatile("" ::: "memory");
 	return reg32(LBD_REG_LAST_STATUS);
 }
 

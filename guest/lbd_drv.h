@@ -13,6 +13,7 @@ int lbd_probe(struct disk **out);
 u32 lbd_submit_raw(u64 desc_gpa);
 /* Register page, for tests and statistics (NULL before probe). */
 volatile u8 *lbd_regs(void);
+struct disk *lbd_disk(void);
 
 extern const struct shell_cmd lbd_shell_cmds[];
 extern const size_t lbd_shell_ncmds;

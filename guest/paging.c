@@ -82,3 +82,5 @@ void paging_init(const struct ferry_boot_info *bi)
 				con_line("guest: warning: RAM above 64 GiB not mapped");
 	__asm__ volatile("mov %0, %%cr3" ::"r"(pml4) : "memory");
 }
+
+const struct ferry_boot_info *boot_info(void) { return boot; }

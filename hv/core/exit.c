@@ -55,6 +55,8 @@ static void handle_cpuid(struct vcpu *vcpu)
 		case FERRY_CPUID_STATS:
 			c.eax = (u32)vcpu->stats.exits;
 			c.ebx = (u32)(vcpu->stats.exits >> 32);
+			c.ecx = (u32)vcpu->stats.by_reason[EXIT_NPF];
+			c.edx = (u32)vcpu->stats.by_reason[EXIT_IO];
 			break;
 		}
 	} else {

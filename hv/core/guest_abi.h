@@ -13,8 +13,10 @@
  *   register page, EBX = GPA bits 63:32, ECX = size of the page in bytes,
  *   EDX = LBD_VERSION.  EAX = EBX = 0 when the machine has no device.
  * Leaf 0x40000002: EAX = TSC frequency in kHz as ferry measured it.
- * Leaf 0x40000003: EAX = VM exits so far bits 31:0, EBX = bits 63:32
- *   (this CPUID's own exit included), for measuring exits per request. */
+ * Leaf 0x40000003: exit counters for measuring exits per request: EAX =
+ *   all VM exits so far bits 31:0, EBX = bits 63:32 (this CPUID's own exit
+ *   included), ECX = nested-page-fault exits bits 31:0, EDX = port-I/O
+ *   exits bits 31:0. */
 #define FERRY_CPUID_BASE 0x40000000
 #define FERRY_CPUID_LBD 0x40000001
 #define FERRY_CPUID_TSC 0x40000002

@@ -16,9 +16,9 @@ struct lbd_stats {
 int lbd_attach(struct vm *vm, gpa_t gpa, struct blk_dev *backend);
 const struct lbd_stats *lbd_get_stats(void);
 
-/* The command path itself, exposed for the host unit tests: executes the
+/* The command path (hv/core/lbd_cmd.c): executes the
  * descriptor at desc_gpa against the guest memory `ram` and returns the
  * LBD_ST_* status it also stores in the descriptor when it can. */
-u32 lbd_execute(const struct gmem *ram, struct blk_dev *dev, gpa_t desc_gpa);
+u32 lbd_execute(const struct gmem *ram, struct blk_dev *dev, gpa_t desc_gpa, struct lbd_stats *stats);
 
 #endif

@@ -1,0 +1,208 @@
+/* Guest commands for looking at the machine from inside and for testing
+ * the logical device with hostile input.  Each prints data lines; the
+ * shell prints the ok/err result line.
+ *
+ *   lbd-info              identify data and device registers
+ *   peek ADDR             the 32-bit value at guest-physical ADDR (< 4 GiB)
+ *   lspci                 the PCI functions the guest can see
+ *   stats                 TSC, ferry's exit counters, commands completed
+ *   devtest CASE [ADDR]   one bad-input case; ok when ferry answered with
+ *                         the expected error status (see below)
+ *   devbench read|write MIB [KIB_PER_REQUEST]
+ *                         raw sequential I/O from sector 0 (destroys the
+ *                         disk's contents when writing), bracketed by
+ *                         stats lines for the host to compute rates
+ */
+#include "kernel.h"
+#include "alloc.h"
+#include "lbd_drv.h"
+#include "../hv/lib/string.h"
+#include "../hv/x86/io.h"
+
+static u32 reg32(u32 off) { return *(volatile u32 *)(lbd_regs() + off); }
+static u64 reg64(u32 off) { return *(volatile u64 *)(lbd_regs() + off); }
+
+static int need_device(struct shell *sh)
+{
+	if (!lbd_regs()) {
+		shell_message(sh, "no logical block device");
+		return -E_NOENT;
+	}
+	return 0;
+}
+
+static int parse_addr(const char *s, u64 *v)
+{
+	return str_to_u64(s, strlen(s), v);
+}
+
+static int cmd_lbd_info(struct shell *sh, int argc, char **argv)
+{
+	(void)argc, (void)argv;
+	int rc = need_device(sh);
+	if (rc)
+		return rc;
+	shell_printf(sh, "lbd magic=%08x version=%u state=%x sector_size=%u capacity=%lu max_sectors=%u max_segs=%u",
+		   reg32(LBD_REG_MAGIC), reg32(LBD_REG_VERSION), reg32(LBD_REG_STATE), reg32(LBD_REG_SECTOR_SIZE),
+		   reg64(LBD_REG_CAPACITY), reg32(LBD_REG_MAX_SECTORS), reg32(LBD_REG_MAX_SEGS));
+	shell_printf(sh, "lbd submitted=%lu completed=%lu last_status=%u bad_writes=%u", reg64(LBD_REG_SUBMITTED),
+		   reg64(LBD_REG_COMPLETED), reg32(LBD_REG_LAST_STATUS), reg32(LBD_REG_BAD_WRITES));
+	return 0;
+}
+
+static int cmd_peek(struct shell *sh, int argc, char **argv)
+{
+	u64 a;
+	if (argc != 2 || parse_addr(argv[1], &a) < 0 || a >= 4 * GiB - 4 || (a & 3))
+		return shell_usage(sh);
+	shell_printf(sh, "peek %08lx = %08x", a, *(volatile u32 *)(uintptr_t)a);
+	return 0;
+}
+
+static int cmd_lspci(struct shell *sh, int argc, char **argv)
+{
+	(void)argc, (void)argv;
+	for (u32 bus = 0; bus < 256; bus++)
+		for (u32 dev = 0; dev < 32; dev++)
+			for (u32 fn = 0; fn < 8; fn++) {
+				u32 addr = BIT(31) | bus << 16 | dev << 11 | fn << 8;
+				outl(0xCF8, addr);
+				u32 id = inl(0xCFC);
+				if ((id & 0xFFFF) == 0xFFFF) {
+					if (fn == 0)
+						break;
+					continue;
+				}
+				outl(0xCF8, addr | 8);
+				u32 cls = inl(0xCFC);
+				shell_printf(sh, "pci %02x:%02x.%x %04x:%04x class %06x", bus, dev, fn, id & 0xFFFF, id >> 16,
+					   cls >> 8);
+			}
+	return 0;
+}
+
+static int cmd_stats(struct shell *sh, int argc, char **argv)
+{
+	(void)argc, (void)argv;
+	u32 a, b, c, d, khz, x;
+	u64 tsc = rdtsc();
+	cpuid4(FERRY_CPUID_TSC, &khz, &x, &x, &x);
+	cpuid4(FERRY_CPUID_STATS, &a, &b, &c, &d);
+	shell_printf(sh, "stats tsc=%lu tsc_khz=%u exits=%lu npf_exits=%u io_exits=%u completed=%lu", tsc, khz,
+		   ((u64)b << 32) | a, c, d, lbd_regs() ? reg64(LBD_REG_COMPLETED) : 0);
+	return 0;
+}
+
+/* One hostile descriptor with a single segment. */
+static struct {
+	struct lbd_desc d;
+	struct lbd_seg seg[1];
+} __aligned(64) raw;
+
+static u32 raw_cmd(struct shell *sh, u8 op, u64 lba, u32 count, u64 buf, u32 len)
+{
+	raw.d = (struct lbd_desc){ .opcode = op, .nseg = 1, .status = LBD_ST_PENDING, .lba = lba, .count = count };
+	raw.seg[0] = (struct lbd_seg){ .gpa = buf, .len = len };
+	u32 st = lbd_submit_raw((u64)(uintptr_t)&raw);
+	if (st != raw.d.status)
+		shell_printf(sh, "devtest: register says %u, descriptor says %u", st, raw.d.status);
+	return st;
+}
+
+static u8 buf[4096] __aligned(4096);
+
+static int cmd_devtest(struct shell *sh, int argc, char **argv)
+{
+	int rc = need_device(sh);
+	if (rc)
+		return rc;
+	if (argc < 2)
+		return shell_usage(sh);
+	const char *c = argv[1];
+	u64 addr = 0, cap = reg64(LBD_REG_CAPACITY);
+	u32 ss = reg32(LBD_REG_SECTOR_SIZE), got, want;
+	if (argc > 2 && parse_addr(argv[2], &addr) < 0)
+		return shell_usage(sh);
+	const struct ferry_boot_info *bi = boot_info();
+	u64 ram_end = bi->mem[bi->nmem - 1].base + bi->mem[bi->nmem - 1].len;
+
+	if (!strcmp(c, "lba-range")) {          /* read just past the end */
+		want = LBD_ST_LBA_RANGE;
+		got = raw_cmd(sh, LBD_OP_READ, cap, 1, (u64)(uintptr_t)buf, ss);
+	} else if (!strcmp(c, "lba-wrap")) {    /* lba + count overflows */
+		want = LBD_ST_LBA_RANGE;
+		got = raw_cmd(sh, LBD_OP_READ, ~0ULL, 2, (u64)(uintptr_t)buf, 2 * ss);
+	} else if (!strcmp(c, "bad-opcode")) {
+		want = LBD_ST_BAD_OPCODE;
+		got = raw_cmd(sh, 0x77, 0, 1, (u64)(uintptr_t)buf, ss);
+	} else if (!strcmp(c, "bad-length")) {  /* buffer shorter than count sectors */
+		want = LBD_ST_BAD_DESC;
+		got = raw_cmd(sh, LBD_OP_READ, 0, 2, (u64)(uintptr_t)buf, ss);
+	} else if (!strcmp(c, "unaligned")) {
+		want = LBD_ST_ALIGN;
+		got = raw_cmd(sh, LBD_OP_READ, 0, 1, (u64)(uintptr_t)buf + 2, ss);
+	} else if (!strcmp(c, "read-into") && argc == 3) {  /* DMA into ADDR (ferry's memory) */
+		want = LBD_ST_DMA_RANGE;
+		got = raw_cmd(sh, LBD_OP_READ, 0, 1, addr, ss);
+	} else if (!strcmp(c, "write-from") && argc == 3) { /* ADDR's bytes onto sector 0 */
+		want = LBD_ST_DMA_RANGE;
+		got = raw_cmd(sh, LBD_OP_WRITE, 0, 1, addr, ss);
+	} else if (!strcmp(c, "past-ram")) {    /* a buffer crossing the end of RAM */
+		want = LBD_ST_DMA_RANGE;
+		got = raw_cmd(sh, LBD_OP_READ, 0, 2, ram_end - ss, 2 * ss);
+	} else if (!strcmp(c, "desc-at") && argc == 3) {    /* descriptor outside our RAM */
+		want = LBD_ST_DMA_RANGE;
+		got = lbd_submit_raw(addr);
+	} else if (!strcmp(c, "reg-write")) {   /* a read-only register: ignored, counted */
+		u32 bad = reg32(LBD_REG_BAD_WRITES);
+		*(volatile u32 *)(lbd_regs() + LBD_REG_CAPACITY) = 1;
+		want = bad + 1;
+		got = reg32(LBD_REG_BAD_WRITES);
+		if (reg64(LBD_REG_CAPACITY) != cap)
+			got = 0;
+	} else {
+		return shell_usage(sh);
+	}
+	shell_printf(sh, "devtest %s status=%u expected=%u", c, got, want);
+	return got == want ? 0 : -E_IO;
+}
+
+static int cmd_devbench(struct shell *sh, int argc, char **argv)
+{
+	u64 mib, kib = 1024;
+	struct disk *d = lbd_disk();
+	if (!d)
+		return -E_NOENT;
+	if (argc < 3 || argc > 4 || (strcmp(argv[1], "read") && strcmp(argv[1], "write")) ||
+	    parse_addr(argv[2], &mib) < 0 || (argc == 4 && parse_addr(argv[3], &kib) < 0) || !kib ||
+	    kib * KiB % d->sector_size || mib * MiB % (kib * KiB))
+		return shell_usage(sh);
+	bool write = !strcmp(argv[1], "write");
+	u64 chunk = kib * KiB, total = mib * MiB;
+	if (total / d->sector_size > d->sectors)
+		return -E_RANGE;
+	u8 *p = g_alloc(chunk);
+	if (!p)
+		return -E_NOMEM;
+	for (u64 i = 0; i < chunk; i++)
+		p[i] = (u8)(i * 13);
+	cmd_stats(sh, 0, NULL);
+	int rc = 0;
+	for (u64 off = 0; off < total && !rc; off += chunk) {
+		u32 n = (u32)(chunk / d->sector_size);
+		rc = write ? d->write(d, off / d->sector_size, n, p) : d->read(d, off / d->sector_size, n, p);
+	}
+	cmd_stats(sh, 0, NULL);
+	g_free(p);
+	return rc;
+}
+
+const struct shell_cmd lbd_shell_cmds[] = {
+	{ "devbench", cmd_devbench, "devbench read|write MIB [KIB_PER_REQUEST]" },
+	{ "lbd-info", cmd_lbd_info, "lbd-info" },
+	{ "peek", cmd_peek, "peek ADDR" },
+	{ "lspci", cmd_lspci, "lspci" },
+	{ "stats", cmd_stats, "stats" },
+	{ "devtest", cmd_devtest, "devtest CASE [ADDR]" },
+};
+const size_t lbd_shell_ncmds = ARRAY_SIZE(lbd_shell_cmds);

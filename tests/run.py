@@ -1,0 +1,103 @@
+#!/usr/bin/env python3
+"""ferry's test runner: host unit tests, then emulator tests.
+
+    tests/run.py [--unit] [--emu] [-k SUBSTRING] [-j JOBS]
+
+Unit test binaries (built by `make unit-build`) print PASS/FAIL lines; each
+emulator test is a function in tests/emu/test_*.py decorated with @test.
+Emulator tests run in parallel (QEMU's TCG uses one core each).  The run
+ends with "N passed, M failed" and exits non-zero on any failure.
+"""
+import argparse
+import concurrent.futures
+import glob
+import importlib
+import os
+import subprocess
+import sys
+import tempfile
+import time
+import traceback
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.join(ROOT, "tests", "emu"))
+sys.path.insert(0, os.path.join(ROOT, "tools"))
+
+import registry  # noqa: E402
+
+
+def run_unit(pattern):
+    passed = failed = 0
+    for binary in sorted(glob.glob(os.path.join(ROOT, "build", "unit", "test_*"))):
+        name = os.path.basename(binary)
+        if pattern and pattern not in name:
+            continue
+        r = subprocess.run([binary], capture_output=True, text=True, timeout=300)
+        for line in r.stdout.splitlines():
+            if line.startswith("PASS "):
+                passed += 1
+            elif line.startswith("FAIL "):
+                failed += 1
+                print(f"FAIL unit/{name}/{line[5:]}")
+        if r.returncode != 0:
+            print(r.stdout[-4000:])
+            print(r.stderr[-4000:])
+            if "FAIL " not in r.stdout:
+                failed += 1
+                print(f"FAIL unit/{name}: exited {r.returncode}")
+        else:
+            print(f"ok   unit/{name}")
+    return passed, failed
+
+
+def run_emu(pattern, jobs):
+    for path in sorted(glob.glob(os.path.join(ROOT, "tests", "emu", "test_*.py"))):
+        importlib.import_module(os.path.basename(path)[:-3])
+    tests = [t for t in registry.TESTS if not pattern or pattern in t.__name__]
+    passed = failed = 0
+    start = time.monotonic()
+
+    def one(t):
+        with tempfile.TemporaryDirectory(prefix=f"ferry-{t.__name__}-") as tmp:
+            t0 = time.monotonic()
+            try:
+                t(tmp)
+                return t.__name__, None, time.monotonic() - t0
+            except Exception as e:  # a failed assertion or a broken run
+                detail = "".join(traceback.format_exception_only(type(e), e)).strip()
+                if not isinstance(e, AssertionError):
+                    detail += "\n" + traceback.format_exc()
+                return t.__name__, detail, time.monotonic() - t0
+
+    with concurrent.futures.ThreadPoolExecutor(max_workers=jobs) as ex:
+        for name, err, secs in ex.map(one, tests):
+            if err is None:
+                passed += 1
+                print(f"PASS emu/{name} ({secs:.1f} s)", flush=True)
+            else:
+                failed += 1
+                print(f"FAIL emu/{name} ({secs:.1f} s): {err}", flush=True)
+    print(f"emulator tests took {time.monotonic() - start:.0f} s")
+    return passed, failed
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--unit", action="store_true", help="only host unit tests")
+    ap.add_argument("--emu", action="store_true", help="only emulator tests")
+    ap.add_argument("-k", default="", help="run tests whose name contains this")
+    ap.add_argument("-j", type=int, default=max(2, os.cpu_count() or 2))
+    a = ap.parse_args()
+    p = f = 0
+    if not a.emu:
+        up, uf = run_unit(a.k)
+        p, f = p + up, f + uf
+    if not a.unit:
+        ep, ef = run_emu(a.k, a.j)
+        p, f = p + ep, f + ef
+    print(f"{p} passed, {f} failed")
+    sys.exit(1 if f else 0)
+
+
+if __name__ == "__main__":
+    main()

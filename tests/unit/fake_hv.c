@@ -1,0 +1,50 @@
+/* Host stand-ins for the few ferry core services that pure-logic modules
+ * call (logging, page allocation).  Page allocations come from the heap, so
+ * ASan watches them. */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "hv/core/console.h"
+#include "hv/core/mem.h"
+
+enum log_level log_threshold = LOG_WARN;
+int fake_log_count;
+
+void log_printf(enum log_level lvl, const char *fmt, ...)
+{
+	fake_log_count++;
+	if (lvl > log_threshold)
+		return;
+	va_list ap;
+	va_start(ap, fmt);
+	printf("  [log] ");
+	vprintf(fmt, ap);
+	printf("\n");
+	va_end(ap);
+}
+
+void panic(const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	printf("PANIC: ");
+	vprintf(fmt, ap);
+	printf("\n");
+	va_end(ap);
+	abort();
+}
+
+void *page_alloc(size_t npages)
+{
+	void *p = aligned_alloc(4096, npages * 4096);
+	if (p)
+		memset(p, 0, npages * 4096);
+	return p;
+}
+
+void page_free(void *p, size_t npages)
+{
+	(void)npages;
+	free(p);
+}

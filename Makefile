@@ -23,7 +23,8 @@ FERRY_SRCS := boot/entry.S boot/multiboot.c \
 	$(wildcard hv/core/*.c) hv/x86/trap.c hv/x86/trap.S \
 	hv/svm/svm.c hv/svm/svm_entry.S hv/decode/x86_decode.c \
 	hv/lib/string.c hv/lib/fmt.c hv/lib/err.c \
-	drivers/drivers.c drivers/ahci.c
+	drivers/drivers.c $(filter-out drivers/drivers.c,$(wildcard drivers/*.c)) \
+	$(wildcard net/*.c)
 
 GUEST_SRCS := $(wildcard guest/*.c guest/*.S) \
 	hv/lib/string.c hv/lib/fmt.c hv/lib/err.c hv/lib/sha256.c

@@ -5,3 +5,8 @@ const struct blk_driver *const blk_drivers[] = {
 	&ahci_driver,
 	NULL,
 };
+
+/* Each NIC driver adds its line here. */
+const struct nic_driver *const nic_drivers[] = {
+	NULL,
+};

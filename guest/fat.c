@@ -1474,6 +1474,7 @@ int fat_opendir(struct fat_vol *v, const char *path, struct fat_dir *d)
 int fat_open(struct fat_vol *v, const char *path, struct fat_file *f)
 {
 	struct fat_dirent e;
+	memset(f, 0, sizeof(*f));
 	int rc = path_walk(v, path, strlen(path), &e);
 	if (rc)
 		return rc;
@@ -1495,11 +1496,12 @@ int fat_open(struct fat_vol *v, const char *path, struct fat_file *f)
 int fat_read(struct fat_file *f, void *buf, u32 len)
 {
 	struct fat_vol *v = f->v;
-	u32 cb = v->cluster_bytes, done = 0;
+	u32 done = 0;
 	u8 *out = buf;
 
-	if (f->writing)
+	if (!v || f->writing)
 		return -E_INVAL;
+	u32 cb = v->cluster_bytes;
 	len = MIN(len, 1u << 30);
 	len = MIN(len, f->size - f->pos);
 	while (done < len) {
@@ -1546,6 +1548,7 @@ int fat_create(struct fat_vol *v, const char *path, struct fat_file *f)
 	struct fat_dirent parent, e;
 	const char *leaf;
 	size_t leaf_len;
+	memset(f, 0, sizeof(*f)); /* a failed create leaves a closed handle */
 	int rc = path_parent(v, path, &parent, &leaf, &leaf_len);
 	if (rc)
 		return rc;
@@ -1567,8 +1570,10 @@ int fat_create(struct fat_vol *v, const char *path, struct fat_file *f)
 			rc = file_update_entry(f);
 			if (!rc)
 				rc = chain_free(v, e.cluster);
-			if (rc)
+			if (rc) {
+				memset(f, 0, sizeof(*f));
 				return rc;
+			}
 		}
 	} else if (rc == -E_NOENT) {
 		rc = dir_add(v, parent.cluster, leaf, leaf_len, FAT_ATTR_ARCHIVE, 0, &e);
@@ -1603,12 +1608,12 @@ static int write_run(struct fat_file *f, u32 start, u32 run, const u8 **p, u32 *
 int fat_write(struct fat_file *f, const void *buf, u32 len)
 {
 	struct fat_vol *v = f->v;
-	u32 cb = v->cluster_bytes;
 	const u8 *p = buf;
 	int rc = 0;
 
-	if (!f->writing)
+	if (!v || !f->writing)
 		return -E_INVAL;
+	u32 cb = v->cluster_bytes;
 	if (len > 0xffffffffu - f->size)
 		return -E_RANGE; /* FAT file sizes are 32-bit */
 	while (len && !rc) {
@@ -1659,7 +1664,7 @@ int fat_write(struct fat_file *f, const void *buf, u32 len)
 
 int fat_close(struct fat_file *f)
 {
-	int rc = f->writing ? file_update_entry(f) : 0;
+	int rc = f->v && f->writing ? file_update_entry(f) : 0;
 	f->v = NULL;
 	return rc;
 }

@@ -119,6 +119,8 @@ int fat_create(struct fat_vol *v, const char *path, struct fat_file *f);
 /* Appends len bytes.  On -E_NOSPC the bytes that fitted are kept and the
  * entry's size says how many.  The directory entry is updated each call. */
 int fat_write(struct fat_file *f, const void *buf, u32 len);
+/* Harmless on a handle whose fat_open/fat_create failed (those leave it
+ * zeroed); reading or writing such a handle gives -E_INVAL. */
 int fat_close(struct fat_file *f);
 
 /* Removes a file or an empty directory (-E_NOTEMPTY otherwise): marks its

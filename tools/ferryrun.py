@@ -28,6 +28,24 @@ OVMF_VARS = "/usr/share/OVMF/OVMF_VARS.fd"
 CPU_SVM = "qemu64,+svm,+npt"
 
 
+QEMU_NIC = {"e1000": "e1000", "virtio": "virtio-net-pci,disable-legacy=on"}
+
+
+def nic_args(nic, local_port, remote_port, pcap=None, mac=None):
+    """A NIC on a UDP "wire" to another QEMU on loopback: frames sent to
+    remote_port, received on local_port.  No start order is needed (frames
+    sent before the peer is up are lost, as on a real wire)."""
+    args = ["-netdev", f"dgram,id=n0,local.type=inet,local.host=127.0.0.1,local.port={local_port},"
+                       f"remote.type=inet,remote.host=127.0.0.1,remote.port={remote_port}"]
+    dev = QEMU_NIC[nic] + ",netdev=n0"
+    if mac:
+        dev += f",mac={mac}"
+    args += ["-device", dev]
+    if pcap:
+        args += ["-object", f"filter-dump,id=f0,netdev=n0,file={pcap}"]
+    return args
+
+
 def qemu_cmd(disk=None, cpu=CPU_SVM, mem="256M", kernel=True, guest_cmds="",
              ferry_args="loglevel=info", iso=None, firmware="bios", extra=()):
     """The QEMU command line for one machine."""

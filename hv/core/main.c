@@ -1,6 +1,7 @@
 /* ferry's start: bring up the core, pick the virtualization back end, take
  * the devices ferry owns, build the guest and run it. */
 #include "boot_info.h"
+#include "config.h"
 #include "console.h"
 #include "exit.h"
 #include "guest_io.h"
@@ -16,6 +17,7 @@
 #include "../x86/io.h"
 #include "../x86/trap.h"
 #include "../../drivers/drivers.h"
+#include "../../net/pump.h"
 
 #define FERRY_VERSION "0.1"
 #define QEMU_DEBUG_EXIT 0xF4
@@ -33,42 +35,6 @@ static __noreturn void machine_stop(int code)
 	outb(QEMU_DEBUG_EXIT, (u8)code);
 	cpu_halt_forever();
 	__builtin_unreachable();
-}
-
-/* "key=value" words of ferry's command line. */
-static const char *cmdline_get(const char *key, char *buf, size_t n)
-{
-	size_t klen = strlen(key);
-	for (const char *p = boot.cmdline; *p;) {
-		while (*p == ' ')
-			p++;
-		const char *end = p;
-		while (*end && *end != ' ')
-			end++;
-		if ((size_t)(end - p) > klen && !strncmp(p, key, klen) && p[klen] == '=') {
-			size_t vlen = MIN((size_t)(end - p) - klen - 1, n - 1);
-			memcpy(buf, p + klen + 1, vlen);
-			buf[vlen] = 0;
-			return buf;
-		}
-		p = end;
-	}
-	return NULL;
-}
-
-static void parse_cmdline(void)
-{
-	static const char *const levels[] = { "error", "warn", "info", "debug" };
-	char v[16];
-	if (!cmdline_get("loglevel", v, sizeof(v)))
-		return;
-	for (unsigned i = 0; i < ARRAY_SIZE(levels); i++)
-		if (!strcmp(v, levels[i])) {
-			log_threshold = (enum log_level)i;
-			return;
-		}
-	log_err("config: loglevel=%s is not one of error, warn, info, debug", v);
-	machine_stop(2);
 }
 
 static void log_cpu(void)
@@ -109,6 +75,40 @@ static struct blk_dev *probe_disk(void)
 	return NULL;
 }
 
+static struct nic *probe_nic(void)
+{
+	static const char *const want[] = { [NIC_ANY] = NULL, [NIC_E1000] = "e1000", [NIC_VIRTIO] = "virtio-net" };
+	for (unsigned i = 0; nic_drivers[i]; i++) {
+		if (want[config.nic] && strcmp(want[config.nic], nic_drivers[i]->name))
+			continue;
+		struct nic *nic;
+		int rc = nic_drivers[i]->probe(0, &nic);
+		if (rc == 0) {
+			log_info("nic: %s, MAC %02x:%02x:%02x:%02x:%02x:%02x, link %s", nic->name, nic->mac[0], nic->mac[1],
+				 nic->mac[2], nic->mac[3], nic->mac[4], nic->mac[5], nic->ops->link_up(nic) ? "up" : "down");
+			return nic;
+		}
+		if (rc != -E_NOENT)
+			log_err("nic: the %s driver failed: %s", nic_drivers[i]->name, err_name(rc));
+	}
+	log_err("cannot run: no supported network card (%s) found", want[config.nic] ? want[config.nic] : "e1000 or virtio-net");
+	return NULL;
+}
+
+/* The frame pump: two ferries and a link, nothing else. */
+static __noreturn void run_pump(void)
+{
+	struct nic *nic = probe_nic();
+	if (!nic)
+		machine_stop(3);
+	if (config.role == ROLE_PUMP_ECHO)
+		pump_echo(nic);
+	int rc = pump_send(nic, config.pump_frames, config.pump_size, config.pump_window);
+	log_info("nic stats: tx %lu frames, rx %lu frames, rx dropped %lu, tx ring full %lu", nic->stats.tx_frames,
+		 nic->stats.rx_frames, nic->stats.rx_dropped, nic->stats.tx_full);
+	machine_stop(rc ? 1 : 0);
+}
+
 static void log_summary(const struct vm *vm)
 {
 	const struct vcpu_stats *s = &vm->vcpu.stats;
@@ -134,8 +134,11 @@ void ferry_main(u32 magic, u32 info)
 		log_err("boot: unknown loader (magic %x); boot ferry with GRUB (multiboot2) or a multiboot loader", magic);
 		machine_stop(2);
 	}
-	parse_cmdline();
 	log_info("boot: %s, command line \"%s\"", boot.loader, boot.cmdline);
+	if (config_parse(boot.cmdline) < 0)
+		machine_stop(2);
+	log_threshold = (enum log_level)config.loglevel;
+	log_info("role: %s", config_role_name(config.role));
 	if (boot.truncated)
 		log_warn("boot: the loader's information did not all fit (memory map or module list cut short)");
 	log_cpu();
@@ -151,6 +154,8 @@ void ferry_main(u32 magic, u32 info)
 	}
 	time_init();
 	pci_init();
+	if (config.role == ROLE_PUMP_ECHO || config.role == ROLE_PUMP_SEND)
+		run_pump();
 	struct blk_dev *disk = probe_disk();
 	if (!disk)
 		log_warn("disk: no disk found; the guest's logical device will report errors");

@@ -111,6 +111,39 @@ static u32 raw_cmd(struct shell *sh, u8 op, u64 lba, u32 count, u64 buf, u32 len
 
 static u8 buf[4096] __aligned(4096);
 
+/* An instruction ferry does not emulate, on the register page: ferry
+ * must inject #UD (an ADD to memory cannot be a plain store). */
+static int bad_insn(void *reg)
+{
+	__asm__ volatile("addl $1, (%0)" ::"r"(reg) : "memory");
+	return 0;
+}
+
+/* Every store form the decoder knows, to a read-only register (ignored and
+ * counted by ferry): 8/16/32/64-bit register and immediate stores, a
+ * high-8 register, a REX register, SIB with displacement.  Returns how
+  * many stores it made (10). */
+static int store_forms(void *reg)
+{
+	u64 v = 0x1122334455667788ULL;
+	__asm__ volatile(
+		"movb %%al, (%0)\n\t"
+		"movb %%ah, 1(%0)\n\t"
+		"movw %%ax, 2(%0)\n\t"
+		"movl %%eax, 4(%0)\n\t"
+		"movq %%rax, 8(%0)\n\t"
+		"movb $0x5a, 16(%0)\n\t"
+		"movw $0x5a5a, 18(%0)\n\t"
+		"movl $0x5a5a5a5a, 20(%0)\n\t"
+		"movq $-1, 24(%0)\n\t"
+		"mov %%rax, %%r9\n\t"
+		"movq %%r9, 8(%0,%%rcx,8)\n\t"
+		:
+		: "r"(reg), "a"(v), "c"(1ULL)
+		: "r9", "memory");
+	return 10;
+}
+
 static int cmd_devtest(struct shell *sh, int argc, char **argv)
 {
 	int rc = need_device(sh);
@@ -153,6 +186,16 @@ static int cmd_devtest(struct shell *sh, int argc, char **argv)
 	} else if (!strcmp(c, "desc-at") && argc == 3) {    /* descriptor outside our RAM */
 		want = LBD_ST_DMA_RANGE;
 		got = lbd_submit_raw(addr);
+	} else if (!strcmp(c, "bad-insn")) {     /* #UD injected, guest goes on */
+		want = (u32)-(1000 + 6);
+		got = (u32)guest_try(bad_insn, (void *)(lbd_regs() + 0x40));
+	} else if (!strcmp(c, "store-forms")) { /* each decoded, emulated, ignored */
+		u32 bad = reg32(LBD_REG_BAD_WRITES);
+		int n = guest_try(store_forms, (void *)(lbd_regs() + 0x40));
+		want = bad + 10;
+		got = n == 10 ? reg32(LBD_REG_BAD_WRITES) : (u32)n;
+		if (reg64(LBD_REG_CAPACITY) != cap || reg32(LBD_REG_MAGIC) != LBD_MAGIC)
+			got = 0;
 	} else if (!strcmp(c, "reg-write")) {   /* a read-only register: ignored, counted */
 		u32 bad = reg32(LBD_REG_BAD_WRITES);
 		*(volatile u32 *)(lbd_regs() + LBD_REG_CAPACITY) = 1;

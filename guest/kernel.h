@@ -16,6 +16,9 @@ void paging_init(const struct ferry_boot_info *bi);
 bool ram_contains(u64 pa, u64 len);
 
 __noreturn void power_off(int status);
+void trap_init(void);
+/* Runs fn(arg); an exception inside returns -(1000 + vector) instead. */
+int guest_try(int (*fn)(void *), void *arg);
 const struct ferry_boot_info *boot_info(void);
 
 static inline void cpuid4(u32 leaf, u32 *a, u32 *b, u32 *c, u32 *d)

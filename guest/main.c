@@ -42,6 +42,7 @@ void guest_main(const struct ferry_boot_info *bi)
 		con_line("guest: not started by ferry (bad boot magic)");
 		power_off(1);
 	}
+	trap_init();
 	paging_init(bi);
 
 	u64 heap = ALIGN_UP((u64)(uintptr_t)__guest_end, 2 * MiB);

@@ -10,6 +10,7 @@ ends the emulator through QEMU's isa-debug-exit device once the guest has
 powered off, so a run ends by itself.
 """
 import argparse
+import atexit
 import os
 import re
 import subprocess
@@ -58,6 +59,7 @@ def qemu_cmd(disk=None, cpu=CPU_SVM, mem="256M", kernel=True, guest_cmds="",
         with open(OVMF_VARS, "rb") as f:
             vars_copy.write(f.read())
         vars_copy.close()
+        atexit.register(os.unlink, vars_copy.name)
         cmd += ["-drive", f"if=pflash,format=raw,file={vars_copy.name}"]
     if kernel:
         # QEMU's multiboot loader splits -initrd on commas; ",," is a comma.

@@ -38,6 +38,18 @@ static void report_bytes(const char *what, struct vcpu *vcpu, const u8 *b, size_
 	log_warn("%s at rip %lx (bytes: %s)", what, vcpu->regs.rip, hex);
 }
 
+/* A guest poking at memory that is not its own gets the empty bus; the
+ * first few such accesses are logged, then one in 4096, so a hostile guest
+ * cannot flood ferry's console. */
+static bool stray_should_log(void)
+{
+	static u64 count;
+	count++;
+	if (count == 16)
+		log_warn("further accesses outside guest memory logged 1 in 4096");
+	return count < 16 || (count % 4096) == 0;
+}
+
 enum mmio_result mmio_emulate(struct vcpu *vcpu, const struct vm_exit *exit)
 {
 	struct vm *vm = vcpu->vm;
@@ -75,14 +87,14 @@ enum mmio_result mmio_emulate(struct vcpu *vcpu, const struct vm_exit *exit)
 		u64 v = x86_store_value(&insn, vcpu->regs.gpr);
 		if (r)
 			r->write(r->ctx, gpa - r->start, insn.mem_size, v);
-		else
+		else if (stray_should_log())
 			log_warn("guest wrote %u bytes to %lx, which is not its memory: dropped (rip %lx)",
 				 insn.mem_size, gpa, vcpu->regs.rip);
 	} else {
 		u64 v = ~0ULL;
 		if (r)
 			v = r->read(r->ctx, gpa - r->start, insn.mem_size);
-		else
+		else if (stray_should_log())
 			log_warn("guest read %u bytes at %lx, which is not its memory: all ones (rip %lx)",
 				 insn.mem_size, gpa, vcpu->regs.rip);
 		if (insn.mem_size < 8)

@@ -101,7 +101,7 @@ def local_bad_input_changes_nothing(tmp):
     ferry_image = 0x100000  # ferry is linked there (linker.ld)
     cases = ["lba-range", "lba-wrap", "bad-opcode", "bad-length", "unaligned", "past-ram",
              f"read-into {ferry_image:#x}", f"write-from {ferry_image:#x}",
-             f"desc-at {ferry_image:#x}", "reg-write", "lba-range"]
+             f"desc-at {ferry_image:#x}", "reg-write", "bad-insn", "store-forms", "lba-range"]
     cmds = [f"devtest {c}" for c in cases] + ["sha256 /A.TXT", "nosuchcommand", "sha256 /A.TXT"]
     run = ferryrun.run_local(img.path, "; ".join(cmds), timeout=120)
     for c in cases:

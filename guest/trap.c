@@ -1,0 +1,50 @@
+/* The guest's IDT: every exception is reported on the console; inside
+ * guest_try() it unwinds to the caller, otherwise the guest powers off
+ * with a failure. */
+#include "kernel.h"
+
+struct trap_frame {
+	u64 r11, r10, r9, r8, rdi, rsi, rdx, rcx, rax;
+	u64 vector, error;
+	u64 rip, cs, rflags, rsp, ss;
+};
+
+struct idt_entry {
+	u16 off_lo, sel;
+	u8 ist, attr;
+	u16 off_mid;
+	u32 off_hi, zero;
+} __packed;
+
+extern const u64 guest_trap_stubs[32];
+extern void guest_try_landing(void);
+u64 guest_try_rsp;
+static struct idt_entry idt[32] __aligned(16);
+
+void guest_trap(struct trap_frame *f);
+void guest_trap(struct trap_frame *f)
+{
+	con_printf("guest: exception %lu at rip %lx (error %lx)", f->vector, f->rip, f->error);
+	if (guest_try_rsp) {
+		f->rip = (u64)(uintptr_t)guest_try_landing;
+		f->rsp = guest_try_rsp;
+		f->rax = (u64)(s64)-(1000 + (s64)f->vector);
+		return;
+	}
+	con_line("guest: unexpected exception; powering off");
+	con_line("result: fail");
+	power_off(1);
+}
+
+void trap_init(void)
+{
+	for (unsigned v = 0; v < 32; v++) {
+		u64 a = guest_trap_stubs[v];
+		idt[v] = (struct idt_entry){ (u16)a, 0x08, 0, 0x8E, (u16)(a >> 16), (u32)(a >> 32), 0 };
+	}
+	struct {
+		u16 limit;
+		u64 base;
+	} __packed p = { sizeof(idt) - 1, (u64)(uintptr_t)idt };
+	__asm__ volatile("lidt %0" ::"m"(p));
+}

@@ -24,8 +24,9 @@ cmds_w=$(grub_words "$cmds")
 args_w=$(grub_words "$args")
 set -f
 
-dir=$(mktemp -d)
-trap 'rm -rf "$dir"' EXIT
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+dir=$work/iso   # the image's contents; nothing else may be written here
 mkdir -p "$dir/boot/grub"
 cp "$ferry" "$dir/boot/ferry.elf"
 cp "$guest" "$dir/boot/guest.elf"
@@ -42,4 +43,4 @@ multiboot2 /boot/ferry.elf $args_w
 module2 /boot/guest.elf $cmds_w
 boot
 CFG
-grub-mkrescue -o "$out" "$dir" >/dev/null 2>"$dir/log" || { cat "$dir/log" >&2; exit 1; }
+grub-mkrescue -o "$out" "$dir" >/dev/null 2>"$work/log" || { cat "$work/log" >&2; exit 1; }

@@ -20,7 +20,7 @@ KASFLAGS := -D__ASSEMBLY__ -I.
 KLDFLAGS := -nostdlib -static -no-pie -z max-page-size=0x1000 -z noexecstack --gc-sections
 
 FERRY_SRCS := boot/entry.S boot/multiboot.c \
-	$(wildcard hv/core/*.c) hv/x86/trap.c hv/x86/trap.S \
+	$(wildcard hv/core/*.c) hv/x86/trap.c hv/x86/trap.S hv/x86/lapic.c \
 	hv/svm/svm.c hv/svm/svm_entry.S hv/decode/x86_decode.c \
 	hv/lib/string.c hv/lib/fmt.c hv/lib/err.c \
 	drivers/drivers.c $(filter-out drivers/drivers.c,$(wildcard drivers/*.c)) \

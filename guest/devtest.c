@@ -8,6 +8,7 @@
  *   stats                 TSC, ferry's exit counters, commands completed
  *   devtest CASE [ADDR]   one bad-input case; ok when ferry answered with
  *                         the expected error status (see below)
+ *   spin SECONDS          a CPU-bound loop printing its progress (0: forever)
  *   devbench read|write MIB [KIB_PER_REQUEST]
  *                         raw sequential I/O from sector 0 (destroys the
  *                         disk's contents when writing), bracketed by
@@ -240,7 +241,32 @@ static int cmd_devbench(struct shell *sh, int argc, char **argv)
 	return rc;
 }
 
+/* A CPU-bound loop (the server's guest in tests): prints its progress
+ * every half second for SECONDS seconds, forever when 0. */
+static int cmd_spin(struct shell *sh, int argc, char **argv)
+{
+	u64 secs;
+	u32 khz, x;
+	if (argc != 2 || parse_addr(argv[1], &secs) < 0)
+		return shell_usage(sh);
+	cpuid4(FERRY_CPUID_TSC, &khz, &x, &x, &x);
+	if (!khz)
+		return -E_NOTSUP;
+	u64 start = rdtsc(), step = (u64)khz * 500, next = start + step, work = 0;
+	for (u64 n = 1;; work++) {
+		u64 now = rdtsc();
+		if (now >= next) {
+			shell_printf(sh, "spin %lu %lu ms work=%lu", n++, (now - start) / khz, work);
+			next += step;
+			if (secs && now - start >= secs * khz * 1000)
+				break;
+		}
+	}
+	return 0;
+}
+
 const struct shell_cmd lbd_shell_cmds[] = {
+	{ "spin", cmd_spin, "spin SECONDS (0: forever)" },
 	{ "devbench", cmd_devbench, "devbench read|write MIB [KIB_PER_REQUEST]" },
 	{ "lbd-info", cmd_lbd_info, "lbd-info" },
 	{ "peek", cmd_peek, "peek ADDR" },

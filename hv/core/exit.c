@@ -8,6 +8,7 @@
 #include "mmio.h"
 #include "time.h"
 #include "../x86/cpu.h"
+#include "../x86/trap.h"
 
 const char *exit_reason_name(enum exit_reason r)
 {
@@ -185,6 +186,9 @@ void exit_handle(struct vcpu *vcpu, const struct vm_exit *e)
 		vm->arch->inject_exception(vcpu, VEC_UD, false, 0);
 		break;
 	case EXIT_INTR:
+		irq_poll(); /* ferry's handlers run (timer, ...) */
+		if (vm->on_interrupt)
+			vm->on_interrupt(vm);
 		break;
 	case EXIT_SHUTDOWN:
 		report_stop(vcpu, e, "the guest triple-faulted");

@@ -114,9 +114,10 @@ static void log_summary(const struct vm *vm)
 	const struct vcpu_stats *s = &vm->vcpu.stats;
 	const struct lbd_stats *l = lbd_get_stats();
 	log_info("guest stopped: %s (status %d)", vm->stop_reason, vm->exit_status);
-	log_info("stats: %lu exits (npf %lu, io %lu, cpuid %lu, msr %lu, hlt %lu, hypercall %lu)", s->exits,
+	log_info("stats: %lu exits (npf %lu, io %lu, cpuid %lu, msr %lu, hlt %lu, hypercall %lu, intr %lu)", s->exits,
 		 s->by_reason[EXIT_NPF], s->by_reason[EXIT_IO], s->by_reason[EXIT_CPUID],
-		 s->by_reason[EXIT_RDMSR] + s->by_reason[EXIT_WRMSR], s->by_reason[EXIT_HLT], s->by_reason[EXIT_HYPERCALL]);
+		 s->by_reason[EXIT_RDMSR] + s->by_reason[EXIT_WRMSR], s->by_reason[EXIT_HLT], s->by_reason[EXIT_HYPERCALL],
+		 s->by_reason[EXIT_INTR]);
 	log_info("stats: logical device: %lu commands, %lu errors, %lu KiB read, %lu KiB written", l->commands,
 		 l->errors, l->bytes_read / KiB, l->bytes_written / KiB);
 }

@@ -121,6 +121,9 @@ struct hv_arch {
 	 * returns true if handled. */
 	bool (*msr_read)(struct vcpu *vcpu, u32 msr, u64 *val);
 	bool (*msr_write)(struct vcpu *vcpu, u32 msr, u64 val);
+	/* Physical interrupts while the guest runs: exit (EXIT_INTR) and let
+	 * ferry take them (true), or leave them to the guest (false, default). */
+	void (*intr_exiting)(struct vcpu *vcpu, bool on);
 	/* After nested mappings changed. */
 	void (*flush_nested_tlb)(struct vcpu *vcpu);
 	/* Prints the back end's view of the guest state (for reports). */

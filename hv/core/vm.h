@@ -28,6 +28,9 @@ struct vm {
 	unsigned nmmio;
 	struct vcpu vcpu;
 	gpa_t lbd_gpa;      /* the logical device's register page, 0 if none */
+	/* Called after ferry took physical interrupts (EXIT_INTR): the
+	 * server role serves the network here while its guest runs. */
+	void (*on_interrupt)(struct vm *vm);
 	int exit_status;    /* what the guest asked to power off with */
 	bool stopped;
 	const char *stop_reason;

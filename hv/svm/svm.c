@@ -30,7 +30,10 @@ struct svm_vm {
 struct svm_vcpu {
 	struct vmcb *vmcb;
 	u64 pending_event; /* EVENTINJ for the next entry, 0 if none */
+	bool intr_exiting;
 };
+
+#define SVM_VINTR_MASKING BIT(24) /* VMCB 0x060 bit 24: V_INTR_MASKING */
 
 static struct {
 	u32 features; /* CPUID 8000_000A EDX */
@@ -362,9 +365,15 @@ static void svm_run(struct vcpu *vcpu, struct vm_exit *exit)
 	v->ctl.event_inj = sv->pending_event;
 	sv->pending_event = 0;
 
-	__asm__ volatile("clgi" ::: "memory");
+	/* With V_INTR_MASKING the host's IF at VMRUN decides whether physical
+	 * interrupts stop the guest (APM Vol. 2, 15.21.1).  GIF is clear
+	 * here, so the STI lets nothing in until the guest runs. */
+	if (sv->intr_exiting)
+		__asm__ volatile("clgi; sti" ::: "memory");
+	else
+		__asm__ volatile("clgi" ::: "memory");
 	svm_vmrun(vcpu->regs.gpr, virt_to_phys(v), virt_to_phys(svm.host_vmcb));
-	__asm__ volatile("stgi" ::: "memory");
+	__asm__ volatile("cli; stgi" ::: "memory");
 
 	v->ctl.tlb_control = 0;
 	vmcb_to_regs(v, &vcpu->regs);
@@ -412,6 +421,20 @@ static bool svm_msr_write(struct vcpu *vcpu, u32 msr, u64 val)
 	return false;
 }
 
+static void svm_intr_exiting(struct vcpu *vcpu, bool on)
+{
+	struct svm_vcpu *sv = vcpu->arch;
+	struct vmcb *v = sv->vmcb;
+	sv->intr_exiting = on;
+	if (on) {
+		v->ctl.intercept_misc1 |= SVM_INTERCEPT_INTR;
+		v->ctl.vintr |= SVM_VINTR_MASKING;
+	} else {
+		v->ctl.intercept_misc1 &= ~(u32)SVM_INTERCEPT_INTR;
+		v->ctl.vintr &= ~SVM_VINTR_MASKING;
+	}
+}
+
 static void svm_flush_nested_tlb(struct vcpu *vcpu)
 {
 	((struct svm_vcpu *)vcpu->arch)->vmcb->ctl.tlb_control = SVM_TLB_FLUSH_ALL;
@@ -439,6 +462,7 @@ const struct hv_arch svm_arch = {
 	.io_intercept = svm_io_intercept,
 	.msr_read = svm_msr_read,
 	.msr_write = svm_msr_write,
+	.intr_exiting = svm_intr_exiting,
 	.flush_nested_tlb = svm_flush_nested_tlb,
 	.dump = svm_dump,
 };

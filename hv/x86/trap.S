@@ -41,6 +41,49 @@ trap_common:
 	hlt
 	jmp 1b
 
+/* Interrupt vectors 32-255: save the caller-saved registers, call
+ * irq_dispatch(vector), return.  ferry only takes interrupts at points it
+ * chooses (sti; nop; cli), so nothing else needs saving. */
+	.align 16
+	.globl irq_stub_base
+irq_stub_base:                      /* stub for vector v at base + (v - 32) * 16 */
+	.set vec, 32
+	.rept 224
+	.align 16
+	push $vec
+	jmp irq_common
+	.set vec, vec + 1
+	.endr
+
+irq_common:
+	push %rbp
+	push %rax
+	push %rcx
+	push %rdx
+	push %rsi
+	push %rdi
+	push %r8
+	push %r9
+	push %r10
+	push %r11
+	mov 80(%rsp), %rdi          /* the vector */
+	mov %rsp, %rbp
+	and $-16, %rsp
+	call irq_dispatch
+	mov %rbp, %rsp
+	pop %r11
+	pop %r10
+	pop %r9
+	pop %r8
+	pop %rdi
+	pop %rsi
+	pop %rdx
+	pop %rcx
+	pop %rax
+	pop %rbp
+	add $8, %rsp
+	iretq
+
 	.section .rodata
 	.align 8
 	.globl trap_stubs

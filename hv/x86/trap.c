@@ -1,6 +1,7 @@
-/* ferry's own IDT.  ferry runs with interrupts off, so every entry here is a
- * CPU exception: a bug in ferry.  The handler prints what a developer needs
- * (vector, error code, CR2, all registers) and stops the machine. */
+/* ferry's own IDT.  Vectors 0-31 are CPU exceptions, in ferry a bug: the
+ * handler prints what a developer needs (vector, error code, CR2, all
+ * registers) and stops the machine.  Vectors 32-255 are interrupts, which
+ * ferry takes only where it enables them (irq_poll). */
 #include "trap.h"
 #include "cpu.h"
 #include "../core/console.h"
@@ -29,7 +30,9 @@ struct desc_ptr {
 } __packed;
 
 extern const u64 trap_stubs[32];
-static struct idt_entry idt[32] __aligned(16);
+extern const u8 irq_stub_base[];
+static struct idt_entry idt[256] __aligned(16);
+static irq_handler_fn irq_handlers[256];
 
 static const char *const vector_names[32] = {
 	"#DE divide error", "#DB debug", "NMI", "#BP breakpoint", "#OF overflow",
@@ -41,10 +44,27 @@ static const char *const vector_names[32] = {
 	"#CP control protection",
 };
 
+void irq_set_handler(u8 vector, irq_handler_fn fn)
+{
+	irq_handlers[vector] = fn;
+}
+
+void irq_dispatch(u64 vector);
+void irq_dispatch(u64 vector)
+{
+	static u64 unexpected;
+	if (irq_handlers[vector & 255]) {
+		irq_handlers[vector & 255]((u8)vector);
+		return;
+	}
+	if (unexpected++ < 8)
+		log_warn("unexpected interrupt, vector %lu: ignored", vector);
+}
+
 void trap_init(void)
 {
-	for (unsigned v = 0; v < 32; v++) {
-		u64 a = trap_stubs[v];
+	for (unsigned v = 0; v < 256; v++) {
+		u64 a = v < 32 ? trap_stubs[v] : (u64)(uintptr_t)(irq_stub_base + (v - 32) * 16);
 		idt[v] = (struct idt_entry){
 			.offset_lo = (u16)a,
 			.selector = 0x08,

@@ -1,5 +1,7 @@
 #include "drivers.h"
 #include "ahci.h"
+#include "e1000.h"
+#include "virtio_net.h"
 
 const struct blk_driver *const blk_drivers[] = {
 	&ahci_driver,
@@ -8,5 +10,7 @@ const struct blk_driver *const blk_drivers[] = {
 
 /* Each NIC driver adds its line here. */
 const struct nic_driver *const nic_drivers[] = {
+	&e1000_driver,
+	&virtio_net_driver,
 	NULL,
 };

@@ -26,18 +26,14 @@ struct pci_dev;
 /* ---- PCI identity (4.1.2) ---------------------------------------------- */
 #define VIRTIO_PCI_VENDOR 0x1AF4
 #define VIRTIO_PCI_MODERN_ID_BASE 0x1040 /* device ID = 0x1040 + virtio device ID */
-#define VIRTIO_PCI_TRANS_ID_FIRST 0x1000 /* transitional IDs (4.1.2.3): the  */
-#define VIRTIO_PCI_TRANS_ID_LAST 0x103F  /* subsystem ID is the virtio device ID */
-#define PCI_SUBSYSTEM_ID 0x2E            /* PCI 3.0, 6.2.4 */
-#define PCI_INTR_PIN 0x3D                /* 0: no INTx pin */
-#define PCI_STATUS_CAP_LIST BIT(4)       /* the capability list at 34h is valid */
+#define VIRTIO_PCI_TRANS_ID_NET 0x1000   /* transitional IDs (4.1.2.3); their */
+#define VIRTIO_PCI_TRANS_ID_BLOCK 0x1001 /* subsystem ID is the virtio device ID */
 
 /* Virtio device IDs (5). */
 #define VIRTIO_ID_NET 1
 #define VIRTIO_ID_BLOCK 2
 
 /* ---- Vendor capabilities (4.1.4) --------------------------------------- */
-#define PCI_CAP_ID_VNDR 0x09
 
 struct virtio_pci_cap {
 	u8 cap_vndr;   /* 00h PCI_CAP_ID_VNDR */
@@ -184,7 +180,6 @@ struct virtio_dev {
 
 /* Full barrier: a store (avail->idx) must be visible before a later load
  * (used->flags) on x86, which sfence/lfence do not order (2.7.13.4). */
-static inline void virtio_mb(void) { __asm__ volatile("mfence" ::: "memory"); }
 
 static inline bool virtio_has(const struct virtio_dev *vd, unsigned feature)
 {
@@ -220,7 +215,7 @@ u8 virtio_cfg_rd8(const struct virtio_dev *vd, u32 off);
 u16 virtio_cfg_rd16(const struct virtio_dev *vd, u32 off);
 
 /* Interrupts: legacy INTx through PCI_COMMAND.INTX_DISABLE, acknowledged by
- * reading the ISR status (4.1.5.3), which returns VIRTIO_ISR_* bits. */
+ * reading the ISR status (4.1.5.5), which returns VIRTIO_ISR_* bits. */
 void virtio_intx_enable(struct virtio_dev *vd, bool on);
 u8 virtio_isr_read(struct virtio_dev *vd);
 

@@ -141,6 +141,63 @@ def run(cmd, timeout=300, echo=False):
     return Run(cmd, "".join(chunks), proc.returncode, time.monotonic() - start, timed_out)
 
 
+def free_udp_ports(n):
+    """n UDP ports on loopback that are free right now (the OS picks them;
+    QEMU does not fail on a port in use, so never hard-code them)."""
+    import socket
+    socks, ports = [], []
+    for _ in range(n):
+        s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        s.bind(("127.0.0.1", 0))
+        socks.append(s)
+        ports.append(s.getsockname()[1])
+    for s in socks:
+        s.close()
+    return ports
+
+
+class Background:
+    """A QEMU running in the background whose output is collected."""
+
+    def __init__(self, cmd):
+        import threading
+        self.cmd = cmd
+        self.start = time.monotonic()
+        self.proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                                     stdin=subprocess.DEVNULL)
+        self.chunks = []
+        self.thread = threading.Thread(target=self._read, daemon=True)
+        self.thread.start()
+
+    def _read(self):
+        for raw in iter(self.proc.stdout.readline, b""):
+            self.chunks.append(raw.decode("utf-8", "replace"))
+
+    def text(self):
+        return "".join(self.chunks)
+
+    def wait_for(self, pattern, timeout):
+        """Waits until a line matches; True if it did."""
+        end = time.monotonic() + timeout
+        while time.monotonic() < end:
+            if re.search(pattern, self.text(), re.M):
+                return True
+            if self.proc.poll() is not None:
+                self.thread.join(1)
+                return bool(re.search(pattern, self.text(), re.M))
+            time.sleep(0.05)
+        return False
+
+    def stop(self):
+        """Kills QEMU (if still running) and returns its Run."""
+        timed_out = self.proc.poll() is None
+        if timed_out:
+            self.proc.kill()
+        self.proc.wait()
+        self.thread.join(5)
+        return Run(self.cmd, self.text(), self.proc.returncode, time.monotonic() - self.start, False)
+
+
 def run_local(disk, guest_cmds, timeout=300, echo=False, **kw):
     return run(qemu_cmd(disk=disk, guest_cmds=guest_cmds, **kw), timeout=timeout, echo=echo)
 

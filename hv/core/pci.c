@@ -147,6 +147,7 @@ void pci_claim(struct pci_dev *d, const char *owner)
 {
 	d->owner = owner;
 	u16 cmd = pci_read16(d, PCI_COMMAND);
+	d->saved_command = cmd;
 	pci_write16(d, PCI_COMMAND, cmd | PCI_COMMAND_IO | PCI_COMMAND_MEM | PCI_COMMAND_MASTER | PCI_COMMAND_INTX_DISABLE);
 	log_info("pci %02x:%02x.%x taken by ferry's %s driver and hidden from the guest", d->bus, d->dev, d->fn, owner);
 	for (unsigned i = 0; i < 6; i++)
@@ -158,5 +159,6 @@ void pci_claim(struct pci_dev *d, const char *owner)
 void pci_release(struct pci_dev *d)
 {
 	log_info("pci %02x:%02x.%x given back to the guest by ferry's %s driver", d->bus, d->dev, d->fn, d->owner);
+	pci_write16(d, PCI_COMMAND, d->saved_command);
 	d->owner = NULL;
 }

@@ -19,11 +19,15 @@
 #define PCI_COMMAND_MASTER BIT(2)
 #define PCI_COMMAND_INTX_DISABLE BIT(10)
 #define PCI_STATUS 0x06
+#define PCI_STATUS_CAP_LIST BIT(4) /* the capability list at 0x34 is valid */
 #define PCI_CLASS_REV 0x08 /* rev[7:0] progif[15:8] subclass[23:16] class[31:24] */
 #define PCI_HEADER_TYPE 0x0E
 #define PCI_BAR0 0x10
+#define PCI_SUBSYSTEM_ID 0x2E /* 6.2.4 */
 #define PCI_CAP_PTR 0x34
 #define PCI_INTR_LINE 0x3C
+#define PCI_INTR_PIN 0x3D  /* 0: no INTx pin */
+#define PCI_CAP_ID_VNDR 0x09 /* vendor-specific capability */
 
 struct pci_bar {
 	u64 base;   /* bus address (== host-physical on x86) or I/O port */
@@ -39,6 +43,7 @@ struct pci_dev {
 	u8 header_type;
 	struct pci_bar bar[6];
 	const char *owner; /* NULL: visible to the guest; else ferry's driver name */
+	u16 saved_command; /* the command register before pci_claim */
 };
 
 void pci_init(void); /* enumerates every bus and logs what it finds */

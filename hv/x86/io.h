@@ -23,6 +23,9 @@ static inline void mmio_wr8(volatile void *base, u32 off, u8 v) { *(volatile u8 
 static inline void barrier(void) { __asm__ volatile("" ::: "memory"); }
 static inline void wmb(void) { __asm__ volatile("sfence" ::: "memory"); }
 static inline void rmb(void) { __asm__ volatile("lfence" ::: "memory"); }
+/* Full barrier: orders a store before a later load (e.g. publishing a ring
+ * index, then reading whether the device wants a notification). */
+static inline void mb(void) { __asm__ volatile("mfence" ::: "memory"); }
 static inline void cpu_relax(void) { __asm__ volatile("pause" ::: "memory"); }
 
 #endif

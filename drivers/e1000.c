@@ -1,0 +1,506 @@
+/* Intel e1000 network driver: 82540EM/82545EM (8254x) and 82574L.
+ *
+ * ferry takes the idx-th supported Intel NIC for itself and moves whole
+ * Ethernet frames through one legacy receive ring and one legacy transmit
+ * ring, polled.  Every descriptor owns a fixed 2 KiB buffer in ferry's
+ * pool, so a frame never spans descriptors: send copies the caller's frame
+ * into the next transmit buffer, recv copies a received frame out and
+ * hands the descriptor straight back.  No allocation and no logging above
+ * debug level on the send/receive path.
+ *
+ * References: the 8254x Software Developer's Manual ("SDM"; sections in
+ * e1000.h and below) and, for the 82574L, its datasheet. */
+#include "e1000.h"
+#include "../hv/core/console.h"
+#include "../hv/core/mem.h"
+#include "../hv/core/pci.h"
+#include "../hv/core/time.h"
+#include "../hv/lib/string.h"
+#include "../hv/x86/io.h"
+
+#define E1000_MAX_DEVS 2
+
+/* Timeouts, in microseconds. */
+#define E1000_QUIESCE_US (10 * 1000)  /* in-flight DMA after RCTL/TCTL.EN clear */
+#define E1000_RESET_US (100 * 1000)   /* CTRL.RST clears itself */
+#define E1000_EERD_US (10 * 1000)     /* one EERD word read */
+
+struct e1000_model {
+	u16 device;
+	const char *name;
+	bool eerd_82574; /* EERD uses the 82574L layout (DONE bit 1, address in 15:2) */
+};
+
+static const struct e1000_model e1000_models[] = {
+	{ E1000_DEV_82540EM, "82540EM", false },
+	{ E1000_DEV_82545EM, "82545EM", false },
+	{ E1000_DEV_82574L, "82574L", true },
+};
+
+/* Everything the device reaches by DMA, in one allocation: both rings
+ * first (page aligned, so 16-byte aligned as RDBAL/TDBAL require), then
+ * one buffer per descriptor. */
+struct e1000_dma {
+	struct e1000_rx_desc rx_ring[E1000_RX_DESCS];
+	struct e1000_tx_desc tx_ring[E1000_TX_DESCS];
+	u8 rx_buf[E1000_RX_DESCS][E1000_BUF_SIZE];
+	u8 tx_buf[E1000_TX_DESCS][E1000_BUF_SIZE];
+};
+_Static_assert(offsetof(struct e1000_dma, tx_ring) % 16 == 0, "TDBAL is 16-byte aligned");
+_Static_assert(offsetof(struct e1000_dma, rx_buf) % E1000_BUF_SIZE == 0, "buffers are naturally aligned");
+#define E1000_DMA_PAGES ((sizeof(struct e1000_dma) + PAGE_SIZE - 1) / PAGE_SIZE)
+
+struct e1000_dev {
+	struct nic nic;
+	struct pci_dev *pci;
+	const struct e1000_model *model;
+	volatile u8 *regs;
+	struct e1000_dma *dma;
+	unsigned rx_next;  /* the descriptor the device fills next */
+	unsigned tx_tail;  /* the next free transmit descriptor (our copy of TDT) */
+	unsigned tx_clean; /* the oldest transmit descriptor not yet seen done */
+	bool rx_discard;   /* dropping the rest of a frame that spans descriptors */
+	bool up;
+};
+
+static struct e1000_dev e1000_devs[E1000_MAX_DEVS];
+static const struct nic_ops e1000_ops;
+
+static inline u32 e1000_rd(const struct e1000_dev *dev, u32 reg) { return mmio_rd32(dev->regs, reg); }
+static inline void e1000_wr(const struct e1000_dev *dev, u32 reg, u32 v) { mmio_wr32(dev->regs, reg, v); }
+
+/* Descriptor status bytes are written by the device behind the compiler's
+ * back: read them exactly once per look. */
+static inline u8 e1000_desc_status(const u8 *status) { return *(const volatile u8 *)status; }
+
+/* ---- Identification ---------------------------------------------------- */
+
+static const struct e1000_model *e1000_model_of(const struct pci_dev *pd)
+{
+	if (pd->vendor != E1000_PCI_VENDOR || pd->class_code != E1000_PCI_CLASS || pd->subclass != E1000_PCI_SUBCLASS)
+		return NULL;
+	for (unsigned i = 0; i < ARRAY_SIZE(e1000_models); i++)
+		if (e1000_models[i].device == pd->device)
+			return &e1000_models[i];
+	return NULL;
+}
+
+/* The idx-th supported function in PCI enumeration order. */
+static struct pci_dev *e1000_find(unsigned idx, const struct e1000_model **model)
+{
+	struct pci_dev *pd;
+	for (unsigned i = 0; (pd = pci_get(i)) != NULL; i++) {
+		*model = e1000_model_of(pd);
+		if (*model && idx-- == 0)
+			return pd;
+	}
+	return NULL;
+}
+
+/* ---- Reset, MAC address, link ------------------------------------------ */
+
+/* Stops both DMA engines, then resets the MAC with CTRL.RST (13.4.1).
+ * Interrupts are masked before and after: the reset does not stop an
+ * interrupt already on its way, and leaves causes in ICR. */
+static int e1000_reset(struct e1000_dev *dev)
+{
+	e1000_wr(dev, E1000_IMC, E1000_INT_ALL);
+	e1000_wr(dev, E1000_RCTL, 0);
+	e1000_wr(dev, E1000_TCTL, 0);
+	(void)e1000_rd(dev, E1000_STATUS); /* flush the posted writes */
+	udelay(E1000_QUIESCE_US);
+
+	e1000_wr(dev, E1000_CTRL, e1000_rd(dev, E1000_CTRL) | E1000_CTRL_RST);
+	udelay(1000); /* the device does not answer register reads at once */
+	u64 start = time_us();
+	while (e1000_rd(dev, E1000_CTRL) & E1000_CTRL_RST) {
+		if (time_us() - start > E1000_RESET_US) {
+			log_err("e1000: CTRL.RST did not clear (CTRL=%08x)", e1000_rd(dev, E1000_CTRL));
+			return -E_TIMEDOUT;
+		}
+		udelay(100);
+	}
+	e1000_wr(dev, E1000_IMC, E1000_INT_ALL);
+	(void)e1000_rd(dev, E1000_ICR);
+	return 0;
+}
+
+/* One 16-bit EEPROM word through EERD (13.4.4). */
+static int e1000_eeprom_read(const struct e1000_dev *dev, unsigned word, u16 *out)
+{
+	u32 done = dev->model->eerd_82574 ? E1000_EERD_82574_DONE : E1000_EERD_DONE;
+	unsigned shift = dev->model->eerd_82574 ? E1000_EERD_82574_ADDR_SHIFT : E1000_EERD_ADDR_SHIFT;
+
+	e1000_wr(dev, E1000_EERD, ((u32)word << shift) | E1000_EERD_START);
+	u64 start = time_us();
+	for (;;) {
+		u32 v = e1000_rd(dev, E1000_EERD);
+		if (v & done) {
+			*out = (u16)(v >> E1000_EERD_DATA_SHIFT);
+			return 0;
+		}
+		if (time_us() - start > E1000_EERD_US)
+			return -E_TIMEDOUT;
+		udelay(5);
+	}
+}
+
+static bool e1000_mac_valid(const u8 *mac)
+{
+	static const u8 zero[ETH_ALEN];
+	return !(mac[0] & 1) && memcmp(mac, zero, ETH_ALEN) != 0; /* unicast, not 0 (or all ones) */
+}
+
+/* The station address: receive address 0 when its AV bit is set (the
+ * device loads it from the EEPROM at reset), else EEPROM words 0-2, which
+ * are then written to receive address 0 so the unicast filter passes
+ * frames for us. */
+static int e1000_read_mac(struct e1000_dev *dev)
+{
+	u8 *mac = dev->nic.mac;
+	u32 ral = e1000_rd(dev, E1000_RAL(0)), rah = e1000_rd(dev, E1000_RAH(0));
+
+	for (unsigned i = 0; i < 4; i++)
+		mac[i] = (u8)(ral >> (8 * i));
+	mac[4] = (u8)rah;
+	mac[5] = (u8)(rah >> 8);
+	if ((rah & E1000_RAH_AV) && e1000_mac_valid(mac))
+		return 0;
+
+	if (!(e1000_rd(dev, E1000_EECD) & E1000_EECD_PRES))
+		log_warn("e1000: RAH0.AV is clear and EECD.PRES says no EEPROM; trying EERD anyway");
+	for (unsigned w = 0; w < 3; w++) {
+		u16 v;
+		if (e1000_eeprom_read(dev, E1000_EEPROM_MAC_WORD + w, &v) < 0) {
+			log_err("e1000: EERD read of EEPROM word %u timed out (EERD=%08x)", w, e1000_rd(dev, E1000_EERD));
+			return -E_TIMEDOUT;
+		}
+		mac[2 * w] = (u8)v;
+		mac[2 * w + 1] = (u8)(v >> 8);
+	}
+	if (!e1000_mac_valid(mac)) {
+		log_err("e1000: no valid MAC address in RAL0/RAH0 or the EEPROM");
+		return -E_IO;
+	}
+	e1000_wr(dev, E1000_RAL(0), (u32)mac[0] | (u32)mac[1] << 8 | (u32)mac[2] << 16 | (u32)mac[3] << 24);
+	e1000_wr(dev, E1000_RAH(0), (u32)mac[4] | (u32)mac[5] << 8 | E1000_RAH_AV);
+	return 0;
+}
+
+/* Link set-up for copper with auto-negotiation (SDM 14.3, 8.6): SLU lets
+ * the MAC take speed and duplex from the PHY (ASDE), and nothing may hold
+ * the link or the PHY in reset. */
+static void e1000_link_setup(const struct e1000_dev *dev)
+{
+	u32 ctrl = e1000_rd(dev, E1000_CTRL);
+	ctrl |= E1000_CTRL_SLU | E1000_CTRL_ASDE;
+	ctrl &= ~(E1000_CTRL_LRST | E1000_CTRL_PHY_RST | E1000_CTRL_ILOS | E1000_CTRL_VME | E1000_CTRL_FRCSPD |
+		  E1000_CTRL_FRCDPLX);
+	e1000_wr(dev, E1000_CTRL, ctrl);
+}
+
+/* Receive filters: our address in entry 0, the other entries and the
+ * multicast table empty (their reset values are undefined, 13.4). */
+static void e1000_filters_setup(const struct e1000_dev *dev)
+{
+	for (unsigned i = 1; i < E1000_RAR_ENTRIES; i++) {
+		e1000_wr(dev, E1000_RAH(i), 0);
+		e1000_wr(dev, E1000_RAL(i), 0);
+	}
+	for (unsigned i = 0; i < E1000_MTA_DWORDS; i++)
+		e1000_wr(dev, E1000_MTA + 4 * i, 0);
+}
+
+/* ---- Rings (SDM 14.4 receive and 14.5 transmit initialization) --------- */
+
+static void e1000_rx_setup(struct e1000_dev *dev)
+{
+	struct e1000_dma *dma = dev->dma;
+	hpa_t ring = virt_to_phys(dma->rx_ring);
+
+	for (unsigned i = 0; i < E1000_RX_DESCS; i++)
+		dma->rx_ring[i] = (struct e1000_rx_desc){ .buffer_addr = virt_to_phys(dma->rx_buf[i]) };
+	dev->rx_next = 0;
+	dev->rx_discard = false;
+	wmb();
+	e1000_wr(dev, E1000_RDBAL, (u32)ring);
+	e1000_wr(dev, E1000_RDBAH, (u32)(ring >> 32));
+	e1000_wr(dev, E1000_RDLEN, E1000_RX_DESCS * sizeof(struct e1000_rx_desc));
+	e1000_wr(dev, E1000_RDH, 0);
+	/* All but one descriptor go to the device: RDH == RDT means "no free
+	 * descriptor" (3.2.6), so the ring can never be handed over whole. */
+	e1000_wr(dev, E1000_RDT, E1000_RX_DESCS - 1);
+	/* Broadcast and our unicast address; frames end in the buffer
+	 * without their CRC; no long frames, so with 2 KiB buffers every
+	 * accepted frame fits one descriptor. */
+	e1000_wr(dev, E1000_RCTL, E1000_RCTL_EN | E1000_RCTL_BAM | E1000_RCTL_SECRC | E1000_RCTL_BSIZE_2048 |
+					  E1000_RCTL_RDMTS_HALF);
+}
+
+static void e1000_tx_setup(struct e1000_dev *dev)
+{
+	struct e1000_dma *dma = dev->dma;
+	hpa_t ring = virt_to_phys(dma->tx_ring);
+
+	for (unsigned i = 0; i < E1000_TX_DESCS; i++)
+		dma->tx_ring[i] = (struct e1000_tx_desc){ .buffer_addr = virt_to_phys(dma->tx_buf[i]) };
+	dev->tx_tail = dev->tx_clean = 0;
+	wmb();
+	e1000_wr(dev, E1000_TDBAL, (u32)ring);
+	e1000_wr(dev, E1000_TDBAH, (u32)(ring >> 32));
+	e1000_wr(dev, E1000_TDLEN, E1000_TX_DESCS * sizeof(struct e1000_tx_desc));
+	e1000_wr(dev, E1000_TDH, 0);
+	e1000_wr(dev, E1000_TDT, 0);
+	e1000_wr(dev, E1000_TIPG, E1000_TIPG_IPGT_COPPER | E1000_TIPG_IPGR1_DEFAULT << E1000_TIPG_IPGR1_SHIFT |
+					  E1000_TIPG_IPGR2_DEFAULT << E1000_TIPG_IPGR2_SHIFT);
+	/* PSP pads short frames on the wire as well; send pads them in the
+	 * buffer too, so what the peer sees never depends on this bit. */
+	e1000_wr(dev, E1000_TCTL, E1000_TCTL_EN | E1000_TCTL_PSP | E1000_TCTL_CT_DEFAULT << E1000_TCTL_CT_SHIFT |
+					  E1000_TCTL_COLD_FULL_DUPLEX << E1000_TCTL_COLD_SHIFT);
+}
+
+/* ---- nic_ops ------------------------------------------------------------ */
+
+/* Retires transmit descriptors the device has finished with: every one is
+ * queued with RS, so each gets DD written back in order (3.3.3.2). */
+static void e1000_tx_reclaim(struct e1000_dev *dev)
+{
+	while (dev->tx_clean != dev->tx_tail &&
+	       (e1000_desc_status(&dev->dma->tx_ring[dev->tx_clean].status) & E1000_TXD_STAT_DD))
+		dev->tx_clean = (dev->tx_clean + 1) % E1000_TX_DESCS;
+}
+
+static int e1000_send(struct nic *nic, const void *frame, size_t len)
+{
+	struct e1000_dev *dev = nic->priv;
+
+	if (len < ETH_HLEN || len > NIC_MAX_FRAME)
+		return -E_INVAL;
+	e1000_tx_reclaim(dev);
+	unsigned next = (dev->tx_tail + 1) % E1000_TX_DESCS;
+	if (next == dev->tx_clean) { /* TDT may not catch up with TDH (3.4) */
+		nic->stats.tx_full++;
+		return -E_NOSPC;
+	}
+
+	u8 *buf = dev->dma->tx_buf[dev->tx_tail];
+	size_t wire = len;
+	memcpy(buf, frame, len);
+	if (wire < ETH_MIN_FRAME) { /* zeros, never stale bytes of an earlier frame */
+		memset(buf + len, 0, ETH_MIN_FRAME - len);
+		wire = ETH_MIN_FRAME;
+	}
+	struct e1000_tx_desc *d = &dev->dma->tx_ring[dev->tx_tail];
+	d->length = (u16)wire;
+	d->cso = 0;
+	d->cmd = E1000_TXD_CMD_EOP | E1000_TXD_CMD_IFCS | E1000_TXD_CMD_RS;
+	d->status = 0;
+	d->css = 0;
+	d->special = 0;
+	wmb(); /* the buffer and descriptor before the tail moves */
+	dev->tx_tail = next;
+	e1000_wr(dev, E1000_TDT, next);
+	nic->stats.tx_frames++;
+	nic->stats.tx_bytes += len;
+	return 0;
+}
+
+static int e1000_recv(struct nic *nic, void *buf, size_t cap, size_t *len)
+{
+	struct e1000_dev *dev = nic->priv;
+
+	for (unsigned n = 0; n < E1000_RX_DESCS; n++) {
+		unsigned i = dev->rx_next;
+		struct e1000_rx_desc *d = &dev->dma->rx_ring[i];
+		u8 status = e1000_desc_status(&d->status);
+		if (!(status & E1000_RXD_STAT_DD))
+			return -E_NOENT;
+		rmb(); /* length, errors and data only after DD */
+
+		size_t flen = d->length;
+		bool take = false;
+		if (dev->rx_discard || !(status & E1000_RXD_STAT_EOP)) {
+			/* A frame over several descriptors (only possible if the
+			 * device was told to accept long frames): dropped whole,
+			 * counted once, at its first descriptor. */
+			if (!dev->rx_discard)
+				nic->stats.rx_dropped++;
+			dev->rx_discard = !(status & E1000_RXD_STAT_EOP);
+		} else if ((d->errors & E1000_RXD_ERR_FRAME) || flen < ETH_HLEN || flen > cap) {
+			nic->stats.rx_dropped++;
+		} else {
+			memcpy(buf, dev->dma->rx_buf[i], flen);
+			*len = flen;
+			take = true;
+		}
+
+		/* Give the descriptor back: it becomes the one held back and
+		 * the previous one goes to the device. */
+		d->status = 0;
+		wmb();
+		dev->rx_next = (i + 1) % E1000_RX_DESCS;
+		e1000_wr(dev, E1000_RDT, i);
+		if (take) {
+			nic->stats.rx_frames++;
+			nic->stats.rx_bytes += flen;
+			return 0;
+		}
+	}
+	return -E_NOENT;
+}
+
+static bool e1000_link_up(struct nic *nic)
+{
+	struct e1000_dev *dev = nic->priv;
+	return e1000_rd(dev, E1000_STATUS) & E1000_STATUS_LU;
+}
+
+/* The receive interrupt: a frame arrived (RXT0), the ring runs low
+ * (RXDMT0) or overflowed (RXO), and link changes (LSC).  pci_claim leaves
+ * INTx disabled in the command register; it is opened only while wanted. */
+static void e1000_irq_enable(struct nic *nic, bool on)
+{
+	struct e1000_dev *dev = nic->priv;
+	u16 cmd = pci_read16(dev->pci, PCI_COMMAND);
+
+	if (on) {
+		e1000_wr(dev, E1000_IMS, E1000_INT_RXT0 | E1000_INT_RXO | E1000_INT_RXDMT0 | E1000_INT_LSC);
+		pci_write16(dev->pci, PCI_COMMAND, cmd & ~PCI_COMMAND_INTX_DISABLE);
+	} else {
+		e1000_wr(dev, E1000_IMC, E1000_INT_ALL);
+		pci_write16(dev->pci, PCI_COMMAND, cmd | PCI_COMMAND_INTX_DISABLE);
+	}
+}
+
+/* Reading ICR clears it on the 8254x; the 82574L clears on read only in
+ * some interrupt modes, so the causes read are also written back (W1C). */
+static void e1000_irq_ack(struct nic *nic)
+{
+	struct e1000_dev *dev = nic->priv;
+	u32 icr = e1000_rd(dev, E1000_ICR);
+	if (icr)
+		e1000_wr(dev, E1000_ICR, icr);
+}
+
+static const struct nic_ops e1000_ops = {
+	.send = e1000_send,
+	.recv = e1000_recv,
+	.link_up = e1000_link_up,
+	.irq_enable = e1000_irq_enable,
+	.irq_ack = e1000_irq_ack,
+};
+
+/* ---- Probe -------------------------------------------------------------- */
+
+static u8 e1000_irq_line(const struct pci_dev *pd)
+{
+	u8 pin = pci_read8(pd, PCI_INTR_LINE + 1); /* 3Dh Interrupt Pin: 0 none */
+	u8 line = pci_read8(pd, PCI_INTR_LINE);
+	return pin == 0 ? 0xFF : line;
+}
+
+static const char *e1000_speed(u32 status)
+{
+	static const char *const names[] = { "10", "100", "1000", "1000" };
+	return names[(status >> E1000_STATUS_SPEED_SHIFT) & E1000_STATUS_SPEED_MASK];
+}
+
+/* Undoes a failed probe: no DMA may target the pool pages once freed, and
+ * the function goes back to the guest. */
+static void e1000_abandon(struct e1000_dev *dev)
+{
+	if (dev->regs) {
+		e1000_wr(dev, E1000_IMC, E1000_INT_ALL);
+		e1000_wr(dev, E1000_RCTL, 0);
+		e1000_wr(dev, E1000_TCTL, 0);
+		(void)e1000_rd(dev, E1000_STATUS);
+		udelay(E1000_QUIESCE_US);
+	}
+	if (dev->dma)
+		page_free(dev->dma, E1000_DMA_PAGES);
+	pci_release(dev->pci);
+	*dev = (struct e1000_dev){ 0 };
+}
+
+static int e1000_probe(unsigned idx, struct nic **out)
+{
+	const struct e1000_model *model;
+	struct pci_dev *pd = e1000_find(idx, &model);
+	int rc;
+
+	if (!pd) {
+		log_debug("e1000: no supported Intel NIC number %u", idx);
+		return -E_NOENT;
+	}
+	if (idx >= E1000_MAX_DEVS) {
+		log_warn("e1000: %02x:%02x.%x ignored: the driver serves %d NICs", pd->bus, pd->dev, pd->fn,
+			 E1000_MAX_DEVS);
+		return -E_NOTSUP;
+	}
+	struct e1000_dev *dev = &e1000_devs[idx];
+	if (dev->up && dev->pci == pd) {
+		*out = &dev->nic;
+		return 0;
+	}
+	if (pd->owner) {
+		log_warn("e1000: %02x:%02x.%x is already taken by %s", pd->bus, pd->dev, pd->fn, pd->owner);
+		return -E_EXIST;
+	}
+	const struct pci_bar *bar = &pd->bar[E1000_PCI_BAR_MMIO];
+	if (bar->is_io || bar->base == 0 || bar->size < E1000_RAH(E1000_RAR_ENTRIES)) {
+		log_err("e1000: %02x:%02x.%x: BAR0 is missing or not memory", pd->bus, pd->dev, pd->fn);
+		return -E_IO;
+	}
+
+	*dev = (struct e1000_dev){
+		.nic = { .name = "e1000", .irq_line = e1000_irq_line(pd), .ops = &e1000_ops, .priv = dev },
+		.pci = pd,
+		.model = model,
+	};
+	pci_claim(pd, "e1000");
+	dev->regs = mmio_map(bar->base, bar->size);
+	if (!dev->regs) {
+		rc = -E_NOMEM;
+		goto fail;
+	}
+	rc = e1000_reset(dev);
+	if (rc < 0)
+		goto fail;
+	rc = e1000_read_mac(dev);
+	if (rc < 0)
+		goto fail;
+	dev->dma = page_alloc(E1000_DMA_PAGES);
+	if (!dev->dma) {
+		rc = -E_NOMEM;
+		goto fail;
+	}
+
+	e1000_link_setup(dev);
+	e1000_filters_setup(dev);
+	e1000_rx_setup(dev);
+	e1000_tx_setup(dev);
+
+	dev->up = true;
+
+	u32 status = e1000_rd(dev, E1000_STATUS);
+	const u8 *m = dev->nic.mac;
+	log_info("e1000: %02x:%02x.%x %04x:%04x %s, MAC %02x:%02x:%02x:%02x:%02x:%02x, link %s%s%s, IRQ %u, "
+		 "%u RX / %u TX descriptors",
+		 pd->bus, pd->dev, pd->fn, pd->vendor, pd->device, model->name, m[0], m[1], m[2], m[3], m[4], m[5],
+		 (status & E1000_STATUS_LU) ? e1000_speed(status) : "down",
+		 (status & E1000_STATUS_LU) ? " Mb/s" : "",
+		 (status & E1000_STATUS_LU) ? ((status & E1000_STATUS_FD) ? " full duplex" : " half duplex") : "",
+		 dev->nic.irq_line, E1000_RX_DESCS, E1000_TX_DESCS);
+	*out = &dev->nic;
+	return 0;
+
+fail:
+	log_err("e1000: %02x:%02x.%x %s did not come up: %s", pd->bus, pd->dev, pd->fn, model->name, err_name(rc));
+	e1000_abandon(dev);
+	return rc;
+}
+
+const struct nic_driver e1000_driver = {
+	.name = "e1000",
+	.probe = e1000_probe,
+};

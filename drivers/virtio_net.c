@@ -1,0 +1,334 @@
+/* virtio-net driver (Virtio 1.2, 5.1) behind ferry's NIC interface
+ * (drivers/nic.h), on the modern PCI transport of drivers/virtio_pci.c.
+ *
+ * One receive queue and one transmit queue of up to 256 entries.  Each
+ * descriptor owns one 2 KiB buffer for good: a receive buffer is posted
+ * whole (device-writable) and reposted as soon as its frame is copied out;
+ * a transmit buffer takes the 12-byte header and the frame and goes back
+ * to a free stack when the device returns it.  No offloads are negotiated,
+ * so headers are all zeros on transmit and ignored on receive.  Everything
+ * is polled; interrupts stay suppressed (VIRTQ_AVAIL_F_NO_INTERRUPT and
+ * PCI INTx disabled) until the NIC user asks for them. */
+#include "virtio_net.h"
+#include "virtio_pci.h"
+#include "../hv/core/console.h"
+#include "../hv/core/mem.h"
+#include "../hv/core/pci.h"
+#include "../hv/lib/string.h"
+#include "../hv/x86/cpu.h"
+#include "../hv/x86/io.h"
+
+#define VNET_NAME "virtio-net"       /* ferry's nic=virtio picks this name */
+#define VNET_QUEUE_SIZE 256          /* entries per queue, at most */
+#define VNET_BUF_SIZE 2048           /* one buffer per descriptor */
+#define VNET_HDR_LEN sizeof(struct virtio_net_hdr)
+#define VNET_CFG_RETRIES 16          /* config_generation changes tolerated */
+
+_Static_assert(VNET_BUF_SIZE > VIRTIO_NET_MIN_RX_BUF, "a receive buffer holds a whole frame and more");
+_Static_assert(PAGE_SIZE % VNET_BUF_SIZE == 0, "buffers never straddle a page");
+
+struct vnet {
+	struct nic nic;
+	struct virtio_dev vd;
+	struct virtq rxq, txq;
+	u8 *rx_bufs, *tx_bufs;       /* buffer i belongs to descriptor i */
+	size_t rx_pages, tx_pages;
+	bool has_status;             /* VIRTIO_NET_F_STATUS negotiated */
+	bool warned_bad_id;
+	u16 tx_nfree;
+	u16 tx_free[VNET_QUEUE_SIZE];  /* idle transmit descriptors (a stack) */
+	bool tx_busy[VNET_QUEUE_SIZE]; /* handed to the device */
+};
+#define VNET_STATE_PAGES (ALIGN_UP(sizeof(struct vnet), PAGE_SIZE) / PAGE_SIZE)
+
+static u8 *vnet_rx_buf(struct vnet *v, u32 id) { return v->rx_bufs + (size_t)id * VNET_BUF_SIZE; }
+static u8 *vnet_tx_buf(struct vnet *v, u32 id) { return v->tx_bufs + (size_t)id * VNET_BUF_SIZE; }
+
+/* A used element naming a descriptor the device does not hold: a device
+ * bug.  The element is skipped; said once. */
+static void vnet_bad_id(struct vnet *v, const char *queue, u32 id)
+{
+	if (!v->warned_bad_id)
+		log_err("virtio-net: the device returned %s descriptor %u, which it does not hold; ignored", queue, id);
+	v->warned_bad_id = true;
+}
+
+/* Receive buffers (5.1.6.3): the whole buffer, device-writable. */
+static void vnet_rx_post(struct vnet *v, u16 id)
+{
+	struct virtq_desc *d = &v->rxq.desc[id];
+	d->addr = virt_to_phys(vnet_rx_buf(v, id));
+	d->len = VNET_BUF_SIZE;
+	d->flags = VIRTQ_DESC_F_WRITE;
+	d->next = 0;
+	virtq_add(&v->rxq, id);
+}
+
+/* Takes back the transmit buffers the device is done with (5.1.6.2). */
+static void vnet_tx_reclaim(struct vnet *v)
+{
+	u32 id, len;
+	while (virtq_get_used(&v->txq, &id, &len)) {
+		if (id >= v->txq.size || !v->tx_busy[id]) {
+			vnet_bad_id(v, "transmit", id);
+			continue;
+		}
+		v->tx_busy[id] = false;
+		v->tx_free[v->tx_nfree++] = (u16)id;
+	}
+}
+
+/* ---- nic_ops ---------------------------------------------------------------- */
+
+static int vnet_send(struct nic *nic, const void *frame, size_t len)
+{
+	struct vnet *v = nic->priv;
+
+	if (!frame || len < ETH_HLEN || len > NIC_MAX_FRAME)
+		return -E_INVAL;
+	if (!v->tx_nfree)
+		vnet_tx_reclaim(v);
+	if (!v->tx_nfree) {
+		nic->stats.tx_full++;
+		return -E_NOSPC;
+	}
+	u16 id = v->tx_free[--v->tx_nfree];
+	u8 *buf = vnet_tx_buf(v, id);
+	size_t wire = MAX(len, (size_t)ETH_MIN_FRAME);
+
+	memset(buf, 0, VNET_HDR_LEN); /* no checksum, no GSO (5.1.6.2.1) */
+	memcpy(buf + VNET_HDR_LEN, frame, len);
+	if (wire > len)
+		memset(buf + VNET_HDR_LEN + len, 0, wire - len);
+	struct virtq_desc *d = &v->txq.desc[id];
+	d->addr = virt_to_phys(buf);
+	d->len = (u32)(VNET_HDR_LEN + wire);
+	d->flags = 0;
+	d->next = 0;
+	v->tx_busy[id] = true;
+	virtq_add(&v->txq, id);
+	virtq_kick(&v->txq);
+	nic->stats.tx_frames++;
+	nic->stats.tx_bytes += wire;
+	return 0;
+}
+
+/* Processing of incoming packets (5.1.6.4): the used length covers header
+ * and frame.  A buffer filled to the last byte may hold the start of a
+ * longer frame the device cut short, so it counts as too long. */
+static int vnet_recv(struct nic *nic, void *buf, size_t cap, size_t *len)
+{
+	struct vnet *v = nic->priv;
+	u32 id, used_len;
+
+	if (!buf || !len)
+		return -E_INVAL;
+	while (virtq_get_used(&v->rxq, &id, &used_len)) {
+		if (id >= v->rxq.size) {
+			vnet_bad_id(v, "receive", id);
+			nic->stats.rx_dropped++;
+			continue;
+		}
+		size_t flen = used_len > VNET_HDR_LEN ? used_len - VNET_HDR_LEN : 0;
+		bool ok = flen >= ETH_HLEN && used_len < VNET_BUF_SIZE && flen <= cap;
+		if (ok)
+			memcpy(buf, vnet_rx_buf(v, id) + VNET_HDR_LEN, flen);
+		vnet_rx_post(v, (u16)id);
+		virtq_kick(&v->rxq);
+		if (ok) {
+			*len = flen;
+			nic->stats.rx_frames++;
+			nic->stats.rx_bytes += flen;
+			return 0;
+		}
+		nic->stats.rx_dropped++;
+	}
+	return -E_NOENT;
+}
+
+/* 5.1.4: without VIRTIO_NET_F_STATUS the link is assumed up. */
+static bool vnet_link_up(struct nic *nic)
+{
+	struct vnet *v = nic->priv;
+	if (!v->has_status)
+		return true;
+	return virtio_cfg_rd16(&v->vd, VIRTIO_NET_CFG_STATUS) & VIRTIO_NET_S_LINK_UP;
+}
+
+/* Receive interrupts only: the transmit queue stays suppressed, its
+ * buffers are reclaimed when send runs short. */
+static void vnet_irq_enable(struct nic *nic, bool on)
+{
+	struct vnet *v = nic->priv;
+	virtq_interrupts(&v->rxq, on);
+	virtio_intx_enable(&v->vd, on);
+}
+
+/* Reading the ISR status acknowledges and deasserts INTx (4.1.4.5, 4.1.5.5). */
+static void vnet_irq_ack(struct nic *nic)
+{
+	struct vnet *v = nic->priv;
+	virtio_isr_read(&v->vd);
+}
+
+static const struct nic_ops vnet_ops = {
+	.send = vnet_send,
+	.recv = vnet_recv,
+	.link_up = vnet_link_up,
+	.irq_enable = vnet_irq_enable,
+	.irq_ack = vnet_irq_ack,
+};
+
+/* ---- Bring-up (3.1.1, 5.1.5) ------------------------------------------------ */
+
+/* The MAC from the device configuration, read until config_generation
+ * holds still (2.5.1); without VIRTIO_NET_F_MAC a random locally
+ * administered unicast address (5.1.5). */
+static const char *vnet_read_mac(struct vnet *v)
+{
+	u8 *mac = v->nic.mac;
+
+	if (virtio_has(&v->vd, VIRTIO_NET_F_MAC)) {
+		for (unsigned tries = 0; tries < VNET_CFG_RETRIES; tries++) {
+			u8 gen = virtio_config_generation(&v->vd);
+			for (unsigned i = 0; i < ETH_ALEN; i++)
+				mac[i] = virtio_cfg_rd8(&v->vd, VIRTIO_NET_CFG_MAC + i);
+			if (virtio_config_generation(&v->vd) == gen)
+				break;
+		}
+		return "device";
+	}
+	const struct pci_dev *pd = v->vd.pci;
+	u64 r = rdtsc() ^ ((u64)pd->bus << 48 | (u64)pd->dev << 40 | (u64)pd->fn << 32);
+	r *= 0x9E3779B97F4A7C15ull;
+	r ^= r >> 31;
+	mac[0] = 0x02; /* locally administered, unicast */
+	for (unsigned i = 1; i < ETH_ALEN; i++)
+		mac[i] = (u8)(r >> (8 * i));
+	return "random";
+}
+
+static bool vnet_match(struct pci_dev *pd)
+{
+	if (pd->vendor != VIRTIO_PCI_VENDOR || pd->header_type != 0)
+		return false;
+	if (pd->device == VIRTIO_PCI_MODERN_ID_BASE + VIRTIO_ID_NET)
+		return true;
+	return pd->device == VIRTIO_PCI_TRANS_ID_NET && pci_read16(pd, PCI_SUBSYSTEM_ID) == VIRTIO_ID_NET;
+}
+
+static void vnet_free(struct vnet *v)
+{
+	if (v->rx_bufs)
+		page_free(v->rx_bufs, v->rx_pages);
+	if (v->tx_bufs)
+		page_free(v->tx_bufs, v->tx_pages);
+	virtio_queue_free(&v->rxq);
+	virtio_queue_free(&v->txq);
+	page_free(v, VNET_STATE_PAGES);
+}
+
+static int vnet_attach(struct pci_dev *pd, struct nic **out)
+{
+	struct vnet *v = page_alloc(VNET_STATE_PAGES);
+	int rc;
+
+	if (!v)
+		return -E_NOMEM;
+	rc = virtio_pci_open(pd, VNET_NAME, &v->vd);
+	if (rc < 0) {
+		page_free(v, VNET_STATE_PAGES);
+		return rc;
+	}
+
+	/* VERSION_1 is required; no offloads, so one buffer is one frame.
+	 * ferry's DMA addresses are physical addresses, which is also what
+	 * the platform's translation (ACCESS_PLATFORM) yields without an
+	 * IOMMU, and its barriers are hardware fences (ORDER_PLATFORM). */
+	u64 want = BIT(VIRTIO_F_ACCESS_PLATFORM) | BIT(VIRTIO_F_ORDER_PLATFORM);
+	if (v->vd.device_len >= VIRTIO_NET_CFG_MAC + ETH_ALEN)
+		want |= BIT(VIRTIO_NET_F_MAC);
+	if (v->vd.device_len >= VIRTIO_NET_CFG_STATUS + 2)
+		want |= BIT(VIRTIO_NET_F_STATUS);
+	rc = virtio_negotiate(&v->vd, want, BIT(VIRTIO_F_VERSION_1));
+	if (rc < 0)
+		goto fail;
+	rc = virtio_queue_setup(&v->vd, VIRTIO_NET_RXQ, VNET_QUEUE_SIZE, &v->rxq);
+	if (rc == 0)
+		rc = virtio_queue_setup(&v->vd, VIRTIO_NET_TXQ, VNET_QUEUE_SIZE, &v->txq);
+	if (rc < 0) {
+		log_err("virtio-net: cannot set up the %s queue (%u queues): %s", v->rxq.mem ? "transmit" : "receive",
+			v->vd.num_queues, err_name(rc));
+		rc = rc == -E_NOENT ? -E_IO : rc;
+		goto fail;
+	}
+	v->rx_pages = ALIGN_UP((size_t)v->rxq.size * VNET_BUF_SIZE, PAGE_SIZE) / PAGE_SIZE;
+	v->tx_pages = ALIGN_UP((size_t)v->txq.size * VNET_BUF_SIZE, PAGE_SIZE) / PAGE_SIZE;
+	v->rx_bufs = page_alloc(v->rx_pages);
+	v->tx_bufs = page_alloc(v->tx_pages);
+	if (!v->rx_bufs || !v->tx_bufs) {
+		rc = -E_NOMEM;
+		goto fail;
+	}
+	for (u16 i = 0; i < v->rxq.size; i++)
+		vnet_rx_post(v, i);
+	for (u16 i = v->txq.size; i-- > 0;)
+		v->tx_free[v->tx_nfree++] = i;
+	virtq_interrupts(&v->rxq, false);
+	virtq_interrupts(&v->txq, false);
+	const char *mac_from = vnet_read_mac(v);
+	v->has_status = virtio_has(&v->vd, VIRTIO_NET_F_STATUS);
+
+	virtio_driver_ok(&v->vd);
+	virtq_kick(&v->rxq); /* notifications only after DRIVER_OK (3.1.1) */
+	u8 st = virtio_status(&v->vd);
+	if (!(st & VIRTIO_STATUS_DRIVER_OK) || (st & VIRTIO_STATUS_NEEDS_RESET)) {
+		log_err("virtio-net: the device did not accept DRIVER_OK (device_status=%02x)", st);
+		rc = -E_IO;
+		goto fail;
+	}
+
+	u8 pin = pci_read8(pd, PCI_INTR_PIN);
+	v->nic.name = VNET_NAME;
+	v->nic.irq_line = pin ? pci_read8(pd, PCI_INTR_LINE) : 0xFF;
+	v->nic.ops = &vnet_ops;
+	v->nic.priv = v;
+	log_info("virtio-net: %02x:%02x.%x %04x:%04x, %u receive and %u transmit entries of %u bytes, MAC from %s, "
+		 "link status %s, features %lx, IRQ %u",
+		 pd->bus, pd->dev, pd->fn, pd->vendor, pd->device, v->rxq.size, v->txq.size, VNET_BUF_SIZE, mac_from,
+		 v->has_status ? "reported" : "not reported (assumed up)", v->vd.features, v->nic.irq_line);
+	*out = &v->nic;
+	return 0;
+
+fail:
+	if (virtio_pci_close(&v->vd) < 0) {
+		/* The device may still reach the rings: never hand them out again. */
+		log_err("virtio-net: leaving the rings and buffers to the device");
+		return rc;
+	}
+	vnet_free(v);
+	return rc;
+}
+
+static int vnet_probe(unsigned idx, struct nic **out)
+{
+	unsigned seen = 0;
+	struct pci_dev *pd;
+
+	for (unsigned i = 0; (pd = pci_get(i)); i++) {
+		if (!vnet_match(pd) || seen++ != idx)
+			continue;
+		if (pd->owner) {
+			log_warn("virtio-net: %02x:%02x.%x is already taken by %s", pd->bus, pd->dev, pd->fn, pd->owner);
+			return -E_EXIST;
+		}
+		return vnet_attach(pd, out);
+	}
+	log_debug("virtio-net: no virtio network device #%u", idx);
+	return -E_NOENT;
+}
+
+const struct nic_driver virtio_net_driver = {
+	.name = VNET_NAME,
+	.probe = vnet_probe,
+};

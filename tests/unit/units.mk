@@ -24,8 +24,8 @@ UNIT_TESTS += test_part
 test_part_SRCS = tests/unit/test_part.c guest/part.c guest/alloc.c
 
 UNIT_TESTS += test_fat
-test_fat_SRCS = tests/unit/test_fat.c guest/fat.c guest/part.c guest/alloc.c hv/lib/string.c
+test_fat_SRCS = tests/unit/test_fat.c $(wildcard guest/fat_*.c) guest/part.c guest/alloc.c hv/lib/string.c
 
 UNIT_TESTS += test_shell
-test_shell_SRCS = tests/unit/test_shell.c guest/shell.c guest/fat.c guest/part.c guest/alloc.c \
+test_shell_SRCS = tests/unit/test_shell.c guest/shell.c $(wildcard guest/fat_*.c) guest/part.c guest/alloc.c \
 	hv/lib/sha256.c hv/lib/string.c hv/lib/fmt.c hv/lib/err.c

@@ -179,16 +179,23 @@ int fat_write(struct fat_file *f, const void *buf, u32 len)
 				run++;
 				continue;
 			}
-			if (run)
-				rc = write_run(f, run_start, run, &p, &len);
+			if (run && (rc = write_run(f, run_start, run, &p, &len)) != 0) {
+				/* The failed run's bytes were not written: writing the
+				 * next run would put its data in their place.  Stop; the
+				 * size covers only what was written. */
+				run = 0;
+				break;
+			}
 			run_start = c;
 			run = 1;
 		}
-		/* After a failed run, writing the last one would put its bytes
-		 * where the failed run's belong: stop with the size covering only
-		 * what was written (the extra clusters stay allocated past it). */
-		if (run && !rc)
-			rc = write_run(f, run_start, run, &p, &len);
+		/* Clusters allocated before an allocation failure still get
+		 * their data. */
+		if (run) {
+			int rc2 = write_run(f, run_start, run, &p, &len);
+			if (!rc)
+				rc = rc2;
+		}
 	}
 	int rc2 = file_update_entry(f);
 	return rc ? rc : rc2;

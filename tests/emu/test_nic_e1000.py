@@ -32,7 +32,7 @@ def wire_args(wire, model, port, mac, listen):
         return [a.replace("e1000,", model + ",", 1) if a.startswith("e1000,") else a for a in args]
     return ["-netdev", f"stream,id=n0,server={'on' if listen else 'off'},addr.type=inet,"
                        f"addr.host=127.0.0.1,addr.port={port}",
-            "-device", f"{model},netdev=n0,mac={mac}"]
+            "-device", f"{model},netdev=n0,mac={mac}"] + (["-object", f"filter-dump,id=f0,netdev=n0,file=/tmp/wrapcap-{'echo' if listen else 'send'}-{os.getpid()}-{time.monotonic_ns()}.pcap"] if port == 41110 else [])
 
 
 class Echo:
@@ -64,14 +64,15 @@ class Echo:
         self.proc.wait()
 
 
-def pump(wire, model, port, frames, size, window, timeout=60):
+def pump(echo, wire, model, port, frames, size, window, timeout=60):
     """One sending ferry against the echo; returns its Run after checking
     that every frame came back intact and the driver dropped none."""
     args = f"role=pump-send nic=e1000 pump_frames={frames} pump_size={size} pump_window={window}"
     run = ferryrun.run(ferryrun.qemu_cmd(ferry_args=args,
                                          extra=wire_args(wire, model, port, SENDER_MAC, listen=False)),
                        timeout=timeout)
-    where = f"{model} on {wire}, {frames} frames of {size} bytes, window {window}:\n{run.output[-2500:]}"
+    where = (f"{model} on {wire}, {frames} frames of {size} bytes, window {window}:\n{run.output[-2500:]}"
+             f"\n-- the echoing side:\n{echo.output()[-1500:]}")
     assert not run.timed_out, "the sender did not finish: " + where
     m = run.find(PUMP)
     assert m, "no pump result: " + where
@@ -111,7 +112,7 @@ def nic_e1000_frames_intact(tmp):
     The sending ferry must have taken the NIC away from its guest."""
     def body(echo):
         for frames, size, window in ((200, 64, 1), (1000, 65, 32), (500, 1001, 8), (2000, 1514, 32)):
-            run = pump("udp", "e1000", 41100, frames, size, window)
+            run = pump(echo, "udp", "e1000", 41100, frames, size, window)
             check_owned(run, "100e", "82540EM")
         out = echo.output()
         assert "taken by ferry's e1000 driver and hidden from the guest" in out, out[-2000:]
@@ -125,8 +126,8 @@ def nic_e1000_rings_wrap_full(tmp):
     both rings wrap about 20 times while nearly full, and the receive ring
     runs out of free descriptors, so QEMU has to wait for RDT to move."""
     def body(echo):
-        pump("stream", "e1000", 41110, 5000, 1514, 256)
-        pump("stream", "e1000", 41110, 5000, 64, 256)
+        pump(echo, "stream", "e1000", 41110, 5000, 1514, 256)
+        pump(echo, "stream", "e1000", 41110, 5000, 64, 256)
     with_echo(tmp, "stream", "e1000", 41110, body)
 
 
@@ -135,8 +136,8 @@ def nic_e1000_82574l(tmp):
     """The same driver on the 82574L (QEMU's e1000e, the default NIC of
     q35 machines) through its legacy descriptors."""
     def body(echo):
-        check_owned(pump("stream", "e1000e", 41120, 5000, 1514, 256), "10d3", "82574L")
-        pump("stream", "e1000e", 41120, 2000, 65, 200)
-        pump("stream", "e1000e", 41120, 300, 1514, 1)
+        check_owned(pump(echo, "stream", "e1000e", 41120, 5000, 1514, 256), "10d3", "82574L")
+        pump(echo, "stream", "e1000e", 41120, 2000, 65, 200)
+        pump(echo, "stream", "e1000e", 41120, 300, 1514, 1)
         assert "8086:10d3 82574L" in echo.output(), echo.output()[-2000:]
     with_echo(tmp, "stream", "e1000e", 41120, body)

@@ -351,6 +351,51 @@ TEST(part_gpt_huge_array_refused)
 	ram_free(&r);
 }
 
+
+/* Random damage to a GPT disk: any answer is fine, a crash is not. */
+TEST(part_gpt_fuzz)
+{
+	struct ram r;
+	struct part_info pi;
+	struct gpt_part p[2] = { { guid_esp, 64, 127 }, { guid_basic, 128, 1900 } };
+	u32 rng = 99;
+	int found = 0;
+	ram_init(&r, 512, 2048);
+	u8 *base = malloc(2048 * 512);
+	put_gpt(&r, p, 2);
+	put_bpb(&r, 128);
+	memcpy(base, r.img, 2048 * 512);
+	for (int round = 0; round < 3000; round++) {
+		memcpy(r.img, base, 2048 * 512);
+		for (int k = 0; k < 4; k++) {
+			rng = rng * 1103515245u + 12345u;
+			/* MBR, primary header and first entries, or the backup's */
+			u32 at = (rng >> 4) % (3 * 512);
+			if (rng & 0x8)
+				at = 2047 * 512 + (at % 512) - (rng & 0x4 ? 32 * 512 : 0);
+			rng = rng * 1103515245u + 12345u;
+			r.img[at] = (u8)(rng >> 16);
+		}
+		rng = rng * 1103515245u + 12345u;
+		if (rng & 0x100) {
+			/* Keep the header CRC right so the checks behind it run. */
+			u8 *h = r.img + 512;
+			u32 hs = le32_at(h + 12);
+			if (hs >= 92 && hs <= 512) {
+				put_le32(h + 16, 0);
+				put_le32(h + 16, part_crc32(0, h, hs));
+			}
+		}
+		if (part_find_fat(&r.d, &pi) == 0) {
+			found++;
+			CHECK(pi.start_lba + pi.sectors <= 2048);
+		}
+	}
+	free(base);
+	printf("  3000 damaged tables, %d still gave a partition\n", found);
+	ram_free(&r);
+}
+
 TEST(part_disk_wrappers)
 {
 	struct ram r;
@@ -381,6 +426,7 @@ int main(void)
 	RUN(part_gpt_bad_my_lba_and_signature);
 	RUN(part_gpt_partition_outside);
 	RUN(part_gpt_huge_array_refused);
+	RUN(part_gpt_fuzz);
 	RUN(part_disk_wrappers);
 	ram_free_all();
 	return CHECK_SUMMARY();

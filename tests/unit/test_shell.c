@@ -441,6 +441,44 @@ TEST(shell_extra_commands)
 	       "result: fail");
 }
 
+
+/* Random scripts: every command gets exactly one result line and the
+ * summary adds up. */
+TEST(shell_random_scripts)
+{
+	static const char *const words[] = {
+		"ls", "cat", "write", "cp", "rm", "mkdir", "sync", "sha256", "stat", "bogus",
+		"/", "/A", "/D", "/D/B c", "ld0:/E", "ld1:/", "ld0:", "\"", ";", "\n", " ", "\t",
+		"100", "0x10", "70000", "1", "x", "/D/", "//", "/.", "/..", "\"\"", "/long name here",
+	};
+	u32 rng = 4242;
+	char script[512];
+	fresh_disk0();
+	for (int round = 0; round < 400; round++) {
+		size_t n = 0;
+		int nw = 1 + (int)(rng % 40);
+		script[0] = 0;
+		for (int w = 0; w < nw; w++) {
+			rng = rng * 1103515245u + 12345u;
+			const char *word = words[(rng >> 8) % ARRAY_SIZE(words)];
+			n += (size_t)snprintf(script + n, sizeof(script) - n, "%s%s", word,
+					      (rng & 0x10000) ? " " : "");
+			if (n >= sizeof(script) - 32)
+				break;
+		}
+		int failed = run(script, 1);
+		CHECK(nlines >= 2);
+		CHECK(!strncmp(lines[nlines - 1], "result: ", 8));
+		int ok = -1, err = -1;
+		CHECK_EQ(sscanf(lines[nlines - 2], "done ok=%d err=%d", &ok, &err), 2);
+		CHECK_EQ(err, failed);
+		int results = 0;
+		for (int i = 0; i < nlines - 2; i++)
+			results += !strncmp(lines[i], "ok ", 3) || !strncmp(lines[i], "err ", 4);
+		CHECK_EQ(results, ok + err);
+	}
+}
+
 /* Heap use of a typical run with the real allocator, for sizing the
  * guest kernel's arena; everything must be freed afterwards. */
 TEST(shell_heap_use)
@@ -509,6 +547,7 @@ int main(void)
 	RUN(shell_final_sync_failure);
 	RUN(shell_write_error);
 	RUN(shell_extra_commands);
+	RUN(shell_random_scripts);
 	RUN(shell_heap_use);
 	RUN(shell_fsck_after_script);
 	clear_lines();

@@ -22,7 +22,7 @@ KLDFLAGS := -nostdlib -static -no-pie -z max-page-size=0x1000 -z noexecstack --g
 FERRY_SRCS := boot/entry.S boot/multiboot.c \
 	$(wildcard hv/core/*.c) hv/x86/trap.c hv/x86/trap.S hv/x86/lapic.c \
 	hv/svm/svm.c hv/svm/svm_entry.S hv/decode/x86_decode.c \
-	hv/lib/string.c hv/lib/fmt.c hv/lib/err.c \
+	hv/lib/string.c hv/lib/fmt.c hv/lib/err.c hv/lib/sha256.c \
 	drivers/drivers.c $(filter-out drivers/drivers.c,$(wildcard drivers/*.c)) \
 	$(wildcard net/*.c)
 

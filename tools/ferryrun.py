@@ -198,6 +198,63 @@ class Background:
         return Run(self.cmd, self.text(), self.proc.returncode, time.monotonic() - self.start, False)
 
 
+TEST_KEY = "0123456789abcdef0123456789abcdef"
+SERVER_MAC = "52:54:00:5e:00:01"
+CLIENT_MAC = "52:54:00:c1:00:01"
+
+
+class Pair:
+    """A server ferry (with the disk, its guest running server_cmds) and a
+    diskless client ferry (its guest running guest_cmds) on one wire."""
+
+    def __init__(self, disk, guest_cmds, nic="e1000", key=TEST_KEY, client_key=None,
+                 server_cmds="spin 0", pcap=None, discover_timeout=60, client_args="", server_args=""):
+        ps, pc = free_udp_ports(2)
+        self.server_cmd = qemu_cmd(
+            disk=disk, guest_cmds=server_cmds,
+            ferry_args=f"loglevel=info role=server key={key} nic={nic} {server_args}".strip(),
+            extra=nic_args(nic, ps, pc, mac=SERVER_MAC))
+        self.client_cmd = qemu_cmd(
+            guest_cmds=guest_cmds,
+            ferry_args=(f"loglevel=info role=client key={client_key or key} nic={nic} "
+                        f"discover_timeout={discover_timeout} {client_args}").strip(),
+            extra=nic_args(nic, pc, ps, pcap=pcap, mac=CLIENT_MAC))
+        self.server = self.client = None
+
+    def start_server(self):
+        self.server = Background(self.server_cmd)
+        return self.server
+
+    def start_client(self):
+        self.client = Background(self.client_cmd)
+        return self.client
+
+    def finish(self, timeout):
+        """Waits for the client to end (it powers off after its script),
+        then stops the server.  Returns (client Run, server Run)."""
+        end = time.monotonic() + timeout
+        while self.client.proc.poll() is None and time.monotonic() < end:
+            time.sleep(0.05)
+        timed_out = self.client.proc.poll() is None
+        c = self.client.stop()
+        c.timed_out = timed_out
+        srv = self.server.stop() if self.server else None
+        return c, srv
+
+
+def run_pair(disk, guest_cmds, timeout=300, **kw):
+    """Server first, then client; returns (client Run, server Run)."""
+    pair = Pair(disk, guest_cmds, **kw)
+    try:
+        pair.start_server()
+        pair.start_client()
+        return pair.finish(timeout)
+    finally:
+        for b in (pair.client, pair.server):
+            if b and b.proc.poll() is None:
+                b.proc.kill()
+
+
 def run_local(disk, guest_cmds, timeout=300, echo=False, **kw):
     return run(qemu_cmd(disk=disk, guest_cmds=guest_cmds, **kw), timeout=timeout, echo=echo)
 
@@ -209,13 +266,26 @@ def main():
     ap.add_argument("--ferry-args", default="loglevel=info")
     ap.add_argument("--cpu", default=CPU_SVM)
     ap.add_argument("--timeout", type=int, default=600)
+    ap.add_argument("--pair", action="store_true", help="server with the disk + diskless client")
+    ap.add_argument("--nic", default="e1000", choices=sorted(QEMU_NIC))
+    ap.add_argument("--key", default=TEST_KEY, help="the pre-shared key (hex)")
+    ap.add_argument("--server-cmds", default="spin 0", help="the server guest's script")
     a = ap.parse_args()
     for f in (FERRY32, GUEST):
         if not os.path.exists(f):
             sys.exit(f"ferryrun: {f} is missing; run 'make' first")
     if a.disk and not os.path.exists(a.disk):
         sys.exit(f"ferryrun: disk image {a.disk} does not exist")
-    r = run_local(a.disk, a.cmds, timeout=a.timeout, echo=True, cpu=a.cpu, ferry_args=a.ferry_args)
+    if a.pair:
+        if not a.disk:
+            sys.exit("ferryrun: --pair needs --disk (the server's disk)")
+        r, srv = run_pair(a.disk, a.cmds, timeout=a.timeout, nic=a.nic, key=a.key, server_cmds=a.server_cmds)
+        print("---- server " + "-" * 60)
+        print(srv.output.replace("\r", ""), end="")
+        print("---- client " + "-" * 60)
+        print(r.output.replace("\r", ""), end="")
+    else:
+        r = run_local(a.disk, a.cmds, timeout=a.timeout, echo=True, cpu=a.cpu, ferry_args=a.ferry_args)
     if r.timed_out:
         print(f"ferryrun: timed out after {a.timeout} s", file=sys.stderr)
         sys.exit(2)

@@ -7,6 +7,8 @@ struct ferry_config config = {
 	.loglevel = LOG_INFO,
 	.role = ROLE_LOCAL,
 	.nic = NIC_ANY,
+	.discover_timeout = 60,
+	.poll_hz = 1000,
 	.pump_frames = 10000,
 	.pump_size = 1514,
 	.pump_window = 32,
@@ -21,7 +23,11 @@ static const struct choice loglevels[] = {
 	{ "error", LOG_ERR }, { "warn", LOG_WARN }, { "info", LOG_INFO }, { "debug", LOG_DEBUG }, { NULL, 0 },
 };
 static const struct choice roles[] = {
-	{ "local", ROLE_LOCAL }, { "pump-echo", ROLE_PUMP_ECHO }, { "pump-send", ROLE_PUMP_SEND }, { NULL, 0 },
+	{ "local", ROLE_LOCAL }, { "client", ROLE_CLIENT }, { "server", ROLE_SERVER },
+	{ "pump-echo", ROLE_PUMP_ECHO }, { "pump-send", ROLE_PUMP_SEND }, { NULL, 0 },
+};
+static const struct choice yesno[] = {
+	{ "no", 0 }, { "yes", 1 }, { NULL, 0 },
 };
 static const struct choice nics[] = {
 	{ "any", NIC_ANY }, { "e1000", NIC_E1000 }, { "virtio", NIC_VIRTIO }, { NULL, 0 },
@@ -61,6 +67,49 @@ static int set_u32(const char *key, const char *v, size_t vlen, u32 min, u32 max
 	return 0;
 }
 
+static int hex_digit(char c)
+{
+	c = to_lower(c);
+	return c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
+}
+
+/* The pre-shared key: hex, 32 to 128 digits (16 to 64 bytes). */
+static int set_psk(const char *v, size_t vlen)
+{
+	if (vlen < 32 || vlen > 2 * CONFIG_KEY_MAX || vlen % 2) {
+		log_err("config: key must be 32 to %u hex digits (16 to %u bytes), an even number; got %zu characters",
+			2 * CONFIG_KEY_MAX, CONFIG_KEY_MAX, vlen);
+		return -E_INVAL;
+	}
+	for (size_t i = 0; i < vlen; i += 2) {
+		int hi = hex_digit(v[i]), lo = hex_digit(v[i + 1]);
+		if (hi < 0 || lo < 0) {
+			log_err("config: key has a character that is not a hex digit at position %zu", i + (hi < 0 ? 0 : 1));
+			return -E_INVAL;
+		}
+		config.key[i / 2] = (u8)(hi << 4 | lo);
+	}
+	config.key_len = (u32)(vlen / 2);
+	return 0;
+}
+
+/* A MAC address: six hex pairs separated by ':' or '-'. */
+static int set_mac(const char *key, const char *v, size_t vlen, u8 *mac)
+{
+	if (vlen != 17)
+		goto bad;
+	for (unsigned i = 0; i < 6; i++) {
+		int hi = hex_digit(v[3 * i]), lo = hex_digit(v[3 * i + 1]);
+		if (hi < 0 || lo < 0 || (i < 5 && v[3 * i + 2] != ':' && v[3 * i + 2] != '-'))
+			goto bad;
+		mac[i] = (u8)(hi << 4 | lo);
+	}
+	return 0;
+bad:
+	log_err("config: %s=%.*s is not a MAC address like 52:54:00:12:34:56", key, (int)vlen, v);
+	return -E_INVAL;
+}
+
 static int set_key(const char *k, size_t klen, const char *v, size_t vlen)
 {
 	char key[32];
@@ -86,6 +135,21 @@ static int set_key(const char *k, size_t klen, const char *v, size_t vlen)
 			config.nic = (enum nic_choice)choice;
 		return rc;
 	}
+	if (!strcmp(key, "key"))
+		return set_psk(v, vlen);
+	if (!strcmp(key, "server")) {
+		config.want_server = true;
+		return set_mac(key, v, vlen, config.server_mac);
+	}
+	if (!strcmp(key, "read_only")) {
+		if ((rc = set_choice(key, v, vlen, yesno, &choice)) == 0)
+			config.read_only = choice;
+		return rc;
+	}
+	if (!strcmp(key, "discover_timeout"))
+		return set_u32(key, v, vlen, 1, 86400, &config.discover_timeout);
+	if (!strcmp(key, "poll_hz"))
+		return set_u32(key, v, vlen, 10, 10000, &config.poll_hz);
 	if (!strcmp(key, "pump_frames"))
 		return set_u32(key, v, vlen, 1, 100000000, &config.pump_frames);
 	if (!strcmp(key, "pump_size"))
@@ -94,6 +158,17 @@ static int set_key(const char *k, size_t klen, const char *v, size_t vlen)
 		return set_u32(key, v, vlen, 1, 256, &config.pump_window);
 	log_err("config: unknown key %s (see docs/configuration.md)", key);
 	return -E_INVAL;
+}
+
+/* What each role needs. */
+static int config_check(void)
+{
+	if ((config.role == ROLE_CLIENT || config.role == ROLE_SERVER) && !config.key_len) {
+		log_err("config: key is required for role=%s (the network's pre-shared key, 32+ hex digits)",
+			config_role_name(config.role));
+		return -E_INVAL;
+	}
+	return 0;
 }
 
 int config_parse(const char *cmdline)
@@ -106,7 +181,7 @@ int config_parse(const char *cmdline)
 		while (*end && *end != ' ')
 			end++;
 		if (end == p)
-			return 0;
+			return config_check();
 		const char *eq = p;
 		while (eq < end && *eq != '=')
 			eq++;

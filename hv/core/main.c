@@ -9,6 +9,7 @@
 #include "lbd.h"
 #include "mem.h"
 #include "mem_layout.h"
+#include "netrole.h"
 #include "pci.h"
 #include "time.h"
 #include "vm_create.h"
@@ -157,20 +158,42 @@ void ferry_main(u32 magic, u32 info)
 	pci_init();
 	if (config.role == ROLE_PUMP_ECHO || config.role == ROLE_PUMP_SEND)
 		run_pump();
-	struct blk_dev *disk = probe_disk();
-	if (!disk)
-		log_warn("disk: no disk found; the guest's logical device will report errors");
+	/* Take the devices this role needs before the guest's address space is
+	 * built, so their BARs and ports stay out of it. */
+	struct blk_dev *disk = NULL, *backend = NULL;
+	struct nic *nic = NULL;
+	if (config.role == ROLE_LOCAL || config.role == ROLE_SERVER) {
+		disk = probe_disk();
+		if (!disk && config.role == ROLE_SERVER) {
+			log_err("cannot run: the server has no disk to export (no supported disk controller or disk)");
+			machine_stop(3);
+		}
+		if (!disk)
+			log_warn("disk: no disk found; the guest's logical device will report errors");
+	}
+	if (config.role == ROLE_CLIENT || config.role == ROLE_SERVER) {
+		nic = probe_nic();
+		if (!nic)
+			machine_stop(3);
+	}
 
 	struct vm *vm = &the_vm;
 	gpa_t lbd_gpa;
 	struct vcpu_boot_state bs;
 	int rc = vm_create(vm, arch, &boot, &lbd_gpa);
+	if (rc == 0 && config.role == ROLE_CLIENT)
+		backend = netrole_client_start(nic); /* NULL: the guest's device reports errors */
+	else if (config.role == ROLE_LOCAL)
+		backend = disk;
+	/* The server's disk belongs to its clients; its own guest gets none. */
 	if (rc == 0)
-		rc = lbd_attach(vm, lbd_gpa, disk);
+		rc = lbd_attach(vm, lbd_gpa, backend);
 	if (rc == 0)
 		rc = guest_load(vm, &boot, &bs);
 	if (rc == 0)
 		rc = arch->vcpu_init(&vm->vcpu, &bs);
+	if (rc == 0 && config.role == ROLE_SERVER)
+		rc = netrole_server_start(vm, nic, disk);
 	if (rc < 0) {
 		log_err("cannot start the guest: %s", err_name(rc));
 		machine_stop(3);
@@ -185,5 +208,6 @@ void ferry_main(u32 magic, u32 info)
 	}
 	guest_io_flush();
 	log_summary(vm);
+	netrole_log_stats();
 	machine_stop(vm->exit_status ? 1 : 0);
 }

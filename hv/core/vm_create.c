@@ -10,6 +10,7 @@
  * the PCIe configuration window (MMCONFIG) fault, and the fault handler
  * shows them to the guest as an empty bus. */
 #include "vm_create.h"
+#include "config.h"
 #include "console.h"
 #include "mem.h"
 #include "mem_layout.h"
@@ -126,7 +127,9 @@ int vm_create(struct vm *vm, const struct hv_arch *arch, const struct boot_info 
 	static const struct { u64 pa; const char *what; } platform[] = {
 		{ 0xFEC00000, "the I/O APIC" }, { 0xFED00000, "the HPET" }, { 0xFEE00000, "the local APIC" },
 	};
-	for (unsigned i = 0; i < ARRAY_SIZE(platform); i++)
+	/* The server keeps the local APIC for its own timer. */
+	unsigned nplatform = config.role == ROLE_SERVER ? 2 : 3;
+	for (unsigned i = 0; i < nplatform; i++)
 		if ((rc = map_device(vm, platform[i].pa, PAGE_SIZE, platform[i].what)) < 0)
 			return rc;
 

@@ -29,3 +29,10 @@ test_fat_SRCS = tests/unit/test_fat.c $(wildcard guest/fat_*.c) guest/part.c gue
 UNIT_TESTS += test_shell
 test_shell_SRCS = tests/unit/test_shell.c guest/shell.c $(wildcard guest/fat_*.c) guest/part.c guest/alloc.c \
 	hv/lib/sha256.c hv/lib/string.c hv/lib/fmt.c hv/lib/err.c
+
+UNIT_TESTS += test_proto
+test_proto_SRCS = tests/unit/test_proto.c net/proto.c hv/lib/sha256.c hv/lib/fmt.c hv/lib/string.c hv/lib/err.c
+
+UNIT_TESTS += test_net
+test_net_SRCS = tests/unit/test_net.c net/client.c net/server.c net/proto.c \
+	hv/lib/sha256.c hv/lib/fmt.c hv/lib/string.c hv/lib/err.c

@@ -1,0 +1,73 @@
+/* The ferry block protocol, client side: a struct blk_dev whose disk is on
+ * a server ferry across the link (docs/protocol.md).
+ *
+ * Synchronous: each call sends its request, retransmits on timeouts and
+ * returns when the server has answered or the retry budget is spent (it
+ * never waits longer than req_timeout_us).  One request is outstanding at
+ * a time; the wire format (tags) would allow more. */
+#ifndef FERRY_NET_CLIENT_H
+#define FERRY_NET_CLIENT_H
+
+#include "proto.h"
+#include "link.h"
+
+/* Defaults for fields left 0 in struct net_client_cfg. */
+#define NET_RTO_US 20000          /* first retransmission timeout */
+#define NET_RTO_MAX_US 320000     /* the timeout doubles up to this */
+#define NET_RETRIES 8             /* consecutive timeouts before giving up */
+#define NET_REBIND_AFTER 3        /* every this many, re-ask the server's session */
+#define NET_BURST 64              /* chunks per round of a read or write */
+#define NET_REQ_TIMEOUT_US 10000000 /* absolute bound on one request */
+
+struct net_client_cfg {
+	const void *key;     /* the pre-shared key, key_len >= NET_KEY_MIN bytes */
+	size_t key_len;
+	u64 session;         /* non-zero, different on every boot */
+	u8 mac[ETH_ALEN];    /* the client's own address */
+	bool want_server;    /* accept only server_mac's answer to DISCOVER */
+	u8 server_mac[ETH_ALEN];
+	u16 dev;             /* device index to use (0) */
+	u32 rto_us, rto_max_us, retries, rebind_after, burst, req_timeout_us;
+};
+
+struct net_client {
+	struct net_client_cfg cfg;
+	struct net_link link;
+	struct net_key key;
+	u64 counter;           /* last counter sent */
+	u64 next_tag;          /* tags: 1, 2, ... per session, never reused */
+	bool bound;            /* a server answered DISCOVER */
+	bool changed;          /* the server now exports another disk: -E_IO until rediscovered */
+	u8 server[ETH_ALEN];
+	u64 ticket;            /* the server's session for us */
+	struct net_replay win; /* the server's counters under that ticket */
+	u64 disc_tag;          /* outstanding DISCOVER, 0 none */
+	struct blk_dev blk;    /* ops below; info from DEVINFO */
+	char name[32];         /* "net:xx:xx:xx:xx:xx:xx" */
+	struct net_stats stats;
+	u8 tx[NET_FRAME_MAX], rx[NET_FRAME_MAX], chunk[NET_CHUNK];
+};
+
+/* 0, or -E_INVAL for a bad key, session or link. */
+int net_client_init(struct net_client *c, const struct net_client_cfg *cfg, const struct net_link *link);
+
+/* Broadcasts DISCOVER (unicast to cfg.server_mac when want_server) until a
+ * server exporting cfg.dev answers, retransmitting with backoff, for at most
+ * timeout_us.  0 and c->blk.info filled in, or -E_TIMEDOUT. */
+int net_client_discover(struct net_client *c, u64 timeout_us);
+
+/* The back end for the logical device: c->blk, ops calling the functions
+ * below.  Valid after net_client_discover succeeded. */
+struct blk_dev *net_client_blk(struct net_client *c);
+
+/* Same contract as struct blk_ops (drivers/blk.h): segments are host
+ * addresses, dereferenced directly.  0, or -E_TIMEDOUT (no answer within
+ * the retry budget), -E_IO (the disk failed, or the server now exports a
+ * different disk), -E_RANGE, -E_ROFS, -E_INVAL, -E_NOENT (not bound). */
+int net_client_read(struct net_client *c, u64 lba, u32 count, const struct blk_seg *segs, unsigned nseg);
+int net_client_write(struct net_client *c, u64 lba, u32 count, const struct blk_seg *segs, unsigned nseg);
+int net_client_flush(struct net_client *c);
+/* Asks the server for the device's properties again (into *info). */
+int net_client_identify(struct net_client *c, struct blk_info *info);
+
+#endif

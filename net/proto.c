@@ -1,0 +1,419 @@
+/* The ferry block protocol's codec, MAC and replay window (net/proto.h,
+ * docs/protocol.md).  Strict: every length and field is checked, in the
+ * order that keeps unauthenticated input from steering anything but the
+ * location of the MAC. */
+#include "proto.h"
+#include "../hv/lib/string.h"
+#include "../hv/lib/fmt.h"
+
+_Static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__, "the wire format is the little-endian layout");
+
+static const u8 bcast[ETH_ALEN] = { 0xff, 0xff, 0xff, 0xff, 0xff, 0xff };
+
+void net_key_init(struct net_key *k, const void *key, size_t len)
+{
+	hmac_sha256_init(&k->base, key, len);
+}
+
+static void mac_of(const struct net_key *k, const u8 *msg, size_t len, u8 out[NET_MAC_LEN])
+{
+	struct hmac_sha256_ctx c = k->base;
+	u8 full[SHA256_DIGEST_SIZE];
+
+	hmac_sha256_update(&c, msg, len);
+	hmac_sha256_final(&c, full);
+	memcpy(out, full, NET_MAC_LEN);
+}
+
+/* Constant time: the comparison does not reveal how many bytes matched. */
+static bool mac_equal(const u8 *a, const u8 *b)
+{
+	u8 diff = 0;
+	for (unsigned i = 0; i < NET_MAC_LEN; i++)
+		diff |= a[i] ^ b[i];
+	return diff == 0;
+}
+
+const char *net_verdict_name(int v)
+{
+	static const char *const names[NET_VERDICT_COUNT] = {
+		[NET_OK] = "ok", [NET_DROP_NOT_OURS] = "not_ours", [NET_DROP_DST] = "wrong_dst",
+		[NET_DROP_LEN] = "bad_len", [NET_DROP_VERSION] = "bad_version", [NET_DROP_MAC] = "bad_mac",
+		[NET_DROP_TYPE] = "unknown_type", [NET_DROP_MALFORMED] = "malformed",
+	};
+	return v >= 0 && v < NET_VERDICT_COUNT ? names[v] : "?";
+}
+
+u32 net_body_len(u8 type, u32 data_len)
+{
+	switch (type) {
+	case NET_T_DISCOVER:
+	case NET_T_IDENTIFY:
+	case NET_T_FLUSH: return sizeof(struct net_b_dev);
+	case NET_T_DEVINFO: return sizeof(struct net_b_devinfo);
+	case NET_T_READ: return sizeof(struct net_b_read);
+	case NET_T_DATA:
+	case NET_T_WRITE: return NET_DATA_HDR_LEN + data_len;
+	case NET_T_NEED: return sizeof(struct net_b_need);
+	case NET_T_STATUS: return sizeof(struct net_b_status);
+	default: return 0;
+	}
+}
+
+/* Printable ASCII, then NUL padding to the end. */
+static bool text_ok(const char *s, size_t n)
+{
+	size_t i = 0;
+	while (i < n && s[i] >= 0x20 && s[i] <= 0x7E)
+		i++;
+	for (; i < n; i++)
+		if (s[i] != '\0')
+			return false;
+	return true;
+}
+
+static bool bits_zero(const u8 *map)
+{
+	u8 any = 0;
+	for (unsigned i = 0; i < NET_BITMAP_BYTES; i++)
+		any |= map[i];
+	return any == 0;
+}
+
+u32 net_bits_count(const u8 *map, u32 nbits)
+{
+	u32 n = 0;
+	for (u32 i = 0; i < nbits; i++)
+		n += net_bit(map, i);
+	return n;
+}
+
+bool net_bits_beyond(const u8 *map, u32 nbits)
+{
+	for (u32 i = nbits; i < NET_MAX_CHUNKS; i++)
+		if (net_bit(map, i))
+			return true;
+	return false;
+}
+
+/* lba + count must not wrap; count within the largest request of the
+ * smallest sector size. */
+static bool extent_ok(u64 lba, u32 count)
+{
+	return count >= 1 && count <= NET_MAX_REQ_BYTES / NET_MIN_SECTOR && lba <= ~(u64)0 - count;
+}
+
+int net_check(const struct net_msg *m)
+{
+	static const u16 allowed_flags[NET_T_MAX + 1] = {
+		[NET_T_WRITE] = NET_F_ACK_REQ,
+		[NET_T_DATA] = NET_F_LAST,
+	};
+
+	if (m->type < 1 || m->type > NET_T_MAX)
+		return NET_DROP_TYPE;
+	if (m->flags & ~allowed_flags[m->type])
+		return NET_DROP_MALFORMED;
+	/* Counters, tags and the sender's session are never 0; the receiver's
+	 * session is unknown (0) only in a first DISCOVER. */
+	if (!m->counter || !m->tag || !m->src_sess || (!m->dst_sess && m->type != NET_T_DISCOVER))
+		return NET_DROP_MALFORMED;
+	/* Only requests name older live requests, never further back than tag 1. */
+	bool request = m->type == NET_T_IDENTIFY || m->type == NET_T_READ || m->type == NET_T_WRITE ||
+		       m->type == NET_T_FLUSH;
+	if (request ? m->live >= m->tag : m->live != 0)
+		return NET_DROP_MALFORMED;
+	bool has_data = m->type == NET_T_DATA || m->type == NET_T_WRITE;
+	if (has_data ? (m->data_len < 1 || m->data_len > NET_CHUNK) : m->data_len != 0)
+		return NET_DROP_MALFORMED;
+
+	switch (m->type) {
+	case NET_T_DISCOVER:
+	case NET_T_IDENTIFY:
+	case NET_T_FLUSH: {
+		const struct net_b_dev *d = &m->b.dev;
+		if (d->reserved0 || d->reserved1 || (d->dev == NET_DEV_ANY && m->type != NET_T_DISCOVER))
+			return NET_DROP_MALFORMED;
+		return NET_OK;
+	}
+	case NET_T_DEVINFO: {
+		const struct net_b_devinfo *d = &m->b.info;
+		u32 ss = d->sector_size;
+		if (d->ndev < 1 || d->ndev == NET_DEV_ANY || d->dev >= d->ndev || (d->flags & ~NET_DEVINFO_READ_ONLY) ||
+		    d->reserved || d->sectors < 1 || ss < NET_MIN_SECTOR || ss > NET_MAX_SECTOR || (ss & (ss - 1)) ||
+		    d->max_sectors < 1 || d->max_sectors > NET_MAX_REQ_BYTES / ss || !text_ok(d->model, sizeof(d->model)) ||
+		    !text_ok(d->serial, sizeof(d->serial)))
+			return NET_DROP_MALFORMED;
+		return NET_OK;
+	}
+	case NET_T_READ: {
+		const struct net_b_read *r = &m->b.read;
+		if (r->dev == NET_DEV_ANY || r->reserved || !extent_ok(r->lba, r->count) || bits_zero(r->want))
+			return NET_DROP_MALFORMED;
+		/* At most the chunks of count sectors of the largest size. */
+		u64 bytes = (u64)r->count * NET_MAX_SECTOR;
+		if (net_bits_beyond(r->want, net_chunks((u32)MIN(bytes, (u64)NET_MAX_REQ_BYTES))))
+			return NET_DROP_MALFORMED;
+		return NET_OK;
+	}
+	case NET_T_DATA:
+	case NET_T_WRITE: {
+		const struct net_b_data *d = &m->b.data;
+		if (d->dev == NET_DEV_ANY || !extent_ok(d->lba, d->count) || d->chunk >= NET_MAX_CHUNKS)
+			return NET_DROP_MALFORMED;
+		/* The chunk lies within count sectors of the largest size, and only
+		 * the last chunk of a request may be short. */
+		u64 bytes = MIN((u64)d->count * NET_MAX_SECTOR, (u64)NET_MAX_REQ_BYTES);
+		if ((u64)d->chunk * NET_CHUNK + m->data_len > bytes)
+			return NET_DROP_MALFORMED;
+		return NET_OK;
+	}
+	case NET_T_NEED: {
+		const struct net_b_need *n = &m->b.need;
+		if (n->nchunks < 1 || n->nchunks > NET_MAX_CHUNKS || n->reserved0 || n->reserved1 ||
+		    net_bits_beyond(n->have, n->nchunks))
+			return NET_DROP_MALFORMED;
+		return NET_OK;
+	}
+	case NET_T_STATUS:
+		if (m->b.status.status >= NET_ST_COUNT || m->b.status.reserved)
+			return NET_DROP_MALFORMED;
+		return NET_OK;
+	}
+	return NET_DROP_TYPE;
+}
+
+int net_encode(u8 *out, const struct net_key *key, const struct net_msg *m)
+{
+	if (net_check(m) != NET_OK)
+		return -E_INVAL;
+	u32 blen = net_body_len(m->type, m->data_len);
+	u32 fixed = blen - m->data_len;
+	size_t len = ETH_HLEN + NET_HDR_LEN + blen;
+	if (len + NET_MAC_LEN > NET_FRAME_MAX || (m->data_len && !m->data))
+		return -E_INVAL;
+
+	struct net_eth *eth = (struct net_eth *)out;
+	memcpy(eth->dst, m->dst, ETH_ALEN);
+	memcpy(eth->src, m->src, ETH_ALEN);
+	eth->type_be[0] = NET_ETHERTYPE >> 8;
+	eth->type_be[1] = NET_ETHERTYPE & 0xFF;
+
+	struct net_hdr h = {
+		.version = NET_VERSION,
+		.type = m->type,
+		.flags = m->flags,
+		.len = (u16)blen,
+		.live = m->live,
+		.src_sess = m->src_sess,
+		.dst_sess = m->dst_sess,
+		.counter = m->counter,
+		.tag = m->tag,
+	};
+	memcpy(out + ETH_HLEN, &h, sizeof(h));
+	memcpy(out + ETH_HLEN + NET_HDR_LEN, &m->b, fixed);
+	if (m->data_len)
+		memcpy(out + ETH_HLEN + NET_HDR_LEN + fixed, m->data, m->data_len);
+	mac_of(key, out, len, out + len);
+	return (int)(len + NET_MAC_LEN);
+}
+
+int net_decode(const u8 *frame, size_t len, const struct net_key *key, const u8 *self, struct net_msg *m)
+{
+	const struct net_eth *eth = (const struct net_eth *)frame;
+
+	if (len < ETH_HLEN || eth->type_be[0] != (NET_ETHERTYPE >> 8) || eth->type_be[1] != (NET_ETHERTYPE & 0xFF))
+		return NET_DROP_NOT_OURS;
+	if (self && memcmp(eth->dst, self, ETH_ALEN) != 0 && memcmp(eth->dst, bcast, ETH_ALEN) != 0)
+		return NET_DROP_DST;
+	/* Every message is longer than the 60-byte minimum frame, so a frame
+	 * is never padded: its length is exact. */
+	if (len < ETH_HLEN + NET_HDR_LEN + NET_MAC_LEN || len > NET_FRAME_MAX)
+		return NET_DROP_LEN;
+
+	struct net_hdr h;
+	memcpy(&h, frame + ETH_HLEN, sizeof(h));
+	if (h.version != NET_VERSION)
+		return NET_DROP_VERSION;
+	if ((size_t)h.len != len - NET_OVERHEAD)
+		return NET_DROP_LEN;
+
+	u8 mac[NET_MAC_LEN];
+	size_t mlen = len - NET_MAC_LEN;
+	mac_of(key, frame, mlen, mac);
+	if (!mac_equal(mac, frame + mlen))
+		return NET_DROP_MAC;
+
+	/* Authentic from here on: a peer holding the key sent exactly this. */
+	memset(m, 0, sizeof(*m));
+	memcpy(m->dst, eth->dst, ETH_ALEN);
+	memcpy(m->src, eth->src, ETH_ALEN);
+	m->type = h.type;
+	m->flags = h.flags;
+	m->live = h.live;
+	m->src_sess = h.src_sess;
+	m->dst_sess = h.dst_sess;
+	m->counter = h.counter;
+	m->tag = h.tag;
+	u32 fixed = net_body_len(h.type, 0);
+	if (!fixed)
+		return NET_DROP_TYPE;
+	bool has_data = h.type == NET_T_DATA || h.type == NET_T_WRITE;
+	if (has_data ? h.len <= fixed : h.len != fixed)
+		return NET_DROP_MALFORMED;
+	const u8 *body = frame + ETH_HLEN + NET_HDR_LEN;
+	memcpy(&m->b, body, fixed);
+	if (has_data) {
+		m->data = body + fixed;
+		m->data_len = h.len - fixed;
+	}
+	return net_check(m);
+}
+
+/* ---- DEVINFO <-> blk_info ------------------------------------------------ */
+
+static void text_from_wire(char *dst, const char *src, size_t n)
+{
+	memcpy(dst, src, n);
+	dst[n] = '\0';
+}
+
+void net_devinfo_to_blk(const struct net_b_devinfo *d, struct blk_info *info)
+{
+	memset(info, 0, sizeof(*info));
+	info->sectors = d->sectors;
+	info->sector_size = d->sector_size;
+	info->max_sectors = d->max_sectors;
+	info->read_only = (d->flags & NET_DEVINFO_READ_ONLY) != 0;
+	_Static_assert(sizeof(info->model) == sizeof(d->model) + 1, "model length");
+	_Static_assert(sizeof(info->serial) == sizeof(d->serial) + 1, "serial length");
+	text_from_wire(info->model, d->model, sizeof(d->model));
+	text_from_wire(info->serial, d->serial, sizeof(d->serial));
+}
+
+/* Printable characters up to the first NUL or n, NUL padding after; a
+ * non-printable character is sent as '?'. */
+static void text_to_wire(char *dst, const char *src, size_t n)
+{
+	size_t i = 0;
+	for (; i < n && src[i]; i++)
+		dst[i] = src[i] >= 0x20 && src[i] <= 0x7E ? src[i] : '?';
+	for (; i < n; i++)
+		dst[i] = '\0';
+}
+
+int net_blk_to_devinfo(const struct blk_info *info, bool read_only, struct net_b_devinfo *d)
+{
+	u32 ss = info->sector_size;
+	if (ss < NET_MIN_SECTOR || ss > NET_MAX_SECTOR || (ss & (ss - 1)) || !info->sectors)
+		return -E_NOTSUP;
+	memset(d, 0, sizeof(*d));
+	d->dev = 0;
+	d->ndev = 1;
+	d->flags = read_only || info->read_only ? NET_DEVINFO_READ_ONLY : 0;
+	d->sectors = info->sectors;
+	d->sector_size = ss;
+	/* The server splits a request into the disk's own limit itself, so it
+	 * offers the protocol's. */
+	d->max_sectors = NET_MAX_REQ_BYTES / ss;
+	text_to_wire(d->model, info->model, sizeof(d->model));
+	text_to_wire(d->serial, info->serial, sizeof(d->serial));
+	return 0;
+}
+
+int net_status_to_err(u32 st)
+{
+	switch (st) {
+	case NET_ST_OK: return 0;
+	case NET_ST_RANGE: return -E_RANGE;
+	case NET_ST_ROFS: return -E_ROFS;
+	case NET_ST_INVAL: return -E_INVAL;
+	case NET_ST_NODEV: return -E_NOENT;
+	default: return -E_IO;
+	}
+}
+
+u32 net_err_to_status(int err)
+{
+	switch (-err) {
+	case E_OK: return NET_ST_OK;
+	case E_RANGE: return NET_ST_RANGE;
+	case E_ROFS: return NET_ST_ROFS;
+	case E_INVAL: return NET_ST_INVAL;
+	case E_NOENT: return NET_ST_NODEV;
+	default: return NET_ST_IO;
+	}
+}
+
+/* ---- Replay window ------------------------------------------------------- */
+
+bool net_replay_fresh(const struct net_replay *w, u64 ctr)
+{
+	if (ctr == 0)
+		return false;
+	if (ctr > w->top)
+		return true;
+	u64 back = w->top - ctr;
+	if (back >= NET_REPLAY_WINDOW)
+		return false;
+	return !((w->seen >> back) & 1);
+}
+
+void net_replay_mark(struct net_replay *w, u64 ctr)
+{
+	if (ctr > w->top) {
+		u64 shift = ctr - w->top;
+		w->seen = shift >= NET_REPLAY_WINDOW ? 0 : w->seen << shift;
+		w->seen |= 1;
+		w->top = ctr;
+	} else if (w->top - ctr < NET_REPLAY_WINDOW) {
+		w->seen |= (u64)1 << (w->top - ctr);
+	}
+}
+
+bool net_replay_accept(struct net_replay *w, u64 ctr)
+{
+	if (!net_replay_fresh(w, ctr))
+		return false;
+	net_replay_mark(w, ctr);
+	return true;
+}
+
+/* ---- Statistics ---------------------------------------------------------- */
+
+int net_stats_format(const struct net_stats *st, char *buf, size_t size)
+{
+	static const struct {
+		const char *name;
+		size_t off;
+	} fields[] = {
+#define F(x) { #x, __builtin_offsetof(struct net_stats, x) }
+		F(rx_frames), F(rx_ok), F(rx_replay), F(rx_session), F(rx_unexpected), F(rx_stale),
+		F(rx_dup_chunks), F(tx_frames), F(tx_errors), F(requests), F(retransmits), F(timeouts),
+		F(rebinds), F(rebind_mismatch), F(failures), F(discovers), F(identifies), F(reads),
+		F(read_hits), F(writes), F(write_dups), F(flushes), F(errors), F(buf_evictions),
+		F(peer_evictions), F(needs),
+#undef F
+	};
+	size_t n = 0;
+	if (size)
+		buf[0] = '\0';
+#define PUT(...)                                                                            \
+	do {                                                                                \
+		int k_ = fmt_snprintf(n < size ? buf + n : NULL, n < size ? size - n : 0, __VA_ARGS__); \
+		n += (size_t)(k_ > 0 ? k_ : 0);                                             \
+	} while (0)
+	for (size_t i = 0; i < ARRAY_SIZE(fields); i++) {
+		u64 v;
+		memcpy(&v, (const u8 *)st + fields[i].off, sizeof(v));
+		if (v)
+			PUT("%s%s=%llu", n ? " " : "", fields[i].name, (unsigned long long)v);
+		if (i == 1)
+			for (int r = 1; r < NET_VERDICT_COUNT; r++)
+				if (st->rx_drop[r])
+					PUT("%s%s=%llu", n ? " " : "", net_verdict_name(r),
+					    (unsigned long long)st->rx_drop[r]);
+	}
+#undef PUT
+	return (int)n;
+}

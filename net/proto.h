@@ -1,0 +1,300 @@
+/* The ferry block protocol: wire format, codec, MAC and replay window.
+ *
+ * A client ferry (no disk) carries its guest's block commands over raw
+ * Ethernet (EtherType 0x88B5) to a server ferry that owns the disk.  This
+ * file is the wire format only: pure logic, no hardware, no clock.  The
+ * state machines are in net/client.c and net/server.c; docs/protocol.md
+ * describes everything here with byte offsets and the reasoning.
+ *
+ * A frame is:
+ *
+ *   Ethernet header (14) | ferry header (40) | body (hdr.len bytes) | MAC (16)
+ *
+ * at most 1514 bytes.  All multi-byte fields after the EtherType are
+ * little-endian (ferry runs on x86 only; the structs below are its native
+ * layout, and a _Static_assert refuses a big-endian build).  The MAC is the
+ * first 16 bytes of HMAC-SHA-256(key, every byte before the MAC, Ethernet
+ * header included). */
+#ifndef FERRY_NET_PROTO_H
+#define FERRY_NET_PROTO_H
+
+#include "../hv/lib/types.h"
+#include "../hv/lib/sha256.h"
+#include "../drivers/nic.h"
+#include "../drivers/blk.h"
+
+#define NET_ETHERTYPE 0x88B5 /* IEEE 802 local experimental 1 */
+#define NET_VERSION 1
+
+#define NET_HDR_LEN 40  /* the ferry header */
+#define NET_MAC_LEN 16  /* truncated HMAC-SHA-256 */
+#define NET_OVERHEAD (ETH_HLEN + NET_HDR_LEN + NET_MAC_LEN)  /* 70 */
+#define NET_FRAME_MAX NIC_MAX_FRAME                        /* 1514 */
+#define NET_BODY_MAX (NET_FRAME_MAX - NET_OVERHEAD)        /* 1444 */
+#define NET_DATA_HDR_LEN 16                                /* DATA / WRITE body before the data */
+#define NET_CHUNK (NET_BODY_MAX - NET_DATA_HDR_LEN)        /* 1428 data bytes per frame */
+
+/* One request moves at most NET_MAX_REQ_BYTES, cut into chunks of
+ * NET_CHUNK bytes (the last one shorter); chunk sets travel as bitmaps of
+ * NET_MAX_CHUNKS bits. */
+#define NET_MAX_REQ_BYTES (256 * 1024)
+#define NET_MAX_CHUNKS 256
+#define NET_BITMAP_BYTES (NET_MAX_CHUNKS / 8)
+#define NET_MIN_SECTOR 512
+#define NET_MAX_SECTOR 4096
+#define NET_KEY_MIN 16 /* bytes of pre-shared key, at least */
+
+_Static_assert(NET_MAX_REQ_BYTES <= (u64)NET_MAX_CHUNKS * NET_CHUNK, "chunk bitmap too small");
+_Static_assert(NET_MAX_REQ_BYTES % NET_MAX_SECTOR == 0, "whole sectors per request");
+
+/* Message types.  C = client to server, S = server to client. */
+enum net_type {
+	NET_T_DISCOVER = 1, /* C, broadcast or unicast: who exports what? */
+	NET_T_DEVINFO = 2,  /* S: one exported device (answers DISCOVER, IDENTIFY) */
+	NET_T_IDENTIFY = 3, /* C: DEVINFO again, on the bound session */
+	NET_T_READ = 4,     /* C: read, and which chunks of the data to send */
+	NET_T_DATA = 5,     /* S: one chunk of read data */
+	NET_T_WRITE = 6,    /* C: one chunk of write data (carries the request) */
+	NET_T_NEED = 7,     /* S: which chunks of a write have arrived */
+	NET_T_FLUSH = 8,    /* C: flush the disk's write cache */
+	NET_T_STATUS = 9,   /* S: a request finished (write, flush, any error) */
+	NET_T_MAX = NET_T_STATUS,
+};
+
+/* Header flags (others must be 0). */
+#define NET_F_ACK_REQ 0x0001 /* WRITE only: answer with NEED or STATUS */
+#define NET_F_LAST 0x0002    /* DATA only: last chunk of this answer */
+
+/* Wire status codes (STATUS.status). */
+enum net_status {
+	NET_ST_OK = 0,
+	NET_ST_IO = 1,     /* the disk failed */
+	NET_ST_RANGE = 2,  /* LBA / count out of range */
+	NET_ST_ROFS = 3,   /* write to a read-only export */
+	NET_ST_INVAL = 4,  /* inconsistent request */
+	NET_ST_NODEV = 5,  /* no such device index */
+	NET_ST_COUNT,
+};
+
+#define NET_DEV_ANY 0xFFFF        /* DISCOVER: every device */
+#define NET_DEVINFO_READ_ONLY 0x1 /* DEVINFO.flags */
+
+/* ---- Layouts.  Offsets in comments are from the start of the frame. --- */
+
+struct net_eth {
+	u8 dst[ETH_ALEN];  /* 0 */
+	u8 src[ETH_ALEN];  /* 6 */
+	u8 type_be[2];     /* 12: 0x88 0xB5 */
+} __packed;
+_Static_assert(sizeof(struct net_eth) == ETH_HLEN, "eth layout");
+
+struct net_hdr {
+	u8 version;    /* 14: NET_VERSION */
+	u8 type;       /* 15: enum net_type */
+	u16 flags;     /* 16: NET_F_* */
+	u16 len;       /* 18: body bytes (data included), MAC excluded */
+	u16 live;      /* 20: requests: tag - live = the client's oldest request
+	                *     still outstanding (0: this is the only one);
+	                *     DISCOVER and server frames: 0 */
+	u64 src_sess;  /* 22: sender's session (client: per boot; server: ticket) */
+	u64 dst_sess;  /* 30: receiver's session as the sender knows it */
+	u64 counter;   /* 38: sender's frame counter, never 0, strictly increasing */
+	u64 tag;       /* 46: request tag, chosen by the client, never 0 */
+} __packed;        /* body at 54 */
+_Static_assert(sizeof(struct net_hdr) == NET_HDR_LEN, "header layout");
+
+/* DISCOVER, IDENTIFY, FLUSH. */
+struct net_b_dev {
+	u16 dev;        /* 54: device index; NET_DEV_ANY in DISCOVER only */
+	u16 reserved0;  /* 56 */
+	u32 reserved1;  /* 58 */
+} __packed;
+_Static_assert(sizeof(struct net_b_dev) == 8, "dev body");
+
+struct net_b_devinfo {
+	u16 dev;            /* 54: this device's index */
+	u16 ndev;           /* 56: devices exported (dev < ndev) */
+	u32 flags;          /* 58: NET_DEVINFO_READ_ONLY */
+	u64 sectors;        /* 62: capacity, >= 1 */
+	u32 sector_size;    /* 70: 512 or 4096 (power of two, 512-4096) */
+	u32 max_sectors;    /* 74: per request, max_sectors * sector_size <= NET_MAX_REQ_BYTES */
+	char model[40];     /* 78: printable ASCII, NUL-padded */
+	char serial[20];    /* 118: printable ASCII, NUL-padded */
+	u32 reserved;       /* 138 */
+} __packed;
+_Static_assert(sizeof(struct net_b_devinfo) == 88, "devinfo body");
+
+struct net_b_read {
+	u16 dev;                    /* 54 */
+	u16 reserved;               /* 56 */
+	u32 count;                  /* 58: sectors */
+	u64 lba;                    /* 62 */
+	u8 want[NET_BITMAP_BYTES];  /* 70: chunks to send, bit i = byte i/8 bit i%8 */
+} __packed;
+_Static_assert(sizeof(struct net_b_read) == 48, "read body");
+
+/* DATA and WRITE; followed by the chunk's bytes. */
+struct net_b_data {
+	u16 dev;     /* 54 */
+	u16 chunk;   /* 56: index; data starts at byte chunk * NET_CHUNK of the request */
+	u32 count;   /* 58: sectors of the whole request */
+	u64 lba;     /* 62: first sector of the whole request */
+} __packed;      /* data at 70 */
+_Static_assert(sizeof(struct net_b_data) == NET_DATA_HDR_LEN, "data body");
+
+struct net_b_need {
+	u16 nchunks;               /* 54: chunks of the request */
+	u16 reserved0;             /* 56 */
+	u32 reserved1;             /* 58 */
+	u8 have[NET_BITMAP_BYTES]; /* 62: chunks the server holds */
+} __packed;
+_Static_assert(sizeof(struct net_b_need) == 40, "need body");
+
+struct net_b_status {
+	u32 status;    /* 54: enum net_status */
+	u32 reserved;  /* 58 */
+} __packed;
+_Static_assert(sizeof(struct net_b_status) == 8, "status body");
+
+/* A decoded (or to-be-encoded) message. */
+struct net_msg {
+	u8 dst[ETH_ALEN], src[ETH_ALEN];
+	u8 type;
+	u16 flags;
+	u16 live;
+	u64 src_sess, dst_sess, counter, tag;
+	union {
+		struct net_b_dev dev;
+		struct net_b_devinfo info;
+		struct net_b_read read;
+		struct net_b_data data;
+		struct net_b_need need;
+		struct net_b_status status;
+	} b;
+	const u8 *data;  /* DATA / WRITE: the chunk (decode: points into the frame) */
+	u32 data_len;
+};
+
+/* ---- Keys and the codec -------------------------------------------------- */
+
+/* The pre-shared key, hashed into HMAC's inner and outer pads once. */
+struct net_key {
+	struct hmac_sha256_ctx base;
+};
+void net_key_init(struct net_key *k, const void *key, size_t len);
+
+/* Why net_decode refused a frame (0: accepted). */
+enum net_verdict {
+	NET_OK = 0,
+	NET_DROP_NOT_OURS,  /* shorter than an Ethernet header, or another EtherType */
+	NET_DROP_DST,       /* destination is neither self nor broadcast */
+	NET_DROP_LEN,       /* truncated, oversize, or hdr.len disagrees with the frame length */
+	NET_DROP_VERSION,   /* hdr.version != NET_VERSION */
+	NET_DROP_MAC,       /* the MAC does not verify */
+	NET_DROP_TYPE,      /* authentic, but an unknown message type */
+	NET_DROP_MALFORMED, /* authentic, but a field breaks the rules */
+	NET_VERDICT_COUNT,
+};
+const char *net_verdict_name(int v);
+
+/* Bytes of body (data included) a message of this shape carries, or 0 for
+ * an unknown type. */
+u32 net_body_len(u8 type, u32 data_len);
+
+/* Encodes m into out (NET_FRAME_MAX bytes) and appends the MAC.  Returns the
+ * frame length, or -E_INVAL when m breaks a rule the decoder enforces (the
+ * encoder never emits a frame its peer would refuse). */
+int net_encode(u8 *out, const struct net_key *key, const struct net_msg *m);
+
+/* Parses and authenticates frame: 0 and *m, or a NET_DROP_* reason.  self
+ * (may be NULL: any destination) is the receiver's MAC address; broadcast
+ * is accepted as well, and the role decides which types may arrive so. */
+int net_decode(const u8 *frame, size_t len, const struct net_key *key, const u8 *self, struct net_msg *m);
+
+/* The field rules shared by net_encode and net_decode: 0 or NET_DROP_*. */
+int net_check(const struct net_msg *m);
+
+/* DEVINFO <-> struct blk_info.  net_devinfo_to_blk expects a checked
+ * message; net_blk_to_devinfo returns -E_NOTSUP for a geometry the protocol
+ * cannot carry. */
+void net_devinfo_to_blk(const struct net_b_devinfo *d, struct blk_info *info);
+int net_blk_to_devinfo(const struct blk_info *info, bool read_only, struct net_b_devinfo *d);
+
+/* Wire status <-> 0 / -E_*. */
+int net_status_to_err(u32 st);
+u32 net_err_to_status(int err);
+
+/* ---- Replay window --------------------------------------------------------
+ * Per (sender MAC, sender session): the highest counter seen and which of
+ * the NET_REPLAY_WINDOW counters at and below it have been seen.  Counters
+ * further back than the window are refused. */
+#define NET_REPLAY_WINDOW 64
+
+struct net_replay {
+	u64 top;   /* highest counter accepted; 0: none yet */
+	u64 seen;  /* bit i: counter top - i accepted */
+};
+
+static inline void net_replay_init(struct net_replay *w)
+{
+	w->top = 0;
+	w->seen = 0;
+}
+/* Would ctr be fresh?  (Does not change the window.) */
+bool net_replay_fresh(const struct net_replay *w, u64 ctr);
+/* Records ctr as seen; call only after the frame authenticated. */
+void net_replay_mark(struct net_replay *w, u64 ctr);
+/* Both: true when ctr was fresh (and is now recorded). */
+bool net_replay_accept(struct net_replay *w, u64 ctr);
+
+/* ---- Chunks and bitmaps ----------------------------------------------------- */
+
+static inline u32 net_chunks(u32 bytes)
+{
+	return (bytes + NET_CHUNK - 1) / NET_CHUNK;
+}
+/* Length of chunk i of a request of `bytes` bytes. */
+static inline u32 net_chunk_len(u32 bytes, u32 i)
+{
+	u32 off = i * NET_CHUNK;
+	return bytes - off < NET_CHUNK ? bytes - off : NET_CHUNK;
+}
+static inline bool net_bit(const u8 *map, u32 i)
+{
+	return (map[i / 8] >> (i % 8)) & 1;
+}
+static inline void net_bit_set(u8 *map, u32 i)
+{
+	map[i / 8] = (u8)(map[i / 8] | (1u << (i % 8)));
+}
+u32 net_bits_count(const u8 *map, u32 nbits);
+/* True when a bit at or above nbits is set. */
+bool net_bits_beyond(const u8 *map, u32 nbits);
+
+/* ---- Statistics -------------------------------------------------------------
+ * One struct for both roles; fields a role never touches stay 0. */
+struct net_stats {
+	/* receive path: every frame taken from the link lands in exactly one
+	 * rx_* bucket after rx_frames (rx_ok for those acted upon) */
+	u64 rx_frames;
+	u64 rx_ok;
+	u64 rx_drop[NET_VERDICT_COUNT]; /* by enum net_verdict (index 0 unused) */
+	u64 rx_replay;      /* counter not fresh for its sender */
+	u64 rx_session;     /* unknown peer, session or ticket, wrong sender */
+	u64 rx_unexpected;  /* authentic, but the wrong direction or not expected now */
+	u64 rx_stale;       /* answers to finished requests, write tags below the cache */
+	/* above rx_ok: things noticed in accepted frames */
+	u64 rx_dup_chunks;  /* data chunks already held */
+	u64 tx_frames, tx_errors;
+	/* client */
+	u64 requests, retransmits, timeouts, rebinds, rebind_mismatch, failures;
+	/* server */
+	u64 discovers, identifies, reads, read_hits, writes, write_dups, flushes, errors;
+	u64 buf_evictions, peer_evictions, needs;
+};
+
+/* "name=value" for every non-zero field, space separated.  Returns the
+ * length the full text has (like snprintf). */
+int net_stats_format(const struct net_stats *st, char *buf, size_t size);
+
+#endif

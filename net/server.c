@@ -1,0 +1,478 @@
+/* The ferry block protocol, server side (net/server.h, docs/protocol.md).
+ *
+ * Every accepted frame has passed, in this order: the codec (EtherType,
+ * destination, lengths, version, MAC, fields), the peer lookup (client MAC +
+ * client session + the ticket this server gave it) and the peer's replay
+ * window.  Only then does it touch the disk or any state. */
+#include "server.h"
+#include "../hv/lib/string.h"
+
+/* ---- Sending -------------------------------------------------------------- */
+
+static void srv_send(struct net_server *s, const struct net_srv_peer *p, struct net_msg *m)
+{
+	memcpy(m->dst, p->mac, ETH_ALEN);
+	memcpy(m->src, s->cfg.mac, ETH_ALEN);
+	m->src_sess = p->ticket;
+	m->dst_sess = p->sess;
+	m->counter = ++s->counter;
+	int len = net_encode(s->tx, &s->key, m);
+	if (len < 0 || s->link.send(s->link.ctx, s->tx, (size_t)len) < 0) {
+		s->stats.tx_errors++;
+		return;
+	}
+	s->stats.tx_frames++;
+}
+
+static void reply_status(struct net_server *s, const struct net_srv_peer *p, u64 tag, u32 st)
+{
+	struct net_msg m = { .type = NET_T_STATUS, .tag = tag };
+	m.b.status.status = st;
+	if (st != NET_ST_OK)
+		s->stats.errors++;
+	srv_send(s, p, &m);
+}
+
+static void reply_devinfo(struct net_server *s, const struct net_srv_peer *p, u64 tag)
+{
+	struct net_msg m = { .type = NET_T_DEVINFO, .tag = tag };
+	m.b.info = s->info;
+	srv_send(s, p, &m);
+}
+
+/* ---- Peers ----------------------------------------------------------------- */
+
+static void free_bufs_of(struct net_server *s, unsigned peer)
+{
+	for (unsigned i = 0; i < s->nbufs; i++)
+		if (s->bufs[i].state != NET_BUF_FREE && s->bufs[i].peer == peer)
+			s->bufs[i].state = NET_BUF_FREE;
+}
+
+/* A ticket never issued before in this boot (the multiplier is odd, so
+ * distinct counts give distinct tickets) and, with a fresh session,
+ * unlike any of an earlier boot. */
+static u64 new_ticket(struct net_server *s)
+{
+	u64 t;
+	do
+		t = s->cfg.session ^ (++s->tickets * 0x9E3779B97F4A7C15ull);
+	while (!t);
+	return t;
+}
+
+static struct net_srv_peer *peer_by_mac(struct net_server *s, const u8 *mac)
+{
+	for (unsigned i = 0; i < NET_SRV_PEERS; i++)
+		if (s->peers[i].used && !memcmp(s->peers[i].mac, mac, ETH_ALEN))
+			return &s->peers[i];
+	return NULL;
+}
+
+/* A slot for a new client: a free one or the least recently used. */
+static struct net_srv_peer *peer_alloc(struct net_server *s)
+{
+	struct net_srv_peer *best = &s->peers[0];
+	for (unsigned i = 0; i < NET_SRV_PEERS; i++) {
+		struct net_srv_peer *p = &s->peers[i];
+		if (!p->used)
+			return p;
+		if (p->last_use < best->last_use)
+			best = p;
+	}
+	s->stats.peer_evictions++;
+	return best;
+}
+
+/* The finished write with this tag, or NULL. */
+static int done_find(const struct net_srv_peer *p, u64 tag)
+{
+	for (unsigned i = 0; i < NET_DUP_CACHE; i++)
+		if (p->done[i].tag == tag)
+			return (int)i;
+	return -1;
+}
+
+/* Remembers a finished write; the oldest (lowest) tag makes room and
+ * raises the floor below which write tags are refused. */
+static void done_add(struct net_srv_peer *p, u64 tag, u32 st)
+{
+	unsigned slot = 0;
+	for (unsigned i = 0; i < NET_DUP_CACHE; i++) {
+		if (!p->done[i].tag) {
+			slot = i;
+			goto put;
+		}
+		if (p->done[i].tag < p->done[slot].tag)
+			slot = i;
+	}
+	if (p->done[slot].tag > p->tag_floor)
+		p->tag_floor = p->done[slot].tag;
+put:
+	p->done[slot].tag = tag;
+	p->done[slot].status = st;
+}
+
+/* ---- Buffers --------------------------------------------------------------- */
+
+static struct net_srv_buf *buf_find(struct net_server *s, u8 state, unsigned peer, u64 tag)
+{
+	for (unsigned i = 0; i < s->nbufs; i++) {
+		struct net_srv_buf *b = &s->bufs[i];
+		if (b->state == state && b->peer == peer && b->ticket == s->peers[peer].ticket && b->tag == tag)
+			return b;
+	}
+	return NULL;
+}
+
+/* A free buffer, else the least recently used kept read, else the least
+ * recently used write under reassembly (its client resends what NEED
+ * then says is missing). */
+static struct net_srv_buf *buf_alloc(struct net_server *s)
+{
+	struct net_srv_buf *best = NULL;
+	for (unsigned i = 0; i < s->nbufs; i++) {
+		struct net_srv_buf *b = &s->bufs[i];
+		if (b->state == NET_BUF_FREE)
+			return b;
+		if (!best || (b->state == NET_BUF_READ && best->state == NET_BUF_WRITE) ||
+		    (b->state == best->state && b->last_use < best->last_use))
+			best = b;
+	}
+	if (best->state == NET_BUF_WRITE)
+		s->stats.buf_evictions++;
+	best->state = NET_BUF_FREE;
+	return best;
+}
+
+/* ---- The disk -------------------------------------------------------------- */
+
+/* Checks a request against the export: NET_ST_OK or the status to answer. */
+static u32 check_extent(const struct net_server *s, u16 dev, u64 lba, u32 count)
+{
+	if (dev != 0)
+		return NET_ST_NODEV;
+	if (count < 1 || count > s->info.max_sectors || lba >= s->info.sectors || count > s->info.sectors - lba)
+		return NET_ST_RANGE;
+	return NET_ST_OK;
+}
+
+/* Runs a read or write of the whole request on the disk, in pieces of the
+ * disk's own max_sectors, one segment each. */
+static int disk_rw(struct net_server *s, bool write, u64 lba, u32 count, u8 *data)
+{
+	struct blk_dev *dev = s->cfg.dev;
+	u32 ss = s->info.sector_size;
+	u32 step = dev->info.max_sectors ? dev->info.max_sectors : count;
+
+	for (u32 done = 0; done < count;) {
+		u32 n = MIN(step, count - done);
+		struct blk_seg seg = { (hpa_t)(uintptr_t)(data + (size_t)done * ss), n * ss };
+		int rc = write ? dev->ops->write(dev, lba + done, n, &seg, 1) : dev->ops->read(dev, lba + done, n, &seg, 1);
+		if (rc < 0)
+			return rc;
+		done += n;
+	}
+	return 0;
+}
+
+/* ---- Requests --------------------------------------------------------------- */
+
+static void do_discover(struct net_server *s, const struct net_msg *m)
+{
+	if (m->b.dev.dev != NET_DEV_ANY && m->b.dev.dev != 0) {
+		s->stats.rx_unexpected++; /* asks for a device we do not have */
+		return;
+	}
+	struct net_srv_peer *p = peer_by_mac(s, m->src);
+	if (p && p->sess == m->src_sess) {
+		/* A known client asks again (lost answer, or it checks whether we
+		 * rebooted): same ticket, same duplicate cache. */
+		if (!net_replay_accept(&p->win, m->counter)) {
+			s->stats.rx_replay++;
+			return;
+		}
+	} else {
+		/* A new client, or a known address with a new session (the client
+		 * rebooted): a fresh slot and a ticket never used before, so
+		 * nothing recorded under an earlier ticket is accepted again. */
+		if (!p)
+			p = peer_alloc(s);
+		unsigned idx = (unsigned)(p - s->peers);
+		free_bufs_of(s, idx);
+		memset(p, 0, sizeof(*p));
+		p->used = true;
+		memcpy(p->mac, m->src, ETH_ALEN);
+		p->sess = m->src_sess;
+		p->ticket = new_ticket(s);
+		net_replay_init(&p->win);
+		net_replay_mark(&p->win, m->counter);
+	}
+	p->last_use = ++s->clock;
+	s->stats.rx_ok++;
+	s->stats.discovers++;
+	reply_devinfo(s, p, m->tag);
+}
+
+static void send_chunks(struct net_server *s, const struct net_srv_peer *p, const struct net_srv_buf *b,
+			const u8 *want, u64 tag)
+{
+	u32 last = 0;
+	for (u32 i = 0; i < b->nchunks; i++)
+		if (net_bit(want, i))
+			last = i;
+	for (u32 i = 0; i < b->nchunks; i++) {
+		if (!net_bit(want, i))
+			continue;
+		struct net_msg m = { .type = NET_T_DATA, .tag = tag, .flags = i == last ? NET_F_LAST : 0 };
+		m.b.data.dev = 0;
+		m.b.data.chunk = (u16)i;
+		m.b.data.count = b->count;
+		m.b.data.lba = b->lba;
+		m.data = b->data + (size_t)i * NET_CHUNK;
+		m.data_len = net_chunk_len(b->bytes, i);
+		srv_send(s, p, &m);
+	}
+}
+
+static void do_read(struct net_server *s, struct net_srv_peer *p, const struct net_msg *m)
+{
+	const struct net_b_read *r = &m->b.read;
+	unsigned idx = (unsigned)(p - s->peers);
+	u32 st = check_extent(s, r->dev, r->lba, r->count);
+	if (st != NET_ST_OK) {
+		reply_status(s, p, m->tag, st);
+		return;
+	}
+	u32 bytes = r->count * s->info.sector_size;
+	if (net_bits_beyond(r->want, net_chunks(bytes))) {
+		s->stats.rx_drop[NET_DROP_MALFORMED]++;
+		return;
+	}
+	struct net_srv_buf *b = buf_find(s, NET_BUF_READ, idx, m->tag);
+	if (b && (b->lba != r->lba || b->count != r->count)) {
+		s->stats.rx_drop[NET_DROP_MALFORMED]++; /* one tag, two different reads */
+		return;
+	}
+	s->stats.rx_ok++;
+	if (b) {
+		s->stats.read_hits++;
+	} else {
+		b = buf_alloc(s);
+		int rc = disk_rw(s, false, r->lba, r->count, b->data);
+		s->stats.reads++;
+		if (rc < 0) {
+			reply_status(s, p, m->tag, net_err_to_status(rc));
+			return;
+		}
+		b->state = NET_BUF_READ;
+		b->peer = (u8)idx;
+		b->ticket = p->ticket;
+		b->tag = m->tag;
+		b->lba = r->lba;
+		b->count = r->count;
+		b->bytes = bytes;
+		b->nchunks = net_chunks(bytes);
+	}
+	b->last_use = s->clock;
+	send_chunks(s, p, b, r->want, m->tag);
+}
+
+/* Kept reads that a write changed must not be served again. */
+static void drop_reads_over(struct net_server *s, u64 lba, u32 count)
+{
+	for (unsigned i = 0; i < s->nbufs; i++) {
+		struct net_srv_buf *b = &s->bufs[i];
+		if (b->state == NET_BUF_READ && b->lba < lba + count && lba < b->lba + b->count)
+			b->state = NET_BUF_FREE;
+	}
+}
+
+static void do_write(struct net_server *s, struct net_srv_peer *p, const struct net_msg *m)
+{
+	const struct net_b_data *d = &m->b.data;
+	unsigned idx = (unsigned)(p - s->peers);
+	bool ack = (m->flags & NET_F_ACK_REQ) != 0;
+
+	/* Executed already: answer from the cache, never write again. */
+	int k = done_find(p, m->tag);
+	if (k >= 0) {
+		s->stats.rx_ok++;
+		s->stats.write_dups++;
+		if (ack)
+			reply_status(s, p, m->tag, p->done[k].status);
+		return;
+	}
+	if (m->tag <= p->tag_floor || m->tag < p->live_floor) {
+		/* Older than anything the cache still knows, or a write the
+		 * client gave up on before it sent a later request: applying it
+		 * now could put old data over newer. */
+		s->stats.rx_stale++;
+		return;
+	}
+	u32 st = check_extent(s, d->dev, d->lba, d->count);
+	if (st == NET_ST_OK && (s->info.flags & NET_DEVINFO_READ_ONLY))
+		st = NET_ST_ROFS;
+	if (st != NET_ST_OK) {
+		s->stats.rx_ok++;
+		if (ack)
+			reply_status(s, p, m->tag, st);
+		return;
+	}
+	u32 bytes = d->count * s->info.sector_size;
+	u32 nchunks = net_chunks(bytes);
+	struct net_srv_buf *b = buf_find(s, NET_BUF_WRITE, idx, m->tag);
+	if (d->chunk >= nchunks || m->data_len != net_chunk_len(bytes, d->chunk) ||
+	    (b && (b->lba != d->lba || b->count != d->count))) {
+		s->stats.rx_drop[NET_DROP_MALFORMED]++;
+		return;
+	}
+	s->stats.rx_ok++;
+	if (!b) {
+		b = buf_alloc(s);
+		b->state = NET_BUF_WRITE;
+		b->peer = (u8)idx;
+		b->ticket = p->ticket;
+		b->tag = m->tag;
+		b->lba = d->lba;
+		b->count = d->count;
+		b->bytes = bytes;
+		b->nchunks = nchunks;
+		b->nhave = 0;
+		memset(b->have, 0, sizeof(b->have));
+	}
+	b->last_use = s->clock;
+	if (net_bit(b->have, d->chunk)) {
+		s->stats.rx_dup_chunks++;
+	} else {
+		memcpy(b->data + (size_t)d->chunk * NET_CHUNK, m->data, m->data_len);
+		net_bit_set(b->have, d->chunk);
+		b->nhave++;
+	}
+	if (b->nhave == b->nchunks) {
+		int rc = disk_rw(s, true, b->lba, b->count, b->data);
+		b->state = NET_BUF_FREE;
+		s->stats.writes++;
+		st = net_err_to_status(rc);
+		done_add(p, m->tag, st);
+		drop_reads_over(s, d->lba, d->count);
+		reply_status(s, p, m->tag, st);
+		return;
+	}
+	if (ack) {
+		struct net_msg n = { .type = NET_T_NEED, .tag = m->tag };
+		n.b.need.nchunks = (u16)b->nchunks;
+		memcpy(n.b.need.have, b->have, sizeof(b->have));
+		s->stats.needs++;
+		srv_send(s, p, &n);
+	}
+}
+
+/* The client waits for nothing older than floor any more: partial writes
+ * below it are dropped, and their late frames refused (do_write). */
+static void raise_live_floor(struct net_server *s, struct net_srv_peer *p, u64 floor)
+{
+	if (floor <= p->live_floor)
+		return;
+	p->live_floor = floor;
+	unsigned idx = (unsigned)(p - s->peers);
+	for (unsigned i = 0; i < s->nbufs; i++) {
+		struct net_srv_buf *b = &s->bufs[i];
+		if (b->state == NET_BUF_WRITE && b->peer == idx && b->ticket == p->ticket && b->tag < floor)
+			b->state = NET_BUF_FREE;
+	}
+}
+
+static void do_frame(struct net_server *s, size_t len)
+{
+	struct net_msg m;
+	int v = net_decode(s->rx, len, &s->key, s->cfg.mac, &m);
+	if (v != NET_OK) {
+		s->stats.rx_drop[v]++;
+		return;
+	}
+	if (m.type == NET_T_DISCOVER) {
+		do_discover(s, &m);
+		return;
+	}
+	if (memcmp(m.dst, s->cfg.mac, ETH_ALEN) != 0) {
+		s->stats.rx_drop[NET_DROP_DST]++; /* only DISCOVER may be broadcast */
+		return;
+	}
+	struct net_srv_peer *p = peer_by_mac(s, m.src);
+	if (!p || p->ticket != m.dst_sess || p->sess != m.src_sess) {
+		s->stats.rx_session++;
+		return;
+	}
+	if (!net_replay_fresh(&p->win, m.counter)) {
+		s->stats.rx_replay++;
+		return;
+	}
+	net_replay_mark(&p->win, m.counter);
+	p->last_use = ++s->clock;
+	raise_live_floor(s, p, m.tag - m.live);
+
+	switch (m.type) {
+	case NET_T_IDENTIFY:
+		s->stats.rx_ok++;
+		s->stats.identifies++;
+		if (m.b.dev.dev != 0)
+			reply_status(s, p, m.tag, NET_ST_NODEV);
+		else
+			reply_devinfo(s, p, m.tag);
+		return;
+	case NET_T_FLUSH: {
+		s->stats.rx_ok++;
+		if (m.b.dev.dev != 0) {
+			reply_status(s, p, m.tag, NET_ST_NODEV);
+			return;
+		}
+		/* Idempotent: a repeated flush simply flushes again. */
+		s->stats.flushes++;
+		int rc = s->cfg.dev->ops->flush(s->cfg.dev);
+		reply_status(s, p, m.tag, net_err_to_status(rc));
+		return;
+	}
+	case NET_T_READ:
+		do_read(s, p, &m);
+		return;
+	case NET_T_WRITE:
+		do_write(s, p, &m);
+		return;
+	default:
+		s->stats.rx_unexpected++; /* a server-to-client type */
+		return;
+	}
+}
+
+int net_server_init(struct net_server *s, const struct net_server_cfg *cfg, const struct net_link *link)
+{
+	memset(s, 0, sizeof(*s));
+	if (!cfg->key || cfg->key_len < NET_KEY_MIN || !cfg->session || !cfg->dev || !cfg->dev->ops || !cfg->buf ||
+	    ((uintptr_t)cfg->buf & 3) || cfg->buf_size < NET_MAX_REQ_BYTES || !link->send || !link->recv)
+		return -E_INVAL;
+	int rc = net_blk_to_devinfo(&cfg->dev->info, cfg->read_only, &s->info);
+	if (rc < 0)
+		return rc;
+	s->cfg = *cfg;
+	s->link = *link;
+	net_key_init(&s->key, cfg->key, cfg->key_len);
+	s->nbufs = (unsigned)MIN(cfg->buf_size / NET_MAX_REQ_BYTES, (size_t)NET_SRV_MAX_BUFS);
+	for (unsigned i = 0; i < s->nbufs; i++)
+		s->bufs[i].data = (u8 *)cfg->buf + (size_t)i * NET_MAX_REQ_BYTES;
+	return 0;
+}
+
+unsigned net_server_poll(struct net_server *s)
+{
+	unsigned n = 0;
+	while (n < NET_SRV_POLL_BUDGET) {
+		size_t len;
+		if (s->link.recv(s->link.ctx, s->rx, sizeof(s->rx), &len) < 0)
+			break;
+		n++;
+		s->stats.rx_frames++;
+		do_frame(s, len);
+	}
+	return n;
+}

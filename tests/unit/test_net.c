@@ -1,0 +1,1010 @@
+/* The ferry block protocol end to end: clients (net/client.c) and servers
+ * (net/server.c) in one process, wired through a simulated Ethernet with a
+ * fake clock and a seeded PRNG injecting loss, duplication, reordering and
+ * bit corruption, serving RAM disks that count every call.
+ *
+ * Every frame any side sends is checked on the wire: it must be at most
+ * 1514 bytes and decode (MAC included) under its sender's key. */
+#include <stdlib.h>
+#include "check.h"
+#include "net/client.h"
+#include "net/server.h"
+#include "hv/lib/string.h"
+
+#define MAX_SRV 2
+#define MAX_CLI 10
+#define QCAP 4096
+#define STEP_US 100 /* the clock's step when nothing is in flight */
+
+static const char KEY[] = "a pre-shared key for the tests..";
+static const char BAD_KEY[] = "not the pre-shared key, same len";
+
+/* ---- The simulated wire --------------------------------------------------- */
+
+struct pkt {
+	u64 at, seq;
+	u32 len;
+	u8 buf[NET_FRAME_MAX];
+};
+
+struct queue {
+	struct pkt *p;
+	unsigned n;
+};
+
+struct port {
+	unsigned idx;
+	bool server;
+	struct net_key key; /* the sender's, to check its frames */
+};
+
+static struct sim {
+	u64 now, seq, rng;
+	/* impairments: per mille, and microseconds */
+	unsigned loss_c2s, loss_s2c, dup, corrupt, latency, jitter;
+	bool up[MAX_SRV];
+	struct queue to_srv[MAX_SRV], to_cli[MAX_CLI];
+	struct port sport[MAX_SRV], cport[MAX_CLI];
+	/* what crossed the wire */
+	u64 frames, bad_frames, oversize, full_frames, qdrops;
+	/* deterministic drops: the next drop_n frames of drop_type */
+	u8 drop_s2c_type, drop_c2s_type;
+	unsigned drop_s2c_n, drop_c2s_n;
+	bool capture_c2s, capture_s2c;
+	struct queue cap_c2s, cap_s2c;
+} S;
+
+static struct net_server *srv[MAX_SRV];
+static struct net_client *cli[MAX_CLI];
+static u8 *srvbuf[MAX_SRV];
+
+static u64 rnd64(void)
+{
+	S.rng ^= S.rng >> 12;
+	S.rng ^= S.rng << 25;
+	S.rng ^= S.rng >> 27;
+	return S.rng * 0x2545F4914F6CDD1Dull;
+}
+static u32 rnd(u32 n) { return n ? (u32)(rnd64() % n) : 0; }
+static bool chance(unsigned permille) { return rnd(1000) < permille; }
+
+static void smac(unsigned i, u8 *mac) { memcpy(mac, (u8[]){ 0x02, 0, 0, 0, 0xAA, (u8)i }, 6); }
+static void cmac(unsigned i, u8 *mac) { memcpy(mac, (u8[]){ 0x02, 0, 0, 0, 0xCC, (u8)i }, 6); }
+
+static void push(struct queue *q, const u8 *frame, size_t len, u64 at)
+{
+	if (q->n == QCAP) {
+		S.qdrops++;
+		return;
+	}
+	struct pkt *p = &q->p[q->n++];
+	p->at = at;
+	p->seq = ++S.seq;
+	p->len = (u32)len;
+	memcpy(p->buf, frame, len);
+}
+
+static bool pop(struct queue *q, u64 now, void *buf, size_t cap, size_t *len)
+{
+	int best = -1;
+	for (unsigned i = 0; i < q->n; i++) {
+		struct pkt *p = &q->p[i];
+		if (p->at <= now && (best < 0 || p->at < q->p[best].at || (p->at == q->p[best].at && p->seq < q->p[best].seq)))
+			best = (int)i;
+	}
+	if (best < 0)
+		return false;
+	struct pkt *p = &q->p[best];
+	if (p->len > cap)
+		abort();
+	memcpy(buf, p->buf, p->len);
+	*len = p->len;
+	q->p[best] = q->p[--q->n];
+	return true;
+}
+
+static void deliver(struct queue *q, const u8 *frame, size_t len, unsigned loss)
+{
+	if (chance(loss))
+		return;
+	int copies = chance(S.dup) ? 2 : 1;
+	for (int c = 0; c < copies; c++) {
+		push(q, frame, len, S.now + S.latency + rnd(S.jitter + 1));
+		if (chance(S.corrupt) && q->n) {
+			struct pkt *p = &q->p[q->n - 1];
+			u32 bit = rnd(p->len * 8);
+			p->buf[bit / 8] ^= (u8)(1 << (bit % 8));
+		}
+	}
+}
+
+static int wire_send(void *ctx, const void *frame, size_t len)
+{
+	struct port *pt = ctx;
+	struct net_msg m;
+
+	S.frames++;
+	if (len > NET_FRAME_MAX) {
+		S.oversize++;
+		return -E_INVAL;
+	}
+	if (len == NET_FRAME_MAX)
+		S.full_frames++;
+	if (net_decode(frame, len, &pt->key, NULL, &m) != NET_OK)
+		S.bad_frames++;
+	if (!pt->server) {
+		if (S.capture_c2s)
+			push(&S.cap_c2s, frame, len, 0);
+		if (S.drop_c2s_n && m.type == S.drop_c2s_type) {
+			S.drop_c2s_n--;
+			return 0;
+		}
+		/* A hub: every server sees every client frame. */
+		for (unsigned i = 0; i < MAX_SRV; i++)
+			if (S.up[i])
+				deliver(&S.to_srv[i], frame, len, S.loss_c2s);
+		return 0;
+	}
+	if (S.capture_s2c)
+		push(&S.cap_s2c, frame, len, 0);
+	if (S.drop_s2c_n && m.type == S.drop_s2c_type) {
+		S.drop_s2c_n--;
+		return 0;
+	}
+	for (unsigned i = 0; i < MAX_CLI; i++) {
+		u8 mac[6];
+		cmac(i, mac);
+		if (!memcmp(frame, mac, 6))
+			deliver(&S.to_cli[i], frame, len, S.loss_s2c);
+	}
+	return 0;
+}
+
+static void run_servers(void)
+{
+	for (unsigned i = 0; i < MAX_SRV; i++)
+		if (S.up[i] && srv[i])
+			while (net_server_poll(srv[i]) == NET_SRV_POLL_BUDGET)
+				;
+}
+
+static u64 next_event(unsigned cli_idx)
+{
+	u64 next = ~0ull;
+	for (unsigned i = 0; i < MAX_SRV; i++)
+		for (unsigned k = 0; S.up[i] && k < S.to_srv[i].n; k++)
+			next = MIN(next, S.to_srv[i].p[k].at);
+	for (unsigned k = 0; k < S.to_cli[cli_idx].n; k++)
+		next = MIN(next, S.to_cli[cli_idx].p[k].at);
+	return next;
+}
+
+/* A client's receive: the servers run first (they are the other machines),
+ * then a frame is handed over if one has arrived; otherwise the clock moves
+ * to the next arrival, at most STEP_US. */
+static int cli_recv(void *ctx, void *buf, size_t cap, size_t *len)
+{
+	struct port *pt = ctx;
+	run_servers();
+	if (pop(&S.to_cli[pt->idx], S.now, buf, cap, len))
+		return 0;
+	u64 next = next_event(pt->idx);
+	S.now = next > S.now && next < S.now + STEP_US ? next : S.now + STEP_US;
+	return -E_NOENT;
+}
+
+static int srv_recv(void *ctx, void *buf, size_t cap, size_t *len)
+{
+	struct port *pt = ctx;
+	return pop(&S.to_srv[pt->idx], S.now, buf, cap, len) ? 0 : -E_NOENT;
+}
+
+static u64 clock_now(void *ctx)
+{
+	(void)ctx;
+	return S.now;
+}
+
+/* ---- RAM disks -------------------------------------------------------------- */
+
+struct ramdisk {
+	struct blk_dev dev;
+	u8 *data;
+	unsigned reads, writes, flushes, violations;
+	int fail;
+};
+static struct ramdisk disk[MAX_SRV];
+
+static int rd_rw(struct blk_dev *d, u64 lba, u32 count, const struct blk_seg *segs, unsigned nseg, bool wr)
+{
+	struct ramdisk *r = d->priv;
+	u32 ss = d->info.sector_size;
+	u64 total = 0;
+	for (unsigned i = 0; i < nseg; i++)
+		total += segs[i].len;
+	/* what drivers/blk.h promises a back end */
+	if (count < 1 || count > d->info.max_sectors || lba >= d->info.sectors || count > d->info.sectors - lba ||
+	    nseg < 1 || nseg > BLK_MAX_SEGS || total != (u64)count * ss) {
+		r->violations++;
+		return -E_INVAL;
+	}
+	if (wr)
+		r->writes++;
+	else
+		r->reads++;
+	if (r->fail)
+		return r->fail;
+	u8 *p = r->data + lba * ss;
+	for (unsigned i = 0; i < nseg; i++) {
+		u8 *s = (u8 *)(uintptr_t)segs[i].addr;
+		if (wr)
+			memcpy(p, s, segs[i].len);
+		else
+			memcpy(s, p, segs[i].len);
+		p += segs[i].len;
+	}
+	return 0;
+}
+static int rd_read(struct blk_dev *d, u64 l, u32 c, const struct blk_seg *s, unsigned n) { return rd_rw(d, l, c, s, n, false); }
+static int rd_write(struct blk_dev *d, u64 l, u32 c, const struct blk_seg *s, unsigned n) { return rd_rw(d, l, c, s, n, true); }
+static int rd_flush(struct blk_dev *d)
+{
+	struct ramdisk *r = d->priv;
+	r->flushes++;
+	return r->fail;
+}
+static const struct blk_ops rd_ops = { rd_read, rd_write, rd_flush };
+
+static void disk_init(unsigned i, u64 sectors, u32 ss, u32 max, const char *model)
+{
+	struct ramdisk *r = &disk[i];
+	free(r->data);
+	memset(r, 0, sizeof(*r));
+	r->data = malloc(sectors * ss);
+	for (u64 k = 0; k < sectors * ss; k++)
+		r->data[k] = (u8)(k * 31 + (k >> 9) + i * 101);
+	r->dev.name = "ram";
+	r->dev.ops = &rd_ops;
+	r->dev.priv = r;
+	r->dev.info = (struct blk_info){ .sectors = sectors, .sector_size = ss, .max_sectors = max };
+	str_copy(r->dev.info.model, model, sizeof(r->dev.info.model));
+	str_copy(r->dev.info.serial, i ? "SERIAL-B" : "SERIAL-A", sizeof(r->dev.info.serial));
+}
+
+/* ---- Set-up ----------------------------------------------------------------- */
+
+static void sim_reset(u64 seed)
+{
+	for (unsigned i = 0; i < MAX_SRV; i++) {
+		if (!S.to_srv[i].p)
+			S.to_srv[i].p = malloc(QCAP * sizeof(struct pkt));
+		S.to_srv[i].n = 0;
+		S.up[i] = false;
+		if (!srv[i])
+			srv[i] = malloc(sizeof(struct net_server));
+		if (!srvbuf[i])
+			srvbuf[i] = aligned_alloc(4096, 2 * NET_MAX_REQ_BYTES);
+	}
+	for (unsigned i = 0; i < MAX_CLI; i++) {
+		if (!S.to_cli[i].p)
+			S.to_cli[i].p = malloc(QCAP * sizeof(struct pkt));
+		S.to_cli[i].n = 0;
+		if (!cli[i])
+			cli[i] = malloc(sizeof(struct net_client));
+	}
+	if (!S.cap_c2s.p) {
+		S.cap_c2s.p = malloc(QCAP * sizeof(struct pkt));
+		S.cap_s2c.p = malloc(QCAP * sizeof(struct pkt));
+	}
+	S.cap_c2s.n = S.cap_s2c.n = 0;
+	S.now = 1000000;
+	S.seq = 0;
+	S.rng = seed * 0x9E3779B97F4A7C15ull + 1;
+	S.loss_c2s = S.loss_s2c = S.dup = S.corrupt = S.jitter = 0;
+	S.latency = 50;
+	S.frames = S.bad_frames = S.oversize = S.full_frames = S.qdrops = 0;
+	S.drop_s2c_n = S.drop_c2s_n = 0;
+	S.capture_c2s = S.capture_s2c = false;
+	disk_init(0, 8192, 512, 65535, "RAM DISK A");
+	disk_init(1, 4096, 512, 65535, "RAM DISK B");
+}
+
+static void impair(unsigned loss, unsigned dup, unsigned corrupt, unsigned jitter)
+{
+	S.loss_c2s = S.loss_s2c = loss;
+	S.dup = dup;
+	S.corrupt = corrupt;
+	S.jitter = jitter;
+}
+
+static int server_start(unsigned i, u64 session, bool ro, const char *key)
+{
+	struct net_server_cfg cfg = { .key = key, .key_len = strlen(key), .session = session,
+				      .dev = &disk[i].dev, .read_only = ro,
+				      .buf = srvbuf[i], .buf_size = 2 * NET_MAX_REQ_BYTES };
+	smac(i, cfg.mac);
+	S.sport[i] = (struct port){ .idx = i, .server = true };
+	net_key_init(&S.sport[i].key, key, strlen(key));
+	struct net_link link = { &S.sport[i], wire_send, srv_recv, clock_now };
+	S.to_srv[i].n = 0;
+	int rc = net_server_init(srv[i], &cfg, &link);
+	S.up[i] = rc == 0;
+	return rc;
+}
+
+/* cfg: overrides, may be NULL. */
+static int client_start(unsigned i, u64 session, const struct net_client_cfg *over, const char *key)
+{
+	struct net_client_cfg cfg = { 0 };
+	if (over)
+		cfg = *over;
+	cfg.key = key;
+	cfg.key_len = strlen(key);
+	cfg.session = session;
+	cmac(i, cfg.mac);
+	S.cport[i] = (struct port){ .idx = i, .server = false };
+	net_key_init(&S.cport[i].key, key, strlen(key));
+	struct net_link link = { &S.cport[i], wire_send, cli_recv, clock_now };
+	S.to_cli[i].n = 0;
+	return net_client_init(cli[i], &cfg, &link);
+}
+
+/* One server, one client, bound. */
+static int pair(const struct net_client_cfg *over)
+{
+	int rc = server_start(0, 0x5E55105E55100001ull, false, KEY);
+	if (rc)
+		return rc;
+	rc = client_start(0, 0xC11E27C11E270001ull, over, KEY);
+	if (rc)
+		return rc;
+	return net_client_discover(cli[0], 5000000);
+}
+
+static bool wire_clean(void)
+{
+	if (S.bad_frames || S.oversize || S.qdrops)
+		printf("  wire: %llu bad, %llu oversize, %llu queue drops\n", (unsigned long long)S.bad_frames,
+		       (unsigned long long)S.oversize, (unsigned long long)S.qdrops);
+	return !S.bad_frames && !S.oversize && !S.qdrops;
+}
+
+static void fill(u8 *p, size_t n, u32 seed)
+{
+	u64 x = seed * 2654435761u + 1;
+	for (size_t i = 0; i < n; i++) {
+		x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+		p[i] = (u8)x;
+	}
+}
+
+/* Cuts [buf, buf + bytes) into about `want` segments, lengths multiples of 4. */
+static unsigned make_segs(struct blk_seg *segs, u8 *buf, u32 bytes, unsigned want)
+{
+	unsigned n = 0;
+	u32 off = 0;
+	want = MAX(1u, MIN(want, (unsigned)BLK_MAX_SEGS));
+	while (off < bytes) {
+		u32 left = bytes - off;
+		u32 len = n + 1 >= want ? left : MIN(left, 4 * (1 + rnd(2 * left / 4 / (want - n) + 1)));
+		segs[n++] = (struct blk_seg){ (hpa_t)(uintptr_t)(buf + off), len };
+		off += len;
+	}
+	return n;
+}
+
+static u8 *bufa, *bufb;
+
+static int io(unsigned c, bool write, u64 lba, u32 count, u8 *buf, unsigned want_segs)
+{
+	struct blk_seg segs[BLK_MAX_SEGS];
+	u32 bytes = count * cli[c]->blk.info.sector_size;
+	unsigned n = make_segs(segs, buf, bytes, want_segs);
+	return write ? net_client_write(cli[c], lba, count, segs, n) : net_client_read(cli[c], lba, count, segs, n);
+}
+
+static void stats_dump(const char *who, const struct net_stats *st)
+{
+	char line[1024];
+	net_stats_format(st, line, sizeof(line));
+	printf("  %s: %s\n", who, line);
+}
+
+/* Re-injects every captured frame into a queue, due now. */
+static void replay_into(struct queue *from, struct queue *to)
+{
+	for (unsigned i = 0; i < from->n; i++)
+		push(to, from->p[i].buf, from->p[i].len, S.now);
+}
+
+/* ---- Tests ------------------------------------------------------------------- */
+
+TEST(discover_identify_flush)
+{
+	sim_reset(1);
+	CHECK_EQ(pair(NULL), 0);
+	struct net_client *c = cli[0];
+	CHECK(c->bound);
+	const struct blk_info *in = &net_client_blk(c)->info;
+	CHECK_EQ(in->sectors, 8192);
+	CHECK_EQ(in->sector_size, 512);
+	CHECK_EQ(in->max_sectors, NET_MAX_REQ_BYTES / 512);
+	CHECK(!in->read_only);
+	CHECK_STR(in->model, "RAM DISK A");
+	CHECK_STR(in->serial, "SERIAL-A");
+	CHECK_STR(net_client_blk(c)->name, "net:02:00:00:00:aa:00");
+	struct blk_info again;
+	CHECK_EQ(net_client_identify(c, &again), 0);
+	CHECK(!memcmp(&again, in, sizeof(again)));
+	CHECK_EQ(net_client_flush(c), 0);
+	CHECK_EQ(disk[0].flushes, 1);
+	CHECK_EQ(srv[0]->stats.discovers, 1);
+	CHECK_EQ(srv[0]->stats.identifies, 1);
+	CHECK(wire_clean());
+}
+
+TEST(clean_link_sizes)
+{
+	static const u32 counts[] = { 1, 2, 3, 7, 8, 63, 64, 100, 255, 256, 300, 511, 512 };
+	sim_reset(2);
+	CHECK_EQ(pair(NULL), 0);
+	unsigned writes = 0;
+	for (unsigned k = 0; k < ARRAY_SIZE(counts); k++) {
+		u32 count = counts[k], bytes = count * 512;
+		u64 lba = (k * 977) % (8192 - count);
+		fill(bufa, bytes, k);
+		CHECK_EQ(io(0, true, lba, count, bufa, 1 + k % 5), 0);
+		writes++;
+		CHECK(!memcmp(disk[0].data + lba * 512, bufa, bytes));
+		memset(bufb, 0xEE, bytes);
+		CHECK_EQ(io(0, false, lba, count, bufb, 1 + k % 7), 0);
+		CHECK(!memcmp(bufa, bufb, bytes));
+	}
+	CHECK_EQ(disk[0].writes, writes);
+	CHECK_EQ(disk[0].violations, 0);
+	CHECK_EQ(cli[0]->stats.retransmits, 0);
+	CHECK_EQ(cli[0]->stats.timeouts, 0);
+	CHECK(S.full_frames > 0); /* large transfers fill the MTU */
+	CHECK(wire_clean());
+	/* A 256 KiB read is 184 DATA frames and 3 READ rounds of 64. */
+	u64 f0 = S.frames;
+	CHECK_EQ(io(0, false, 0, 512, bufb, 3), 0);
+	CHECK_EQ(S.frames - f0, 184 + 3);
+}
+
+/* Reads and writes of random sizes, positions and scatter lists over a link
+ * that loses, duplicates, reorders and corrupts frames; the data must be
+ * byte-identical and every write applied exactly once. */
+static void lossy_run(u64 seed, unsigned loss, unsigned dup, unsigned corrupt, unsigned ops)
+{
+	static u8 shadow[8192 * 512];
+	struct net_client_cfg cfg = { .rto_us = 2000, .rto_max_us = 16000, .retries = 20 };
+	sim_reset(seed);
+	CHECK_EQ(pair(&cfg), 0);
+	impair(loss, dup, corrupt, 300);
+	memcpy(shadow, disk[0].data, sizeof(shadow));
+	unsigned writes = 0;
+	for (unsigned k = 0; k < ops; k++) {
+		u32 count = rnd(4) == 0 ? 1 + rnd(8) : 1 + rnd(512);
+		u64 lba = rnd(8192 - count + 1);
+		u32 bytes = count * 512;
+		if (rnd(2)) {
+			fill(bufa, bytes, (u32)(seed * 1000 + k));
+			CHECK_EQ(io(0, true, lba, count, bufa, 1 + rnd(8)), 0);
+			memcpy(shadow + lba * 512, bufa, bytes);
+			writes++;
+		} else {
+			memset(bufb, 0xA5, bytes);
+			CHECK_EQ(io(0, false, lba, count, bufb, 1 + rnd(8)), 0);
+			CHECK(!memcmp(bufb, shadow + lba * 512, bytes));
+		}
+	}
+	CHECK(!memcmp(disk[0].data, shadow, sizeof(shadow)));
+	if (getenv("NET_STATS")) {
+		stats_dump("client", &cli[0]->stats);
+		stats_dump("server", &srv[0]->stats);
+		printf("  wire: %llu frames, simulated %llu ms\n", (unsigned long long)S.frames,
+		       (unsigned long long)(S.now - 1000000) / 1000);
+	}
+	CHECK_EQ(disk[0].writes, writes);
+	CHECK_EQ(disk[0].violations, 0);
+	CHECK(wire_clean());
+	if (corrupt)
+		CHECK(srv[0]->stats.rx_drop[NET_DROP_MAC] + srv[0]->stats.rx_drop[NET_DROP_LEN] > 0);
+	if (dup)
+		CHECK(srv[0]->stats.rx_replay > 0 && cli[0]->stats.rx_replay > 0);
+}
+
+TEST(lossy_link_seed_1) { lossy_run(1, 200, 100, 50, 40); }
+TEST(lossy_link_seed_2) { lossy_run(2, 200, 100, 50, 40); }
+TEST(lossy_link_seed_3) { lossy_run(3, 100, 300, 20, 40); }
+TEST(lossy_link_seed_4) { lossy_run(4, 300, 50, 100, 25); }
+
+TEST(write_applied_once_when_replies_are_lost)
+{
+	sim_reset(5);
+	CHECK_EQ(pair(NULL), 0);
+	/* The write arrives and is applied; its STATUS is lost three times;
+	 * the probes get the remembered status, the disk sees one write. */
+	fill(bufa, 4096, 77);
+	S.drop_s2c_type = NET_T_STATUS;
+	S.drop_s2c_n = 3;
+	CHECK_EQ(io(0, true, 100, 8, bufa, 2), 0);
+	CHECK_EQ(disk[0].writes, 1);
+	CHECK(srv[0]->stats.write_dups >= 3);
+	CHECK(!memcmp(disk[0].data + 100 * 512, bufa, 4096));
+	/* The same with a large write and its NEEDs lost as well. */
+	fill(bufa, 512 * 512, 78);
+	S.drop_s2c_type = NET_T_NEED;
+	S.drop_s2c_n = 2;
+	CHECK_EQ(io(0, true, 1000, 512, bufa, 9), 0);
+	CHECK_EQ(disk[0].writes, 2);
+	/* A failed write is not retried on the disk either: the error status
+	 * is remembered like any other. */
+	disk[0].fail = -E_IO;
+	S.drop_s2c_type = NET_T_STATUS;
+	S.drop_s2c_n = 2;
+	CHECK_EQ(io(0, true, 5, 1, bufa, 1), -E_IO);
+	CHECK_EQ(disk[0].writes, 3);
+	CHECK(wire_clean());
+}
+
+TEST(write_applied_once_under_heavy_duplication)
+{
+	sim_reset(6);
+	struct net_client_cfg cfg = { .rto_us = 2000, .rto_max_us = 16000, .retries = 30 };
+	CHECK_EQ(pair(&cfg), 0);
+	S.dup = 500;
+	S.loss_c2s = 100;
+	S.loss_s2c = 400;
+	S.jitter = 500;
+	unsigned writes = 0;
+	for (unsigned k = 0; k < 60; k++) {
+		u32 count = 1 + rnd(k % 3 ? 4 : 300);
+		u64 lba = rnd(8192 - count + 1);
+		fill(bufa, count * 512, 900 + k);
+		CHECK_EQ(io(0, true, lba, count, bufa, 1 + rnd(4)), 0);
+		writes++;
+		CHECK_EQ(disk[0].writes, writes);
+		CHECK(!memcmp(disk[0].data + lba * 512, bufa, count * 512));
+	}
+	CHECK(srv[0]->stats.write_dups > 0);
+	CHECK(cli[0]->stats.retransmits > 0);
+	CHECK(wire_clean());
+}
+
+TEST(abandoned_write_never_lands_late)
+{
+	/* Write 1 never reaches the server and the client gives up on it;
+	 * write 2 to the same sectors succeeds; then write 1's frames turn
+	 * up after all (their counters are fresh: never seen).  They must not
+	 * put the old data over the new. */
+	sim_reset(21);
+	CHECK_EQ(pair(NULL), 0);
+	cli[0]->cfg.retries = 1;
+	S.capture_c2s = true;
+	S.drop_c2s_type = NET_T_WRITE;
+	S.drop_c2s_n = 1000;
+	fill(bufa, 8 * 512, 40);
+	CHECK_EQ(io(0, true, 64, 8, bufa, 1), -E_TIMEDOUT);
+	S.capture_c2s = false;
+	S.drop_c2s_n = 0;
+	CHECK(S.cap_c2s.n >= 3);
+	fill(bufb, 8 * 512, 41);
+	CHECK_EQ(io(0, true, 64, 8, bufb, 1), 0);
+	replay_into(&S.cap_c2s, &S.to_srv[0]);
+	u64 stale = srv[0]->stats.rx_stale;
+	run_servers();
+	CHECK(srv[0]->stats.rx_stale - stale >= 3);
+	CHECK_EQ(disk[0].writes, 1);
+	CHECK(!memcmp(disk[0].data + 64 * 512, bufb, 8 * 512));
+}
+
+TEST(server_gone_times_out)
+{
+	sim_reset(7);
+	CHECK_EQ(pair(NULL), 0);
+	S.up[0] = false;
+	/* The default budget: waits of 20, 40, 80, 160 and 5 x 320 ms. */
+	const u64 budget = 20000 + 40000 + 80000 + 160000 + 5 * 320000;
+	u64 t0 = S.now;
+	CHECK_EQ(io(0, false, 0, 16, bufb, 1), -E_TIMEDOUT);
+	u64 took = S.now - t0;
+	CHECK(took >= budget && took <= budget + 2 * STEP_US);
+	CHECK_EQ(cli[0]->stats.timeouts, NET_RETRIES + 1);
+	CHECK(cli[0]->stats.retransmits == NET_RETRIES);
+	t0 = S.now;
+	CHECK_EQ(io(0, true, 0, 300, bufa, 3), -E_TIMEDOUT);
+	CHECK(S.now - t0 <= budget + 2 * STEP_US);
+	t0 = S.now;
+	CHECK_EQ(net_client_flush(cli[0]), -E_TIMEDOUT);
+	CHECK(S.now - t0 <= budget + 2 * STEP_US);
+	CHECK_EQ(cli[0]->stats.failures, 3);
+	/* Nobody at all: discovery gives up at its deadline. */
+	CHECK_EQ(client_start(1, 0xC2, NULL, KEY), 0);
+	t0 = S.now;
+	CHECK_EQ(net_client_discover(cli[1], 3000000), -E_TIMEDOUT);
+	CHECK(S.now - t0 >= 3000000 && S.now - t0 <= 3000000 + 2 * STEP_US);
+	CHECK_EQ(disk[0].writes, 0);
+}
+
+TEST(absolute_request_bound)
+{
+	/* A server that keeps answering a little (every chunk re-requested
+	 * succeeds once in a while) cannot hold a request forever. */
+	sim_reset(8);
+	struct net_client_cfg cfg = { .req_timeout_us = 500000, .retries = 1000 };
+	CHECK_EQ(pair(&cfg), 0);
+	S.loss_s2c = 1000;
+	u64 t0 = S.now;
+	CHECK_EQ(io(0, false, 0, 512, bufb, 1), -E_TIMEDOUT);
+	CHECK(S.now - t0 <= 500000 + 2 * STEP_US);
+}
+
+TEST(wrong_key_applies_nothing)
+{
+	sim_reset(9);
+	CHECK_EQ(server_start(0, 0x5E1, false, KEY), 0);
+	CHECK_EQ(client_start(0, 0xC1, NULL, BAD_KEY), 0);
+	CHECK_EQ(net_client_discover(cli[0], 1000000), -E_TIMEDOUT);
+	CHECK(srv[0]->stats.rx_drop[NET_DROP_MAC] > 0);
+	CHECK_EQ(srv[0]->stats.discovers, 0);
+	CHECK_EQ(srv[0]->stats.tx_frames, 0);
+
+	/* An attacker that knows the real client's address, session, ticket
+	 * and counters, but not the key, gets nothing applied. */
+	CHECK_EQ(client_start(1, 0xC11E27, NULL, KEY), 0);
+	CHECK_EQ(net_client_discover(cli[1], 1000000), 0);
+	u64 bad_macs = srv[0]->stats.rx_drop[NET_DROP_MAC];
+	CHECK_EQ(client_start(2, 0xC11E27, NULL, BAD_KEY), 0);
+	struct net_link link = cli[2]->link;
+	struct net_key k = cli[2]->key;
+	memcpy(cli[2], cli[1], sizeof(*cli[1]));
+	cli[2]->blk.priv = cli[2];
+	cli[2]->link = link;
+	cli[2]->key = k;
+	cli[2]->cfg.retries = 2;
+	fill(bufa, 8 * 512, 5);
+	/* its answers would go to client 1's queue; it hears nothing anyway */
+	CHECK_EQ(io(2, true, 0, 8, bufa, 1), -E_TIMEDOUT);
+	CHECK_EQ(disk[0].writes, 0);
+	CHECK(srv[0]->stats.rx_drop[NET_DROP_MAC] > bad_macs);
+	/* The real client still works. */
+	CHECK_EQ(io(1, true, 0, 8, bufa, 1), 0);
+	CHECK_EQ(disk[0].writes, 1);
+}
+
+TEST(replayed_frames_are_rejected)
+{
+	sim_reset(10);
+	CHECK_EQ(pair(NULL), 0);
+	S.capture_c2s = true;
+	fill(bufa, 200 * 512, 10);
+	CHECK_EQ(io(0, true, 50, 200, bufa, 2), 0);
+	CHECK_EQ(disk[0].writes, 1);
+	S.capture_c2s = false;
+	unsigned n = S.cap_c2s.n;
+	CHECK(n >= 72);
+
+	/* The same server: every frame is a replay. */
+	memset(disk[0].data + 50 * 512, 0, 200 * 512);
+	u64 r0 = srv[0]->stats.rx_replay;
+	replay_into(&S.cap_c2s, &S.to_srv[0]);
+	run_servers();
+	CHECK_EQ(srv[0]->stats.rx_replay - r0, n);
+	CHECK_EQ(disk[0].writes, 1);
+
+	/* Client frames replayed to the client's own server after it rebooted:
+	 * the ticket they carry is not known any more. */
+	CHECK_EQ(server_start(0, 0x5E55105E55100002ull, false, KEY), 0);
+	replay_into(&S.cap_c2s, &S.to_srv[0]);
+	run_servers();
+	CHECK_EQ(srv[0]->stats.rx_session, n);
+	CHECK_EQ(disk[0].writes, 1);
+
+	/* Server frames replayed to the client: rejected, and a read still
+	 * returns the right data. */
+	fill(bufa, 64 * 512, 11);
+	CHECK_EQ(net_client_discover(cli[0], 1000000), 0);
+	CHECK_EQ(io(0, true, 0, 64, bufa, 1), 0);
+	S.capture_s2c = true;
+	CHECK_EQ(io(0, false, 0, 64, bufb, 1), 0);
+	S.capture_s2c = false;
+	replay_into(&S.cap_s2c, &S.to_cli[0]);
+	u64 c0 = cli[0]->stats.rx_replay;
+	memset(bufb, 0, 64 * 512);
+	CHECK_EQ(io(0, false, 0, 64, bufb, 1), 0);
+	CHECK(!memcmp(bufa, bufb, 64 * 512));
+	CHECK_EQ(cli[0]->stats.rx_replay - c0, S.cap_s2c.n);
+}
+
+TEST(duplicate_replies_are_ignored)
+{
+	sim_reset(11);
+	CHECK_EQ(pair(NULL), 0);
+	/* Every frame twice: the copies fail the replay window. */
+	S.dup = 1000;
+	fill(bufa, 100 * 512, 12);
+	CHECK_EQ(io(0, true, 10, 100, bufa, 3), 0);
+	CHECK_EQ(io(0, false, 10, 100, bufb, 3), 0);
+	CHECK(!memcmp(bufa, bufb, 100 * 512));
+	CHECK_EQ(disk[0].writes, 1);
+	CHECK(cli[0]->stats.rx_replay >= 36); /* 100 sectors: 36 chunks */
+	CHECK(srv[0]->stats.rx_replay >= 36);
+	/* A lost DATA frame is asked for again and sent from the kept read,
+	 * without reading the disk again. */
+	S.dup = 0;
+	S.drop_s2c_type = NET_T_DATA;
+	S.drop_s2c_n = 1;
+	unsigned reads = disk[0].reads;
+	CHECK_EQ(io(0, false, 10, 1, bufb, 1), 0);
+	CHECK_EQ(disk[0].reads, reads + 1);
+	CHECK_EQ(srv[0]->stats.read_hits, 1);
+	CHECK(!memcmp(bufb, bufa, 512));
+	CHECK(wire_clean());
+}
+
+TEST(server_reboot_rebinds)
+{
+	sim_reset(12);
+	CHECK_EQ(pair(NULL), 0);
+	fill(bufa, 32 * 512, 13);
+	CHECK_EQ(io(0, true, 7, 32, bufa, 1), 0);
+	u64 old_ticket = cli[0]->ticket;
+	/* The server reboots: a new session, nothing remembered. */
+	CHECK_EQ(server_start(0, 0x5E55105E55100003ull, false, KEY), 0);
+	CHECK_EQ(io(0, false, 7, 32, bufb, 1), 0);
+	CHECK(!memcmp(bufa, bufb, 32 * 512));
+	CHECK_EQ(cli[0]->stats.rebinds, 1);
+	CHECK_EQ(cli[0]->stats.timeouts, NET_REBIND_AFTER);
+	CHECK(cli[0]->ticket != old_ticket);
+	CHECK(srv[0]->stats.rx_session > 0);
+	/* Then straight on. */
+	u64 t = cli[0]->stats.timeouts;
+	CHECK_EQ(io(0, true, 7, 32, bufa, 1), 0);
+	CHECK_EQ(cli[0]->stats.timeouts, t);
+	/* A rebooted server with another disk behind it: -E_IO, and no
+	 * request goes to it until the client is told to discover again. */
+	disk_init(0, 9999, 512, 65535, "ANOTHER DISK");
+	CHECK_EQ(server_start(0, 0x5E55105E55100004ull, false, KEY), 0);
+	CHECK_EQ(io(0, false, 7, 32, bufb, 1), -E_IO);
+	CHECK_EQ(cli[0]->stats.rebind_mismatch, 1);
+	CHECK_EQ(io(0, false, 7, 32, bufb, 1), -E_IO);
+	CHECK_EQ(disk[0].reads, 0);
+	CHECK_EQ(net_client_discover(cli[0], 1000000), 0);
+	CHECK_EQ(net_client_blk(cli[0])->info.sectors, 9999);
+	CHECK_EQ(io(0, false, 7, 32, bufb, 1), 0);
+}
+
+TEST(client_reboot)
+{
+	sim_reset(13);
+	CHECK_EQ(pair(NULL), 0);
+	S.capture_c2s = true;
+	fill(bufa, 16 * 512, 14);
+	CHECK_EQ(io(0, true, 0, 16, bufa, 1), 0);
+	S.capture_c2s = false;
+	/* Same MAC, new session, counters from 1 again: accepted. */
+	CHECK_EQ(client_start(0, 0xC11E27C11E270002ull, NULL, KEY), 0);
+	CHECK_EQ(net_client_discover(cli[0], 1000000), 0);
+	CHECK_EQ(srv[0]->stats.peer_evictions, 0);
+	fill(bufa, 16 * 512, 15);
+	CHECK_EQ(io(0, true, 0, 16, bufa, 1), 0);
+	CHECK_EQ(disk[0].writes, 2);
+	/* The old incarnation's frames do not apply again. */
+	u64 s0 = srv[0]->stats.rx_session;
+	replay_into(&S.cap_c2s, &S.to_srv[0]);
+	run_servers();
+	CHECK_EQ(srv[0]->stats.rx_session - s0, S.cap_c2s.n);
+	CHECK_EQ(disk[0].writes, 2);
+	CHECK(!memcmp(disk[0].data, bufa, 16 * 512));
+}
+
+TEST(read_only_export)
+{
+	sim_reset(14);
+	CHECK_EQ(server_start(0, 0x5E1, true, KEY), 0);
+	CHECK_EQ(client_start(0, 0xC1, NULL, KEY), 0);
+	CHECK_EQ(net_client_discover(cli[0], 1000000), 0);
+	CHECK(net_client_blk(cli[0])->info.read_only);
+	u64 f0 = S.frames;
+	CHECK_EQ(io(0, true, 0, 8, bufa, 1), -E_ROFS);
+	CHECK_EQ(S.frames, f0); /* refused locally */
+	/* A client that ignores the flag is refused by the server. */
+	cli[0]->blk.info.read_only = false;
+	CHECK_EQ(io(0, true, 0, 300, bufa, 1), -E_ROFS);
+	CHECK_EQ(disk[0].writes, 0);
+	CHECK_EQ(io(0, false, 0, 8, bufb, 1), 0);
+	CHECK(!memcmp(bufb, disk[0].data, 8 * 512));
+}
+
+TEST(errors_and_argument_checks)
+{
+	sim_reset(15);
+	struct blk_seg seg = { (hpa_t)(uintptr_t)bufa, 512 };
+	CHECK_EQ(server_start(0, 0x5E1, false, KEY), 0);
+	CHECK_EQ(client_start(0, 0xC1, NULL, KEY), 0);
+	CHECK_EQ(net_client_read(cli[0], 0, 1, &seg, 1), -E_NOENT); /* not bound */
+	CHECK(net_client_blk(cli[0]) == NULL);
+	CHECK_EQ(net_client_discover(cli[0], 1000000), 0);
+	CHECK_EQ(net_client_read(cli[0], 0, 0, &seg, 1), -E_INVAL);
+	CHECK_EQ(net_client_read(cli[0], 0, 2, &seg, 1), -E_INVAL);
+	CHECK_EQ(net_client_read(cli[0], 8192, 1, &seg, 1), -E_RANGE);
+	CHECK_EQ(net_client_read(cli[0], 0, 1, &seg, 0), -E_INVAL);
+	CHECK_EQ(net_client_read(cli[0], 0, 513, &seg, 1), -E_INVAL);
+	/* The disk fails. */
+	disk[0].fail = -E_IO;
+	CHECK_EQ(net_client_read(cli[0], 0, 1, &seg, 1), -E_IO);
+	CHECK_EQ(net_client_write(cli[0], 0, 1, &seg, 1), -E_IO);
+	CHECK_EQ(net_client_flush(cli[0]), -E_IO);
+	disk[0].fail = 0;
+	/* The server checks the range itself. */
+	cli[0]->blk.info.sectors = 10000;
+	CHECK_EQ(net_client_read(cli[0], 9000, 1, &seg, 1), -E_RANGE);
+	CHECK_EQ(net_client_write(cli[0], 8191, 2, (struct blk_seg[]){ { seg.addr, 1024 } }, 1), -E_RANGE);
+	CHECK_EQ(disk[0].violations, 0);
+	CHECK(srv[0]->stats.errors >= 5);
+	CHECK(wire_clean());
+	/* Keys and sessions the set-up refuses. */
+	CHECK_EQ(client_start(1, 0, NULL, KEY), -E_INVAL);
+	CHECK_EQ(client_start(1, 1, NULL, "short key"), -E_INVAL);
+	CHECK_EQ(server_start(1, 0, false, KEY), -E_INVAL);
+	disk[1].dev.info.sector_size = 520;
+	CHECK_EQ(server_start(1, 1, false, KEY), -E_NOTSUP);
+	S.up[1] = false;
+}
+
+TEST(big_sectors_and_split_requests)
+{
+	sim_reset(16);
+	disk_init(0, 512, 4096, 3, "4K DISK"); /* the disk takes 3 sectors per call */
+	CHECK_EQ(pair(NULL), 0);
+	CHECK_EQ(net_client_blk(cli[0])->info.max_sectors, 64);
+	unsigned calls = 0;
+	for (u32 count = 1; count <= 64; count += 9) {
+		u64 lba = (count * 37) % (512 - count);
+		fill(bufa, count * 4096, count);
+		CHECK_EQ(io(0, true, lba, count, bufa, 4), 0);
+		calls += (count + 2) / 3;
+		CHECK_EQ(disk[0].writes, calls);
+		CHECK_EQ(io(0, false, lba, count, bufb, 5), 0);
+		CHECK(!memcmp(bufa, bufb, count * 4096));
+		CHECK(!memcmp(disk[0].data + lba * 4096, bufa, count * 4096));
+	}
+	CHECK_EQ(disk[0].violations, 0);
+	CHECK(wire_clean());
+}
+
+TEST(blk_dev_interface)
+{
+	sim_reset(17);
+	CHECK_EQ(pair(NULL), 0);
+	struct blk_dev *d = net_client_blk(cli[0]);
+	CHECK(d != NULL && d->ops && d->priv == cli[0]);
+	fill(bufa, 4096, 3);
+	struct blk_seg segs[2] = { { (hpa_t)(uintptr_t)bufa, 1024 }, { (hpa_t)(uintptr_t)(bufa + 1024), 3072 } };
+	CHECK_EQ(d->ops->write(d, 40, 8, segs, 2), 0);
+	struct blk_seg rs = { (hpa_t)(uintptr_t)bufb, 4096 };
+	CHECK_EQ(d->ops->read(d, 40, 8, &rs, 1), 0);
+	CHECK(!memcmp(bufa, bufb, 4096));
+	CHECK_EQ(d->ops->flush(d), 0);
+	CHECK_EQ(disk[0].flushes, 1);
+}
+
+TEST(two_servers)
+{
+	sim_reset(18);
+	CHECK_EQ(server_start(0, 0x5E1, false, KEY), 0);
+	CHECK_EQ(server_start(1, 0x5E2, false, KEY), 0);
+	/* Broadcast: whoever answers first. */
+	CHECK_EQ(client_start(0, 0xC1, NULL, KEY), 0);
+	CHECK_EQ(net_client_discover(cli[0], 1000000), 0);
+	/* Asking for server B by address. */
+	struct net_client_cfg cfg = { .want_server = true };
+	smac(1, cfg.server_mac);
+	CHECK_EQ(client_start(1, 0xC2, &cfg, KEY), 0);
+	CHECK_EQ(net_client_discover(cli[1], 1000000), 0);
+	CHECK_STR(net_client_blk(cli[1])->info.model, "RAM DISK B");
+	CHECK_EQ(net_client_blk(cli[1])->info.sectors, 4096);
+	CHECK_EQ(io(1, false, 0, 64, bufb, 1), 0);
+	CHECK(!memcmp(bufb, disk[1].data, 64 * 512));
+	/* Server A saw B's unicast frames on the hub and dropped them. */
+	CHECK(srv[0]->stats.rx_drop[NET_DROP_DST] > 0);
+	CHECK_EQ(disk[0].reads, 0);
+}
+
+TEST(more_clients_than_peer_slots)
+{
+	sim_reset(19);
+	CHECK_EQ(server_start(0, 0x5E1, false, KEY), 0);
+	for (unsigned i = 0; i < NET_SRV_PEERS + 1; i++) {
+		CHECK_EQ(client_start(i, 0xC100 + i, NULL, KEY), 0);
+		CHECK_EQ(net_client_discover(cli[i], 1000000), 0);
+		fill(bufa, 512, i);
+		CHECK_EQ(io(i, true, i, 1, bufa, 1), 0);
+	}
+	CHECK_EQ(srv[0]->stats.peer_evictions, 1);
+	/* Client 0 lost its slot: its next request rebinds and succeeds. */
+	fill(bufa, 512, 100);
+	CHECK_EQ(io(0, true, 0, 1, bufa, 1), 0);
+	CHECK_EQ(cli[0]->stats.rebinds, 1);
+	CHECK(!memcmp(disk[0].data, bufa, 512));
+	CHECK_EQ(disk[0].writes, NET_SRV_PEERS + 2);
+	stats_dump("server", &srv[0]->stats);
+}
+
+TEST(abandoned_write_and_buffer_pressure)
+{
+	/* Client 0's large write is cut off half way (it hears nothing and
+	 * gives up): its partial reassembly stays in one of the two buffers.
+	 * Client 1 keeps working in the other; kept reads are evicted before a
+	 * partial write; client 0's retry under a new tag completes. */
+	sim_reset(20);
+	CHECK_EQ(server_start(0, 0x5E1, false, KEY), 0);
+	CHECK_EQ(client_start(0, 0xC1, NULL, KEY), 0);
+	CHECK_EQ(client_start(1, 0xC2, NULL, KEY), 0);
+	CHECK_EQ(net_client_discover(cli[0], 1000000), 0);
+	CHECK_EQ(net_client_discover(cli[1], 1000000), 0);
+	fill(bufa, 512 * 512, 30);
+	cli[0]->cfg.retries = 1;
+	S.loss_s2c = 1000;
+	CHECK_EQ(io(0, true, 0, 512, bufa, 1), -E_TIMEDOUT);
+	S.loss_s2c = 0;
+	CHECK_EQ(disk[0].writes, 0);
+	fill(bufb, 300 * 512, 31);
+	CHECK_EQ(io(1, true, 4000, 300, bufb, 1), 0);
+	CHECK_EQ(io(1, false, 4000, 300, bufb, 1), 0);
+	CHECK_EQ(io(1, false, 2000, 100, bufb, 1), 0);
+	CHECK(!memcmp(bufb, disk[0].data + 2000 * 512, 100 * 512));
+	CHECK_EQ(srv[0]->stats.buf_evictions, 0);
+	cli[0]->cfg.retries = NET_RETRIES;
+	CHECK_EQ(io(0, true, 0, 512, bufa, 1), 0);
+	CHECK(!memcmp(disk[0].data, bufa, 512 * 512));
+	CHECK_EQ(srv[0]->stats.buf_evictions, 0);
+	/* Abandoned writes of two clients fill both buffers: a third
+	 * client's request evicts the older one (counted); a client's own next
+	 * request frees its abandoned write (the live floor; not counted). */
+	cli[1]->cfg.retries = 0;
+	S.loss_s2c = 1000;
+	CHECK_EQ(io(0, true, 0, 512, bufa, 1), -E_TIMEDOUT);
+	CHECK_EQ(io(1, true, 0, 512, bufa, 1), -E_TIMEDOUT);
+	S.loss_s2c = 0;
+	CHECK_EQ(srv[0]->stats.buf_evictions, 0);
+	CHECK_EQ(client_start(2, 0xC3, NULL, KEY), 0);
+	CHECK_EQ(net_client_discover(cli[2], 1000000), 0);
+	CHECK_EQ(io(2, false, 0, 8, bufb, 1), 0);
+	CHECK_EQ(srv[0]->stats.buf_evictions, 1);
+	CHECK_EQ(io(1, false, 0, 8, bufb, 1), 0);
+	CHECK_EQ(srv[0]->stats.buf_evictions, 1);
+	CHECK(!memcmp(bufb, disk[0].data, 8 * 512));
+}
+
+int main(void)
+{
+	bufa = aligned_alloc(4096, NET_MAX_REQ_BYTES);
+	bufb = aligned_alloc(4096, NET_MAX_REQ_BYTES);
+	RUN(discover_identify_flush);
+	RUN(clean_link_sizes);
+	RUN(lossy_link_seed_1);
+	RUN(lossy_link_seed_2);
+	RUN(lossy_link_seed_3);
+	RUN(lossy_link_seed_4);
+	RUN(write_applied_once_when_replies_are_lost);
+	RUN(write_applied_once_under_heavy_duplication);
+	RUN(abandoned_write_never_lands_late);
+	RUN(server_gone_times_out);
+	RUN(absolute_request_bound);
+	RUN(wrong_key_applies_nothing);
+	RUN(replayed_frames_are_rejected);
+	RUN(duplicate_replies_are_ignored);
+	RUN(server_reboot_rebinds);
+	RUN(client_reboot);
+	RUN(read_only_export);
+	RUN(errors_and_argument_checks);
+	RUN(big_sectors_and_split_requests);
+	RUN(blk_dev_interface);
+	RUN(two_servers);
+	RUN(more_clients_than_peer_slots);
+	RUN(abandoned_write_and_buffer_pressure);
+	return CHECK_SUMMARY();
+}

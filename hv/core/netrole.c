@@ -78,7 +78,7 @@ struct blk_dev *netrole_client_start(struct nic *nic)
 		log_err("client: no server answered in %u s; %lu frames failed authentication: is the key the same "
 			"on the server?", config.discover_timeout, bad_mac_frames());
 	else
-		log_err("client: no server answered in %u s (is a server running on this network?)",
+		log_err("client: no server answered in %u s: is a server running on this network, with the same key?",
 			config.discover_timeout);
 	netrole_log_stats();
 	return NULL;

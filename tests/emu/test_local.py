@@ -34,7 +34,15 @@ def sample_files():
     }
 
 
-def file_roundtrip(tmp, fat, scheme, size_mib):
+def local_runner(img_path, cmds):
+    return ferryrun.run_local(img_path, cmds, timeout=400)
+
+
+def file_roundtrip(tmp, fat, scheme, size_mib, runner=local_runner):
+    """The file tests every way of reaching a disk must pass: hashes of
+    host-made files, cp of a multi-MiB file, write, overwrite, mkdir, rm,
+    then mtools and fsck.fat on the image.  runner(img_path, script) boots
+    whatever machines are needed and returns the guest's Run."""
     files = sample_files()
     img = disks.make_fat(os.path.join(tmp, "disk.img"), fat, size_mib, files,
                          dirs=("/DIR", "/DIR/SUB"), scheme=scheme)
@@ -50,7 +58,7 @@ def file_roundtrip(tmp, fat, scheme, size_mib):
              "rm /ONE.BIN",
              "sync",
              "sha256 /COPY.BIN"]
-    run = ferryrun.run_local(img.path, "; ".join(cmds), timeout=400)
+    run = runner(img.path, "; ".join(cmds))
     assert run.passed(), f"guest reported failure:\n{run.output[-4000:]}"
     for p, data in files.items():
         got = expect_ok(run, f"sha256 {quoted(p)}").split()

@@ -107,6 +107,12 @@ run-local: all
 	@test -n "$(DISK)" || { echo "usage: make run-local DISK=image GUEST_CMDS='ls /; sha256 /A.TXT'"; exit 2; }
 	@python3 tools/ferryrun.py --disk "$(DISK)" --cmds "$(GUEST_CMDS)" --ferry-args "$(FERRY_ARGS)"
 
+.PHONY: run-pair
+NIC ?= e1000
+run-pair: all
+	@test -n "$(DISK)" || { echo "usage: make run-pair DISK=image GUEST_CMDS='ls /; sha256 /A.TXT' [NIC=e1000|virtio]"; exit 2; }
+	@python3 tools/ferryrun.py --pair --nic "$(NIC)" --disk "$(DISK)" --cmds "$(GUEST_CMDS)"
+
 .PHONY: demo
 demo: deps all
 	@python3 tools/demo.py
@@ -135,6 +141,8 @@ help:
 	@echo "make bench      large sequential write and read: MiB/s, requests, VM exits per request"
 	@echo "make iso        $(O)/ferry.iso: GRUB ISO for BIOS and UEFI (GUEST_CMDS, FERRY_ARGS)"
 	@echo "make run-local DISK=img GUEST_CMDS='ls /; sha256 /A.TXT'   run one machine under QEMU"
+	@echo "make run-pair DISK=img GUEST_CMDS='...' [NIC=e1000|virtio]   a server QEMU with the disk and a"
+	@echo "                diskless client QEMU on a loopback wire; prints both, exits non-zero on failure"
 	@echo "make deps       install the Debian packages needed (as root), or name them"
 	@echo "make clean      remove $(O)/"
 

@@ -5,8 +5,8 @@
  * ring, polled.  Every descriptor owns a fixed 2 KiB buffer in ferry's
  * pool, so a frame never spans descriptors: send copies the caller's frame
  * into the next transmit buffer, recv copies a received frame out and
- * hands the descriptor straight back.  No allocation and no logging above
- * debug level on the send/receive path.
+ * gives emptied descriptors back in batches (see e1000_rx_refill).  No
+ * allocation and no logging on the send/receive path.
  *
  * References: the 8254x Software Developer's Manual ("SDM"; sections in
  * e1000.h and below) and, for the 82574L, its datasheet. */
@@ -19,6 +19,10 @@
 #include "../hv/x86/io.h"
 
 #define E1000_MAX_DEVS 2
+/* Receive descriptors recv empties before it gives them back in one RDT
+ * write (it also gives them back whenever the ring runs dry). */
+#define E1000_RX_REFILL_BATCH 16
+_Static_assert(E1000_RX_REFILL_BATCH < E1000_RX_DESCS / 2, "the device keeps most of the ring");
 
 /* Timeouts, in microseconds. */
 #define E1000_QUIESCE_US (10 * 1000)  /* in-flight DMA after RCTL/TCTL.EN clear */
@@ -56,10 +60,11 @@ struct e1000_dev {
 	const struct e1000_model *model;
 	volatile u8 *regs;
 	struct e1000_dma *dma;
-	unsigned rx_next;  /* the descriptor the device fills next */
-	unsigned tx_tail;  /* the next free transmit descriptor (our copy of TDT) */
-	unsigned tx_clean; /* the oldest transmit descriptor not yet seen done */
-	bool rx_discard;   /* dropping the rest of a frame that spans descriptors */
+	unsigned rx_next;       /* the descriptor the device fills next */
+	unsigned rx_unreturned; /* emptied by recv, not yet given back through RDT */
+	unsigned tx_tail;       /* the next free transmit descriptor (our copy of TDT) */
+	unsigned tx_clean;      /* the oldest transmit descriptor not yet seen done */
+	bool rx_discard;        /* dropping the rest of a frame that spans descriptors */
 	bool up;
 };
 
@@ -187,7 +192,7 @@ static int e1000_read_mac(struct e1000_dev *dev)
 	return 0;
 }
 
-/* Link set-up for copper with auto-negotiation (SDM 14.3, 8.6): SLU lets
+/* Link set-up for copper with auto-negotiation (SDM 14.3): SLU lets
  * the MAC take speed and duplex from the PHY (ASDE), and nothing may hold
  * the link or the PHY in reset. */
 static void e1000_link_setup(const struct e1000_dev *dev)
@@ -220,7 +225,7 @@ static void e1000_rx_setup(struct e1000_dev *dev)
 
 	for (unsigned i = 0; i < E1000_RX_DESCS; i++)
 		dma->rx_ring[i] = (struct e1000_rx_desc){ .buffer_addr = virt_to_phys(dma->rx_buf[i]) };
-	dev->rx_next = 0;
+	dev->rx_next = dev->rx_unreturned = 0;
 	dev->rx_discard = false;
 	wmb();
 	e1000_wr(dev, E1000_RDBAL, (u32)ring);
@@ -305,6 +310,21 @@ static int e1000_send(struct nic *nic, const void *frame, size_t len)
 	return 0;
 }
 
+/* Hands the descriptors recv has emptied back to the device in one RDT
+ * write: RDT then points at the last of them, which stays held back.
+ * Batching matters beyond saving register writes: QEMU's e1000 model,
+ * when RDT moves, delivers every frame it had to hold back and discards
+ * those that find no free descriptor, so the device should find many
+ * free descriptors at once rather than one at a time. */
+static void e1000_rx_refill(struct e1000_dev *dev)
+{
+	if (!dev->rx_unreturned)
+		return;
+	wmb(); /* status cleared before the device may reuse a descriptor */
+	e1000_wr(dev, E1000_RDT, (dev->rx_next + E1000_RX_DESCS - 1) % E1000_RX_DESCS);
+	dev->rx_unreturned = 0;
+}
+
 static int e1000_recv(struct nic *nic, void *buf, size_t cap, size_t *len)
 {
 	struct e1000_dev *dev = nic->priv;
@@ -313,8 +333,10 @@ static int e1000_recv(struct nic *nic, void *buf, size_t cap, size_t *len)
 		unsigned i = dev->rx_next;
 		struct e1000_rx_desc *d = &dev->dma->rx_ring[i];
 		u8 status = e1000_desc_status(&d->status);
-		if (!(status & E1000_RXD_STAT_DD))
+		if (!(status & E1000_RXD_STAT_DD)) {
+			e1000_rx_refill(dev); /* the burst is over: return what it used */
 			return -E_NOENT;
+		}
 		rmb(); /* length, errors and data only after DD */
 
 		size_t flen = d->length;
@@ -334,18 +356,17 @@ static int e1000_recv(struct nic *nic, void *buf, size_t cap, size_t *len)
 			take = true;
 		}
 
-		/* Give the descriptor back: it becomes the one held back and
-		 * the previous one goes to the device. */
 		d->status = 0;
-		wmb();
 		dev->rx_next = (i + 1) % E1000_RX_DESCS;
-		e1000_wr(dev, E1000_RDT, i);
+		if (++dev->rx_unreturned >= E1000_RX_REFILL_BATCH)
+			e1000_rx_refill(dev);
 		if (take) {
 			nic->stats.rx_frames++;
 			nic->stats.rx_bytes += flen;
 			return 0;
 		}
 	}
+	e1000_rx_refill(dev);
 	return -E_NOENT;
 }
 

@@ -5,8 +5,8 @@
  * 82544GC/EI, 82545GM/EM, 82546GB/EB, 82547xx; "SDM" below), chapter 13.4
  * for registers and chapter 3 for descriptors.  The 82574L keeps every
  * register used here at the same offset and still accepts the legacy
- * descriptors of chapter 3 (82574L datasheet 7.1.4 / 7.2.10); where it
- * differs (EERD) both layouts are given.  Access types: RW read/write, RO
+ * descriptors of chapter 3 (while RFCTL.EXTEN is clear, its reset value);
+ * where it differs (EERD) both layouts are given.  Access types: RW read/write, RO
  * read only, WO write only, RC clear on read, W1C write 1 to clear, SC
  * self-clearing.  Bits are spelled as masks, never as C bit-fields.
  *
@@ -25,7 +25,7 @@
 #define E1000_DEV_82574L 0x10D3    /* QEMU "e1000e", q35's default NIC */
 #define E1000_PCI_CLASS 0x02       /* network controller */
 #define E1000_PCI_SUBCLASS 0x00    /* Ethernet */
-#define E1000_PCI_BAR_MMIO 0       /* BAR0: the 128 KiB register window (SDM 4.1) */
+#define E1000_PCI_BAR_MMIO 0       /* BAR0: the 128 KiB register window (SDM chapter 4) */
 
 /* ---- General registers (SDM 13.4) -------------------------------------- */
 #define E1000_CTRL 0x00000    /* RW 13.4.1 Device Control */
@@ -60,11 +60,12 @@
 #define E1000_EERD_START BIT(0)       /* W start a read */
 #define E1000_EERD_DONE BIT(4)        /* 8254x: the read finished */
 #define E1000_EERD_ADDR_SHIFT 8       /* 8254x: word address in 15:8 */
-#define E1000_EERD_82574_DONE BIT(1)  /* 82574L datasheet 10.2.2.3 */
+#define E1000_EERD_82574_DONE BIT(1)  /* 82574L: the read finished */
 #define E1000_EERD_82574_ADDR_SHIFT 2 /* 82574L: word address in 15:2 */
 #define E1000_EERD_DATA_SHIFT 16
 
-/* EEPROM words 00h-02h hold the Ethernet address, low byte first (SDM 5.6.1). */
+/* EEPROM words 00h-02h hold the Ethernet address, low byte first (SDM
+ * chapter 5, EEPROM address map). */
 #define E1000_EEPROM_MAC_WORD 0x00
 
 /* ---- Interrupts (SDM 13.4.17 - 13.4.21) -------------------------------- */
@@ -83,7 +84,7 @@
 #define E1000_INT_RXT0 BIT(7)    /* receiver timer: a frame arrived */
 #define E1000_INT_ALL 0xFFFFFFFFu
 
-/* ---- Receive (SDM 13.4.22 and following) ------------------------------- */
+/* ---- Receive (SDM 13.4; ring rules 3.2.6) ------------------------------ */
 #define E1000_RCTL 0x00100   /* RW 13.4.22 Receive Control */
 #define E1000_RDBAL 0x02800  /* RW Receive Descriptor Base Address Low (16-byte aligned) */
 #define E1000_RDBAH 0x02804  /* RW Receive Descriptor Base Address High */
@@ -107,7 +108,7 @@
 #define E1000_RCTL_BSEX BIT(25)   /* buffer size extension (x16) */
 #define E1000_RCTL_SECRC BIT(26)  /* strip the Ethernet CRC from received frames */
 
-/* ---- Transmit (SDM 13.4.33 and following) ------------------------------ */
+/* ---- Transmit (SDM 13.4; ring rules 3.4) ------------------------------- */
 #define E1000_TCTL 0x00400   /* RW Transmit Control */
 #define E1000_TIPG 0x00410   /* RW Transmit Inter-Packet Gap */
 #define E1000_TDBAL 0x03800  /* RW Transmit Descriptor Base Address Low (16-byte aligned) */

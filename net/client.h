@@ -14,7 +14,7 @@
 /* Defaults for fields left 0 in struct net_client_cfg. */
 #define NET_RTO_US 20000          /* first retransmission timeout */
 #define NET_RTO_MAX_US 320000     /* the timeout doubles up to this */
-#define NET_RETRIES 8             /* consecutive timeouts before giving up */
+#define NET_RETRIES 8             /* retransmissions in a row without an answer, then give up */
 #define NET_REBIND_AFTER 3        /* every this many, re-ask the server's session */
 #define NET_BURST 64              /* chunks per round of a read or write */
 #define NET_REQ_TIMEOUT_US 10000000 /* absolute bound on one request */

@@ -1,5 +1,6 @@
 #!/usr/bin/env python3
-"""`make bench`: throughput and cost of the trapped logical block device.
+"""`make bench`: throughput and cost of the trapped logical block device,
+local and remote.
 
 One run of ferry + guest under QEMU (software-emulated SVM/NPT) measures,
 side by side:
@@ -7,6 +8,11 @@ side by side:
   - the same with 64 KiB requests,
   - a 32 MiB file written through the FAT32 file system and read back
     (sha256), i.e. what an application sees.
+  - remote: the same raw device rows through a server/client pair, for
+    each NIC, with Ethernet frames per request from the client's protocol
+    counters,
+  - the frame pump between two ferries (no disk, no guest) on the same
+    wire: the link's ceiling, against which the remote rows are a ratio.
 Rates come from the guest's TSC and ferry's calibrated TSC frequency;
 requests and VM exits from the device's COMPLETED register and ferry's exit
 counters (CPUID 0x40000003).  The absolute numbers depend on the host
@@ -48,6 +54,46 @@ def row(name, nbytes, a, b):
             "kib_per_req": nbytes / 1024 / reqs if reqs else 0}
 
 
+NET = re.compile(r"ferry: net: .*")
+PUMP = re.compile(r"pump: rate (\d+) frames/s, (\d+) KiB/s each way")
+
+
+def net_frames(run):
+    """Frames the client sent and received (its protocol counters)."""
+    m = re.search(r"ferry: net: (.*)", run.output)
+    fields = dict(kv.split("=") for kv in m.group(1).split()) if m else {}
+    return int(fields.get("tx_frames", 0)) + int(fields.get("rx_frames", 0))
+
+
+def remote_rows(nic, raw):
+    rows = []
+    for op in ("write", "read"):
+        client, _ = ferryrun.run_pair(raw, f"devbench {op} {RAW_MIB} 256", nic=nic, timeout=900)
+        if not client.passed():
+            sys.exit(f"bench: remote {op} over {nic} failed:\n" + client.output[-3000:])
+        s = stats_lines(client)
+        r = row(f"remote {op} {nic}, 256 KiB/req", RAW_MIB * 1024 * 1024, s[0], s[1])
+        r["frames"] = net_frames(client)
+        rows.append(r)
+    return rows
+
+
+def pump_rate(nic):
+    ps, pc = ferryrun.free_udp_ports(2)
+    echo = ferryrun.Background(ferryrun.qemu_cmd(
+        ferry_args=f"role=pump-echo nic={nic}", extra=ferryrun.nic_args(nic, ps, pc, mac=ferryrun.SERVER_MAC)))
+    try:
+        r = ferryrun.run(ferryrun.qemu_cmd(
+            ferry_args=f"role=pump-send nic={nic} pump_frames=20000 pump_size=1514 pump_window=32",
+            extra=ferryrun.nic_args(nic, pc, ps, mac=ferryrun.CLIENT_MAC)), timeout=300)
+    finally:
+        echo.stop()
+    m = PUMP.search(r.output)
+    if not m:
+        sys.exit(f"bench: the frame pump over {nic} failed:\n" + r.output[-2000:])
+    return int(m.group(1)), int(m.group(2)) / 1024.0
+
+
 def main():
     tmp = os.path.join(ROOT, "build", "bench")
     os.makedirs(tmp, exist_ok=True)
@@ -73,6 +119,9 @@ def main():
             row("raw read,  64 KiB/request", RAW_MIB * 1024 * 1024, s1[6], s1[7]),
             row(f"file write {FILE_MIB} MiB + sync", n, s2[0], s2[1]),
             row(f"file read {FILE_MIB} MiB (sha256)", n, s2[1], s2[2])]
+    print("bench: remote raw device through a server/client pair, and the frame pump, for e1000 and virtio")
+    remote = {nic: remote_rows(nic, raw) for nic in ("e1000", "virtio")}
+    pumps = {nic: pump_rate(nic) for nic in ("e1000", "virtio")}
     got = disks.Image(fs.path, 0).read("/BIG.BIN")
     if got != disks.splitmix64_bytes(n, 1):
         sys.exit("bench: the file on the image is not what the guest wrote")
@@ -83,6 +132,15 @@ def main():
         npf = r["npf"] / r["requests"] if r["requests"] else 0
         print(f"{r['name']:34} {r['mibps']:8.1f} {r['requests']:9d} {r['kib_per_req']:8.0f} {r['exits']:7d} "
               f"{per:10.2f} {npf:8.2f}")
+    print()
+    print(f"{'':34} {'MiB/s':>8} {'requests':>9} {'KiB/req':>8} {'exits/req':>10} {'frames/req':>11}")
+    for nic in remote:
+        for r in remote[nic]:
+            print(f"{r['name']:34} {r['mibps']:8.1f} {r['requests']:9d} {r['kib_per_req']:8.0f} "
+                  f"{r['exits'] / r['requests']:10.2f} {r['frames'] / r['requests']:11.1f}")
+    print()
+    for nic, (fps, mibps) in pumps.items():
+        print(f"frame pump {nic}: {fps} frames/s of 1514 bytes, {mibps:.1f} MiB/s each way (the link's ceiling)")
     base = rows[1]["mibps"]
     print()
     print("ratios (same run, same machine):")
@@ -90,7 +148,13 @@ def main():
     print(f"  raw write 1 MiB/req vs raw read:  {rows[0]['mibps'] / base:.2f}")
     print(f"  file read (incl. sha256) vs raw read: {rows[5]['mibps'] / base:.2f}")
     print(f"  file write (incl. generator, sha256, sync) vs raw write: {rows[4]['mibps'] / rows[0]['mibps']:.2f}")
+    for nic in remote:
+        ceiling = pumps[nic][1]
+        for r in remote[nic]:
+            print(f"  {r['name']} vs the {nic} frame pump: {r['mibps'] / ceiling:.2f}")
+        print(f"  remote read {nic} vs local raw read (64 KiB/req): {remote[nic][1]['mibps'] / rows[3]['mibps']:.2f}")
     print("exits/req counts every VM exit in the interval, console output included; npf/req counts the doorbell exits.")
+    print("frames/req counts the client's frames in both directions over the whole run (discovery included).")
 
 
 if __name__ == "__main__":

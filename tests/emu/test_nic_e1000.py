@@ -32,7 +32,7 @@ def wire_args(wire, model, port, mac, listen):
         return [a.replace("e1000,", model + ",", 1) if a.startswith("e1000,") else a for a in args]
     return ["-netdev", f"stream,id=n0,server={'on' if listen else 'off'},addr.type=inet,"
                        f"addr.host=127.0.0.1,addr.port={port}",
-            "-device", f"{model},netdev=n0,mac={mac}"] + (["-object", f"filter-dump,id=f0,netdev=n0,file=/tmp/wrapcap-{'echo' if listen else 'send'}-{os.getpid()}-{time.monotonic_ns()}.pcap"] if port == 41110 else [])
+            "-device", f"{model},netdev=n0,mac={mac}"]
 
 
 class Echo:

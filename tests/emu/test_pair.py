@@ -91,12 +91,11 @@ def check_wire(frames, key):
         assert mac == f[-MAC_LEN:], f"frame {i}: MAC does not verify"
 
 
-@test
-def pair_capture_every_frame_parses(tmp):
+def capture_every_frame_parses(tmp, nic):
     pcap = os.path.join(tmp, "wire.pcap")
     data = disks.random_bytes(700000, 5)
     img = disks.make_fat(os.path.join(tmp, "disk.img"), 32, 40, {"/A.BIN": data})
-    client, server = ferryrun.run_pair(img.path, "sha256 /A.BIN; write /B.BIN 500001 4; sync", nic="e1000",
+    client, server = ferryrun.run_pair(img.path, "sha256 /A.BIN; write /B.BIN 500001 4; sync", nic=nic,
                                        timeout=120, pcap=pcap)
     assert client.passed(), client.output[-3000:]
     assert expect_ok(client, "sha256 /A.BIN").split()[0] == disks.sha256(data)
@@ -106,13 +105,12 @@ def pair_capture_every_frame_parses(tmp):
     assert sizes[-1] == FRAME_MAX, f"data frames do not fill the MTU (largest {sizes[-1]})"
 
 
-@test
-def pair_client_started_first(tmp):
+def client_started_first(tmp, nic):
     """The client boots alone, keeps asking, and finds the server when it
     comes up."""
     data = disks.random_bytes(50000, 6)
     img = disks.make_fat(os.path.join(tmp, "disk.img"), 32, 40, {"/A.BIN": data})
-    pair = ferryrun.Pair(img.path, "sha256 /A.BIN", nic="virtio")
+    pair = ferryrun.Pair(img.path, "sha256 /A.BIN", nic=nic)
     try:
         pair.start_client()
         assert pair.client.wait_for(r"client: looking for a server", 30), pair.client.text()
@@ -128,13 +126,12 @@ def pair_client_started_first(tmp):
     assert expect_ok(client, "sha256 /A.BIN").split()[0] == disks.sha256(data)
 
 
-@test
-def pair_wrong_key_touches_nothing(tmp):
+def wrong_key_touches_nothing(tmp, nic):
     data = disks.random_bytes(20000, 7)
     img = disks.make_fat(os.path.join(tmp, "disk.img"), 32, 40, {"/A.BIN": data})
     before = img.digest()
     wrong = "ffeeddccbbaa99887766554433221100"
-    client, server = ferryrun.run_pair(img.path, "sha256 /A.BIN; write /B.BIN 1000 1", nic="e1000",
+    client, server = ferryrun.run_pair(img.path, "sha256 /A.BIN; write /B.BIN 1000 1", nic=nic,
                                        client_key=wrong, discover_timeout=4, timeout=120)
     # A server cannot answer a frame it cannot authenticate, so the client
     # only learns that nobody answered; the server names the cause.
@@ -144,13 +141,12 @@ def pair_wrong_key_touches_nothing(tmp):
     assert img.digest() == before, "the image changed"
 
 
-@test
-def pair_server_killed_mid_run(tmp):
+def server_killed_mid_run(tmp, nic):
     """The client's guest gets error statuses and finishes; it never hangs."""
     data = disks.random_bytes(2 * 1024 * 1024, 8)
     img = disks.make_fat(os.path.join(tmp, "disk.img"), 32, 40, {"/A.BIN": data})
     cmds = "sha256 /A.BIN; spin 2; sha256 /A.BIN; cp /A.BIN /C.BIN; ls /"
-    pair = ferryrun.Pair(img.path, cmds, nic="e1000")
+    pair = ferryrun.Pair(img.path, cmds, nic=nic)
     try:
         pair.start_server()
         pair.start_client()
@@ -166,3 +162,17 @@ def pair_server_killed_mid_run(tmp):
     assert client.find(r"^result: fail$"), client.output[-3000:]
     assert client.find(r"^err (sha256|cp|ls) .*: (timedout|io)"), client.output[-3000:]
     assert time.monotonic() - t0 < 100
+
+
+def _register(fn, name):
+    def t(tmp):
+        fn(tmp, name.split("_")[1])
+    t.__name__ = name
+    test(t)
+
+
+for _nic in NICS:
+    _register(capture_every_frame_parses, f"pair_{_nic}_capture_every_frame_parses")
+    _register(client_started_first, f"pair_{_nic}_client_started_first")
+    _register(wrong_key_touches_nothing, f"pair_{_nic}_wrong_key_touches_nothing")
+    _register(server_killed_mid_run, f"pair_{_nic}_server_killed_mid_run")

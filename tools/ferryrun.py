@@ -48,7 +48,7 @@ def nic_args(nic, local_port, remote_port, pcap=None, mac=None):
 
 
 def qemu_cmd(disk=None, cpu=CPU_SVM, mem="256M", kernel=True, guest_cmds="",
-             ferry_args="loglevel=info", iso=None, firmware="bios", extra=()):
+             ferry_args="loglevel=info", iso=None, firmware="bios", extra=(), config_file=None):
     """The QEMU command line for one machine."""
     cmd = ["qemu-system-x86_64", "-machine", "q35", "-accel", "tcg", "-cpu", cpu,
            "-m", mem, "-nodefaults", "-display", "none", "-no-reboot",
@@ -64,6 +64,8 @@ def qemu_cmd(disk=None, cpu=CPU_SVM, mem="256M", kernel=True, guest_cmds="",
     if kernel:
         # QEMU's multiboot loader splits -initrd on commas; ",," is a comma.
         initrd = f"{GUEST} {guest_cmds}".replace(",", ",,")
+        if config_file:  # ferry's configuration file, as its own module
+            initrd += "," + config_file.replace(",", ",,")
         cmd += ["-kernel", FERRY32, "-append", ferry_args, "-initrd", initrd]
     elif iso:
         cmd += ["-drive", f"file={iso},format=raw,if=none,id=cd,readonly=on",

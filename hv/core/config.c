@@ -14,6 +14,11 @@ struct ferry_config config = {
 	.pump_window = 32,
 };
 
+/* Where the value being parsed came from, for error messages:
+ * "" (the command line) or "ferry.cfg line 12: ". */
+static char where[48];
+#define cfg_err(fmt, ...) log_err("config: %s" fmt, where, ##__VA_ARGS__)
+
 struct choice {
 	const char *name;
 	int value;
@@ -52,7 +57,7 @@ static int set_choice(const char *key, const char *v, size_t vlen, const struct 
 	size_t n = 0;
 	for (const struct choice *c = list; c->name && n < sizeof(allowed); c++)
 		n += (size_t)fmt_snprintf(allowed + n, sizeof(allowed) - n, "%s%s", c->name, c[1].name ? ", " : "");
-	log_err("config: %s=%.*s is not one of: %s", key, (int)vlen, v, allowed);
+	cfg_err("%s=%.*s is not one of: %s", key, (int)vlen, v, allowed);
 	return -E_INVAL;
 }
 
@@ -60,7 +65,7 @@ static int set_u32(const char *key, const char *v, size_t vlen, u32 min, u32 max
 {
 	u64 x;
 	if (str_to_u64(v, vlen, &x) < 0 || x < min || x > max) {
-		log_err("config: %s=%.*s must be a number from %u to %u", key, (int)vlen, v, min, max);
+		cfg_err("%s=%.*s must be a number from %u to %u", key, (int)vlen, v, min, max);
 		return -E_INVAL;
 	}
 	*out = (u32)x;
@@ -77,14 +82,14 @@ static int hex_digit(char c)
 static int set_psk(const char *v, size_t vlen)
 {
 	if (vlen < 32 || vlen > 2 * CONFIG_KEY_MAX || vlen % 2) {
-		log_err("config: key must be 32 to %u hex digits (16 to %u bytes), an even number; got %zu characters",
+		cfg_err("key must be 32 to %u hex digits (16 to %u bytes), an even number; got %zu characters",
 			2 * CONFIG_KEY_MAX, CONFIG_KEY_MAX, vlen);
 		return -E_INVAL;
 	}
 	for (size_t i = 0; i < vlen; i += 2) {
 		int hi = hex_digit(v[i]), lo = hex_digit(v[i + 1]);
 		if (hi < 0 || lo < 0) {
-			log_err("config: key has a character that is not a hex digit at position %zu", i + (hi < 0 ? 0 : 1));
+			cfg_err("key has a character that is not a hex digit at position %zu", i + (hi < 0 ? 0 : 1));
 			return -E_INVAL;
 		}
 		config.key[i / 2] = (u8)(hi << 4 | lo);
@@ -106,7 +111,7 @@ static int set_mac(const char *key, const char *v, size_t vlen, u8 *mac)
 	}
 	return 0;
 bad:
-	log_err("config: %s=%.*s is not a MAC address like 52:54:00:12:34:56", key, (int)vlen, v);
+	cfg_err("%s=%.*s is not a MAC address like 52:54:00:12:34:56", key, (int)vlen, v);
 	return -E_INVAL;
 }
 
@@ -114,7 +119,7 @@ static int set_key(const char *k, size_t klen, const char *v, size_t vlen)
 {
 	char key[32];
 	if (klen >= sizeof(key)) {
-		log_err("config: unknown key %.*s", (int)klen, k);
+		cfg_err("unknown key %.*s", (int)klen, k);
 		return -E_INVAL;
 	}
 	memcpy(key, k, klen);
@@ -137,6 +142,16 @@ static int set_key(const char *k, size_t klen, const char *v, size_t vlen)
 	}
 	if (!strcmp(key, "key"))
 		return set_psk(v, vlen);
+	if (!strcmp(key, "guest_cmds")) {
+		if (vlen >= sizeof(config.guest_cmds)) {
+			cfg_err("guest_cmds is %zu bytes; at most %zu", vlen, sizeof(config.guest_cmds) - 1);
+			return -E_INVAL;
+		}
+		memcpy(config.guest_cmds, v, vlen);
+		config.guest_cmds[vlen] = 0;
+		config.have_guest_cmds = true;
+		return 0;
+	}
 	if (!strcmp(key, "server")) {
 		config.want_server = true;
 		return set_mac(key, v, vlen, config.server_mac);
@@ -156,24 +171,14 @@ static int set_key(const char *k, size_t klen, const char *v, size_t vlen)
 		return set_u32(key, v, vlen, 64, 1514, &config.pump_size);
 	if (!strcmp(key, "pump_window"))
 		return set_u32(key, v, vlen, 1, 256, &config.pump_window);
-	log_err("config: unknown key %s (see docs/configuration.md)", key);
+	cfg_err("unknown key %s (see docs/configuration.md)", key);
 	return -E_INVAL;
 }
 
-/* What each role needs. */
-static int config_check(void)
-{
-	if ((config.role == ROLE_CLIENT || config.role == ROLE_SERVER) && !config.key_len) {
-		log_err("config: key is required for role=%s (the network's pre-shared key, 32+ hex digits)",
-			config_role_name(config.role));
-		return -E_INVAL;
-	}
-	return 0;
-}
-
-int config_parse(const char *cmdline)
+int config_parse_cmdline(const char *cmdline)
 {
 	bool first = true;
+	where[0] = 0;
 	for (const char *p = cmdline;; first = false) {
 		while (*p == ' ')
 			p++;
@@ -181,7 +186,7 @@ int config_parse(const char *cmdline)
 		while (*end && *end != ' ')
 			end++;
 		if (end == p)
-			return config_check();
+			return 0;
 		const char *eq = p;
 		while (eq < end && *eq != '=')
 			eq++;
@@ -191,9 +196,76 @@ int config_parse(const char *cmdline)
 		} else if (!first) {
 			/* Only the first word may lack '=': loaders put the kernel's
 			 * path there. */
-			log_err("config: \"%.*s\" is not key=value", (int)(end - p), p);
+			cfg_err("\"%.*s\" is not key=value", (int)(end - p), p);
 			return -E_INVAL;
 		}
 		p = end;
 	}
+}
+
+static bool is_blank(char c) { return c == ' ' || c == '\t' || c == '\r'; }
+
+int config_parse_file(const char *name, const char *text, size_t len)
+{
+	unsigned line = 0;
+	for (size_t pos = 0; pos < len;) {
+		size_t eol = pos;
+		while (eol < len && text[eol] != '\n')
+			eol++;
+		line++;
+		fmt_snprintf(where, sizeof(where), "%s line %u: ", name, line);
+		size_t b = pos, e = eol;
+		pos = eol + 1;
+		while (b < e && is_blank(text[b]))
+			b++;
+		while (e > b && is_blank(text[e - 1]))
+			e--;
+		if (b == e || text[b] == '#')
+			continue;
+		for (size_t i = b; i < e; i++)
+			if ((u8)text[i] < 0x20 && text[i] != '\t') {
+				cfg_err("control character in the line");
+				return -E_INVAL;
+			}
+		size_t eq = b;
+		while (eq < e && text[eq] != '=')
+			eq++;
+		if (eq == e) {
+			cfg_err("\"%.*s\" is not key = value", (int)MIN(e - b, 40), text + b);
+			return -E_INVAL;
+		}
+		size_t ke = eq, vb = eq + 1;
+		while (ke > b && is_blank(text[ke - 1]))
+			ke--;
+		while (vb < e && is_blank(text[vb]))
+			vb++;
+		if (ke == b) {
+			cfg_err("no key before '='");
+			return -E_INVAL;
+		}
+		if (set_key(text + b, ke - b, text + vb, e - vb) < 0)
+			return -E_INVAL;
+	}
+	where[0] = 0;
+	return 0;
+}
+
+int config_check(void)
+{
+	where[0] = 0;
+	if ((config.role == ROLE_CLIENT || config.role == ROLE_SERVER) && !config.key_len) {
+		cfg_err("key is required for role=%s (the network's pre-shared key, 32+ hex digits)",
+			config_role_name(config.role));
+		return -E_INVAL;
+	}
+	return 0;
+}
+
+bool config_is_file_module(const char *s)
+{
+	const char *base = s;
+	for (const char *p = s; *p; p++)
+		if (*p == '/')
+			base = p + 1;
+	return !strcmp(base, CONFIG_FILE_NAME);
 }

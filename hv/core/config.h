@@ -32,14 +32,25 @@ struct ferry_config {
 	u32 discover_timeout;   /* client: seconds to wait for a server */
 	u32 poll_hz;            /* server: how often to look at the network */
 	u32 pump_frames, pump_size, pump_window;
+	bool have_guest_cmds;   /* guest_cmds given: replaces the guest module's string */
+	char guest_cmds[4096];
 };
 
 extern struct ferry_config config;
 
-/* Parses the command line into `config`, then checks that the keys the
- * role needs are there.  0, or -E_INVAL after logging one line naming the
- * offending key. */
-int config_parse(const char *cmdline);
+/* The name of the configuration file's boot module: a module whose string
+ * is exactly this is ferry's configuration, not its guest. */
+#define CONFIG_FILE_NAME "ferry.cfg"
+/* True for the configuration file's module: its string is ferry.cfg, or a
+ * path ending in /ferry.cfg (QEMU's -initrd gives the path). */
+bool config_is_file_module(const char *module_string);
+
+/* Each returns 0, or -E_INVAL after logging one line naming the offending
+ * key (and, for the file, the line).  Parse the file first, then the
+ * command line, which overrides it; then check what the role needs. */
+int config_parse_file(const char *name, const char *text, size_t len);
+int config_parse_cmdline(const char *cmdline);
+int config_check(void);
 const char *config_role_name(enum ferry_role r);
 
 #endif

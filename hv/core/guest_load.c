@@ -3,6 +3,7 @@
  * tables for the first 4 GiB, the boot information and its command line,
  * all inside FERRY_BOOT_AREA (guest_abi.h). */
 #include "guest_load.h"
+#include "config.h"
 #include "console.h"
 #include "guest_abi.h"
 #include "../lib/string.h"
@@ -94,15 +95,20 @@ int guest_load(struct vm *vm, const struct boot_info *bi, struct vcpu_boot_state
 	const struct gmem *ram = &vm->ram;
 	u64 entry;
 
-	if (bi->nmods == 0) {
-		log_err("guest: no guest kernel was loaded (add it as the first module)");
+	/* The guest kernel is the first module that is not the configuration
+	 * file. */
+	const struct boot_module *mod = NULL;
+	for (unsigned i = 0; i < bi->nmods && !mod; i++)
+		if (!config_is_file_module(bi->mods[i].cmdline))
+			mod = &bi->mods[i];
+	if (!mod) {
+		log_err("guest: no guest kernel was loaded (give it to the loader as a module)");
 		return -E_NOENT;
 	}
 	if (gmem_check(ram, FERRY_BOOT_AREA_START, FERRY_BOOT_AREA_END - FERRY_BOOT_AREA_START) < 0) {
 		log_err("guest: the boot area %x-%x is not guest RAM", FERRY_BOOT_AREA_START, FERRY_BOOT_AREA_END);
 		return -E_RANGE;
 	}
-	const struct boot_module *mod = &bi->mods[0];
 	int rc = load_elf(ram, mod, &entry);
 	if (rc < 0)
 		return rc;
@@ -122,7 +128,8 @@ int guest_load(struct vm *vm, const struct boot_info *bi, struct vcpu_boot_state
 	for (u64 i = 0; i < 4 * 512; i++)
 		pd[i] = (i << 21) | 0x83; /* present, writable, 2 MiB */
 
-	const char *cmd = guest_cmdline(mod->cmdline);
+	/* guest_cmds from the configuration replaces the module's string. */
+	const char *cmd = config.have_guest_cmds ? config.guest_cmds : guest_cmdline(mod->cmdline);
 	size_t clen = strlen(cmd);
 	if (clen > FERRY_BOOT_CMDLINE_MAX) {
 		log_err("guest: command line of %zu bytes exceeds %u", clen, FERRY_BOOT_CMDLINE_MAX);

@@ -63,6 +63,23 @@ static void log_cpu(void)
 		 f1.ecx & BIT(21) ? "yes" : "no");
 }
 
+/* The configuration file (a boot module named ferry.cfg), then the command
+ * line, which overrides it. */
+static int parse_config(void)
+{
+	for (unsigned i = 0; i < boot.nmods; i++) {
+		const struct boot_module *m = &boot.mods[i];
+		if (!config_is_file_module(m->cmdline))
+			continue;
+		log_info("config: reading %s (%lu bytes)", CONFIG_FILE_NAME, m->end - m->start);
+		if (config_parse_file(CONFIG_FILE_NAME, (const char *)(uintptr_t)m->start, m->end - m->start) < 0)
+			return -E_INVAL;
+	}
+	if (config_parse_cmdline(boot.cmdline) < 0)
+		return -E_INVAL;
+	return config_check();
+}
+
 static struct blk_dev *probe_disk(void)
 {
 	for (unsigned i = 0; blk_drivers[i]; i++) {
@@ -137,7 +154,7 @@ void ferry_main(u32 magic, u32 info)
 		machine_stop(2);
 	}
 	log_info("boot: %s, command line \"%s\"", boot.loader, boot.cmdline);
-	if (config_parse(boot.cmdline) < 0)
+	if (parse_config() < 0)
 		machine_stop(2);
 	log_threshold = (enum log_level)config.loglevel;
 	log_info("role: %s", config_role_name(config.role));

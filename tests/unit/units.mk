@@ -36,3 +36,6 @@ test_proto_SRCS = tests/unit/test_proto.c net/proto.c hv/lib/sha256.c hv/lib/fmt
 UNIT_TESTS += test_net
 test_net_SRCS = tests/unit/test_net.c net/client.c net/server.c net/proto.c \
 	hv/lib/sha256.c hv/lib/fmt.c hv/lib/string.c hv/lib/err.c
+
+UNIT_TESTS += test_config
+test_config_SRCS = tests/unit/test_config.c hv/core/config.c tests/unit/fake_hv.c hv/lib/string.c hv/lib/fmt.c hv/lib/err.c

@@ -1,0 +1,126 @@
+/* ferry's configuration: the file (ferry.cfg), the command line that
+ * overrides it, and the clear refusal of anything it does not understand. */
+#include "check.h"
+#include "hv/core/config.h"
+#include "hv/core/console.h"
+
+extern int fake_log_count;
+
+static struct ferry_config saved;
+
+static void reset(void)
+{
+	static bool have;
+	if (!have) {
+		saved = config;
+		have = true;
+	}
+	config = saved;
+	fake_log_count = 0;
+}
+
+static int file(const char *text) { return config_parse_file("ferry.cfg", text, strlen(text)); }
+
+TEST(defaults)
+{
+	reset();
+	CHECK_EQ(config.role, ROLE_LOCAL);
+	CHECK_EQ(config.loglevel, LOG_INFO);
+	CHECK_EQ(config.discover_timeout, 60);
+	CHECK_EQ(config.poll_hz, 1000);
+	CHECK_EQ(config.key_len, 0);
+	CHECK_EQ(config_check(), 0);
+}
+
+TEST(file_with_comments_blanks_and_spaces)
+{
+	reset();
+	CHECK_EQ(file("# ferry configuration\n\n  role = client \r\n"
+		      "\tnic=virtio\n"
+		      "key = 00112233445566778899AABBCCDDEEFF\n"
+		      "server = 52:54:00:5e:00:01\n"
+		      "guest_cmds = ls /; sha256 \"/A B.TXT\"; # not a comment here\n"),
+		 0);
+	CHECK_EQ(config.role, ROLE_CLIENT);
+	CHECK_EQ(config.nic, NIC_VIRTIO);
+	CHECK_EQ(config.key_len, 16);
+	CHECK_EQ(config.key[0], 0x00);
+	CHECK_EQ(config.key[15], 0xff);
+	CHECK(config.want_server);
+	CHECK_EQ(config.server_mac[5], 1);
+	CHECK(config.have_guest_cmds);
+	CHECK_STR(config.guest_cmds, "ls /; sha256 \"/A B.TXT\"; # not a comment here");
+	CHECK_EQ(config_check(), 0);
+}
+
+TEST(command_line_overrides_file)
+{
+	reset();
+	CHECK_EQ(file("role = server\nkey = 0123456789abcdef0123456789abcdef\npoll_hz = 500\n"), 0);
+	CHECK_EQ(config_parse_cmdline("/boot/ferry.elf poll_hz=2000 loglevel=debug"), 0);
+	CHECK_EQ(config.role, ROLE_SERVER);
+	CHECK_EQ(config.poll_hz, 2000);
+	CHECK_EQ(config.loglevel, LOG_DEBUG);
+}
+
+TEST(bad_file_lines_are_refused)
+{
+	reset();
+	CHECK_EQ(file("role = client\nrolex = server\n"), -E_INVAL);
+	CHECK(fake_log_count > 0);
+	reset();
+	CHECK_EQ(file("just words\n"), -E_INVAL);
+	reset();
+	CHECK_EQ(file("= value\n"), -E_INVAL);
+	reset();
+	CHECK_EQ(file("poll_hz = 5\n"), -E_INVAL);     /* below 10 */
+	reset();
+	CHECK_EQ(file("poll_hz = 12abc\n"), -E_INVAL);
+	reset();
+	CHECK_EQ(file("key = 0123\n"), -E_INVAL);      /* too short */
+	reset();
+	CHECK_EQ(file("key = 0123456789abcdef0123456789abcdeg\n"), -E_INVAL); /* not hex */
+	reset();
+	CHECK_EQ(file("server = 52:54:00:5e:00\n"), -E_INVAL);
+	reset();
+	CHECK_EQ(file("role = client\x01\n"), -E_INVAL);
+	reset();
+	CHECK_EQ(file("read_only = maybe\n"), -E_INVAL);
+}
+
+TEST(bad_command_lines_are_refused)
+{
+	reset();
+	CHECK_EQ(config_parse_cmdline("ferry.elf role=server"), 0);
+	CHECK_EQ(config_check(), -E_INVAL); /* server without a key */
+	reset();
+	CHECK_EQ(config_parse_cmdline("ferry.elf role=local stray"), -E_INVAL);
+	reset();
+	CHECK_EQ(config_parse_cmdline("/boot/ferry.elf role=local"), 0); /* first word may be a path */
+	reset();
+	CHECK_EQ(config_parse_cmdline("role=local stray"), -E_INVAL);
+	reset();
+	CHECK_EQ(config_parse_cmdline("nic=rtl8139"), -E_INVAL);
+	reset();
+	CHECK_EQ(config_parse_cmdline("averyveryverylongkeynamethatisnotthere=1"), -E_INVAL);
+}
+
+TEST(file_module_names)
+{
+	CHECK(config_is_file_module("ferry.cfg"));
+	CHECK(config_is_file_module("/tmp/x/ferry.cfg"));
+	CHECK(!config_is_file_module("ferry.cfg.bak"));
+	CHECK(!config_is_file_module("ls /; sha256 /ferry.cfg x"));
+	CHECK(!config_is_file_module(""));
+}
+
+int main(void)
+{
+	RUN(defaults);
+	RUN(file_with_comments_blanks_and_spaces);
+	RUN(command_line_overrides_file);
+	RUN(bad_file_lines_are_refused);
+	RUN(bad_command_lines_are_refused);
+	RUN(file_module_names);
+	return CHECK_SUMMARY();
+}

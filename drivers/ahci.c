@@ -115,20 +115,6 @@ static const char *ahci_sig_name(u32 sig)
 	}
 }
 
-static const char *ata_cmd_name(u8 cmd)
-{
-	switch (cmd) {
-	case ATA_CMD_READ_DMA: return "READ DMA";
-	case ATA_CMD_WRITE_DMA: return "WRITE DMA";
-	case ATA_CMD_READ_DMA_EXT: return "READ DMA EXT";
-	case ATA_CMD_WRITE_DMA_EXT: return "WRITE DMA EXT";
-	case ATA_CMD_FLUSH_CACHE: return "FLUSH CACHE";
-	case ATA_CMD_FLUSH_CACHE_EXT: return "FLUSH CACHE EXT";
-	case ATA_CMD_IDENTIFY_DEVICE: return "IDENTIFY DEVICE";
-	default: return "command";
-	}
-}
-
 /* ---- Port engines (10.3) and reset (10.4.2) ---------------------------- */
 
 /* Clears PxCMD.ST and waits for the command list engine to stop. */
@@ -379,22 +365,6 @@ static const struct blk_ops ahci_ops = {
 
 /* ---- IDENTIFY DEVICE --------------------------------------------------- */
 
-/* ATA strings hold two characters per word, the first in the high byte. */
-static void ata_id_string(const u16 *id, unsigned word, unsigned nchars, char *out)
-{
-	for (unsigned i = 0; i < nchars; i += 2) {
-		u16 w = id[word + i / 2];
-		out[i] = (char)(w >> 8);
-		out[i + 1] = (char)w;
-	}
-	out[nchars] = '\0';
-	for (unsigned i = 0; i < nchars; i++)
-		if (out[i] < 0x20 || out[i] > 0x7E)
-			out[i] = ' ';
-	for (unsigned i = nchars; i > 0 && out[i - 1] == ' '; i--)
-		out[i - 1] = '\0';
-}
-
 static int ahci_identify(struct ahci_port *p, struct blk_info *info)
 {
 	const u16 *id = p->dma->ident;
@@ -409,46 +379,15 @@ static int ahci_identify(struct ahci_port *p, struct blk_info *info)
 	if (rc < 0)
 		return rc;
 
-	if (id[ATA_ID_CONFIG] & BIT(15)) {
-		log_err("ahci: port %u: IDENTIFY data says this is not an ATA device", p->num);
-		return -E_IO;
-	}
-	if ((id[ATA_ID_INTEGRITY] & 0xFF) == 0xA5) {
-		u8 sum = 0;
-		for (unsigned i = 0; i < sizeof(p->dma->ident); i++)
-			sum += ((const u8 *)id)[i];
-		if (sum)
-			log_warn("ahci: port %u: IDENTIFY data checksum is wrong; using it anyway", p->num);
-	}
-
-	/* Word 83 is valid when bits 15:14 read 01b. */
-	p->lba48 = (id[ATA_ID_CMDSET2] & 0xC000) == 0x4000 && (id[ATA_ID_CMDSET2] & BIT(10));
-	u64 sectors = 0;
-	if (p->lba48)
-		for (unsigned i = 0; i < 4; i++)
-			sectors |= (u64)id[ATA_ID_LBA48_SECTORS + i] << (16 * i);
-	if (!sectors) {
-		p->lba48 = false;
-		if (!(id[ATA_ID_CAPABILITY] & BIT(9))) {
-			log_err("ahci: port %u: the disk does not support LBA addressing", p->num);
-			return -E_NOTSUP;
-		}
-		sectors = id[ATA_ID_LBA28_SECTORS] | (u32)id[ATA_ID_LBA28_SECTORS + 1] << 16;
-	}
-
-	u32 ss = 512;
-	u16 w106 = id[ATA_ID_SECTOR_SIZE];
-	if ((w106 & 0xC000) == 0x4000 && (w106 & BIT(12)))
-		ss = 2 * (id[ATA_ID_LOGICAL_SIZE] | (u32)id[ATA_ID_LOGICAL_SIZE + 1] << 16);
-	if (ss != 512 && ss != 4096) {
-		log_err("ahci: port %u: logical sector size %u is not supported", p->num, ss);
-		return -E_NOTSUP;
-	}
-	if (!sectors) {
-		log_err("ahci: port %u: the disk reports no capacity", p->num);
-		return -E_IO;
-	}
-
+	char who[24];
+	struct ata_ident ai;
+	fmt_snprintf(who, sizeof(who), "ahci: port %u", p->num);
+	rc = ata_id_parse(id, who, &ai);
+	if (rc < 0)
+		return rc;
+	u64 sectors = ai.sectors;
+	u32 ss = ai.sector_size;
+	p->lba48 = ai.lba48;
 	p->sectors = sectors;
 	p->sector_size = ss;
 	p->cmd_read = p->lba48 ? ATA_CMD_READ_DMA_EXT : ATA_CMD_READ_DMA;
@@ -469,8 +408,8 @@ static int ahci_identify(struct ahci_port *p, struct blk_info *info)
 		.max_sectors = p->max_sectors,
 		.read_only = false,
 	};
-	ata_id_string(id, ATA_ID_MODEL, ATA_ID_MODEL_LEN, info->model);
-	ata_id_string(id, ATA_ID_SERIAL, ATA_ID_SERIAL_LEN, info->serial);
+	str_copy(info->model, ai.model, sizeof(info->model));
+	str_copy(info->serial, ai.serial, sizeof(info->serial));
 	log_info("ahci: port %u: \"%s\" serial \"%s\": %lu sectors (%lu MiB) of %u bytes, %s, %u sectors per request",
 		 p->num, info->model, info->serial, sectors, (sectors * ss) >> 20, ss,
 		 p->lba48 ? "LBA48" : "LBA28", p->max_sectors);

@@ -13,6 +13,7 @@
 
 #include "../hv/lib/types.h"
 #include "blk.h"
+#include "ata_id.h" /* the ATA commands, status bits and IDENTIFY data */
 
 /* ---- PCI identity (AHCI 2.1) ------------------------------------------- */
 #define AHCI_PCI_CLASS 0x01    /* mass storage */
@@ -230,42 +231,6 @@ _Static_assert(offsetof(struct ahci_cmd_table, acmd) == 0x40, "ACMD at 40h");
 _Static_assert(offsetof(struct ahci_cmd_table, prdt) == 0x80, "PRDT at 80h");
 _Static_assert(sizeof(struct ahci_cmd_table) == 0x80 + 16 * AHCI_PRDT_ENTRIES, "command table size");
 _Static_assert(AHCI_PRDT_ENTRIES <= 0xFFFF, "PRDTL is 16 bits");
-
-/* ---- ATA (ACS-3) ------------------------------------------------------- */
-#define ATA_CMD_READ_DMA 0xC8       /* 28-bit LBA, count <= 256 */
-#define ATA_CMD_WRITE_DMA 0xCA
-#define ATA_CMD_READ_DMA_EXT 0x25   /* 48-bit LBA, count <= 65536 */
-#define ATA_CMD_WRITE_DMA_EXT 0x35
-#define ATA_CMD_FLUSH_CACHE 0xE7
-#define ATA_CMD_FLUSH_CACHE_EXT 0xEA
-#define ATA_CMD_IDENTIFY_DEVICE 0xEC /* PIO data-in, 512 bytes */
-
-/* Status register (as copied into PxTFD.STS). */
-#define ATA_STS_ERR BIT(0)
-#define ATA_STS_DRQ BIT(3)
-#define ATA_STS_DF BIT(5)
-#define ATA_STS_DRDY BIT(6)
-#define ATA_STS_BSY BIT(7)
-
-#define ATA_DEV_LBA 0x40 /* device register: LBA addressing */
-
-/* IDENTIFY DEVICE data, in 16-bit words (ACS-3, IDENTIFY DEVICE data). */
-#define ATA_ID_WORDS 256
-#define ATA_ID_CONFIG 0        /* bit 15 set: not an ATA device */
-#define ATA_ID_SERIAL 10       /* 10 words, 20 ASCII characters */
-#define ATA_ID_SERIAL_LEN 20
-#define ATA_ID_MODEL 27        /* 20 words, 40 ASCII characters */
-#define ATA_ID_MODEL_LEN 40
-#define ATA_ID_CAPABILITY 49   /* bit 9: LBA supported */
-#define ATA_ID_LBA28_SECTORS 60 /* words 60-61 */
-#define ATA_ID_CMDSET2 83      /* bit 10: 48-bit address feature set supported */
-#define ATA_ID_LBA48_SECTORS 100 /* words 100-103 */
-#define ATA_ID_SECTOR_SIZE 106 /* bit 14 set, 15 clear: valid; bit 12: long logical sector */
-#define ATA_ID_LOGICAL_SIZE 117 /* words 117-118: logical sector size in words */
-#define ATA_ID_INTEGRITY 255   /* A5h in 7:0: checksum in 15:8 */
-
-#define ATA_LBA28_MAX_COUNT 256
-#define ATA_LBA48_MAX_COUNT 65536
 
 extern const struct blk_driver ahci_driver;
 

@@ -1,10 +1,12 @@
 #include "drivers.h"
 #include "ahci.h"
+#include "ata.h"
 #include "e1000.h"
 #include "virtio_net.h"
 
 const struct blk_driver *const blk_drivers[] = {
 	&ahci_driver,
+	&ata_driver,
 	NULL,
 };
 

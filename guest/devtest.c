@@ -4,6 +4,7 @@
  *
  *   lbd-info              identify data and device registers
  *   peek ADDR             the 32-bit value at guest-physical ADDR (< 4 GiB)
+ *   in PORT [1|2|4]       an I/O port read of that many bytes (default 1)
  *   lspci                 the PCI functions the guest can see
  *   stats                 TSC, ferry's exit counters, commands completed
  *   devtest CASE [ADDR]   one bad-input case; ok when ferry answered with
@@ -265,6 +266,18 @@ static int cmd_spin(struct shell *sh, int argc, char **argv)
 	return 0;
 }
 
+/* Reads an I/O port: the guest's view of ports ferry owns (all ones). */
+static int cmd_in(struct shell *sh, int argc, char **argv)
+{
+	u64 port, size = 1;
+	if (argc < 2 || argc > 3 || parse_addr(argv[1], &port) < 0 || port > 0xFFFF ||
+	    (argc == 3 && (parse_addr(argv[2], &size) < 0 || (size != 1 && size != 2 && size != 4))))
+		return shell_usage(sh);
+	u32 v = size == 4 ? inl((u16)port) : size == 2 ? inw((u16)port) : inb((u16)port);
+	shell_printf(sh, "in %04lx = %0*x", port, (int)size * 2, v);
+	return 0;
+}
+
 const struct shell_cmd lbd_shell_cmds[] = {
 	{ "spin", cmd_spin, "spin SECONDS (0: forever)" },
 	{ "devbench", cmd_devbench, "devbench read|write MIB [KIB_PER_REQUEST]" },
@@ -273,5 +286,6 @@ const struct shell_cmd lbd_shell_cmds[] = {
 	{ "lspci", cmd_lspci, "lspci" },
 	{ "stats", cmd_stats, "stats" },
 	{ "devtest", cmd_devtest, "devtest CASE [ADDR]" },
+	{ "in", cmd_in, "in PORT [1|2|4]" },
 };
 const size_t lbd_shell_ncmds = ARRAY_SIZE(lbd_shell_cmds);

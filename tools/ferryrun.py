@@ -48,11 +48,19 @@ def nic_args(nic, local_port, remote_port, pcap=None, mac=None):
 
 
 def qemu_cmd(disk=None, cpu=CPU_SVM, mem="256M", kernel=True, guest_cmds="",
-             ferry_args="loglevel=info", iso=None, firmware="bios", extra=(), config_file=None):
-    """The QEMU command line for one machine."""
-    cmd = ["qemu-system-x86_64", "-machine", "q35", "-accel", "tcg", "-cpu", cpu,
-           "-m", mem, "-nodefaults", "-display", "none", "-no-reboot",
-           "-serial", "stdio", "-device", "isa-debug-exit,iobase=0xf4,iosize=4"]
+             ferry_args="loglevel=info", iso=None, firmware="bios", extra=(), config_file=None,
+             debug_exit=True, vga=None, machine="q35"):
+    """The QEMU command line for one machine.  debug_exit=False leaves out
+    isa-debug-exit, so a stopped ferry halts and its screen stays; vga adds
+    a display card (e.g. "VGA", QEMU's standard VGA), which -nodefaults
+    otherwise leaves out.  machine="pc" is the i440FX board: the disk goes
+    on its PIIX IDE controller (drivers/ata.c) instead of q35's AHCI."""
+    cmd = ["qemu-system-x86_64", "-machine", machine, "-accel", "tcg", "-cpu", cpu,
+           "-m", mem, "-nodefaults", "-display", "none", "-no-reboot", "-serial", "stdio"]
+    if debug_exit:
+        cmd += ["-device", "isa-debug-exit,iobase=0xf4,iosize=4"]
+    if vga:
+        cmd += ["-device", vga]
     if firmware == "uefi":
         cmd += ["-drive", f"if=pflash,format=raw,readonly=on,file={OVMF_CODE}"]
         vars_copy = tempfile.NamedTemporaryFile(prefix="ovmf-vars-", delete=False)
@@ -72,7 +80,7 @@ def qemu_cmd(disk=None, cpu=CPU_SVM, mem="256M", kernel=True, guest_cmds="",
                 "-device", "ide-cd,drive=cd,bus=ide.1,bootindex=0"]
     if disk:
         cmd += ["-drive", f"file={disk},format=raw,if=none,id=d0",
-                "-device", "ide-hd,drive=d0,bus=ide.0"]
+                "-device", "ide-hd,drive=d0,bus=ide.0" + (",unit=0" if machine == "pc" else "")]
     cmd += list(extra)
     return cmd
 

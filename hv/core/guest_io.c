@@ -8,7 +8,9 @@
  *    0xCF9 is the chipset reset register: a reset request stops the guest.
  *  - 0xF4 (QEMU's isa-debug-exit position): a write is the guest's
  *    power-off with an exit status.
- *  - I/O BARs of devices ferry owns: all ones / dropped.
+ *  - I/O BARs of devices ferry owns, and the legacy port ranges their
+ *    drivers own with them (pci_own_io, e.g. an IDE channel's 1F0h-1F7h
+ *    and 3F6h): all ones / dropped.
  */
 #include "guest_io.h"
 #include "console.h"
@@ -118,7 +120,8 @@ static void pci_data_out(u16 port, u8 size, u32 v)
 		outb(p, (u8)v);
 }
 
-/* Is port inside an I/O BAR of a device ferry owns? */
+/* Is port inside an I/O BAR or an owned legacy range of a device ferry
+ * owns? */
 static bool port_owned(u16 port)
 {
 	for (unsigned i = 0; pci_get(i); i++) {
@@ -128,6 +131,9 @@ static bool port_owned(u16 port)
 		for (unsigned b = 0; b < 6; b++)
 			if (d->bar[b].is_io && d->bar[b].size && port >= d->bar[b].base &&
 			    port < d->bar[b].base + d->bar[b].size)
+				return true;
+		for (unsigned r = 0; r < d->n_own_io; r++)
+			if (port >= d->own_io[r].base && port - d->own_io[r].base < d->own_io[r].len)
 				return true;
 	}
 	return false;
@@ -143,6 +149,8 @@ void guest_io_init(struct vm *vm)
 		for (unsigned b = 0; d->owner && b < 6; b++)
 			if (d->bar[b].is_io && d->bar[b].size)
 				vm->arch->io_intercept(vm, (u16)d->bar[b].base, (u16)d->bar[b].size, true);
+		for (unsigned r = 0; d->owner && r < d->n_own_io; r++)
+			vm->arch->io_intercept(vm, d->own_io[r].base, d->own_io[r].len, true);
 	}
 }
 

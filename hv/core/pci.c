@@ -161,4 +161,16 @@ void pci_release(struct pci_dev *d)
 	log_info("pci %02x:%02x.%x given back to the guest by ferry's %s driver", d->bus, d->dev, d->fn, d->owner);
 	pci_write16(d, PCI_COMMAND, d->saved_command);
 	d->owner = NULL;
+	d->n_own_io = 0;
+}
+
+int pci_own_io(struct pci_dev *d, u16 base, u16 len)
+{
+	if (!d->owner || len == 0 || (u32)base + len > 0x10000)
+		return -E_INVAL;
+	if (d->n_own_io == PCI_MAX_OWN_IO)
+		return -E_NOSPC;
+	d->own_io[d->n_own_io++] = (struct pci_io_range){ .base = base, .len = len };
+	log_info("    %s io %x size %x (legacy ports, not visible to the guest)", d->owner, base, len);
+	return 0;
 }

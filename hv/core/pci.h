@@ -1,14 +1,16 @@
 /* PCI configuration space (mechanism #1, ports 0xCF8/0xCFC) and the list of
  * functions found at boot.  A function ferry takes for itself is "owned":
  * the guest's view of its configuration space reads as absent, its memory
- * BARs are left out of the nested page tables and its I/O BARs stay
- * intercepted (see hv/core/vm.c). */
+ * BARs are left out of the nested page tables and its I/O BARs, plus any
+ * legacy port ranges its driver owns (pci_own_io), stay intercepted (see
+ * hv/core/guest_io.c). */
 #ifndef FERRY_PCI_H
 #define FERRY_PCI_H
 
 #include "../lib/types.h"
 
 #define PCI_MAX_DEVS 64
+#define PCI_MAX_OWN_IO 4 /* legacy I/O ranges per function (pci_own_io) */
 
 /* Configuration-space offsets (PCI Local Bus Spec 3.0, 6.1). */
 #define PCI_VENDOR_ID 0x00
@@ -36,6 +38,13 @@ struct pci_bar {
 	bool is_64; /* occupies this slot and the next */
 };
 
+/* Ports a function decodes outside its BARs (an IDE channel in
+ * compatibility mode: 1F0h-1F7h and 3F6h). */
+struct pci_io_range {
+	u16 base;
+	u16 len;
+};
+
 struct pci_dev {
 	u8 bus, dev, fn;
 	u16 vendor, device;
@@ -44,6 +53,8 @@ struct pci_dev {
 	struct pci_bar bar[6];
 	const char *owner; /* NULL: visible to the guest; else ferry's driver name */
 	u16 saved_command; /* the command register before pci_claim */
+	struct pci_io_range own_io[PCI_MAX_OWN_IO]; /* see pci_own_io */
+	unsigned n_own_io;
 };
 
 void pci_init(void); /* enumerates every bus and logs what it finds */
@@ -68,7 +79,13 @@ struct pci_dev *pci_find_bdf(u8 bus, u8 dev, u8 fn);
  * I/O decoding and bus mastering. */
 void pci_claim(struct pci_dev *d, const char *owner);
 /* Gives a claimed function back to the guest (a driver found nothing to
- * serve on it). */
+ * serve on it); its owned I/O ranges go with it. */
 void pci_release(struct pci_dev *d);
+/* Adds [base, base + len) to the ports ferry owns with the claimed function
+ * d: the guest reads all ones there and its writes are dropped, exactly as
+ * for an owned I/O BAR.  Call it before the guest's VM is built
+ * (guest_io_init reads the ranges once).  -E_INVAL when d is not claimed or
+ * the range wraps, -E_NOSPC when d's PCI_MAX_OWN_IO slots are used up. */
+int pci_own_io(struct pci_dev *d, u16 base, u16 len);
 
 #endif

@@ -29,6 +29,11 @@ FERRY_SRCS := boot/entry.S boot/multiboot.c \
 GUEST_SRCS := $(wildcard guest/*.c guest/*.S) \
 	hv/lib/string.c hv/lib/fmt.c hv/lib/err.c hv/lib/sha256.c
 
+# The screen console's font (hv/core/font.h): a PSF font from Debian's
+# console-setup-linux, converted to C by tools/psf2c.py.
+FONT_PSF ?= /usr/share/consolefonts/Lat15-Terminus16.psf.gz
+FERRY_SRCS += $(O)/font.c
+
 objs = $(patsubst %,$(O)/$(1)/%.o,$(2))
 FERRY_OBJS := $(call objs,ferry,$(FERRY_SRCS))
 GUEST_OBJS := $(call objs,guest,$(GUEST_SRCS))
@@ -45,6 +50,11 @@ $(O)/guest/%.c.o: %.c
 $(O)/guest/%.S.o: %.S
 	@mkdir -p $(@D); echo "  AS      $< (guest)"
 	$(Q)$(CC) $(KASFLAGS) -DFERRY_GUEST -MMD -c $< -o $@
+
+$(O)/font.c: tools/psf2c.py
+	@test -r $(FONT_PSF) || { echo "font: $(FONT_PSF) is missing; install the Debian package console-setup-linux (apt-get install console-setup-linux, or make deps)" >&2; exit 1; }
+	@mkdir -p $(@D); echo "  FONT    $@"
+	$(Q)python3 tools/psf2c.py $(FONT_PSF) $@
 
 $(O)/ferry.elf: $(FERRY_OBJS) linker.ld
 	@echo "  LD      $@"
@@ -63,6 +73,34 @@ $(O)/guest.elf: $(GUEST_OBJS) guest/guest.ld
 
 .PHONY: all
 all: $(O)/ferry.elf $(O)/ferry32.elf $(O)/guest.elf
+
+# ---- the UEFI loader (boot/efi/, gnu-efi) ------------------------------------
+# BOOTX64.EFI is not freestanding ferry code: it is a UEFI application that
+# runs on the firmware, linked with gnu-efi as a position-independent ELF
+# shared object and converted to PE/COFF.  boot/efi/README.md explains it.
+EFI_INC := /usr/include/efi
+EFI_LIB := /usr/lib
+EFI_CFLAGS := -std=gnu11 -ffreestanding -fno-stack-protector -fno-strict-aliasing -fpic -fshort-wchar \
+	-mno-red-zone -maccumulate-outgoing-args -DGNU_EFI_USE_MS_ABI -O2 -g \
+	-Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Wno-unused-parameter \
+	-isystem $(EFI_INC) -isystem $(EFI_INC)/x86_64 -I.
+EFI_LDFLAGS := -nostdlib -znocombreloc -shared -Bsymbolic -T $(EFI_LIB)/elf_x86_64_efi.lds -L$(EFI_LIB)
+EFI_SRCS := $(wildcard boot/efi/*.c)
+EFI_OBJS := $(call objs,efi,$(EFI_SRCS))
+
+$(O)/efi/%.c.o: %.c
+	@mkdir -p $(@D); echo "  CC      $< (uefi)"
+	$(Q)$(CC) $(EFI_CFLAGS) -MMD -c $< -o $@
+$(O)/efi/bootx64.so: $(EFI_OBJS)
+	@echo "  LD      $@"
+	$(Q)$(LD) $(EFI_LDFLAGS) $(EFI_LIB)/crt0-efi-x86_64.o $(EFI_OBJS) -o $@ -lefi -lgnuefi
+$(O)/BOOTX64.EFI: $(O)/efi/bootx64.so
+	@echo "  OBJCOPY $@"
+	$(Q)$(OBJCOPY) -j .text -j .sdata -j .data -j .rodata -j .dynamic -j .dynsym -j .rel -j .rela \
+		-j '.rel.*' -j '.rela.*' -j .reloc --target efi-app-x86_64 --subsystem=10 $< $@
+-include $(EFI_OBJS:.o=.d)
+all: $(O)/BOOTX64.EFI
+# ---- end of the UEFI loader ----------------------------------------------------
 
 # ---- host unit tests ------------------------------------------------------
 UNIT_CFLAGS := -std=gnu11 -g -O1 -fsanitize=address,undefined -fno-sanitize-recover=all \
@@ -100,7 +138,18 @@ deps:
 iso: $(O)/ferry.iso
 $(O)/ferry.iso: $(O)/ferry.elf $(O)/guest.elf tools/mkiso.sh FORCE
 	@echo "  ISO     $@"
-	$(Q)tools/mkiso.sh $@ $(O)/ferry.elf $(O)/guest.elf "$(GUEST_CMDS)" "$(FERRY_ARGS)"
+	$(Q)tools/mkiso.sh $@ $(O)/ferry.elf $(O)/guest.elf "$(GUEST_CMDS)" "$(FERRY_ARGS)" $(FERRY_CFG)
+
+# ---- the USB stick image (tools/mkusb.sh) -------------------------------------
+# One image for dd: UEFI boots BOOTX64.EFI, BIOS boots GRUB; one FAT
+# partition holds ferry, its guest and the ferry.cfg to edit.
+USB_CFG ?= boot/ferry.cfg
+.PHONY: usb
+usb: $(O)/ferry-usb.img
+$(O)/ferry-usb.img: $(O)/ferry.elf $(O)/guest.elf $(O)/BOOTX64.EFI tools/mkusb.sh $(USB_CFG) FORCE
+	@echo "  USB     $@"
+	$(Q)tools/mkusb.sh $@ $(O)/ferry.elf $(O)/guest.elf $(O)/BOOTX64.EFI $(USB_CFG)
+# ---- end of the USB stick image ------------------------------------------------
 
 .PHONY: run-local
 run-local: all
@@ -139,7 +188,9 @@ help:
 	@echo "make test-unit  host unit tests only (ASan + UBSan)"
 	@echo "make test-emu   emulator tests only (K=substring to pick some)"
 	@echo "make bench      large sequential write and read: MiB/s, requests, VM exits per request"
-	@echo "make iso        $(O)/ferry.iso: GRUB ISO for BIOS and UEFI (GUEST_CMDS, FERRY_ARGS)"
+	@echo "make iso        $(O)/ferry.iso: GRUB ISO for BIOS and UEFI (GUEST_CMDS, FERRY_ARGS, FERRY_CFG=file)"
+	@echo "make usb        $(O)/ferry-usb.img: USB stick for dd; UEFI boots $(O)/BOOTX64.EFI, BIOS boots GRUB;"
+	@echo "                ferry/ferry.cfg on its FAT partition is the configuration (USB_CFG=file)"
 	@echo "make run-local DISK=img GUEST_CMDS='ls /; sha256 /A.TXT'   run one machine under QEMU"
 	@echo "make run-pair DISK=img GUEST_CMDS='...' [NIC=e1000|virtio]   a server QEMU with the disk and a"
 	@echo "                diskless client QEMU on a loopback wire; prints both, exits non-zero on failure"

@@ -11,6 +11,7 @@
 #define MB1_INFO_CMDLINE BIT(2)
 #define MB1_INFO_MODS BIT(3)
 #define MB1_INFO_MMAP BIT(6)
+#define MB1_INFO_FRAMEBUFFER BIT(12)
 
 struct mb1_info {
 	u32 flags;
@@ -20,7 +21,17 @@ struct mb1_info {
 	u32 mods_count, mods_addr;
 	u32 syms[4];
 	u32 mmap_length, mmap_addr;
+	/* Each valid only with its flag; ferry reads the framebuffer fields. */
+	u32 drives_length, drives_addr, config_table, boot_loader_name, apm_table;
+	u32 vbe_control_info, vbe_mode_info;
+	u16 vbe_mode, vbe_interface_seg, vbe_interface_off, vbe_interface_len;
+	u64 framebuffer_addr; /* offset 88 */
+	u32 framebuffer_pitch, framebuffer_width, framebuffer_height;
+	u8 framebuffer_bpp, framebuffer_type;
+	u8 color_info[6]; /* RGB: red position, size, green ..., blue ... */
 } __packed;
+_Static_assert(offsetof(struct mb1_info, framebuffer_addr) == 88, "multiboot 1 framebuffer_addr");
+_Static_assert(offsetof(struct mb1_info, color_info) == 110, "multiboot 1 color_info");
 
 struct mb1_module {
 	u32 mod_start, mod_end, string, reserved;
@@ -38,6 +49,9 @@ struct mb1_mmap {
 #define MB2_TAG_CMDLINE 1
 #define MB2_TAG_MODULE 3
 #define MB2_TAG_MMAP 6
+#define MB2_TAG_FRAMEBUFFER 8
+#define MB2_TAG_ACPI_OLD 14
+#define MB2_TAG_ACPI_NEW 15
 
 struct mb2_tag {
 	u32 type, size;
@@ -51,6 +65,18 @@ struct mb2_mmap_entry {
 	u64 base, len;
 	u32 type, reserved;
 } __packed;
+
+/* The framebuffer tag as GRUB writes it: the specification's text shows
+ * one reserved byte, GRUB (and everyone following it) has two. */
+struct mb2_fb_tag {
+	u32 type, size;
+	u64 addr;
+	u32 pitch, width, height;
+	u8 bpp, fb_type;
+	u16 reserved;
+	u8 color_info[6]; /* RGB: red position, size, green ..., blue ... */
+} __packed;
+_Static_assert(offsetof(struct mb2_fb_tag, color_info) == 32, "multiboot2 color_info");
 
 struct mb2_module_tag {
 	u32 type, size, mod_start, mod_end;
@@ -87,6 +113,40 @@ static void set_cmdline(struct boot_info *bi, const char *s)
 		bi->truncated = true;
 }
 
+/* Framebuffer types, the same in both specifications. */
+#define MB_FB_INDEXED 0
+#define MB_FB_RGB 1
+#define MB_FB_EGA_TEXT 2
+
+static void set_fb(struct boot_info *bi, u64 addr, u32 pitch, u32 width, u32 height, u8 bpp, u8 type,
+		   const u8 *color)
+{
+	static const u8 kinds[] = { [MB_FB_INDEXED] = BOOT_FB_INDEXED, [MB_FB_RGB] = BOOT_FB_RGB,
+				    [MB_FB_EGA_TEXT] = BOOT_FB_EGA_TEXT };
+	if (type >= ARRAY_SIZE(kinds) || addr == 0 || width == 0 || height == 0)
+		return;
+	bi->fb = (struct boot_fb){ addr, pitch, width, height, bpp, kinds[type], 0, 0, 0, 0, 0, 0 };
+	if (type == MB_FB_RGB) {
+		bi->fb.red_pos = color[0];
+		bi->fb.red_size = color[1];
+		bi->fb.green_pos = color[2];
+		bi->fb.green_size = color[3];
+		bi->fb.blue_pos = color[4];
+		bi->fb.blue_size = color[5];
+	}
+}
+
+/* A copy of the ACPI RSDP: 20 bytes (ACPI 1.0, tag 14) or 36 (2.0+, tag
+ * 15); a loader may give both, and the 2.0 one wins. */
+static void set_rsdp(struct boot_info *bi, const u8 *rsdp, u32 len, bool v2)
+{
+	u32 want = v2 ? sizeof(bi->rsdp) : 20;
+	if (len < want || (!v2 && bi->rsdp_len == sizeof(bi->rsdp)))
+		return;
+	memcpy(bi->rsdp, rsdp, want);
+	bi->rsdp_len = want;
+}
+
 static void parse_mb1(const struct mb1_info *mi, struct boot_info *bi)
 {
 	bi->loader = "multiboot";
@@ -107,6 +167,13 @@ static void parse_mb1(const struct mb1_info *mi, struct boot_info *bi)
 			p += e->size + sizeof(e->size);
 		}
 	}
+	/* A multiboot 1 loader that says nothing about the display (QEMU's
+	 * -kernel) leaves it as the BIOS set it: VGA text mode 3. */
+	if (mi->flags & MB1_INFO_FRAMEBUFFER)
+		set_fb(bi, mi->framebuffer_addr, mi->framebuffer_pitch, mi->framebuffer_width, mi->framebuffer_height,
+		       mi->framebuffer_bpp, mi->framebuffer_type, mi->color_info);
+	else
+		set_fb(bi, 0xB8000, 160, 80, 25, 16, MB_FB_EGA_TEXT, NULL);
 }
 
 static void parse_mb2(const u8 *info, struct boot_info *bi)
@@ -140,6 +207,16 @@ static void parse_mb2(const u8 *info, struct boot_info *bi)
 			}
 			break;
 		}
+		case MB2_TAG_FRAMEBUFFER: {
+			const struct mb2_fb_tag *f = (const void *)t;
+			if (t->size >= sizeof(*f) || (t->size >= offsetof(struct mb2_fb_tag, color_info) && f->fb_type != MB_FB_RGB))
+				set_fb(bi, f->addr, f->pitch, f->width, f->height, f->bpp, f->fb_type, f->color_info);
+			break;
+		}
+		case MB2_TAG_ACPI_OLD:
+		case MB2_TAG_ACPI_NEW:
+			set_rsdp(bi, (const u8 *)(t + 1), t->size - sizeof(*t), t->type == MB2_TAG_ACPI_NEW);
+			break;
 		}
 		off += ALIGN_UP(t->size, 8);
 	}

@@ -21,6 +21,8 @@ declare -A need_files=(
 	[/usr/lib/grub/i386-pc/multiboot2.mod]=grub-pc-bin
 	[/usr/lib/grub/x86_64-efi/multiboot2.mod]=grub-efi-amd64-bin
 	[/usr/share/OVMF/OVMF_CODE.fd]=ovmf
+	[/usr/lib/crt0-efi-x86_64.o]=gnu-efi
+	[/usr/share/consolefonts/Lat15-Terminus16.psf.gz]=console-setup-linux
 )
 # The sanitizer runtimes come with gcc on Debian (libasan8, libubsan1).
 

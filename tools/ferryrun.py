@@ -29,15 +29,26 @@ OVMF_VARS = "/usr/share/OVMF/OVMF_VARS.fd"
 CPU_SVM = "qemu64,+svm,+npt"
 
 
-QEMU_NIC = {"e1000": "e1000", "virtio": "virtio-net-pci,disable-legacy=on"}
+QEMU_NIC = {"e1000": "e1000", "e1000e": "e1000e", "virtio": "virtio-net-pci,disable-legacy=on"}
 
 
-def nic_args(nic, local_port, remote_port, pcap=None, mac=None):
-    """A NIC on a UDP "wire" to another QEMU on loopback: frames sent to
-    remote_port, received on local_port.  No start order is needed (frames
-    sent before the peer is up are lost, as on a real wire)."""
-    args = ["-netdev", f"dgram,id=n0,local.type=inet,local.host=127.0.0.1,local.port={local_port},"
-                       f"remote.type=inet,remote.host=127.0.0.1,remote.port={remote_port}"]
+def nic_args(nic, local_port, remote_port=None, pcap=None, mac=None, wire="udp", listen=False):
+    """A NIC on a "wire" to another QEMU on loopback.
+
+    wire="udp": frames go to remote_port and arrive on local_port; no start
+    order is needed (frames sent before the peer is up are lost, as on a real
+    wire), but a burst larger than the host's UDP receive buffer
+    (net.core.rmem_default, about 90 full frames) loses frames too.
+    wire="stream": QEMU's TCP netdev on local_port, lossless (TCP pushes
+    back); the listen=True side must start first."""
+    if wire == "udp":
+        args = ["-netdev", f"dgram,id=n0,local.type=inet,local.host=127.0.0.1,local.port={local_port},"
+                           f"remote.type=inet,remote.host=127.0.0.1,remote.port={remote_port}"]
+    elif wire == "stream":
+        args = ["-netdev", f"stream,id=n0,server={'on' if listen else 'off'},addr.type=inet,"
+                           f"addr.host=127.0.0.1,addr.port={local_port}"]
+    else:
+        raise ValueError(f"unknown wire {wire}")
     dev = QEMU_NIC[nic] + ",netdev=n0"
     if mac:
         dev += f",mac={mac}"

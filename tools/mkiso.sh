@@ -1,10 +1,13 @@
 #!/usr/bin/env bash
 # Builds a GRUB hybrid ISO (BIOS and UEFI; CD, disk or USB stick) holding
 # ferry and its guest.
-#   tools/mkiso.sh OUT.iso FERRY_ELF GUEST_ELF "GUEST COMMANDS" ["FERRY ARGS"]
-# The guest commands become the guest module's command line.
+#   tools/mkiso.sh OUT.iso FERRY_ELF GUEST_ELF "GUEST COMMANDS" ["FERRY ARGS" [CONFIG]]
+# The guest commands become the guest module's command line.  CONFIG, a
+# ferry.cfg file, goes in as a module named ferry.cfg (the command line
+# overrides it; its guest_cmds, if set, replaces GUEST COMMANDS).
+# tools/mkusb.sh builds the USB stick image with an editable ferry.cfg.
 set -euo pipefail
-out=$1 ferry=$2 guest=$3 cmds=$4 args=${5:-loglevel=info}
+out=$1 ferry=$2 guest=$3 cmds=$4 args=${5:-loglevel=info} cfg=${6:-}
 
 for t in grub-mkrescue xorriso mformat; do
 	command -v "$t" >/dev/null || { echo "mkiso: $t is missing (apt-get install grub-pc-bin grub-efi-amd64-bin grub-common xorriso mtools)" >&2; exit 1; }
@@ -30,6 +33,11 @@ dir=$work/iso   # the image's contents; nothing else may be written here
 mkdir -p "$dir/boot/grub"
 cp "$ferry" "$dir/boot/ferry.elf"
 cp "$guest" "$dir/boot/guest.elf"
+cfg_line=
+if [ -n "$cfg" ]; then
+	cp "$cfg" "$dir/boot/ferry.cfg"
+	cfg_line='module2 /boot/ferry.cfg ferry.cfg'
+fi
 # Plain commands and no menu entry: GRUB boots at once (a menuentry, even
 # with timeout=0, costs about three seconds).  all_video keeps GRUB on UEFI
 # from stopping at "no suitable video mode".
@@ -41,6 +49,7 @@ insmod all_video
 echo 'ferry: GRUB is loading ferry'
 multiboot2 /boot/ferry.elf $args_w
 module2 /boot/guest.elf $cmds_w
+$cfg_line
 boot
 CFG
 grub-mkrescue -o "$out" "$dir" >/dev/null 2>"$work/log" || { cat "$work/log" >&2; exit 1; }

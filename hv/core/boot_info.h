@@ -27,6 +27,25 @@ struct boot_module {
 	char cmdline[BOOT_CMDLINE_MAX];
 };
 
+/* The display the loader left (multiboot2 framebuffer tag, multiboot 1
+ * framebuffer fields).  For EGA text, width and height count characters
+ * and pitch is 2 * width. */
+enum boot_fb_type {
+	BOOT_FB_NONE = 0,
+	BOOT_FB_INDEXED,  /* palette colours: not drawn on */
+	BOOT_FB_RGB,      /* direct colour, fields as below */
+	BOOT_FB_EGA_TEXT, /* VGA text mode: character + attribute words */
+};
+
+struct boot_fb {
+	hpa_t addr;
+	u32 pitch;         /* bytes from one line to the next */
+	u32 width, height; /* pixels (characters for EGA text) */
+	u8 bpp;            /* bits per pixel */
+	u8 type;           /* enum boot_fb_type */
+	u8 red_pos, red_size, green_pos, green_size, blue_pos, blue_size;
+};
+
 struct boot_info {
 	const char *loader;          /* "multiboot" or "multiboot2" */
 	char cmdline[BOOT_CMDLINE_MAX];
@@ -34,8 +53,13 @@ struct boot_info {
 	struct mem_range mem[BOOT_MAX_MEM];
 	unsigned nmods;
 	struct boot_module mods[BOOT_MAX_MODS];
+	struct boot_fb fb;           /* type BOOT_FB_NONE: no display known */
 	hpa_t info_start, info_end;  /* the loader's structure itself */
 	bool truncated;              /* something did not fit: logged at boot */
+	/* A copy of the ACPI RSDP (multiboot2 tag 15, else 14): rsdp_len is
+	 * 36 for ACPI 2.0+, 20 for ACPI 1.0, 0 when the loader gave none. */
+	u8 rsdp[36];
+	u32 rsdp_len;
 };
 
 /* Parses the loader's structure; returns 0 or -E_INVAL for an unknown

@@ -269,3 +269,23 @@ bool config_is_file_module(const char *s)
 			base = p + 1;
 	return !strcmp(base, CONFIG_FILE_NAME);
 }
+
+void config_mask_secrets(const char *cmdline, char *out, size_t size)
+{
+	size_t o = 0;
+	if (!size)
+		return;
+	for (const char *p = cmdline; *p && o + 1 < size;) {
+		bool secret = (p == cmdline || p[-1] == ' ') && !strncmp(p, "key=", 4);
+		if (!secret) {
+			out[o++] = *p++;
+			continue;
+		}
+		o += str_copy(out + o, "key=<hidden>", size - o);
+		if (o >= size)
+			o = size - 1;
+		while (*p && *p != ' ')
+			p++;
+	}
+	out[o] = 0;
+}

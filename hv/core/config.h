@@ -51,6 +51,9 @@ bool config_is_file_module(const char *module_string);
 int config_parse_file(const char *name, const char *text, size_t len);
 int config_parse_cmdline(const char *cmdline);
 int config_check(void);
+/* A copy of cmdline fit for a log line or the screen: the value of every
+ * key= word replaced by <hidden>. */
+void config_mask_secrets(const char *cmdline, char *out, size_t size);
 const char *config_role_name(enum ferry_role r);
 
 #endif

@@ -1,5 +1,6 @@
 /* Serial console on COM1.  Output only; ferry never reads the console. */
 #include "console.h"
+#include "screen.h"
 #include "../lib/fmt.h"
 #include "../lib/string.h"
 #include "../x86/cpu.h"
@@ -52,6 +53,7 @@ void console_write(const char *s, size_t n)
 			uart_putc('\r');
 		uart_putc(s[i]);
 	}
+	screen_write(s, n);
 }
 
 static void vlog(const char *prefix, const char *fmt, va_list ap)

@@ -11,8 +11,10 @@
 #include "mem_layout.h"
 #include "netrole.h"
 #include "pci.h"
+#include "screen.h"
 #include "time.h"
 #include "vm_create.h"
+#include "../lib/fmt.h"
 #include "../lib/string.h"
 #include "../x86/cpu.h"
 #include "../x86/io.h"
@@ -153,7 +155,10 @@ void ferry_main(u32 magic, u32 info)
 		log_err("boot: unknown loader (magic %x); boot ferry with GRUB (multiboot2) or a multiboot loader", magic);
 		machine_stop(2);
 	}
-	log_info("boot: %s, command line \"%s\"", boot.loader, boot.cmdline);
+	static char shown[BOOT_CMDLINE_MAX];
+	config_mask_secrets(boot.cmdline, shown, sizeof(shown));
+	log_info("boot: %s, command line \"%s\"", boot.loader, shown);
+	screen_init(&boot);
 	if (parse_config() < 0)
 		machine_stop(2);
 	log_threshold = (enum log_level)config.loglevel;

@@ -128,35 +128,71 @@ void page_free(void *p, size_t npages)
 
 /* ---- ferry's page tables ------------------------------------------------
  * The boot code mapped 0-4 GiB with 2 MiB pages from PML4[0]/PDPT[0..3].
- * Here we extend the identity map for RAM and device memory above 4 GiB
- * (one page directory per GiB, up to 512 GiB) and mark device ranges
- * uncached (PCD|PWT; SDM Vol. 3A 11.12.3 with the default PAT). */
-static u64 *pd_for(hpa_t pa)
+ * Here we extend the identity map for RAM and device memory anywhere in the
+ * lower canonical half within the CPU's physical address width (UEFI puts
+ * 64-bit BARs far up, e.g. at 896 GiB), allocating page-directory-pointer
+ * tables and page directories as needed, and set device ranges' caching
+ * (SDM Vol. 3A 11.12.3, default PAT: PCD|PWT = UC, PCD alone = UC-, which a
+ * write-combining MTRR turns into WC).
+ *
+ * Tables come from the pool once mem_init() has placed it, and from a few
+ * static pages before that, so a framebuffer or a device needed for an
+ * early message can be mapped at any time. */
+#define EARLY_TABLES 6
+static u64 early_tables[EARLY_TABLES][512] __aligned(4096);
+static unsigned early_used;
+
+static u64 *table_alloc(void)
 {
-	u64 gib = pa >> 30;
-	if (gib >= 512)
-		return NULL;
-	if (!(boot_pdpt[gib] & PTE_P)) {
-		u64 *pd = page_alloc(1);
-		if (!pd)
-			return NULL;
-		for (u64 i = 0; i < 512; i++)
-			pd[i] = ((gib << 30) + i * PAGE_2M) | PTE_P | PTE_W | PTE_PS;
-		boot_pdpt[gib] = virt_to_phys(pd) | PTE_P | PTE_W;
-	}
-	return phys_to_virt(boot_pdpt[gib] & PTE_ADDR);
+	if (pool.npages)
+		return page_alloc(1);
+	if (early_used < EARLY_TABLES)
+		return early_tables[early_used++];
+	return NULL;
 }
 
-static int map_identity(hpa_t pa, u64 size, bool uncached)
+static unsigned phys_bits(void)
 {
-	if (size == 0 || pa + size < pa)
-		return -E_INVAL;
+	struct cpuid_regs r = cpuid(0x80000000, 0);
+	return r.eax >= 0x80000008 ? (cpuid(0x80000008, 0).eax & 0xFF) : 36;
+}
+
+/* The page directory covering pa, built on demand (identity-filled with
+ * write-back 2 MiB pages).  NULL when out of tables or out of range. */
+static u64 *pd_for(hpa_t pa)
+{
+	u64 *pdpt;
+	u64 *e4 = &boot_pml4[(pa >> 39) & 511];
+	if (!(*e4 & PTE_P)) {
+		if (!(pdpt = table_alloc()))
+			return NULL;
+		*e4 = virt_to_phys(pdpt) | PTE_P | PTE_W;
+	}
+	pdpt = phys_to_virt(*e4 & PTE_ADDR);
+	u64 *e3 = &pdpt[(pa >> 30) & 511];
+	if (!(*e3 & PTE_P)) {
+		u64 *pd = table_alloc();
+		if (!pd)
+			return NULL;
+		u64 gib = ALIGN_DOWN(pa, GiB);
+		for (u64 i = 0; i < 512; i++)
+			pd[i] = (gib + i * PAGE_2M) | PTE_P | PTE_W | PTE_PS;
+		*e3 = virt_to_phys(pd) | PTE_P | PTE_W;
+	}
+	return phys_to_virt(*e3 & PTE_ADDR);
+}
+
+static int map_identity(hpa_t pa, u64 size, u64 cache_bits)
+{
+	u64 limit = (u64)1 << MIN(phys_bits(), 47u);
+	if (size == 0 || pa + size < pa || pa + size > limit)
+		return -E_RANGE;
 	for (u64 a = ALIGN_DOWN(pa, PAGE_2M); a < pa + size; a += PAGE_2M) {
 		u64 *pd = pd_for(a);
 		if (!pd)
 			return -E_NOMEM;
 		u64 *e = &pd[(a >> 21) & 511];
-		u64 want = a | PTE_P | PTE_W | PTE_PS | (uncached ? PTE_PCD | PTE_PWT : 0);
+		u64 want = a | PTE_P | PTE_W | PTE_PS | cache_bits;
 		if (*e != want) {
 			*e = want;
 			invlpg((void *)(uintptr_t)a);
@@ -165,14 +201,18 @@ static int map_identity(hpa_t pa, u64 size, bool uncached)
 	return 0;
 }
 
-void *mmio_map(hpa_t pa, u64 size)
+static void *map_or_log(hpa_t pa, u64 size, u64 cache_bits)
 {
-	if (map_identity(pa, size, true) < 0) {
-		log_err("mmio_map: cannot map %lx+%lx", pa, size);
+	int rc = map_identity(pa, size, cache_bits);
+	if (rc < 0) {
+		log_err("mmio_map: cannot map %lx+%lx: %s", pa, size, err_name(rc));
 		return NULL;
 	}
 	return phys_to_virt(pa);
 }
+
+void *mmio_map(hpa_t pa, u64 size) { return map_or_log(pa, size, PTE_PCD | PTE_PWT); }
+void *mmio_map_framebuffer(hpa_t pa, u64 size) { return map_or_log(pa, size, PTE_PCD); }
 
 size_t mem_pool_used_pages(void) { return pool.used; }
 
@@ -192,8 +232,8 @@ int mem_init(const struct boot_info *bi)
 		const struct mem_range *r = &bi->mem[i];
 		if (r->type == MEM_USABLE && r->base + r->len > 4 * GiB) {
 			u64 s = MAX(r->base, 4 * GiB);
-			if (map_identity(s, r->base + r->len - s, false) < 0)
-				log_warn("RAM at %lx+%lx above 512 GiB or unmappable: left to nobody", s, r->base + r->len - s);
+			if (map_identity(s, r->base + r->len - s, 0) < 0)
+				log_warn("RAM at %lx+%lx cannot be mapped: left to nobody", s, r->base + r->len - s);
 		}
 	}
 	log_info("memory: image %lx-%lx, pool %lx-%lx (%lu MiB)", regions[0].start, regions[0].end,

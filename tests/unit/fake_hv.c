@@ -48,3 +48,15 @@ void page_free(void *p, size_t npages)
 	(void)npages;
 	free(p);
 }
+
+/* Host memory is already mapped: device mappings are the identity. */
+void *mmio_map(hpa_t pa, u64 size)
+{
+	(void)size;
+	return (void *)(uintptr_t)pa;
+}
+
+void *mmio_map_framebuffer(hpa_t pa, u64 size)
+{
+	return mmio_map(pa, size);
+}

@@ -114,6 +114,19 @@ TEST(file_module_names)
 	CHECK(!config_is_file_module(""));
 }
 
+TEST(secrets_masked_in_logs)
+{
+	char out[128];
+	config_mask_secrets("ferry.elf role=client key=0123456789abcdef0123456789abcdef nic=e1000", out, sizeof(out));
+	CHECK_STR(out, "ferry.elf role=client key=<hidden> nic=e1000");
+	config_mask_secrets("key=00112233445566778899aabbccddeeff", out, sizeof(out));
+	CHECK_STR(out, "key=<hidden>");
+	config_mask_secrets("monkey=1 key=ab", out, sizeof(out)); /* only the key itself */
+	CHECK_STR(out, "monkey=1 key=<hidden>");
+	config_mask_secrets("key=ab", out, 6); /* truncated, still terminated, never the secret */
+	CHECK_STR(out, "key=<");
+}
+
 int main(void)
 {
 	RUN(defaults);
@@ -122,5 +135,6 @@ int main(void)
 	RUN(bad_file_lines_are_refused);
 	RUN(bad_command_lines_are_refused);
 	RUN(file_module_names);
+	RUN(secrets_masked_in_logs);
 	return CHECK_SUMMARY();
 }

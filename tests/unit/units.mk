@@ -39,3 +39,10 @@ test_net_SRCS = tests/unit/test_net.c net/client.c net/server.c net/proto.c \
 
 UNIT_TESTS += test_config
 test_config_SRCS = tests/unit/test_config.c hv/core/config.c tests/unit/fake_hv.c hv/lib/string.c hv/lib/fmt.c hv/lib/err.c
+
+UNIT_TESTS += test_efi_boot
+test_efi_boot_SRCS = tests/unit/test_efi_boot.c boot/efi/mb2.c boot/efi/image.c boot/multiboot.c hv/lib/string.c
+
+UNIT_TESTS += test_screen
+test_screen_SRCS = tests/unit/test_screen.c hv/core/screen.c hv/core/fbcon.c $(O)/font.c tests/unit/fake_hv.c \
+	hv/lib/string.c

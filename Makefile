@@ -21,7 +21,7 @@ KLDFLAGS := -nostdlib -static -no-pie -z max-page-size=0x1000 -z noexecstack --g
 
 FERRY_SRCS := boot/entry.S boot/multiboot.c \
 	$(wildcard hv/core/*.c) hv/x86/trap.c hv/x86/trap.S hv/x86/lapic.c \
-	hv/svm/svm.c hv/svm/svm_entry.S hv/decode/x86_decode.c \
+	hv/svm/svm.c hv/svm/svm_entry.S $(wildcard hv/vmx/*.c) hv/vmx/vmx_entry.S hv/decode/x86_decode.c \
 	hv/lib/string.c hv/lib/fmt.c hv/lib/err.c hv/lib/sha256.c \
 	drivers/drivers.c $(filter-out drivers/drivers.c,$(wildcard drivers/*.c)) \
 	$(wildcard net/*.c)
@@ -151,16 +151,22 @@ $(O)/ferry-usb.img: $(O)/ferry.elf $(O)/guest.elf $(O)/BOOTX64.EFI tools/mkusb.s
 	$(Q)tools/mkusb.sh $@ $(O)/ferry.elf $(O)/guest.elf $(O)/BOOTX64.EFI $(USB_CFG)
 # ---- end of the USB stick image ------------------------------------------------
 
+# EMU=bochs runs on Bochs (Intel VMX with EPT, tools/bochsrun.py) instead of
+# QEMU (AMD SVM with NPT); in run-pair, BOCHS=client|server|both picks the
+# machine(s) Bochs runs, QEMU the other (e1000 only).
+EMU ?= qemu
+BOCHS ?= client
+
 .PHONY: run-local
 run-local: all
-	@test -n "$(DISK)" || { echo "usage: make run-local DISK=image GUEST_CMDS='ls /; sha256 /A.TXT'"; exit 2; }
-	@python3 tools/ferryrun.py --disk "$(DISK)" --cmds "$(GUEST_CMDS)" --ferry-args "$(FERRY_ARGS)"
+	@test -n "$(DISK)" || { echo "usage: make run-local DISK=image GUEST_CMDS='ls /; sha256 /A.TXT' [EMU=qemu|bochs]"; exit 2; }
+	@python3 tools/$(if $(filter bochs,$(EMU)),bochsrun,ferryrun).py --disk "$(DISK)" --cmds "$(GUEST_CMDS)" --ferry-args "$(FERRY_ARGS)"
 
 .PHONY: run-pair
 NIC ?= e1000
 run-pair: all
-	@test -n "$(DISK)" || { echo "usage: make run-pair DISK=image GUEST_CMDS='ls /; sha256 /A.TXT' [NIC=e1000|virtio]"; exit 2; }
-	@python3 tools/ferryrun.py --pair --nic "$(NIC)" --disk "$(DISK)" --cmds "$(GUEST_CMDS)"
+	@test -n "$(DISK)" || { echo "usage: make run-pair DISK=image GUEST_CMDS='ls /; sha256 /A.TXT' [NIC=e1000|virtio] [EMU=qemu|bochs [BOCHS=client|server|both]]"; exit 2; }
+	@python3 tools/$(if $(filter bochs,$(EMU)),bochsrun.py --bochs "$(BOCHS)",ferryrun.py --nic "$(NIC)") --pair --disk "$(DISK)" --cmds "$(GUEST_CMDS)"
 
 .PHONY: demo
 demo: deps all
@@ -194,6 +200,8 @@ help:
 	@echo "make run-local DISK=img GUEST_CMDS='ls /; sha256 /A.TXT'   run one machine under QEMU"
 	@echo "make run-pair DISK=img GUEST_CMDS='...' [NIC=e1000|virtio]   a server QEMU with the disk and a"
 	@echo "                diskless client QEMU on a loopback wire; prints both, exits non-zero on failure"
+	@echo "                both take EMU=bochs: Bochs (Intel VMX with EPT) instead of QEMU (AMD SVM);"
+	@echo "                run-pair then takes BOCHS=client|server|both (default client)"
 	@echo "make deps       install the Debian packages needed (as root), or name them"
 	@echo "make clean      remove $(O)/"
 

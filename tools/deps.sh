@@ -15,6 +15,8 @@ declare -A need=(
 	[xorriso]=xorriso
 	[mformat]=mtools
 	[mkfs.fat]=dosfstools
+	[bochs]=bochs
+	[bxhub]=bochs
 )
 # files -> package
 declare -A need_files=(
@@ -23,6 +25,8 @@ declare -A need_files=(
 	[/usr/share/OVMF/OVMF_CODE.fd]=ovmf
 	[/usr/lib/crt0-efi-x86_64.o]=gnu-efi
 	[/usr/share/consolefonts/Lat15-Terminus16.psf.gz]=console-setup-linux
+	[/usr/share/bochs/BIOS-bochs-latest]=bochsbios
+	[/usr/share/vgabios/vgabios.bin]=vgabios
 )
 # The sanitizer runtimes come with gcc on Debian (libasan8, libubsan1).
 
@@ -35,6 +39,9 @@ for f in "${!need_files[@]}"; do
 done
 [ ${#missing[@]} -eq 0 ] && exit 0
 
+# bochs needs a display plugin package; bochs-term is the small one (the
+# tests use the VNC display built into bochs itself).
+[[ " ${missing[*]} " == *" bochs "* ]] && missing+=(bochs-term)
 mapfile -t missing < <(printf '%s\n' "${missing[@]}" | sort -u)
 if [ "$(id -u)" -ne 0 ]; then
 	echo "deps: missing Debian packages: ${missing[*]}" >&2

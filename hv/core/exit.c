@@ -66,6 +66,8 @@ static void handle_cpuid(struct vcpu *vcpu)
 		case 1:
 			c.ecx |= BIT(31);  /* hypervisor present */
 			c.ecx &= ~BIT(5);  /* no VMX inside the guest */
+			/* OSXSAVE mirrors the guest's CR4.OSXSAVE, not ferry's. */
+			c.ecx = (c.ecx & ~(u32)BIT(27)) | (r->cr4 & BIT(18) ? (u32)BIT(27) : 0);
 			break;
 		case 0x80000001:
 			c.ecx &= ~BIT(2);  /* no SVM inside the guest */
@@ -195,7 +197,7 @@ void exit_handle(struct vcpu *vcpu, const struct vm_exit *e)
 		vm_stop(vm, "the guest triple-faulted");
 		break;
 	case EXIT_ENTRY_FAIL:
-		report_stop(vcpu, e, "the CPU refused to enter the guest (invalid guest state)");
+		report_stop(vcpu, e, "the CPU refused to enter the guest (see the back end's report above)");
 		vm_stop(vm, "the guest could not be entered");
 		break;
 	case EXIT_OTHER:

@@ -142,11 +142,29 @@ static void log_summary(const struct vm *vm)
 		 l->errors, l->bytes_read / KiB, l->bytes_written / KiB);
 }
 
+/* The back end for this CPU's vendor: VMX on Intel, SVM on AMD (and on
+ * Hygon, whose CPUs are AMD's design).  Nothing else in the core asks. */
+static const struct hv_arch *pick_arch(char *why, size_t n)
+{
+	struct cpuid_regs r = cpuid(0, 0);
+	char vendor[13];
+	memcpy(vendor, &r.ebx, 4);
+	memcpy(vendor + 4, &r.edx, 4);
+	memcpy(vendor + 8, &r.ecx, 4);
+	vendor[12] = 0;
+	if (!strcmp(vendor, "GenuineIntel"))
+		return &vmx_arch;
+	if (!strcmp(vendor, "AuthenticAMD") || !strcmp(vendor, "HygonGenuine"))
+		return &svm_arch;
+	fmt_snprintf(why, n, "CPU vendor \"%s\": ferry needs Intel VT-x with EPT or AMD-V with NPT", vendor);
+	return NULL;
+}
+
 void ferry_main(u32 magic, u32 info);
 void ferry_main(u32 magic, u32 info)
 {
 	char why[160];
-	const struct hv_arch *arch = &svm_arch;
+	const struct hv_arch *arch;
 
 	console_init();
 	trap_init();
@@ -167,10 +185,11 @@ void ferry_main(u32 magic, u32 info)
 		log_warn("boot: the loader's information did not all fit (memory map or module list cut short)");
 	log_cpu();
 
-	if (arch->probe(why, sizeof(why)) < 0) {
+	if (!(arch = pick_arch(why, sizeof(why))) || arch->probe(why, sizeof(why)) < 0) {
 		log_err("cannot run: %s", why);
 		machine_stop(3);
 	}
+	log_info("back end: %s", arch->name);
 	arch->log_features();
 	if (mem_init(&boot) < 0 || arch->cpu_init() < 0) {
 		log_err("cannot run: out of memory while setting up %s", arch->name);

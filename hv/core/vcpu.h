@@ -1,5 +1,5 @@
 /* The arch-neutral view of a virtual CPU and the interface every back end
- * (hv/svm/, later hv/vmx/) implements.  The core never touches a VMCB or a
+ * (hv/svm/, hv/vmx/) implements.  The core never touches a VMCB or a
  * VMCS: it sees registers, exits normalised into struct vm_exit, and a
  * handful of calls in struct hv_arch. */
 #ifndef FERRY_VCPU_H
@@ -131,6 +131,7 @@ struct hv_arch {
 };
 
 extern const struct hv_arch svm_arch;
+extern const struct hv_arch vmx_arch;
 
 const char *exit_reason_name(enum exit_reason r);
 

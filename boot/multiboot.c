@@ -2,10 +2,10 @@
  * Formats: Multiboot Specification 0.6.96 section 3.3, and Multiboot2
  * Specification 2.0 section 3.6. */
 #include "../hv/core/boot_info.h"
+#include "multiboot2.h"
 #include "../hv/lib/string.h"
 
 #define MB1_LOADER_MAGIC 0x2BADB002
-#define MB2_LOADER_MAGIC 0x36D76289
 
 /* Multiboot 1 info flags. */
 #define MB1_INFO_CMDLINE BIT(2)
@@ -42,45 +42,6 @@ struct mb1_mmap {
 	u32 size;
 	u64 base, len;
 	u32 type;
-} __packed;
-
-/* Multiboot2 tag types. */
-#define MB2_TAG_END 0
-#define MB2_TAG_CMDLINE 1
-#define MB2_TAG_MODULE 3
-#define MB2_TAG_MMAP 6
-#define MB2_TAG_FRAMEBUFFER 8
-#define MB2_TAG_ACPI_OLD 14
-#define MB2_TAG_ACPI_NEW 15
-
-struct mb2_tag {
-	u32 type, size;
-} __packed;
-
-struct mb2_mmap_tag {
-	u32 type, size, entry_size, entry_version;
-} __packed;
-
-struct mb2_mmap_entry {
-	u64 base, len;
-	u32 type, reserved;
-} __packed;
-
-/* The framebuffer tag as GRUB writes it: the specification's text shows
- * one reserved byte, GRUB (and everyone following it) has two. */
-struct mb2_fb_tag {
-	u32 type, size;
-	u64 addr;
-	u32 pitch, width, height;
-	u8 bpp, fb_type;
-	u16 reserved;
-	u8 color_info[6]; /* RGB: red position, size, green ..., blue ... */
-} __packed;
-_Static_assert(offsetof(struct mb2_fb_tag, color_info) == 32, "multiboot2 color_info");
-
-struct mb2_module_tag {
-	u32 type, size, mod_start, mod_end;
-	char cmdline[];
 } __packed;
 
 static void add_mem(struct boot_info *bi, u64 base, u64 len, u32 type)

@@ -17,25 +17,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define MB2_LOADER_MAGIC 0x36D76289
+#include "../multiboot2.h"
 
-/* Tag types written here. */
-#define MB2_TAG_END 0
-#define MB2_TAG_CMDLINE 1
-#define MB2_TAG_MODULE 3
-#define MB2_TAG_MMAP 6
-#define MB2_TAG_FRAMEBUFFER 8
-#define MB2_TAG_ACPI_OLD 14
-#define MB2_TAG_ACPI_NEW 15
-
-/* Memory types of the mmap tag (multiboot2 3.6.8). */
-#define MB2_MEM_AVAILABLE 1
-#define MB2_MEM_RESERVED 2
-#define MB2_MEM_ACPI_RECLAIM 3
-#define MB2_MEM_ACPI_NVS 4
-#define MB2_MEM_BAD 5
-
-#define MB2_MMAP_ENTRY_SIZE 24
+#define MB2_MMAP_ENTRY_SIZE sizeof(struct mb2_mmap_entry)
 #define ACPI_RSDP_V1_LEN 20
 #define ACPI_RSDP_V2_LEN 36
 

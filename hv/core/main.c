@@ -42,12 +42,8 @@ static __noreturn void machine_stop(int code)
 
 static void log_cpu(void)
 {
-	struct cpuid_regs r = cpuid(0, 0);
 	char vendor[13];
-	memcpy(vendor, &r.ebx, 4);
-	memcpy(vendor + 4, &r.edx, 4);
-	memcpy(vendor + 8, &r.ecx, 4);
-	vendor[12] = 0;
+	cpu_vendor(vendor);
 	char brand[49] = "";
 	if (cpuid(0x80000000, 0).eax >= 0x80000004) {
 		for (u32 i = 0; i < 3; i++) {
@@ -146,12 +142,8 @@ static void log_summary(const struct vm *vm)
  * Hygon, whose CPUs are AMD's design).  Nothing else in the core asks. */
 static const struct hv_arch *pick_arch(char *why, size_t n)
 {
-	struct cpuid_regs r = cpuid(0, 0);
 	char vendor[13];
-	memcpy(vendor, &r.ebx, 4);
-	memcpy(vendor + 4, &r.edx, 4);
-	memcpy(vendor + 8, &r.ecx, 4);
-	vendor[12] = 0;
+	cpu_vendor(vendor);
 	if (!strcmp(vendor, "GenuineIntel"))
 		return &vmx_arch;
 	if (!strcmp(vendor, "AuthenticAMD") || !strcmp(vendor, "HygonGenuine"))

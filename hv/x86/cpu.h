@@ -15,6 +15,16 @@ static inline struct cpuid_regs cpuid(u32 leaf, u32 subleaf)
 	return r;
 }
 
+/* The vendor string of CPUID leaf 0 ("AuthenticAMD", "GenuineIntel"). */
+static inline void cpu_vendor(char out[13])
+{
+	struct cpuid_regs r = cpuid(0, 0);
+	__builtin_memcpy(out, &r.ebx, 4);
+	__builtin_memcpy(out + 4, &r.edx, 4);
+	__builtin_memcpy(out + 8, &r.ecx, 4);
+	out[12] = 0;
+}
+
 static inline u64 rdmsr(u32 msr)
 {
 	u32 lo, hi;

@@ -15,7 +15,6 @@ at the timeout.  Disks sit on the IDE controller (Bochs has no AHCI), the
 NIC is Bochs's e1000, joined to other machines through `bxhub`, a UDP hub
 that QEMU's `-netdev socket,udp=` can join too.
 """
-import argparse
 import os
 import random
 import re
@@ -107,10 +106,12 @@ def bochsrc(workdir, iso, disk=None, cpu=CPU_VMX, mem_mib=256, ips=IPS_FAST, syn
     return ["bochs", "-q", "-unlock", "-f", path, "-rc", rc]
 
 
-class Bochs:
+class Bochs(ferryrun.Machine):
     """One Bochs machine running in the background, with the interface of
     ferryrun.Background: its COM1 output (a file) through text() and
     wait_for(), stop() ends Bochs and returns a ferryrun.Run."""
+
+    POLL = 0.1
 
     def __init__(self, guest_cmds="", ferry_args="loglevel=info", disk=None, cpu=CPU_VMX, ips=IPS_FAST,
                  sync="none", nic_port=None, mac=ferryrun.CLIENT_MAC, workdir=None):
@@ -127,8 +128,8 @@ class Bochs:
         self.stdout = open(os.path.join(self.workdir, "bochs.out"), "wb")
         self.proc = subprocess.Popen(self.cmd, stdout=self.stdout, stderr=subprocess.STDOUT,
                                      stdin=subprocess.DEVNULL, cwd=self.workdir)
-        self.watcher = threading.Thread(target=self._watch, daemon=True)
-        self.watcher.start()
+        self.thread = threading.Thread(target=self._watch, daemon=True)  # the watcher
+        self.thread.start()
 
     def text(self):
         try:
@@ -145,16 +146,6 @@ class Bochs:
                 self.proc.kill()
                 return
             time.sleep(0.1)
-
-    def wait_for(self, pattern, timeout):
-        end = time.monotonic() + timeout
-        while time.monotonic() < end:
-            if re.search(pattern, self.text(), re.M):
-                return True
-            if self.proc.poll() is not None:
-                return bool(re.search(pattern, self.text(), re.M))
-            time.sleep(0.1)
-        return False
 
     def wait(self, timeout):
         """Waits for the run to end; True if it did."""
@@ -178,11 +169,7 @@ class Bochs:
 
     def stop(self):
         """Ends Bochs (if still running) and returns its Run."""
-        timed_out = self.proc.poll() is None
-        if timed_out:
-            self.proc.kill()
-        self.proc.wait()
-        self.watcher.join(5)
+        self._end()
         self.stdout.close()
         # Bochs locks a disk image while it runs and, being killed, leaves
         # the lock file behind (bochs -unlock would clear it next time).
@@ -193,7 +180,7 @@ class Bochs:
             extra = self.bochs_messages()
             if extra:
                 text += "".join(f"bochs: {l}\n" for l in extra)
-        run = ferryrun.Run(self.cmd, text, self.proc.returncode, time.monotonic() - self.start, False)
+        run = self._run(text)
         if self.own_workdir and not os.environ.get("FERRY_KEEP_BOCHS"):
             shutil.rmtree(self.workdir, ignore_errors=True)
         return run
@@ -273,10 +260,8 @@ class Hub:
 
     def qemu_nic(self, i, nic="e1000", mac=None):
         """QEMU's NIC on hub port i."""
-        dev = ferryrun.QEMU_NIC[nic] + ",netdev=n0" + (f",mac={mac}" if mac else "")
         return ["-netdev", f"socket,id=n0,udp=127.0.0.1:{self.base + 2 * i + 1},"
-                           f"localaddr=127.0.0.1:{self.base + 2 * i}",
-                "-device", dev]
+                           f"localaddr=127.0.0.1:{self.base + 2 * i}"] + ferryrun.nic_device(nic, mac)
 
     def stop(self):
         if self.proc.poll() is None:
@@ -284,10 +269,12 @@ class Hub:
         self.proc.wait()
 
 
-class Pair:
+class Pair(ferryrun.Pair):
     """A server ferry with the disk and a diskless client ferry on a bxhub,
     either of them (or both) in Bochs, the other in QEMU.  The same
     interface as ferryrun.Pair."""
+
+    POLL = 0.1
 
     def __init__(self, disk, guest_cmds, bochs="client", key=ferryrun.TEST_KEY, server_cmds="spin 0",
                  discover_timeout=60, client_args="", server_args="", client_ips=IPS_FAST,
@@ -298,9 +285,8 @@ class Pair:
         self.guest_cmds = guest_cmds
         self.server_cmds = server_cmds
         self.client_ips, self.server_ips = client_ips, server_ips
-        self.server_args = f"loglevel=info role=server key={key} nic=e1000 {server_args}".strip()
-        self.client_args = (f"loglevel=info role=client key={key} nic=e1000 "
-                            f"discover_timeout={discover_timeout} {client_args}").strip()
+        self.server_args = ferryrun.server_ferry_args(key, "e1000", server_args)
+        self.client_args = ferryrun.client_ferry_args(key, "e1000", discover_timeout, client_args)
         self.hub = Hub([ferryrun.SERVER_MAC, ferryrun.CLIENT_MAC])
         self.server = self.client = None
 
@@ -327,72 +313,31 @@ class Pair:
     def finish(self, timeout):
         """Waits for the client to end, then stops the server and the hub.
         Returns (client Run, server Run)."""
-        end = time.monotonic() + timeout
-        while self.client.proc.poll() is None and time.monotonic() < end:
-            time.sleep(0.1)
-        timed_out = self.client.proc.poll() is None
-        c = self.client.stop()
-        c.timed_out = timed_out
-        srv = self.server.stop() if self.server else None
+        runs = super().finish(timeout)
         self.hub.stop()
-        return c, srv
+        return runs
 
     def kill(self):
-        for m in (self.client, self.server):
-            if m and m.proc.poll() is None:
-                m.proc.kill()
-                m.stop()
+        super().kill()
         self.hub.stop()
 
 
 def run_pair(disk, guest_cmds, timeout=400, **kw):
     """Server first, then client; returns (client Run, server Run)."""
-    pair = Pair(disk, guest_cmds, **kw)
-    try:
-        pair.start_server()
-        pair.start_client()
-        return pair.finish(timeout)
-    finally:
-        pair.kill()
+    return Pair.run(disk, guest_cmds, timeout, **kw)
+
+
+def check_bochs():
+    if not shutil.which("bochs"):
+        sys.exit("bochsrun: bochs is missing (apt-get install bochs bochsbios vgabios)")
 
 
 def main():
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--disk", help="raw disk image for the IDE controller")
-    ap.add_argument("--cmds", default="", help="the guest's command script")
-    ap.add_argument("--ferry-args", default="loglevel=info")
-    ap.add_argument("--cpu", default=CPU_VMX, help="Bochs CPU model (bochs --help cpu)")
-    ap.add_argument("--timeout", type=int, default=600)
-    ap.add_argument("--pair", action="store_true", help="server with the disk + diskless client")
-    ap.add_argument("--bochs", default="client", choices=("client", "server", "both"),
-                    help="with --pair: which machine(s) Bochs runs; QEMU runs the other")
-    ap.add_argument("--key", default=ferryrun.TEST_KEY, help="the pre-shared key (hex)")
-    ap.add_argument("--server-cmds", default="spin 0", help="the server guest's script")
-    a = ap.parse_args()
-    for f in (FERRY64, GUEST, ferryrun.FERRY32):
-        if not os.path.exists(f):
-            sys.exit(f"bochsrun: {f} is missing; run 'make' first")
-    if a.disk and not os.path.exists(a.disk):
-        sys.exit(f"bochsrun: disk image {a.disk} does not exist")
-    if not shutil.which("bochs"):
-        sys.exit("bochsrun: bochs is missing (apt-get install bochs bochsbios vgabios)")
-    if a.pair:
-        if not a.disk:
-            sys.exit("bochsrun: --pair needs --disk (the server's disk)")
-        r, srv = run_pair(a.disk, a.cmds, timeout=a.timeout, bochs=a.bochs, key=a.key,
-                          server_cmds=a.server_cmds)
-        print("---- server " + "-" * 60)
-        print(srv.output.replace("\r", ""), end="")
-        print("---- client " + "-" * 60)
-        print(r.output.replace("\r", ""), end="")
-    else:
-        r = run_local(a.disk, a.cmds, timeout=a.timeout, echo=True, cpu=a.cpu, ferry_args=a.ferry_args)
-    if r.timed_out:
-        print(f"bochsrun: timed out after {a.timeout} s", file=sys.stderr)
-        sys.exit(2)
-    if not r.passed():
-        print("bochsrun: the guest reported a failure (no 'result: pass')", file=sys.stderr)
-        sys.exit(1)
+    ferryrun.cli("bochsrun", __doc__, disk_help="raw disk image for the IDE controller", cpu=CPU_VMX,
+                 cpu_help="Bochs CPU model (bochs --help cpu)",
+                 variant=("--bochs", dict(default="client", choices=("client", "server", "both"),
+                                          help="with --pair: which machine(s) Bochs runs; QEMU runs the other")),
+                 needs=(FERRY64, GUEST, ferryrun.FERRY32), check=check_bochs, local=run_local, pair=run_pair)
 
 
 if __name__ == "__main__":

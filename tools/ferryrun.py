@@ -49,13 +49,15 @@ def nic_args(nic, local_port, remote_port=None, pcap=None, mac=None, wire="udp",
                            f"addr.host=127.0.0.1,addr.port={local_port}"]
     else:
         raise ValueError(f"unknown wire {wire}")
-    dev = QEMU_NIC[nic] + ",netdev=n0"
-    if mac:
-        dev += f",mac={mac}"
-    args += ["-device", dev]
+    args += nic_device(nic, mac)
     if pcap:
         args += ["-object", f"filter-dump,id=f0,netdev=n0,file={pcap}"]
     return args
+
+
+def nic_device(nic, mac=None):
+    """QEMU's -device for a NIC of kind nic on netdev n0."""
+    return ["-device", QEMU_NIC[nic] + ",netdev=n0" + (f",mac={mac}" if mac else "")]
 
 
 def qemu_cmd(disk=None, cpu=CPU_SVM, mem="256M", kernel=True, guest_cmds="",
@@ -177,7 +179,44 @@ def free_udp_ports(n):
     return ports
 
 
-class Background:
+class Machine:
+    """An emulator running in the background.  A subclass starts it, sets
+    cmd, start (time.monotonic()), proc (the Popen) and thread (which
+    follows the output), and says what it printed so far through text()."""
+
+    POLL = 0.05  # seconds between looks at the process and its output
+
+    def text(self):
+        raise NotImplementedError
+
+    def _settle(self):
+        """Once the process has ended: lets the last of its output in."""
+
+    def wait_for(self, pattern, timeout):
+        """Waits until a line matches; True if it did."""
+        end = time.monotonic() + timeout
+        while time.monotonic() < end:
+            if re.search(pattern, self.text(), re.M):
+                return True
+            if self.proc.poll() is not None:
+                self._settle()
+                return bool(re.search(pattern, self.text(), re.M))
+            time.sleep(self.POLL)
+        return False
+
+    def _end(self):
+        """Kills the process (if still running), reaps it and its thread."""
+        if self.proc.poll() is None:
+            self.proc.kill()
+        self.proc.wait()
+        self.thread.join(5)
+
+    def _run(self, text):
+        """The Run of this machine, printing text, now that it has ended."""
+        return Run(self.cmd, text, self.proc.returncode, time.monotonic() - self.start, False)
+
+
+class Background(Machine):
     """A QEMU running in the background whose output is collected."""
 
     def __init__(self, cmd):
@@ -197,26 +236,13 @@ class Background:
     def text(self):
         return "".join(self.chunks)
 
-    def wait_for(self, pattern, timeout):
-        """Waits until a line matches; True if it did."""
-        end = time.monotonic() + timeout
-        while time.monotonic() < end:
-            if re.search(pattern, self.text(), re.M):
-                return True
-            if self.proc.poll() is not None:
-                self.thread.join(1)
-                return bool(re.search(pattern, self.text(), re.M))
-            time.sleep(0.05)
-        return False
+    def _settle(self):
+        self.thread.join(1)
 
     def stop(self):
         """Kills QEMU (if still running) and returns its Run."""
-        timed_out = self.proc.poll() is None
-        if timed_out:
-            self.proc.kill()
-        self.proc.wait()
-        self.thread.join(5)
-        return Run(self.cmd, self.text(), self.proc.returncode, time.monotonic() - self.start, False)
+        self._end()
+        return self._run(self.text())
 
 
 TEST_KEY = "0123456789abcdef0123456789abcdef"
@@ -224,21 +250,33 @@ SERVER_MAC = "52:54:00:5e:00:01"
 CLIENT_MAC = "52:54:00:c1:00:01"
 
 
+def server_ferry_args(key, nic, extra=""):
+    """ferry's command line as a pair's server."""
+    return f"loglevel=info role=server key={key} nic={nic} {extra}".strip()
+
+
+def client_ferry_args(key, nic, discover_timeout, extra=""):
+    """ferry's command line as a pair's client."""
+    return (f"loglevel=info role=client key={key} nic={nic} "
+            f"discover_timeout={discover_timeout} {extra}").strip()
+
+
 class Pair:
     """A server ferry (with the disk, its guest running server_cmds) and a
     diskless client ferry (its guest running guest_cmds) on one wire."""
+
+    POLL = 0.05  # seconds between looks at the client in finish()
 
     def __init__(self, disk, guest_cmds, nic="e1000", key=TEST_KEY, client_key=None,
                  server_cmds="spin 0", pcap=None, discover_timeout=60, client_args="", server_args=""):
         ps, pc = free_udp_ports(2)
         self.server_cmd = qemu_cmd(
             disk=disk, guest_cmds=server_cmds,
-            ferry_args=f"loglevel=info role=server key={key} nic={nic} {server_args}".strip(),
+            ferry_args=server_ferry_args(key, nic, server_args),
             extra=nic_args(nic, ps, pc, mac=SERVER_MAC))
         self.client_cmd = qemu_cmd(
             guest_cmds=guest_cmds,
-            ferry_args=(f"loglevel=info role=client key={client_key or key} nic={nic} "
-                        f"discover_timeout={discover_timeout} {client_args}").strip(),
+            ferry_args=client_ferry_args(client_key or key, nic, discover_timeout, client_args),
             extra=nic_args(nic, pc, ps, pcap=pcap, mac=CLIENT_MAC))
         self.server = self.client = None
 
@@ -255,64 +293,86 @@ class Pair:
         then stops the server.  Returns (client Run, server Run)."""
         end = time.monotonic() + timeout
         while self.client.proc.poll() is None and time.monotonic() < end:
-            time.sleep(0.05)
+            time.sleep(self.POLL)
         timed_out = self.client.proc.poll() is None
         c = self.client.stop()
         c.timed_out = timed_out
         srv = self.server.stop() if self.server else None
         return c, srv
 
+    def kill(self):
+        """Ends whichever machine still runs (after an error)."""
+        for m in (self.client, self.server):
+            if m and m.proc.poll() is None:
+                m.stop()
+
+    @classmethod
+    def run(cls, disk, guest_cmds, timeout, **kw):
+        """Server first, then client; returns (client Run, server Run)."""
+        pair = cls(disk, guest_cmds, **kw)
+        try:
+            pair.start_server()
+            pair.start_client()
+            return pair.finish(timeout)
+        finally:
+            pair.kill()
+
 
 def run_pair(disk, guest_cmds, timeout=300, **kw):
     """Server first, then client; returns (client Run, server Run)."""
-    pair = Pair(disk, guest_cmds, **kw)
-    try:
-        pair.start_server()
-        pair.start_client()
-        return pair.finish(timeout)
-    finally:
-        for b in (pair.client, pair.server):
-            if b and b.proc.poll() is None:
-                b.proc.kill()
+    return Pair.run(disk, guest_cmds, timeout, **kw)
 
 
 def run_local(disk, guest_cmds, timeout=300, echo=False, **kw):
     return run(qemu_cmd(disk=disk, guest_cmds=guest_cmds, **kw), timeout=timeout, echo=echo)
 
 
-def main():
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--disk", help="raw disk image for the AHCI controller")
+def cli(prog, doc, disk_help, cpu, cpu_help, variant, needs, local, pair, check=None):
+    """The command line of ferryrun and bochsrun: one machine (local), or a
+    pair.  variant is (flag, add_argument keywords) of the option that picks
+    the pair's kind, passed on to pair() by its name; needs are the files
+    that must exist; check() may exit when something else is missing."""
+    ap = argparse.ArgumentParser(description=doc.splitlines()[0])
+    ap.add_argument("--disk", help=disk_help)
     ap.add_argument("--cmds", default="", help="the guest's command script")
     ap.add_argument("--ferry-args", default="loglevel=info")
-    ap.add_argument("--cpu", default=CPU_SVM)
+    ap.add_argument("--cpu", default=cpu, help=cpu_help)
     ap.add_argument("--timeout", type=int, default=600)
     ap.add_argument("--pair", action="store_true", help="server with the disk + diskless client")
-    ap.add_argument("--nic", default="e1000", choices=sorted(QEMU_NIC))
+    kind = ap.add_argument(variant[0], **variant[1]).dest
     ap.add_argument("--key", default=TEST_KEY, help="the pre-shared key (hex)")
     ap.add_argument("--server-cmds", default="spin 0", help="the server guest's script")
     a = ap.parse_args()
-    for f in (FERRY32, GUEST):
+    for f in needs:
         if not os.path.exists(f):
-            sys.exit(f"ferryrun: {f} is missing; run 'make' first")
+            sys.exit(f"{prog}: {f} is missing; run 'make' first")
     if a.disk and not os.path.exists(a.disk):
-        sys.exit(f"ferryrun: disk image {a.disk} does not exist")
+        sys.exit(f"{prog}: disk image {a.disk} does not exist")
+    if check:
+        check()
     if a.pair:
         if not a.disk:
-            sys.exit("ferryrun: --pair needs --disk (the server's disk)")
-        r, srv = run_pair(a.disk, a.cmds, timeout=a.timeout, nic=a.nic, key=a.key, server_cmds=a.server_cmds)
+            sys.exit(f"{prog}: --pair needs --disk (the server's disk)")
+        r, srv = pair(a.disk, a.cmds, timeout=a.timeout, key=a.key, server_cmds=a.server_cmds,
+                      **{kind: getattr(a, kind)})
         print("---- server " + "-" * 60)
         print(srv.output.replace("\r", ""), end="")
         print("---- client " + "-" * 60)
         print(r.output.replace("\r", ""), end="")
     else:
-        r = run_local(a.disk, a.cmds, timeout=a.timeout, echo=True, cpu=a.cpu, ferry_args=a.ferry_args)
+        r = local(a.disk, a.cmds, timeout=a.timeout, echo=True, cpu=a.cpu, ferry_args=a.ferry_args)
     if r.timed_out:
-        print(f"ferryrun: timed out after {a.timeout} s", file=sys.stderr)
+        print(f"{prog}: timed out after {a.timeout} s", file=sys.stderr)
         sys.exit(2)
     if not r.passed():
-        print("ferryrun: the guest reported a failure (no 'result: pass')", file=sys.stderr)
+        print(f"{prog}: the guest reported a failure (no 'result: pass')", file=sys.stderr)
         sys.exit(1)
+
+
+def main():
+    cli("ferryrun", __doc__, disk_help="raw disk image for the AHCI controller", cpu=CPU_SVM, cpu_help=None,
+        variant=("--nic", dict(default="e1000", choices=sorted(QEMU_NIC))),
+        needs=(FERRY32, GUEST), local=run_local, pair=run_pair)
 
 
 if __name__ == "__main__":

@@ -71,6 +71,26 @@ int fat_dir_locate(struct fat_dir *d, u32 index, u32 *sec, u32 *off)
 	return 0;
 }
 
+/* fat_dir_locate, then the entry's 32 bytes in the cache (marked dirty for
+ * a caller that changes them).  Returns 0 with *ent and, where not NULL,
+ * *sec and *off; 1 when the directory ends before the entry; or an error. */
+int fat_dir_entry(struct fat_dir *d, u32 index, bool dirty, u8 **ent, u32 *sec, u32 *off)
+{
+	u32 s, o;
+	int rc = fat_dir_locate(d, index, &s, &o);
+	if (rc)
+		return rc;
+	rc = fat_cache_get(d->v, s, dirty, ent);
+	if (rc)
+		return rc;
+	*ent += o;
+	if (sec)
+		*sec = s;
+	if (off)
+		*off = o;
+	return 0;
+}
+
 static void lfn_reset(struct fat_dir *d)
 {
 	d->lfn_expect = 0;
@@ -109,14 +129,10 @@ int fat_readdir(struct fat_dir *d, struct fat_dirent *e)
 
 	for (;;) {
 		u32 sec, off, index = d->index;
-		int rc = fat_dir_locate(d, index, &sec, &off);
+		u8 *p;
+		int rc = fat_dir_entry(d, index, false, &p, &sec, &off);
 		if (rc)
 			return rc == 1 ? 0 : rc;
-		u8 *p;
-		rc = fat_cache_get(v, sec, false, &p);
-		if (rc)
-			return rc;
-		p += off;
 		if (p[0] == DIR_END)
 			return 0;
 		d->index++;

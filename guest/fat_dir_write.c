@@ -9,15 +9,10 @@ static int dir_has_short(struct fat_vol *v, u32 start, const u8 sn[11])
 	struct fat_dir d;
 	fat_dir_init(v, start, &d);
 	for (u32 i = 0;; i++) {
-		u32 sec, off;
 		u8 *p;
-		int rc = fat_dir_locate(&d, i, &sec, &off);
+		int rc = fat_dir_entry(&d, i, false, &p, NULL, NULL);
 		if (rc)
 			return rc == 1 ? 0 : rc;
-		rc = fat_cache_get(v, sec, false, &p);
-		if (rc)
-			return rc;
-		p += off;
 		if (p[0] == DIR_END)
 			return 0;
 		if (p[0] != DIR_FREE && (p[11] & 0x3f) != FAT_ATTR_LONG_NAME && memcmp(p, sn, 11) == 0)
@@ -90,19 +85,11 @@ void fat_sde_fill(struct fat_sde *s, const u8 sn[11], u8 nt_res, u8 attr, u32 cl
 /* Writes a raw 32-byte entry at index i of a directory. */
 int fat_dir_put(struct fat_dir *d, u32 i, const void *ent, u32 *sec_out, u32 *off_out)
 {
-	u32 sec, off;
 	u8 *p;
-	int rc = fat_dir_locate(d, i, &sec, &off);
+	int rc = fat_dir_entry(d, i, true, &p, sec_out, off_out);
 	if (rc)
 		return rc < 0 ? rc : -E_CORRUPT;
-	rc = fat_cache_get(d->v, sec, true, &p);
-	if (rc)
-		return rc;
-	memcpy(p + off, ent, DIRENT_SIZE);
-	if (sec_out) {
-		*sec_out = sec;
-		*off_out = off;
-	}
+	memcpy(p, ent, DIRENT_SIZE);
 	return 0;
 }
 
@@ -196,15 +183,11 @@ int fat_dir_delete(struct fat_vol *v, u32 start, u32 first, u32 last)
 	struct fat_dir d;
 	fat_dir_init(v, start, &d);
 	for (u32 i = first; i <= last; i++) {
-		u32 sec, off;
 		u8 *p;
-		int rc = fat_dir_locate(&d, i, &sec, &off);
+		int rc = fat_dir_entry(&d, i, true, &p, NULL, NULL);
 		if (rc)
 			return rc < 0 ? rc : -E_CORRUPT;
-		rc = fat_cache_get(v, sec, true, &p);
-		if (rc)
-			return rc;
-		p[off] = DIR_FREE;
+		p[0] = DIR_FREE;
 	}
 	return 0;
 }

@@ -57,6 +57,25 @@ int fat_read(struct fat_file *f, void *buf, u32 len)
 	return (int)done;
 }
 
+/* The last component of a path and the directory it names an entry of. */
+struct leaf {
+	struct fat_dirent parent;
+	const char *name;
+	size_t len;
+};
+
+/* Resolves the parent directory of path and looks the last component up
+ * in it: 0 and *e (the entry exists), 1 (it does not, but the parent does,
+ * so it can be created), or an error. */
+static int leaf_lookup(struct fat_vol *v, const char *path, struct leaf *l, struct fat_dirent *e)
+{
+	int rc = fat_path_parent(v, path, &l->parent, &l->name, &l->len);
+	if (rc)
+		return rc;
+	rc = fat_dir_lookup(v, l->parent.cluster, l->name, l->len, e);
+	return rc == -E_NOENT ? 1 : rc;
+}
+
 /* Writes the file's first cluster and size into its 8.3 entry. */
 static int file_update_entry(struct fat_file *f)
 {
@@ -77,14 +96,12 @@ static int file_update_entry(struct fat_file *f)
 
 int fat_create(struct fat_vol *v, const char *path, struct fat_file *f)
 {
-	struct fat_dirent parent, e;
-	const char *leaf;
-	size_t leaf_len;
+	struct leaf l;
+	struct fat_dirent e;
 	memset(f, 0, sizeof(*f)); /* a failed create leaves a closed handle */
-	int rc = fat_path_parent(v, path, &parent, &leaf, &leaf_len);
-	if (rc)
+	int rc = leaf_lookup(v, path, &l, &e);
+	if (rc < 0)
 		return rc;
-	rc = fat_dir_lookup(v, parent.cluster, leaf, leaf_len, &e);
 	if (rc == 0) {
 		if (e.is_dir)
 			return -E_ISDIR;
@@ -107,12 +124,10 @@ int fat_create(struct fat_vol *v, const char *path, struct fat_file *f)
 				return rc;
 			}
 		}
-	} else if (rc == -E_NOENT) {
-		rc = fat_dir_add(v, parent.cluster, leaf, leaf_len, FAT_ATTR_ARCHIVE, 0, &e);
+	} else {
+		rc = fat_dir_add(v, l.parent.cluster, l.name, l.len, FAT_ATTR_ARCHIVE, 0, &e);
 		if (rc)
 			return rc;
-	} else {
-		return rc;
 	}
 	memset(f, 0, sizeof(*f));
 	f->v = v;
@@ -223,15 +238,11 @@ static int dir_is_empty(struct fat_vol *v, u32 start)
 
 int fat_remove(struct fat_vol *v, const char *path)
 {
-	struct fat_dirent parent, e;
-	const char *leaf;
-	size_t leaf_len;
-	int rc = fat_path_parent(v, path, &parent, &leaf, &leaf_len);
+	struct leaf l;
+	struct fat_dirent e;
+	int rc = leaf_lookup(v, path, &l, &e);
 	if (rc)
-		return rc;
-	rc = fat_dir_lookup(v, parent.cluster, leaf, leaf_len, &e);
-	if (rc)
-		return rc;
+		return rc < 0 ? rc : -E_NOENT;
 	if (e.cluster && !fat_clus_ok(v, e.cluster))
 		return -E_CORRUPT;
 	if (e.is_dir) {
@@ -241,7 +252,7 @@ int fat_remove(struct fat_vol *v, const char *path)
 		if (rc <= 0)
 			return rc < 0 ? rc : -E_NOTEMPTY;
 	}
-	rc = fat_dir_delete(v, parent.cluster, e.first_index, e.index);
+	rc = fat_dir_delete(v, l.parent.cluster, e.first_index, e.index);
 	if (rc)
 		return rc;
 	return e.cluster ? fat_chain_free(v, e.cluster) : 0;
@@ -249,15 +260,11 @@ int fat_remove(struct fat_vol *v, const char *path)
 
 int fat_mkdir(struct fat_vol *v, const char *path)
 {
-	struct fat_dirent parent, e;
-	const char *leaf;
-	size_t leaf_len;
-	int rc = fat_path_parent(v, path, &parent, &leaf, &leaf_len);
-	if (rc)
-		return rc;
-	rc = fat_dir_lookup(v, parent.cluster, leaf, leaf_len, &e);
-	if (rc != -E_NOENT)
-		return rc ? rc : -E_EXIST;
+	struct leaf l;
+	struct fat_dirent e;
+	int rc = leaf_lookup(v, path, &l, &e);
+	if (rc <= 0)
+		return rc < 0 ? rc : -E_EXIST;
 
 	u32 c;
 	rc = fat_cluster_alloc(v, 0, &c);
@@ -274,12 +281,12 @@ int fat_mkdir(struct fat_vol *v, const char *path)
 		fat_sde_fill(&s, dot, 0, FAT_ATTR_DIRECTORY, c, 0);
 		rc = fat_dir_put(&d, 0, &s, NULL, NULL);
 		if (!rc) {
-			fat_sde_fill(&s, dotdot, 0, FAT_ATTR_DIRECTORY, parent.cluster, 0);
+			fat_sde_fill(&s, dotdot, 0, FAT_ATTR_DIRECTORY, l.parent.cluster, 0);
 			rc = fat_dir_put(&d, 1, &s, NULL, NULL);
 		}
 	}
 	if (!rc)
-		rc = fat_dir_add(v, parent.cluster, leaf, leaf_len, FAT_ATTR_DIRECTORY, c, &e);
+		rc = fat_dir_add(v, l.parent.cluster, l.name, l.len, FAT_ATTR_DIRECTORY, c, &e);
 	if (rc) {
 		int rc2 = fat_chain_free(v, c);
 		(void)rc2;

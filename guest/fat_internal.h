@@ -150,6 +150,7 @@ bool fat_name_eq(const char *a, size_t alen, const char *b);
 
 void fat_dir_init(struct fat_vol *v, u32 start, struct fat_dir *d);
 int fat_dir_locate(struct fat_dir *d, u32 index, u32 *sec, u32 *off);
+int fat_dir_entry(struct fat_dir *d, u32 index, bool dirty, u8 **ent, u32 *sec, u32 *off);
 int fat_dir_lookup(struct fat_vol *v, u32 start, const char *name, size_t len,
 		   struct fat_dirent *e);
 

@@ -150,6 +150,16 @@ int shell_resolve(struct shell *sh, const char *path, struct fat_vol **vol, cons
 
 /* ---- built-in commands -------------------------------------------------- */
 
+/* Ends a hash and appends its hex digest to the result fields. */
+static void result_sha256(struct shell *sh, struct sha256_ctx *c)
+{
+	u8 d[SHA256_DIGEST_SIZE];
+	char hex[2 * SHA256_DIGEST_SIZE + 1];
+	sha256_final(c, d);
+	sha256_hex(d, hex);
+	shell_result(sh, "%s", hex);
+}
+
 static int cmd_ls(struct shell *sh, int argc, char **argv)
 {
 	struct fat_vol *v;
@@ -248,8 +258,6 @@ static int cmd_sha256(struct shell *sh, int argc, char **argv)
 	const char *p;
 	struct fat_file f;
 	struct sha256_ctx c;
-	u8 d[SHA256_DIGEST_SIZE];
-	char hex[2 * SHA256_DIGEST_SIZE + 1];
 	int rc;
 	(void)argc;
 
@@ -258,11 +266,10 @@ static int cmd_sha256(struct shell *sh, int argc, char **argv)
 	sha256_init(&c);
 	while ((rc = fat_read(&f, sh->io, (u32)sh->io_len)) > 0)
 		sha256_update(&c, sh->io, (size_t)rc);
-	sha256_final(&c, d);
 	if (rc < 0)
 		return rc;
-	sha256_hex(d, hex);
-	shell_result(sh, "%s %u", hex, f.size);
+	result_sha256(sh, &c);
+	shell_result(sh, "%u", f.size);
 	return 0;
 }
 
@@ -316,8 +323,6 @@ static int cmd_write(struct shell *sh, int argc, char **argv)
 	const char *p;
 	struct fat_file f;
 	struct sha256_ctx c;
-	u8 d[SHA256_DIGEST_SIZE];
-	char hex[2 * SHA256_DIGEST_SIZE + 1];
 	u64 bytes, state;
 	int rc;
 	(void)argc;
@@ -341,34 +346,31 @@ static int cmd_write(struct shell *sh, int argc, char **argv)
 		bytes -= n;
 	}
 	int rc2 = fat_close(&f);
-	sha256_final(&c, d);
 	if (rc || rc2)
 		return rc ? rc : rc2;
-	sha256_hex(d, hex);
-	shell_result(sh, "%s", hex);
+	result_sha256(sh, &c);
 	return 0;
+}
+
+/* Commands that are one FAT operation on one path and print nothing. */
+static int path_op(struct shell *sh, const char *path, int (*op)(struct fat_vol *v, const char *path))
+{
+	struct fat_vol *v;
+	const char *p;
+	int rc = shell_resolve(sh, path, &v, &p);
+	return rc ? rc : op(v, p);
 }
 
 static int cmd_rm(struct shell *sh, int argc, char **argv)
 {
-	struct fat_vol *v;
-	const char *p;
-	int rc;
 	(void)argc;
-	if ((rc = shell_resolve(sh, argv[1], &v, &p)))
-		return rc;
-	return fat_remove(v, p);
+	return path_op(sh, argv[1], fat_remove);
 }
 
 static int cmd_mkdir(struct shell *sh, int argc, char **argv)
 {
-	struct fat_vol *v;
-	const char *p;
-	int rc;
 	(void)argc;
-	if ((rc = shell_resolve(sh, argv[1], &v, &p)))
-		return rc;
-	return fat_mkdir(v, p);
+	return path_op(sh, argv[1], fat_mkdir);
 }
 
 static int cmd_sync(struct shell *sh, int argc, char **argv)
@@ -474,6 +476,31 @@ static void finish(struct shell *sh, int rc)
 	}
 }
 
+/* Looks sh->argv[0] up (built-ins first, then the extra commands) and runs
+ * it: 0 or -E_*, with sh->msg saying why where there is more to say. */
+static int dispatch(struct shell *sh, int argc)
+{
+	const struct shell_cmd *c = NULL;
+	for (size_t i = 0; i < ARRAY_SIZE(builtins) && !c; i++) {
+		if (strcmp(builtins[i].cmd.name, sh->argv[0]))
+			continue;
+		c = &builtins[i].cmd;
+		sh->cmd_usage = c->usage;
+		if (argc - 1 < builtins[i].min_args || argc - 1 > builtins[i].max_args)
+			return shell_usage(sh);
+	}
+	for (size_t i = 0; i < sh->nextra && !c; i++)
+		if (sh->extra[i].name && !strcmp(sh->extra[i].name, sh->argv[0]))
+			c = &sh->extra[i];
+	if (!c) {
+		shell_message(sh, "unknown command");
+		return -E_INVAL;
+	}
+	sh->cmd_usage = c->usage;
+	int rc = c->fn(sh, argc, sh->argv);
+	return rc > 0 ? -E_INVAL : rc; /* commands return 0 or -E_* */
+}
+
 static void run_one(struct shell *sh, const char *cmd, size_t len)
 {
 	char *buf = g_alloc(len + 1);
@@ -495,37 +522,25 @@ static void run_one(struct shell *sh, const char *cmd, size_t len)
 	if (why) {
 		shell_message(sh, "%s", why);
 		finish(sh, -E_INVAL);
-		g_free(buf);
-		return;
-	}
-
-	const struct shell_cmd *c = NULL;
-	int rc;
-	for (size_t i = 0; i < ARRAY_SIZE(builtins) && !c; i++) {
-		if (strcmp(builtins[i].cmd.name, sh->argv[0]))
-			continue;
-		c = &builtins[i].cmd;
-		sh->cmd_usage = c->usage;
-		if (argc - 1 < builtins[i].min_args || argc - 1 > builtins[i].max_args) {
-			finish(sh, shell_usage(sh));
-			g_free(buf);
-			return;
-		}
-	}
-	for (size_t i = 0; i < sh->nextra && !c; i++)
-		if (sh->extra[i].name && !strcmp(sh->extra[i].name, sh->argv[0]))
-			c = &sh->extra[i];
-	if (!c) {
-		shell_message(sh, "unknown command");
-		rc = -E_INVAL;
 	} else {
-		sh->cmd_usage = c->usage;
-		rc = c->fn(sh, argc, sh->argv);
-		if (rc > 0)
-			rc = -E_INVAL; /* commands return 0 or -E_* */
+		finish(sh, dispatch(sh, argc));
 	}
-	finish(sh, rc);
 	g_free(buf);
+}
+
+/* No memory to run the script: the lines a run ends with, for one error. */
+static void report_nomem(void (*out)(const char *line))
+{
+	out("err shell: nomem");
+	out("done ok=0 err=1");
+	out("result: fail");
+}
+
+static void shell_free(struct shell *sh)
+{
+	g_free(sh->io);
+	g_free(sh->mounts);
+	g_free(sh);
 }
 
 int shell_run(const char *script, struct disk **disks, size_t ndisks, void (*out)(const char *line),
@@ -533,9 +548,7 @@ int shell_run(const char *script, struct disk **disks, size_t ndisks, void (*out
 {
 	struct shell *sh = g_zalloc(sizeof(*sh));
 	if (!sh) {
-		out("err shell: nomem");
-		out("done ok=0 err=1");
-		out("result: fail");
+		report_nomem(out);
 		return 1;
 	}
 	sh->disks = disks;
@@ -551,12 +564,8 @@ int shell_run(const char *script, struct disk **disks, size_t ndisks, void (*out
 		sh->io_len = n;
 	}
 	if (!sh->mounts || !sh->io) {
-		out("err shell: nomem");
-		out("done ok=0 err=1");
-		out("result: fail");
-		g_free(sh->io);
-		g_free(sh->mounts);
-		g_free(sh);
+		report_nomem(out);
+		shell_free(sh);
 		return 1;
 	}
 
@@ -590,8 +599,6 @@ int shell_run(const char *script, struct disk **disks, size_t ndisks, void (*out
 	shell_printf(sh, "done ok=%u err=%u", sh->n_ok, sh->n_err);
 	shell_printf(sh, "result: %s", sh->n_err ? "fail" : "pass");
 	int failed = (int)sh->n_err;
-	g_free(sh->io);
-	g_free(sh->mounts);
-	g_free(sh);
+	shell_free(sh);
 	return failed;
 }

@@ -174,14 +174,16 @@ static int cl_rx(struct net_client *c, struct net_msg *m)
 /* ---- Retransmission timing --------------------------------------------------- */
 
 struct req {
+	u8 type;  /* NET_T_READ, _WRITE, _FLUSH or _IDENTIFY */
 	u64 tag, deadline, give_up;
 	u64 rto;
 	u32 timeouts;
 };
 
-static void req_start(struct net_client *c, struct req *r)
+static void req_start(struct net_client *c, struct req *r, u8 type)
 {
 	u64 t = now(c);
+	r->type = type;
 	r->tag = c->next_tag++;
 	r->rto = c->cfg.rto_us;
 	r->timeouts = 0;
@@ -232,6 +234,44 @@ static int req_end(struct net_client *c, int rc)
 	return rc;
 }
 
+struct xfer;
+
+/* Sends again what the server has not answered yet: after a timeout, and
+ * after a rebind (the server may have rebooted and lost the request).  x is
+ * the transfer of a read or write, NULL for a flush or identify. */
+typedef void req_resend_fn(struct net_client *c, const struct req *r, struct xfer *x);
+
+/* Polls the link until a frame answers request r: 0 and *m, or the end of
+ * the request (-E_TIMEDOUT; -E_IO when a rebind finds that the server now
+ * exports another disk).  Frames for other tags are counted stale and
+ * skipped; what a matching frame means is the caller's to decide. */
+static int req_wait(struct net_client *c, struct req *r, req_resend_fn *resend, struct xfer *x,
+		    struct net_msg *m)
+{
+	for (;;) {
+		/* Time is checked on every turn, so a stream of frames that are
+		 * of no use cannot hold the request past its budget. */
+		int t = req_idle(c, r);
+		if (t < 0)
+			return t;
+		if (t > 0)
+			resend(c, r, x);
+		int k = cl_rx(c, m);
+		if (k == RX_MISMATCH)
+			return -E_IO;
+		if (k == RX_BOUND) {
+			resend(c, r, x);
+			req_alive(c, r);
+			continue;
+		}
+		if (k != RX_MSG)
+			continue;
+		if (m->tag == r->tag)
+			return 0;
+		c->stats.rx_stale++;
+	}
+}
+
 /* ---- Data between the frames and the scatter list ----------------------- */
 
 static void seg_copy(const struct blk_seg *segs, unsigned nseg, u64 off, u8 *buf, u32 len, bool to_buf)
@@ -253,7 +293,21 @@ static void seg_copy(const struct blk_seg *segs, unsigned nseg, u64 off, u8 *buf
 	}
 }
 
-static int check_io(struct net_client *c, u64 lba, u32 count, const struct blk_seg *segs, unsigned nseg)
+struct xfer {
+	u64 lba;
+	u32 count, bytes, nchunks, nhave;
+	u8 have[NET_BITMAP_BYTES];  /* read: chunks received; write: chunks the server holds */
+	u8 want[NET_BITMAP_BYTES];  /* read: chunks asked for in this round */
+	u32 pending;                /* read: asked for and not yet received */
+	u32 last_want;              /* read: highest chunk asked for */
+	const struct blk_seg *segs;
+	unsigned nseg;
+};
+
+/* Checks a read or write against the bound disk: 0 and *x describing the
+ * transfer, or the error that ends the request. */
+static int xfer_init(struct net_client *c, struct xfer *x, u64 lba, u32 count, const struct blk_seg *segs,
+		     unsigned nseg)
 {
 	const struct blk_info *in = &c->blk.info;
 	if (!c->bound)
@@ -270,21 +324,15 @@ static int check_io(struct net_client *c, u64 lba, u32 count, const struct blk_s
 			return -E_INVAL;
 		total += segs[i].len;
 	}
-	return total == (u64)count * in->sector_size ? 0 : -E_INVAL;
+	if (total != (u64)count * in->sector_size)
+		return -E_INVAL;
+	*x = (struct xfer){ .lba = lba, .count = count, .segs = segs, .nseg = nseg };
+	x->bytes = count * in->sector_size;
+	x->nchunks = net_chunks(x->bytes);
+	return 0;
 }
 
 /* ---- Read ------------------------------------------------------------------ */
-
-struct xfer {
-	u64 lba;
-	u32 count, bytes, nchunks, nhave;
-	u8 have[NET_BITMAP_BYTES];  /* read: chunks received; write: chunks the server holds */
-	u8 want[NET_BITMAP_BYTES];  /* read: chunks asked for in this round */
-	u32 pending;                /* read: asked for and not yet received */
-	u32 last_want;              /* read: highest chunk asked for */
-	const struct blk_seg *segs;
-	unsigned nseg;
-};
 
 /* Asks for the first `burst` chunks not yet received. */
 static void send_read(struct net_client *c, const struct req *r, struct xfer *x)
@@ -315,33 +363,13 @@ static bool data_matches(struct net_client *c, const struct xfer *x, const struc
 static int do_read(struct net_client *c, struct xfer *x)
 {
 	struct req r;
-	req_start(c, &r);
+	req_start(c, &r, NET_T_READ);
 	send_read(c, &r, x);
 	for (;;) {
-		/* Time is checked on every turn, so a stream of frames that are
-		 * of no use cannot hold the request past its budget. */
-		int t = req_idle(c, &r);
-		if (t < 0)
-			return t;
-		if (t > 0)
-			send_read(c, &r, x);
 		struct net_msg m;
-		int k = cl_rx(c, &m);
-		if (k == RX_NONE || k == RX_DROP)
-			continue;
-		if (k == RX_MISMATCH)
-			return -E_IO;
-		if (k == RX_BOUND) {
-			send_read(c, &r, x);
-			req_alive(c, &r);
-			continue;
-		}
-		if (k != RX_MSG)
-			continue;
-		if (m.tag != r.tag) {
-			c->stats.rx_stale++;
-			continue;
-		}
+		int rc = req_wait(c, &r, send_read, x, &m);
+		if (rc < 0)
+			return rc;
 		if (m.type == NET_T_STATUS && m.b.status.status != NET_ST_OK) {
 			c->stats.rx_ok++;
 			return net_status_to_err(m.b.status.status);
@@ -377,13 +405,9 @@ static int do_read(struct net_client *c, struct xfer *x)
 
 int net_client_read(struct net_client *c, u64 lba, u32 count, const struct blk_seg *segs, unsigned nseg)
 {
-	int rc = check_io(c, lba, count, segs, nseg);
-	if (rc < 0)
-		return req_end(c, rc);
-	struct xfer x = { .lba = lba, .count = count, .segs = segs, .nseg = nseg };
-	x.bytes = count * c->blk.info.sector_size;
-	x.nchunks = net_chunks(x.bytes);
-	return req_end(c, do_read(c, &x));
+	struct xfer x;
+	int rc = xfer_init(c, &x, lba, count, segs, nseg);
+	return req_end(c, rc < 0 ? rc : do_read(c, &x));
 }
 
 /* ---- Write ----------------------------------------------------------------- */
@@ -417,9 +441,9 @@ static void send_burst(struct net_client *c, const struct req *r, const struct x
 	send_chunk(c, r, x, prev != x->nchunks ? prev : 0, true);
 }
 
-/* After a timeout: one chunk the server lacks, asking for an answer (NEED
- * says what else is missing; STATUS if the write is done). */
-static void send_probe(struct net_client *c, const struct req *r, const struct xfer *x)
+/* After a timeout or a rebind: one chunk the server lacks, asking for an
+ * answer (NEED says what else is missing; STATUS if the write is done). */
+static void send_probe(struct net_client *c, const struct req *r, struct xfer *x)
 {
 	u32 i = 0;
 	while (i < x->nchunks && net_bit(x->have, i))
@@ -430,31 +454,13 @@ static void send_probe(struct net_client *c, const struct req *r, const struct x
 static int do_write(struct net_client *c, struct xfer *x)
 {
 	struct req r;
-	req_start(c, &r);
+	req_start(c, &r, NET_T_WRITE);
 	send_burst(c, &r, x);
 	for (;;) {
-		int t = req_idle(c, &r);
-		if (t < 0)
-			return t;
-		if (t > 0)
-			send_probe(c, &r, x);
 		struct net_msg m;
-		int k = cl_rx(c, &m);
-		if (k == RX_NONE || k == RX_DROP)
-			continue;
-		if (k == RX_MISMATCH)
-			return -E_IO;
-		if (k == RX_BOUND) {
-			send_probe(c, &r, x);
-			req_alive(c, &r);
-			continue;
-		}
-		if (k != RX_MSG)
-			continue;
-		if (m.tag != r.tag) {
-			c->stats.rx_stale++;
-			continue;
-		}
+		int rc = req_wait(c, &r, send_probe, x, &m);
+		if (rc < 0)
+			return rc;
 		if (m.type == NET_T_STATUS) {
 			c->stats.rx_ok++;
 			return net_status_to_err(m.b.status.status);
@@ -483,22 +489,19 @@ static int do_write(struct net_client *c, struct xfer *x)
 
 int net_client_write(struct net_client *c, u64 lba, u32 count, const struct blk_seg *segs, unsigned nseg)
 {
-	int rc = check_io(c, lba, count, segs, nseg);
+	struct xfer x;
+	int rc = xfer_init(c, &x, lba, count, segs, nseg);
 	if (rc == 0 && c->blk.info.read_only)
 		rc = -E_ROFS;
-	if (rc < 0)
-		return req_end(c, rc);
-	struct xfer x = { .lba = lba, .count = count, .segs = segs, .nseg = nseg };
-	x.bytes = count * c->blk.info.sector_size;
-	x.nchunks = net_chunks(x.bytes);
-	return req_end(c, do_write(c, &x));
+	return req_end(c, rc < 0 ? rc : do_write(c, &x));
 }
 
 /* ---- Flush and identify: one frame each way ---------------------------------- */
 
-static void send_simple(struct net_client *c, u8 type, u64 tag)
+static void send_simple(struct net_client *c, const struct req *r, struct xfer *x)
 {
-	struct net_msg q = { .type = type, .tag = tag };
+	(void)x;
+	struct net_msg q = { .type = r->type, .tag = r->tag };
 	q.b.dev.dev = c->cfg.dev;
 	cl_send_bound(c, &q);
 }
@@ -511,29 +514,13 @@ static int do_simple(struct net_client *c, u8 type, struct blk_info *info)
 		return -E_NOENT;
 	if (c->changed)
 		return -E_IO;
-	req_start(c, &r);
-	send_simple(c, type, r.tag);
+	req_start(c, &r, type);
+	send_simple(c, &r, NULL);
 	for (;;) {
-		int t = req_idle(c, &r);
-		if (t < 0)
-			return t;
-		if (t > 0)
-			send_simple(c, type, r.tag);
 		struct net_msg m;
-		int k = cl_rx(c, &m);
-		if (k == RX_NONE || k == RX_DROP)
-			continue;
-		if (k == RX_MISMATCH)
-			return -E_IO;
-		if (k == RX_BOUND) {
-			send_simple(c, type, r.tag);
-			req_alive(c, &r);
-			continue;
-		}
-		if (m.tag != r.tag) {
-			c->stats.rx_stale++;
-			continue;
-		}
+		int rc = req_wait(c, &r, send_simple, NULL, &m);
+		if (rc < 0)
+			return rc;
 		if (m.type == NET_T_STATUS && (type == NET_T_FLUSH || m.b.status.status != NET_ST_OK)) {
 			c->stats.rx_ok++;
 			return net_status_to_err(m.b.status.status);

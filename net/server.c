@@ -145,6 +145,25 @@ static struct net_srv_buf *buf_alloc(struct net_server *s)
 	return best;
 }
 
+/* A buffer (buf_alloc) given to request tag of peer p: a read or write of
+ * count sectors at lba. */
+static struct net_srv_buf *buf_take(struct net_server *s, u8 state, const struct net_srv_peer *p, u64 tag, u64 lba,
+				    u32 count)
+{
+	struct net_srv_buf *b = buf_alloc(s);
+	b->state = state;
+	b->peer = (u8)(p - s->peers);
+	b->ticket = p->ticket;
+	b->tag = tag;
+	b->lba = lba;
+	b->count = count;
+	b->bytes = count * s->info.sector_size;
+	b->nchunks = net_chunks(b->bytes);
+	b->nhave = 0;
+	memset(b->have, 0, sizeof(b->have));
+	return b;
+}
+
 /* ---- The disk -------------------------------------------------------------- */
 
 /* Checks a request against the export: NET_ST_OK or the status to answer. */
@@ -258,21 +277,14 @@ static void do_read(struct net_server *s, struct net_srv_peer *p, const struct n
 	if (b) {
 		s->stats.read_hits++;
 	} else {
-		b = buf_alloc(s);
+		b = buf_take(s, NET_BUF_READ, p, m->tag, r->lba, r->count);
 		int rc = disk_rw(s, false, r->lba, r->count, b->data);
 		s->stats.reads++;
 		if (rc < 0) {
+			b->state = NET_BUF_FREE; /* nothing to keep for re-requests */
 			reply_status(s, p, m->tag, net_err_to_status(rc));
 			return;
 		}
-		b->state = NET_BUF_READ;
-		b->peer = (u8)idx;
-		b->ticket = p->ticket;
-		b->tag = m->tag;
-		b->lba = r->lba;
-		b->count = r->count;
-		b->bytes = bytes;
-		b->nchunks = net_chunks(bytes);
 	}
 	b->last_use = s->clock;
 	send_chunks(s, p, b, r->want, m->tag);
@@ -328,19 +340,8 @@ static void do_write(struct net_server *s, struct net_srv_peer *p, const struct 
 		return;
 	}
 	s->stats.rx_ok++;
-	if (!b) {
-		b = buf_alloc(s);
-		b->state = NET_BUF_WRITE;
-		b->peer = (u8)idx;
-		b->ticket = p->ticket;
-		b->tag = m->tag;
-		b->lba = d->lba;
-		b->count = d->count;
-		b->bytes = bytes;
-		b->nchunks = nchunks;
-		b->nhave = 0;
-		memset(b->have, 0, sizeof(b->have));
-	}
+	if (!b)
+		b = buf_take(s, NET_BUF_WRITE, p, m->tag, d->lba, d->count);
 	b->last_use = s->clock;
 	if (net_bit(b->have, d->chunk)) {
 		s->stats.rx_dup_chunks++;

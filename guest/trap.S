@@ -10,26 +10,10 @@
 	EXCEPTION_STUBS trap_common
 
 trap_common:
-	push %rax
-	push %rcx
-	push %rdx
-	push %rsi
-	push %rdi
-	push %r8
-	push %r9
-	push %r10
-	push %r11
+	PUSH_CALLER_SAVED
 	mov %rsp, %rdi
 	call guest_trap              /* may redirect the return frame */
-	pop %r11
-	pop %r10
-	pop %r9
-	pop %r8
-	pop %rdi
-	pop %rsi
-	pop %rdx
-	pop %rcx
-	pop %rax
+	POP_CALLER_SAVED
 	add $16, %rsp                /* vector, error code */
 	iretq
 

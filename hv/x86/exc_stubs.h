@@ -4,11 +4,39 @@
  * EXCEPTION_STUBS common: 32 stubs, trap_stub_0 .. trap_stub_31, each
  * pushing an error code of 0 where the CPU pushes none (so every frame has
  * the same shape), then the vector, then jumping to `common`.
- * EXCEPTION_STUB_TABLE name: a table of their 32 addresses, for the IDT. */
+ * EXCEPTION_STUB_TABLE name: a table of their 32 addresses, for the IDT.
+ * PUSH_CALLER_SAVED / POP_CALLER_SAVED: around the call into C. */
 #ifndef FERRY_X86_EXC_STUBS_H
 #define FERRY_X86_EXC_STUBS_H
 #ifndef __ASSEMBLY__
 #error "hv/x86/exc_stubs.h is for assembly files"
+/* The registers a C handler called from an entry stub may clobber (System
+ * V AMD64 ABI), pushed in this order: a C struct describing the frame lists
+ * them from r11 up to rax. */
+.macro PUSH_CALLER_SAVED
+	push %rax
+	push %rcx
+	push %rdx
+	push %rsi
+	push %rdi
+	push %r8
+	push %r9
+	push %r10
+	push %r11
+.endm
+
+.macro POP_CALLER_SAVED
+	pop %r11
+	pop %r10
+	pop %r9
+	pop %r8
+	pop %rdi
+	pop %rsi
+	pop %rdx
+	pop %rcx
+	pop %rax
+.endm
+
 #endif
 
 .macro EXCEPTION_STUB vec, has_err, common
@@ -39,6 +67,33 @@ trap_stub_\vec:
 	.irp v, 0,1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16,17,18,19,20,21,22,23,24,25,26,27,28,29,30,31
 	.quad trap_stub_\v
 	.endr
+.endm
+
+/* The registers a C handler called from an entry stub may clobber (System
+ * V AMD64 ABI), pushed in this order: a C struct describing the frame lists
+ * them from r11 up to rax. */
+.macro PUSH_CALLER_SAVED
+	push %rax
+	push %rcx
+	push %rdx
+	push %rsi
+	push %rdi
+	push %r8
+	push %r9
+	push %r10
+	push %r11
+.endm
+
+.macro POP_CALLER_SAVED
+	pop %r11
+	pop %r10
+	pop %r9
+	pop %r8
+	pop %rdi
+	pop %rsi
+	pop %rdx
+	pop %rcx
+	pop %rax
 .endm
 
 #endif

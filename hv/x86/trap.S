@@ -46,29 +46,13 @@ irq_stub_base:                      /* stub for vector v at base + (v - 32) * 16
 
 irq_common:
 	push %rbp
-	push %rax
-	push %rcx
-	push %rdx
-	push %rsi
-	push %rdi
-	push %r8
-	push %r9
-	push %r10
-	push %r11
+	PUSH_CALLER_SAVED
 	mov 80(%rsp), %rdi          /* the vector */
 	mov %rsp, %rbp
 	and $-16, %rsp
 	call irq_dispatch
 	mov %rbp, %rsp
-	pop %r11
-	pop %r10
-	pop %r9
-	pop %r8
-	pop %rdi
-	pop %rsi
-	pop %rdx
-	pop %rcx
-	pop %rax
+	POP_CALLER_SAVED
 	pop %rbp
 	add $8, %rsp
 	iretq

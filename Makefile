@@ -19,17 +19,19 @@ KCFLAGS := -std=gnu11 -ffreestanding -fno-builtin -nostdlib -mno-red-zone -mno-m
 KASFLAGS := -D__ASSEMBLY__ -I.
 KLDFLAGS := -nostdlib -static -no-pie -z max-page-size=0x1000 -z noexecstack --gc-sections
 
-FERRY_SRCS := boot/entry.S boot/multiboot.c \
-	$(wildcard hv/core/*.c) hv/x86/trap.c hv/x86/trap.S hv/x86/lapic.c \
-	hv/svm/svm.c hv/svm/svm_entry.S $(wildcard hv/vmx/*.c) hv/vmx/vmx_entry.S hv/decode/x86_decode.c \
-	hv/lib/string.c hv/lib/fmt.c hv/lib/err.c hv/lib/sha256.c \
-	drivers/drivers.c $(filter-out drivers/drivers.c,$(wildcard drivers/*.c)) \
-	$(wildcard net/*.c)
+# One folder per layer, lowest first (docs/architecture.md): shared helpers,
+# CPU definitions, boot, platform services, the VM, its two back ends, the
+# devices a guest sees, drivers, the wire protocol, and the wiring on top.
+LIB_SRCS := lib/string.c lib/fmt.c lib/err.c lib/sha256.c
+FERRY_SRCS := $(LIB_SRCS) x86/x86_decode.c boot/entry.S boot/multiboot.c \
+	$(wildcard platform/*.c) platform/trap.S \
+	$(wildcard vm/*.c) svm/svm.c svm/svm_entry.S $(wildcard vmx/*.c) vmx/vmx_entry.S \
+	$(wildcard vdev/*.c) drivers/drivers.c $(filter-out drivers/drivers.c,$(wildcard drivers/*.c)) \
+	$(wildcard net/*.c) $(wildcard main/*.c)
 
-GUEST_SRCS := $(wildcard guest/*.c guest/*.S) \
-	hv/lib/string.c hv/lib/fmt.c hv/lib/err.c hv/lib/sha256.c
+GUEST_SRCS := $(wildcard guest/*.c guest/*.S) $(LIB_SRCS)
 
-# The screen console's font (hv/core/font.h): a PSF font from Debian's
+# The screen console's font (platform/font.h): a PSF font from Debian's
 # console-setup-linux, converted to C by tools/psf2c.py.
 FONT_PSF ?= /usr/share/consolefonts/Lat15-Terminus16.psf.gz
 FERRY_SRCS += $(O)/font.c

@@ -50,7 +50,7 @@ mb2_header:
 	/* Framebuffer tag (Multiboot2 3.1.10), optional, no preferred size or
 	 * depth: GRUB keeps the UEFI GOP mode or sets a VBE mode on BIOS, and
 	 * describes it in a framebuffer information tag for the screen
-	 * console (hv/core/screen.c). */
+	 * console (platform/screen.c). */
 	.short 5                /* type */
 	.short 1                /* flags: optional */
 	.long 20                /* size */

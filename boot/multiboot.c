@@ -1,9 +1,9 @@
 /* Multiboot 1 (QEMU -kernel) and multiboot2 (GRUB) boot information.
  * Formats: Multiboot Specification 0.6.96 section 3.3, and Multiboot2
  * Specification 2.0 section 3.6. */
-#include "../hv/core/boot_info.h"
+#include "boot_info.h"
 #include "multiboot2.h"
-#include "../hv/lib/string.h"
+#include "lib/string.h"
 
 #define MB1_LOADER_MAGIC 0x2BADB002
 

@@ -10,13 +10,13 @@
  * References: AHCI 1.3.1 (sections given in ahci.h and below) and ACS-3 for
  * the ATA commands. */
 #include "ahci.h"
-#include "../hv/core/console.h"
-#include "../hv/core/mem.h"
-#include "../hv/core/pci.h"
-#include "../hv/core/time.h"
-#include "../hv/lib/fmt.h"
-#include "../hv/lib/string.h"
-#include "../hv/x86/io.h"
+#include "platform/console.h"
+#include "platform/mem.h"
+#include "platform/pci.h"
+#include "platform/time.h"
+#include "lib/fmt.h"
+#include "lib/string.h"
+#include "x86/io.h"
 
 /* Timeouts, in microseconds. */
 #define AHCI_HR_US (1000 * 1000)          /* GHC.HR must clear within 1 s (3.1.2) */

@@ -11,8 +11,8 @@
 #ifndef FERRY_AHCI_H
 #define FERRY_AHCI_H
 
-#include "../hv/lib/types.h"
-#include "blk.h"
+#include "lib/types.h"
+#include "platform/blk.h"
 #include "ata_id.h" /* the ATA commands, status bits and IDENTIFY data */
 
 /* ---- PCI identity (AHCI 2.1) ------------------------------------------- */

@@ -35,13 +35,13 @@
  *
  * References: ata.h and ata_id.h. */
 #include "ata.h"
-#include "../hv/core/console.h"
-#include "../hv/core/mem.h"
-#include "../hv/core/pci.h"
-#include "../hv/core/time.h"
-#include "../hv/lib/fmt.h"
-#include "../hv/lib/string.h"
-#include "../hv/x86/io.h"
+#include "platform/console.h"
+#include "platform/mem.h"
+#include "platform/pci.h"
+#include "platform/time.h"
+#include "lib/fmt.h"
+#include "lib/string.h"
+#include "x86/io.h"
 
 /* Timeouts and delays, in microseconds. */
 #define ATA_RESET_US (10 * 1000 * 1000) /* BSY clears after SRST (ATA allows 31 s for a spin-up) */

@@ -17,9 +17,9 @@
 #ifndef FERRY_ATA_H
 #define FERRY_ATA_H
 
-#include "../hv/lib/types.h"
+#include "lib/types.h"
 #include "ata_id.h"
-#include "blk.h"
+#include "platform/blk.h"
 
 /* ---- PCI identity (PCI IDE Controller Specification 1.0) --------------- */
 #define ATA_PCI_CLASS 0x01    /* mass storage */

@@ -1,7 +1,7 @@
 /* IDENTIFY DEVICE parsing and ATA command names, shared by the AHCI and IDE
  * drivers (see ata_id.h). */
 #include "ata_id.h"
-#include "../hv/core/console.h"
+#include "platform/console.h"
 
 /* ATA strings hold two characters per word, the first in the high byte. */
 static void ata_id_string(const u16 *id, unsigned word, unsigned nchars, char *out)

@@ -10,7 +10,7 @@
 #ifndef FERRY_ATA_ID_H
 #define FERRY_ATA_ID_H
 
-#include "../hv/lib/types.h"
+#include "lib/types.h"
 
 /* ---- Commands (ACS-3) --------------------------------------------------- */
 #define ATA_CMD_READ_SECTORS 0x20       /* PIO data-in, 28-bit LBA */

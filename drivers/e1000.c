@@ -11,12 +11,12 @@
  * References: the 8254x Software Developer's Manual ("SDM"; sections in
  * e1000.h and below) and, for the 82574L, its datasheet. */
 #include "e1000.h"
-#include "../hv/core/console.h"
-#include "../hv/core/mem.h"
-#include "../hv/core/pci.h"
-#include "../hv/core/time.h"
-#include "../hv/lib/string.h"
-#include "../hv/x86/io.h"
+#include "platform/console.h"
+#include "platform/mem.h"
+#include "platform/pci.h"
+#include "platform/time.h"
+#include "lib/string.h"
+#include "x86/io.h"
 
 #define E1000_MAX_DEVS 2
 /* Receive descriptors recv empties before it gives them back in one RDT

@@ -15,8 +15,8 @@
 #ifndef FERRY_E1000_H
 #define FERRY_E1000_H
 
-#include "../hv/lib/types.h"
-#include "nic.h"
+#include "lib/types.h"
+#include "platform/nic.h"
 
 /* ---- PCI identity ------------------------------------------------------ */
 #define E1000_PCI_VENDOR 0x8086

@@ -1,5 +1,5 @@
 /* virtio-net driver (Virtio 1.2, 5.1) behind ferry's NIC interface
- * (drivers/nic.h), on the modern PCI transport of drivers/virtio_pci.c.
+ * (platform/nic.h), on the modern PCI transport of drivers/virtio_pci.c.
  *
  * One receive queue and one transmit queue of up to 256 entries.  Each
  * descriptor owns one 2 KiB buffer for good: a receive buffer is posted
@@ -11,12 +11,12 @@
  * PCI INTx disabled) until the NIC user asks for them. */
 #include "virtio_net.h"
 #include "virtio_pci.h"
-#include "../hv/core/console.h"
-#include "../hv/core/mem.h"
-#include "../hv/core/pci.h"
-#include "../hv/lib/string.h"
-#include "../hv/x86/cpu.h"
-#include "../hv/x86/io.h"
+#include "platform/console.h"
+#include "platform/mem.h"
+#include "platform/pci.h"
+#include "lib/string.h"
+#include "x86/cpu.h"
+#include "x86/io.h"
 
 #define VNET_NAME "virtio-net"       /* ferry's nic=virtio picks this name */
 #define VNET_QUEUE_SIZE 256          /* entries per queue, at most */

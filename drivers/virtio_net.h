@@ -9,8 +9,8 @@
 #ifndef FERRY_VIRTIO_NET_H
 #define FERRY_VIRTIO_NET_H
 
-#include "../hv/lib/types.h"
-#include "nic.h"
+#include "lib/types.h"
+#include "platform/nic.h"
 
 /* ---- Virtqueues (5.1.2) ------------------------------------------------ */
 #define VIRTIO_NET_RXQ 0 /* receiveq1 */

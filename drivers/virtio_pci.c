@@ -4,12 +4,12 @@
  *
  * References: Virtio 1.2 (virtio-v1.2-cs01), sections given below. */
 #include "virtio_pci.h"
-#include "../hv/core/console.h"
-#include "../hv/core/mem.h"
-#include "../hv/core/pci.h"
-#include "../hv/core/time.h"
-#include "../hv/lib/string.h"
-#include "../hv/x86/io.h"
+#include "platform/console.h"
+#include "platform/mem.h"
+#include "platform/pci.h"
+#include "platform/time.h"
+#include "lib/string.h"
+#include "x86/io.h"
 
 #define VIRTIO_RESET_US (1000 * 1000) /* device_status reads 0 after a reset */
 #define VIRTIO_PCI_CAP_MAX 48         /* (256 - 40h) / 4: a longer list loops */

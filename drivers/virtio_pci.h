@@ -19,7 +19,7 @@
 #ifndef FERRY_VIRTIO_PCI_H
 #define FERRY_VIRTIO_PCI_H
 
-#include "../hv/lib/types.h"
+#include "lib/types.h"
 
 struct pci_dev;
 

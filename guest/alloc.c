@@ -7,7 +7,7 @@
  * first free one that fits, splitting off the rest.  Heaps here hold tens
  * of buffers, so the walk is short and no free list is needed. */
 #include "alloc.h"
-#include "../hv/lib/string.h"
+#include "lib/string.h"
 
 #ifdef FERRY_HOST_TEST
 #include <stdlib.h>

@@ -8,7 +8,7 @@
 #ifndef GUEST_ALLOC_H
 #define GUEST_ALLOC_H
 
-#include "../hv/lib/types.h"
+#include "lib/types.h"
 
 #define HEAP_ALIGN 16
 

@@ -1,7 +1,7 @@
 /* The guest's console: COM1, polled. */
 #include "kernel.h"
-#include "../hv/lib/fmt.h"
-#include "../hv/x86/io.h"
+#include "lib/fmt.h"
+#include "x86/io.h"
 
 #define COM1 0x3F8
 

@@ -18,8 +18,8 @@
 #include "kernel.h"
 #include "alloc.h"
 #include "lbd_drv.h"
-#include "../hv/lib/string.h"
-#include "../hv/x86/io.h"
+#include "lib/string.h"
+#include "x86/io.h"
 
 static u32 reg32(u32 off) { return *(volatile u32 *)(lbd_regs() + off); }
 static u64 reg64(u32 off) { return *(volatile u64 *)(lbd_regs() + off); }

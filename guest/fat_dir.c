@@ -1,7 +1,7 @@
 /* FAT: reading directories -- locating entries along a cluster chain (or
  * in the FAT16 fixed root), assembling long names, lookup by name. */
 #include "fat_internal.h"
-#include "../hv/lib/string.h"
+#include "lib/string.h"
 
 static u32 dir_first_clus(const struct fat_vol *v, u32 start)
 {

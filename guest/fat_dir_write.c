@@ -1,7 +1,7 @@
 /* FAT: adding and deleting directory entries, with short-name generation
  * for long names and growth of full directories. */
 #include "fat_internal.h"
-#include "../hv/lib/string.h"
+#include "lib/string.h"
 
 /* Whether any entry of the directory has this exact 8.3 name. */
 static int dir_has_short(struct fat_vol *v, u32 start, const u8 sn[11])

@@ -1,7 +1,7 @@
 /* FAT: the public file operations (open, read, create, write, close),
  * fat_remove (files and empty directories) and fat_mkdir. */
 #include "fat_internal.h"
-#include "../hv/lib/string.h"
+#include "lib/string.h"
 
 int fat_open(struct fat_vol *v, const char *path, struct fat_file *f)
 {

@@ -1,7 +1,7 @@
 /* FAT: raw volume I/O and the direct path for file data (fat.h describes
  * the I/O model).  FAT and directory sectors go through fat_cache.c. */
 #include "fat_internal.h"
-#include "../hv/lib/string.h"
+#include "lib/string.h"
 
 int fat_vol_io(struct fat_vol *v, bool wr, u32 sec, u32 n, void *buf)
 {

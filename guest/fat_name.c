@@ -1,7 +1,7 @@
 /* FAT: 8.3 and long (VFAT) names -- checks, conversions between UTF-8,
  * UTF-16 and 8.3 form, the basis of generated short names, checksums. */
 #include "fat_internal.h"
-#include "../hv/lib/string.h"
+#include "lib/string.h"
 
 const u8 fat_lfn_char_off[LFN_CHARS] = { 1, 3, 5, 7, 9, 14, 16, 18, 20, 22, 24, 28, 30 };
 

@@ -1,6 +1,6 @@
 /* FAT: resolving '/'-separated paths from the root, and fat_stat(). */
 #include "fat_internal.h"
-#include "../hv/lib/string.h"
+#include "lib/string.h"
 
 /* Next component of a path: skips slashes; returns its length (0 at end). */
 static size_t path_next(const char **p)

@@ -2,7 +2,7 @@
 #ifndef GUEST_KERNEL_H
 #define GUEST_KERNEL_H
 
-#include "../hv/core/guest_abi.h"
+#include "lib/guest_abi.h"
 
 /* One line on the console (COM1), '\n' appended. */
 void con_line(const char *s);

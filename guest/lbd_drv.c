@@ -6,7 +6,7 @@
  * descriptor; nothing else needs a VM exit. */
 #include "lbd_drv.h"
 #include "kernel.h"
-#include "../hv/lib/string.h"
+#include "lib/string.h"
 
 #define MAX_SEGS_USED 1
 

@@ -10,7 +10,7 @@
 #include "alloc.h"
 #include "lbd_drv.h"
 #include "shell.h"
-#include "../hv/lib/string.h"
+#include "lib/string.h"
 
 extern u8 __guest_end[];
 

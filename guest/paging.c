@@ -2,7 +2,7 @@
  * RAM above it in 2 MiB pages, plus 4 KiB uncached pages for devices
  * (the logical block device sits above 4 GiB). */
 #include "kernel.h"
-#include "../hv/lib/string.h"
+#include "lib/string.h"
 
 #define P BIT(0)
 #define W BIT(1)

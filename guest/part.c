@@ -1,7 +1,7 @@
 /* Partition table parsing: GPT, MBR, or a bare FAT volume. */
 #include "part.h"
 #include "alloc.h"
-#include "../hv/lib/string.h"
+#include "lib/string.h"
 
 /* ---- block device wrappers ---------------------------------------------- */
 

@@ -7,7 +7,7 @@
 #ifndef GUEST_PART_H
 #define GUEST_PART_H
 
-#include "../hv/lib/types.h"
+#include "lib/types.h"
 
 /* Little-endian field access for on-disk structures (explicit even though
  * the guest only runs on x86). */

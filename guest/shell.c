@@ -1,9 +1,9 @@
 /* The guest's command runner (see shell.h for the language and output). */
 #include "shell.h"
 #include "alloc.h"
-#include "../hv/lib/string.h"
-#include "../hv/lib/fmt.h"
-#include "../hv/lib/sha256.h"
+#include "lib/string.h"
+#include "lib/fmt.h"
+#include "lib/sha256.h"
 
 struct shell_mount {
 	struct fat_vol *vol; /* NULL until mounted */

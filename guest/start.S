@@ -1,4 +1,4 @@
-/* Guest kernel entry (ferry's boot handoff: hv/core/guest_abi.h): long
+/* Guest kernel entry (ferry's boot handoff: lib/guest_abi.h): long
  * mode, RDI = struct ferry_boot_info.  Switch to our own stack and go. */
 	.section .text.start, "ax"
 	.globl guest_start

@@ -4,7 +4,7 @@
  *   calls fn(arg) and returns its result; if an exception hits while fn
  *   runs, the handler unwinds to here and guest_try returns
  *   -(1000 + vector) instead. */
-#include "hv/x86/exc_stubs.h"
+#include "x86/exc_stubs.h"
 
 	.text
 	EXCEPTION_STUBS trap_common

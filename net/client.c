@@ -7,8 +7,8 @@
  * doubles up to a cap, progress resets it, and too many timeouts in a row or
  * the absolute per-request bound end the request with -E_TIMEDOUT. */
 #include "client.h"
-#include "../hv/lib/string.h"
-#include "../hv/lib/fmt.h"
+#include "lib/string.h"
+#include "lib/fmt.h"
 
 static const u8 bcast[ETH_ALEN] = { 0xff, 0xff, 0xff, 0xff, 0xff, 0xff };
 

@@ -60,7 +60,7 @@ int net_client_discover(struct net_client *c, u64 timeout_us);
  * below.  Valid after net_client_discover succeeded. */
 struct blk_dev *net_client_blk(struct net_client *c);
 
-/* Same contract as struct blk_ops (drivers/blk.h): segments are host
+/* Same contract as struct blk_ops (platform/blk.h): segments are host
  * addresses, dereferenced directly.  0, or -E_TIMEDOUT (no answer within
  * the retry budget), -E_IO (the disk failed, or the server now exports a
  * different disk), -E_RANGE, -E_ROFS, -E_INVAL, -E_NOENT (not bound). */

@@ -1,11 +1,11 @@
 /* The link the ferry block protocol runs on: whole Ethernet frames in and
  * out, and a clock.  The protocol (net/client.c, net/server.c) knows nothing
  * else of the machine, so host tests plug in a simulated lossy wire and a
- * fake clock, and ferry plugs in a struct nic and time_us (net/link_nic.c). */
+ * fake clock, and ferry plugs in a struct nic and time_us (main/link_nic.c). */
 #ifndef FERRY_NET_LINK_H
 #define FERRY_NET_LINK_H
 
-#include "../hv/lib/types.h"
+#include "lib/types.h"
 
 struct net_link {
 	void *ctx;

@@ -3,8 +3,8 @@
  * order that keeps unauthenticated input from steering anything but the
  * location of the MAC. */
 #include "proto.h"
-#include "../hv/lib/string.h"
-#include "../hv/lib/fmt.h"
+#include "lib/string.h"
+#include "lib/fmt.h"
 
 _Static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__, "the wire format is the little-endian layout");
 

@@ -18,10 +18,10 @@
 #ifndef FERRY_NET_PROTO_H
 #define FERRY_NET_PROTO_H
 
-#include "../hv/lib/types.h"
-#include "../hv/lib/sha256.h"
-#include "../drivers/nic.h"
-#include "../drivers/blk.h"
+#include "lib/types.h"
+#include "lib/sha256.h"
+#include "platform/nic.h"
+#include "platform/blk.h"
 
 #define NET_ETHERTYPE 0x88B5 /* IEEE 802 local experimental 1 */
 #define NET_VERSION 1

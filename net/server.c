@@ -5,7 +5,7 @@
  * client session + the ticket this server gave it) and the peer's replay
  * window.  Only then does it touch the disk or any state. */
 #include "server.h"
-#include "../hv/lib/string.h"
+#include "lib/string.h"
 
 /* ---- Sending -------------------------------------------------------------- */
 

@@ -1,7 +1,7 @@
 /* ferry's ELF image, its 64-bit entry record and the load options
  * (see image.h).  ELF64 layout: System V ABI, "Object Files". */
 #include "image.h"
-#include "../entry64.h"
+#include "boot/entry64.h"
 
 struct elf64_ehdr {
 	uint8_t ident[16];

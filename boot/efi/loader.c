@@ -19,7 +19,7 @@
 #define FERRY_FILE DIR L"ferry.elf"
 #define GUEST_FILE DIR L"guest.elf"
 #define CONFIG_FILE DIR L"ferry.cfg"
-#define CONFIG_MODULE_NAME "ferry.cfg" /* ferry's hv/core/config.h */
+#define CONFIG_MODULE_NAME "ferry.cfg" /* ferry's platform/config.h */
 #define BELOW_4G 0xFFFFFFFFULL
 #define PAGES(bytes) (((bytes) + 4095) / 4096)
 #define ERROR_WAIT_SECONDS 30
@@ -138,7 +138,7 @@ static void output_init(void)
 	SERIAL_IO_INTERFACE *s;
 	if (LibLocateProtocol(&gEfiSerialIoProtocolGuid, (void **)&s) != EFI_SUCCESS)
 		return;
-	/* ferry's own console uses 115200 8N1 (hv/core/console.c). */
+	/* ferry's own console uses 115200 8N1 (platform/console.c). */
 	s->SetAttributes(s, 115200, 0, 0, NoParity, 8, OneStopBit);
 	serial = s;
 }

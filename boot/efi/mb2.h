@@ -17,7 +17,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "../multiboot2.h"
+#include "boot/multiboot2.h"
 
 #define MB2_MMAP_ENTRY_SIZE sizeof(struct mb2_mmap_entry)
 #define ACPI_RSDP_V1_LEN 20

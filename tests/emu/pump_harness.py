@@ -1,6 +1,6 @@
 """The frame pump between two ferries, for the NIC driver tests: one ferry
 echoes every frame, the other sends and checks each echo byte for byte
-(net/pump.c).
+(main/pump.c).
 
 Two wires (ferryrun.nic_args): the UDP wire drops frames by itself when a
 burst overflows the host's UDP receive buffer (about 90 full frames), so

@@ -58,7 +58,7 @@ def ata_fat16_mbr_files(tmp):
 def ata_guest_cannot_see_ide(tmp):
     """lspci shows no IDE function; the command, control and bus-master
     ports read all ones (the guest has no port-write command: writes take
-    the same path in hv/core/guest_io.c and are dropped); the disk still
+    the same path in vm/guest_io.c and are dropped); the disk still
     works afterwards."""
     files = {"/A.TXT": disks.random_bytes(9000, 5)}
     img = disks.make_fat(os.path.join(tmp, "disk.img"), 32, 40, files)

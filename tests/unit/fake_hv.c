@@ -5,8 +5,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include "hv/core/console.h"
-#include "hv/core/mem.h"
+#include "platform/console.h"
+#include "platform/mem.h"
 
 enum log_level log_threshold = LOG_WARN;
 int fake_log_count;

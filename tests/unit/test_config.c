@@ -1,8 +1,8 @@
 /* ferry's configuration: the file (ferry.cfg), the command line that
  * overrides it, and the clear refusal of anything it does not understand. */
 #include "check.h"
-#include "hv/core/config.h"
-#include "hv/core/console.h"
+#include "platform/config.h"
+#include "platform/console.h"
 
 extern int fake_log_count;
 

@@ -1,4 +1,4 @@
-/* Host tests for the MMIO instruction decoder (hv/decode/x86_decode.c).
+/* Host tests for the MMIO instruction decoder (x86/x86_decode.c).
  *
  * The rows of valid instructions were produced at development time by
  * assembling each instruction with GNU as (--64 / --32, Intel syntax) and
@@ -11,7 +11,7 @@
  * strings.  Nothing here runs a toolchain: the tables are plain data. */
 #include "check.h"
 #include <stdlib.h>
-#include "../../hv/decode/x86_decode.h"
+#include "x86/x86_decode.h"
 
 struct decode_case {
 	const char *name;

@@ -5,7 +5,7 @@
 #include "boot/efi/image.h"
 #include "boot/efi/mb2.h"
 #include "boot/entry64.h"
-#include "hv/core/boot_info.h"
+#include "boot/boot_info.h"
 
 #include <stdlib.h>
 

@@ -5,7 +5,7 @@
 #include "guest/fat.h"
 #include "guest/part.h"
 #include "guest/alloc.h"
-#include "hv/lib/sha256.h"
+#include "lib/sha256.h"
 #include <stdlib.h>
 #include <unistd.h>
 #include <fcntl.h>

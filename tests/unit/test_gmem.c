@@ -1,7 +1,7 @@
 /* Guest RAM bookkeeping: the check every guest-supplied address goes
  * through. */
 #include "check.h"
-#include "hv/core/gmem.h"
+#include "vm/gmem.h"
 
 TEST(add_merges_and_sorts)
 {

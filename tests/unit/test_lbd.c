@@ -1,10 +1,10 @@
-/* The logical device's command path (hv/core/lbd_cmd.c: lbd_execute) against a
+/* The logical device's command path (vdev/lbd_cmd.c: lbd_execute) against a
  * fake back end: every malformed or hostile descriptor gets its error
  * status and never reaches the back end. */
 #include <stdlib.h>
 #include "check.h"
-#include "hv/core/guest_abi.h"
-#include "hv/core/lbd.h"
+#include "lib/guest_abi.h"
+#include "vdev/lbd.h"
 
 #define RAM_SIZE (1 << 20)
 #define SECTORS 2048

@@ -1,7 +1,7 @@
-/* hv/lib: formatting, string helpers, error names. */
+/* lib/: formatting, string helpers, error names. */
 #include "check.h"
-#include "hv/lib/fmt.h"
-#include "hv/lib/string.h"
+#include "lib/fmt.h"
+#include "lib/string.h"
 
 static char buf[128];
 

@@ -9,7 +9,7 @@
 #include "check.h"
 #include "net/client.h"
 #include "net/server.h"
-#include "hv/lib/string.h"
+#include "lib/string.h"
 
 #define MAX_SRV 2
 #define MAX_CLI 10
@@ -237,7 +237,7 @@ static int rd_rw(struct blk_dev *d, u64 lba, u32 count, const struct blk_seg *se
 	u64 total = 0;
 	for (unsigned i = 0; i < nseg; i++)
 		total += segs[i].len;
-	/* what drivers/blk.h promises a back end */
+	/* what platform/blk.h promises a back end */
 	if (count < 1 || count > d->info.max_sectors || lba >= d->info.sectors || count > d->info.sectors - lba ||
 	    nseg < 1 || nseg > BLK_MAX_SEGS || total != (u64)count * ss) {
 		r->violations++;

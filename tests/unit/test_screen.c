@@ -1,14 +1,14 @@
-/* The screen console on the host: hv/core/screen.c with the real pixel
- * back end (hv/core/fbcon.c) drawing into a buffer below 2 GiB, so that it
+/* The screen console on the host: platform/screen.c with the real pixel
+ * back end (platform/fbcon.c) drawing into a buffer below 2 GiB, so that it
  * takes the boot identity map path, and a recording stand-in for VGA text
  * mode.  Checks wrapping, scrolling, line colours, the text kept before
  * the screen is up, and pixel formats with padded lines. */
 #include <stdlib.h>
 #include <sys/mman.h>
 #include "check.h"
-#include "hv/core/font.h"
-#include "hv/core/screen.h"
-#include "hv/core/vgacon.h"
+#include "platform/font.h"
+#include "platform/screen.h"
+#include "platform/vgacon.h"
 
 
 /* ---- VGA text stand-in: a grid of what was drawn ---------------------- */

@@ -1,7 +1,7 @@
 /* SHA-256 against the FIPS 180-4 / NIST example vectors and HMAC-SHA-256
  * against RFC 4231 test cases 1-4, 6 and 7. */
 #include "check.h"
-#include "hv/lib/sha256.h"
+#include "lib/sha256.h"
 
 static const char *hex_of(const void *data, size_t len)
 {

@@ -3,7 +3,7 @@
 #include "check.h"
 #include "guest/shell.h"
 #include "guest/alloc.h"
-#include "hv/lib/sha256.h"
+#include "lib/sha256.h"
 #include <stdlib.h>
 #include <unistd.h>
 

@@ -1,0 +1,246 @@
+/* ferry's start: bring up the core, pick the virtualization back end, take
+ * the devices ferry owns, build the guest and run it. */
+#include "boot/boot_info.h"
+#include "platform/config.h"
+#include "platform/console.h"
+#include "vm/exit.h"
+#include "vm/guest_io.h"
+#include "vm/guest_load.h"
+#include "vdev/lbd.h"
+#include "platform/mem.h"
+#include "platform/mem_layout.h"
+#include "netrole.h"
+#include "platform/pci.h"
+#include "platform/screen.h"
+#include "platform/time.h"
+#include "vm/vm_create.h"
+#include "lib/fmt.h"
+#include "lib/string.h"
+#include "x86/cpu.h"
+#include "x86/io.h"
+#include "platform/trap.h"
+#include "drivers/drivers.h"
+#include "pump.h"
+
+#define FERRY_VERSION "0.1"
+#define QEMU_DEBUG_EXIT 0xF4
+
+static struct boot_info boot;
+static struct vm the_vm;
+
+/* Stops the machine.  Under QEMU with isa-debug-exit this ends the
+ * emulator with status (code << 1) | 1; elsewhere the write is harmless
+ * and the CPU halts. */
+static __noreturn void machine_stop(int code)
+{
+	guest_io_flush();
+	log_info("halted");
+	outb(QEMU_DEBUG_EXIT, (u8)code);
+	cpu_halt_forever();
+	__builtin_unreachable();
+}
+
+static void log_cpu(void)
+{
+	char vendor[13];
+	cpu_vendor(vendor);
+	char brand[49] = "";
+	if (cpuid(0x80000000, 0).eax >= 0x80000004) {
+		for (u32 i = 0; i < 3; i++) {
+			struct cpuid_regs b = cpuid(0x80000002 + i, 0);
+			memcpy(brand + 16 * i, &b, 16);
+		}
+		brand[48] = 0;
+	}
+	struct cpuid_regs f1 = cpuid(1, 0), e1 = cpuid(0x80000001, 0);
+	log_info("cpu: %s \"%s\" family %u model %u", vendor, brand,
+		 ((f1.eax >> 8) & 0xF) + ((f1.eax >> 20) & 0xFF), ((f1.eax >> 4) & 0xF) | ((f1.eax >> 12) & 0xF0));
+	log_info("cpu features: svm=%s vmx=%s nx=%s 1g-pages=%s pae=%s apic=%s x2apic=%s",
+		 e1.ecx & BIT(2) ? "yes" : "no", f1.ecx & BIT(5) ? "yes" : "no", e1.edx & BIT(20) ? "yes" : "no",
+		 e1.edx & BIT(26) ? "yes" : "no", f1.edx & BIT(6) ? "yes" : "no", f1.edx & BIT(9) ? "yes" : "no",
+		 f1.ecx & BIT(21) ? "yes" : "no");
+}
+
+/* The configuration file (a boot module named ferry.cfg), then the command
+ * line, which overrides it. */
+static int parse_config(void)
+{
+	for (unsigned i = 0; i < boot.nmods; i++) {
+		const struct boot_module *m = &boot.mods[i];
+		if (!config_is_file_module(m->cmdline))
+			continue;
+		log_info("config: reading %s (%lu bytes)", CONFIG_FILE_NAME, m->end - m->start);
+		if (config_parse_file(CONFIG_FILE_NAME, (const char *)(uintptr_t)m->start, m->end - m->start) < 0)
+			return -E_INVAL;
+	}
+	if (config_parse_cmdline(boot.cmdline) < 0)
+		return -E_INVAL;
+	return config_check();
+}
+
+static struct blk_dev *probe_disk(void)
+{
+	for (unsigned i = 0; blk_drivers[i]; i++) {
+		struct blk_dev *dev;
+		int rc = blk_drivers[i]->probe(&dev);
+		if (rc == 0)
+			return dev;
+		if (rc != -E_NOENT)
+			log_err("disk: the %s driver failed: %s", blk_drivers[i]->name, err_name(rc));
+	}
+	return NULL;
+}
+
+static struct nic *probe_nic(void)
+{
+	static const char *const want[] = { [NIC_ANY] = NULL, [NIC_E1000] = "e1000", [NIC_VIRTIO] = "virtio-net" };
+	for (unsigned i = 0; nic_drivers[i]; i++) {
+		if (want[config.nic] && strcmp(want[config.nic], nic_drivers[i]->name))
+			continue;
+		struct nic *nic;
+		int rc = nic_drivers[i]->probe(0, &nic);
+		if (rc == 0) {
+			log_info("nic: %s, MAC %02x:%02x:%02x:%02x:%02x:%02x, link %s", nic->name, nic->mac[0], nic->mac[1],
+				 nic->mac[2], nic->mac[3], nic->mac[4], nic->mac[5], nic->ops->link_up(nic) ? "up" : "down");
+			return nic;
+		}
+		if (rc != -E_NOENT)
+			log_err("nic: the %s driver failed: %s", nic_drivers[i]->name, err_name(rc));
+	}
+	log_err("cannot run: no supported network card (%s) found", want[config.nic] ? want[config.nic] : "e1000 or virtio-net");
+	return NULL;
+}
+
+/* The frame pump: two ferries and a link, nothing else. */
+static __noreturn void run_pump(void)
+{
+	struct nic *nic = probe_nic();
+	if (!nic)
+		machine_stop(3);
+	if (config.role == ROLE_PUMP_ECHO)
+		pump_echo(nic);
+	int rc = pump_send(nic, config.pump_frames, config.pump_size, config.pump_window);
+	log_info("nic stats: tx %lu frames, rx %lu frames, rx dropped %lu, tx ring full %lu", nic->stats.tx_frames,
+		 nic->stats.rx_frames, nic->stats.rx_dropped, nic->stats.tx_full);
+	machine_stop(rc ? 1 : 0);
+}
+
+static void log_summary(const struct vm *vm)
+{
+	const struct vcpu_stats *s = &vm->vcpu.stats;
+	const struct lbd_stats *l = lbd_get_stats();
+	log_info("guest stopped: %s (status %d)", vm->stop_reason, vm->exit_status);
+	log_info("stats: %lu exits (npf %lu, io %lu, cpuid %lu, msr %lu, hlt %lu, hypercall %lu, intr %lu)", s->exits,
+		 s->by_reason[EXIT_NPF], s->by_reason[EXIT_IO], s->by_reason[EXIT_CPUID],
+		 s->by_reason[EXIT_RDMSR] + s->by_reason[EXIT_WRMSR], s->by_reason[EXIT_HLT], s->by_reason[EXIT_HYPERCALL],
+		 s->by_reason[EXIT_INTR]);
+	log_info("stats: logical device: %lu commands, %lu errors, %lu KiB read, %lu KiB written", l->commands,
+		 l->errors, l->bytes_read / KiB, l->bytes_written / KiB);
+}
+
+/* The back end for this CPU's vendor: VMX on Intel, SVM on AMD (and on
+ * Hygon, whose CPUs are AMD's design).  Nothing else in the core asks. */
+static const struct hv_arch *pick_arch(char *why, size_t n)
+{
+	char vendor[13];
+	cpu_vendor(vendor);
+	if (!strcmp(vendor, "GenuineIntel"))
+		return &vmx_arch;
+	if (!strcmp(vendor, "AuthenticAMD") || !strcmp(vendor, "HygonGenuine"))
+		return &svm_arch;
+	fmt_snprintf(why, n, "CPU vendor \"%s\": ferry needs Intel VT-x with EPT or AMD-V with NPT", vendor);
+	return NULL;
+}
+
+void ferry_main(u32 magic, u32 info);
+void ferry_main(u32 magic, u32 info)
+{
+	char why[160];
+	const struct hv_arch *arch;
+
+	console_init();
+	trap_init();
+	log_info("ferry %s: a thin hypervisor for remote block devices", FERRY_VERSION);
+	if (boot_info_parse(magic, info, &boot) < 0) {
+		log_err("boot: unknown loader (magic %x); boot ferry with GRUB (multiboot2) or a multiboot loader", magic);
+		machine_stop(2);
+	}
+	static char shown[BOOT_CMDLINE_MAX];
+	config_mask_secrets(boot.cmdline, shown, sizeof(shown));
+	log_info("boot: %s, command line \"%s\"", boot.loader, shown);
+	screen_init(&boot);
+	if (parse_config() < 0)
+		machine_stop(2);
+	log_threshold = (enum log_level)config.loglevel;
+	log_info("role: %s", config_role_name(config.role));
+	if (boot.truncated)
+		log_warn("boot: the loader's information did not all fit (memory map or module list cut short)");
+	log_cpu();
+
+	if (!(arch = pick_arch(why, sizeof(why))) || arch->probe(why, sizeof(why)) < 0) {
+		log_err("cannot run: %s", why);
+		machine_stop(3);
+	}
+	log_info("back end: %s", arch->name);
+	arch->log_features();
+	if (mem_init(&boot) < 0 || arch->cpu_init() < 0) {
+		log_err("cannot run: out of memory while setting up %s", arch->name);
+		machine_stop(3);
+	}
+	time_init();
+	pci_init();
+	if (config.role == ROLE_PUMP_ECHO || config.role == ROLE_PUMP_SEND)
+		run_pump();
+	/* Take the devices this role needs before the guest's address space is
+	 * built, so their BARs and ports stay out of it. */
+	struct blk_dev *disk = NULL, *backend = NULL;
+	struct nic *nic = NULL;
+	if (config.role == ROLE_LOCAL || config.role == ROLE_SERVER) {
+		disk = probe_disk();
+		if (!disk && config.role == ROLE_SERVER) {
+			log_err("cannot run: the server has no disk to export (no supported disk controller or disk)");
+			machine_stop(3);
+		}
+		if (!disk)
+			log_warn("disk: no disk found; the guest's logical device will report errors");
+	}
+	if (config.role == ROLE_CLIENT || config.role == ROLE_SERVER) {
+		nic = probe_nic();
+		if (!nic)
+			machine_stop(3);
+	}
+
+	struct vm *vm = &the_vm;
+	gpa_t lbd_gpa;
+	struct vcpu_boot_state bs;
+	int rc = vm_create(vm, arch, &boot, &lbd_gpa);
+	if (rc == 0 && config.role == ROLE_CLIENT)
+		backend = netrole_client_start(nic); /* NULL: the guest's device reports errors */
+	else if (config.role == ROLE_LOCAL)
+		backend = disk;
+	/* The server's disk belongs to its clients; its own guest gets none. */
+	if (rc == 0)
+		rc = lbd_attach(vm, lbd_gpa, backend);
+	if (rc == 0)
+		rc = guest_load(vm, &boot, &bs);
+	if (rc == 0)
+		rc = arch->vcpu_init(&vm->vcpu, &bs);
+	if (rc == 0 && config.role == ROLE_SERVER)
+		rc = netrole_server_start(vm, nic, disk);
+	if (rc < 0) {
+		log_err("cannot start the guest: %s", err_name(rc));
+		machine_stop(3);
+	}
+	log_info("logical device at guest-physical %lx; pool use %zu KiB; starting the guest (%s)", lbd_gpa,
+		 mem_pool_used_pages() * 4, arch->name);
+
+	struct vm_exit exit;
+	while (!vm->stopped) {
+		arch->run(&vm->vcpu, &exit);
+		exit_handle(&vm->vcpu, &exit);
+	}
+	guest_io_flush();
+	log_summary(vm);
+	netrole_log_stats();
+	machine_stop(vm->exit_status ? 1 : 0);
+}

@@ -1,0 +1,139 @@
+/* Wiring the ferry block protocol (net/) into the machine: the NIC and the
+ * TSC clock as its link, the client as the logical device's back end, the
+ * server driven by ferry's LAPIC timer through INTR exits, so it answers
+ * while its guest computes (docs/protocol.md). */
+#include "netrole.h"
+#include "platform/config.h"
+#include "platform/console.h"
+#include "platform/mem.h"
+#include "platform/time.h"
+#include "lib/string.h"
+#include "x86/cpu.h"
+#include "platform/lapic.h"
+#include "net/client.h"
+#include "net/server.h"
+
+static struct net_link link;
+static struct net_client client;
+static struct net_server server;
+static const struct net_stats *stats;
+
+/* Different on every boot (the protocol's replay windows are per session). */
+static u64 new_session(const u8 *mac)
+{
+	u64 s = rdtsc() ^ ((u64)mac[2] << 40 | (u64)mac[3] << 32 | (u64)mac[4] << 24 | (u64)mac[5] << 16);
+	s ^= s >> 29;
+	s *= 0xBF58476D1CE4E5B9ULL;
+	return s ? s : 1;
+}
+
+static u64 bad_mac_frames(void)
+{
+	return stats ? stats->rx_drop[NET_DROP_MAC] : 0;
+}
+
+void netrole_log_stats(void)
+{
+	char line[400];
+	if (!stats)
+		return;
+	net_stats_format(stats, line, sizeof(line));
+	log_info("net: %s", line);
+}
+
+struct blk_dev *netrole_client_start(struct nic *nic)
+{
+	struct net_client_cfg cfg = {
+		.key = config.key,
+		.key_len = config.key_len,
+		.session = new_session(nic->mac),
+		.want_server = config.want_server,
+	};
+	memcpy(cfg.mac, nic->mac, ETH_ALEN);
+	memcpy(cfg.server_mac, config.server_mac, ETH_ALEN);
+	net_link_nic(&link, nic);
+	if (net_client_init(&client, &cfg, &link) < 0) {
+		log_err("client: bad protocol configuration");
+		return NULL;
+	}
+	stats = &client.stats;
+
+	log_info("client: looking for a server on %s (up to %u s)", nic->name, config.discover_timeout);
+	u64 waited = 0, total = (u64)config.discover_timeout * 1000000;
+	while (waited < total) {
+		u64 slice = MIN(total - waited, 5000000);
+		if (net_client_discover(&client, slice) == 0) {
+			struct blk_dev *d = net_client_blk(&client);
+			log_info("client: importing \"%s\" from %s: %lu sectors of %u bytes (%lu MiB)%s", d->info.model,
+				 d->name, d->info.sectors, d->info.sector_size,
+				 d->info.sectors * d->info.sector_size / MiB, d->info.read_only ? ", read-only" : "");
+			return d;
+		}
+		waited += slice;
+		if (waited < total)
+			log_info("client: no server yet after %lu s%s", waited / 1000000,
+				 bad_mac_frames() ? "; some answers failed authentication" : "");
+	}
+	if (bad_mac_frames())
+		log_err("client: no server answered in %u s; %lu frames failed authentication: is the key the same "
+			"on the server?", config.discover_timeout, bad_mac_frames());
+	else
+		log_err("client: no server answered in %u s: is a server running on this network, with the same key?",
+			config.discover_timeout);
+	netrole_log_stats();
+	return NULL;
+}
+
+/* Runs at every INTR exit: serve whatever arrived.  Bounded, so the
+ * server's guest keeps its share of the CPU even under a flood. */
+static void server_poll(struct vm *vm)
+{
+	(void)vm;
+	static u64 reported_bad;
+	for (unsigned round = 0; round < 16 && net_server_poll(&server); round++)
+		;
+	u64 bad = bad_mac_frames();
+	if (bad != reported_bad && (reported_bad < 8 || bad - reported_bad >= 1000)) {
+		log_warn("server: %lu frames failed authentication so far (a client with another key?)", bad);
+		reported_bad = bad;
+	}
+}
+
+static void on_tick(void) {}
+
+int netrole_server_start(struct vm *vm, struct nic *nic, struct blk_dev *disk)
+{
+	/* One request buffer per client that may be mid-request; two let a
+	 * second client in without evicting the first. */
+	size_t bufsz = 2 * NET_MAX_REQ_BYTES;
+	void *buf = page_alloc(bufsz / PAGE_SIZE);
+	if (!buf)
+		return -E_NOMEM;
+	struct net_server_cfg cfg = {
+		.key = config.key,
+		.key_len = config.key_len,
+		.session = new_session(nic->mac),
+		.dev = disk,
+		.read_only = config.read_only,
+		.buf = buf,
+		.buf_size = bufsz,
+	};
+	memcpy(cfg.mac, nic->mac, ETH_ALEN);
+	net_link_nic(&link, nic);
+	int rc = net_server_init(&server, &cfg, &link);
+	if (rc < 0) {
+		log_err("server: cannot export %s: %s", disk->name, err_name(rc));
+		return rc;
+	}
+	stats = &server.stats;
+	if ((rc = lapic_init()) < 0 || (rc = lapic_timer_start(config.poll_hz, on_tick)) < 0) {
+		log_err("server: no local APIC timer to serve the network with: %s", err_name(rc));
+		return rc;
+	}
+	vm->on_interrupt = server_poll;
+	vm->arch->intr_exiting(&vm->vcpu, true);
+	log_info("server: exporting %s (\"%s\", %lu sectors of %u bytes%s) on %s, polling at %u Hz", disk->name,
+		 disk->info.model, disk->info.sectors, disk->info.sector_size, config.read_only ? ", read-only" : "",
+		 nic->name, config.poll_hz);
+	return 0;
+}

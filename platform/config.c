@@ -1,0 +1,291 @@
+#include "config.h"
+#include "console.h"
+#include "lib/fmt.h"
+#include "lib/string.h"
+
+struct ferry_config config = {
+	.loglevel = LOG_INFO,
+	.role = ROLE_LOCAL,
+	.nic = NIC_ANY,
+	.discover_timeout = 60,
+	.poll_hz = 1000,
+	.pump_frames = 10000,
+	.pump_size = 1514,
+	.pump_window = 32,
+};
+
+/* Where the value being parsed came from, for error messages:
+ * "" (the command line) or "ferry.cfg line 12: ". */
+static char where[48];
+#define cfg_err(fmt, ...) log_err("config: %s" fmt, where, ##__VA_ARGS__)
+
+struct choice {
+	const char *name;
+	int value;
+};
+
+static const struct choice loglevels[] = {
+	{ "error", LOG_ERR }, { "warn", LOG_WARN }, { "info", LOG_INFO }, { "debug", LOG_DEBUG }, { NULL, 0 },
+};
+static const struct choice roles[] = {
+	{ "local", ROLE_LOCAL }, { "client", ROLE_CLIENT }, { "server", ROLE_SERVER },
+	{ "pump-echo", ROLE_PUMP_ECHO }, { "pump-send", ROLE_PUMP_SEND }, { NULL, 0 },
+};
+static const struct choice yesno[] = {
+	{ "no", 0 }, { "yes", 1 }, { NULL, 0 },
+};
+static const struct choice nics[] = {
+	{ "any", NIC_ANY }, { "e1000", NIC_E1000 }, { "virtio", NIC_VIRTIO }, { NULL, 0 },
+};
+
+const char *config_role_name(enum ferry_role r)
+{
+	for (const struct choice *c = roles; c->name; c++)
+		if (c->value == (int)r)
+			return c->name;
+	return "?";
+}
+
+static int set_choice(const char *key, const char *v, size_t vlen, const struct choice *list, int *out)
+{
+	for (const struct choice *c = list; c->name; c++)
+		if (strlen(c->name) == vlen && !strncmp(c->name, v, vlen)) {
+			*out = c->value;
+			return 0;
+		}
+	char allowed[128] = "";
+	size_t n = 0;
+	for (const struct choice *c = list; c->name && n < sizeof(allowed); c++)
+		n += (size_t)fmt_snprintf(allowed + n, sizeof(allowed) - n, "%s%s", c->name, c[1].name ? ", " : "");
+	cfg_err("%s=%.*s is not one of: %s", key, (int)vlen, v, allowed);
+	return -E_INVAL;
+}
+
+static int set_u32(const char *key, const char *v, size_t vlen, u32 min, u32 max, u32 *out)
+{
+	u64 x;
+	if (str_to_u64(v, vlen, &x) < 0 || x < min || x > max) {
+		cfg_err("%s=%.*s must be a number from %u to %u", key, (int)vlen, v, min, max);
+		return -E_INVAL;
+	}
+	*out = (u32)x;
+	return 0;
+}
+
+static int hex_digit(char c)
+{
+	c = to_lower(c);
+	return c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
+}
+
+/* The pre-shared key: hex, 32 to 128 digits (16 to 64 bytes). */
+static int set_psk(const char *v, size_t vlen)
+{
+	if (vlen < 32 || vlen > 2 * CONFIG_KEY_MAX || vlen % 2) {
+		cfg_err("key must be 32 to %u hex digits (16 to %u bytes), an even number; got %zu characters",
+			2 * CONFIG_KEY_MAX, CONFIG_KEY_MAX, vlen);
+		return -E_INVAL;
+	}
+	for (size_t i = 0; i < vlen; i += 2) {
+		int hi = hex_digit(v[i]), lo = hex_digit(v[i + 1]);
+		if (hi < 0 || lo < 0) {
+			cfg_err("key has a character that is not a hex digit at position %zu", i + (hi < 0 ? 0 : 1));
+			return -E_INVAL;
+		}
+		config.key[i / 2] = (u8)(hi << 4 | lo);
+	}
+	config.key_len = (u32)(vlen / 2);
+	return 0;
+}
+
+/* A MAC address: six hex pairs separated by ':' or '-'. */
+static int set_mac(const char *key, const char *v, size_t vlen, u8 *mac)
+{
+	if (vlen != 17)
+		goto bad;
+	for (unsigned i = 0; i < 6; i++) {
+		int hi = hex_digit(v[3 * i]), lo = hex_digit(v[3 * i + 1]);
+		if (hi < 0 || lo < 0 || (i < 5 && v[3 * i + 2] != ':' && v[3 * i + 2] != '-'))
+			goto bad;
+		mac[i] = (u8)(hi << 4 | lo);
+	}
+	return 0;
+bad:
+	cfg_err("%s=%.*s is not a MAC address like 52:54:00:12:34:56", key, (int)vlen, v);
+	return -E_INVAL;
+}
+
+static int set_key(const char *k, size_t klen, const char *v, size_t vlen)
+{
+	char key[32];
+	if (klen >= sizeof(key)) {
+		cfg_err("unknown key %.*s", (int)klen, k);
+		return -E_INVAL;
+	}
+	memcpy(key, k, klen);
+	key[klen] = 0;
+	int choice, rc;
+	if (!strcmp(key, "loglevel")) {
+		if ((rc = set_choice(key, v, vlen, loglevels, &choice)) == 0)
+			config.loglevel = choice;
+		return rc;
+	}
+	if (!strcmp(key, "role")) {
+		if ((rc = set_choice(key, v, vlen, roles, &choice)) == 0)
+			config.role = (enum ferry_role)choice;
+		return rc;
+	}
+	if (!strcmp(key, "nic")) {
+		if ((rc = set_choice(key, v, vlen, nics, &choice)) == 0)
+			config.nic = (enum nic_choice)choice;
+		return rc;
+	}
+	if (!strcmp(key, "key"))
+		return set_psk(v, vlen);
+	if (!strcmp(key, "guest_cmds")) {
+		if (vlen >= sizeof(config.guest_cmds)) {
+			cfg_err("guest_cmds is %zu bytes; at most %zu", vlen, sizeof(config.guest_cmds) - 1);
+			return -E_INVAL;
+		}
+		memcpy(config.guest_cmds, v, vlen);
+		config.guest_cmds[vlen] = 0;
+		config.have_guest_cmds = true;
+		return 0;
+	}
+	if (!strcmp(key, "server")) {
+		config.want_server = true;
+		return set_mac(key, v, vlen, config.server_mac);
+	}
+	if (!strcmp(key, "read_only")) {
+		if ((rc = set_choice(key, v, vlen, yesno, &choice)) == 0)
+			config.read_only = choice;
+		return rc;
+	}
+	if (!strcmp(key, "discover_timeout"))
+		return set_u32(key, v, vlen, 1, 86400, &config.discover_timeout);
+	if (!strcmp(key, "poll_hz"))
+		return set_u32(key, v, vlen, 10, 10000, &config.poll_hz);
+	if (!strcmp(key, "pump_frames"))
+		return set_u32(key, v, vlen, 1, 100000000, &config.pump_frames);
+	if (!strcmp(key, "pump_size"))
+		return set_u32(key, v, vlen, 64, 1514, &config.pump_size);
+	if (!strcmp(key, "pump_window"))
+		return set_u32(key, v, vlen, 1, 256, &config.pump_window);
+	cfg_err("unknown key %s (see docs/configuration.md)", key);
+	return -E_INVAL;
+}
+
+int config_parse_cmdline(const char *cmdline)
+{
+	bool first = true;
+	where[0] = 0;
+	for (const char *p = cmdline;; first = false) {
+		while (*p == ' ')
+			p++;
+		const char *end = p;
+		while (*end && *end != ' ')
+			end++;
+		if (end == p)
+			return 0;
+		const char *eq = p;
+		while (eq < end && *eq != '=')
+			eq++;
+		if (eq < end) {
+			if (set_key(p, (size_t)(eq - p), eq + 1, (size_t)(end - eq - 1)) < 0)
+				return -E_INVAL;
+		} else if (!first) {
+			/* Only the first word may lack '=': loaders put the kernel's
+			 * path there. */
+			cfg_err("\"%.*s\" is not key=value", (int)(end - p), p);
+			return -E_INVAL;
+		}
+		p = end;
+	}
+}
+
+static bool is_blank(char c) { return c == ' ' || c == '\t' || c == '\r'; }
+
+int config_parse_file(const char *name, const char *text, size_t len)
+{
+	unsigned line = 0;
+	for (size_t pos = 0; pos < len;) {
+		size_t eol = pos;
+		while (eol < len && text[eol] != '\n')
+			eol++;
+		line++;
+		fmt_snprintf(where, sizeof(where), "%s line %u: ", name, line);
+		size_t b = pos, e = eol;
+		pos = eol + 1;
+		while (b < e && is_blank(text[b]))
+			b++;
+		while (e > b && is_blank(text[e - 1]))
+			e--;
+		if (b == e || text[b] == '#')
+			continue;
+		for (size_t i = b; i < e; i++)
+			if ((u8)text[i] < 0x20 && text[i] != '\t') {
+				cfg_err("control character in the line");
+				return -E_INVAL;
+			}
+		size_t eq = b;
+		while (eq < e && text[eq] != '=')
+			eq++;
+		if (eq == e) {
+			cfg_err("\"%.*s\" is not key = value", (int)MIN(e - b, 40), text + b);
+			return -E_INVAL;
+		}
+		size_t ke = eq, vb = eq + 1;
+		while (ke > b && is_blank(text[ke - 1]))
+			ke--;
+		while (vb < e && is_blank(text[vb]))
+			vb++;
+		if (ke == b) {
+			cfg_err("no key before '='");
+			return -E_INVAL;
+		}
+		if (set_key(text + b, ke - b, text + vb, e - vb) < 0)
+			return -E_INVAL;
+	}
+	where[0] = 0;
+	return 0;
+}
+
+int config_check(void)
+{
+	where[0] = 0;
+	if ((config.role == ROLE_CLIENT || config.role == ROLE_SERVER) && !config.key_len) {
+		cfg_err("key is required for role=%s (the network's pre-shared key, 32+ hex digits)",
+			config_role_name(config.role));
+		return -E_INVAL;
+	}
+	return 0;
+}
+
+bool config_is_file_module(const char *s)
+{
+	const char *base = s;
+	for (const char *p = s; *p; p++)
+		if (*p == '/')
+			base = p + 1;
+	return !strcmp(base, CONFIG_FILE_NAME);
+}
+
+void config_mask_secrets(const char *cmdline, char *out, size_t size)
+{
+	size_t o = 0;
+	if (!size)
+		return;
+	for (const char *p = cmdline; *p && o + 1 < size;) {
+		bool secret = (p == cmdline || p[-1] == ' ') && !strncmp(p, "key=", 4);
+		if (!secret) {
+			out[o++] = *p++;
+			continue;
+		}
+		o += str_copy(out + o, "key=<hidden>", size - o);
+		if (o >= size)
+			o = size - 1;
+		while (*p && *p != ' ')
+			p++;
+	}
+	out[o] = 0;
+}

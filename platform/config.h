@@ -1,0 +1,59 @@
+/* ferry's configuration: "key=value" words on the boot command line (from
+ * grub.cfg or QEMU's -append).  Every key is listed in docs/configuration.md
+ * with its default.  An unknown key or a bad value is reported with the key's
+ * name and ferry stops: running with a configuration it did not understand
+ * could export the wrong disk. */
+#ifndef FERRY_CONFIG_H
+#define FERRY_CONFIG_H
+
+#include "lib/types.h"
+
+enum ferry_role {
+	ROLE_LOCAL,     /* ferry owns the disk and serves its own guest */
+	ROLE_CLIENT,    /* the guest's disk is on a server across the network */
+	ROLE_SERVER,    /* ferry exports its disk to clients while its guest runs */
+	ROLE_PUMP_ECHO, /* frame pump, echo side (tests, make bench) */
+	ROLE_PUMP_SEND, /* frame pump, sending side */
+};
+
+enum nic_choice { NIC_ANY, NIC_E1000, NIC_VIRTIO };
+
+#define CONFIG_KEY_MAX 64 /* bytes of pre-shared key */
+
+struct ferry_config {
+	int loglevel;
+	enum ferry_role role;
+	enum nic_choice nic;
+	u8 key[CONFIG_KEY_MAX]; /* the network's pre-shared key */
+	u32 key_len;            /* 0: not given */
+	bool want_server;       /* client: import only from server_mac */
+	u8 server_mac[6];
+	bool read_only;         /* server: export read-only */
+	u32 discover_timeout;   /* client: seconds to wait for a server */
+	u32 poll_hz;            /* server: how often to look at the network */
+	u32 pump_frames, pump_size, pump_window;
+	bool have_guest_cmds;   /* guest_cmds given: replaces the guest module's string */
+	char guest_cmds[4096];
+};
+
+extern struct ferry_config config;
+
+/* The name of the configuration file's boot module: a module whose string
+ * is exactly this is ferry's configuration, not its guest. */
+#define CONFIG_FILE_NAME "ferry.cfg"
+/* True for the configuration file's module: its string is ferry.cfg, or a
+ * path ending in /ferry.cfg (QEMU's -initrd gives the path). */
+bool config_is_file_module(const char *module_string);
+
+/* Each returns 0, or -E_INVAL after logging one line naming the offending
+ * key (and, for the file, the line).  Parse the file first, then the
+ * command line, which overrides it; then check what the role needs. */
+int config_parse_file(const char *name, const char *text, size_t len);
+int config_parse_cmdline(const char *cmdline);
+int config_check(void);
+/* A copy of cmdline fit for a log line or the screen: the value of every
+ * key= word replaced by <hidden>. */
+void config_mask_secrets(const char *cmdline, char *out, size_t size);
+const char *config_role_name(enum ferry_role r);
+
+#endif

@@ -1,0 +1,104 @@
+/* ferry's local APIC timer.  ferry owns the LAPIC in the roles that use it
+ * (the guest's nested map then leaves the LAPIC page out). */
+#include "lapic.h"
+#include "x86/cpu.h"
+#include "x86/io.h"
+#include "trap.h"
+#include "console.h"
+#include "mem.h"
+#include "time.h"
+
+/* xAPIC registers (SDM Vol. 3A, table 10-1) */
+#define LAPIC_EOI 0x0B0          /* write-only */
+#define LAPIC_SVR 0x0F0          /* spurious vector; bit 8 APIC software enable */
+#define LAPIC_SVR_ENABLE BIT(8)
+#define LAPIC_LVT_TIMER 0x320
+#define LAPIC_LVT_MASKED BIT(16)
+#define LAPIC_TIMER_PERIODIC BIT(17)
+#define LAPIC_TIMER_INIT 0x380
+#define LAPIC_TIMER_CUR 0x390
+#define LAPIC_TIMER_DIV 0x3E0
+#define LAPIC_DIV_16 0x3
+
+#define APIC_BASE_ENABLE BIT(11)
+#define APIC_BASE_ADDR 0xFFFFFF000ULL
+
+/* 8259 PICs: mask everything after remapping away from the exception
+ * vectors, so a stray legacy interrupt cannot land on vector 8. */
+#define PIC1_CMD 0x20
+#define PIC1_DATA 0x21
+#define PIC2_CMD 0xA0
+#define PIC2_DATA 0xA1
+
+static volatile u8 *lapic;
+static hpa_t base;
+static void (*timer_fn)(void);
+
+hpa_t lapic_base(void) { return base; }
+
+static void lapic_wr(u32 reg, u32 v) { mmio_wr32(lapic, reg, v); }
+static u32 lapic_rd(u32 reg) { return mmio_rd32(lapic, reg); }
+
+static void pic_mask_all(void)
+{
+	outb(PIC1_CMD, 0x11); /* ICW1: init, ICW4 follows */
+	outb(PIC2_CMD, 0x11);
+	outb(PIC1_DATA, 0x20); /* ICW2: vectors 0x20-0x27 */
+	outb(PIC2_DATA, 0x28);
+	outb(PIC1_DATA, 4);    /* ICW3 */
+	outb(PIC2_DATA, 2);
+	outb(PIC1_DATA, 1);    /* ICW4: 8086 mode */
+	outb(PIC2_DATA, 1);
+	outb(PIC1_DATA, 0xFF);
+	outb(PIC2_DATA, 0xFF);
+}
+
+static void on_timer(u8 vector)
+{
+	(void)vector;
+	lapic_wr(LAPIC_EOI, 0);
+	if (timer_fn)
+		timer_fn();
+}
+
+static void on_spurious(u8 vector) { (void)vector; /* no EOI for spurious (SDM 10.9) */ }
+
+int lapic_init(void)
+{
+	if (!(cpuid(1, 0).edx & BIT(9)))
+		return -E_NOTSUP;
+	u64 msr = rdmsr(MSR_IA32_APIC_BASE);
+	base = msr & APIC_BASE_ADDR;
+	wrmsr(MSR_IA32_APIC_BASE, msr | APIC_BASE_ENABLE);
+	lapic = mmio_map(base, PAGE_SIZE);
+	if (!lapic)
+		return -E_NOMEM;
+	pic_mask_all();
+	irq_set_handler(LAPIC_TIMER_VECTOR, on_timer);
+	irq_set_handler(LAPIC_SPURIOUS_VECTOR, on_spurious);
+	lapic_wr(LAPIC_SVR, LAPIC_SVR_ENABLE | LAPIC_SPURIOUS_VECTOR);
+	return 0;
+}
+
+int lapic_timer_start(u32 hz, void (*fn)(void))
+{
+	if (!lapic || hz == 0)
+		return -E_INVAL;
+	timer_fn = fn;
+	/* Calibrate against the TSC: count down for 10 ms. */
+	lapic_wr(LAPIC_TIMER_DIV, LAPIC_DIV_16);
+	lapic_wr(LAPIC_LVT_TIMER, LAPIC_LVT_MASKED);
+	lapic_wr(LAPIC_TIMER_INIT, 0xFFFFFFFF);
+	udelay(10000);
+	u32 per_10ms = 0xFFFFFFFF - lapic_rd(LAPIC_TIMER_CUR);
+	if (per_10ms < 100) {
+		log_err("lapic: timer does not count (%u ticks in 10 ms)", per_10ms);
+		return -E_IO;
+	}
+	u32 count = (u32)((u64)per_10ms * 100 / hz);
+	lapic_wr(LAPIC_TIMER_INIT, 0);
+	lapic_wr(LAPIC_LVT_TIMER, LAPIC_TIMER_PERIODIC | LAPIC_TIMER_VECTOR);
+	lapic_wr(LAPIC_TIMER_INIT, MAX(count, 1));
+	log_info("lapic: timer at %u Hz (%u bus ticks / 16 per 10 ms)", hz, per_10ms);
+	return 0;
+}

@@ -1,0 +1,91 @@
+/* PCI configuration space (mechanism #1, ports 0xCF8/0xCFC) and the list of
+ * functions found at boot.  A function ferry takes for itself is "owned":
+ * the guest's view of its configuration space reads as absent, its memory
+ * BARs are left out of the nested page tables and its I/O BARs, plus any
+ * legacy port ranges its driver owns (pci_own_io), stay intercepted (see
+ * vm/guest_io.c). */
+#ifndef FERRY_PCI_H
+#define FERRY_PCI_H
+
+#include "lib/types.h"
+
+#define PCI_MAX_DEVS 64
+#define PCI_MAX_OWN_IO 4 /* legacy I/O ranges per function (pci_own_io) */
+
+/* Configuration-space offsets (PCI Local Bus Spec 3.0, 6.1). */
+#define PCI_VENDOR_ID 0x00
+#define PCI_DEVICE_ID 0x02
+#define PCI_COMMAND 0x04
+#define PCI_COMMAND_IO BIT(0)
+#define PCI_COMMAND_MEM BIT(1)
+#define PCI_COMMAND_MASTER BIT(2)
+#define PCI_COMMAND_INTX_DISABLE BIT(10)
+#define PCI_STATUS 0x06
+#define PCI_STATUS_CAP_LIST BIT(4) /* the capability list at 0x34 is valid */
+#define PCI_CLASS_REV 0x08 /* rev[7:0] progif[15:8] subclass[23:16] class[31:24] */
+#define PCI_HEADER_TYPE 0x0E
+#define PCI_BAR0 0x10
+#define PCI_SUBSYSTEM_ID 0x2E /* 6.2.4 */
+#define PCI_CAP_PTR 0x34
+#define PCI_INTR_LINE 0x3C
+#define PCI_INTR_PIN 0x3D  /* 0: no INTx pin */
+#define PCI_CAP_ID_VNDR 0x09 /* vendor-specific capability */
+
+struct pci_bar {
+	u64 base;   /* bus address (== host-physical on x86) or I/O port */
+	u64 size;   /* 0: BAR not implemented */
+	bool is_io;
+	bool is_64; /* occupies this slot and the next */
+};
+
+/* Ports a function decodes outside its BARs (an IDE channel in
+ * compatibility mode: 1F0h-1F7h and 3F6h). */
+struct pci_io_range {
+	u16 base;
+	u16 len;
+};
+
+struct pci_dev {
+	u8 bus, dev, fn;
+	u16 vendor, device;
+	u8 class_code, subclass, progif, revision;
+	u8 header_type;
+	struct pci_bar bar[6];
+	const char *owner; /* NULL: visible to the guest; else ferry's driver name */
+	u16 saved_command; /* the command register before pci_claim */
+	struct pci_io_range own_io[PCI_MAX_OWN_IO]; /* see pci_own_io */
+	unsigned n_own_io;
+};
+
+void pci_init(void); /* enumerates every bus and logs what it finds */
+u32 pci_read32(const struct pci_dev *d, u16 off);
+u16 pci_read16(const struct pci_dev *d, u16 off);
+u8 pci_read8(const struct pci_dev *d, u16 off);
+void pci_write32(const struct pci_dev *d, u16 off, u32 v);
+void pci_write16(const struct pci_dev *d, u16 off, u16 v);
+
+/* Raw access by bus/device/function (used by the guest's config emulation). */
+u32 pci_cfg_read32(u8 bus, u8 dev, u8 fn, u16 off);
+void pci_cfg_write32(u8 bus, u8 dev, u8 fn, u16 off, u32 v);
+
+/* Iterates the functions found: returns the idx-th or NULL. */
+struct pci_dev *pci_get(unsigned idx);
+/* The idx-th function (counting from 0) matching class/subclass/progif;
+ * progif < 0 matches any. */
+struct pci_dev *pci_find_class(u8 class_code, u8 subclass, int progif, unsigned idx);
+struct pci_dev *pci_find_bdf(u8 bus, u8 dev, u8 fn);
+
+/* Takes the function for ferry: hides it from the guest, enables memory /
+ * I/O decoding and bus mastering. */
+void pci_claim(struct pci_dev *d, const char *owner);
+/* Gives a claimed function back to the guest (a driver found nothing to
+ * serve on it); its owned I/O ranges go with it. */
+void pci_release(struct pci_dev *d);
+/* Adds [base, base + len) to the ports ferry owns with the claimed function
+ * d: the guest reads all ones there and its writes are dropped, exactly as
+ * for an owned I/O BAR.  Call it before the guest's VM is built
+ * (guest_io_init reads the ranges once).  -E_INVAL when d is not claimed or
+ * the range wraps, -E_NOSPC when d's PCI_MAX_OWN_IO slots are used up. */
+int pci_own_io(struct pci_dev *d, u16 base, u16 len);
+
+#endif

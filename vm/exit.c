@@ -1,0 +1,209 @@
+/* Handling the exits the core cares about, whatever back end produced them.
+ * Policy: a guest mistake is the guest's problem (an exception injected or
+ * the guest stopped with a report), never a panic in ferry. */
+#include "exit.h"
+#include "platform/console.h"
+#include "lib/guest_abi.h"
+#include "guest_io.h"
+#include "mmio.h"
+#include "platform/time.h"
+#include "x86/cpu.h"
+#include "platform/trap.h"
+
+const char *exit_reason_name(enum exit_reason r)
+{
+	static const char *const names[EXIT_REASON_COUNT] = {
+		[EXIT_CPUID] = "cpuid", [EXIT_RDMSR] = "rdmsr", [EXIT_WRMSR] = "wrmsr",
+		[EXIT_IO] = "io", [EXIT_HLT] = "hlt", [EXIT_NPF] = "npf",
+		[EXIT_HYPERCALL] = "hypercall", [EXIT_SHUTDOWN] = "shutdown",
+		[EXIT_INTR] = "intr", [EXIT_SVM_INSN] = "virt-insn",
+		[EXIT_ENTRY_FAIL] = "entry-fail", [EXIT_OTHER] = "other",
+	};
+	return r < EXIT_REASON_COUNT ? names[r] : "?";
+}
+
+void vm_stop(struct vm *vm, const char *why)
+{
+	vm->stopped = true;
+	vm->stop_reason = why;
+}
+
+static void set_rdx_rax(struct vcpu_regs *r, u64 v)
+{
+	r->gpr[GPR_RAX] = (u32)v;
+	r->gpr[GPR_RDX] = v >> 32;
+}
+
+static void handle_cpuid(struct vcpu *vcpu)
+{
+	struct vcpu_regs *r = &vcpu->regs;
+	u32 leaf = (u32)r->gpr[GPR_RAX], sub = (u32)r->gpr[GPR_RCX];
+	struct cpuid_regs c = { 0, 0, 0, 0 };
+
+	if (leaf >= FERRY_CPUID_BASE && leaf <= 0x400000FF) {
+		switch (leaf) {
+		case FERRY_CPUID_BASE:
+			c = (struct cpuid_regs){ FERRY_CPUID_MAX, FERRY_SIG_EBX, FERRY_SIG_ECX, FERRY_SIG_EDX };
+			break;
+		case FERRY_CPUID_LBD:
+			if (vcpu->vm->lbd_gpa)
+				c = (struct cpuid_regs){ (u32)vcpu->vm->lbd_gpa, (u32)(vcpu->vm->lbd_gpa >> 32),
+							 LBD_PAGE_SIZE, LBD_VERSION };
+			break;
+		case FERRY_CPUID_TSC:
+			c.eax = (u32)time_tsc_khz();
+			break;
+		case FERRY_CPUID_STATS:
+			c.eax = (u32)vcpu->stats.exits;
+			c.ebx = (u32)(vcpu->stats.exits >> 32);
+			c.ecx = (u32)vcpu->stats.by_reason[EXIT_NPF];
+			c.edx = (u32)vcpu->stats.by_reason[EXIT_IO];
+			break;
+		}
+	} else {
+		c = cpuid(leaf, sub);
+		switch (leaf) {
+		case 1:
+			c.ecx |= BIT(31);  /* hypervisor present */
+			c.ecx &= ~BIT(5);  /* no VMX inside the guest */
+			/* OSXSAVE mirrors the guest's CR4.OSXSAVE, not ferry's. */
+			c.ecx = (c.ecx & ~(u32)BIT(27)) | (r->cr4 & BIT(18) ? (u32)BIT(27) : 0);
+			break;
+		case 0x80000001:
+			c.ecx &= ~BIT(2);  /* no SVM inside the guest */
+			break;
+		case 0x8000000A:
+			c = (struct cpuid_regs){ 0, 0, 0, 0 };
+			break;
+		}
+	}
+	r->gpr[GPR_RAX] = c.eax;
+	r->gpr[GPR_RBX] = c.ebx;
+	r->gpr[GPR_RCX] = c.ecx;
+	r->gpr[GPR_RDX] = c.edx;
+}
+
+/* MSRs the guest may read from the hardware: information only. */
+static bool msr_read_through(u32 msr)
+{
+	return msr == MSR_IA32_APIC_BASE || msr == 0x17 /* PLATFORM_ID */ || msr == 0x8B /* microcode */ ||
+	       msr == 0xFE /* MTRRCAP */ || (msr >= 0x200 && msr <= 0x2FF) /* MTRRs */ ||
+	       msr == 0x1A0 /* MISC_ENABLE */;
+}
+
+/* Returns false when it injected #GP (a fault: RIP stays put). */
+static bool handle_msr(struct vcpu *vcpu, bool write)
+{
+	struct vcpu_regs *r = &vcpu->regs;
+	u32 msr = (u32)r->gpr[GPR_RCX];
+	u64 v = ((r->gpr[GPR_RDX] & 0xFFFFFFFF) << 32) | (r->gpr[GPR_RAX] & 0xFFFFFFFF);
+
+	if (write) {
+		if (vcpu->vm->arch->msr_write(vcpu, msr, v))
+			return true;
+		log_debug("guest wrmsr %x = %lx refused: #GP", msr, v);
+	} else {
+		if (vcpu->vm->arch->msr_read(vcpu, msr, &v)) {
+			set_rdx_rax(r, v);
+			return true;
+		}
+		if (msr_read_through(msr)) {
+			set_rdx_rax(r, rdmsr(msr));
+			return true;
+		}
+		log_debug("guest rdmsr %x refused: #GP", msr);
+	}
+	vcpu->vm->arch->inject_exception(vcpu, VEC_GP, true, 0);
+	return false;
+}
+
+static void handle_hypercall(struct vcpu *vcpu)
+{
+	struct vcpu_regs *r = &vcpu->regs;
+	switch (r->gpr[GPR_RAX]) {
+	case FERRY_HC_POWEROFF:
+		vcpu->vm->exit_status = (int)r->gpr[GPR_RBX];
+		vm_stop(vcpu->vm, "the guest powered off");
+		r->gpr[GPR_RAX] = 0;
+		break;
+	default:
+		r->gpr[GPR_RAX] = ~0ULL;
+		break;
+	}
+}
+
+static void report_stop(struct vcpu *vcpu, const struct vm_exit *e, const char *what)
+{
+	const struct vcpu_regs *r = &vcpu->regs;
+	log_err("%s: exit %s (code 0x%lx, info1 0x%lx, info2 0x%lx); the guest is stopped", what,
+		exit_reason_name(e->reason), e->raw_code, e->info1, e->info2);
+	log_err("  guest rip=%lx rsp=%lx rflags=%lx cr0=%lx cr3=%lx cr4=%lx efer=%lx", r->rip, r->gpr[GPR_RSP],
+		r->rflags, r->cr0, r->cr3, r->cr4, r->efer);
+	vcpu->vm->arch->dump(vcpu);
+}
+
+void exit_handle(struct vcpu *vcpu, const struct vm_exit *e)
+{
+	struct vm *vm = vcpu->vm;
+	struct vcpu_regs *r = &vcpu->regs;
+
+	vcpu->stats.exits++;
+	vcpu->stats.by_reason[e->reason]++;
+
+	switch (e->reason) {
+	case EXIT_CPUID:
+		handle_cpuid(vcpu);
+		r->rip += e->insn_len;
+		break;
+	case EXIT_RDMSR:
+	case EXIT_WRMSR:
+		if (handle_msr(vcpu, e->reason == EXIT_WRMSR))
+			r->rip += e->insn_len;
+		break;
+	case EXIT_IO:
+		if (guest_io(vcpu, e))
+			r->rip += e->insn_len;
+		break;
+	case EXIT_HLT:
+		if (!(r->rflags & RFLAGS_IF)) {
+			log_info("the guest halted with interrupts disabled");
+			vm_stop(vm, "the guest halted");
+			break;
+		}
+		/* Interrupts go straight to the guest; treat HLT as a pause and
+		 * let the guest check again. */
+		r->rip += e->insn_len;
+		break;
+	case EXIT_HYPERCALL:
+		handle_hypercall(vcpu);
+		r->rip += e->insn_len;
+		break;
+	case EXIT_NPF:
+		if (mmio_emulate(vcpu, e) == MMIO_STOP) {
+			report_stop(vcpu, e, "guest memory access ferry cannot emulate");
+			vm_stop(vm, "a fatal guest memory access");
+		}
+		break;
+	case EXIT_SVM_INSN:
+		vm->arch->inject_exception(vcpu, VEC_UD, false, 0);
+		break;
+	case EXIT_INTR:
+		irq_poll(); /* ferry's handlers run (timer, ...) */
+		if (vm->on_interrupt)
+			vm->on_interrupt(vm);
+		break;
+	case EXIT_SHUTDOWN:
+		report_stop(vcpu, e, "the guest triple-faulted");
+		vm_stop(vm, "the guest triple-faulted");
+		break;
+	case EXIT_ENTRY_FAIL:
+		report_stop(vcpu, e, "the CPU refused to enter the guest (see the back end's report above)");
+		vm_stop(vm, "the guest could not be entered");
+		break;
+	case EXIT_OTHER:
+	default:
+		report_stop(vcpu, e, "unhandled exit");
+		vm_stop(vm, "an unhandled exit");
+		break;
+	}
+}

@@ -1,0 +1,211 @@
+/* The guest's port I/O that ferry intercepts.
+ *
+ *  - COM1 (0x3F8-0x3FF) is ferry's console.  The guest gets a minimal 16550
+ *    that is always ready to send; its output is collected per line and
+ *    written whole, so its lines never interleave with ferry's.
+ *  - PCI configuration (0xCF8/0xCFC-0xCFF): functions ferry owns read as
+ *    absent (all ones) and ignore writes; the rest is passed through.
+ *    0xCF9 is the chipset reset register: a reset request stops the guest.
+ *  - 0xF4 (QEMU's isa-debug-exit position): a write is the guest's
+ *    power-off with an exit status.
+ *  - I/O BARs of devices ferry owns, and the legacy port ranges their
+ *    drivers own with them (pci_own_io, e.g. an IDE channel's 1F0h-1F7h
+ *    and 3F6h): all ones / dropped.
+ */
+#include "guest_io.h"
+#include "platform/console.h"
+#include "platform/pci.h"
+#include "lib/string.h"
+#include "x86/cpu.h"
+#include "x86/io.h"
+
+#define COM1 0x3F8
+#define PCI_ADDR 0xCF8
+#define PCI_DATA 0xCFC
+#define RESET_CONTROL 0xCF9
+#define POWEROFF_PORT 0xF4
+
+static struct {
+	char line[512];
+	size_t len;
+	u8 lcr, ier, mcr, scratch, dll, dlm;
+} uart;
+
+static u32 pci_addr_latch;
+
+void guest_io_flush(void)
+{
+	if (uart.len) {
+		uart.line[uart.len++] = '\n';
+		console_write(uart.line, uart.len);
+		uart.len = 0;
+	}
+}
+
+static void uart_out(u16 reg, u8 v)
+{
+	bool dlab = uart.lcr & 0x80;
+	switch (reg) {
+	case 0:
+		if (dlab) {
+			uart.dll = v;
+		} else if (v == '\n') {
+			guest_io_flush();
+		} else if (v != '\r') {
+			uart.line[uart.len++] = (char)v;
+			if (uart.len == sizeof(uart.line) - 1)
+				guest_io_flush();
+		}
+		break;
+	case 1:
+		if (dlab)
+			uart.dlm = v;
+		else
+			uart.ier = v;
+		break;
+	case 3: uart.lcr = v; break;
+	case 4: uart.mcr = v; break;
+	case 7: uart.scratch = v; break;
+	}
+}
+
+static u8 uart_in(u16 reg)
+{
+	bool dlab = uart.lcr & 0x80;
+	switch (reg) {
+	case 0: return dlab ? uart.dll : 0;      /* no input */
+	case 1: return dlab ? uart.dlm : uart.ier;
+	case 2: return 0xC1;                     /* FIFOs on, no interrupt pending */
+	case 3: return uart.lcr;
+	case 4: return uart.mcr;
+	case 5: return 0x60;                     /* THR empty, transmitter idle */
+	case 6: return 0xB0;                     /* DCD, DSR, CTS */
+	default: return uart.scratch;
+	}
+}
+
+static bool bdf_owned(u32 addr)
+{
+	struct pci_dev *d = pci_find_bdf((addr >> 16) & 0xFF, (addr >> 11) & 0x1F, (addr >> 8) & 7);
+	return d && d->owner;
+}
+
+static u32 pci_data_in(u16 port, u8 size)
+{
+	u32 a = pci_addr_latch;
+	if (!(a & BIT(31)) || bdf_owned(a))
+		return ~0u;
+	outl(PCI_ADDR, a & ~3u);
+	u16 p = PCI_DATA + (port & 3);
+	return size == 4 ? inl(p) : size == 2 ? inw(p) : inb(p);
+}
+
+static void pci_data_out(u16 port, u8 size, u32 v)
+{
+	u32 a = pci_addr_latch;
+	if (!(a & BIT(31)))
+		return;
+	if (bdf_owned(a)) {
+		log_debug("guest wrote PCI config of a device ferry owns (%02x:%02x.%x reg %x): dropped",
+			  (a >> 16) & 0xFF, (a >> 11) & 0x1F, (a >> 8) & 7, (a & 0xFC) + (port & 3));
+		return;
+	}
+	outl(PCI_ADDR, a & ~3u);
+	u16 p = PCI_DATA + (port & 3);
+	if (size == 4)
+		outl(p, v);
+	else if (size == 2)
+		outw(p, (u16)v);
+	else
+		outb(p, (u8)v);
+}
+
+/* Is port inside an I/O BAR or an owned legacy range of a device ferry
+ * owns? */
+static bool port_owned(u16 port)
+{
+	for (unsigned i = 0; pci_get(i); i++) {
+		struct pci_dev *d = pci_get(i);
+		if (!d->owner)
+			continue;
+		for (unsigned b = 0; b < 6; b++)
+			if (d->bar[b].is_io && d->bar[b].size && port >= d->bar[b].base &&
+			    port < d->bar[b].base + d->bar[b].size)
+				return true;
+		for (unsigned r = 0; r < d->n_own_io; r++)
+			if (port >= d->own_io[r].base && port - d->own_io[r].base < d->own_io[r].len)
+				return true;
+	}
+	return false;
+}
+
+void guest_io_init(struct vm *vm)
+{
+	vm->arch->io_intercept(vm, COM1, 8, true);
+	vm->arch->io_intercept(vm, PCI_ADDR, 8, true);
+	vm->arch->io_intercept(vm, POWEROFF_PORT, 1, true);
+	for (unsigned i = 0; pci_get(i); i++) {
+		struct pci_dev *d = pci_get(i);
+		for (unsigned b = 0; d->owner && b < 6; b++)
+			if (d->bar[b].is_io && d->bar[b].size)
+				vm->arch->io_intercept(vm, (u16)d->bar[b].base, (u16)d->bar[b].size, true);
+		for (unsigned r = 0; d->owner && r < d->n_own_io; r++)
+			vm->arch->io_intercept(vm, d->own_io[r].base, d->own_io[r].len, true);
+	}
+}
+
+bool guest_io(struct vcpu *vcpu, const struct vm_exit *e)
+{
+	struct vcpu_regs *r = &vcpu->regs;
+	u16 port = e->io.port;
+	u8 size = e->io.size;
+	u32 mask = size == 4 ? ~0u : (1u << (size * 8)) - 1;
+	u32 out = (u32)r->gpr[GPR_RAX] & mask, in = ~0u;
+
+	if (e->io.string) {
+		/* INS/OUTS: no device ferry emulates needs them. */
+		log_warn("guest string I/O on port %x not emulated: #GP", port);
+		vcpu->vm->arch->inject_exception(vcpu, VEC_GP, true, 0);
+		return false;
+	}
+
+	if (port >= COM1 && port < COM1 + 8) {
+		if (e->io.in)
+			in = uart_in(port - COM1);
+		else
+			uart_out(port - COM1, (u8)out);
+	} else if (port == PCI_ADDR && size == 4) {
+		if (e->io.in)
+			in = pci_addr_latch;
+		else
+			pci_addr_latch = out;
+	} else if (port >= PCI_DATA && port < PCI_DATA + 4) {
+		if (e->io.in)
+			in = pci_data_in(port, size);
+		else
+			pci_data_out(port, size, out);
+	} else if (port == RESET_CONTROL && size == 1) {
+		if (!e->io.in && (out & 0x04)) {
+			log_info("the guest asked for a reset (port 0xcf9)");
+			vm_stop(vcpu->vm, "the guest asked for a reset");
+		}
+		in = 0;
+	} else if (port == POWEROFF_PORT) {
+		if (!e->io.in) {
+			vcpu->vm->exit_status = (int)out;
+			vm_stop(vcpu->vm, "the guest powered off");
+		}
+	} else if (port_owned(port)) {
+		log_warn("guest %s port %x of a device ferry owns: %s", e->io.in ? "read" : "wrote", port,
+			 e->io.in ? "all ones" : "dropped");
+	}
+	/* Other intercepted ports read as an empty bus. */
+
+	if (e->io.in) {
+		if (size == 4)
+			r->gpr[GPR_RAX] = in; /* 32-bit results clear bits 63:32 */
+		else
+			r->gpr[GPR_RAX] = (r->gpr[GPR_RAX] & ~(u64)mask) | (in & mask);
+	}
+	return true;
+}

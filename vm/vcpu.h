@@ -1,0 +1,138 @@
+/* The arch-neutral view of a virtual CPU and the interface every back end
+ * (svm/, vmx/) implements.  The core never touches a VMCB or a
+ * VMCS: it sees registers, exits normalised into struct vm_exit, and a
+ * handful of calls in struct hv_arch. */
+#ifndef FERRY_VCPU_H
+#define FERRY_VCPU_H
+
+#include "lib/types.h"
+#include "x86/x86_decode.h"
+
+struct vm;
+
+/* Guest register state the core reads and writes.  The back end loads it
+ * before entry and stores it after exit (only what changed is written back
+ * by a careful back end; correctness first). */
+struct vcpu_regs {
+	u64 gpr[GPR_COUNT]; /* indexed by enum x86_gpr, RSP and RAX included */
+	u64 rip, rflags;
+	u64 cr0, cr2, cr3, cr4, efer;
+	enum x86_cpu_mode mode; /* from CS.L / CS.D (read-only for the core) */
+	u8 cpl;                 /* read-only for the core */
+};
+
+enum exit_reason {
+	EXIT_CPUID,
+	EXIT_RDMSR,
+	EXIT_WRMSR,
+	EXIT_IO,
+	EXIT_HLT,
+	EXIT_NPF,        /* nested page fault / EPT violation */
+	EXIT_HYPERCALL,  /* VMMCALL / VMCALL */
+	EXIT_SHUTDOWN,   /* triple fault */
+	EXIT_INTR,       /* physical interrupt while the guest ran */
+	EXIT_SVM_INSN,   /* the guest tried a virtualization instruction */
+	EXIT_ENTRY_FAIL, /* the CPU refused to enter the guest */
+	EXIT_OTHER,      /* anything else: reported with its raw code */
+	EXIT_REASON_COUNT
+};
+
+struct vm_exit {
+	enum exit_reason reason;
+	u64 raw_code;           /* the back end's own exit code, for reports */
+	u64 info1, info2;       /* the back end's raw qualification, for reports */
+	u8 insn_len;            /* length of the exiting instruction; 0: unknown */
+	u8 insn_nbytes;         /* instruction bytes the hardware supplied */
+	u8 insn_bytes[X86_MAX_INSN_LEN];
+	union {
+		struct {
+			u16 port;
+			u8 size;    /* 1, 2 or 4 */
+			bool in;
+			bool string;
+			bool rep;
+		} io;
+		struct {
+			gpa_t gpa;
+			bool write;
+			bool fetch;
+		} npf;
+	};
+};
+
+struct vcpu_stats {
+	u64 exits;
+	u64 by_reason[EXIT_REASON_COUNT];
+};
+
+struct vcpu {
+	struct vm *vm;
+	struct vcpu_regs regs;
+	struct vcpu_stats stats;
+	void *arch; /* back end state (VMCB, VMCS, ...) */
+};
+
+/* Where and how the guest starts (long mode, flat segments; see
+ * vm/guest_load.c for the boot structures ferry builds). */
+struct vcpu_boot_state {
+	u64 rip, rsp, rdi, rsi;
+	u64 cr0, cr3, cr4, efer;
+	u64 gdt_base;
+	u16 gdt_limit;
+	u16 code_sel, data_sel;
+};
+
+/* Permission bits for nested mappings. */
+#define NPT_R BIT(0)
+#define NPT_W BIT(1)
+#define NPT_X BIT(2)
+#define NPT_RWX (NPT_R | NPT_W | NPT_X)
+#define NPT_UC BIT(3) /* device memory: uncached */
+
+/* How a back end encodes nested page-table entries (NPT and EPT share the
+ * 4-level radix shape and differ only in the bits; vm/nested.c walks
+ * the tree, the back end says what a table pointer and a leaf look like). */
+struct nested_format {
+	u64 (*table)(hpa_t next);                            /* non-leaf entry */
+	u64 (*leaf)(hpa_t hpa, unsigned perm, bool large);   /* 4 KiB or 2 MiB leaf */
+	bool (*present)(u64 e);
+	bool (*is_large)(u64 e);
+	u64 addr_mask;
+};
+
+struct hv_arch {
+	const char *name; /* e.g. "AMD SVM with NPT" */
+	/* Can this CPU run ferry?  0, or a negative code with one line in why. */
+	int (*probe)(char *why, size_t n);
+	/* Logs the virtualization features found (boot banner). */
+	void (*log_features)(void);
+	int (*cpu_init)(void);
+	const struct nested_format *nested;
+	int (*vm_init)(struct vm *vm);       /* nested root, I/O and MSR bitmaps */
+	int (*vcpu_init)(struct vcpu *vcpu, const struct vcpu_boot_state *bs);
+	/* Enters the guest with vcpu->regs and returns at the next exit with the
+	 * registers updated and *exit filled. */
+	void (*run)(struct vcpu *vcpu, struct vm_exit *exit);
+	/* Queues an exception for the next entry. */
+	void (*inject_exception)(struct vcpu *vcpu, u8 vector, bool has_error, u32 error);
+	/* Intercept (true) or pass through (false) guest port I/O. */
+	void (*io_intercept)(struct vm *vm, u16 port, u16 count, bool intercept);
+	/* Guest MSRs kept in the back end's guest state (EFER, PAT, ...):
+	 * returns true if handled. */
+	bool (*msr_read)(struct vcpu *vcpu, u32 msr, u64 *val);
+	bool (*msr_write)(struct vcpu *vcpu, u32 msr, u64 val);
+	/* Physical interrupts while the guest runs: exit (EXIT_INTR) and let
+	 * ferry take them (true), or leave them to the guest (false, default). */
+	void (*intr_exiting)(struct vcpu *vcpu, bool on);
+	/* After nested mappings changed. */
+	void (*flush_nested_tlb)(struct vcpu *vcpu);
+	/* Prints the back end's view of the guest state (for reports). */
+	void (*dump)(struct vcpu *vcpu);
+};
+
+extern const struct hv_arch svm_arch;
+extern const struct hv_arch vmx_arch;
+
+const char *exit_reason_name(enum exit_reason r);
+
+#endif

@@ -1,0 +1,146 @@
+/* Building the guest's physical address space.
+ *
+ * Nested mappings (identity, guest-physical == host-physical):
+ *  - guest RAM: every usable range of the boot memory map minus ferry's
+ *    image and pool, read/write/execute;
+ *  - ACPI tables and NVS, legacy VGA and the BIOS area below 1 MiB;
+ *  - the BARs of PCI devices ferry does not own, and the fixed platform
+ *    devices (I/O APIC, HPET, local APIC), uncached.
+ * Nothing else is mapped: ferry's memory, the BARs of devices it owns and
+ * the PCIe configuration window (MMCONFIG) fault, and the fault handler
+ * shows them to the guest as an empty bus. */
+#include "vm_create.h"
+#include "platform/config.h"
+#include "platform/console.h"
+#include "platform/mem.h"
+#include "platform/mem_layout.h"
+#include "platform/pci.h"
+#include "guest_io.h"
+#include "x86/cpu.h"
+
+static bool overlaps(u64 a, u64 alen, u64 b, u64 blen) { return a < b + blen && b < a + alen; }
+
+/* Does [pa, pa+len) touch a BAR of a device ferry owns? */
+static bool touches_owned_bar(u64 pa, u64 len)
+{
+	for (unsigned i = 0; pci_get(i); i++) {
+		const struct pci_dev *d = pci_get(i);
+		for (unsigned b = 0; d->owner && b < 6; b++)
+			if (!d->bar[b].is_io && d->bar[b].size && overlaps(pa, len, d->bar[b].base, d->bar[b].size))
+				return true;
+	}
+	return false;
+}
+
+static int map_device(struct vm *vm, u64 pa, u64 len, const char *what)
+{
+	u64 s = ALIGN_DOWN(pa, PAGE_SIZE), e = ALIGN_UP(pa + len, PAGE_SIZE);
+	if (mem_is_ferry(s, e - s) || gmem_check(&vm->ram, s, 1) == 0 || touches_owned_bar(s, e - s)) {
+		log_warn("%s at %lx+%lx overlaps RAM, ferry or an owned device: not mapped for the guest", what, pa, len);
+		return 0;
+	}
+	return nested_map(vm, s, s, e - s, NPT_R | NPT_W | NPT_UC);
+}
+
+static int map_pci_bars(struct vm *vm)
+{
+	for (unsigned i = 0; pci_get(i); i++) {
+		const struct pci_dev *d = pci_get(i);
+		if (d->owner)
+			continue;
+		for (unsigned b = 0; b < 6; b++) {
+			const struct pci_bar *bar = &d->bar[b];
+			if (bar->is_io || !bar->size || !bar->base)
+				continue;
+			int rc = map_device(vm, bar->base, bar->size, "a PCI BAR");
+			if (rc < 0)
+				return rc;
+		}
+	}
+	return 0;
+}
+
+/* A guest-physical page for the logical device: on a GiB boundary above
+ * the guest's RAM and 4 GiB, clear of every range in the memory map and
+ * every BAR, and inside the CPU's physical address width. */
+static gpa_t pick_lbd_gpa(const struct vm *vm, const struct boot_info *bi)
+{
+	u64 top = 4 * GiB;
+	for (unsigned i = 0; i < vm->ram.n; i++)
+		top = MAX(top, vm->ram.r[i].end);
+	struct cpuid_regs r = cpuid(0x80000000, 0);
+	unsigned phys_bits = r.eax >= 0x80000008 ? (cpuid(0x80000008, 0).eax & 0xFF) : 36;
+	for (gpa_t g = ALIGN_UP(top, GiB); g + LBD_GPA_SPAN <= (1ULL << phys_bits); g += GiB) {
+		bool clash = false;
+		for (unsigned i = 0; i < bi->nmem; i++)
+			clash |= overlaps(g, LBD_GPA_SPAN, bi->mem[i].base, bi->mem[i].len);
+		for (unsigned i = 0; pci_get(i); i++)
+			for (unsigned b = 0; b < 6; b++) {
+				const struct pci_bar *bar = &pci_get(i)->bar[b];
+				clash |= !bar->is_io && bar->size && overlaps(g, LBD_GPA_SPAN, bar->base, bar->size);
+			}
+		if (!clash)
+			return g;
+	}
+	return 0;
+}
+
+int vm_create(struct vm *vm, const struct hv_arch *arch, const struct boot_info *bi, gpa_t *lbd_gpa)
+{
+	int rc;
+	void *root = page_alloc(1);
+	if (!root)
+		return -E_NOMEM;
+	vm->arch = arch;
+	vm->nested_root = virt_to_phys(root);
+	vm->vcpu.vm = vm;
+	if ((rc = arch->vm_init(vm)) < 0)
+		return rc;
+
+	for (unsigned i = 0; i < bi->nmem; i++)
+		if (bi->mem[i].type == MEM_USABLE && (rc = gmem_add(&vm->ram, bi->mem[i].base, bi->mem[i].base + bi->mem[i].len)) < 0)
+			return rc;
+	unsigned nfr;
+	const struct ferry_region *fr = mem_ferry_regions(&nfr);
+	for (unsigned i = 0; i < nfr; i++)
+		if ((rc = gmem_remove(&vm->ram, fr[i].start, fr[i].end)) < 0)
+			return rc;
+	for (unsigned i = 0; i < vm->ram.n; i++) {
+		const struct gmem_range *r = &vm->ram.r[i];
+		if ((rc = nested_map(vm, r->start, r->start, r->end - r->start, NPT_RWX)) < 0)
+			return rc;
+	}
+
+	for (unsigned i = 0; i < bi->nmem; i++) {
+		const struct mem_range *m = &bi->mem[i];
+		if ((m->type == MEM_ACPI_RECLAIM || m->type == MEM_ACPI_NVS) &&
+		    (rc = map_device(vm, m->base, m->len, "ACPI memory")) < 0)
+			return rc;
+	}
+	/* Below 1 MiB: VGA memory and the BIOS/option ROM area, where not RAM. */
+	for (u64 pa = 0xA0000; pa < 0x100000; pa += PAGE_SIZE)
+		if (gmem_check(&vm->ram, pa, PAGE_SIZE) < 0 && !mem_is_ferry(pa, PAGE_SIZE) &&
+		    (rc = nested_map(vm, pa, pa, PAGE_SIZE, pa < 0xC0000 ? NPT_R | NPT_W | NPT_UC : NPT_R | NPT_X)) < 0)
+			return rc;
+	if ((rc = map_pci_bars(vm)) < 0)
+		return rc;
+	static const struct { u64 pa; const char *what; } platform[] = {
+		{ 0xFEC00000, "the I/O APIC" }, { 0xFED00000, "the HPET" }, { 0xFEE00000, "the local APIC" },
+	};
+	/* The server keeps the local APIC for its own timer. */
+	unsigned nplatform = config.role == ROLE_SERVER ? 2 : 3;
+	for (unsigned i = 0; i < nplatform; i++)
+		if ((rc = map_device(vm, platform[i].pa, PAGE_SIZE, platform[i].what)) < 0)
+			return rc;
+
+	guest_io_init(vm);
+	*lbd_gpa = pick_lbd_gpa(vm, bi);
+	if (!*lbd_gpa) {
+		log_err("no free guest-physical address for the logical device");
+		return -E_NOSPC;
+	}
+	log_info("guest: %lu MiB of RAM in %u ranges", gmem_total(&vm->ram) / MiB, vm->ram.n);
+	for (unsigned i = 0; i < vm->ram.n; i++)
+		log_debug("    guest RAM %lx-%lx", vm->ram.r[i].start, vm->ram.r[i].end);
+	return 0;
+}

@@ -1,0 +1,86 @@
+/* Extended page tables (SDM Vol. 3C, 28.2): the entry format that
+ * vm/nested.c builds the guest's physical address space with, the
+ * EPT pointer, and INVEPT. */
+#include "vmx.h"
+#include "vm/vm.h"
+
+/* EPT paging-structure entries (28.2.2, tables 28-1 to 28-6) */
+#define EPT_R BIT(0)
+#define EPT_W BIT(1)
+#define EPT_X BIT(2)
+#define EPT_MEMTYPE(t) ((u64)(t) << 3) /* leaves only: bits 5:3 */
+#define EPT_LARGE BIT(7)               /* 2 MiB leaf in a PDE, 1 GiB in a PDPTE */
+#define EPT_ADDR_MASK 0x000FFFFFFFFFF000ULL
+
+/* Memory types (SDM Vol. 3A, 11.11.1; 28.2.6) */
+#define MEMTYPE_UC 0
+#define MEMTYPE_WB 6
+
+/* EPTP (24.6.11) */
+#define EPTP_MEMTYPE(t) ((u64)(t) << 0)
+#define EPTP_WALK_LENGTH(n) ((u64)((n)-1) << 3)
+
+static u64 ept_table(hpa_t next)
+{
+	/* A non-leaf entry grants everything; the leaf decides. */
+	return next | EPT_R | EPT_W | EPT_X;
+}
+
+static u64 ept_leaf(hpa_t hpa, unsigned perm, bool large)
+{
+	if (!(perm & NPT_RWX))
+		return 0;
+	/* As with NPT, any permission implies read: write-only is an EPT
+	 * misconfiguration (28.2.3.1) and execute-only needs a capability
+	 * ferry does not ask for.  The EPT memory type takes the place of
+	 * the MTRRs and combines with the guest's PAT (28.2.6.2): RAM is
+	 * write-back, device memory uncached, which the guest's PAT can
+	 * only make write-combining (a frame buffer), never cacheable. */
+	u64 e = hpa | EPT_R;
+	if (perm & NPT_W)
+		e |= EPT_W;
+	if (perm & NPT_X)
+		e |= EPT_X;
+	if (perm & NPT_UC)
+		e |= EPT_MEMTYPE(MEMTYPE_UC);
+	else
+		e |= EPT_MEMTYPE(MEMTYPE_WB);
+	if (large)
+		e |= EPT_LARGE;
+	return e;
+}
+
+/* An EPT entry is present when it grants any access (28.2.2). */
+static bool ept_present(u64 e) { return e & (EPT_R | EPT_W | EPT_X); }
+static bool ept_is_large(u64 e) { return e & EPT_LARGE; }
+
+const struct nested_format vmx_ept_format = {
+	.table = ept_table,
+	.leaf = ept_leaf,
+	.present = ept_present,
+	.is_large = ept_is_large,
+	.addr_mask = EPT_ADDR_MASK,
+};
+
+/* Four-level walk, write-back paging structures (probe checked the CPU
+ * supports both), accessed and dirty flags off. */
+u64 vmx_eptp(hpa_t root)
+{
+	return (root & EPT_ADDR_MASK) | EPTP_MEMTYPE(MEMTYPE_WB) | EPTP_WALK_LENGTH(4);
+}
+
+struct invept_desc {
+	u64 eptp;
+	u64 reserved;
+} __packed;
+
+/* Drops cached guest-physical translations after nested mappings changed
+ * (28.3.3.4): the one EPT context when the CPU can, else all of them.
+ * Probe refused CPUs without INVEPT. */
+void vmx_ept_flush(struct vcpu *vcpu)
+{
+	const struct vmx_vm *v = vcpu->vm->arch_data;
+	struct invept_desc d = { .eptp = v->eptp, .reserved = 0 };
+	u64 type = vmx.ept_vpid & EPT_CAP_INVEPT_SINGLE ? INVEPT_SINGLE_CONTEXT : INVEPT_ALL_CONTEXT;
+	__asm__ volatile("invept %0, %1" ::"m"(d), "r"(type) : "cc", "memory");
+}

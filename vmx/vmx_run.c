@@ -1,0 +1,290 @@
+/* Running the guest under VMX: vcpu->regs into the VMCS, the world switch,
+ * and the VM exit turned into struct vm_exit (SDM Vol. 3C, chapters 26-27
+ * and appendix C).  A few exits only VMX has are handled here and the
+ * guest resumed, so the core sees the same exits as under SVM. */
+#include "vmx.h"
+#include "platform/console.h"
+#include "vm/guest_mem.h"
+#include "vm/vm.h"
+#include "lib/string.h"
+#include "x86/cpu.h"
+
+#define CR4_OSXSAVE BIT(18)
+#define VMMCALL_LEN 3
+
+/* What changed since the last exit goes into the VMCS; the core may have
+ * moved RIP, set registers or written EFER and PAT. */
+static void regs_to_vmcs(struct vmx_vcpu *xv, const struct vcpu_regs *r)
+{
+	vmcs_write(VMCS_GUEST_RIP, r->rip);
+	vmcs_write(VMCS_GUEST_RSP, r->gpr[GPR_RSP]);
+	vmcs_write(VMCS_GUEST_RFLAGS, r->rflags);
+	if (r->cr0 != xv->cr0) {
+		vmcs_write(VMCS_GUEST_CR0, ((r->cr0 & ~xv->cr0_mask) | (vmx.cr0_fixed0 & xv->cr0_mask)) & vmx.cr0_fixed1);
+		vmcs_write(VMCS_CR0_READ_SHADOW, r->cr0);
+		xv->cr0 = r->cr0;
+	}
+	if (r->cr4 != xv->cr4) {
+		vmcs_write(VMCS_GUEST_CR4, ((r->cr4 & ~xv->cr4_mask) | (vmx.cr4_fixed0 & xv->cr4_mask)) & vmx.cr4_fixed1);
+		vmcs_write(VMCS_CR4_READ_SHADOW, r->cr4);
+		xv->cr4 = r->cr4;
+	}
+	if (r->cr3 != xv->cr3) {
+		vmcs_write(VMCS_GUEST_CR3, r->cr3);
+		xv->cr3 = r->cr3;
+	}
+	if (r->efer != xv->efer) {
+		/* "IA-32e mode guest" must match EFER.LMA (26.2.4, 26.3.1.1). */
+		vmcs_write(VMCS_GUEST_IA32_EFER, r->efer);
+		u64 entry = vmcs_read(VMCS_ENTRY_CONTROLS) & ~(u64)ENTRY_IA32E_MODE_GUEST;
+		vmcs_write(VMCS_ENTRY_CONTROLS, entry | (r->efer & EFER_LMA ? ENTRY_IA32E_MODE_GUEST : 0));
+		xv->efer = r->efer;
+	}
+	/* ferry stepped over an instruction (emulated it): an STI or MOV SS
+	 * shadow covered only that one (24.4.2, table 24-3). */
+	if (r->rip != xv->exit_rip) {
+		u64 intr = vmcs_read(VMCS_GUEST_INTERRUPTIBILITY);
+		if (intr & (INTR_BLOCK_STI | INTR_BLOCK_MOV_SS))
+			vmcs_write(VMCS_GUEST_INTERRUPTIBILITY, intr & ~(u64)(INTR_BLOCK_STI | INTR_BLOCK_MOV_SS));
+	}
+	if (xv->pending_event) {
+		vmcs_write(VMCS_ENTRY_INTR_INFO, xv->pending_event);
+		vmcs_write(VMCS_ENTRY_EXCEPTION_ERROR, xv->pending_error);
+		vmcs_write(VMCS_ENTRY_INSN_LEN, xv->pending_insn_len);
+		xv->pending_event = 0; /* a VM exit clears the valid bit (27.2.3) */
+	}
+	/* VMX does not switch CR2 (ferry never page-faults, so the CPU's CR2
+	 * is the guest's while ferry runs). */
+	if (read_cr2() != r->cr2)
+		write_cr2(r->cr2);
+}
+
+static enum x86_cpu_mode guest_mode(u64 cr0, u64 efer, u64 cs_ar)
+{
+	if (!(cr0 & CR0_PE))
+		return X86_MODE_16;
+	if ((efer & EFER_LMA) && (cs_ar & AR_L))
+		return X86_MODE_64;
+	return cs_ar & AR_DB ? X86_MODE_32 : X86_MODE_16;
+}
+
+static void vmcs_to_regs(struct vmx_vcpu *xv, struct vcpu_regs *r)
+{
+	r->rip = vmcs_read(VMCS_GUEST_RIP);
+	r->gpr[GPR_RSP] = vmcs_read(VMCS_GUEST_RSP);
+	r->rflags = vmcs_read(VMCS_GUEST_RFLAGS);
+	/* The guest's view: its own bits, and ferry's bits from the shadow. */
+	r->cr0 = xv->cr0 = (vmcs_read(VMCS_GUEST_CR0) & ~xv->cr0_mask) | (xv->cr0 & xv->cr0_mask);
+	r->cr4 = xv->cr4 = (vmcs_read(VMCS_GUEST_CR4) & ~xv->cr4_mask) | (xv->cr4 & xv->cr4_mask);
+	r->cr3 = xv->cr3 = vmcs_read(VMCS_GUEST_CR3);
+	r->efer = xv->efer = vmcs_read(VMCS_GUEST_IA32_EFER);
+	r->cr2 = read_cr2();
+	r->mode = guest_mode(r->cr0, r->efer, vmcs_read(VMCS_GUEST_CS_AR));
+	r->cpl = (u8)AR_GET_DPL(vmcs_read(VMCS_GUEST_SS_AR)); /* CPL is SS.DPL (24.4.1) */
+	xv->exit_rip = r->rip;
+}
+
+static u8 exit_insn_len(void)
+{
+	return (u8)vmcs_read(VMCS_EXIT_INSN_LEN);
+}
+
+static void decode_exit(u32 reason, struct vm_exit *e)
+{
+	u64 qual = vmcs_read(VMCS_EXIT_QUALIFICATION);
+
+	memset(e, 0, sizeof(*e));
+	e->raw_code = reason;
+	e->info1 = qual;
+	switch (VMX_EXIT_REASON_BASIC(reason)) {
+	case VMX_EXIT_CPUID:
+		e->reason = EXIT_CPUID;
+		e->insn_len = exit_insn_len();
+		break;
+	case VMX_EXIT_RDMSR:
+		e->reason = EXIT_RDMSR;
+		e->insn_len = exit_insn_len();
+		break;
+	case VMX_EXIT_WRMSR:
+		e->reason = EXIT_WRMSR;
+		e->insn_len = exit_insn_len();
+		break;
+	case VMX_EXIT_HLT:
+		e->reason = EXIT_HLT;
+		e->insn_len = exit_insn_len();
+		break;
+	case VMX_EXIT_VMCALL:
+		e->reason = EXIT_HYPERCALL;
+		e->insn_len = exit_insn_len();
+		break;
+	case VMX_EXIT_IO:
+		e->reason = EXIT_IO;
+		e->insn_len = exit_insn_len();
+		e->io.port = IO_QUAL_PORT(qual);
+		e->io.size = (u8)IO_QUAL_SIZE(qual);
+		e->io.in = qual & IO_QUAL_IN;
+		e->io.string = qual & IO_QUAL_STRING;
+		e->io.rep = qual & IO_QUAL_REP;
+		break;
+	case VMX_EXIT_EPT_VIOLATION:
+		/* The instruction length is not defined for EPT violations
+		 * (27.2.5): insn_len stays 0 and the core decodes. */
+		e->reason = EXIT_NPF;
+		e->info2 = e->npf.gpa = vmcs_read(VMCS_GUEST_PHYSICAL_ADDR);
+		e->npf.write = qual & EPT_QUAL_WRITE;
+		e->npf.fetch = qual & EPT_QUAL_FETCH;
+		break;
+	case VMX_EXIT_EPT_MISCONFIG:
+		e->reason = EXIT_OTHER; /* a bug in ferry's tables: reported */
+		e->info2 = vmcs_read(VMCS_GUEST_PHYSICAL_ADDR);
+		break;
+	case VMX_EXIT_EXTERNAL_INTR:
+	case VMX_EXIT_PREEMPTION_TIMER: /* the interrupt watchdog (vmx.c) */
+		e->reason = EXIT_INTR;
+		break;
+	case VMX_EXIT_TRIPLE_FAULT:
+		e->reason = EXIT_SHUTDOWN;
+		break;
+	case VMX_EXIT_VMCLEAR: case VMX_EXIT_VMLAUNCH: case VMX_EXIT_VMPTRLD: case VMX_EXIT_VMPTRST:
+	case VMX_EXIT_VMREAD: case VMX_EXIT_VMRESUME: case VMX_EXIT_VMWRITE: case VMX_EXIT_VMXOFF:
+	case VMX_EXIT_VMXON: case VMX_EXIT_INVEPT: case VMX_EXIT_INVVPID: case VMX_EXIT_VMFUNC:
+		e->reason = EXIT_SVM_INSN; /* the core injects #UD */
+		break;
+	default:
+		e->reason = EXIT_OTHER;
+		break;
+	}
+}
+
+/* An event whose delivery this exit cut short (e.g. the guest's IDT or
+ * stack faulted in EPT) is delivered again on the next entry (27.2.4,
+ * 29.2.2 of the SDM's "VM entry" event injection). */
+static void requeue_event(struct vmx_vcpu *xv)
+{
+	u32 info = (u32)vmcs_read(VMCS_IDT_VECTORING_INFO);
+	if (!(info & INTR_INFO_VALID))
+		return;
+	xv->pending_event = info & INTR_INFO_ENTRY_MASK;
+	xv->pending_error = info & INTR_INFO_ERROR_VALID ? (u32)vmcs_read(VMCS_IDT_VECTORING_ERROR) : 0;
+	switch (INTR_INFO_TYPE(info)) {
+	case INTR_TYPE_SW_INTR: case INTR_TYPE_PRIV_SW_EXCEPTION: case INTR_TYPE_SW_EXCEPTION:
+		xv->pending_insn_len = exit_insn_len();
+		break;
+	default:
+		xv->pending_insn_len = 0;
+	}
+}
+
+void vmx_inject_exception(struct vcpu *vcpu, u8 vector, bool has_error, u32 error)
+{
+	struct vmx_vcpu *xv = vcpu->arch;
+	xv->pending_event = vector | (u32)INTR_TYPE_HW_EXCEPTION << 8 | INTR_INFO_VALID |
+			    (has_error ? INTR_INFO_ERROR_VALID : 0);
+	xv->pending_error = has_error ? error : 0;
+	xv->pending_insn_len = 0;
+}
+
+/* XSETBV always exits under VMX (25.1.2) and never under SVM: do what the
+ * CPU would, so the guest cannot tell.  CPL > 0 and CR4.OSXSAVE = 0 fault
+ * in the guest before the exit. */
+static void emulate_xsetbv(struct vcpu *vcpu)
+{
+	struct vcpu_regs *r = &vcpu->regs;
+	u64 v = (r->gpr[GPR_RDX] << 32) | (u32)r->gpr[GPR_RAX];
+	const u64 x87 = BIT(0), sse = BIT(1), avx = BIT(2), bndregs = BIT(3), bndcsr = BIT(4), avx512 = 0xE0;
+	/* The rules of XSETBV (SDM Vol. 2D): x87 always, AVX needs SSE, MPX
+	 * and AVX-512 state come whole, only what the CPU supports. */
+	bool ok = (u32)r->gpr[GPR_RCX] == 0 && (v & x87) && !(v & ~vmx.xcr0_supported) &&
+		  (!(v & avx) || (v & sse)) && (!(v & bndregs) == !(v & bndcsr)) &&
+		  (!(v & avx512) || ((v & avx512) == avx512 && (v & avx)));
+	if (!ok) {
+		vmx_inject_exception(vcpu, VEC_GP, true, 0);
+		return;
+	}
+	/* ferry uses no extended state; XCR0 is left as the guest set it. */
+	u64 cr4 = read_cr4();
+	write_cr4(cr4 | CR4_OSXSAVE);
+	__asm__ volatile("xsetbv" ::"c"(0), "a"((u32)v), "d"((u32)(v >> 32)));
+	write_cr4(cr4);
+	r->rip += exit_insn_len();
+}
+
+/* ferry's guests call ferry with VMMCALL, AMD's instruction, which an
+ * Intel CPU refuses with #UD.  #UD exits (the exception bitmap), and a
+ * VMMCALL is the hypercall; any other #UD goes back to the guest. */
+static bool is_vmmcall(struct vcpu *vcpu)
+{
+	u8 b[VMMCALL_LEN];
+	return guest_read_virt(vcpu, vcpu->regs.rip, b, sizeof(b)) == sizeof(b) && b[0] == 0x0F && b[1] == 0x01 &&
+	       b[2] == 0xD9;
+}
+
+/* Exits the core does not know: handled here, true to resume the guest. */
+static bool handled_here(struct vcpu *vcpu, u32 reason, struct vm_exit *e)
+{
+	switch (VMX_EXIT_REASON_BASIC(reason)) {
+	case VMX_EXIT_XSETBV:
+		if (!vmx.xcr0_supported)
+			return false;
+		emulate_xsetbv(vcpu);
+		return true;
+	case VMX_EXIT_INVD:
+		/* Dropping the caches unwritten cannot be allowed (other RAM is
+		 * ferry's); leaving them is what a coherent system sees. */
+		vcpu->regs.rip += exit_insn_len();
+		return true;
+	case VMX_EXIT_EXCEPTION_NMI: {
+		u32 info = (u32)vmcs_read(VMCS_EXIT_INTR_INFO);
+		if (INTR_INFO_TYPE(info) != INTR_TYPE_HW_EXCEPTION || INTR_INFO_VECTOR(info) != VEC_UD)
+			return false;
+		if (is_vmmcall(vcpu)) {
+			e->reason = EXIT_HYPERCALL;
+			e->insn_len = VMMCALL_LEN;
+			return false;
+		}
+		vmx_inject_exception(vcpu, VEC_UD, false, 0);
+		return true;
+	}
+	}
+	return false;
+}
+
+static void entry_failed(struct vm_exit *e, u64 raw, u64 qual, const char *how)
+{
+	memset(e, 0, sizeof(*e));
+	e->reason = EXIT_ENTRY_FAIL;
+	e->raw_code = raw;
+	e->info1 = qual;
+	log_err("VMX: %s", how);
+}
+
+void vmx_run(struct vcpu *vcpu, struct vm_exit *e)
+{
+	struct vmx_vcpu *xv = vcpu->arch;
+	for (;;) {
+		regs_to_vmcs(xv, &vcpu->regs);
+		int rc = vmx_enter(vcpu->regs.gpr, xv->launched);
+		if (rc) {
+			/* VMLAUNCH/VMRESUME did not even try the guest state. */
+			/* Reported as code 1_0000_00xx: bit 32 tells the
+			 * VM-instruction error from an exit reason. */
+			u32 err = rc == 2 ? (u32)vmcs_read(VMCS_INSN_ERROR) : 0;
+			entry_failed(e, BIT(32) | err, 0, xv->launched ? "VMRESUME failed" : "VMLAUNCH failed");
+			vmx_report_entry_failure(rc == 2 ? err : 0, false);
+			return;
+		}
+		u32 reason = (u32)vmcs_read(VMCS_EXIT_REASON);
+		if (reason & VMX_EXIT_REASON_ENTRY_FAIL) {
+			u64 qual = vmcs_read(VMCS_EXIT_QUALIFICATION);
+			entry_failed(e, reason, qual, "VM entry failed on the guest state");
+			vmx_report_entry_failure(0, true);
+			return;
+		}
+		xv->launched = true;
+		vmcs_to_regs(xv, &vcpu->regs);
+		decode_exit(reason, e);
+		requeue_event(xv);
+		if (!handled_here(vcpu, reason, e))
+			return;
+	}
+}

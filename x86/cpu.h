@@ -1,0 +1,91 @@
+/* CPU instructions and architectural registers used by ferry's core. */
+#ifndef FERRY_X86_CPU_H
+#define FERRY_X86_CPU_H
+
+#include "lib/types.h"
+
+struct cpuid_regs {
+	u32 eax, ebx, ecx, edx;
+};
+
+static inline struct cpuid_regs cpuid(u32 leaf, u32 subleaf)
+{
+	struct cpuid_regs r;
+	__asm__ volatile("cpuid" : "=a"(r.eax), "=b"(r.ebx), "=c"(r.ecx), "=d"(r.edx) : "a"(leaf), "c"(subleaf));
+	return r;
+}
+
+/* The vendor string of CPUID leaf 0 ("AuthenticAMD", "GenuineIntel"). */
+static inline void cpu_vendor(char out[13])
+{
+	struct cpuid_regs r = cpuid(0, 0);
+	__builtin_memcpy(out, &r.ebx, 4);
+	__builtin_memcpy(out + 4, &r.edx, 4);
+	__builtin_memcpy(out + 8, &r.ecx, 4);
+	out[12] = 0;
+}
+
+static inline u64 rdmsr(u32 msr)
+{
+	u32 lo, hi;
+	__asm__ volatile("rdmsr" : "=a"(lo), "=d"(hi) : "c"(msr));
+	return ((u64)hi << 32) | lo;
+}
+
+static inline void wrmsr(u32 msr, u64 v)
+{
+	__asm__ volatile("wrmsr" ::"c"(msr), "a"((u32)v), "d"((u32)(v >> 32)));
+}
+
+static inline u64 rdtsc(void)
+{
+	u32 lo, hi;
+	__asm__ volatile("rdtsc" : "=a"(lo), "=d"(hi));
+	return ((u64)hi << 32) | lo;
+}
+
+#define DEFINE_CR(n)                                                                  \
+	static inline u64 read_cr##n(void) { u64 v; __asm__ volatile("mov %%cr" #n ", %0" : "=r"(v)); return v; } \
+	static inline void write_cr##n(u64 v) { __asm__ volatile("mov %0, %%cr" #n ::"r"(v) : "memory"); }
+DEFINE_CR(0)
+DEFINE_CR(2)
+DEFINE_CR(3)
+DEFINE_CR(4)
+#undef DEFINE_CR
+
+static inline void cpu_halt_forever(void)
+{
+	for (;;)
+		__asm__ volatile("cli; hlt");
+}
+
+static inline void invlpg(const void *va) { __asm__ volatile("invlpg (%0)" ::"r"(va) : "memory"); }
+
+/* Architectural MSRs (SDM Vol. 4 / APM Vol. 2). */
+#define MSR_IA32_APIC_BASE 0x0000001B
+#define MSR_IA32_PAT 0x00000277
+#define MSR_EFER 0xC0000080
+#define EFER_SCE BIT(0)
+#define EFER_LME BIT(8)
+#define EFER_LMA BIT(10)
+#define EFER_NXE BIT(11)
+#define EFER_SVME BIT(12)
+
+#define CR0_PE BIT(0)
+#define CR0_MP BIT(1)
+#define CR0_ET BIT(4)
+#define CR0_NE BIT(5)
+#define CR0_WP BIT(16)
+#define CR0_PG BIT(31)
+#define CR4_PAE BIT(5)
+#define CR4_PGE BIT(7)
+
+#define RFLAGS_IF BIT(9)
+
+/* Exception vectors (SDM Vol. 3A, 6.3.1). */
+#define VEC_DE 0
+#define VEC_UD 6
+#define VEC_GP 13
+#define VEC_PF 14
+
+#endif

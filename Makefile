@@ -1,6 +1,8 @@
 # ferry — top-level build.  "make help" lists the targets.
 .DEFAULT_GOAL := all
 O := build
+# The Python runners and tests find the build directory here (O=elsewhere).
+export FERRY_BUILD := $(abspath $(O))
 SHELL := /bin/bash
 # V=1 shows the commands.
 Q := $(if $(V),,@)

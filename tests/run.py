@@ -24,11 +24,17 @@ sys.path.insert(0, os.path.join(ROOT, "tests", "emu"))
 sys.path.insert(0, os.path.join(ROOT, "tools"))
 
 import registry  # noqa: E402
+import ferryrun  # noqa: E402
+import check_layers  # noqa: E402
 
 
 def run_unit(pattern):
     passed = failed = 0
-    for binary in sorted(glob.glob(os.path.join(ROOT, "build", "unit", "test_*"))):
+    if not pattern or pattern in "layers":
+        # The include graph points down the layers (tools/check_layers.py).
+        bad = check_layers.check(ROOT)
+        passed, failed = len(check_layers.ALLOWED) - bad, bad
+    for binary in sorted(glob.glob(os.path.join(ferryrun.BUILD, "unit", "test_*"))):
         name = os.path.basename(binary)
         if pattern and pattern not in name:
             continue

@@ -95,7 +95,7 @@ def pump_rate(nic):
 
 
 def main():
-    tmp = os.path.join(ROOT, "build", "bench")
+    tmp = os.path.join(ferryrun.BUILD, "bench")
     os.makedirs(tmp, exist_ok=True)
     raw = os.path.join(tmp, "raw.img")
     with open(raw, "wb") as f:

@@ -30,7 +30,7 @@ def show(title, run, keep):
 
 
 def main():
-    img_path = os.path.join(ROOT, "build", "demo.img")
+    img_path = os.path.join(ferryrun.BUILD, "demo.img")
     notes = b"ferry demo: this file was put on the server's disk by the host.\n"
     photo = disks.random_bytes(2 * 1024 * 1024 + 123, 2026)
     img = disks.make_fat(img_path, 32, 64, {"/NOTES.TXT": notes, "/PHOTO.JPG": photo}, dirs=("/DOCS",))
@@ -63,7 +63,7 @@ def main():
     print(f"demo: host check of the server's disk: COPY.JPG and GEN.BIN, written by the client's guest, "
           "read back byte-identical with mtools; fsck.fat -n clean")
     print(f"demo: done in {client.seconds:.1f} s. One machine for the same with a local disk: "
-          "make run-local DISK=build/demo.img GUEST_CMDS='ls /'")
+          f"make run-local DISK={img_path} GUEST_CMDS='ls /'")
 
 
 if __name__ == "__main__":

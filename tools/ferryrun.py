@@ -19,7 +19,8 @@ import tempfile
 import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-BUILD = os.path.join(ROOT, "build")
+# The build directory: make's O= (exported as FERRY_BUILD), else build/.
+BUILD = os.path.abspath(os.environ.get("FERRY_BUILD") or os.path.join(ROOT, "build"))
 FERRY32 = os.path.join(BUILD, "ferry32.elf")
 GUEST = os.path.join(BUILD, "guest.elf")
 ISO = os.path.join(BUILD, "ferry.iso")

@@ -1,6 +1,7 @@
 /* ferry's start: bring up the core, pick the virtualization back end, take
  * the devices ferry owns, build the guest and run it. */
 #include "boot/boot_info.h"
+#include "platform/acpi.h"
 #include "platform/config.h"
 #include "platform/console.h"
 #include "vm/exit.h"
@@ -189,6 +190,7 @@ void ferry_main(u32 magic, u32 info)
 	}
 	time_init();
 	pci_init();
+	acpi_init(&boot);
 	if (config.role == ROLE_PUMP_ECHO || config.role == ROLE_PUMP_SEND)
 		run_pump();
 	/* Take the devices this role needs before the guest's address space is

@@ -3,13 +3,16 @@
  * Nested mappings (identity, guest-physical == host-physical):
  *  - guest RAM: every usable range of the boot memory map minus ferry's
  *    image and pool, read/write/execute;
- *  - ACPI tables and NVS, legacy VGA and the BIOS area below 1 MiB;
+ *  - ACPI tables and NVS, the other firmware-reserved ranges of the map
+ *    (SMBIOS, the firmware's own tables), legacy VGA and the BIOS area
+ *    below 1 MiB;
  *  - the BARs of PCI devices ferry does not own, and the fixed platform
  *    devices (I/O APIC, HPET, local APIC), uncached.
  * Nothing else is mapped: ferry's memory, the BARs of devices it owns and
  * the PCIe configuration window (MMCONFIG) fault, and the fault handler
  * shows them to the guest as an empty bus. */
 #include "vm_create.h"
+#include "platform/acpi.h"
 #include "platform/config.h"
 #include "platform/console.h"
 #include "platform/mem.h"
@@ -40,6 +43,41 @@ static int map_device(struct vm *vm, u64 pa, u64 len, const char *what)
 		return 0;
 	}
 	return nested_map(vm, s, s, e - s, NPT_R | NPT_W | NPT_UC);
+}
+
+/* Is this page one the guest may reach directly as firmware memory?  Not
+ * RAM (mapped already), not ferry's, not an owned BAR, not a PCIe ECAM
+ * window (config space goes through ferry's checks), not the fixed
+ * platform devices (mapped on their own terms below). */
+static bool firmware_page(const struct vm *vm, u64 pa)
+{
+	if (gmem_check(&vm->ram, pa, PAGE_SIZE) == 0 || mem_is_ferry(pa, PAGE_SIZE) || touches_owned_bar(pa, PAGE_SIZE))
+		return false;
+	for (unsigned i = 0; i < acpi.necam; i++) {
+		u64 len = ((u64)acpi.ecam[i].end_bus - acpi.ecam[i].start_bus + 1) << 20;
+		if (overlaps(pa, PAGE_SIZE, acpi.ecam[i].base + ((u64)acpi.ecam[i].start_bus << 20), len))
+			return false;
+	}
+	return !overlaps(pa, PAGE_SIZE, 0xFEC00000, 0x1000) && !overlaps(pa, PAGE_SIZE, 0xFED00000, 0x1000) &&
+	       !overlaps(pa, PAGE_SIZE, 0xFEE00000, 0x1000);
+}
+
+/* Maps the firmware pages of [base, base+len) in runs. */
+static int map_firmware_range(struct vm *vm, u64 base, u64 len)
+{
+	u64 s = ALIGN_DOWN(base, PAGE_SIZE), e = ALIGN_UP(base + len, PAGE_SIZE), run = 0;
+	for (u64 pa = s; pa <= e; pa += PAGE_SIZE) {
+		bool ok = pa < e && firmware_page(vm, pa);
+		if (ok && !run)
+			run = pa;
+		if (!ok && run) {
+			int rc = nested_map(vm, run, run, pa - run, NPT_R | NPT_W | NPT_UC);
+			if (rc < 0)
+				return rc;
+			run = 0;
+		}
+	}
+	return 0;
 }
 
 static int map_pci_bars(struct vm *vm)
@@ -116,12 +154,18 @@ int vm_create(struct vm *vm, const struct hv_arch *arch, const struct boot_info 
 		if ((m->type == MEM_ACPI_RECLAIM || m->type == MEM_ACPI_NVS) &&
 		    (rc = map_device(vm, m->base, m->len, "ACPI memory")) < 0)
 			return rc;
-	}
-	/* Below 1 MiB: VGA memory and the BIOS/option ROM area, where not RAM. */
-	for (u64 pa = 0xA0000; pa < 0x100000; pa += PAGE_SIZE)
-		if (gmem_check(&vm->ram, pa, PAGE_SIZE) < 0 && !mem_is_ferry(pa, PAGE_SIZE) &&
-		    (rc = nested_map(vm, pa, pa, PAGE_SIZE, pa < 0xC0000 ? NPT_R | NPT_W | NPT_UC : NPT_R | NPT_X)) < 0)
+		if (m->type == MEM_RESERVED && (rc = map_firmware_range(vm, m->base, m->len)) < 0)
 			return rc;
+	}
+	/* Below 1 MiB, where not RAM: the EBDA and other firmware data below
+	 * 640 KiB (Linux reads them: the EBDA, iBFT and MP table scans), VGA
+	 * memory, and the BIOS/option ROM area. */
+	for (u64 pa = 0; pa < 0x100000; pa += PAGE_SIZE) {
+		u32 perm = pa < 0xA0000 ? NPT_R | NPT_W : pa < 0xC0000 ? NPT_R | NPT_W | NPT_UC : NPT_R | NPT_X;
+		if (gmem_check(&vm->ram, pa, PAGE_SIZE) < 0 && !mem_is_ferry(pa, PAGE_SIZE) &&
+		    (rc = nested_map(vm, pa, pa, PAGE_SIZE, perm)) < 0)
+			return rc;
+	}
 	if ((rc = map_pci_bars(vm)) < 0)
 		return rc;
 	static const struct { u64 pa; const char *what; } platform[] = {

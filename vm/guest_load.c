@@ -1,39 +1,32 @@
-/* Loading the guest kernel (an ELF64 multiboot module) into guest RAM and
+/* Loading the guest kernel (a multiboot module) into guest RAM and
  * building what it needs to start in long mode: a GDT, identity page
  * tables for the first 4 GiB, the boot information and its command line,
- * all inside FERRY_BOOT_AREA (guest_abi.h). */
+ * all inside FERRY_BOOT_AREA (guest_abi.h).  The kernel is ferry's own
+ * guest OS (an ELF64 file entered with struct ferry_boot_info) or Linux
+ * (a bzImage or its vmlinux, entered by the 64-bit boot protocol with
+ * boot_params; vm/linux_boot.h). */
 #include "guest_load.h"
+#include "linux_boot.h"
+#include "platform/acpi.h"
 #include "platform/config.h"
 #include "platform/console.h"
+#include "lib/elf.h"
 #include "lib/guest_abi.h"
 #include "lib/string.h"
 #include "x86/cpu.h"
-
-struct elf64_ehdr {
-	u8 ident[16];
-	u16 type, machine;
-	u32 version;
-	u64 entry, phoff, shoff;
-	u32 flags;
-	u16 ehsize, phentsize, phnum, shentsize, shnum, shstrndx;
-} __packed;
-
-struct elf64_phdr {
-	u32 type, flags;
-	u64 offset, vaddr, paddr, filesz, memsz, align;
-} __packed;
-
-#define PT_LOAD 1
-#define EM_X86_64 62
 
 /* Layout inside the boot area. */
 #define BOOT_GDT 0x1000
 #define BOOT_PML4 0x2000
 #define BOOT_PDPT 0x3000
 #define BOOT_PD 0x4000 /* four pages */
-#define BOOT_INFO 0x8000
+#define BOOT_INFO 0x8000    /* struct ferry_boot_info, or Linux's boot_params */
 #define BOOT_CMDLINE 0x9000 /* up to FERRY_BOOT_CMDLINE_MAX + 1 bytes */
-_Static_assert(BOOT_CMDLINE + FERRY_BOOT_CMDLINE_MAX + 1 <= 0xC000, "command line fits below the stack");
+#define BOOT_RSDP 0xC000    /* Linux: a copy of the ACPI RSDP the loader gave */
+/* The stack grows down from FERRY_BOOT_STACK_TOP to 0xC100. */
+_Static_assert(BOOT_CMDLINE + FERRY_BOOT_CMDLINE_MAX + 1 <= BOOT_RSDP, "command line fits below the RSDP");
+_Static_assert(BOOT_INFO + sizeof(struct linux_boot_params) <= BOOT_CMDLINE, "boot_params fit below the command line");
+#define BOOT_GDT_ENTRIES 4 /* null, two code, data: build_boot_area */
 
 static bool overlaps(u64 a, u64 alen, u64 b, u64 blen) { return a < b + blen && b < a + alen; }
 
@@ -90,36 +83,17 @@ static const char *guest_cmdline(const char *s)
 	return s;
 }
 
-int guest_load(struct vm *vm, const struct boot_info *bi, struct vcpu_boot_state *bs)
+/* The boot area's GDT and the identity map of the first 4 GiB (2 MiB
+ * pages), shared by both kinds of guest. */
+static void build_boot_area(void)
 {
-	const struct gmem *ram = &vm->ram;
-	u64 entry;
-
-	/* The guest kernel is the first module that is not the configuration
-	 * file. */
-	const struct boot_module *mod = NULL;
-	for (unsigned i = 0; i < bi->nmods && !mod; i++)
-		if (!config_is_file_module(bi->mods[i].cmdline))
-			mod = &bi->mods[i];
-	if (!mod) {
-		log_err("guest: no guest kernel was loaded (give it to the loader as a module)");
-		return -E_NOENT;
-	}
-	if (gmem_check(ram, FERRY_BOOT_AREA_START, FERRY_BOOT_AREA_END - FERRY_BOOT_AREA_START) < 0) {
-		log_err("guest: the boot area %x-%x is not guest RAM", FERRY_BOOT_AREA_START, FERRY_BOOT_AREA_END);
-		return -E_RANGE;
-	}
-	int rc = load_elf(ram, mod, &entry);
-	if (rc < 0)
-		return rc;
-
 	u8 *area = (u8 *)(uintptr_t)FERRY_BOOT_AREA_START;
 	memset(area, 0, FERRY_BOOT_AREA_END - FERRY_BOOT_AREA_START);
 
 	u64 *gdt = (u64 *)(uintptr_t)BOOT_GDT;
-	gdt[1] = 0x00AF9A000000FFFFULL; /* 0x08: 64-bit code */
-	gdt[2] = 0x00CF92000000FFFFULL; /* 0x10: data */
-
+	gdt[1] = 0x00AF9A000000FFFFULL; /* 0x08: 64-bit code, ferry's guest (its IDT names 0x08) */
+	gdt[2] = 0x00AF9A000000FFFFULL; /* 0x10: 64-bit code, Linux (__BOOT_CS) */
+	gdt[3] = 0x00CF92000000FFFFULL; /* 0x18: data, both (__BOOT_DS) */
 	u64 *pml4 = (u64 *)(uintptr_t)BOOT_PML4, *pdpt = (u64 *)(uintptr_t)BOOT_PDPT;
 	u64 *pd = (u64 *)(uintptr_t)BOOT_PD;
 	pml4[0] = BOOT_PDPT | 3;
@@ -127,40 +101,174 @@ int guest_load(struct vm *vm, const struct boot_info *bi, struct vcpu_boot_state
 		pdpt[i] = (BOOT_PD + i * PAGE_SIZE) | 3;
 	for (u64 i = 0; i < 4 * 512; i++)
 		pd[i] = (i << 21) | 0x83; /* present, writable, 2 MiB */
+}
 
-	/* guest_cmds from the configuration replaces the module's string. */
+static struct vcpu_boot_state long_mode_state(u64 entry, u16 code_sel, u16 data_sel)
+{
+	return (struct vcpu_boot_state){
+		.rip = entry,
+		.rsp = FERRY_BOOT_STACK_TOP,
+		.cr0 = CR0_PE | CR0_MP | CR0_ET | CR0_NE | CR0_WP | CR0_PG,
+		.cr3 = BOOT_PML4,
+		.cr4 = CR4_PAE,
+		.efer = EFER_LME | EFER_LMA | EFER_NXE,
+		.gdt_base = BOOT_GDT,
+		.gdt_limit = BOOT_GDT_ENTRIES * 8 - 1,
+		.code_sel = code_sel,
+		.data_sel = data_sel,
+	};
+}
+
+/* The guest's command line: guest_cmds from the configuration, else the
+ * module's string. */
+static int copy_cmdline(const struct boot_module *mod, size_t max, u32 *len)
+{
 	const char *cmd = config.have_guest_cmds ? config.guest_cmds : guest_cmdline(mod->cmdline);
 	size_t clen = strlen(cmd);
-	if (clen > FERRY_BOOT_CMDLINE_MAX) {
-		log_err("guest: command line of %zu bytes exceeds %u", clen, FERRY_BOOT_CMDLINE_MAX);
+	if (clen > max) {
+		log_err("guest: command line of %zu bytes exceeds %zu", clen, max);
 		return -E_RANGE;
 	}
 	memcpy((char *)(uintptr_t)BOOT_CMDLINE, cmd, clen + 1);
+	*len = (u32)clen;
+	return 0;
+}
+
+static int load_ferry_guest(const struct gmem *ram, const struct boot_module *mod, struct vcpu_boot_state *bs)
+{
+	u64 entry;
+	int rc = load_elf(ram, mod, &entry);
+	if (rc < 0)
+		return rc;
+	build_boot_area();
+	u32 clen;
+	if ((rc = copy_cmdline(mod, FERRY_BOOT_CMDLINE_MAX, &clen)) < 0)
+		return rc;
 
 	struct ferry_boot_info *info = (struct ferry_boot_info *)(uintptr_t)BOOT_INFO;
 	info->magic = FERRY_BOOT_MAGIC;
 	info->version = 1;
 	info->cmdline_gpa = BOOT_CMDLINE;
-	info->cmdline_len = (u32)clen;
+	info->cmdline_len = clen;
 	for (unsigned i = 0; i < ram->n && info->nmem < FERRY_BOOT_MAX_MEM; i++) {
 		info->mem[info->nmem++] = (struct ferry_boot_mem){ ram->r[i].start, ram->r[i].end - ram->r[i].start };
 	}
 	if (ram->n > FERRY_BOOT_MAX_MEM)
 		log_warn("guest: %u RAM ranges, only the first %u reported to the guest", ram->n, FERRY_BOOT_MAX_MEM);
 
-	*bs = (struct vcpu_boot_state){
-		.rip = entry,
-		.rsp = FERRY_BOOT_STACK_TOP,
-		.rdi = BOOT_INFO,
-		.cr0 = CR0_PE | CR0_MP | CR0_ET | CR0_NE | CR0_WP | CR0_PG,
-		.cr3 = BOOT_PML4,
-		.cr4 = CR4_PAE,
-		.efer = EFER_LME | EFER_LMA | EFER_NXE,
-		.gdt_base = BOOT_GDT,
-		.gdt_limit = 3 * 8 - 1,
-		.code_sel = 0x08,
-		.data_sel = 0x10,
-	};
-	log_info("guest: kernel entry %lx, command line \"%s\"", entry, cmd);
+	*bs = long_mode_state(entry, 0x08, 0x18);
+	bs->rdi = BOOT_INFO;
+	log_info("guest: ferry's guest OS, entry %lx, command line \"%s\"", entry,
+		 (const char *)(uintptr_t)BOOT_CMDLINE);
 	return 0;
+}
+
+/* Copies the kernel to load: a bzImage's protected-mode code as it is, a
+ * vmlinux segment by segment, each moved by load - elf_base. */
+static void copy_linux(const struct linux_image *li, u64 load)
+{
+	if (li->kind == GUEST_LINUX_BZIMAGE) {
+		memcpy((void *)(uintptr_t)load, li->file, li->file_size);
+		return;
+	}
+	const struct elf64_ehdr *eh = (const void *)li->file;
+	const struct elf64_phdr *ph = (const void *)(li->file + eh->phoff);
+	for (unsigned i = 0; i < eh->phnum; i++) {
+		if (ph[i].type != PT_LOAD || !ph[i].memsz)
+			continue;
+		u8 *dst = (u8 *)(uintptr_t)(load + (ph[i].paddr - li->elf_base));
+		memcpy(dst, li->file + ph[i].offset, ph[i].filesz);
+		memset(dst + ph[i].filesz, 0, ph[i].memsz - ph[i].filesz);
+	}
+}
+
+static int load_linux(const struct vm *vm, const struct boot_info *bi, const struct boot_module *mod,
+		      const struct boot_module *initrd, enum guest_kind kind, struct vcpu_boot_state *bs)
+{
+	const struct gmem *ram = &vm->ram;
+	struct linux_image li;
+	int rc = linux_parse((const u8 *)(uintptr_t)mod->start, mod->end - mod->start, kind, &li);
+	if (rc < 0)
+		return rc;
+
+	/* The kernel goes clear of the first MiB and of every module: the
+	 * initrd stays where the loader put it. */
+	struct mem_range avoid[BOOT_MAX_MODS + 1] = { { 0, MiB, 0 } };
+	unsigned navoid = 1;
+	for (unsigned i = 0; i < bi->nmods; i++)
+		avoid[navoid++] = (struct mem_range){ bi->mods[i].start, bi->mods[i].end - bi->mods[i].start, 0 };
+	u64 load = linux_place(&li, ram, avoid, navoid);
+	if (!load) {
+		log_err("guest: no room for the kernel: it needs %lu MiB of guest RAM below 4 GiB%s, clear of the "
+			"modules", li.span / MiB, li.align ? "" : " at its fixed address");
+		return -E_NOMEM;
+	}
+	if (initrd && gmem_check(ram, initrd->start, initrd->end - initrd->start) < 0) {
+		log_err("guest: the initrd at %lx-%lx is not in guest RAM", initrd->start, initrd->end);
+		return -E_RANGE;
+	}
+	copy_linux(&li, load);
+	build_boot_area();
+	u32 clen;
+	if ((rc = copy_cmdline(mod, li.hdr.cmdline_size, &clen)) < 0)
+		return rc;
+
+	static struct linux_e820 e820[LINUX_E820_MAX];
+	int ne820 = linux_e820(bi, ram, e820, LINUX_E820_MAX);
+	if (ne820 < 0) {
+		log_err("guest: more than %u memory map entries for Linux", LINUX_E820_MAX);
+		return ne820;
+	}
+	u64 rsdp = 0;
+	if (acpi.rsdp_len) {
+		memcpy((void *)(uintptr_t)BOOT_RSDP, acpi.rsdp, acpi.rsdp_len);
+		rsdp = BOOT_RSDP;
+	}
+	struct linux_boot_args args = {
+		.load = load, .cmdline_gpa = BOOT_CMDLINE, .cmdline_len = clen,
+		.initrd_gpa = initrd ? initrd->start : 0, .initrd_size = initrd ? initrd->end - initrd->start : 0,
+		.rsdp_gpa = rsdp, .e820 = e820, .ne820 = (unsigned)ne820,
+	};
+	if ((rc = linux_boot_params((struct linux_boot_params *)(uintptr_t)BOOT_INFO, &li, &args)) < 0)
+		return rc;
+
+	*bs = long_mode_state(load + li.entry_offset, 0x10, 0x18);
+	bs->rsi = BOOT_INFO;
+	log_info("guest: Linux %s (boot protocol %x) at %lx-%lx, entry %lx%s", kind == GUEST_LINUX_BZIMAGE ?
+		 "bzImage" : "vmlinux", li.hdr.version, load, load + li.span, load + li.entry_offset,
+		 initrd ? "" : ", no initrd");
+	if (initrd)
+		log_info("guest: initrd %lx-%lx (%lu KiB)", initrd->start, initrd->end, (initrd->end - initrd->start) / KiB);
+	log_info("guest: kernel command line \"%s\"", (const char *)(uintptr_t)BOOT_CMDLINE);
+	return 0;
+}
+
+int guest_load(struct vm *vm, const struct boot_info *bi, struct vcpu_boot_state *bs)
+{
+	/* The guest kernel is the first module that is not the configuration
+	 * file; for Linux, the next such module is the initrd. */
+	const struct boot_module *mod = NULL, *initrd = NULL;
+	for (unsigned i = 0; i < bi->nmods && !initrd; i++) {
+		if (config_is_file_module(bi->mods[i].cmdline))
+			continue;
+		if (mod)
+			initrd = &bi->mods[i];
+		else
+			mod = &bi->mods[i];
+	}
+	if (!mod) {
+		log_err("guest: no guest kernel was loaded (give it to the loader as a module)");
+		return -E_NOENT;
+	}
+	if (gmem_check(&vm->ram, FERRY_BOOT_AREA_START, FERRY_BOOT_AREA_END - FERRY_BOOT_AREA_START) < 0) {
+		log_err("guest: the boot area %x-%x is not guest RAM", FERRY_BOOT_AREA_START, FERRY_BOOT_AREA_END);
+		return -E_RANGE;
+	}
+	enum guest_kind kind;
+	int rc = guest_kind_of((const u8 *)(uintptr_t)mod->start, mod->end - mod->start, &kind);
+	if (rc < 0)
+		return rc;
+	if (kind == GUEST_FERRY_ELF)
+		return load_ferry_guest(&vm->ram, mod, bs);
+	return load_linux(vm, bi, mod, initrd, kind, bs);
 }

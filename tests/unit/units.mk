@@ -46,3 +46,6 @@ test_efi_boot_SRCS = tests/unit/test_efi_boot.c boot/efi/mb2.c boot/efi/image.c 
 UNIT_TESTS += test_screen
 test_screen_SRCS = tests/unit/test_screen.c platform/screen.c platform/fbcon.c $(O)/font.c tests/unit/fake_hv.c \
 	lib/string.c
+
+UNIT_TESTS += test_linux_boot
+test_linux_boot_SRCS = tests/unit/test_linux_boot.c vm/linux_boot.c vm/gmem.c tests/unit/fake_hv.c lib/string.c lib/err.c

@@ -90,6 +90,8 @@ static enum screen_colour classify(const char *s, size_t n)
 
 static void newline(void)
 {
+	if (scr.cy == scr.rows)
+		scroll(); /* an empty line below the last row: make its row */
 	scr.cx = 0;
 	scr.cy++;
 }

@@ -46,3 +46,6 @@ test_efi_boot_SRCS = tests/unit/test_efi_boot.c boot/efi/mb2.c boot/efi/image.c 
 UNIT_TESTS += test_screen
 test_screen_SRCS = tests/unit/test_screen.c platform/screen.c platform/fbcon.c $(O)/font.c tests/unit/fake_hv.c \
 	lib/string.c
+
+UNIT_TESTS += test_console
+test_console_SRCS = tests/unit/test_console.c platform/console.c lib/fmt.c lib/string.c

@@ -13,6 +13,7 @@
 #include "netrole.h"
 #include "platform/pci.h"
 #include "platform/screen.h"
+#include "platform/serial.h"
 #include "platform/time.h"
 #include "vm/vm_create.h"
 #include "lib/fmt.h"
@@ -159,7 +160,12 @@ void ferry_main(u32 magic, u32 info)
 	char why[160];
 	const struct hv_arch *arch;
 
-	console_init();
+	/* The console's outputs, in the order each line reaches them: the
+	 * serial port, the complete log; then the screen, which keeps the
+	 * lines until screen_init() has found the display. */
+	if (serial_init())
+		console_register(&serial_sink);
+	console_register(&screen_sink);
 	trap_init();
 	log_info("ferry %s: a thin hypervisor for remote block devices", FERRY_VERSION);
 	if (boot_info_parse(magic, info, &boot) < 0) {

@@ -1,69 +1,49 @@
-/* Serial console on COM1.  Output only; ferry never reads the console. */
+/* The console: formats ferry's log lines and hands every line to the
+ * registered sinks.  Output only; ferry never reads the console. */
 #include "console.h"
-#include "screen.h"
 #include "lib/fmt.h"
 #include "lib/string.h"
 #include "x86/cpu.h"
-#include "x86/io.h"
-
-#define COM1 0x3F8
-/* 16550 registers (offsets from the base port). */
-#define UART_THR 0 /* transmit holding (DLAB=0) */
-#define UART_DLL 0 /* divisor low (DLAB=1) */
-#define UART_IER 1
-#define UART_DLM 1
-#define UART_FCR 2
-#define UART_LCR 3
-#define UART_LCR_DLAB 0x80
-#define UART_LCR_8N1 0x03
-#define UART_MCR 4
-#define UART_LSR 5
-#define UART_LSR_THRE 0x20
 
 enum log_level log_threshold = LOG_INFO;
-static bool uart_present;
+static struct console_sink *sinks;
 
-void console_init(void)
+void console_register(struct console_sink *sink)
 {
-	outb(COM1 + UART_IER, 0);
-	outb(COM1 + UART_LCR, UART_LCR_DLAB);
-	outb(COM1 + UART_DLL, 1); /* 115200 baud */
-	outb(COM1 + UART_DLM, 0);
-	outb(COM1 + UART_LCR, UART_LCR_8N1);
-	outb(COM1 + UART_FCR, 0xC7); /* FIFO on, cleared, 14-byte threshold */
-	outb(COM1 + UART_MCR, 0x03);
-	/* A missing UART reads 0xFF everywhere. */
-	uart_present = inb(COM1 + UART_LSR) != 0xFF;
+	struct console_sink **p = &sinks;
+	while (*p && *p != sink)
+		p = &(*p)->next;
+	if (*p)
+		return; /* linking it twice would loop */
+	sink->next = NULL;
+	sink->busy = false;
+	*p = sink;
 }
 
-static void uart_putc(char c)
+void console_line(enum log_level level, const char *text, size_t len)
 {
-	if (!uart_present)
-		return;
-	/* Bounded wait: a wedged UART must not hang ferry. */
-	for (unsigned i = 0; i < 100000 && !(inb(COM1 + UART_LSR) & UART_LSR_THRE); i++)
-		cpu_relax();
-	outb(COM1 + UART_THR, (u8)c);
-}
-
-void console_write(const char *s, size_t n)
-{
-	for (size_t i = 0; i < n; i++) {
-		if (s[i] == '\n')
-			uart_putc('\r');
-		uart_putc(s[i]);
+	for (struct console_sink *s = sinks; s; s = s->next) {
+		/* A line written while this sink is busy with another one (a
+		 * fault inside it being reported) skips it: a sink is never
+		 * entered twice, and the other sinks still get the report. */
+		if (s->busy)
+			continue;
+		s->busy = true;
+		s->line(s, level, text, len);
+		s->busy = false;
 	}
-	screen_write(s, n);
 }
 
-static void vlog(const char *prefix, const char *fmt, va_list ap)
+static void vlog(enum log_level level, const char *prefix, const char *fmt, va_list ap)
 {
-	char line[512];
+	char line[CONSOLE_LINE_MAX + 1]; /* + fmt_vsnprintf's terminating NUL */
 	size_t p = str_copy(line, prefix, sizeof(line)); /* prefixes are short */
-	int n = fmt_vsnprintf(line + p, sizeof(line) - p - 1, fmt, ap);
-	size_t len = p + ((size_t)n < sizeof(line) - p - 1 ? (size_t)n : sizeof(line) - p - 2);
-	line[len++] = '\n';
-	console_write(line, len);
+	size_t len = p + (size_t)fmt_vsnprintf(line + p, sizeof(line) - p, fmt, ap);
+	if (len > CONSOLE_LINE_MAX) {
+		len = CONSOLE_LINE_MAX;
+		memcpy(line + len - (sizeof(CONSOLE_CUT) - 1), CONSOLE_CUT, sizeof(CONSOLE_CUT) - 1);
+	}
+	console_line(level, line, len);
 }
 
 void log_printf(enum log_level lvl, const char *fmt, ...)
@@ -71,11 +51,12 @@ void log_printf(enum log_level lvl, const char *fmt, ...)
 	static const char *const prefix[] = {
 		"ferry: error: ", "ferry: warning: ", "ferry: ", "ferry: debug: ",
 	};
-	if (lvl > log_threshold)
+	/* Filtered before formatting: a debug line costs nothing when off. */
+	if (lvl > log_threshold || lvl > LOG_DEBUG)
 		return;
 	va_list ap;
 	va_start(ap, fmt);
-	vlog(prefix[lvl], fmt, ap);
+	vlog(lvl, prefix[lvl], fmt, ap);
 	va_end(ap);
 }
 
@@ -83,9 +64,10 @@ void panic(const char *fmt, ...)
 {
 	va_list ap;
 	va_start(ap, fmt);
-	vlog("ferry: PANIC: ", fmt, ap);
+	vlog(LOG_ERR, "ferry: PANIC: ", fmt, ap);
 	va_end(ap);
-	console_write("ferry: halted\n", 14);
+	static const char halted[] = "ferry: halted";
+	console_line(LOG_INFO, halted, sizeof(halted) - 1);
 	cpu_halt_forever();
 	__builtin_unreachable();
 }

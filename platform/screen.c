@@ -8,42 +8,40 @@
  * the screen once per few lines, not once per line (under QEMU's software
  * emulation a full redraw of 1024x768 takes tens of milliseconds). */
 #include "screen.h"
-#include "console.h"
 #include "fbcon.h"
 #include "vgacon.h"
 #include "lib/string.h"
 
-enum screen_kind {
-	SCREEN_EARLY, /* before screen_init(): text is kept */
-	SCREEN_NONE,  /* no display, or it stopped working */
-	SCREEN_FB,
-	SCREEN_VGA,
+enum screen_state {
+	SCREEN_EARLY, /* before screen_init(): lines are kept */
+	SCREEN_NONE,  /* no display to draw on, or screen_init() is drawing */
+	SCREEN_UP,
 };
 
 static struct {
-	enum screen_kind kind;
+	enum screen_state state;
+	bool vga;                    /* the back end: vgacon, else fbcon */
 	unsigned cols, rows, jump;   /* jump: lines scrolled at a time */
 	unsigned cx, cy;             /* cy == rows: scroll before the next character */
-	bool line_start;
-	bool busy;                   /* a fault while drawing must not recurse */
 	enum screen_colour colour;   /* of the current line */
 	u8 text[SCREEN_MAX_ROWS][SCREEN_MAX_COLS];
 	u8 colours[SCREEN_MAX_ROWS][SCREEN_MAX_COLS];
-} scr = { .line_start = true };
+} scr;
 
-/* Text written before the screen is up: the newest 4 KiB. */
+/* Lines written before the screen is up: the newest whole lines that fit
+ * in 4 KiB, each kept as a level byte, a two-byte length and the text. */
+#define EARLY_HEAD 3
 static struct {
-	char buf[4096];
+	u8 buf[4096];
 	size_t len;
-	bool dropped;
 } early;
 
 static void draw(unsigned x, unsigned y)
 {
-	if (scr.kind == SCREEN_FB)
-		fbcon_draw(x, y, scr.text[y][x], scr.colours[y][x]);
-	else
+	if (scr.vga)
 		vgacon_draw(x, y, scr.text[y][x], scr.colours[y][x]);
+	else
+		fbcon_draw(x, y, scr.text[y][x], scr.colours[y][x]);
 }
 
 static void set_cell(unsigned x, unsigned y, u8 c, enum screen_colour colour)
@@ -69,27 +67,22 @@ static void scroll(void)
 	scr.cy -= n;
 }
 
-static enum screen_colour classify(const char *s, size_t n)
+/* The level, not the text, decides: a guest line that starts with
+ * "ferry: error: " still looks like the guest's. */
+static enum screen_colour colour_of(enum log_level level)
 {
-	static const struct {
-		const char *prefix;
-		enum screen_colour colour;
-	} kinds[] = {
-		{ "ferry: error: ", SCREEN_ERROR },
-		{ "ferry: PANIC: ", SCREEN_ERROR },
-		{ "ferry: warning: ", SCREEN_WARN },
-		{ "ferry: ", SCREEN_INFO },
-	};
-	for (unsigned i = 0; i < ARRAY_SIZE(kinds); i++) {
-		size_t len = strlen(kinds[i].prefix);
-		if (n >= len && !memcmp(s, kinds[i].prefix, len))
-			return kinds[i].colour;
+	switch (level) {
+	case LOG_ERR: return SCREEN_ERROR;
+	case LOG_WARN: return SCREEN_WARN;
+	case LOG_GUEST: return SCREEN_GUEST;
+	default: return SCREEN_INFO;
 	}
-	return SCREEN_GUEST;
 }
 
 static void newline(void)
 {
+	if (scr.cy == scr.rows)
+		scroll(); /* an empty line below the last row: make its row */
 	scr.cx = 0;
 	scr.cy++;
 }
@@ -103,19 +96,16 @@ static void put_char(u8 c)
 	set_cell(scr.cx++, scr.cy, c, scr.colour);
 }
 
-/* Console text is ASCII; anything else is shown as one replacement glyph
- * per UTF-8 character. */
-static void show(const char *s, size_t n)
+/* One console line.  Its text is ASCII; anything else is shown as one
+ * replacement glyph per UTF-8 character.  A '\n' inside the line starts
+ * a new row in the same colour. */
+static void show(enum log_level level, const char *s, size_t n)
 {
+	scr.colour = colour_of(level);
 	for (size_t i = 0; i < n; i++) {
 		u8 c = (u8)s[i];
-		if (scr.line_start && c != '\n') {
-			scr.colour = classify(s + i, n - i);
-			scr.line_start = false;
-		}
 		if (c == '\n') {
 			newline();
-			scr.line_start = true;
 		} else if (c == '\t') {
 			do
 				put_char(' ');
@@ -127,38 +117,42 @@ static void show(const char *s, size_t n)
 		}
 		/* Other control characters and UTF-8 continuation bytes: nothing. */
 	}
+	newline();
 }
 
-void screen_write(const char *s, size_t n)
+static size_t early_size(size_t at)
 {
-	if (scr.kind == SCREEN_NONE)
-		return;
-	if (scr.kind == SCREEN_EARLY) {
-		if (n >= sizeof(early.buf)) {
-			s += n - sizeof(early.buf);
-			n = sizeof(early.buf);
-			early.len = 0;
-			early.dropped = true;
-		} else if (early.len + n > sizeof(early.buf)) {
-			size_t drop = early.len + n - sizeof(early.buf);
-			memmove(early.buf, early.buf + drop, early.len - drop);
-			early.len -= drop;
-			early.dropped = true;
-		}
-		memcpy(early.buf + early.len, s, n);
-		early.len += n;
-		return;
-	}
-	if (scr.busy) {
-		/* Drawing faulted and the fault is being reported: stop using
-		 * the screen; the serial port still has the message. */
-		scr.kind = SCREEN_NONE;
-		return;
-	}
-	scr.busy = true;
-	show(s, n);
-	scr.busy = false;
+	return EARLY_HEAD + (early.buf[at + 1] | (size_t)early.buf[at + 2] << 8);
 }
+
+static void early_keep(enum log_level level, const char *s, size_t n)
+{
+	n = MIN(n, sizeof(early.buf) - EARLY_HEAD); /* a line of 4 KiB: its start */
+	size_t drop = 0;
+	while (early.len - drop + EARLY_HEAD + n > sizeof(early.buf))
+		drop += early_size(drop); /* the oldest lines, whole */
+	memmove(early.buf, early.buf + drop, early.len - drop);
+	early.len -= drop;
+	u8 *r = early.buf + early.len;
+	r[0] = (u8)level;
+	r[1] = (u8)n;
+	r[2] = (u8)(n >> 8);
+	memcpy(r + EARLY_HEAD, s, n);
+	early.len += EARLY_HEAD + n;
+}
+
+/* A fault while drawing is reported on the other sinks: the console does
+ * not enter a sink that is busy (platform/console.c). */
+static void screen_line(struct console_sink *sink, enum log_level level, const char *s, size_t n)
+{
+	(void)sink;
+	if (scr.state == SCREEN_EARLY)
+		early_keep(level, s, n);
+	else if (scr.state == SCREEN_UP)
+		show(level, s, n);
+}
+
+struct console_sink screen_sink = { .line = screen_line };
 
 void screen_init(const struct boot_info *bi)
 {
@@ -166,7 +160,9 @@ void screen_init(const struct boot_info *bi)
 	unsigned cols = 0, rows = 0;
 	int rc = -E_NOENT;
 
-	scr.kind = SCREEN_NONE;
+	/* Until the display is cleared and the early lines are on it, a line
+	 * (a fault there being reported) goes to the other sinks only. */
+	scr.state = SCREEN_NONE;
 
 	if (fb->type == BOOT_FB_RGB)
 		rc = fbcon_init(fb, &cols, &rows);
@@ -182,27 +178,24 @@ void screen_init(const struct boot_info *bi)
 		return;
 	}
 	scr.cx = scr.cy = 0;
-	scr.line_start = true;
 	scr.cols = MIN(cols, SCREEN_MAX_COLS);
 	scr.rows = MIN(rows, SCREEN_MAX_ROWS);
 	scr.jump = fb->type == BOOT_FB_RGB ? MAX(scr.rows / 4, 1u) : 1;
 	/* The grid starts blank, and so does the display: fbcon_init() has
 	 * cleared the framebuffer, text mode is cleared here. */
 	memset(scr.text, ' ', sizeof(scr.text));
-	scr.kind = fb->type == BOOT_FB_RGB ? SCREEN_FB : SCREEN_VGA;
-	if (scr.kind == SCREEN_VGA)
+	scr.vga = fb->type != BOOT_FB_RGB;
+	if (scr.vga)
 		for (unsigned y = 0; y < scr.rows; y++)
 			for (unsigned x = 0; x < scr.cols; x++)
 				draw(x, y);
 
-	const char *p = early.buf, *end = early.buf + early.len;
-	if (early.dropped)
-		while (p < end && *p++ != '\n')
-			;
-	screen_write(p, (size_t)(end - p));
+	for (size_t at = 0; at < early.len; at += early_size(at))
+		show((enum log_level)early.buf[at], (const char *)early.buf + at + EARLY_HEAD, early_size(at) - EARLY_HEAD);
 	early.len = 0;
+	scr.state = SCREEN_UP;
 
-	if (scr.kind == SCREEN_FB)
+	if (!scr.vga)
 		log_info("screen: %ux%u framebuffer, %u bpp, at %lx; %ux%u text%s", fb->width, fb->height, fb->bpp,
 			 fb->addr, scr.cols, scr.rows, fbcon_scale() > 1 ? " (glyphs scaled)" : "");
 	else

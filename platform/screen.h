@@ -1,5 +1,5 @@
-/* The screen console: every console line (ferry's and the guest's) is also
- * shown on the display the loader left, for machines without a serial
+/* The screen console, a console sink: every console line (ferry's and the
+ * guest's) is also shown on the display the loader left, for machines without a serial
  * port.  Two back ends draw the text: platform/fbcon.c on a pixel
  * framebuffer (UEFI GOP, a VBE mode set by GRUB) and platform/vgacon.c in
  * VGA text mode (BIOS boots).
@@ -12,17 +12,18 @@
 #define FERRY_SCREEN_H
 
 #include "boot/boot_info.h"
+#include "console.h"
 
 /* The largest text grid kept; a bigger display gets larger glyphs. */
 #define SCREEN_MAX_COLS 240
 #define SCREEN_MAX_ROWS 100
 
-/* Line colours, chosen from the line's prefix. */
+/* Line colours, chosen from the line's level. */
 enum screen_colour {
-	SCREEN_INFO,  /* "ferry: ..." */
-	SCREEN_WARN,  /* "ferry: warning: ..." */
-	SCREEN_ERROR, /* "ferry: error: ...", "ferry: PANIC: ..." */
-	SCREEN_GUEST, /* lines the guest printed */
+	SCREEN_INFO,  /* LOG_INFO, LOG_DEBUG */
+	SCREEN_WARN,  /* LOG_WARN */
+	SCREEN_ERROR, /* LOG_ERR, panics included */
+	SCREEN_GUEST, /* LOG_GUEST: lines the guest printed */
 	SCREEN_NCOLOURS,
 };
 
@@ -31,8 +32,9 @@ enum screen_colour {
  * mem_init(). */
 void screen_init(const struct boot_info *bi);
 
-/* Console text: whole lines or pieces of them.  Before screen_init() the
- * text is kept (the last few KiB) and shown once the screen is up. */
-void screen_write(const char *s, size_t n);
+/* The screen's console sink.  Register it before the first line: until
+ * screen_init() it keeps the newest lines (a few KiB) with their levels
+ * and shows them once the screen is up. */
+extern struct console_sink screen_sink;
 
 #endif

@@ -2,7 +2,9 @@
  *
  *  - COM1 (0x3F8-0x3FF) is ferry's console.  The guest gets a minimal 16550
  *    that is always ready to send; its output is collected per line and
- *    written whole, so its lines never interleave with ferry's.
+ *    given to the console whole, as LOG_GUEST, so its lines never
+ *    interleave with ferry's.  A line longer than CONSOLE_LINE_MAX goes on
+ *    in pieces of that size: nothing the guest wrote is dropped.
  *  - PCI configuration (0xCF8/0xCFC-0xCFF): functions ferry owns read as
  *    absent (all ones) and ignore writes; the rest is passed through.
  *    0xCF9 is the chipset reset register: a reset request stops the guest.
@@ -26,7 +28,7 @@
 #define POWEROFF_PORT 0xF4
 
 static struct {
-	char line[512];
+	char line[CONSOLE_LINE_MAX];
 	size_t len;
 	u8 lcr, ier, mcr, scratch, dll, dlm;
 } uart;
@@ -36,8 +38,7 @@ static u32 pci_addr_latch;
 void guest_io_flush(void)
 {
 	if (uart.len) {
-		uart.line[uart.len++] = '\n';
-		console_write(uart.line, uart.len);
+		console_line(LOG_GUEST, uart.line, uart.len);
 		uart.len = 0;
 	}
 }
@@ -53,7 +54,7 @@ static void uart_out(u16 reg, u8 v)
 			guest_io_flush();
 		} else if (v != '\r') {
 			uart.line[uart.len++] = (char)v;
-			if (uart.len == sizeof(uart.line) - 1)
+			if (uart.len == sizeof(uart.line))
 				guest_io_flush();
 		}
 		break;

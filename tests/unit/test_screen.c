@@ -1,8 +1,10 @@
-/* The screen console on the host: platform/screen.c with the real pixel
- * back end (platform/fbcon.c) drawing into a buffer below 2 GiB, so that it
- * takes the boot identity map path, and a recording stand-in for VGA text
- * mode.  Checks wrapping, scrolling, line colours, the text kept before
- * the screen is up, and pixel formats with padded lines. */
+/* The screen console on the host: platform/screen.c's console sink with
+ * the real pixel back end (platform/fbcon.c) drawing into a buffer below
+ * 2 GiB, so that it takes the boot identity map path, and a recording
+ * stand-in for VGA text mode.  Lines are given to the sink as the console
+ * gives them (platform/console.h): level, text, length.  Checks wrapping,
+ * scrolling, line colours by level, the lines kept before the screen is
+ * up, and pixel formats with padded lines. */
 #include <stdlib.h>
 #include <sys/mman.h>
 #include "check.h"
@@ -44,23 +46,26 @@ static void init_vga(void)
 	screen_init(&bi);
 }
 
-static void say(const char *s) { screen_write(s, strlen(s)); }
+/* One console line, as the console hands it to the sink. */
+static void line(enum log_level level, const char *s) { screen_sink.line(&screen_sink, level, s, strlen(s)); }
+static void info(const char *s) { line(LOG_INFO, s); }
 
 TEST(vga_lines_wrap_and_scroll)
 {
 	init_vga();
 	for (int y = 0; y < VGA_ROWS; y++)
 		CHECK_STR(vga_text[y], "                    "); /* cleared */
-	say("ferry: one\n");
-	say("guest line that is longer than twenty\n");
+	info("ferry: one");
+	line(LOG_GUEST, "guest line that is longer than twenty");
 	CHECK_STR(vga_text[0], "ferry: one          ");
 	CHECK_STR(vga_text[1], "guest line that is l");
 	CHECK_STR(vga_text[2], "onger than twenty   ");
 	CHECK_EQ(vga_colour[2][0], SCREEN_GUEST); /* the wrapped part keeps its colour */
-	say("ferry: warning: w\nferry: error: e\n"); /* rows 3 and 4: full, no scroll yet */
+	line(LOG_WARN, "ferry: warning: w"); /* rows 3 and 4: full, no scroll yet */
+	line(LOG_ERR, "ferry: error: e");
 	CHECK_STR(vga_text[0], "ferry: one          ");
 	CHECK_STR(vga_text[4], "ferry: error: e     ");
-	say("ferry: PANIC: p\n"); /* text mode scrolls one line */
+	line(LOG_ERR, "ferry: PANIC: p"); /* text mode scrolls one line */
 	CHECK_STR(vga_text[0], "guest line that is l");
 	CHECK_STR(vga_text[2], "ferry: warning: w   ");
 	CHECK_STR(vga_text[4], "ferry: PANIC: p     ");
@@ -73,22 +78,50 @@ TEST(vga_lines_wrap_and_scroll)
 TEST(vga_tabs_and_non_ascii)
 {
 	init_vga();
-	say("a\tb\n");
+	line(LOG_GUEST, "a\tb");
 	CHECK_STR(vga_text[0], "a       b           ");
-	say("x\xc3\xa9y\r\x01z\n"); /* é is one replacement; CR and ^A vanish */
+	line(LOG_GUEST, "x\xc3\xa9y\r\x01z"); /* é is one replacement; CR and ^A vanish */
 	CHECK_STR(vga_text[1], "x?yz                ");
+}
+
+TEST(vga_colour_is_the_level_not_the_text)
+{
+	init_vga();
+	line(LOG_GUEST, "ferry: error: not ferry's"); /* a guest cannot pass for ferry */
+	line(LOG_DEBUG, "ferry: debug: d");
+	line(LOG_ERR, "two\nrows");                   /* a '\n' inside: same colour */
+	CHECK_STR(vga_text[0], "ferry: error: not fe");
+	CHECK_STR(vga_text[1], "rry's               ");
+	CHECK_EQ(vga_colour[0][0], SCREEN_GUEST);
+	CHECK_EQ(vga_colour[1][0], SCREEN_GUEST);
+	CHECK_EQ(vga_colour[2][0], SCREEN_INFO);
+	CHECK_STR(vga_text[3], "two                 ");
+	CHECK_EQ(vga_colour[3][0], SCREEN_ERROR);
+	CHECK_STR(vga_text[4], "rows                ");
+	CHECK_EQ(vga_colour[4][0], SCREEN_ERROR);
+	line(LOG_INFO, ""); /* empty lines below the last row: blank rows */
+	line(LOG_INFO, "");
+	CHECK_STR(vga_text[0], "ferry: debug: d     ");
+	CHECK_STR(vga_text[2], "rows                ");
+	CHECK_STR(vga_text[3], "                    ");
+	CHECK_STR(vga_text[4], "                    ");
+	line(LOG_WARN, "w");
+	CHECK_STR(vga_text[0], "two                 ");
+	CHECK_STR(vga_text[3], "                    ");
+	CHECK_STR(vga_text[4], "w                   ");
+	CHECK_EQ(vga_colour[4][0], SCREEN_WARN);
 }
 
 TEST(vga_only_changed_cells_redrawn)
 {
 	init_vga();
 	unsigned before = vga_draws;
-	say("ferry: x\n");
+	info("ferry: x");
 	CHECK_EQ(vga_draws - before, 7); /* the blank needs no drawing */
 	for (int i = 0; i < 4; i++)
-		say("ferry: x\n");
+		info("ferry: x");
 	before = vga_draws;
-	say("ferry: x\n"); /* scrolls: the rows above keep "ferry: x" */
+	info("ferry: x"); /* scrolls: the rows above keep "ferry: x" */
 	CHECK_EQ(vga_draws - before, 2 * 7); /* only the bottom row, blanked and rewritten */
 	CHECK_STR(vga_text[4], "ferry: x            ");
 }
@@ -149,7 +182,9 @@ TEST(fb_32bpp_colours_and_padding)
 {
 	/* 10 x 8 cells, 4 bytes of padding after each line. */
 	struct picture p = fb_init(80, 128, 32, 4, 16, 8, 8, 8, 0, 8);
-	say("ferry: ok\nferry: error: bad\nguest\n");
+	info("ferry: ok");
+	line(LOG_ERR, "ferry: error: bad");
+	line(LOG_GUEST, "guest");
 	CHECK(row_is(&p, 0, "ferry: ok ", 0xAAAAAA));
 	CHECK(row_is(&p, 1, "ferry: err", 0xFF5555));
 	CHECK(row_is(&p, 2, "or: bad   ", 0xFF5555));
@@ -163,20 +198,20 @@ TEST(fb_32bpp_colours_and_padding)
 TEST(fb_scrolls_a_quarter_at_a_time)
 {
 	struct picture p = fb_init(80, 128, 32, 0, 16, 8, 8, 8, 0, 8); /* 8 rows: jump 2 */
-	char line[32];
+	char text[32];
 	for (int i = 0; i < 8; i++) {
-		snprintf(line, sizeof(line), "ferry: %d\n", i);
-		say(line);
+		snprintf(text, sizeof(text), "ferry: %d", i);
+		info(text);
 	}
 	CHECK(row_is(&p, 0, "ferry: 0", 0xAAAAAA));
 	CHECK(row_is(&p, 7, "ferry: 7", 0xAAAAAA));
-	say("ferry: 8\n");
+	info("ferry: 8");
 	CHECK(row_is(&p, 0, "ferry: 2", 0xAAAAAA));
 	CHECK(row_is(&p, 6, "ferry: 8", 0xAAAAAA));
 	CHECK(row_is(&p, 7, "          ", 0));
 	for (int i = 9; i < 30; i++) {
-		snprintf(line, sizeof(line), "ferry: %d\n", i);
-		say(line);
+		snprintf(text, sizeof(text), "ferry: %d", i);
+		info(text);
 	}
 	/* 30 lines in an 8-row screen jumping by 2: the last 7 or 8 visible, in order. */
 	unsigned bottom = row_is(&p, 7, "ferry: 29", 0xAAAAAA) ? 7 : 6;
@@ -188,24 +223,34 @@ TEST(fb_scrolls_a_quarter_at_a_time)
 TEST(fb_24bpp_and_16bpp)
 {
 	struct picture p = fb_init(40, 48, 24, 2, 16, 8, 8, 8, 0, 8); /* 5 x 3 cells */
-	say("ferry: error: x\n");
+	line(LOG_ERR, "ferry: error: x");
 	CHECK(row_is(&p, 0, "ferry", 0xFF5555));
 	CHECK(row_is(&p, 1, ": err", 0xFF5555));
 	CHECK(row_is(&p, 2, "or: x", 0xFF5555));
 	/* 5:6:5: red 0xFF -> 31, green 0x55 -> 21, blue 0x55 -> 10. */
 	p = fb_init(40, 64, 16, 0, 11, 5, 5, 6, 0, 5);
-	say("guest\nferry: error: x\n");
+	line(LOG_GUEST, "guest");
+	line(LOG_ERR, "ferry: error: x");
 	CHECK(row_is(&p, 0, "guest", (0x55 >> 3) << 11 | (0xFF >> 2) << 5 | (0xFF >> 3)));
 	CHECK(row_is(&p, 1, "ferry", 31u << 11 | 21u << 5 | 10u));
 }
 
-TEST(early_text_shown_at_init)
+TEST(early_lines_shown_at_init)
 {
-	/* Runs first: nothing has called screen_init() yet. */
-	say("ferry: one\nferry: two\n");
-	struct picture p = fb_init(80, 64, 32, 0, 16, 8, 8, 8, 0, 8);
+	/* Runs first: nothing has called screen_init() yet.  A line nearly
+	 * as big as the 4 KiB kept, then three more: the big one is dropped
+	 * whole (not its tail shown), the others keep their levels. */
+	static char big[4070];
+	memset(big, 'b', sizeof(big) - 1);
+	info(big);
+	info("ferry: one");
+	line(LOG_WARN, "ferry: warning: two");
+	line(LOG_GUEST, "three");
+	struct picture p = fb_init(160, 64, 32, 0, 16, 8, 8, 8, 0, 8); /* 20 x 4 cells */
 	CHECK(row_is(&p, 0, "ferry: one", 0xAAAAAA));
-	CHECK(row_is(&p, 1, "ferry: two", 0xAAAAAA));
+	CHECK(row_is(&p, 1, "ferry: warning: two", 0xFFFF55));
+	CHECK(row_is(&p, 2, "three", 0x55FFFF));
+	CHECK(row_is(&p, 3, "                    ", 0));
 }
 
 TEST(unsupported_display_stays_dark)
@@ -214,15 +259,16 @@ TEST(unsupported_display_stays_dark)
 	bi.fb = (struct boot_fb){ 0x1000, 640, 640, 480, 8, BOOT_FB_INDEXED, 0, 0, 0, 0, 0, 0 };
 	screen_init(&bi);
 	unsigned before = vga_draws;
-	say("ferry: nothing to draw on\n");
+	info("ferry: nothing to draw on");
 	CHECK_EQ(vga_draws, before);
 }
 
 int main(void)
 {
-	RUN(early_text_shown_at_init);
+	RUN(early_lines_shown_at_init);
 	RUN(vga_lines_wrap_and_scroll);
 	RUN(vga_tabs_and_non_ascii);
+	RUN(vga_colour_is_the_level_not_the_text);
 	RUN(vga_only_changed_cells_redrawn);
 	RUN(fb_32bpp_colours_and_padding);
 	RUN(fb_scrolls_a_quarter_at_a_time);

@@ -49,3 +49,6 @@ test_screen_SRCS = tests/unit/test_screen.c platform/screen.c platform/fbcon.c $
 
 UNIT_TESTS += test_linux_boot
 test_linux_boot_SRCS = tests/unit/test_linux_boot.c vm/linux_boot.c vm/gmem.c tests/unit/fake_hv.c lib/string.c lib/err.c
+
+UNIT_TESTS += test_console
+test_console_SRCS = tests/unit/test_console.c platform/console.c lib/fmt.c lib/string.c

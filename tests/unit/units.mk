@@ -46,3 +46,7 @@ test_efi_boot_SRCS = tests/unit/test_efi_boot.c boot/efi/mb2.c boot/efi/image.c 
 UNIT_TESTS += test_screen
 test_screen_SRCS = tests/unit/test_screen.c platform/screen.c platform/fbcon.c $(O)/font.c tests/unit/fake_hv.c \
 	lib/string.c
+
+UNIT_TESTS += test_mmio
+test_mmio_SRCS = tests/unit/test_mmio.c vm/mmio.c vm/guest_mem.c vm/gmem.c vm/vm.c x86/x86_decode.c \
+	tests/unit/fake_arch.c tests/unit/fake_hv.c lib/string.c

@@ -20,8 +20,7 @@
 #include "fake_hv.h"
 #include "platform/pci.h"
 #include "vm/guest_io.h"
-
-#define VEC_GP 13
+#include "x86/cpu.h"
 
 static struct vm vm;
 static struct vcpu *const vcpu = &vm.vcpu;

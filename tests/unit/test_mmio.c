@@ -29,7 +29,6 @@
 #define DEV_GPA 0xFEB00000ULL
 #define DEV_LEN 0x1000ULL
 #define STRAY_GPA 0xE0000000ULL
-#define VEC_UD 6
 
 static struct vm vm;
 static struct vcpu *const vcpu = &vm.vcpu;

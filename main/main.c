@@ -131,13 +131,26 @@ static void log_summary(const struct vm *vm)
 {
 	const struct vcpu_stats *s = &vm->vcpu.stats;
 	const struct lbd_stats *l = lbd_get_stats();
-	log_info("guest stopped: %s (status %d)", vm->stop_reason, vm->exit_status);
+	log_info("guest stopped: %s (status %d)", vm_stop_text(vm->stop), vm->exit_status);
 	log_info("stats: %lu exits (npf %lu, io %lu, cpuid %lu, msr %lu, hlt %lu, hypercall %lu, intr %lu)", s->exits,
 		 s->by_reason[EXIT_NPF], s->by_reason[EXIT_IO], s->by_reason[EXIT_CPUID],
 		 s->by_reason[EXIT_RDMSR] + s->by_reason[EXIT_WRMSR], s->by_reason[EXIT_HLT], s->by_reason[EXIT_HYPERCALL],
 		 s->by_reason[EXIT_INTR]);
 	log_info("stats: logical device: %lu commands, %lu errors, %lu KiB read, %lu KiB written", l->commands,
 		 l->errors, l->bytes_read / KiB, l->bytes_written / KiB);
+}
+
+/* machine_stop's code once the guest's run ended, by how it ended.  Only a
+ * power-off carries a status of the guest's (0: success); every other stop
+ * ends with 0 as well, and the log line above says which stop it was. */
+static int run_end_code(const struct vm *vm)
+{
+	switch (vm->stop) {
+	case VM_STOP_POWER_OFF:
+		return vm->exit_status ? 1 : 0;
+	default:
+		return 0;
+	}
 }
 
 /* The back end for this CPU's vendor: VMX on Intel, SVM on AMD (and on
@@ -243,12 +256,12 @@ void ferry_main(u32 magic, u32 info)
 		 mem_pool_used_pages() * 4, arch->name);
 
 	struct vm_exit exit;
-	while (!vm->stopped) {
+	while (!vm_stopped(vm)) {
 		arch->run(&vm->vcpu, &exit);
 		exit_handle(&vm->vcpu, &exit);
 	}
 	guest_io_flush();
 	log_summary(vm);
 	netrole_log_stats();
-	machine_stop(vm->exit_status ? 1 : 0);
+	machine_stop(run_end_code(vm));
 }

@@ -22,12 +22,6 @@ const char *exit_reason_name(enum exit_reason r)
 	return r < EXIT_REASON_COUNT ? names[r] : "?";
 }
 
-void vm_stop(struct vm *vm, const char *why)
-{
-	vm->stopped = true;
-	vm->stop_reason = why;
-}
-
 static void set_rdx_rax(struct vcpu_regs *r, u64 v)
 {
 	r->gpr[GPR_RAX] = (u32)v;
@@ -123,7 +117,7 @@ static void handle_hypercall(struct vcpu *vcpu)
 	switch (r->gpr[GPR_RAX]) {
 	case FERRY_HC_POWEROFF:
 		vcpu->vm->exit_status = (int)r->gpr[GPR_RBX];
-		vm_stop(vcpu->vm, "the guest powered off");
+		vm_stop(vcpu->vm, VM_STOP_POWER_OFF);
 		r->gpr[GPR_RAX] = 0;
 		break;
 	default:
@@ -167,7 +161,7 @@ void exit_handle(struct vcpu *vcpu, const struct vm_exit *e)
 	case EXIT_HLT:
 		if (!(r->rflags & RFLAGS_IF)) {
 			log_info("the guest halted with interrupts disabled");
-			vm_stop(vm, "the guest halted");
+			vm_stop(vm, VM_STOP_HALTED);
 			break;
 		}
 		/* Interrupts go straight to the guest; treat HLT as a pause and
@@ -181,7 +175,7 @@ void exit_handle(struct vcpu *vcpu, const struct vm_exit *e)
 	case EXIT_NPF:
 		if (mmio_emulate(vcpu, e) == MMIO_STOP) {
 			report_stop(vcpu, e, "guest memory access ferry cannot emulate");
-			vm_stop(vm, "a fatal guest memory access");
+			vm_stop(vm, VM_STOP_FATAL_MEMORY);
 		}
 		break;
 	case EXIT_SVM_INSN:
@@ -194,16 +188,16 @@ void exit_handle(struct vcpu *vcpu, const struct vm_exit *e)
 		break;
 	case EXIT_SHUTDOWN:
 		report_stop(vcpu, e, "the guest triple-faulted");
-		vm_stop(vm, "the guest triple-faulted");
+		vm_stop(vm, VM_STOP_TRIPLE_FAULT);
 		break;
 	case EXIT_ENTRY_FAIL:
 		report_stop(vcpu, e, "the CPU refused to enter the guest (see the back end's report above)");
-		vm_stop(vm, "the guest could not be entered");
+		vm_stop(vm, VM_STOP_ENTRY_FAILED);
 		break;
 	case EXIT_OTHER:
 	default:
 		report_stop(vcpu, e, "unhandled exit");
-		vm_stop(vm, "an unhandled exit");
+		vm_stop(vm, VM_STOP_UNHANDLED_EXIT);
 		break;
 	}
 }

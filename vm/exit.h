@@ -4,7 +4,7 @@
 #include "vm.h"
 
 /* Handles one exit: updates the guest's registers, queues exceptions, or
- * stops the VM (vm->stopped) with a report. */
+ * stops the VM (vm_stop, with a stop code) with a report. */
 void exit_handle(struct vcpu *vcpu, const struct vm_exit *e);
 
 #endif

@@ -188,13 +188,13 @@ bool guest_io(struct vcpu *vcpu, const struct vm_exit *e)
 	} else if (port == RESET_CONTROL && size == 1) {
 		if (!e->io.in && (out & 0x04)) {
 			log_info("the guest asked for a reset (port 0xcf9)");
-			vm_stop(vcpu->vm, "the guest asked for a reset");
+			vm_stop(vcpu->vm, VM_STOP_RESET);
 		}
 		in = 0;
 	} else if (port == POWEROFF_PORT) {
 		if (!e->io.in) {
 			vcpu->vm->exit_status = (int)out;
-			vm_stop(vcpu->vm, "the guest powered off");
+			vm_stop(vcpu->vm, VM_STOP_POWER_OFF);
 		}
 	} else if (port_owned(port)) {
 		log_warn("guest %s port %x of a device ferry owns: %s", e->io.in ? "read" : "wrote", port,

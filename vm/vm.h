@@ -7,6 +7,21 @@
 
 #define VM_MAX_MMIO 8
 
+/* Why the guest's run ended.  Whoever ends the machine (main/main.c) keys
+ * on the code; vm_stop_text gives its words for the log. */
+enum vm_stop_code {
+	VM_RUNNING,             /* not stopped */
+	VM_STOP_POWER_OFF,      /* the guest powered off (port 0xF4 or the
+				 * hypercall): vm->exit_status says how */
+	VM_STOP_RESET,          /* the guest asked for a reset (port 0xCF9) */
+	VM_STOP_HALTED,         /* HLT with interrupts disabled */
+	VM_STOP_TRIPLE_FAULT,   /* shutdown exit */
+	VM_STOP_ENTRY_FAILED,   /* the CPU refused to enter the guest */
+	VM_STOP_FATAL_MEMORY,   /* a guest memory access ferry cannot emulate */
+	VM_STOP_UNHANDLED_EXIT, /* an exit ferry does not handle */
+	VM_STOP_CODE_COUNT
+};
+
 /* An emulated device region.  Accesses that fault in the nested page tables
  * inside [start, start+len) are decoded and handed to read / write with the
  * offset into the region and the access size (1, 2, 4 or 8). */
@@ -32,8 +47,7 @@ struct vm {
 	 * server role serves the network here while its guest runs. */
 	void (*on_interrupt)(struct vm *vm);
 	int exit_status;    /* what the guest asked to power off with */
-	bool stopped;
-	const char *stop_reason;
+	enum vm_stop_code stop; /* VM_RUNNING until vm_stop */
 };
 
 /* Maps [gpa, gpa+size) to [hpa, ...) in the nested page tables with perm
@@ -46,7 +60,12 @@ u64 nested_lookup(struct vm *vm, gpa_t gpa);
 int mmio_register(struct vm *vm, const struct mmio_region *r);
 struct mmio_region *mmio_find(struct vm *vm, gpa_t gpa);
 
-/* Stops the guest; the run loop ends after the current exit. */
-void vm_stop(struct vm *vm, const char *why);
+/* Stops the guest with code; the run loop ends after the current exit.
+ * The run state lives here, below the exit dispatcher, so device models and
+ * guest_io.c stop the guest without depending on vm/exit.c. */
+void vm_stop(struct vm *vm, enum vm_stop_code code);
+static inline bool vm_stopped(const struct vm *vm) { return vm->stop != VM_RUNNING; }
+/* The stop code in words, for the log ("the guest powered off", ...). */
+const char *vm_stop_text(enum vm_stop_code code);
 
 #endif

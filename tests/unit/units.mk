@@ -52,3 +52,15 @@ test_linux_boot_SRCS = tests/unit/test_linux_boot.c vm/linux_boot.c vm/gmem.c te
 
 UNIT_TESTS += test_console
 test_console_SRCS = tests/unit/test_console.c platform/console.c lib/fmt.c lib/string.c
+
+UNIT_TESTS += test_mmio
+test_mmio_SRCS = tests/unit/test_mmio.c vm/mmio.c vm/guest_mem.c vm/gmem.c vm/vm.c x86/x86_decode.c \
+	tests/unit/fake_arch.c tests/unit/fake_hv.c lib/string.c
+
+UNIT_TESTS += test_guest_io
+test_guest_io_SRCS = tests/unit/test_guest_io.c vm/guest_io.c vm/vm.c platform/pci.c \
+	tests/unit/fake_bus.c tests/unit/fake_arch.c tests/unit/fake_hv.c lib/string.c
+
+UNIT_TESTS += test_exit
+test_exit_SRCS = tests/unit/test_exit.c vm/exit.c vm/vm.c vm/mmio.c vm/guest_mem.c vm/gmem.c vm/guest_io.c \
+	platform/pci.c x86/x86_decode.c tests/unit/fake_bus.c tests/unit/fake_arch.c tests/unit/fake_hv.c lib/string.c

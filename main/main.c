@@ -213,6 +213,7 @@ void ferry_main(u32 magic, u32 info)
 	struct vm *vm = &the_vm;
 	gpa_t lbd_gpa;
 	struct vcpu_boot_state bs;
+	pci_seal(); /* vm_create hides what is owned now, once */
 	int rc = vm_create(vm, arch, &boot, &lbd_gpa);
 	if (rc == 0 && config.role == ROLE_CLIENT)
 		backend = netrole_client_start(nic); /* NULL: the guest's device reports errors */

@@ -94,6 +94,42 @@ static int ahci_hba_reset(struct ahci_hba *hba)
 	return 0;
 }
 
+/* GHC.AE, then the capabilities and version, then the BIOS/OS handoff
+ * where the HBA offers it.  Nothing of ferry's reaches the controller. */
+static int ahci_hba_open(struct ahci_hba *hba)
+{
+	if (ahci_enable(hba) < 0) {
+		log_err("ahci: GHC.AE does not stick (GHC=%08x)", ahci_rd(hba, AHCI_GHC));
+		return -E_IO;
+	}
+	hba->cap = ahci_rd(hba, AHCI_CAP);
+	hba->pi = ahci_rd(hba, AHCI_PI);
+	hba->vs = ahci_rd(hba, AHCI_VS);
+	hba->cap2 = hba->vs >= 0x00010200 ? ahci_rd(hba, AHCI_CAP2) : 0; /* CAP2 is new in 1.2 */
+	if (hba->cap2 & AHCI_CAP2_BOH)
+		ahci_bios_handoff(hba);
+	return 0;
+}
+
+/* The ports to look at: PI (3.1.4), or CAP.NP when the firmware left PI
+ * 0, and only those whose registers lie inside the ABAR. */
+static u32 ahci_ports(const struct ahci_hba *hba, const struct pci_bar *bar)
+{
+	const struct pci_dev *pd = hba->pci;
+	u32 ports = hba->pi;
+	if (!ports) {
+		ports = (u32)(BIT((hba->cap & AHCI_CAP_NP_MASK) + 1) - 1);
+		log_warn("ahci: PI is 0; assuming ports from CAP.NP (%08x)", ports);
+	}
+	u64 nregs = (bar->size - AHCI_PORT_BASE) / AHCI_PORT_STRIDE;
+	if (nregs < AHCI_MAX_PORTS)
+		ports &= (u32)(BIT(nregs) - 1);
+	log_info("ahci: %02x:%02x.%x %04x:%04x AHCI %u.%u, ports %08x, %u slots, %s-bit DMA", pd->bus, pd->dev,
+		 pd->fn, pd->vendor, pd->device, hba->vs >> 16, (hba->vs >> 8) & 0xFF, ports,
+		 ((hba->cap >> AHCI_CAP_NCS_SHIFT) & AHCI_CAP_NCS_MASK) + 1, (hba->cap & AHCI_CAP_S64A) ? "64" : "32");
+	return ports;
+}
+
 /* After the reset every port with a device redoes link setup: wait until
  * each reports DET = 3, or DET = 0 for long enough to mean "empty". */
 static void ahci_wait_links(const struct ahci_hba *hba, u32 ports)
@@ -117,12 +153,125 @@ static void ahci_wait_links(const struct ahci_hba *hba, u32 ports)
 	}
 }
 
+/* Powers and spins up every port (with staggered spin-up, ports stay
+ * silent until PxCMD.SUD is set, 3.3.7) and waits for the links. */
+static void ahci_spin_up(const struct ahci_hba *hba, u32 ports)
+{
+	for (unsigned n = 0; n < AHCI_MAX_PORTS; n++) {
+		if (!(ports & BIT(n)))
+			continue;
+		volatile u8 *regs = ahci_port_regs(hba, n);
+		u32 cmd = mmio_rd32(regs, AHCI_PxCMD);
+		u32 want = ((hba->cap & AHCI_CAP_SSS) ? AHCI_PxCMD_SUD : 0) | ((cmd & AHCI_PxCMD_CPD) ? AHCI_PxCMD_POD : 0);
+		if ((cmd & want) != want)
+			ahci_cmd_update(regs, want, 0);
+	}
+	ahci_wait_links(hba, ports);
+}
+
+/* ---- Port scan ----------------------------------------------------------- */
+
+/* What the scan leaves: the DMA block of the port tried last (NULL when
+ * none could be had), and whether some port would not stop, keeping an
+ * earlier block for good. */
+struct ahci_scan {
+	struct ahci_dma *dma;
+	bool stuck;
+};
+
+/* A DMA block the HBA can reach: below 4 GiB without CAP.S64A. */
+static struct ahci_dma *ahci_dma_alloc(const struct ahci_hba *hba)
+{
+	struct ahci_dma *dma = page_alloc(AHCI_DMA_PAGES);
+	if (dma && !(hba->cap & AHCI_CAP_S64A) && virt_to_phys(dma + 1) > 4 * GiB) {
+		log_err("ahci: DMA memory at %lx is above 4 GiB but the HBA lacks 64-bit DMA (CAP.S64A)", virt_to_phys(dma));
+		page_free(dma, AHCI_DMA_PAGES);
+		return NULL;
+	}
+	return dma;
+}
+
+/* Tries the ports in order until one serves an ATA disk: 0 with ahci_port
+ * running it, else the last error other than -E_NOENT (-E_NOENT when
+ * every port was empty or held something else). */
+static int ahci_scan_ports(const struct ahci_hba *hba, u32 ports, struct ahci_scan *s)
+{
+	struct ahci_port *p = &ahci_port;
+	int rc = -E_NOENT;
+
+	*s = (struct ahci_scan){ .dma = ahci_dma_alloc(hba) };
+	if (!s->dma)
+		return -E_NOMEM;
+	for (unsigned n = 0; n < AHCI_MAX_PORTS; n++) {
+		if (!(ports & BIT(n)))
+			continue;
+		*p = (struct ahci_port){
+			.regs = ahci_port_regs(hba, n),
+			.num = n,
+			.dma = s->dma,
+			.s64a = hba->cap & AHCI_CAP_S64A,
+		};
+		bool quiet;
+		int r = ahci_port_attach(p, &ahci_blk.info, &quiet);
+		if (r == 0)
+			return 0;
+		if (!quiet) {
+			/* The HBA may still write there: never hand it out again. */
+			log_err("ahci: leaving %zu DMA pages to port %u", (size_t)AHCI_DMA_PAGES, n);
+			s->stuck = true;
+			s->dma = ahci_dma_alloc(hba);
+			if (!s->dma)
+				return r;
+		}
+		if (r != -E_NOENT)
+			rc = r;
+	}
+	return rc;
+}
+
+/* ---- Probe --------------------------------------------------------------- */
+
+/* Undoes a probe that failed after pci_claim.
+ *
+ * Quiet (the HBA was never reset, or was reset and every port ferry
+ * started has stopped again): no port keeps a pointer to ferry's DMA
+ * block, the block goes back to the pool and the controller to the guest,
+ * which may have its CD-ROM on it.  Before the reset the controller is as
+ * the firmware left it, which is what the guest would see without ferry.
+ *
+ * Not quiet (GHC.HR never cleared, or a port's engine would not stop): the
+ * HBA may still be fetching commands or writing FISes, possibly into
+ * ferry's pool, so it stays claimed and hidden with bus mastering off
+ * (pci_quarantine), and its DMA blocks stay allocated. */
+static void ahci_abandon(const struct ahci_hba *hba, u32 ports, struct ahci_dma *dma, bool quiet)
+{
+	const u32 running = AHCI_PxCMD_ST | AHCI_PxCMD_FRE | AHCI_PxCMD_CR | AHCI_PxCMD_FR;
+
+	if (!quiet) {
+		pci_quarantine(hba->pci, "ahci: the controller may still be moving data");
+		return;
+	}
+	for (unsigned n = 0; n < AHCI_MAX_PORTS; n++) {
+		volatile u8 *regs = ahci_port_regs(hba, n);
+		if (!(ports & BIT(n)) || (mmio_rd32(regs, AHCI_PxCMD) & running))
+			continue;
+		mmio_wr32(regs, AHCI_PxCLB, 0);
+		mmio_wr32(regs, AHCI_PxCLBU, 0);
+		mmio_wr32(regs, AHCI_PxFB, 0);
+		mmio_wr32(regs, AHCI_PxFBU, 0);
+	}
+	if (dma)
+		page_free(dma, AHCI_DMA_PAGES);
+	pci_release(hba->pci);
+}
 
 static int ahci_probe(struct blk_dev **out)
 {
 	struct pci_dev *pd = pci_find_class(AHCI_PCI_CLASS, AHCI_PCI_SUBCLASS, AHCI_PCI_PROGIF, 0);
 	struct ahci_hba *hba = &ahci_hba;
-	struct ahci_port *p = &ahci_port;
+	struct ahci_scan scan = { 0 };
+	bool quiet = true;
+	u32 ports = 0;
 	int rc;
 
 	if (!pd) {
@@ -140,92 +289,40 @@ static int ahci_probe(struct blk_dev **out)
 	}
 	pci_claim(pd, "ahci");
 	*hba = (struct ahci_hba){ .pci = pd, .abar = mmio_map(bar->base, bar->size) };
-	if (!hba->abar)
-		return -E_NOMEM;
-
-	if (ahci_enable(hba) < 0) {
-		log_err("ahci: GHC.AE does not stick (GHC=%08x)", ahci_rd(hba, AHCI_GHC));
-		return -E_IO;
+	if (!hba->abar) {
+		rc = -E_NOMEM;
+		goto fail;
 	}
-	hba->cap = ahci_rd(hba, AHCI_CAP);
-	hba->pi = ahci_rd(hba, AHCI_PI);
-	hba->vs = ahci_rd(hba, AHCI_VS);
-	hba->cap2 = hba->vs >= 0x00010200 ? ahci_rd(hba, AHCI_CAP2) : 0; /* CAP2 is new in 1.2 */
-	if (hba->cap2 & AHCI_CAP2_BOH)
-		ahci_bios_handoff(hba);
-	rc = ahci_hba_reset(hba);
+	rc = ahci_hba_open(hba);
 	if (rc < 0)
-		return rc;
+		goto fail;
+	rc = ahci_hba_reset(hba);
+	if (rc == -E_TIMEDOUT)
+		goto fail_stuck; /* GHC.HR never cleared */
+	if (rc < 0)
+		goto fail;
 	ahci_wr(hba, AHCI_IS, ~0u);
+	ports = ahci_ports(hba, bar);
+	ahci_spin_up(hba, ports);
 
-	u32 ports = hba->pi;
-	if (!ports) {
-		ports = (u32)(BIT((hba->cap & AHCI_CAP_NP_MASK) + 1) - 1);
-		log_warn("ahci: PI is 0; assuming ports from CAP.NP (%08x)", ports);
-	}
-	u64 nregs = (bar->size - AHCI_PORT_BASE) / AHCI_PORT_STRIDE;
-	if (nregs < AHCI_MAX_PORTS)
-		ports &= (u32)(BIT(nregs) - 1);
-	log_info("ahci: %02x:%02x.%x %04x:%04x AHCI %u.%u, ports %08x, %u slots, %s-bit DMA", pd->bus, pd->dev,
-		 pd->fn, pd->vendor, pd->device, hba->vs >> 16, (hba->vs >> 8) & 0xFF, ports,
-		 ((hba->cap >> AHCI_CAP_NCS_SHIFT) & AHCI_CAP_NCS_MASK) + 1, (hba->cap & AHCI_CAP_S64A) ? "64" : "32");
+	rc = ahci_scan_ports(hba, ports, &scan);
+	if (rc < 0 && scan.stuck)
+		goto fail_stuck;
+	if (rc < 0)
+		goto fail;
+	fmt_snprintf(ahci_name, sizeof(ahci_name), "ahci0:port%u", ahci_port.num);
+	ahci_blk.name = ahci_name;
+	ahci_blk.ops = &ahci_ops;
+	ahci_blk.priv = &ahci_port;
+	*out = &ahci_blk;
+	return 0;
 
-	/* With staggered spin-up, ports stay silent until PxCMD.SUD is set. */
-	for (unsigned n = 0; n < AHCI_MAX_PORTS; n++) {
-		if (!(ports & BIT(n)))
-			continue;
-		volatile u8 *regs = ahci_port_regs(hba, n);
-		u32 cmd = mmio_rd32(regs, AHCI_PxCMD);
-		u32 want = ((hba->cap & AHCI_CAP_SSS) ? AHCI_PxCMD_SUD : 0) | ((cmd & AHCI_PxCMD_CPD) ? AHCI_PxCMD_POD : 0);
-		if ((cmd & want) != want)
-			ahci_cmd_update(regs, want, 0);
-	}
-	ahci_wait_links(hba, ports);
-
-	struct ahci_dma *dma = page_alloc(AHCI_DMA_PAGES);
-	if (!dma)
-		return -E_NOMEM;
-	if (!(hba->cap & AHCI_CAP_S64A) && virt_to_phys(dma + 1) > 4 * GiB) {
-		log_err("ahci: DMA memory at %lx is above 4 GiB but the HBA lacks 64-bit DMA (CAP.S64A)", virt_to_phys(dma));
-		page_free(dma, AHCI_DMA_PAGES);
-		return -E_NOMEM;
-	}
-	rc = -E_NOENT;
-	for (unsigned n = 0; n < AHCI_MAX_PORTS; n++) {
-		if (!(ports & BIT(n)))
-			continue;
-		*p = (struct ahci_port){
-			.regs = ahci_port_regs(hba, n),
-			.num = n,
-			.dma = dma,
-			.s64a = hba->cap & AHCI_CAP_S64A,
-		};
-		bool quiet;
-		int r = ahci_port_attach(p, &ahci_blk.info, &quiet);
-		if (r == 0) {
-			fmt_snprintf(ahci_name, sizeof(ahci_name), "ahci0:port%u", n);
-			ahci_blk.name = ahci_name;
-			ahci_blk.ops = &ahci_ops;
-			ahci_blk.priv = p;
-			*out = &ahci_blk;
-			return 0;
-		}
-		if (!quiet) {
-			/* The HBA may still write there: never hand it out again. */
-			log_err("ahci: leaving %zu DMA pages to port %u", (size_t)AHCI_DMA_PAGES, n);
-			dma = page_alloc(AHCI_DMA_PAGES);
-			if (!dma)
-				return r;
-		}
-		if (r != -E_NOENT)
-			rc = r;
-	}
-	page_free(dma, AHCI_DMA_PAGES);
-	if (rc == -E_NOENT) {
-		/* Nothing to serve: the guest may have the controller (its CD). */
+fail_stuck:
+	quiet = false;
+fail:
+	if (rc == -E_NOENT)
 		log_info("ahci: no ATA disk on %02x:%02x.%x", pd->bus, pd->dev, pd->fn);
-		pci_release(pd);
-	}
+	ahci_abandon(hba, ports, scan.dma, quiet);
 	return rc;
 }
 

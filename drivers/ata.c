@@ -257,7 +257,8 @@ static int ata_own_legacy(struct pci_dev *pd)
 }
 
 /* Sets up the found disk: picks DMA or PIO and checks DMA with one read.
- * id (in the bounce buffer) is overwritten. */
+ * id (in the bounce buffer) is overwritten.  Fails (-E_IO) only when that
+ * read failed and the disk then stayed busy through a channel reset. */
 static int ata_disk_init(struct ata_disk *d, const struct ata_ident *ai, const u16 *id)
 {
 	d->sectors = ai->sectors;
@@ -309,76 +310,119 @@ static int ata_disk_init(struct ata_disk *d, const struct ata_ident *ai, const u
 	return 0;
 }
 
+/* One controller while it is probed. */
+struct ata_ctrl {
+	struct pci_dev *pd;
+	struct ata_chan chans[2];
+	bool usable[2]; /* the channel's ports are known (ata_chan_setup) */
+	u16 cmd;        /* the command register as the firmware left it */
+	void *mem;      /* the PRD table page, then the bounce buffer */
+};
+#define ATA_MEM_PAGES (1 + ATA_BOUNCE_PAGES)
+
+/* Undoes the probe of a controller ferry will not use, claimed or not yet.
+ *
+ * Quiet (the probe reset channels and read IDENTIFY data by PIO, and any
+ * DMA command it ran ended): every channel gets its interrupt back (nIEN
+ * clear, as after power-up), the command register is the firmware's again
+ * (pci_release restores it), the PRD table and bounce buffer go back to
+ * the pool, and the guest gets the controller with whatever CD-ROM is on
+ * it.
+ *
+ * Not quiet (the disk stayed busy through a channel reset after the probe's
+ * DMA read): nobody can drive the disk, and the bus master may not have let
+ * go of the PRD table and bounce buffer, so the controller stays claimed
+ * and hidden with bus mastering off (pci_quarantine) and keeps the pages. */
+static void ata_abandon(const struct ata_ctrl *c, bool quiet)
+{
+	if (!quiet) {
+		pci_quarantine(c->pd, "ata: the disk stays busy after a channel reset");
+		return;
+	}
+	for (unsigned ch = 0; ch < 2; ch++)
+		if (c->usable[ch])
+			ata_devctl(&c->chans[ch], 0);
+	if (c->pd->owner)
+		pci_release(c->pd);
+	else
+		pci_write16(c->pd, PCI_COMMAND, c->cmd);
+	page_free(c->mem, ATA_MEM_PAGES);
+}
+
+/* The ports of both channels, logged; false when neither is usable. */
+static bool ata_ctrl_setup(struct ata_ctrl *c)
+{
+	const struct pci_dev *pd = c->pd;
+	const struct ata_chan *ch = c->chans;
+
+	for (unsigned i = 0; i < 2; i++)
+		c->usable[i] = ata_chan_setup(pd, i, &c->chans[i]);
+	char bm[16] = "none";
+	if (ch[0].bm || ch[1].bm)
+		fmt_snprintf(bm, sizeof(bm), "%x", (unsigned)pd->bar[ATA_BAR_BMIDE].base);
+	log_info("ata: %02x:%02x.%x %04x:%04x IDE (progif %02x): primary %s %x/%x, secondary %s %x/%x, bus master %s",
+		 pd->bus, pd->dev, pd->fn, pd->vendor, pd->device, pd->progif, ch[0].legacy ? "legacy" : "native",
+		 ch[0].cmd, ch[0].ctl, ch[1].legacy ? "legacy" : "native", ch[1].cmd, ch[1].ctl, bm);
+	return c->usable[0] || c->usable[1];
+}
+
+/* Scans the usable channels for the first ATA disk: 0 with d set up to
+ * reach it and its IDENTIFY data in id and *ai, else -E_NOENT. */
+static int ata_find_disk(const struct ata_ctrl *c, struct ata_disk *d, u16 *id, struct ata_ident *ai)
+{
+	for (unsigned ch = 0; ch < 2; ch++) {
+		if (!c->usable[ch])
+			continue;
+		d->ch = c->chans[ch];
+		d->chan = ch;
+		if (ata_scan_chan(d, id, ai) == 0)
+			return 0;
+	}
+	return -E_NOENT;
+}
+
 /* Looks for an ATA disk on one controller.  0 with *out set, -E_NOENT
  * when there is none (the controller stays the guest's), else an error. */
 static int ata_try_controller(struct pci_dev *pd, struct blk_dev **out)
 {
+	struct ata_ctrl c = { .pd = pd, .cmd = pci_read16(pd, PCI_COMMAND) };
 	struct ata_disk *d = &ata_disk;
-	struct ata_chan chans[2];
-	bool usable[2];
-	u16 cmd = pci_read16(pd, PCI_COMMAND);
+	struct ata_ident ai;
+	bool quiet = true;
+	int rc;
 
-	for (unsigned ch = 0; ch < 2; ch++)
-		usable[ch] = ata_chan_setup(pd, ch, &chans[ch]);
-	char bm[16] = "none";
-	if (chans[0].bm || chans[1].bm)
-		fmt_snprintf(bm, sizeof(bm), "%x", (unsigned)pd->bar[ATA_BAR_BMIDE].base);
-	log_info("ata: %02x:%02x.%x %04x:%04x IDE (progif %02x): primary %s %x/%x, secondary %s %x/%x, bus master %s",
-		 pd->bus, pd->dev, pd->fn, pd->vendor, pd->device, pd->progif, chans[0].legacy ? "legacy" : "native",
-		 chans[0].cmd, chans[0].ctl, chans[1].legacy ? "legacy" : "native", chans[1].cmd, chans[1].ctl, bm);
-	if (!usable[0] && !usable[1])
+	if (!ata_ctrl_setup(&c))
 		return -E_IO;
-
-	void *mem = page_alloc(1 + ATA_BOUNCE_PAGES);
-	if (!mem)
+	c.mem = page_alloc(ATA_MEM_PAGES);
+	if (!c.mem)
 		return -E_NOMEM;
-	if (virt_to_phys(mem) + (1 + ATA_BOUNCE_PAGES) * PAGE_SIZE > 4 * GiB) {
-		log_err("ata: ferry's pool is above 4 GiB (%lx); bus-master IDE cannot reach it", virt_to_phys(mem));
-		page_free(mem, 1 + ATA_BOUNCE_PAGES);
+	if (virt_to_phys(c.mem) + ATA_MEM_PAGES * PAGE_SIZE > 4 * GiB) {
+		log_err("ata: ferry's pool is above 4 GiB (%lx); bus-master IDE cannot reach it", virt_to_phys(c.mem));
+		page_free(c.mem, ATA_MEM_PAGES);
 		return -E_NOMEM;
 	}
 	/* The probe talks to the ports before the function is claimed. */
-	if (!(cmd & PCI_COMMAND_IO))
-		pci_write16(pd, PCI_COMMAND, cmd | PCI_COMMAND_IO);
+	if (!(c.cmd & PCI_COMMAND_IO))
+		pci_write16(pd, PCI_COMMAND, c.cmd | PCI_COMMAND_IO);
 
-	*d = (struct ata_disk){ .prdt = mem, .bounce = (u8 *)mem + PAGE_SIZE };
+	*d = (struct ata_disk){ .prdt = c.mem, .bounce = (u8 *)c.mem + PAGE_SIZE };
 	u16 *id = (u16 *)d->bounce;
-	struct ata_ident ai;
-	unsigned ch;
-	for (ch = 0; ch < 2; ch++) {
-		if (!usable[ch])
-			continue;
-		d->ch = chans[ch];
-		d->chan = ch;
-		if (ata_scan_chan(d, id, &ai) == 0)
-			break;
-	}
-	if (ch == 2) {
+	rc = ata_find_disk(&c, d, id, &ai);
+	if (rc < 0) {
 		log_info("ata: no ATA disk on %02x:%02x.%x; the guest keeps it", pd->bus, pd->dev, pd->fn);
-		for (ch = 0; ch < 2; ch++)
-			if (usable[ch])
-				ata_devctl(&chans[ch], 0); /* interrupts back on, as after power-up */
-		pci_write16(pd, PCI_COMMAND, cmd);
-		page_free(mem, 1 + ATA_BOUNCE_PAGES);
-		return -E_NOENT;
+		goto fail;
 	}
-
-	pci_write16(pd, PCI_COMMAND, cmd); /* what pci_claim saves for a release */
+	pci_write16(pd, PCI_COMMAND, c.cmd); /* what pci_claim saves for a release */
 	pci_claim(pd, "ata");
-	int rc = ata_own_legacy(pd);
+	rc = ata_own_legacy(pd);
 	if (rc < 0) {
 		log_err("ata: cannot hide the legacy ports from the guest (%s); leaving the controller", err_name(rc));
-		pci_release(pd);
-		page_free(mem, 1 + ATA_BOUNCE_PAGES);
-		return rc;
+		goto fail;
 	}
 	rc = ata_disk_init(d, &ai, id);
 	if (rc < 0) {
-		/* The disk hangs even after a reset: keep the controller hidden
-		 * (and the pages, which it may still write) rather than hand the
-		 * guest a device in an unknown state. */
 		log_err("ata: %s: the disk is not usable; the controller stays hidden", d->where);
-		return rc;
+		goto fail_stuck;
 	}
 	fmt_snprintf(ata_name, sizeof(ata_name), "ata0:%s-%s", ata_chan_names[d->chan], ata_unit_names[d->unit]);
 	ata_blk.name = ata_name;
@@ -386,6 +430,12 @@ static int ata_try_controller(struct pci_dev *pd, struct blk_dev **out)
 	ata_blk.priv = d;
 	*out = &ata_blk;
 	return 0;
+
+fail_stuck:
+	quiet = false;
+fail:
+	ata_abandon(&c, quiet);
+	return rc;
 }
 
 static int ata_probe(struct blk_dev **out)

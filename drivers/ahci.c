@@ -252,9 +252,11 @@ static void ahci_abandon(const struct ahci_hba *hba, u32 ports, struct ahci_dma 
 		return;
 	}
 	for (unsigned n = 0; n < AHCI_MAX_PORTS; n++) {
-		volatile u8 *regs = ahci_port_regs(hba, n);
-		if (!(ports & BIT(n)) || (mmio_rd32(regs, AHCI_PxCMD) & running))
+		if (!(ports & BIT(n)))
 			continue;
+		volatile u8 *regs = ahci_port_regs(hba, n);
+		if (mmio_rd32(regs, AHCI_PxCMD) & running)
+			continue; /* cannot happen when quiet; never rewrite a live port's pointers */
 		mmio_wr32(regs, AHCI_PxCLB, 0);
 		mmio_wr32(regs, AHCI_PxCLBU, 0);
 		mmio_wr32(regs, AHCI_PxFB, 0);

@@ -6,8 +6,9 @@
  * structs checked with _Static_assert, little-endian like the hardware.
  * Bit fields are spelled as masks, never as C bit-fields.
  *
- * The driver itself (drivers/ahci.c) takes the first AHCI controller,
- * serves the first ATA disk on it and polls: no interrupts. */
+ * The driver itself takes the first AHCI controller (drivers/ahci.c),
+ * serves the first ATA disk on it (drivers/ahci_port.c) and polls: no
+ * interrupts. */
 #ifndef FERRY_AHCI_H
 #define FERRY_AHCI_H
 

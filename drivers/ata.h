@@ -10,10 +10,10 @@
  * ATA commands, status bits and IDENTIFY data are shared with the AHCI
  * driver in ata_id.h.
  *
- * The driver itself (drivers/ata.c) serves the first ATA disk on the first
- * PCI IDE controller that has one, polls with the device's interrupt off
- * (nIEN) and moves data by bus-master DMA, or by PIO when the controller
- * has no bus-master registers. */
+ * The driver itself (drivers/ata.c, ata_chan.c, ata_dma.c) serves the
+ * first ATA disk on the first PCI IDE controller that has one, polls with
+ * the device's interrupt off (nIEN) and moves data by bus-master DMA, or
+ * by PIO when the controller has no bus-master registers. */
 #ifndef FERRY_ATA_H
 #define FERRY_ATA_H
 

@@ -426,10 +426,19 @@ static const char *e1000_speed(u32 status)
 	return names[(status >> E1000_STATUS_SPEED_SHIFT) & E1000_STATUS_SPEED_MASK];
 }
 
-/* Undoes a failed probe: no DMA may target the pool pages once freed, and
- * the function goes back to the guest. */
-static void e1000_abandon(struct e1000_dev *dev)
+/* Undoes a probe that failed after pci_claim.  Quiet (the MAC was reset,
+ * or never touched): both DMA engines are stopped again, the rings (if
+ * any) go back to the pool and the function back to the guest, which
+ * finds a reset NIC.  Not quiet (CTRL.RST never cleared): the device is in
+ * an unknown state, so it stays claimed and hidden, with bus mastering
+ * off (pci_quarantine); it has no pool memory yet at that point. */
+static void e1000_abandon(struct e1000_dev *dev, bool quiet)
 {
+	if (!quiet) {
+		pci_quarantine(dev->pci, "e1000: the MAC reset did not complete");
+		*dev = (struct e1000_dev){ 0 };
+		return;
+	}
 	if (dev->regs) {
 		e1000_wr(dev, E1000_IMC, E1000_INT_ALL);
 		e1000_wr(dev, E1000_RCTL, 0);
@@ -443,10 +452,25 @@ static void e1000_abandon(struct e1000_dev *dev)
 	*dev = (struct e1000_dev){ 0 };
 }
 
+static void e1000_log_up(const struct e1000_dev *dev)
+{
+	const struct pci_dev *pd = dev->pci;
+	u32 status = e1000_rd(dev, E1000_STATUS);
+	const u8 *m = dev->nic.mac;
+	log_info("e1000: %02x:%02x.%x %04x:%04x %s, MAC %02x:%02x:%02x:%02x:%02x:%02x, link %s%s%s, IRQ %u, "
+		 "%u RX / %u TX descriptors",
+		 pd->bus, pd->dev, pd->fn, pd->vendor, pd->device, dev->model->name, m[0], m[1], m[2], m[3], m[4], m[5],
+		 (status & E1000_STATUS_LU) ? e1000_speed(status) : "down",
+		 (status & E1000_STATUS_LU) ? " Mb/s" : "",
+		 (status & E1000_STATUS_LU) ? ((status & E1000_STATUS_FD) ? " full duplex" : " half duplex") : "",
+		 dev->nic.irq_line, E1000_RX_DESCS, E1000_TX_DESCS);
+}
+
 static int e1000_probe(unsigned idx, struct nic **out)
 {
 	const struct e1000_model *model;
 	struct pci_dev *pd = e1000_find(idx, &model);
+	bool quiet = true;
 	int rc;
 
 	if (!pd) {
@@ -486,7 +510,7 @@ static int e1000_probe(unsigned idx, struct nic **out)
 	}
 	rc = e1000_reset(dev);
 	if (rc < 0)
-		goto fail;
+		goto fail_stuck;
 	rc = e1000_read_mac(dev);
 	if (rc < 0)
 		goto fail;
@@ -500,24 +524,16 @@ static int e1000_probe(unsigned idx, struct nic **out)
 	e1000_filters_setup(dev);
 	e1000_rx_setup(dev);
 	e1000_tx_setup(dev);
-
 	dev->up = true;
-
-	u32 status = e1000_rd(dev, E1000_STATUS);
-	const u8 *m = dev->nic.mac;
-	log_info("e1000: %02x:%02x.%x %04x:%04x %s, MAC %02x:%02x:%02x:%02x:%02x:%02x, link %s%s%s, IRQ %u, "
-		 "%u RX / %u TX descriptors",
-		 pd->bus, pd->dev, pd->fn, pd->vendor, pd->device, model->name, m[0], m[1], m[2], m[3], m[4], m[5],
-		 (status & E1000_STATUS_LU) ? e1000_speed(status) : "down",
-		 (status & E1000_STATUS_LU) ? " Mb/s" : "",
-		 (status & E1000_STATUS_LU) ? ((status & E1000_STATUS_FD) ? " full duplex" : " half duplex") : "",
-		 dev->nic.irq_line, E1000_RX_DESCS, E1000_TX_DESCS);
+	e1000_log_up(dev);
 	*out = &dev->nic;
 	return 0;
 
+fail_stuck:
+	quiet = false;
 fail:
 	log_err("e1000: %02x:%02x.%x %s did not come up: %s", pd->bus, pd->dev, pd->fn, model->name, err_name(rc));
-	e1000_abandon(dev);
+	e1000_abandon(dev, quiet);
 	return rc;
 }
 

@@ -228,18 +228,61 @@ static void vnet_free(struct vnet *v)
 	page_free(v, VNET_STATE_PAGES);
 }
 
+/* Undoes a failed attach.  The transport settles the function's fate
+ * (virtio_pci_open and _close: given back to the guest after a completed
+ * reset, else kept hidden with bus mastering off); the memory follows it.
+ * It goes back to the pool when the device let go of it, or never had it
+ * (open failed before any queue existed); otherwise the rings and buffers
+ * stay allocated for good, since the device may still write them.  The
+ * state page, which the device never sees, goes back either way. */
+static void vnet_abandon(struct vnet *v, bool opened)
+{
+	if (opened && virtio_pci_close(&v->vd) < 0) {
+		log_err("virtio-net: leaving the rings and buffers to the device");
+		page_free(v, VNET_STATE_PAGES);
+		return;
+	}
+	vnet_free(v);
+}
+
+/* Both queues, a buffer per descriptor, every receive buffer posted. */
+static int vnet_queues_setup(struct vnet *v)
+{
+	int rc = virtio_queue_setup(&v->vd, VIRTIO_NET_RXQ, VNET_QUEUE_SIZE, &v->rxq);
+	if (rc == 0)
+		rc = virtio_queue_setup(&v->vd, VIRTIO_NET_TXQ, VNET_QUEUE_SIZE, &v->txq);
+	if (rc < 0) {
+		log_err("virtio-net: cannot set up the %s queue (%u queues): %s", v->rxq.mem ? "transmit" : "receive",
+			v->vd.num_queues, err_name(rc));
+		return rc == -E_NOENT ? -E_IO : rc;
+	}
+	v->rx_pages = ALIGN_UP((size_t)v->rxq.size * VNET_BUF_SIZE, PAGE_SIZE) / PAGE_SIZE;
+	v->tx_pages = ALIGN_UP((size_t)v->txq.size * VNET_BUF_SIZE, PAGE_SIZE) / PAGE_SIZE;
+	v->rx_bufs = page_alloc(v->rx_pages);
+	v->tx_bufs = page_alloc(v->tx_pages);
+	if (!v->rx_bufs || !v->tx_bufs)
+		return -E_NOMEM;
+	for (u16 i = 0; i < v->rxq.size; i++)
+		vnet_rx_post(v, i);
+	for (u16 i = v->txq.size; i-- > 0;)
+		v->tx_free[v->tx_nfree++] = i;
+	virtq_interrupts(&v->rxq, false);
+	virtq_interrupts(&v->txq, false);
+	return 0;
+}
+
 static int vnet_attach(struct pci_dev *pd, struct nic **out)
 {
 	struct vnet *v = page_alloc(VNET_STATE_PAGES);
+	bool opened = false;
 	int rc;
 
 	if (!v)
 		return -E_NOMEM;
 	rc = virtio_pci_open(pd, VNET_NAME, &v->vd);
-	if (rc < 0) {
-		page_free(v, VNET_STATE_PAGES);
-		return rc;
-	}
+	if (rc < 0)
+		goto fail;
+	opened = true;
 
 	/* VERSION_1 is required; no offloads, so one buffer is one frame.
 	 * ferry's DMA addresses are physical addresses, which is also what
@@ -253,29 +296,9 @@ static int vnet_attach(struct pci_dev *pd, struct nic **out)
 	rc = virtio_negotiate(&v->vd, want, BIT(VIRTIO_F_VERSION_1));
 	if (rc < 0)
 		goto fail;
-	rc = virtio_queue_setup(&v->vd, VIRTIO_NET_RXQ, VNET_QUEUE_SIZE, &v->rxq);
-	if (rc == 0)
-		rc = virtio_queue_setup(&v->vd, VIRTIO_NET_TXQ, VNET_QUEUE_SIZE, &v->txq);
-	if (rc < 0) {
-		log_err("virtio-net: cannot set up the %s queue (%u queues): %s", v->rxq.mem ? "transmit" : "receive",
-			v->vd.num_queues, err_name(rc));
-		rc = rc == -E_NOENT ? -E_IO : rc;
+	rc = vnet_queues_setup(v);
+	if (rc < 0)
 		goto fail;
-	}
-	v->rx_pages = ALIGN_UP((size_t)v->rxq.size * VNET_BUF_SIZE, PAGE_SIZE) / PAGE_SIZE;
-	v->tx_pages = ALIGN_UP((size_t)v->txq.size * VNET_BUF_SIZE, PAGE_SIZE) / PAGE_SIZE;
-	v->rx_bufs = page_alloc(v->rx_pages);
-	v->tx_bufs = page_alloc(v->tx_pages);
-	if (!v->rx_bufs || !v->tx_bufs) {
-		rc = -E_NOMEM;
-		goto fail;
-	}
-	for (u16 i = 0; i < v->rxq.size; i++)
-		vnet_rx_post(v, i);
-	for (u16 i = v->txq.size; i-- > 0;)
-		v->tx_free[v->tx_nfree++] = i;
-	virtq_interrupts(&v->rxq, false);
-	virtq_interrupts(&v->txq, false);
 	const char *mac_from = vnet_read_mac(v);
 	v->has_status = virtio_has(&v->vd, VIRTIO_NET_F_STATUS);
 
@@ -301,12 +324,7 @@ static int vnet_attach(struct pci_dev *pd, struct nic **out)
 	return 0;
 
 fail:
-	if (virtio_pci_close(&v->vd) < 0) {
-		/* The device may still reach the rings: never hand them out again. */
-		log_err("virtio-net: leaving the rings and buffers to the device");
-		return rc;
-	}
-	vnet_free(v);
+	vnet_abandon(v, opened);
 	return rc;
 }
 

@@ -138,26 +138,56 @@ static int virtio_reset(struct virtio_dev *vd)
 	return 0;
 }
 
+/* Where a claimed function goes when ferry stops using it: back to the
+ * guest when a device reset completed (device_status reads 0, so the
+ * device has let go of every queue, 2.1.2) or when ferry never wrote to
+ * it; otherwise it may still be reaching rings in ferry's pool, so it stays
+ * claimed and hidden, with bus mastering off, and the caller keeps its
+ * rings allocated (see virtio_pci_close). */
+static void virtio_pci_abandon(struct virtio_dev *vd, bool quiet)
+{
+	virtio_intx_enable(vd, false);
+	if (quiet)
+		pci_release(vd->pci);
+	else
+		pci_quarantine(vd->pci, "virtio: the device reset did not complete");
+}
+
+/* The structures ferry needs, from the capability list: false (logged)
+ * when the function lacks one or has it too short. */
+static bool virtio_locate(struct virtio_dev *vd, struct virtio_loc loc[VIRTIO_PCI_CAP_DEVICE_CFG + 1])
+{
+	const struct pci_dev *pd = vd->pci;
+
+	memset(loc, 0, sizeof(loc[0]) * (VIRTIO_PCI_CAP_DEVICE_CFG + 1));
+	virtio_find_caps(vd, loc);
+	const struct virtio_loc *com = &loc[VIRTIO_PCI_CAP_COMMON_CFG], *ntf = &loc[VIRTIO_PCI_CAP_NOTIFY_CFG];
+	const struct virtio_loc *isr = &loc[VIRTIO_PCI_CAP_ISR_CFG];
+	if (!com->found || !ntf->found || !isr->found) {
+		log_warn("%s: %02x:%02x.%x %04x:%04x has no usable virtio 1.x %s structure (a legacy-only device?)",
+			 vd->name, pd->bus, pd->dev, pd->fn, pd->vendor, pd->device,
+			 !com->found ? "common configuration" : !ntf->found ? "notification" : "ISR status");
+		return false;
+	}
+	if (com->length < VIRTIO_COMMON_LEN || ntf->length < 2) {
+		log_err("%s: common configuration (%u bytes) or notification area (%u bytes) too short", vd->name,
+			com->length, ntf->length);
+		return false;
+	}
+	return true;
+}
+
 int virtio_pci_open(struct pci_dev *pd, const char *name, struct virtio_dev *vd)
 {
 	struct virtio_loc loc[VIRTIO_PCI_CAP_DEVICE_CFG + 1];
+	bool quiet = true;
+	int rc;
 
-	memset(loc, 0, sizeof(loc));
 	*vd = (struct virtio_dev){ .pci = pd, .name = name };
-	virtio_find_caps(vd, loc);
+	if (!virtio_locate(vd, loc))
+		return -E_NOTSUP;
 	const struct virtio_loc *com = &loc[VIRTIO_PCI_CAP_COMMON_CFG], *ntf = &loc[VIRTIO_PCI_CAP_NOTIFY_CFG];
 	const struct virtio_loc *isr = &loc[VIRTIO_PCI_CAP_ISR_CFG], *dev = &loc[VIRTIO_PCI_CAP_DEVICE_CFG];
-	if (!com->found || !ntf->found || !isr->found) {
-		log_warn("%s: %02x:%02x.%x %04x:%04x has no usable virtio 1.x %s structure (a legacy-only device?)", name,
-			 pd->bus, pd->dev, pd->fn, pd->vendor, pd->device,
-			 !com->found ? "common configuration" : !ntf->found ? "notification" : "ISR status");
-		return -E_NOTSUP;
-	}
-	if (com->length < VIRTIO_COMMON_LEN || ntf->length < 2) {
-		log_err("%s: common configuration (%u bytes) or notification area (%u bytes) too short", name,
-			com->length, ntf->length);
-		return -E_NOTSUP;
-	}
 
 	pci_claim(pd, name);
 	vd->common = virtio_map(vd, com);
@@ -165,8 +195,8 @@ int virtio_pci_open(struct pci_dev *pd, const char *name, struct virtio_dev *vd)
 	vd->isr = virtio_map(vd, isr);
 	vd->device = dev->found ? virtio_map(vd, dev) : NULL;
 	if (!vd->common || !vd->notify || !vd->isr || (dev->found && !vd->device)) {
-		pci_release(pd);
-		return -E_NOMEM;
+		rc = -E_NOMEM;
+		goto fail; /* nothing written to the device yet */
 	}
 	vd->notify_len = ntf->length;
 	vd->notify_mult = ntf->mult;
@@ -175,20 +205,24 @@ int virtio_pci_open(struct pci_dev *pd, const char *name, struct virtio_dev *vd)
 		  com->offset, ntf->bar, ntf->offset, ntf->mult, isr->bar, isr->offset, dev->found ? "" : "none",
 		  dev->bar, dev->offset);
 
-	int rc = virtio_reset(vd);
+	rc = virtio_reset(vd);
 	if (rc < 0)
-		return rc; /* the device may be live: it stays claimed */
+		goto fail_stuck; /* the firmware's driver may have left it live */
 	vd->num_queues = vcom_rd16(vd, VIRTIO_COMMON_NUMQ);
 	return 0;
+
+fail_stuck:
+	quiet = false;
+fail:
+	virtio_pci_abandon(vd, quiet);
+	return rc;
 }
 
 int virtio_pci_close(struct virtio_dev *vd)
 {
 	virtio_set_status(vd, VIRTIO_STATUS_FAILED);
 	int rc = virtio_reset(vd);
-	virtio_intx_enable(vd, false);
-	if (rc == 0)
-		pci_release(vd->pci);
+	virtio_pci_abandon(vd, rc == 0);
 	return rc;
 }
 

@@ -188,12 +188,14 @@ static inline bool virtio_has(const struct virtio_dev *vd, unsigned feature)
 
 /* Finds the structures of pd, claims it for ferry under name, maps the
  * structures and resets the device.  0, -E_NOTSUP for a function without
- * the modern interface (not claimed), -E_IO / -E_TIMEDOUT / -E_NOMEM. */
+ * the modern interface (not claimed), -E_NOMEM (given back to the guest),
+ * -E_TIMEDOUT when the reset does not complete (it stays claimed, see
+ * virtio_pci_close). */
 int virtio_pci_open(struct pci_dev *pd, const char *name, struct virtio_dev *vd);
-/* Resets the device and gives the function back to the guest: 0.  When
- * the reset does not complete the function stays claimed and -E_TIMEDOUT
- * says the device may still reach its rings: the caller must not free
- * them. */
+/* Marks the device FAILED, resets it and gives the function back to the
+ * guest: 0.  When the reset does not complete the function stays claimed
+ * (pci_quarantine) and -E_TIMEDOUT says the device may still reach its
+ * rings: the caller must not free them. */
 int virtio_pci_close(struct virtio_dev *vd);
 
 /* Device initialization (3.1.1) up to FEATURES_OK: offers the device's

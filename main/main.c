@@ -167,8 +167,10 @@ static const struct hv_arch *pick_arch(char *why, size_t n)
 	return NULL;
 }
 
-void ferry_main(u32 magic, u32 info);
-void ferry_main(u32 magic, u32 info)
+/* Console, boot information, configuration, the back end for this CPU,
+ * memory, time and the PCI bus: everything before any device is taken.
+ * Stops the machine when ferry cannot run here. */
+static const struct hv_arch *start_core(u32 magic, u32 info)
 {
 	char why[160];
 	const struct hv_arch *arch;
@@ -210,36 +212,48 @@ void ferry_main(u32 magic, u32 info)
 	time_init();
 	pci_init();
 	acpi_init(&boot);
-	if (config.role == ROLE_PUMP_ECHO || config.role == ROLE_PUMP_SEND)
-		run_pump();
-	/* Take the devices this role needs before the guest's address space is
-	 * built, so their BARs and ports stay out of it. */
-	struct blk_dev *disk = NULL, *backend = NULL;
-	struct nic *nic = NULL;
+	return arch;
+}
+
+/* Takes the devices the role needs, before the guest's address space is
+ * built, so their BARs and ports stay out of it; then no more claims
+ * (pci_seal).  Stops the machine when a role cannot do without one. */
+static void take_devices(struct blk_dev **disk, struct nic **nic)
+{
+	*disk = NULL;
+	*nic = NULL;
 	if (config.role == ROLE_LOCAL || config.role == ROLE_SERVER) {
-		disk = probe_disk();
-		if (!disk && config.role == ROLE_SERVER) {
+		*disk = probe_disk();
+		if (!*disk && config.role == ROLE_SERVER) {
 			log_err("cannot run: the server has no disk to export (no supported disk controller or disk)");
 			machine_stop(3);
 		}
-		if (!disk)
+		if (!*disk)
 			log_warn("disk: no disk found; the guest's logical device will report errors");
 	}
 	if (config.role == ROLE_CLIENT || config.role == ROLE_SERVER) {
-		nic = probe_nic();
-		if (!nic)
+		*nic = probe_nic();
+		if (!*nic)
 			machine_stop(3);
 	}
+	pci_seal(); /* vm_create hides what is owned now, once */
+}
 
-	struct vm *vm = &the_vm;
-	gpa_t lbd_gpa;
+/* Builds the guest's VM, attaches the logical device to its back end (the
+ * local disk, the remote one through the client, or none on a server,
+ * whose disk belongs to its clients), loads the guest and, on a server,
+ * starts serving.  Stops the machine on failure. */
+static void build_guest(struct vm *vm, const struct hv_arch *arch, struct blk_dev *disk, struct nic *nic)
+{
+	struct blk_dev *backend = NULL;
 	struct vcpu_boot_state bs;
+	gpa_t lbd_gpa;
+
 	int rc = vm_create(vm, arch, &boot, &lbd_gpa);
 	if (rc == 0 && config.role == ROLE_CLIENT)
 		backend = netrole_client_start(nic); /* NULL: the guest's device reports errors */
 	else if (config.role == ROLE_LOCAL)
 		backend = disk;
-	/* The server's disk belongs to its clients; its own guest gets none. */
 	if (rc == 0)
 		rc = lbd_attach(vm, lbd_gpa, backend);
 	if (rc == 0)
@@ -254,7 +268,11 @@ void ferry_main(u32 magic, u32 info)
 	}
 	log_info("logical device at guest-physical %lx; pool use %zu KiB; starting the guest (%s)", lbd_gpa,
 		 mem_pool_used_pages() * 4, arch->name);
+}
 
+/* Runs the guest until it stops, then reports and stops the machine. */
+static __noreturn void run_guest(struct vm *vm, const struct hv_arch *arch)
+{
 	struct vm_exit exit;
 	while (!vm_stopped(vm)) {
 		arch->run(&vm->vcpu, &exit);
@@ -264,4 +282,18 @@ void ferry_main(u32 magic, u32 info)
 	log_summary(vm);
 	netrole_log_stats();
 	machine_stop(run_end_code(vm));
+}
+
+void ferry_main(u32 magic, u32 info);
+void ferry_main(u32 magic, u32 info)
+{
+	const struct hv_arch *arch = start_core(magic, info);
+	if (config.role == ROLE_PUMP_ECHO || config.role == ROLE_PUMP_SEND)
+		run_pump();
+
+	struct blk_dev *disk;
+	struct nic *nic;
+	take_devices(&disk, &nic);
+	build_guest(&the_vm, arch, disk, nic);
+	run_guest(&the_vm, arch);
 }

@@ -143,8 +143,21 @@ struct pci_dev *pci_find_bdf(u8 bus, u8 dev, u8 fn)
 	return NULL;
 }
 
+/* Set by pci_seal: the guest's address space and I/O map are built from
+ * the owners as they are now. */
+static bool sealed;
+
+void pci_seal(void) { sealed = true; }
+
+static void check_unsealed(const struct pci_dev *d, const char *what)
+{
+	if (sealed)
+		panic("pci %02x:%02x.%x: %s after the guest's view of the bus was built", d->bus, d->dev, d->fn, what);
+}
+
 void pci_claim(struct pci_dev *d, const char *owner)
 {
+	check_unsealed(d, "claim");
 	d->owner = owner;
 	u16 cmd = pci_read16(d, PCI_COMMAND);
 	d->saved_command = cmd;
@@ -158,14 +171,22 @@ void pci_claim(struct pci_dev *d, const char *owner)
 
 void pci_release(struct pci_dev *d)
 {
+	check_unsealed(d, "release");
 	log_info("pci %02x:%02x.%x given back to the guest by ferry's %s driver", d->bus, d->dev, d->fn, d->owner);
 	pci_write16(d, PCI_COMMAND, d->saved_command);
 	d->owner = NULL;
 	d->n_own_io = 0;
 }
 
+void pci_quarantine(struct pci_dev *d, const char *why)
+{
+	pci_write16(d, PCI_COMMAND, pci_read16(d, PCI_COMMAND) & ~PCI_COMMAND_MASTER);
+	log_err("pci %02x:%02x.%x stays hidden from the guest with bus mastering off: %s", d->bus, d->dev, d->fn, why);
+}
+
 int pci_own_io(struct pci_dev *d, u16 base, u16 len)
 {
+	check_unsealed(d, "owned I/O range");
 	if (!d->owner || len == 0 || (u32)base + len > 0x10000)
 		return -E_INVAL;
 	if (d->n_own_io == PCI_MAX_OWN_IO)

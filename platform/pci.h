@@ -75,12 +75,38 @@ struct pci_dev *pci_get(unsigned idx);
 struct pci_dev *pci_find_class(u8 class_code, u8 subclass, int progif, unsigned idx);
 struct pci_dev *pci_find_bdf(u8 bus, u8 dev, u8 fn);
 
+/* Claims and the guest.  Whether a function is owned is read when the
+ * guest's VM is built: vm_create leaves owned BARs out of the nested page
+ * tables and guest_io_init intercepts owned ports, once.  So every claim,
+ * release and pci_own_io happens before that, and pci_seal() marks the
+ * point: a later call panics rather than leave the guest a view that no
+ * longer matches who drives the device.
+ *
+ * A driver whose probe fails after pci_claim ends in one of two ways (its
+ * abandon function says which, and why):
+ *  - pci_release: ferry knows the function is quiet (nothing ferry started
+ *    still runs, no DMA can reach ferry's memory), so the guest may have
+ *    it as the firmware left it;
+ *  - pci_quarantine: the function may still be moving data (an engine that
+ *    would not stop, a reset that never completed), so it stays hidden for
+ *    good, where the guest can neither be hit by it nor drive it, with bus
+ *    mastering off. */
+
 /* Takes the function for ferry: hides it from the guest, enables memory /
  * I/O decoding and bus mastering. */
 void pci_claim(struct pci_dev *d, const char *owner);
-/* Gives a claimed function back to the guest (a driver found nothing to
- * serve on it); its owned I/O ranges go with it. */
+/* Gives a claimed function back to the guest: its command register as it
+ * was before pci_claim; its owned I/O ranges go with it. */
 void pci_release(struct pci_dev *d);
+/* Keeps a claimed function ferry gave up on hidden from the guest for good
+ * and clears its Bus Master Enable (PCI 3.0, 6.2.2), so it stops reaching
+ * memory at all; why is logged.  Pool pages the function was given stay
+ * allocated all the same: a device that ignored an engine stop earns no
+ * trust that it honours the command register. */
+void pci_quarantine(struct pci_dev *d, const char *why);
+/* The guest's view is being built from the owners: no more claims,
+ * releases or owned ranges. */
+void pci_seal(void);
 /* Adds [base, base + len) to the ports ferry owns with the claimed function
  * d: the guest reads all ones there and its writes are dropped, exactly as
  * for an owned I/O BAR.  Call it before the guest's VM is built

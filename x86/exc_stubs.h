@@ -10,33 +10,6 @@
 #define FERRY_X86_EXC_STUBS_H
 #ifndef __ASSEMBLY__
 #error "x86/exc_stubs.h is for assembly files"
-/* The registers a C handler called from an entry stub may clobber (System
- * V AMD64 ABI), pushed in this order: a C struct describing the frame lists
- * them from r11 up to rax. */
-.macro PUSH_CALLER_SAVED
-	push %rax
-	push %rcx
-	push %rdx
-	push %rsi
-	push %rdi
-	push %r8
-	push %r9
-	push %r10
-	push %r11
-.endm
-
-.macro POP_CALLER_SAVED
-	pop %r11
-	pop %r10
-	pop %r9
-	pop %r8
-	pop %rdi
-	pop %rsi
-	pop %rdx
-	pop %rcx
-	pop %rax
-.endm
-
 #endif
 
 .macro EXCEPTION_STUB vec, has_err, common

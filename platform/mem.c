@@ -153,8 +153,9 @@ static u64 *table_alloc(void)
 
 static unsigned phys_bits(void)
 {
-	struct cpuid_regs r = cpuid(0x80000000, 0);
-	return r.eax >= 0x80000008 ? (cpuid(0x80000008, 0).eax & 0xFF) : 36;
+	struct cpuid_regs r = cpuid(CPUID_LEAF_EXT_MAX, 0);
+	return r.eax >= CPUID_LEAF_ADDR_SIZES ? CPUID_ADDR_EAX_PHYS_BITS(cpuid(CPUID_LEAF_ADDR_SIZES, 0).eax)
+					      : CPU_PHYS_ADDR_BITS_DEFAULT;
 }
 
 /* The page directory covering pa, built on demand (identity-filled with

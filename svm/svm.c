@@ -7,17 +7,7 @@
 #include "lib/fmt.h"
 #include "lib/string.h"
 #include "x86/cpu.h"
-
-#define MSR_VM_CR 0xC0010114
-#define VM_CR_SVMDIS BIT(4)
-#define VM_CR_LOCK BIT(3)
-#define MSR_VM_HSAVE_PA 0xC0010117
-
-/* CPUID Fn8000_000A EDX (APM Vol. 3, appendix E.4.9) */
-#define SVM_FEAT_NP BIT(0)
-#define SVM_FEAT_NRIPS BIT(3)
-#define SVM_FEAT_DECODE_ASSISTS BIT(7)
-#define SVM_FEAT_FLUSH_BY_ASID BIT(6)
+#include "x86/msr.h"
 
 #define IOPM_PAGES 3
 #define MSRPM_PAGES 2
@@ -36,7 +26,7 @@ struct svm_vcpu {
 #define SVM_VINTR_MASKING BIT(24) /* VMCB 0x060 bit 24: V_INTR_MASKING */
 
 static struct {
-	u32 features; /* CPUID 8000_000A EDX */
+	u32 features; /* CPUID 8000_000A EDX: CPUID_SVM_EDX_* */
 	u32 nasid;
 	struct vmcb *host_vmcb; /* ferry's FS/GS/TR/... for VMLOAD after #VMEXIT */
 } svm;
@@ -45,8 +35,8 @@ void svm_vmrun(u64 *gprs, hpa_t guest_vmcb, hpa_t host_vmcb);
 
 static int svm_probe(char *why, size_t n)
 {
-	struct cpuid_regs r = cpuid(0x80000000, 0);
-	if (r.eax < 0x8000000A || !(cpuid(0x80000001, 0).ecx & BIT(2))) {
+	struct cpuid_regs r = cpuid(CPUID_LEAF_EXT_MAX, 0);
+	if (r.eax < CPUID_LEAF_SVM || !(cpuid(CPUID_LEAF_EXT_FEATURES, 0).ecx & CPUID_EXT1_ECX_SVM)) {
 		fmt_snprintf(why, n, "this CPU has no AMD-V (SVM)");
 		return -E_NOTSUP;
 	}
@@ -56,10 +46,10 @@ static int svm_probe(char *why, size_t n)
 			     rdmsr(MSR_VM_CR) & VM_CR_LOCK ? ", locked" : "");
 		return -E_NOTSUP;
 	}
-	r = cpuid(0x8000000A, 0);
+	r = cpuid(CPUID_LEAF_SVM, 0);
 	svm.features = r.edx;
 	svm.nasid = r.ebx;
-	if (!(r.edx & SVM_FEAT_NP)) {
+	if (!(r.edx & CPUID_SVM_EDX_NP)) {
 		fmt_snprintf(why, n, "this CPU has SVM but no nested paging (NPT), which ferry needs to trap the logical device");
 		return -E_NOTSUP;
 	}
@@ -73,8 +63,8 @@ static int svm_probe(char *why, size_t n)
 static void svm_log_features(void)
 {
 	log_info("SVM: revision %u, %u ASIDs, NPT yes, next_rip %s, decode assists %s",
-		 cpuid(0x8000000A, 0).eax & 0xFF, svm.nasid, svm.features & SVM_FEAT_NRIPS ? "yes" : "no",
-		 svm.features & SVM_FEAT_DECODE_ASSISTS ? "yes" : "no");
+		 CPUID_SVM_EAX_REVISION(cpuid(CPUID_LEAF_SVM, 0).eax), svm.nasid, svm.features & CPUID_SVM_EDX_NRIPS ? "yes" : "no",
+		 svm.features & CPUID_SVM_EDX_DECODE_ASSISTS ? "yes" : "no");
 }
 
 static int svm_cpu_init(void)
@@ -134,16 +124,20 @@ static void svm_io_intercept(struct vm *vm, u16 port, u16 count, bool intercept)
 	}
 }
 
-/* MSRPM: two bits per MSR (read, write) in three 2 KiB blocks (APM Vol. 2,
- * 15.11).  Returns the bit index of the read bit, or -1 outside them. */
+/* MSRPM: two bits per MSR (read, write) in three 2 KiB blocks, one for
+ * each range of 0x2000 MSRs from 0, MSR_RANGE_HIGH and MSR_RANGE_AMD (APM
+ * Vol. 2, 15.11).  Returns the bit index of the read bit, or -1 outside
+ * them. */
+#define MSRPM_RANGE_MSRS 0x2000
+
 static long msrpm_bit(u32 msr)
 {
-	if (msr <= 0x1FFF)
+	if (msr < MSRPM_RANGE_MSRS)
 		return (long)msr * 2;
-	if (msr >= 0xC0000000 && msr <= 0xC0001FFF)
-		return 0x800 * 8 + (long)(msr - 0xC0000000) * 2;
-	if (msr >= 0xC0010000 && msr <= 0xC0011FFF)
-		return 0x1000 * 8 + (long)(msr - 0xC0010000) * 2;
+	if (msr >= MSR_RANGE_HIGH && msr - MSR_RANGE_HIGH < MSRPM_RANGE_MSRS)
+		return 0x800 * 8 + (long)(msr - MSR_RANGE_HIGH) * 2;
+	if (msr >= MSR_RANGE_AMD && msr - MSR_RANGE_AMD < MSRPM_RANGE_MSRS)
+		return 0x1000 * 8 + (long)(msr - MSR_RANGE_AMD) * 2;
 	return -1;
 }
 
@@ -172,13 +166,13 @@ static int svm_vm_init(struct vm *vm)
 	 * VMLOAD/VMSAVE or held in the VMCB, so the guest may own them. */
 	memset(s->msrpm, 0xFF, MSRPM_PAGES * PAGE_SIZE);
 	static const u32 pass[] = {
-		0x174, 0x175, 0x176,                         /* SYSENTER_CS/ESP/EIP */
-		0xC0000081, 0xC0000082, 0xC0000083, 0xC0000084, /* STAR LSTAR CSTAR SFMASK */
-		0xC0000100, 0xC0000101, 0xC0000102,          /* FS_BASE GS_BASE KERNEL_GS_BASE */
+		MSR_IA32_SYSENTER_CS, MSR_IA32_SYSENTER_ESP, MSR_IA32_SYSENTER_EIP,
+		MSR_STAR, MSR_LSTAR, MSR_CSTAR, MSR_SFMASK,
+		MSR_FS_BASE, MSR_GS_BASE, MSR_KERNEL_GS_BASE,
 	};
 	for (unsigned i = 0; i < ARRAY_SIZE(pass); i++)
 		msr_passthrough(s, pass[i], true, true);
-	msr_passthrough(s, 0x10, true, false); /* TSC: read only */
+	msr_passthrough(s, MSR_IA32_TSC, true, false); /* read only */
 	/* I/O ports: the core chooses what to intercept; start from none. */
 	return 0;
 }
@@ -231,7 +225,7 @@ static int svm_vcpu_init(struct vcpu *vcpu, const struct vcpu_boot_state *bs)
 	v->save.dr6 = 0xFFFF0FF0;
 	v->save.dr7 = 0x400;
 	v->save.rflags = 0x2;
-	v->save.g_pat = 0x0007040600070406ULL; /* power-on PAT */
+	v->save.g_pat = PAT_POWER_ON;
 
 	memset(&vcpu->regs, 0, sizeof(vcpu->regs));
 	vcpu->regs.rip = bs->rip;
@@ -287,7 +281,7 @@ static void vmcb_to_regs(const struct vmcb *v, struct vcpu_regs *r)
  * the architectural length of the intercepted instruction (no prefixes). */
 static u8 insn_len(const struct vmcb *v, u8 fixed)
 {
-	if (svm.features & SVM_FEAT_NRIPS && v->ctl.next_rip > v->save.rip && v->ctl.next_rip - v->save.rip <= 15)
+	if (svm.features & CPUID_SVM_EDX_NRIPS && v->ctl.next_rip > v->save.rip && v->ctl.next_rip - v->save.rip <= 15)
 		return (u8)(v->ctl.next_rip - v->save.rip);
 	return fixed;
 }
@@ -332,7 +326,7 @@ static void decode_exit(const struct vmcb *v, struct vm_exit *e)
 		e->npf.gpa = i2;
 		e->npf.write = i1 & SVM_NPF_WRITE;
 		e->npf.fetch = i1 & SVM_NPF_FETCH;
-		if (svm.features & SVM_FEAT_DECODE_ASSISTS && v->ctl.insn_len <= 15) {
+		if (svm.features & CPUID_SVM_EDX_DECODE_ASSISTS && v->ctl.insn_len <= 15) {
 			e->insn_nbytes = v->ctl.insn_len;
 			memcpy(e->insn_bytes, v->ctl.insn_bytes, e->insn_nbytes);
 		}

@@ -8,6 +8,7 @@
 #include "lib/guest_abi.h"
 #include "lib/string.h"
 #include "x86/cpu.h"
+#include "x86/msr.h"
 
 struct elf64_ehdr {
 	u8 ident[16];

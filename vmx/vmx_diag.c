@@ -5,6 +5,7 @@
 #include "vmx.h"
 #include "platform/console.h"
 #include "x86/cpu.h"
+#include "x86/msr.h"
 
 /* VM-instruction error numbers (SDM Vol. 3C, 30.4, table 30-1). */
 const char *vmx_insn_error_name(u32 err)
@@ -53,22 +54,14 @@ static unsigned failed_checks;
 
 static unsigned phys_bits(void)
 {
-	return cpuid(0x80000000, 0).eax >= 0x80000008 ? cpuid(0x80000008, 0).eax & 0xFF : 36;
+	return cpuid(CPUID_LEAF_EXT_MAX, 0).eax >= CPUID_LEAF_ADDR_SIZES
+		       ? CPUID_ADDR_EAX_PHYS_BITS(cpuid(CPUID_LEAF_ADDR_SIZES, 0).eax)
+		       : CPU_PHYS_ADDR_BITS_DEFAULT;
 }
 
 static bool canonical(u64 a)
 {
 	return (u64)((s64)(a << 16) >> 16) == a;
-}
-
-static bool pat_ok(u64 pat)
-{
-	for (int i = 0; i < 8; i++) {
-		u8 t = (u8)(pat >> (8 * i));
-		if (t == 2 || t == 3 || t > 7)
-			return false;
-	}
-	return true;
 }
 
 static void check_ctl(const char *name, u64 val, const struct vmx_ctl_cap *c)
@@ -149,7 +142,7 @@ static void check_host_state(void)
 		CHECK(canonical(vmcs_read(bases[i])), "host field %x = %lx is not canonical", bases[i],
 		      vmcs_read(bases[i]));
 	if (exit & EXIT_LOAD_IA32_PAT)
-		CHECK(pat_ok(vmcs_read(VMCS_HOST_IA32_PAT)), "host PAT %lx invalid", vmcs_read(VMCS_HOST_IA32_PAT));
+		CHECK(pat_valid(vmcs_read(VMCS_HOST_IA32_PAT)), "host PAT %lx invalid", vmcs_read(VMCS_HOST_IA32_PAT));
 	if (exit & EXIT_LOAD_IA32_EFER) {
 		u64 efer = vmcs_read(VMCS_HOST_IA32_EFER);
 		CHECK((efer & EFER_LMA) && (efer & EFER_LME), "host EFER %lx: LMA and LME must be set for a 64-bit host",
@@ -195,7 +188,7 @@ static void check_guest_state(void)
 	CHECK(canonical(vmcs_read(VMCS_GUEST_SYSENTER_ESP)) && canonical(vmcs_read(VMCS_GUEST_SYSENTER_EIP)),
 	      "guest SYSENTER_ESP/EIP not canonical");
 	if (entry & ENTRY_LOAD_IA32_PAT)
-		CHECK(pat_ok(vmcs_read(VMCS_GUEST_IA32_PAT)), "guest PAT %lx invalid", vmcs_read(VMCS_GUEST_IA32_PAT));
+		CHECK(pat_valid(vmcs_read(VMCS_GUEST_IA32_PAT)), "guest PAT %lx invalid", vmcs_read(VMCS_GUEST_IA32_PAT));
 	if (entry & ENTRY_LOAD_IA32_EFER) {
 		CHECK(!(efer & ~(u64)(EFER_SCE | EFER_LME | EFER_LMA | EFER_NXE)), "guest EFER %lx: reserved bits", efer);
 		CHECK(!(efer & EFER_LMA) == !ia32e, "guest EFER.LMA (%lx) differs from \"IA-32e mode guest\"", efer);

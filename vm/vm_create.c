@@ -68,10 +68,8 @@ static gpa_t pick_lbd_gpa(const struct vm *vm, const struct boot_info *bi)
 	u64 top = 4 * GiB;
 	for (unsigned i = 0; i < vm->ram.n; i++)
 		top = MAX(top, vm->ram.r[i].end);
-	struct cpuid_regs r = cpuid(CPUID_LEAF_EXT_MAX, 0);
-	unsigned phys_bits = r.eax >= CPUID_LEAF_ADDR_SIZES ? CPUID_ADDR_EAX_PHYS_BITS(cpuid(CPUID_LEAF_ADDR_SIZES, 0).eax)
-							    : CPU_PHYS_ADDR_BITS_DEFAULT;
-	for (gpa_t g = ALIGN_UP(top, GiB); g + LBD_GPA_SPAN <= (1ULL << phys_bits); g += GiB) {
+	u64 limit = 1ULL << cpu_phys_addr_bits();
+	for (gpa_t g = ALIGN_UP(top, GiB); g + LBD_GPA_SPAN <= limit; g += GiB) {
 		bool clash = false;
 		for (unsigned i = 0; i < bi->nmem; i++)
 			clash |= overlaps(g, LBD_GPA_SPAN, bi->mem[i].base, bi->mem[i].len);

@@ -52,13 +52,6 @@ static unsigned failed_checks;
 		}                                                     \
 	} while (0)
 
-static unsigned phys_bits(void)
-{
-	return cpuid(CPUID_LEAF_EXT_MAX, 0).eax >= CPUID_LEAF_ADDR_SIZES
-		       ? CPUID_ADDR_EAX_PHYS_BITS(cpuid(CPUID_LEAF_ADDR_SIZES, 0).eax)
-		       : CPU_PHYS_ADDR_BITS_DEFAULT;
-}
-
 static bool canonical(u64 a)
 {
 	return (u64)((s64)(a << 16) >> 16) == a;
@@ -78,7 +71,7 @@ static void check_controls(void)
 	u64 pin = vmcs_read(VMCS_PIN_CONTROLS), proc = vmcs_read(VMCS_PROC_CONTROLS);
 	u64 proc2 = proc & PROC_SECONDARY_CONTROLS ? vmcs_read(VMCS_PROC_CONTROLS2) : 0;
 	u64 exit = vmcs_read(VMCS_EXIT_CONTROLS), entry = vmcs_read(VMCS_ENTRY_CONTROLS);
-	u64 pa_limit = 1ULL << phys_bits();
+	u64 pa_limit = 1ULL << cpu_phys_addr_bits();
 	check_ctl("pin-based", pin, &vmx.pin);
 	check_ctl("processor-based", proc, &vmx.proc);
 	if (proc & PROC_SECONDARY_CONTROLS)
@@ -126,7 +119,7 @@ static void check_host_state(void)
 	u64 exit = vmcs_read(VMCS_EXIT_CONTROLS);
 	CHECK((cr0 & vmx.cr0_fixed0) == vmx.cr0_fixed0 && !(cr0 & ~vmx.cr0_fixed1), "host CR0 %lx vs fixed bits", cr0);
 	CHECK((cr4 & vmx.cr4_fixed0) == vmx.cr4_fixed0 && !(cr4 & ~vmx.cr4_fixed1), "host CR4 %lx vs fixed bits", cr4);
-	CHECK(vmcs_read(VMCS_HOST_CR3) < (1ULL << phys_bits()), "host CR3 %lx beyond the physical width",
+	CHECK(vmcs_read(VMCS_HOST_CR3) < (1ULL << cpu_phys_addr_bits()), "host CR3 %lx beyond the physical width",
 	      vmcs_read(VMCS_HOST_CR3));
 	CHECK(exit & EXIT_HOST_ADDR_SPACE_SIZE, "host address-space size clear: ferry is 64-bit");
 	static const enum vmcs_field sels[] = { VMCS_HOST_ES_SEL, VMCS_HOST_CS_SEL, VMCS_HOST_SS_SEL, VMCS_HOST_DS_SEL,
@@ -182,7 +175,7 @@ static void check_guest_state(void)
 	if (ia32e)
 		CHECK((cr0 & CR0_PG) && (cr4 & CR4_PAE), "IA-32e mode guest needs CR0.PG and CR4.PAE (cr0 %lx cr4 %lx)",
 		      cr0, cr4);
-	CHECK(cr3 < (1ULL << phys_bits()), "guest CR3 %lx beyond the physical width", cr3);
+	CHECK(cr3 < (1ULL << cpu_phys_addr_bits()), "guest CR3 %lx beyond the physical width", cr3);
 	if (entry & ENTRY_LOAD_DEBUG_CONTROLS)
 		CHECK(!(vmcs_read(VMCS_GUEST_DR7) >> 32), "guest DR7 %lx: bits 63:32 set", vmcs_read(VMCS_GUEST_DR7));
 	CHECK(canonical(vmcs_read(VMCS_GUEST_SYSENTER_ESP)) && canonical(vmcs_read(VMCS_GUEST_SYSENTER_EIP)),

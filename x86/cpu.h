@@ -27,6 +27,14 @@ static inline void cpu_vendor(char out[13])
 	out[12] = 0;
 }
 
+/* The CPU's physical-address width, MAXPHYADDR (SDM Vol. 3A, 4.1.4). */
+static inline unsigned cpu_phys_addr_bits(void)
+{
+	if (cpuid(CPUID_LEAF_EXT_MAX, 0).eax < CPUID_LEAF_ADDR_SIZES)
+		return CPU_PHYS_ADDR_BITS_DEFAULT;
+	return CPUID_ADDR_EAX_PHYS_BITS(cpuid(CPUID_LEAF_ADDR_SIZES, 0).eax);
+}
+
 static inline u64 rdmsr(u32 msr)
 {
 	u32 lo, hi;

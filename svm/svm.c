@@ -94,11 +94,11 @@ static u64 npt_table(hpa_t next) { return next | NPT_P | NPT_RW | NPT_US; }
 
 static u64 npt_leaf(hpa_t hpa, unsigned perm, bool large)
 {
-	if (!(perm & NPT_RWX))
+	if (!(perm & NESTED_RWX))
 		return 0;
 	/* NPT cannot express write- or execute-only: R is implied by P. */
-	return hpa | NPT_P | NPT_US | (perm & NPT_W ? NPT_RW : 0) | (perm & NPT_X ? 0 : NPT_NX) |
-	       (perm & NPT_UC ? NPT_PCD | NPT_PWT : 0) | (large ? NPT_PS : 0);
+	return hpa | NPT_P | NPT_US | (perm & NESTED_W ? NPT_RW : 0) | (perm & NESTED_X ? 0 : NPT_NX) |
+	       (perm & NESTED_UC ? NPT_PCD | NPT_PWT : 0) | (large ? NPT_PS : 0);
 }
 
 static bool npt_present(u64 e) { return e & NPT_P; }
@@ -339,7 +339,7 @@ static void decode_exit(const struct vmcb *v, struct vm_exit *e)
 		break;
 	case SVM_EXIT_VMRUN: case SVM_EXIT_VMLOAD: case SVM_EXIT_VMSAVE:
 	case SVM_EXIT_STGI: case SVM_EXIT_CLGI: case SVM_EXIT_SKINIT: case SVM_EXIT_INVLPGA:
-		e->reason = EXIT_SVM_INSN;
+		e->reason = EXIT_VIRT_INSN;
 		break;
 	case SVM_EXIT_INVALID:
 		e->reason = EXIT_ENTRY_FAIL;

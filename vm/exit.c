@@ -17,7 +17,7 @@ const char *exit_reason_name(enum exit_reason r)
 		[EXIT_CPUID] = "cpuid", [EXIT_RDMSR] = "rdmsr", [EXIT_WRMSR] = "wrmsr",
 		[EXIT_IO] = "io", [EXIT_HLT] = "hlt", [EXIT_NPF] = "npf",
 		[EXIT_HYPERCALL] = "hypercall", [EXIT_SHUTDOWN] = "shutdown",
-		[EXIT_INTR] = "intr", [EXIT_SVM_INSN] = "virt-insn",
+		[EXIT_INTR] = "intr", [EXIT_VIRT_INSN] = "virt-insn",
 		[EXIT_ENTRY_FAIL] = "entry-fail", [EXIT_OTHER] = "other",
 	};
 	return r < EXIT_REASON_COUNT ? names[r] : "?";
@@ -185,7 +185,7 @@ void exit_handle(struct vcpu *vcpu, const struct vm_exit *e)
 			vm_stop(vm, "a fatal guest memory access");
 		}
 		break;
-	case EXIT_SVM_INSN:
+	case EXIT_VIRT_INSN:
 		vm->arch->inject_exception(vcpu, VEC_UD, false, 0);
 		break;
 	case EXIT_INTR:

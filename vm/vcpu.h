@@ -31,7 +31,7 @@ enum exit_reason {
 	EXIT_HYPERCALL,  /* VMMCALL / VMCALL */
 	EXIT_SHUTDOWN,   /* triple fault */
 	EXIT_INTR,       /* physical interrupt while the guest ran */
-	EXIT_SVM_INSN,   /* the guest tried a virtualization instruction */
+	EXIT_VIRT_INSN,  /* the guest tried a virtualization instruction */
 	EXIT_ENTRY_FAIL, /* the CPU refused to enter the guest */
 	EXIT_OTHER,      /* anything else: reported with its raw code */
 	EXIT_REASON_COUNT
@@ -82,12 +82,13 @@ struct vcpu_boot_state {
 	u16 code_sel, data_sel;
 };
 
-/* Permission bits for nested mappings. */
-#define NPT_R BIT(0)
-#define NPT_W BIT(1)
-#define NPT_X BIT(2)
-#define NPT_RWX (NPT_R | NPT_W | NPT_X)
-#define NPT_UC BIT(3) /* device memory: uncached */
+/* Permission bits for nested mappings, the same for NPT and EPT: each back
+ * end's leaf encoder turns them into its own entry bits. */
+#define NESTED_R BIT(0)
+#define NESTED_W BIT(1)
+#define NESTED_X BIT(2)
+#define NESTED_RWX (NESTED_R | NESTED_W | NESTED_X)
+#define NESTED_UC BIT(3) /* device memory: uncached */
 
 /* How a back end encodes nested page-table entries (NPT and EPT share the
  * 4-level radix shape and differ only in the bits; vm/nested.c walks

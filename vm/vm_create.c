@@ -39,7 +39,7 @@ static int map_device(struct vm *vm, u64 pa, u64 len, const char *what)
 		log_warn("%s at %lx+%lx overlaps RAM, ferry or an owned device: not mapped for the guest", what, pa, len);
 		return 0;
 	}
-	return nested_map(vm, s, s, e - s, NPT_R | NPT_W | NPT_UC);
+	return nested_map(vm, s, s, e - s, NESTED_R | NESTED_W | NESTED_UC);
 }
 
 static int map_pci_bars(struct vm *vm)
@@ -106,7 +106,7 @@ int vm_create(struct vm *vm, const struct hv_arch *arch, const struct boot_info 
 			return rc;
 	for (unsigned i = 0; i < vm->ram.n; i++) {
 		const struct gmem_range *r = &vm->ram.r[i];
-		if ((rc = nested_map(vm, r->start, r->start, r->end - r->start, NPT_RWX)) < 0)
+		if ((rc = nested_map(vm, r->start, r->start, r->end - r->start, NESTED_RWX)) < 0)
 			return rc;
 	}
 
@@ -119,7 +119,8 @@ int vm_create(struct vm *vm, const struct hv_arch *arch, const struct boot_info 
 	/* Below 1 MiB: VGA memory and the BIOS/option ROM area, where not RAM. */
 	for (u64 pa = 0xA0000; pa < 0x100000; pa += PAGE_SIZE)
 		if (gmem_check(&vm->ram, pa, PAGE_SIZE) < 0 && !mem_is_ferry(pa, PAGE_SIZE) &&
-		    (rc = nested_map(vm, pa, pa, PAGE_SIZE, pa < 0xC0000 ? NPT_R | NPT_W | NPT_UC : NPT_R | NPT_X)) < 0)
+		    (rc = nested_map(vm, pa, pa, PAGE_SIZE,
+				     pa < 0xC0000 ? NESTED_R | NESTED_W | NESTED_UC : NESTED_R | NESTED_X)) < 0)
 			return rc;
 	if ((rc = map_pci_bars(vm)) < 0)
 		return rc;

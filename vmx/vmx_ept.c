@@ -28,7 +28,7 @@ static u64 ept_table(hpa_t next)
 
 static u64 ept_leaf(hpa_t hpa, unsigned perm, bool large)
 {
-	if (!(perm & NPT_RWX))
+	if (!(perm & NESTED_RWX))
 		return 0;
 	/* As with NPT, any permission implies read: write-only is an EPT
 	 * misconfiguration (28.2.3.1) and execute-only needs a capability
@@ -37,11 +37,11 @@ static u64 ept_leaf(hpa_t hpa, unsigned perm, bool large)
 	 * write-back, device memory uncached, which the guest's PAT can
 	 * only make write-combining (a frame buffer), never cacheable. */
 	u64 e = hpa | EPT_R;
-	if (perm & NPT_W)
+	if (perm & NESTED_W)
 		e |= EPT_W;
-	if (perm & NPT_X)
+	if (perm & NESTED_X)
 		e |= EPT_X;
-	if (perm & NPT_UC)
+	if (perm & NESTED_UC)
 		e |= EPT_MEMTYPE(MEMTYPE_UC);
 	else
 		e |= EPT_MEMTYPE(MEMTYPE_WB);

@@ -148,7 +148,7 @@ static void decode_exit(u32 reason, struct vm_exit *e)
 	case VMX_EXIT_VMCLEAR: case VMX_EXIT_VMLAUNCH: case VMX_EXIT_VMPTRLD: case VMX_EXIT_VMPTRST:
 	case VMX_EXIT_VMREAD: case VMX_EXIT_VMRESUME: case VMX_EXIT_VMWRITE: case VMX_EXIT_VMXOFF:
 	case VMX_EXIT_VMXON: case VMX_EXIT_INVEPT: case VMX_EXIT_INVVPID: case VMX_EXIT_VMFUNC:
-		e->reason = EXIT_SVM_INSN; /* the core injects #UD */
+		e->reason = EXIT_VIRT_INSN; /* the core injects #UD */
 		break;
 	default:
 		e->reason = EXIT_OTHER;

@@ -87,8 +87,11 @@ static int svm_cpu_init(void)
 #define NPT_US BIT(2) /* nested walks are user accesses: every entry needs U */
 #define NPT_PWT BIT(3)
 #define NPT_PCD BIT(4)
-#define NPT_PS BIT(7)
+#define NPT_PS BIT(7)         /* in a PDE: a 2 MiB leaf */
+#define NPT_PAT_4K BIT(7)     /* in a PTE: bit 2 of the PAT index ... */
+#define NPT_PAT_LARGE BIT(12) /* ... which a large leaf holds here */
 #define NPT_NX BIT(63)
+#define NPT_ADDR_MASK 0x000FFFFFFFFFF000ULL
 
 static u64 npt_table(hpa_t next) { return next | NPT_P | NPT_RW | NPT_US; }
 
@@ -101,15 +104,24 @@ static u64 npt_leaf(hpa_t hpa, unsigned perm, bool large)
 	       (perm & NESTED_UC ? NPT_PCD | NPT_PWT : 0) | (large ? NPT_PS : 0);
 }
 
+/* A large leaf and a 4 KiB leaf differ in the size bit and the PAT bit's
+ * place (APM Vol. 2, 5.4.1).  ferry sets no PAT bit, but a split keeps
+ * whatever the leaf had. */
+static u64 npt_split(u64 large, hpa_t hpa)
+{
+	return hpa | (large & ~NPT_ADDR_MASK & ~NPT_PS) | (large & NPT_PAT_LARGE ? NPT_PAT_4K : 0);
+}
+
 static bool npt_present(u64 e) { return e & NPT_P; }
 static bool npt_is_large(u64 e) { return e & NPT_PS; }
 
 static const struct nested_format npt_format = {
 	.table = npt_table,
 	.leaf = npt_leaf,
+	.split = npt_split,
 	.present = npt_present,
 	.is_large = npt_is_large,
-	.addr_mask = 0x000FFFFFFFFFF000ULL,
+	.addr_mask = NPT_ADDR_MASK,
 };
 
 /* ---- I/O and MSR permission maps ---------------------------------------- */

@@ -92,13 +92,19 @@ struct vcpu_boot_state {
 
 /* How a back end encodes nested page-table entries (NPT and EPT share the
  * 4-level radix shape and differ only in the bits; vm/nested.c walks
- * the tree, the back end says what a table pointer and a leaf look like). */
+ * the tree, the back end says what a table pointer and a leaf look like).
+ * The walker holds no entry bit of its own: the page-size bit, and any bit
+ * whose place differs between a large and a 4 KiB leaf, are the format's. */
 struct nested_format {
 	u64 (*table)(hpa_t next);                            /* non-leaf entry */
-	u64 (*leaf)(hpa_t hpa, unsigned perm, bool large);   /* 4 KiB or 2 MiB leaf */
+	u64 (*leaf)(hpa_t hpa, unsigned perm, bool large);   /* 4 KiB or 2 MiB leaf; 0 without R/W/X */
+	/* The 4 KiB leaf for hpa with everything else of the 2 MiB leaf
+	 * `large` (permissions, memory type): a split fills a table with
+	 * 512 of them. */
+	u64 (*split)(u64 large, hpa_t hpa);
 	bool (*present)(u64 e);
-	bool (*is_large)(u64 e);
-	u64 addr_mask;
+	bool (*is_large)(u64 e);                             /* a leaf above level 1 */
+	u64 addr_mask;                                       /* the address bits of any entry */
 };
 
 struct hv_arch {

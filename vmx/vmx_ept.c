@@ -50,6 +50,13 @@ static u64 ept_leaf(hpa_t hpa, unsigned perm, bool large)
 	return e;
 }
 
+/* A 2 MiB leaf and a 4 KiB one differ only in the size bit (28.2.2,
+ * tables 28-4 and 28-6): bits 20:12 of a 2 MiB leaf are reserved, 0. */
+static u64 ept_split(u64 large, hpa_t hpa)
+{
+	return hpa | (large & ~EPT_ADDR_MASK & ~EPT_LARGE);
+}
+
 /* An EPT entry is present when it grants any access (28.2.2). */
 static bool ept_present(u64 e) { return e & (EPT_R | EPT_W | EPT_X); }
 static bool ept_is_large(u64 e) { return e & EPT_LARGE; }
@@ -57,6 +64,7 @@ static bool ept_is_large(u64 e) { return e & EPT_LARGE; }
 const struct nested_format vmx_ept_format = {
 	.table = ept_table,
 	.leaf = ept_leaf,
+	.split = ept_split,
 	.present = ept_present,
 	.is_large = ept_is_large,
 	.addr_mask = EPT_ADDR_MASK,

@@ -1,5 +1,6 @@
 /* AMD SVM back end: capability checks, the VMCB, running the guest and
  * turning #VMEXITs into struct vm_exit (APM Vol. 2, chapter 15). */
+#include "svm.h"
 #include "vmcb.h"
 #include "vm/vm.h"
 #include "platform/mem.h"
@@ -80,49 +81,6 @@ static int svm_cpu_init(void)
 	__asm__ volatile("vmsave %0" ::"a"(virt_to_phys(svm.host_vmcb)) : "memory");
 	return 0;
 }
-
-/* ---- nested page tables: the ordinary x86-64 page-table format --------- */
-#define NPT_P BIT(0)
-#define NPT_RW BIT(1)
-#define NPT_US BIT(2) /* nested walks are user accesses: every entry needs U */
-#define NPT_PWT BIT(3)
-#define NPT_PCD BIT(4)
-#define NPT_PS BIT(7)         /* in a PDE: a 2 MiB leaf */
-#define NPT_PAT_4K BIT(7)     /* in a PTE: bit 2 of the PAT index ... */
-#define NPT_PAT_LARGE BIT(12) /* ... which a large leaf holds here */
-#define NPT_NX BIT(63)
-#define NPT_ADDR_MASK 0x000FFFFFFFFFF000ULL
-
-static u64 npt_table(hpa_t next) { return next | NPT_P | NPT_RW | NPT_US; }
-
-static u64 npt_leaf(hpa_t hpa, unsigned perm, bool large)
-{
-	if (!(perm & NESTED_RWX))
-		return 0;
-	/* NPT cannot express write- or execute-only: R is implied by P. */
-	return hpa | NPT_P | NPT_US | (perm & NESTED_W ? NPT_RW : 0) | (perm & NESTED_X ? 0 : NPT_NX) |
-	       (perm & NESTED_UC ? NPT_PCD | NPT_PWT : 0) | (large ? NPT_PS : 0);
-}
-
-/* A large leaf and a 4 KiB leaf differ in the size bit and the PAT bit's
- * place (APM Vol. 2, 5.4.1).  ferry sets no PAT bit, but a split keeps
- * whatever the leaf had. */
-static u64 npt_split(u64 large, hpa_t hpa)
-{
-	return hpa | (large & ~NPT_ADDR_MASK & ~NPT_PS) | (large & NPT_PAT_LARGE ? NPT_PAT_4K : 0);
-}
-
-static bool npt_present(u64 e) { return e & NPT_P; }
-static bool npt_is_large(u64 e) { return e & NPT_PS; }
-
-static const struct nested_format npt_format = {
-	.table = npt_table,
-	.leaf = npt_leaf,
-	.split = npt_split,
-	.present = npt_present,
-	.is_large = npt_is_large,
-	.addr_mask = NPT_ADDR_MASK,
-};
 
 /* ---- I/O and MSR permission maps ---------------------------------------- */
 static void svm_io_intercept(struct vm *vm, u16 port, u16 count, bool intercept)
@@ -460,7 +418,7 @@ const struct hv_arch svm_arch = {
 	.probe = svm_probe,
 	.log_features = svm_log_features,
 	.cpu_init = svm_cpu_init,
-	.nested = &npt_format,
+	.nested = &svm_npt_format,
 	.vm_init = svm_vm_init,
 	.vcpu_init = svm_vcpu_init,
 	.run = svm_run,

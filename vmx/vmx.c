@@ -1,8 +1,8 @@
 /* Intel VMX back end: capability checks, VMXON, the VMCS with its controls
  * adjusted to what the CPU allows, the I/O and MSR bitmaps and the initial
- * guest state (SDM Vol. 3C, chapters 23-24 and appendix A).  Running the
- * guest and normalising exits is in vmx_run.c, EPT in vmx_ept.c, entry
- * failure reports in vmx_diag.c. */
+ * guest state (SDM Vol. 3C, chapters 23-24 and appendix A), INVEPT.
+ * Running the guest and normalising exits is in vmx_run.c, the EPT entry
+ * format in vmx_ept.c, entry failure reports in vmx_diag.c. */
 #include "vmx.h"
 #include "vm/vm.h"
 #include "platform/mem.h"
@@ -519,6 +519,23 @@ static void vmx_intr_exiting(struct vcpu *vcpu, bool on)
 		}
 	}
 	vmcs_write(VMCS_PIN_CONTROLS, pin);
+}
+
+/* ---- EPT ------------------------------------------------------------------- */
+struct invept_desc {
+	u64 eptp;
+	u64 reserved;
+} __packed;
+
+/* INVEPT: drops cached guest-physical translations after nested mappings
+ * changed (28.3.3.4): the one EPT context when the CPU can, else all of them.
+ * Probe refused CPUs without INVEPT. */
+static void vmx_ept_flush(struct vcpu *vcpu)
+{
+	const struct vmx_vm *v = vcpu->vm->arch_data;
+	struct invept_desc d = { .eptp = v->eptp, .reserved = 0 };
+	u64 type = vmx.ept_vpid & EPT_CAP_INVEPT_SINGLE ? INVEPT_SINGLE_CONTEXT : INVEPT_ALL_CONTEXT;
+	__asm__ volatile("invept %0, %1" ::"m"(d), "r"(type) : "cc", "memory");
 }
 
 const struct hv_arch vmx_arch = {

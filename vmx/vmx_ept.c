@@ -1,8 +1,8 @@
 /* Extended page tables (SDM Vol. 3C, 28.2): the entry format that
- * vm/nested.c builds the guest's physical address space with, the
- * EPT pointer, and INVEPT. */
+ * vm/nested.c builds the guest's physical address space with, and the EPT
+ * pointer.  Pure: also built for the host unit tests
+ * (tests/unit/test_nested.c).  INVEPT is in vmx.c. */
 #include "vmx.h"
-#include "vm/vm.h"
 
 /* EPT paging-structure entries (28.2.2, tables 28-1 to 28-6) */
 #define EPT_R BIT(0)
@@ -75,20 +75,4 @@ const struct nested_format vmx_ept_format = {
 u64 vmx_eptp(hpa_t root)
 {
 	return (root & EPT_ADDR_MASK) | EPTP_MEMTYPE(MEMTYPE_WB) | EPTP_WALK_LENGTH(4);
-}
-
-struct invept_desc {
-	u64 eptp;
-	u64 reserved;
-} __packed;
-
-/* Drops cached guest-physical translations after nested mappings changed
- * (28.3.3.4): the one EPT context when the CPU can, else all of them.
- * Probe refused CPUs without INVEPT. */
-void vmx_ept_flush(struct vcpu *vcpu)
-{
-	const struct vmx_vm *v = vcpu->vm->arch_data;
-	struct invept_desc d = { .eptp = v->eptp, .reserved = 0 };
-	u64 type = vmx.ept_vpid & EPT_CAP_INVEPT_SINGLE ? INVEPT_SINGLE_CONTEXT : INVEPT_ALL_CONTEXT;
-	__asm__ volatile("invept %0, %1" ::"m"(d), "r"(type) : "cc", "memory");
 }

@@ -27,7 +27,7 @@ KLDFLAGS := -nostdlib -static -no-pie -z max-page-size=0x1000 -z noexecstack --g
 LIB_SRCS := lib/string.c lib/fmt.c lib/err.c lib/sha256.c
 FERRY_SRCS := $(LIB_SRCS) x86/x86_decode.c boot/entry.S boot/multiboot.c \
 	$(wildcard platform/*.c) platform/trap.S \
-	$(wildcard vm/*.c) svm/svm.c svm/svm_entry.S $(wildcard vmx/*.c) vmx/vmx_entry.S \
+	$(wildcard vm/*.c) $(wildcard svm/*.c) svm/svm_entry.S $(wildcard vmx/*.c) vmx/vmx_entry.S \
 	$(wildcard vdev/*.c) drivers/drivers.c $(filter-out drivers/drivers.c,$(wildcard drivers/*.c)) \
 	$(wildcard net/*.c) $(wildcard main/*.c)
 

@@ -12,6 +12,8 @@
  * same page tables, the same GDT, the same long-mode switch.
  */
 #include "entry64.h"
+#include "x86/cpuid.h"
+#include "x86/msr.h"
 
 #define MB1_MAGIC 0x1BADB002
 #define MB1_FLAGS 0x00000003 /* page-align modules, give memory info */
@@ -25,9 +27,6 @@
 #define CR4_PGE (1 << 7)
 #define CR4_LA57 (1 << 12)
 #define CR4_PCIDE (1 << 17)
-#define MSR_EFER 0xC0000080
-#define EFER_LME (1 << 8)
-#define EFER_NXE (1 << 11)
 #define PTE_P 0x1
 #define PTE_W 0x2
 #define PTE_PS 0x80
@@ -82,13 +81,13 @@ _start:
 	mov $boot_stack_top, %esp
 
 	/* Long mode present?  CPUID 0x80000001 EDX bit 29 (SDM Vol. 2A CPUID). */
-	mov $0x80000000, %eax
+	mov $CPUID_LEAF_EXT_MAX, %eax
 	cpuid
-	cmp $0x80000001, %eax
+	cmp $CPUID_LEAF_EXT_FEATURES, %eax
 	jb no_long_mode
-	mov $0x80000001, %eax
+	mov $CPUID_LEAF_EXT_FEATURES, %eax
 	cpuid
-	test $(1 << 29), %edx
+	test $CPUID_EXT1_EDX_LM, %edx
 	jz no_long_mode
 
 	/* PML4[0] -> PDPT; PDPT[0..3] -> the four page directories. */

@@ -47,20 +47,21 @@ static void log_cpu(void)
 	char vendor[13];
 	cpu_vendor(vendor);
 	char brand[49] = "";
-	if (cpuid(0x80000000, 0).eax >= 0x80000004) {
-		for (u32 i = 0; i < 3; i++) {
-			struct cpuid_regs b = cpuid(0x80000002 + i, 0);
+	if (cpuid(CPUID_LEAF_EXT_MAX, 0).eax >= CPUID_LEAF_BRAND + CPUID_LEAF_BRAND_COUNT - 1) {
+		for (u32 i = 0; i < CPUID_LEAF_BRAND_COUNT; i++) {
+			struct cpuid_regs b = cpuid(CPUID_LEAF_BRAND + i, 0);
 			memcpy(brand + 16 * i, &b, 16);
 		}
 		brand[48] = 0;
 	}
-	struct cpuid_regs f1 = cpuid(1, 0), e1 = cpuid(0x80000001, 0);
-	log_info("cpu: %s \"%s\" family %u model %u", vendor, brand,
-		 ((f1.eax >> 8) & 0xF) + ((f1.eax >> 20) & 0xFF), ((f1.eax >> 4) & 0xF) | ((f1.eax >> 12) & 0xF0));
+	struct cpuid_regs f1 = cpuid(CPUID_LEAF_FEATURES, 0), e1 = cpuid(CPUID_LEAF_EXT_FEATURES, 0);
+	log_info("cpu: %s \"%s\" family %u model %u", vendor, brand, CPUID_1_EAX_FAMILY(f1.eax),
+		 CPUID_1_EAX_MODEL(f1.eax));
 	log_info("cpu features: svm=%s vmx=%s nx=%s 1g-pages=%s pae=%s apic=%s x2apic=%s",
-		 e1.ecx & BIT(2) ? "yes" : "no", f1.ecx & BIT(5) ? "yes" : "no", e1.edx & BIT(20) ? "yes" : "no",
-		 e1.edx & BIT(26) ? "yes" : "no", f1.edx & BIT(6) ? "yes" : "no", f1.edx & BIT(9) ? "yes" : "no",
-		 f1.ecx & BIT(21) ? "yes" : "no");
+		 e1.ecx & CPUID_EXT1_ECX_SVM ? "yes" : "no", f1.ecx & CPUID_1_ECX_VMX ? "yes" : "no",
+		 e1.edx & CPUID_EXT1_EDX_NX ? "yes" : "no", e1.edx & CPUID_EXT1_EDX_PAGE1G ? "yes" : "no",
+		 f1.edx & CPUID_1_EDX_PAE ? "yes" : "no", f1.edx & CPUID_1_EDX_APIC ? "yes" : "no",
+		 f1.ecx & CPUID_1_ECX_X2APIC ? "yes" : "no");
 }
 
 /* The configuration file (a boot module named ferry.cfg), then the command

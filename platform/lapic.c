@@ -2,6 +2,7 @@
  * (the guest's nested map then leaves the LAPIC page out). */
 #include "lapic.h"
 #include "x86/cpu.h"
+#include "x86/msr.h"
 #include "x86/io.h"
 #include "trap.h"
 #include "console.h"
@@ -19,9 +20,6 @@
 #define LAPIC_TIMER_CUR 0x390
 #define LAPIC_TIMER_DIV 0x3E0
 #define LAPIC_DIV_16 0x3
-
-#define APIC_BASE_ENABLE BIT(11)
-#define APIC_BASE_ADDR 0xFFFFFF000ULL
 
 /* 8259 PICs: mask everything after remapping away from the exception
  * vectors, so a stray legacy interrupt cannot land on vector 8. */
@@ -65,7 +63,7 @@ static void on_spurious(u8 vector) { (void)vector; /* no EOI for spurious (SDM 1
 
 int lapic_init(void)
 {
-	if (!(cpuid(1, 0).edx & BIT(9)))
+	if (!(cpuid(CPUID_LEAF_FEATURES, 0).edx & CPUID_1_EDX_APIC))
 		return -E_NOTSUP;
 	u64 msr = rdmsr(MSR_IA32_APIC_BASE);
 	base = msr & APIC_BASE_ADDR;

@@ -151,12 +151,6 @@ static u64 *table_alloc(void)
 	return NULL;
 }
 
-static unsigned phys_bits(void)
-{
-	struct cpuid_regs r = cpuid(0x80000000, 0);
-	return r.eax >= 0x80000008 ? (cpuid(0x80000008, 0).eax & 0xFF) : 36;
-}
-
 /* The page directory covering pa, built on demand (identity-filled with
  * write-back 2 MiB pages).  NULL when out of tables or out of range. */
 static u64 *pd_for(hpa_t pa)
@@ -184,7 +178,7 @@ static u64 *pd_for(hpa_t pa)
 
 static int map_identity(hpa_t pa, u64 size, u64 cache_bits)
 {
-	u64 limit = (u64)1 << MIN(phys_bits(), 47u);
+	u64 limit = (u64)1 << MIN(cpu_phys_addr_bits(), 47u);
 	if (size == 0 || pa + size < pa || pa + size > limit)
 		return -E_RANGE;
 	for (u64 a = ALIGN_DOWN(pa, PAGE_2M); a < pa + size; a += PAGE_2M) {

@@ -1,5 +1,6 @@
 /* AMD SVM back end: capability checks, the VMCB, running the guest and
  * turning #VMEXITs into struct vm_exit (APM Vol. 2, chapter 15). */
+#include "svm.h"
 #include "vmcb.h"
 #include "vm/vm.h"
 #include "platform/mem.h"
@@ -7,17 +8,7 @@
 #include "lib/fmt.h"
 #include "lib/string.h"
 #include "x86/cpu.h"
-
-#define MSR_VM_CR 0xC0010114
-#define VM_CR_SVMDIS BIT(4)
-#define VM_CR_LOCK BIT(3)
-#define MSR_VM_HSAVE_PA 0xC0010117
-
-/* CPUID Fn8000_000A EDX (APM Vol. 3, appendix E.4.9) */
-#define SVM_FEAT_NP BIT(0)
-#define SVM_FEAT_NRIPS BIT(3)
-#define SVM_FEAT_DECODE_ASSISTS BIT(7)
-#define SVM_FEAT_FLUSH_BY_ASID BIT(6)
+#include "x86/msr.h"
 
 #define IOPM_PAGES 3
 #define MSRPM_PAGES 2
@@ -36,7 +27,7 @@ struct svm_vcpu {
 #define SVM_VINTR_MASKING BIT(24) /* VMCB 0x060 bit 24: V_INTR_MASKING */
 
 static struct {
-	u32 features; /* CPUID 8000_000A EDX */
+	u32 features; /* CPUID 8000_000A EDX: CPUID_SVM_EDX_* */
 	u32 nasid;
 	struct vmcb *host_vmcb; /* ferry's FS/GS/TR/... for VMLOAD after #VMEXIT */
 } svm;
@@ -45,8 +36,8 @@ void svm_vmrun(u64 *gprs, hpa_t guest_vmcb, hpa_t host_vmcb);
 
 static int svm_probe(char *why, size_t n)
 {
-	struct cpuid_regs r = cpuid(0x80000000, 0);
-	if (r.eax < 0x8000000A || !(cpuid(0x80000001, 0).ecx & BIT(2))) {
+	struct cpuid_regs r = cpuid(CPUID_LEAF_EXT_MAX, 0);
+	if (r.eax < CPUID_LEAF_SVM || !(cpuid(CPUID_LEAF_EXT_FEATURES, 0).ecx & CPUID_EXT1_ECX_SVM)) {
 		fmt_snprintf(why, n, "this CPU has no AMD-V (SVM)");
 		return -E_NOTSUP;
 	}
@@ -56,10 +47,10 @@ static int svm_probe(char *why, size_t n)
 			     rdmsr(MSR_VM_CR) & VM_CR_LOCK ? ", locked" : "");
 		return -E_NOTSUP;
 	}
-	r = cpuid(0x8000000A, 0);
+	r = cpuid(CPUID_LEAF_SVM, 0);
 	svm.features = r.edx;
 	svm.nasid = r.ebx;
-	if (!(r.edx & SVM_FEAT_NP)) {
+	if (!(r.edx & CPUID_SVM_EDX_NP)) {
 		fmt_snprintf(why, n, "this CPU has SVM but no nested paging (NPT), which ferry needs to trap the logical device");
 		return -E_NOTSUP;
 	}
@@ -73,8 +64,8 @@ static int svm_probe(char *why, size_t n)
 static void svm_log_features(void)
 {
 	log_info("SVM: revision %u, %u ASIDs, NPT yes, next_rip %s, decode assists %s",
-		 cpuid(0x8000000A, 0).eax & 0xFF, svm.nasid, svm.features & SVM_FEAT_NRIPS ? "yes" : "no",
-		 svm.features & SVM_FEAT_DECODE_ASSISTS ? "yes" : "no");
+		 CPUID_SVM_EAX_REVISION(cpuid(CPUID_LEAF_SVM, 0).eax), svm.nasid, svm.features & CPUID_SVM_EDX_NRIPS ? "yes" : "no",
+		 svm.features & CPUID_SVM_EDX_DECODE_ASSISTS ? "yes" : "no");
 }
 
 static int svm_cpu_init(void)
@@ -91,37 +82,6 @@ static int svm_cpu_init(void)
 	return 0;
 }
 
-/* ---- nested page tables: the ordinary x86-64 page-table format --------- */
-#define NPT_P BIT(0)
-#define NPT_RW BIT(1)
-#define NPT_US BIT(2) /* nested walks are user accesses: every entry needs U */
-#define NPT_PWT BIT(3)
-#define NPT_PCD BIT(4)
-#define NPT_PS BIT(7)
-#define NPT_NX BIT(63)
-
-static u64 npt_table(hpa_t next) { return next | NPT_P | NPT_RW | NPT_US; }
-
-static u64 npt_leaf(hpa_t hpa, unsigned perm, bool large)
-{
-	if (!(perm & NPT_RWX))
-		return 0;
-	/* NPT cannot express write- or execute-only: R is implied by P. */
-	return hpa | NPT_P | NPT_US | (perm & NPT_W ? NPT_RW : 0) | (perm & NPT_X ? 0 : NPT_NX) |
-	       (perm & NPT_UC ? NPT_PCD | NPT_PWT : 0) | (large ? NPT_PS : 0);
-}
-
-static bool npt_present(u64 e) { return e & NPT_P; }
-static bool npt_is_large(u64 e) { return e & NPT_PS; }
-
-static const struct nested_format npt_format = {
-	.table = npt_table,
-	.leaf = npt_leaf,
-	.present = npt_present,
-	.is_large = npt_is_large,
-	.addr_mask = 0x000FFFFFFFFFF000ULL,
-};
-
 /* ---- I/O and MSR permission maps ---------------------------------------- */
 static void svm_io_intercept(struct vm *vm, u16 port, u16 count, bool intercept)
 {
@@ -134,16 +94,20 @@ static void svm_io_intercept(struct vm *vm, u16 port, u16 count, bool intercept)
 	}
 }
 
-/* MSRPM: two bits per MSR (read, write) in three 2 KiB blocks (APM Vol. 2,
- * 15.11).  Returns the bit index of the read bit, or -1 outside them. */
+/* MSRPM: two bits per MSR (read, write) in three 2 KiB blocks, one for
+ * each range of 0x2000 MSRs from 0, MSR_RANGE_HIGH and MSR_RANGE_AMD (APM
+ * Vol. 2, 15.11).  Returns the bit index of the read bit, or -1 outside
+ * them. */
+#define MSRPM_RANGE_MSRS 0x2000
+
 static long msrpm_bit(u32 msr)
 {
-	if (msr <= 0x1FFF)
+	if (msr < MSRPM_RANGE_MSRS)
 		return (long)msr * 2;
-	if (msr >= 0xC0000000 && msr <= 0xC0001FFF)
-		return 0x800 * 8 + (long)(msr - 0xC0000000) * 2;
-	if (msr >= 0xC0010000 && msr <= 0xC0011FFF)
-		return 0x1000 * 8 + (long)(msr - 0xC0010000) * 2;
+	if (msr >= MSR_RANGE_HIGH && msr - MSR_RANGE_HIGH < MSRPM_RANGE_MSRS)
+		return 0x800 * 8 + (long)(msr - MSR_RANGE_HIGH) * 2;
+	if (msr >= MSR_RANGE_AMD && msr - MSR_RANGE_AMD < MSRPM_RANGE_MSRS)
+		return 0x1000 * 8 + (long)(msr - MSR_RANGE_AMD) * 2;
 	return -1;
 }
 
@@ -172,13 +136,13 @@ static int svm_vm_init(struct vm *vm)
 	 * VMLOAD/VMSAVE or held in the VMCB, so the guest may own them. */
 	memset(s->msrpm, 0xFF, MSRPM_PAGES * PAGE_SIZE);
 	static const u32 pass[] = {
-		0x174, 0x175, 0x176,                         /* SYSENTER_CS/ESP/EIP */
-		0xC0000081, 0xC0000082, 0xC0000083, 0xC0000084, /* STAR LSTAR CSTAR SFMASK */
-		0xC0000100, 0xC0000101, 0xC0000102,          /* FS_BASE GS_BASE KERNEL_GS_BASE */
+		MSR_IA32_SYSENTER_CS, MSR_IA32_SYSENTER_ESP, MSR_IA32_SYSENTER_EIP,
+		MSR_STAR, MSR_LSTAR, MSR_CSTAR, MSR_SFMASK,
+		MSR_FS_BASE, MSR_GS_BASE, MSR_KERNEL_GS_BASE,
 	};
 	for (unsigned i = 0; i < ARRAY_SIZE(pass); i++)
 		msr_passthrough(s, pass[i], true, true);
-	msr_passthrough(s, 0x10, true, false); /* TSC: read only */
+	msr_passthrough(s, MSR_IA32_TSC, true, false); /* read only */
 	/* I/O ports: the core chooses what to intercept; start from none. */
 	return 0;
 }
@@ -231,7 +195,7 @@ static int svm_vcpu_init(struct vcpu *vcpu, const struct vcpu_boot_state *bs)
 	v->save.dr6 = 0xFFFF0FF0;
 	v->save.dr7 = 0x400;
 	v->save.rflags = 0x2;
-	v->save.g_pat = 0x0007040600070406ULL; /* power-on PAT */
+	v->save.g_pat = PAT_POWER_ON;
 
 	memset(&vcpu->regs, 0, sizeof(vcpu->regs));
 	vcpu->regs.rip = bs->rip;
@@ -287,7 +251,7 @@ static void vmcb_to_regs(const struct vmcb *v, struct vcpu_regs *r)
  * the architectural length of the intercepted instruction (no prefixes). */
 static u8 insn_len(const struct vmcb *v, u8 fixed)
 {
-	if (svm.features & SVM_FEAT_NRIPS && v->ctl.next_rip > v->save.rip && v->ctl.next_rip - v->save.rip <= 15)
+	if (svm.features & CPUID_SVM_EDX_NRIPS && v->ctl.next_rip > v->save.rip && v->ctl.next_rip - v->save.rip <= 15)
 		return (u8)(v->ctl.next_rip - v->save.rip);
 	return fixed;
 }
@@ -332,7 +296,7 @@ static void decode_exit(const struct vmcb *v, struct vm_exit *e)
 		e->npf.gpa = i2;
 		e->npf.write = i1 & SVM_NPF_WRITE;
 		e->npf.fetch = i1 & SVM_NPF_FETCH;
-		if (svm.features & SVM_FEAT_DECODE_ASSISTS && v->ctl.insn_len <= 15) {
+		if (svm.features & CPUID_SVM_EDX_DECODE_ASSISTS && v->ctl.insn_len <= 15) {
 			e->insn_nbytes = v->ctl.insn_len;
 			memcpy(e->insn_bytes, v->ctl.insn_bytes, e->insn_nbytes);
 		}
@@ -345,7 +309,7 @@ static void decode_exit(const struct vmcb *v, struct vm_exit *e)
 		break;
 	case SVM_EXIT_VMRUN: case SVM_EXIT_VMLOAD: case SVM_EXIT_VMSAVE:
 	case SVM_EXIT_STGI: case SVM_EXIT_CLGI: case SVM_EXIT_SKINIT: case SVM_EXIT_INVLPGA:
-		e->reason = EXIT_SVM_INSN;
+		e->reason = EXIT_VIRT_INSN;
 		break;
 	case SVM_EXIT_INVALID:
 		e->reason = EXIT_ENTRY_FAIL;
@@ -454,7 +418,7 @@ const struct hv_arch svm_arch = {
 	.probe = svm_probe,
 	.log_features = svm_log_features,
 	.cpu_init = svm_cpu_init,
-	.nested = &npt_format,
+	.nested = &svm_npt_format,
 	.vm_init = svm_vm_init,
 	.vcpu_init = svm_vcpu_init,
 	.run = svm_run,

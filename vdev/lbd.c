@@ -80,7 +80,7 @@ int lbd_attach(struct vm *vm, gpa_t gpa, struct blk_dev *backend)
 	int rc = mmio_register(vm, &r);
 	if (rc == 0)
 		/* Write-back like the rest of RAM: no aliasing of memory types. */
-		rc = nested_map(vm, gpa, virt_to_phys(page), LBD_PAGE_SIZE, NPT_R);
+		rc = nested_map(vm, gpa, virt_to_phys(page), LBD_PAGE_SIZE, NESTED_R);
 	if (rc == 0)
 		vm->lbd_gpa = gpa;
 	return rc;

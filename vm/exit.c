@@ -8,6 +8,7 @@
 #include "mmio.h"
 #include "platform/time.h"
 #include "x86/cpu.h"
+#include "x86/msr.h"
 #include "platform/trap.h"
 
 const char *exit_reason_name(enum exit_reason r)
@@ -16,7 +17,7 @@ const char *exit_reason_name(enum exit_reason r)
 		[EXIT_CPUID] = "cpuid", [EXIT_RDMSR] = "rdmsr", [EXIT_WRMSR] = "wrmsr",
 		[EXIT_IO] = "io", [EXIT_HLT] = "hlt", [EXIT_NPF] = "npf",
 		[EXIT_HYPERCALL] = "hypercall", [EXIT_SHUTDOWN] = "shutdown",
-		[EXIT_INTR] = "intr", [EXIT_SVM_INSN] = "virt-insn",
+		[EXIT_INTR] = "intr", [EXIT_VIRT_INSN] = "virt-insn",
 		[EXIT_ENTRY_FAIL] = "entry-fail", [EXIT_OTHER] = "other",
 	};
 	return r < EXIT_REASON_COUNT ? names[r] : "?";
@@ -34,7 +35,7 @@ static void handle_cpuid(struct vcpu *vcpu)
 	u32 leaf = (u32)r->gpr[GPR_RAX], sub = (u32)r->gpr[GPR_RCX];
 	struct cpuid_regs c = { 0, 0, 0, 0 };
 
-	if (leaf >= FERRY_CPUID_BASE && leaf <= 0x400000FF) {
+	if (leaf >= CPUID_LEAF_HV_FIRST && leaf <= CPUID_LEAF_HV_LAST) {
 		switch (leaf) {
 		case FERRY_CPUID_BASE:
 			c = (struct cpuid_regs){ FERRY_CPUID_MAX, FERRY_SIG_EBX, FERRY_SIG_ECX, FERRY_SIG_EDX };
@@ -57,16 +58,16 @@ static void handle_cpuid(struct vcpu *vcpu)
 	} else {
 		c = cpuid(leaf, sub);
 		switch (leaf) {
-		case 1:
-			c.ecx |= BIT(31);  /* hypervisor present */
-			c.ecx &= ~BIT(5);  /* no VMX inside the guest */
+		case CPUID_LEAF_FEATURES:
+			c.ecx |= CPUID_1_ECX_HYPERVISOR;
+			c.ecx &= ~CPUID_1_ECX_VMX;  /* no VMX inside the guest */
 			/* OSXSAVE mirrors the guest's CR4.OSXSAVE, not ferry's. */
-			c.ecx = (c.ecx & ~(u32)BIT(27)) | (r->cr4 & BIT(18) ? (u32)BIT(27) : 0);
+			c.ecx = (c.ecx & ~(u32)CPUID_1_ECX_OSXSAVE) | (r->cr4 & CR4_OSXSAVE ? (u32)CPUID_1_ECX_OSXSAVE : 0);
 			break;
-		case 0x80000001:
-			c.ecx &= ~BIT(2);  /* no SVM inside the guest */
+		case CPUID_LEAF_EXT_FEATURES:
+			c.ecx &= ~CPUID_EXT1_ECX_SVM;  /* no SVM inside the guest */
 			break;
-		case 0x8000000A:
+		case CPUID_LEAF_SVM:
 			c = (struct cpuid_regs){ 0, 0, 0, 0 };
 			break;
 		}
@@ -80,9 +81,9 @@ static void handle_cpuid(struct vcpu *vcpu)
 /* MSRs the guest may read from the hardware: information only. */
 static bool msr_read_through(u32 msr)
 {
-	return msr == MSR_IA32_APIC_BASE || msr == 0x17 /* PLATFORM_ID */ || msr == 0x8B /* microcode */ ||
-	       msr == 0xFE /* MTRRCAP */ || (msr >= 0x200 && msr <= 0x2FF) /* MTRRs */ ||
-	       msr == 0x1A0 /* MISC_ENABLE */;
+	return msr == MSR_IA32_APIC_BASE || msr == MSR_IA32_PLATFORM_ID || msr == MSR_IA32_BIOS_SIGN_ID ||
+	       msr == MSR_IA32_MTRRCAP || (msr >= MSR_IA32_MTRR_PHYSBASE0 && msr <= MSR_IA32_MTRR_DEF_TYPE) ||
+	       msr == MSR_IA32_MISC_ENABLE;
 }
 
 /* Returns false when it injected #GP (a fault: RIP stays put). */
@@ -178,7 +179,7 @@ void exit_handle(struct vcpu *vcpu, const struct vm_exit *e)
 			vm_stop(vm, VM_STOP_FATAL_MEMORY);
 		}
 		break;
-	case EXIT_SVM_INSN:
+	case EXIT_VIRT_INSN:
 		vm->arch->inject_exception(vcpu, VEC_UD, false, 0);
 		break;
 	case EXIT_INTR:

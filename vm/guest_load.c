@@ -14,6 +14,7 @@
 #include "lib/guest_abi.h"
 #include "lib/string.h"
 #include "x86/cpu.h"
+#include "x86/msr.h"
 
 /* Layout inside the boot area. */
 #define BOOT_GDT 0x1000

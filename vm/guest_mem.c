@@ -4,11 +4,10 @@
 #include "guest_mem.h"
 #include "lib/string.h"
 #include "x86/cpu.h"
+#include "x86/msr.h"
 
 #define PTE_P BIT(0)
 #define PTE_PS BIT(7)
-#define CR4_PSE BIT(4)
-#define CR4_LA57 BIT(12)
 #define ADDR_MASK 0x000FFFFFFFFFF000ULL
 
 static int read_entry(struct vcpu *vcpu, gpa_t pa, unsigned size, u64 *e)

@@ -28,10 +28,8 @@ static u64 *walk(struct vm *vm, gpa_t gpa, int level)
 				return NULL;
 			u64 big = *e;
 			hpa_t base = big & f->addr_mask & ~(PAGE_2M - 1);
-			/* A large leaf and a 4 KiB leaf differ only in the size bit and
-			 * the PAT position; rebuild from the original permissions. */
 			for (int i = 0; i < 512; i++)
-				pt[i] = (big & ~f->addr_mask & ~BIT(7)) | (base + (u64)i * PAGE_SIZE);
+				pt[i] = f->split(big, base + (u64)i * PAGE_SIZE);
 			*e = f->table(virt_to_phys(pt));
 		} else if (!f->present(*e)) {
 			u64 *n = page_alloc(1);

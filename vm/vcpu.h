@@ -31,7 +31,7 @@ enum exit_reason {
 	EXIT_HYPERCALL,  /* VMMCALL / VMCALL */
 	EXIT_SHUTDOWN,   /* triple fault */
 	EXIT_INTR,       /* physical interrupt while the guest ran */
-	EXIT_SVM_INSN,   /* the guest tried a virtualization instruction */
+	EXIT_VIRT_INSN,  /* the guest tried a virtualization instruction */
 	EXIT_ENTRY_FAIL, /* the CPU refused to enter the guest */
 	EXIT_OTHER,      /* anything else: reported with its raw code */
 	EXIT_REASON_COUNT
@@ -82,22 +82,29 @@ struct vcpu_boot_state {
 	u16 code_sel, data_sel;
 };
 
-/* Permission bits for nested mappings. */
-#define NPT_R BIT(0)
-#define NPT_W BIT(1)
-#define NPT_X BIT(2)
-#define NPT_RWX (NPT_R | NPT_W | NPT_X)
-#define NPT_UC BIT(3) /* device memory: uncached */
+/* Permission bits for nested mappings, the same for NPT and EPT: each back
+ * end's leaf encoder turns them into its own entry bits. */
+#define NESTED_R BIT(0)
+#define NESTED_W BIT(1)
+#define NESTED_X BIT(2)
+#define NESTED_RWX (NESTED_R | NESTED_W | NESTED_X)
+#define NESTED_UC BIT(3) /* device memory: uncached */
 
 /* How a back end encodes nested page-table entries (NPT and EPT share the
  * 4-level radix shape and differ only in the bits; vm/nested.c walks
- * the tree, the back end says what a table pointer and a leaf look like). */
+ * the tree, the back end says what a table pointer and a leaf look like).
+ * The walker holds no entry bit of its own: the page-size bit, and any bit
+ * whose place differs between a large and a 4 KiB leaf, are the format's. */
 struct nested_format {
 	u64 (*table)(hpa_t next);                            /* non-leaf entry */
-	u64 (*leaf)(hpa_t hpa, unsigned perm, bool large);   /* 4 KiB or 2 MiB leaf */
+	u64 (*leaf)(hpa_t hpa, unsigned perm, bool large);   /* 4 KiB or 2 MiB leaf; 0 without R/W/X */
+	/* The 4 KiB leaf for hpa with everything else of the 2 MiB leaf
+	 * `large` (permissions, memory type): a split fills a table with
+	 * 512 of them. */
+	u64 (*split)(u64 large, hpa_t hpa);
 	bool (*present)(u64 e);
-	bool (*is_large)(u64 e);
-	u64 addr_mask;
+	bool (*is_large)(u64 e);                             /* a leaf above level 1 */
+	u64 addr_mask;                                       /* the address bits of any entry */
 };
 
 struct hv_arch {

@@ -51,8 +51,8 @@ struct vm {
 };
 
 /* Maps [gpa, gpa+size) to [hpa, ...) in the nested page tables with perm
- * (NPT_R/W/X/UC).  Uses 2 MiB pages where alignment allows.  Remapping a
- * range replaces what was there. */
+ * (NESTED_R/W/X/UC).  Uses 2 MiB pages where alignment allows.  Remapping
+ * a range replaces what was there. */
 int nested_map(struct vm *vm, gpa_t gpa, hpa_t hpa, u64 size, unsigned perm);
 /* The nested entry for gpa (0 if none), for diagnostics. */
 u64 nested_lookup(struct vm *vm, gpa_t gpa);

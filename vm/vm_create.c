@@ -42,7 +42,7 @@ static int map_device(struct vm *vm, u64 pa, u64 len, const char *what)
 		log_warn("%s at %lx+%lx overlaps RAM, ferry or an owned device: not mapped for the guest", what, pa, len);
 		return 0;
 	}
-	return nested_map(vm, s, s, e - s, NPT_R | NPT_W | NPT_UC);
+	return nested_map(vm, s, s, e - s, NESTED_R | NESTED_W | NESTED_UC);
 }
 
 /* Is this page one the guest may reach directly as firmware memory?  Not
@@ -71,7 +71,7 @@ static int map_firmware_range(struct vm *vm, u64 base, u64 len)
 		if (ok && !run)
 			run = pa;
 		if (!ok && run) {
-			int rc = nested_map(vm, run, run, pa - run, NPT_R | NPT_W | NPT_UC);
+			int rc = nested_map(vm, run, run, pa - run, NESTED_R | NESTED_W | NESTED_UC);
 			if (rc < 0)
 				return rc;
 			run = 0;
@@ -106,9 +106,8 @@ static gpa_t pick_lbd_gpa(const struct vm *vm, const struct boot_info *bi)
 	u64 top = 4 * GiB;
 	for (unsigned i = 0; i < vm->ram.n; i++)
 		top = MAX(top, vm->ram.r[i].end);
-	struct cpuid_regs r = cpuid(0x80000000, 0);
-	unsigned phys_bits = r.eax >= 0x80000008 ? (cpuid(0x80000008, 0).eax & 0xFF) : 36;
-	for (gpa_t g = ALIGN_UP(top, GiB); g + LBD_GPA_SPAN <= (1ULL << phys_bits); g += GiB) {
+	u64 limit = 1ULL << cpu_phys_addr_bits();
+	for (gpa_t g = ALIGN_UP(top, GiB); g + LBD_GPA_SPAN <= limit; g += GiB) {
 		bool clash = false;
 		for (unsigned i = 0; i < bi->nmem; i++)
 			clash |= overlaps(g, LBD_GPA_SPAN, bi->mem[i].base, bi->mem[i].len);
@@ -145,7 +144,7 @@ int vm_create(struct vm *vm, const struct hv_arch *arch, const struct boot_info 
 			return rc;
 	for (unsigned i = 0; i < vm->ram.n; i++) {
 		const struct gmem_range *r = &vm->ram.r[i];
-		if ((rc = nested_map(vm, r->start, r->start, r->end - r->start, NPT_RWX)) < 0)
+		if ((rc = nested_map(vm, r->start, r->start, r->end - r->start, NESTED_RWX)) < 0)
 			return rc;
 	}
 
@@ -161,7 +160,7 @@ int vm_create(struct vm *vm, const struct hv_arch *arch, const struct boot_info 
 	 * 640 KiB (Linux reads them: the EBDA, iBFT and MP table scans), VGA
 	 * memory, and the BIOS/option ROM area. */
 	for (u64 pa = 0; pa < 0x100000; pa += PAGE_SIZE) {
-		u32 perm = pa < 0xA0000 ? NPT_R | NPT_W : pa < 0xC0000 ? NPT_R | NPT_W | NPT_UC : NPT_R | NPT_X;
+		u32 perm = pa < 0xA0000 ? NESTED_R | NESTED_W : pa < 0xC0000 ? NESTED_R | NESTED_W | NESTED_UC : NESTED_R | NESTED_X;
 		if (gmem_check(&vm->ram, pa, PAGE_SIZE) < 0 && !mem_is_ferry(pa, PAGE_SIZE) &&
 		    (rc = nested_map(vm, pa, pa, PAGE_SIZE, perm)) < 0)
 			return rc;

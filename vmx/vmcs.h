@@ -1,48 +1,15 @@
 /* Intel VMX: the VMCS field encodings, control bits, exit reasons and the
- * capability MSRs (SDM Vol. 3C, chapter 24 and appendices A-C), and the
- * one-line VMREAD/VMWRITE accessors.  The VMCS itself is opaque memory:
- * fields are reached only through VMREAD/VMWRITE by encoding. */
+ * fields of the capability MSRs (SDM Vol. 3C, chapter 24 and appendices
+ * A-C), and the one-line VMREAD/VMWRITE accessors.  The VMCS itself is
+ * opaque memory: fields are reached only through VMREAD/VMWRITE by
+ * encoding. */
 #ifndef FERRY_VMX_VMCS_H
 #define FERRY_VMX_VMCS_H
 
 #include "lib/types.h"
 
-/* ---- capability and control MSRs (SDM Vol. 3C, appendix A; Vol. 4) ------ */
-#define MSR_IA32_FEATURE_CONTROL 0x03A
-#define FEATURE_CONTROL_LOCK BIT(0)
-#define FEATURE_CONTROL_VMX_IN_SMX BIT(1)
-#define FEATURE_CONTROL_VMX_OUTSIDE_SMX BIT(2)
-
-#define MSR_IA32_SYSENTER_CS 0x174
-#define MSR_IA32_SYSENTER_ESP 0x175
-#define MSR_IA32_SYSENTER_EIP 0x176
-#define MSR_IA32_DEBUGCTL 0x1D9
-#define MSR_STAR 0xC0000081
-#define MSR_LSTAR 0xC0000082
-#define MSR_CSTAR 0xC0000083
-#define MSR_SFMASK 0xC0000084
-#define MSR_FS_BASE 0xC0000100
-#define MSR_GS_BASE 0xC0000101
-#define MSR_KERNEL_GS_BASE 0xC0000102
-#define MSR_TSC 0x010
-
-#define MSR_IA32_VMX_BASIC 0x480           /* A.1 */
-#define MSR_IA32_VMX_PINBASED_CTLS 0x481   /* A.3.1 */
-#define MSR_IA32_VMX_PROCBASED_CTLS 0x482  /* A.3.2 */
-#define MSR_IA32_VMX_EXIT_CTLS 0x483       /* A.4 */
-#define MSR_IA32_VMX_ENTRY_CTLS 0x484      /* A.5 */
-#define MSR_IA32_VMX_MISC 0x485            /* A.6 */
-#define MSR_IA32_VMX_CR0_FIXED0 0x486      /* A.7 */
-#define MSR_IA32_VMX_CR0_FIXED1 0x487
-#define MSR_IA32_VMX_CR4_FIXED0 0x488      /* A.8 */
-#define MSR_IA32_VMX_CR4_FIXED1 0x489
-#define MSR_IA32_VMX_PROCBASED_CTLS2 0x48B /* A.3.3: only if PROCBASED_CTLS allows bit 31 */
-#define MSR_IA32_VMX_EPT_VPID_CAP 0x48C    /* A.10: only if CTLS2 allows EPT or VPID */
-#define MSR_IA32_VMX_TRUE_PINBASED_CTLS 0x48D  /* A.3.1: only if VMX_BASIC bit 55 */
-#define MSR_IA32_VMX_TRUE_PROCBASED_CTLS 0x48E
-#define MSR_IA32_VMX_TRUE_EXIT_CTLS 0x48F
-#define MSR_IA32_VMX_TRUE_ENTRY_CTLS 0x490
-
+/* ---- fields of the capability MSRs (SDM Vol. 3C, appendix A) -----------
+ * The MSR numbers are in x86/msr.h. */
 /* IA32_VMX_BASIC (A.1) */
 #define VMX_BASIC_REVISION(b) ((u32)(b) & 0x7FFFFFFF)
 #define VMX_BASIC_REGION_SIZE(b) (((b) >> 32) & 0x1FFF)

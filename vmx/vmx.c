@@ -1,8 +1,8 @@
 /* Intel VMX back end: capability checks, VMXON, the VMCS with its controls
  * adjusted to what the CPU allows, the I/O and MSR bitmaps and the initial
- * guest state (SDM Vol. 3C, chapters 23-24 and appendix A).  Running the
- * guest and normalising exits is in vmx_run.c, EPT in vmx_ept.c, entry
- * failure reports in vmx_diag.c. */
+ * guest state (SDM Vol. 3C, chapters 23-24 and appendix A), INVEPT.
+ * Running the guest and normalising exits is in vmx_run.c, the EPT entry
+ * format in vmx_ept.c, entry failure reports in vmx_diag.c. */
 #include "vmx.h"
 #include "vm/vm.h"
 #include "platform/mem.h"
@@ -11,10 +11,7 @@
 #include "lib/fmt.h"
 #include "lib/string.h"
 #include "x86/cpu.h"
-
-#define CPUID_1_ECX_VMX BIT(5)
-#define CPUID_1_ECX_XSAVE BIT(26)
-#define CR4_VMXE BIT(13)
+#include "x86/msr.h"
 
 struct vmx_caps vmx;
 
@@ -53,7 +50,7 @@ static u32 ctl_adjust(const struct vmx_ctl_cap *c, u32 want)
 static int vmx_probe(char *why, size_t n)
 {
 	memset(&vmx, 0, sizeof(vmx));
-	if (!(cpuid(1, 0).ecx & CPUID_1_ECX_VMX)) {
+	if (!(cpuid(CPUID_LEAF_FEATURES, 0).ecx & CPUID_1_ECX_VMX)) {
 		fmt_snprintf(why, n, "this CPU has no Intel VT-x (VMX)");
 		return -E_NOTSUP;
 	}
@@ -121,8 +118,8 @@ static int vmx_probe(char *why, size_t n)
 		return -E_NOTSUP;
 	}
 	vmx.unrestricted = vmx.proc2_ctl & PROC2_UNRESTRICTED_GUEST;
-	if (cpuid(1, 0).ecx & CPUID_1_ECX_XSAVE) {
-		struct cpuid_regs x = cpuid(0xD, 0);
+	if (cpuid(CPUID_LEAF_FEATURES, 0).ecx & CPUID_1_ECX_XSAVE) {
+		struct cpuid_regs x = cpuid(CPUID_LEAF_XSAVE, 0);
 		vmx.xcr0_supported = x.eax | (u64)x.edx << 32;
 	}
 	return 0;
@@ -209,9 +206,10 @@ static int vmx_cpu_init(void)
 
 /* ---- I/O and MSR bitmaps (24.6.4, 24.6.9) --------------------------------- */
 #define IO_BITMAP_PAGES 2
-#define MSR_BITMAP_READ_LOW 0     /* MSRs 0-0x1FFF */
-#define MSR_BITMAP_READ_HIGH 1024 /* MSRs 0xC0000000-0xC0001FFF */
-#define MSR_BITMAP_WRITE 2048     /* the write bitmaps follow the read ones */
+#define MSR_BITMAP_RANGE_MSRS 0x2000 /* each bitmap: 0x2000 MSRs from 0 or MSR_RANGE_HIGH */
+#define MSR_BITMAP_READ_LOW 0        /* MSRs 0-0x1FFF */
+#define MSR_BITMAP_READ_HIGH 1024    /* MSRs 0xC0000000-0xC0001FFF */
+#define MSR_BITMAP_WRITE 2048        /* the write bitmaps follow the read ones */
 
 /* One bit per port, bitmap A then B: the same meaning as SVM's IOPM.  An
  * access of several bytes exits if any of its ports' bits is set. */
@@ -229,11 +227,11 @@ static void vmx_io_intercept(struct vm *vm, u16 port, u16 count, bool intercept)
 static void msr_passthrough(struct vmx_vm *v, u32 msr, bool read, bool write)
 {
 	u32 off;
-	if (msr <= 0x1FFF) {
+	if (msr < MSR_BITMAP_RANGE_MSRS) {
 		off = MSR_BITMAP_READ_LOW;
-	} else if (msr >= 0xC0000000 && msr <= 0xC0001FFF) {
+	} else if (msr >= MSR_RANGE_HIGH && msr - MSR_RANGE_HIGH < MSR_BITMAP_RANGE_MSRS) {
 		off = MSR_BITMAP_READ_HIGH;
-		msr -= 0xC0000000;
+		msr -= MSR_RANGE_HIGH;
 	} else {
 		return; /* outside the bitmaps: always exits */
 	}
@@ -270,7 +268,7 @@ static int vmx_vm_init(struct vm *vm)
 	};
 	for (unsigned i = 0; i < ARRAY_SIZE(pass); i++)
 		msr_passthrough(v, pass[i], true, true);
-	msr_passthrough(v, MSR_TSC, true, false);
+	msr_passthrough(v, MSR_IA32_TSC, true, false);
 	/* I/O ports: the core chooses what to intercept; start from none. */
 	return 0;
 }
@@ -356,7 +354,7 @@ static bool write_guest_state(struct vmx_vcpu *xv, const struct vcpu_boot_state 
 	ok &= vmcs_write(VMCS_GUEST_CR4, (bs->cr4 | (vmx.cr4_fixed0 & xv->cr4_mask)) & vmx.cr4_fixed1);
 	ok &= vmcs_write(VMCS_CR4_READ_SHADOW, bs->cr4);
 	ok &= vmcs_write(VMCS_GUEST_IA32_EFER, bs->efer);
-	ok &= vmcs_write(VMCS_GUEST_IA32_PAT, 0x0007040600070406ULL); /* power-on PAT */
+	ok &= vmcs_write(VMCS_GUEST_IA32_PAT, PAT_POWER_ON);
 	ok &= vmcs_write(VMCS_GUEST_IA32_DEBUGCTL, 0);
 	ok &= vmcs_write(VMCS_GUEST_DR7, 0x400);
 	ok &= vmcs_write(VMCS_GUEST_SYSENTER_CS, 0);
@@ -472,18 +470,6 @@ static bool vmx_msr_read(struct vcpu *vcpu, u32 msr, u64 *val)
 	return false;
 }
 
-/* A PAT entry is valid when it names UC, WC, WT, WP, WB or UC- (SDM Vol. 3A,
- * 11.12.2); anything else is #GP, and a VM entry would fail on it. */
-static bool pat_valid(u64 pat)
-{
-	for (int i = 0; i < 8; i++) {
-		u8 t = (u8)(pat >> (8 * i));
-		if (t == 2 || t == 3 || t > 7)
-			return false;
-	}
-	return true;
-}
-
 static bool vmx_msr_write(struct vcpu *vcpu, u32 msr, u64 val)
 {
 	switch (msr) {
@@ -533,6 +519,23 @@ static void vmx_intr_exiting(struct vcpu *vcpu, bool on)
 		}
 	}
 	vmcs_write(VMCS_PIN_CONTROLS, pin);
+}
+
+/* ---- EPT ------------------------------------------------------------------- */
+struct invept_desc {
+	u64 eptp;
+	u64 reserved;
+} __packed;
+
+/* INVEPT: drops cached guest-physical translations after nested mappings
+ * changed (28.3.3.4): the one EPT context when the CPU can, else all of them.
+ * Probe refused CPUs without INVEPT. */
+static void vmx_ept_flush(struct vcpu *vcpu)
+{
+	const struct vmx_vm *v = vcpu->vm->arch_data;
+	struct invept_desc d = { .eptp = v->eptp, .reserved = 0 };
+	u64 type = vmx.ept_vpid & EPT_CAP_INVEPT_SINGLE ? INVEPT_SINGLE_CONTEXT : INVEPT_ALL_CONTEXT;
+	__asm__ volatile("invept %0, %1" ::"m"(d), "r"(type) : "cc", "memory");
 }
 
 const struct hv_arch vmx_arch = {

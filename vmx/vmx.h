@@ -51,10 +51,9 @@ struct vmx_vcpu {
  * VMRESUME failed with VMfailInvalid (CF), 2 with VMfailValid (ZF). */
 int vmx_enter(u64 *gprs, bool launched);
 
-/* The EPT format for vm/nested.c, the EPTP for a root, INVEPT. */
+/* The EPT format for vm/nested.c and the EPTP for a root (vmx_ept.c). */
 extern const struct nested_format vmx_ept_format;
 u64 vmx_eptp(hpa_t root);
-void vmx_ept_flush(struct vcpu *vcpu);
 
 void vmx_run(struct vcpu *vcpu, struct vm_exit *exit);
 void vmx_inject_exception(struct vcpu *vcpu, u8 vector, bool has_error, u32 error);

@@ -5,6 +5,7 @@
 #include "vmx.h"
 #include "platform/console.h"
 #include "x86/cpu.h"
+#include "x86/msr.h"
 
 /* VM-instruction error numbers (SDM Vol. 3C, 30.4, table 30-1). */
 const char *vmx_insn_error_name(u32 err)
@@ -51,24 +52,9 @@ static unsigned failed_checks;
 		}                                                     \
 	} while (0)
 
-static unsigned phys_bits(void)
-{
-	return cpuid(0x80000000, 0).eax >= 0x80000008 ? cpuid(0x80000008, 0).eax & 0xFF : 36;
-}
-
 static bool canonical(u64 a)
 {
 	return (u64)((s64)(a << 16) >> 16) == a;
-}
-
-static bool pat_ok(u64 pat)
-{
-	for (int i = 0; i < 8; i++) {
-		u8 t = (u8)(pat >> (8 * i));
-		if (t == 2 || t == 3 || t > 7)
-			return false;
-	}
-	return true;
 }
 
 static void check_ctl(const char *name, u64 val, const struct vmx_ctl_cap *c)
@@ -85,7 +71,7 @@ static void check_controls(void)
 	u64 pin = vmcs_read(VMCS_PIN_CONTROLS), proc = vmcs_read(VMCS_PROC_CONTROLS);
 	u64 proc2 = proc & PROC_SECONDARY_CONTROLS ? vmcs_read(VMCS_PROC_CONTROLS2) : 0;
 	u64 exit = vmcs_read(VMCS_EXIT_CONTROLS), entry = vmcs_read(VMCS_ENTRY_CONTROLS);
-	u64 pa_limit = 1ULL << phys_bits();
+	u64 pa_limit = 1ULL << cpu_phys_addr_bits();
 	check_ctl("pin-based", pin, &vmx.pin);
 	check_ctl("processor-based", proc, &vmx.proc);
 	if (proc & PROC_SECONDARY_CONTROLS)
@@ -133,7 +119,7 @@ static void check_host_state(void)
 	u64 exit = vmcs_read(VMCS_EXIT_CONTROLS);
 	CHECK((cr0 & vmx.cr0_fixed0) == vmx.cr0_fixed0 && !(cr0 & ~vmx.cr0_fixed1), "host CR0 %lx vs fixed bits", cr0);
 	CHECK((cr4 & vmx.cr4_fixed0) == vmx.cr4_fixed0 && !(cr4 & ~vmx.cr4_fixed1), "host CR4 %lx vs fixed bits", cr4);
-	CHECK(vmcs_read(VMCS_HOST_CR3) < (1ULL << phys_bits()), "host CR3 %lx beyond the physical width",
+	CHECK(vmcs_read(VMCS_HOST_CR3) < (1ULL << cpu_phys_addr_bits()), "host CR3 %lx beyond the physical width",
 	      vmcs_read(VMCS_HOST_CR3));
 	CHECK(exit & EXIT_HOST_ADDR_SPACE_SIZE, "host address-space size clear: ferry is 64-bit");
 	static const enum vmcs_field sels[] = { VMCS_HOST_ES_SEL, VMCS_HOST_CS_SEL, VMCS_HOST_SS_SEL, VMCS_HOST_DS_SEL,
@@ -149,7 +135,7 @@ static void check_host_state(void)
 		CHECK(canonical(vmcs_read(bases[i])), "host field %x = %lx is not canonical", bases[i],
 		      vmcs_read(bases[i]));
 	if (exit & EXIT_LOAD_IA32_PAT)
-		CHECK(pat_ok(vmcs_read(VMCS_HOST_IA32_PAT)), "host PAT %lx invalid", vmcs_read(VMCS_HOST_IA32_PAT));
+		CHECK(pat_valid(vmcs_read(VMCS_HOST_IA32_PAT)), "host PAT %lx invalid", vmcs_read(VMCS_HOST_IA32_PAT));
 	if (exit & EXIT_LOAD_IA32_EFER) {
 		u64 efer = vmcs_read(VMCS_HOST_IA32_EFER);
 		CHECK((efer & EFER_LMA) && (efer & EFER_LME), "host EFER %lx: LMA and LME must be set for a 64-bit host",
@@ -189,13 +175,13 @@ static void check_guest_state(void)
 	if (ia32e)
 		CHECK((cr0 & CR0_PG) && (cr4 & CR4_PAE), "IA-32e mode guest needs CR0.PG and CR4.PAE (cr0 %lx cr4 %lx)",
 		      cr0, cr4);
-	CHECK(cr3 < (1ULL << phys_bits()), "guest CR3 %lx beyond the physical width", cr3);
+	CHECK(cr3 < (1ULL << cpu_phys_addr_bits()), "guest CR3 %lx beyond the physical width", cr3);
 	if (entry & ENTRY_LOAD_DEBUG_CONTROLS)
 		CHECK(!(vmcs_read(VMCS_GUEST_DR7) >> 32), "guest DR7 %lx: bits 63:32 set", vmcs_read(VMCS_GUEST_DR7));
 	CHECK(canonical(vmcs_read(VMCS_GUEST_SYSENTER_ESP)) && canonical(vmcs_read(VMCS_GUEST_SYSENTER_EIP)),
 	      "guest SYSENTER_ESP/EIP not canonical");
 	if (entry & ENTRY_LOAD_IA32_PAT)
-		CHECK(pat_ok(vmcs_read(VMCS_GUEST_IA32_PAT)), "guest PAT %lx invalid", vmcs_read(VMCS_GUEST_IA32_PAT));
+		CHECK(pat_valid(vmcs_read(VMCS_GUEST_IA32_PAT)), "guest PAT %lx invalid", vmcs_read(VMCS_GUEST_IA32_PAT));
 	if (entry & ENTRY_LOAD_IA32_EFER) {
 		CHECK(!(efer & ~(u64)(EFER_SCE | EFER_LME | EFER_LMA | EFER_NXE)), "guest EFER %lx: reserved bits", efer);
 		CHECK(!(efer & EFER_LMA) == !ia32e, "guest EFER.LMA (%lx) differs from \"IA-32e mode guest\"", efer);

@@ -1,8 +1,8 @@
 /* Extended page tables (SDM Vol. 3C, 28.2): the entry format that
- * vm/nested.c builds the guest's physical address space with, the
- * EPT pointer, and INVEPT. */
+ * vm/nested.c builds the guest's physical address space with, and the EPT
+ * pointer.  Pure: also built for the host unit tests
+ * (tests/unit/test_nested.c).  INVEPT is in vmx.c. */
 #include "vmx.h"
-#include "vm/vm.h"
 
 /* EPT paging-structure entries (28.2.2, tables 28-1 to 28-6) */
 #define EPT_R BIT(0)
@@ -28,7 +28,7 @@ static u64 ept_table(hpa_t next)
 
 static u64 ept_leaf(hpa_t hpa, unsigned perm, bool large)
 {
-	if (!(perm & NPT_RWX))
+	if (!(perm & NESTED_RWX))
 		return 0;
 	/* As with NPT, any permission implies read: write-only is an EPT
 	 * misconfiguration (28.2.3.1) and execute-only needs a capability
@@ -37,17 +37,24 @@ static u64 ept_leaf(hpa_t hpa, unsigned perm, bool large)
 	 * write-back, device memory uncached, which the guest's PAT can
 	 * only make write-combining (a frame buffer), never cacheable. */
 	u64 e = hpa | EPT_R;
-	if (perm & NPT_W)
+	if (perm & NESTED_W)
 		e |= EPT_W;
-	if (perm & NPT_X)
+	if (perm & NESTED_X)
 		e |= EPT_X;
-	if (perm & NPT_UC)
+	if (perm & NESTED_UC)
 		e |= EPT_MEMTYPE(MEMTYPE_UC);
 	else
 		e |= EPT_MEMTYPE(MEMTYPE_WB);
 	if (large)
 		e |= EPT_LARGE;
 	return e;
+}
+
+/* A 2 MiB leaf and a 4 KiB one differ only in the size bit (28.2.2,
+ * tables 28-4 and 28-6): bits 20:12 of a 2 MiB leaf are reserved, 0. */
+static u64 ept_split(u64 large, hpa_t hpa)
+{
+	return hpa | (large & ~EPT_ADDR_MASK & ~EPT_LARGE);
 }
 
 /* An EPT entry is present when it grants any access (28.2.2). */
@@ -57,6 +64,7 @@ static bool ept_is_large(u64 e) { return e & EPT_LARGE; }
 const struct nested_format vmx_ept_format = {
 	.table = ept_table,
 	.leaf = ept_leaf,
+	.split = ept_split,
 	.present = ept_present,
 	.is_large = ept_is_large,
 	.addr_mask = EPT_ADDR_MASK,
@@ -67,20 +75,4 @@ const struct nested_format vmx_ept_format = {
 u64 vmx_eptp(hpa_t root)
 {
 	return (root & EPT_ADDR_MASK) | EPTP_MEMTYPE(MEMTYPE_WB) | EPTP_WALK_LENGTH(4);
-}
-
-struct invept_desc {
-	u64 eptp;
-	u64 reserved;
-} __packed;
-
-/* Drops cached guest-physical translations after nested mappings changed
- * (28.3.3.4): the one EPT context when the CPU can, else all of them.
- * Probe refused CPUs without INVEPT. */
-void vmx_ept_flush(struct vcpu *vcpu)
-{
-	const struct vmx_vm *v = vcpu->vm->arch_data;
-	struct invept_desc d = { .eptp = v->eptp, .reserved = 0 };
-	u64 type = vmx.ept_vpid & EPT_CAP_INVEPT_SINGLE ? INVEPT_SINGLE_CONTEXT : INVEPT_ALL_CONTEXT;
-	__asm__ volatile("invept %0, %1" ::"m"(d), "r"(type) : "cc", "memory");
 }

@@ -8,8 +8,8 @@
 #include "vm/vm.h"
 #include "lib/string.h"
 #include "x86/cpu.h"
+#include "x86/msr.h"
 
-#define CR4_OSXSAVE BIT(18)
 #define VMMCALL_LEN 3
 
 /* What changed since the last exit goes into the VMCS; the core may have
@@ -148,7 +148,7 @@ static void decode_exit(u32 reason, struct vm_exit *e)
 	case VMX_EXIT_VMCLEAR: case VMX_EXIT_VMLAUNCH: case VMX_EXIT_VMPTRLD: case VMX_EXIT_VMPTRST:
 	case VMX_EXIT_VMREAD: case VMX_EXIT_VMRESUME: case VMX_EXIT_VMWRITE: case VMX_EXIT_VMXOFF:
 	case VMX_EXIT_VMXON: case VMX_EXIT_INVEPT: case VMX_EXIT_INVVPID: case VMX_EXIT_VMFUNC:
-		e->reason = EXIT_SVM_INSN; /* the core injects #UD */
+		e->reason = EXIT_VIRT_INSN; /* the core injects #UD */
 		break;
 	default:
 		e->reason = EXIT_OTHER;
@@ -191,12 +191,11 @@ static void emulate_xsetbv(struct vcpu *vcpu)
 {
 	struct vcpu_regs *r = &vcpu->regs;
 	u64 v = (r->gpr[GPR_RDX] << 32) | (u32)r->gpr[GPR_RAX];
-	const u64 x87 = BIT(0), sse = BIT(1), avx = BIT(2), bndregs = BIT(3), bndcsr = BIT(4), avx512 = 0xE0;
 	/* The rules of XSETBV (SDM Vol. 2D): x87 always, AVX needs SSE, MPX
 	 * and AVX-512 state come whole, only what the CPU supports. */
-	bool ok = (u32)r->gpr[GPR_RCX] == 0 && (v & x87) && !(v & ~vmx.xcr0_supported) &&
-		  (!(v & avx) || (v & sse)) && (!(v & bndregs) == !(v & bndcsr)) &&
-		  (!(v & avx512) || ((v & avx512) == avx512 && (v & avx)));
+	bool ok = (u32)r->gpr[GPR_RCX] == 0 && (v & XCR0_X87) && !(v & ~vmx.xcr0_supported) &&
+		  (!(v & XCR0_AVX) || (v & XCR0_SSE)) && (!(v & XCR0_BNDREGS) == !(v & XCR0_BNDCSR)) &&
+		  (!(v & XCR0_AVX512) || ((v & XCR0_AVX512) == XCR0_AVX512 && (v & XCR0_AVX)));
 	if (!ok) {
 		vmx_inject_exception(vcpu, VEC_GP, true, 0);
 		return;

@@ -1,8 +1,10 @@
-/* CPU instructions and architectural registers used by ferry's core. */
+/* CPU instructions and architectural registers used by ferry's core.  The
+ * CPUID leaves and bits are named in x86/cpuid.h, the MSRs in x86/msr.h. */
 #ifndef FERRY_X86_CPU_H
 #define FERRY_X86_CPU_H
 
 #include "lib/types.h"
+#include "cpuid.h"
 
 struct cpuid_regs {
 	u32 eax, ebx, ecx, edx;
@@ -18,11 +20,19 @@ static inline struct cpuid_regs cpuid(u32 leaf, u32 subleaf)
 /* The vendor string of CPUID leaf 0 ("AuthenticAMD", "GenuineIntel"). */
 static inline void cpu_vendor(char out[13])
 {
-	struct cpuid_regs r = cpuid(0, 0);
+	struct cpuid_regs r = cpuid(CPUID_LEAF_VENDOR, 0);
 	__builtin_memcpy(out, &r.ebx, 4);
 	__builtin_memcpy(out + 4, &r.edx, 4);
 	__builtin_memcpy(out + 8, &r.ecx, 4);
 	out[12] = 0;
+}
+
+/* The CPU's physical-address width, MAXPHYADDR (SDM Vol. 3A, 4.1.4). */
+static inline unsigned cpu_phys_addr_bits(void)
+{
+	if (cpuid(CPUID_LEAF_EXT_MAX, 0).eax < CPUID_LEAF_ADDR_SIZES)
+		return CPU_PHYS_ADDR_BITS_DEFAULT;
+	return CPUID_ADDR_EAX_PHYS_BITS(cpuid(CPUID_LEAF_ADDR_SIZES, 0).eax);
 }
 
 static inline u64 rdmsr(u32 msr)
@@ -61,24 +71,27 @@ static inline void cpu_halt_forever(void)
 
 static inline void invlpg(const void *va) { __asm__ volatile("invlpg (%0)" ::"r"(va) : "memory"); }
 
-/* Architectural MSRs (SDM Vol. 4 / APM Vol. 2). */
-#define MSR_IA32_APIC_BASE 0x0000001B
-#define MSR_IA32_PAT 0x00000277
-#define MSR_EFER 0xC0000080
-#define EFER_SCE BIT(0)
-#define EFER_LME BIT(8)
-#define EFER_LMA BIT(10)
-#define EFER_NXE BIT(11)
-#define EFER_SVME BIT(12)
-
+/* Control registers (SDM Vol. 3A, 2.5). */
 #define CR0_PE BIT(0)
 #define CR0_MP BIT(1)
 #define CR0_ET BIT(4)
 #define CR0_NE BIT(5)
 #define CR0_WP BIT(16)
 #define CR0_PG BIT(31)
+#define CR4_PSE BIT(4)
 #define CR4_PAE BIT(5)
 #define CR4_PGE BIT(7)
+#define CR4_LA57 BIT(12)
+#define CR4_VMXE BIT(13)
+#define CR4_OSXSAVE BIT(18)
+
+/* XCR0, the extended state XSETBV enables (SDM Vol. 1, 13.3). */
+#define XCR0_X87 BIT(0)
+#define XCR0_SSE BIT(1)
+#define XCR0_AVX BIT(2)
+#define XCR0_BNDREGS BIT(3)
+#define XCR0_BNDCSR BIT(4)
+#define XCR0_AVX512 (BIT(5) | BIT(6) | BIT(7)) /* opmask, ZMM_Hi256, Hi16_ZMM */
 
 #define RFLAGS_IF BIT(9)
 

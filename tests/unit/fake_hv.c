@@ -63,8 +63,17 @@ void panic(const char *fmt, ...)
 	abort();
 }
 
+/* Pages page_alloc may still hand out, for tests of an exhausted pool;
+ * negative: no limit. */
+long fake_page_budget = -1;
+
 void *page_alloc(size_t npages)
 {
+	if (fake_page_budget >= 0) {
+		if ((size_t)fake_page_budget < npages)
+			return NULL;
+		fake_page_budget -= (long)npages;
+	}
 	void *p = aligned_alloc(4096, npages * 4096);
 	if (p)
 		memset(p, 0, npages * 4096);

@@ -19,6 +19,7 @@
 #include "fake_hv.h"
 #include "vm/mmio.h"
 #include "x86/cpu.h"
+#include "x86/msr.h"
 
 #define RAM_PAGES 8
 #define PTE_P 0x1ULL

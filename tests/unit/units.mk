@@ -11,6 +11,9 @@ test_decode_SRCS = tests/unit/test_decode.c x86/x86_decode.c
 UNIT_TESTS += test_gmem
 test_gmem_SRCS = tests/unit/test_gmem.c vm/gmem.c
 
+UNIT_TESTS += test_nested
+test_nested_SRCS = tests/unit/test_nested.c vm/nested.c svm/svm_npt.c vmx/vmx_ept.c tests/unit/fake_hv.c
+
 UNIT_TESTS += test_lbd
 test_lbd_SRCS = tests/unit/test_lbd.c vdev/lbd_cmd.c vm/gmem.c tests/unit/fake_hv.c lib/string.c lib/err.c
 

@@ -159,7 +159,7 @@ static int load_ferry_guest(const struct gmem *ram, const struct boot_module *mo
 
 	*bs = long_mode_state(entry, 0x08, 0x18);
 	bs->rdi = BOOT_INFO;
-	log_info("guest: ferry's guest OS, entry %lx, command line \"%s\"", entry,
+	log_info("guest: kernel entry %lx, command line \"%s\"", entry,
 		 (const char *)(uintptr_t)BOOT_CMDLINE);
 	return 0;
 }

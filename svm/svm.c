@@ -111,15 +111,22 @@ static long msrpm_bit(u32 msr)
 	return -1;
 }
 
-static void msr_passthrough(struct svm_vm *s, u32 msr, bool read, bool write)
+static void set_bit8(u8 *map, long b, bool on)
 {
+	if (on)
+		map[b / 8] |= (u8)(1u << (b % 8));
+	else
+		map[b / 8] &= (u8)~(1u << (b % 8));
+}
+
+static void svm_msr_intercept(struct vm *vm, u32 msr, bool read, bool write)
+{
+	struct svm_vm *s = vm->arch_data;
 	long b = msrpm_bit(msr);
 	if (b < 0)
-		return;
-	if (read)
-		s->msrpm[b / 8] &= (u8)~(1u << (b % 8));
-	if (write)
-		s->msrpm[(b + 1) / 8] &= (u8)~(1u << ((b + 1) % 8));
+		return; /* outside the map: always exits */
+	set_bit8(s->msrpm, b, read);
+	set_bit8(s->msrpm, b + 1, write);
 }
 
 static int svm_vm_init(struct vm *vm)
@@ -132,17 +139,10 @@ static int svm_vm_init(struct vm *vm)
 	if (!s->iopm || !s->msrpm)
 		return -E_NOMEM;
 	vm->arch_data = s;
-	/* Every MSR exits unless listed here.  These are switched by
-	 * VMLOAD/VMSAVE or held in the VMCB, so the guest may own them. */
+	/* Every MSR exits until the core's policy (vm/msr.c) says otherwise;
+	 * the segment bases and SYSENTER MSRs it passes are switched by
+	 * VMLOAD/VMSAVE or held in the VMCB. */
 	memset(s->msrpm, 0xFF, MSRPM_PAGES * PAGE_SIZE);
-	static const u32 pass[] = {
-		MSR_IA32_SYSENTER_CS, MSR_IA32_SYSENTER_ESP, MSR_IA32_SYSENTER_EIP,
-		MSR_STAR, MSR_LSTAR, MSR_CSTAR, MSR_SFMASK,
-		MSR_FS_BASE, MSR_GS_BASE, MSR_KERNEL_GS_BASE,
-	};
-	for (unsigned i = 0; i < ARRAY_SIZE(pass); i++)
-		msr_passthrough(s, pass[i], true, true);
-	msr_passthrough(s, MSR_IA32_TSC, true, false); /* read only */
 	/* I/O ports: the core chooses what to intercept; start from none. */
 	return 0;
 }
@@ -424,6 +424,7 @@ const struct hv_arch svm_arch = {
 	.run = svm_run,
 	.inject_exception = svm_inject_exception,
 	.io_intercept = svm_io_intercept,
+	.msr_intercept = svm_msr_intercept,
 	.msr_read = svm_msr_read,
 	.msr_write = svm_msr_write,
 	.intr_exiting = svm_intr_exiting,

@@ -2,6 +2,7 @@
  * Policy: a guest mistake is the guest's problem (an exception injected or
  * the guest stopped with a report), never a panic in ferry. */
 #include "exit.h"
+#include "msr.h"
 #include "platform/console.h"
 #include "lib/guest_abi.h"
 #include "guest_io.h"
@@ -78,14 +79,6 @@ static void handle_cpuid(struct vcpu *vcpu)
 	r->gpr[GPR_RDX] = c.edx;
 }
 
-/* MSRs the guest may read from the hardware: information only. */
-static bool msr_read_through(u32 msr)
-{
-	return msr == MSR_IA32_APIC_BASE || msr == MSR_IA32_PLATFORM_ID || msr == MSR_IA32_BIOS_SIGN_ID ||
-	       msr == MSR_IA32_MTRRCAP || (msr >= MSR_IA32_MTRR_PHYSBASE0 && msr <= MSR_IA32_MTRR_DEF_TYPE) ||
-	       msr == MSR_IA32_MISC_ENABLE;
-}
-
 /* Returns false when it injected #GP (a fault: RIP stays put). */
 static bool handle_msr(struct vcpu *vcpu, bool write)
 {
@@ -93,17 +86,15 @@ static bool handle_msr(struct vcpu *vcpu, bool write)
 	u32 msr = (u32)r->gpr[GPR_RCX];
 	u64 v = ((r->gpr[GPR_RDX] & 0xFFFFFFFF) << 32) | (r->gpr[GPR_RAX] & 0xFFFFFFFF);
 
+	/* The back end's guest state first (EFER, PAT), then ferry's answers
+	 * (vm/msr.c); never the hardware from here. */
 	if (write) {
-		if (vcpu->vm->arch->msr_write(vcpu, msr, v))
+		if (vcpu->vm->arch->msr_write(vcpu, msr, v) || msr_emulate_write(vcpu, msr, v))
 			return true;
 		log_debug("guest wrmsr %x = %lx refused: #GP", msr, v);
 	} else {
-		if (vcpu->vm->arch->msr_read(vcpu, msr, &v)) {
+		if (vcpu->vm->arch->msr_read(vcpu, msr, &v) || msr_emulate_read(vcpu, msr, &v)) {
 			set_rdx_rax(r, v);
-			return true;
-		}
-		if (msr_read_through(msr)) {
-			set_rdx_rax(r, rdmsr(msr));
 			return true;
 		}
 		log_debug("guest rdmsr %x refused: #GP", msr);

@@ -124,6 +124,9 @@ struct hv_arch {
 	void (*inject_exception)(struct vcpu *vcpu, u8 vector, bool has_error, u32 error);
 	/* Intercept (true) or pass through (false) guest port I/O. */
 	void (*io_intercept)(struct vm *vm, u16 port, u16 count, bool intercept);
+	/* Whether guest reads and writes of one MSR exit (true) or reach the
+	 * hardware; MSRs outside the back end's permission map always exit. */
+	void (*msr_intercept)(struct vm *vm, u32 msr, bool read, bool write);
 	/* Guest MSRs kept in the back end's guest state (EFER, PAT, ...):
 	 * returns true if handled. */
 	bool (*msr_read)(struct vcpu *vcpu, u32 msr, u64 *val);

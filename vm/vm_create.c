@@ -19,7 +19,9 @@
 #include "platform/mem_layout.h"
 #include "platform/pci.h"
 #include "guest_io.h"
+#include "msr.h"
 #include "x86/cpu.h"
+#include "x86/msr.h"
 
 static bool overlaps(u64 a, u64 alen, u64 b, u64 blen) { return a < b + blen && b < a + alen; }
 
@@ -177,6 +179,8 @@ int vm_create(struct vm *vm, const struct hv_arch *arch, const struct boot_info 
 			return rc;
 
 	guest_io_init(vm);
+	/* The server keeps the local APIC timer; elsewhere it is the guest's. */
+	msr_policy_apply(vm, config.role != ROLE_SERVER, rdmsr(MSR_IA32_APIC_BASE));
 	*lbd_gpa = pick_lbd_gpa(vm, bi);
 	if (!*lbd_gpa) {
 		log_err("no free guest-physical address for the logical device");

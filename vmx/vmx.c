@@ -224,8 +224,17 @@ static void vmx_io_intercept(struct vm *vm, u16 port, u16 count, bool intercept)
 	}
 }
 
-static void msr_passthrough(struct vmx_vm *v, u32 msr, bool read, bool write)
+static void bit_set(u8 *map, u32 b, bool on)
 {
+	if (on)
+		map[b / 8] |= (u8)(1u << (b % 8));
+	else
+		map[b / 8] &= (u8)~(1u << (b % 8));
+}
+
+static void vmx_msr_intercept(struct vm *vm, u32 msr, bool read, bool write)
+{
+	struct vmx_vm *v = vm->arch_data;
 	u32 off;
 	if (msr < MSR_BITMAP_RANGE_MSRS) {
 		off = MSR_BITMAP_READ_LOW;
@@ -235,10 +244,8 @@ static void msr_passthrough(struct vmx_vm *v, u32 msr, bool read, bool write)
 	} else {
 		return; /* outside the bitmaps: always exits */
 	}
-	if (read)
-		v->msr_bitmap[off + msr / 8] &= (u8)~(1u << (msr % 8));
-	if (write)
-		v->msr_bitmap[MSR_BITMAP_WRITE + off + msr / 8] &= (u8)~(1u << (msr % 8));
+	bit_set(v->msr_bitmap + off, msr, read);
+	bit_set(v->msr_bitmap + MSR_BITMAP_WRITE + off, msr, write);
 }
 
 static int vmx_vm_init(struct vm *vm)
@@ -252,23 +259,15 @@ static int vmx_vm_init(struct vm *vm)
 		return -E_NOMEM;
 	v->eptp = vmx_eptp(vm->nested_root);
 	vm->arch_data = v;
-	/* Every MSR exits unless listed here (the same list SVM passes).
-	 * SYSENTER_CS/ESP/EIP and the FS and GS bases are guest-state fields
-	 * of the VMCS, switched on every entry and exit (24.4.1, 27.3).
-	 * STAR, LSTAR, CSTAR, SFMASK and KERNEL_GS_BASE are not switched by
-	 * VMX at all: the guest's values stay in the CPU while ferry runs.
-	 * That is safe only because ferry never executes SYSCALL, SYSRET or
-	 * SWAPGS, so it never uses them; whoever changes that must switch
-	 * them (VM-exit MSR-store/load areas). */
+	/* Every MSR exits until the core's policy (vm/msr.c) says otherwise.
+	 * Of what it passes, SYSENTER_CS/ESP/EIP and the FS and GS bases are
+	 * guest-state fields of the VMCS, switched on every entry and exit
+	 * (24.4.1, 27.3); the rest (STAR, LSTAR, CSTAR, SFMASK,
+	 * KERNEL_GS_BASE, TSC_AUX, speculation control, performance counters)
+	 * is not switched at all: the guest's values stay in the CPU while
+	 * ferry runs, which is safe only because ferry never executes
+	 * SYSCALL, SYSRET, SWAPGS or RDTSCP and reads no counter. */
 	memset(v->msr_bitmap, 0xFF, PAGE_SIZE);
-	static const u32 pass[] = {
-		MSR_IA32_SYSENTER_CS, MSR_IA32_SYSENTER_ESP, MSR_IA32_SYSENTER_EIP,
-		MSR_STAR, MSR_LSTAR, MSR_CSTAR, MSR_SFMASK,
-		MSR_FS_BASE, MSR_GS_BASE, MSR_KERNEL_GS_BASE,
-	};
-	for (unsigned i = 0; i < ARRAY_SIZE(pass); i++)
-		msr_passthrough(v, pass[i], true, true);
-	msr_passthrough(v, MSR_IA32_TSC, true, false);
 	/* I/O ports: the core chooses what to intercept; start from none. */
 	return 0;
 }
@@ -549,6 +548,7 @@ const struct hv_arch vmx_arch = {
 	.run = vmx_run,
 	.inject_exception = vmx_inject_exception,
 	.io_intercept = vmx_io_intercept,
+	.msr_intercept = vmx_msr_intercept,
 	.msr_read = vmx_msr_read,
 	.msr_write = vmx_msr_write,
 	.intr_exiting = vmx_intr_exiting,

@@ -37,6 +37,37 @@
 #define MSR_IA32_MISC_ENABLE 0x1A0
 #define MSR_IA32_DEBUGCTL 0x1D9
 
+/* Speculation controls (SDM Vol. 4, 2.1). */
+#define MSR_IA32_SPEC_CTRL 0x048
+#define MSR_IA32_PRED_CMD 0x049
+#define MSR_IA32_FLUSH_CMD 0x10B
+
+/* Machine check (SDM Vol. 3B, 15.3): MCG_* and the banks, four MSRs each
+ * (CTL, STATUS, ADDR, MISC) from MC0_CTL, up to 32 banks; CTL2 (CMCI). */
+#define MSR_IA32_MCG_CAP 0x179
+#define MSR_IA32_MCG_STATUS 0x17A
+#define MSR_IA32_MCG_CTL 0x17B
+#define MSR_IA32_MC0_CTL2 0x280
+#define MSR_IA32_MC31_CTL2 0x29F
+#define MSR_IA32_MC0_CTL 0x400
+#define MSR_IA32_MC_LAST 0x47F
+
+/* Performance monitoring (SDM Vol. 3B, 20; Vol. 4, 2.1). */
+#define MSR_IA32_PMC0 0x0C1
+#define MSR_IA32_PMC7 0x0C8
+#define MSR_IA32_PERFEVTSEL0 0x186
+#define MSR_IA32_PERFEVTSEL7 0x18D
+#define MSR_IA32_FIXED_CTR0 0x309
+#define MSR_IA32_FIXED_CTR2 0x30B
+#define MSR_IA32_FIXED_CTR_CTRL 0x38D
+#define MSR_IA32_PERF_GLOBAL_OVF_CTRL 0x390
+
+#define MSR_IA32_TSC_ADJUST 0x03B
+#define MSR_IA32_TSC_DEADLINE 0x6E0  /* the local APIC timer's deadline mode */
+#define MSR_IA32_XSS 0xDA0
+#define MSR_X2APIC_FIRST 0x800       /* x2APIC registers (SDM Vol. 3A, 10.12.1.2) */
+#define MSR_X2APIC_LAST 0x8FF
+
 /* The MTRRs (SDM Vol. 3A, 11.11): variable ranges from PHYSBASE0, the
  * fixed ranges, up to MTRR_DEF_TYPE.  IA32_PAT lies in between. */
 #define MSR_IA32_MTRR_PHYSBASE0 0x200
@@ -64,6 +95,7 @@
 #define MSR_IA32_VMX_TRUE_PROCBASED_CTLS 0x48E
 #define MSR_IA32_VMX_TRUE_EXIT_CTLS 0x48F
 #define MSR_IA32_VMX_TRUE_ENTRY_CTLS 0x490
+#define MSR_IA32_VMX_VMFUNC 0x491
 
 /* ---- the x86-64 MSRs from 0xC0000000 (APM Vol. 2, A.2; SDM Vol. 4) ------ */
 #define MSR_RANGE_HIGH 0xC0000000    /* first of them */
@@ -82,10 +114,17 @@
 #define MSR_FS_BASE 0xC0000100
 #define MSR_GS_BASE 0xC0000101
 #define MSR_KERNEL_GS_BASE 0xC0000102
+#define MSR_TSC_AUX 0xC0000103       /* RDTSCP/RDPID: ferry uses neither */
 
 /* ---- AMD's MSRs from 0xC0010000 (APM Vol. 2, A.3) ------------------------ */
 #define MSR_RANGE_AMD 0xC0010000     /* first of them */
 
+/* AMD performance counters: legacy PERF_CTL0-3/PERF_CTR0-3, and the
+ * core set PERF_CTL0/PERF_CTR0 ... PERF_CTR5 (APM Vol. 2, 13.2). */
+#define MSR_K7_PERF_FIRST 0xC0010000
+#define MSR_K7_PERF_LAST 0xC0010007
+#define MSR_F15H_PERF_FIRST 0xC0010200
+#define MSR_F15H_PERF_LAST 0xC001020B
 #define MSR_VM_CR 0xC0010114         /* APM Vol. 2, 15.30.1 */
 #define VM_CR_LOCK BIT(3)            /* SVMDIS is read-only */
 #define VM_CR_SVMDIS BIT(4)          /* EFER.SVME cannot be set */

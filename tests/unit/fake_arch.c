@@ -25,6 +25,39 @@ static void fake_io_intercept(struct vm *vm, u16 port, u16 count, bool on)
 	fake_calls.intercept[fake_calls.nintercepts++] = (struct fake_intercept){ port, count, on };
 }
 
+/* Two bits per MSR for 0-0x1FFF, 0xC0000000-, 0xC0010000-, as the back
+ * ends' maps; 0 = not yet named (reads as both intercepted). */
+static u8 fake_msr_map[3][0x2000];
+
+static int msr_slot(u32 msr, unsigned *r)
+{
+	static const u32 base[] = { 0, 0xC0000000u, 0xC0010000u };
+	for (unsigned i = 0; i < 3; i++)
+		if (msr >= base[i] && msr - base[i] < 0x2000) {
+			*r = i;
+			return (int)(msr - base[i]);
+		}
+	return -1;
+}
+
+static void fake_msr_intercept(struct vm *vm, u32 msr, bool read, bool write)
+{
+	(void)vm;
+	unsigned r;
+	int i = msr_slot(msr, &r);
+	if (i >= 0)
+		fake_msr_map[r][i] = (u8)(0x4 | (read ? 1 : 0) | (write ? 2 : 0));
+}
+
+int fake_msr_intercepted(u32 msr)
+{
+	unsigned r;
+	int i = msr_slot(msr, &r);
+	if (i < 0)
+		return -1;
+	return fake_msr_map[r][i] ? fake_msr_map[r][i] & 3 : 3;
+}
+
 static bool fake_msr_read(struct vcpu *vcpu, u32 msr, u64 *val)
 {
 	(void)vcpu;
@@ -71,6 +104,7 @@ const struct hv_arch fake_arch = {
 	.run = fake_run,
 	.inject_exception = fake_inject,
 	.io_intercept = fake_io_intercept,
+	.msr_intercept = fake_msr_intercept,
 	.msr_read = fake_msr_read,
 	.msr_write = fake_msr_write,
 	.flush_nested_tlb = fake_flush,
@@ -84,6 +118,7 @@ void fake_vm_init(struct vm *vm)
 	vm->vcpu.vm = vm;
 	vm->vcpu.regs.mode = X86_MODE_64;
 	memset(&fake_calls, 0, sizeof(fake_calls));
+	memset(fake_msr_map, 0, sizeof(fake_msr_map));
 }
 
 bool fake_port_intercepted(u16 port)

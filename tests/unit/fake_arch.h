@@ -39,5 +39,9 @@ void fake_vm_init(struct vm *vm);
 /* Did io_intercept leave port intercepted (the last call covering it
  * wins, as in a back end's bitmap)? */
 bool fake_port_intercepted(u16 port);
+/* The last msr_intercept call's answer for msr: bit 0 read, bit 1 write
+ * (both set for an MSR never named: the back ends start that way); -1
+ * for an MSR outside the three permission-map ranges. */
+int fake_msr_intercepted(u32 msr);
 
 #endif

@@ -8,6 +8,9 @@
 #include "vm/guest_io.h"
 #include "vm/guest_load.h"
 #include "vdev/lbd.h"
+#include "vdev/uart16550.h"
+#include "vm/guest_power.h"
+#include "platform/power.h"
 #include "platform/mem.h"
 #include "platform/mem_layout.h"
 #include "netrole.h"
@@ -29,13 +32,14 @@
 
 static struct boot_info boot;
 static struct vm the_vm;
+static struct uart16550 guest_uart; /* the guest's COM1 (ferry's console) */
 
 /* Stops the machine.  Under QEMU with isa-debug-exit this ends the
  * emulator with status (code << 1) | 1; elsewhere the write is harmless
  * and the CPU halts. */
 static __noreturn void machine_stop(int code)
 {
-	guest_io_flush();
+	uart16550_flush(&guest_uart);
 	log_info("halted");
 	outb(QEMU_DEBUG_EXIT, (u8)code);
 	cpu_halt_forever();
@@ -258,6 +262,10 @@ static void build_guest(struct vm *vm, const struct hv_arch *arch, struct blk_de
 	if (rc == 0)
 		rc = lbd_attach(vm, lbd_gpa, backend);
 	if (rc == 0)
+		rc = uart16550_attach(&guest_uart, vm, 0x3F8, 4);
+	if (rc == 0)
+		rc = guest_power_attach(vm);
+	if (rc == 0)
 		rc = guest_load(vm, &boot, &bs);
 	if (rc == 0)
 		rc = arch->vcpu_init(&vm->vcpu, &bs);
@@ -279,9 +287,17 @@ static __noreturn void run_guest(struct vm *vm, const struct hv_arch *arch)
 		arch->run(&vm->vcpu, &exit);
 		exit_handle(&vm->vcpu, &exit);
 	}
-	guest_io_flush();
+	uart16550_flush(&guest_uart);
 	log_summary(vm);
 	netrole_log_stats();
+	/* What the guest asked of the machine, ferry now does itself. */
+	if (vm->stop == VM_STOP_POWER_OFF && vm->acpi_sleep) {
+		log_info("powering the machine off");
+		machine_acpi_sleep(vm->sleep_pm1a, vm->sleep_pm1b);
+	} else if (vm->stop == VM_STOP_RESET) {
+		log_info("resetting the machine");
+		machine_reset();
+	}
 	machine_stop(run_end_code(vm));
 }
 

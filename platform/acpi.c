@@ -136,9 +136,33 @@ static const u8 *rsdp_scan(void)
 	return NULL;
 }
 
+/* MADT (ACPI 5.2.12): the local APIC address and flags follow the header,
+ * then variable-length entries. */
+#define MADT_IOAPIC 1
+#define MADT_ISO 2
+
+static void read_madt(const struct acpi_sdt_header *t)
+{
+	const u8 *p = (const u8 *)t + 44, *end = (const u8 *)t + t->length;
+	while (end - p >= 2 && p[1] >= 2 && p[1] <= end - p) {
+		if (p[0] == MADT_IOAPIC && p[1] >= 12 && !acpi.ioapic_base) {
+			u32 addr;
+			memcpy(&addr, p + 4, 4);
+			memcpy(&acpi.ioapic_gsi_base, p + 8, 4);
+			acpi.ioapic_base = addr;
+		} else if (p[0] == MADT_ISO && p[1] >= 10 && p[2] == 0 && p[3] < ACPI_ISA_IRQS) {
+			memcpy(&acpi.isa_gsi[p[3]], p + 4, 4);
+			memcpy(&acpi.isa_flags[p[3]], p + 8, 2);
+		}
+		p += p[1];
+	}
+}
+
 void acpi_init(const struct boot_info *bi)
 {
 	memset(&acpi, 0, sizeof(acpi));
+	for (u32 i = 0; i < ACPI_ISA_IRQS; i++)
+		acpi.isa_gsi[i] = i;
 	if (bi->rsdp_len) {
 		memcpy(acpi.rsdp, bi->rsdp, bi->rsdp_len);
 		acpi.rsdp_len = bi->rsdp_len;
@@ -157,6 +181,9 @@ void acpi_init(const struct boot_info *bi)
 	const struct acpi_sdt_header *fadt = acpi_find(acpi.rsdp, acpi.rsdp_len, "FACP");
 	if (fadt && fadt->length >= FADT_MIN_LEN)
 		read_fadt(fadt);
+	t = acpi_find(acpi.rsdp, acpi.rsdp_len, "APIC");
+	if (t && t->length >= 44)
+		read_madt(t);
 	acpi.present = fadt || acpi.necam;
 	if (!acpi.present)
 		log_warn("acpi: the RSDP leads to no FADT or MCFG");

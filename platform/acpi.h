@@ -10,6 +10,7 @@
 #include "lib/types.h"
 
 #define ACPI_MAX_ECAM 4
+#define ACPI_ISA_IRQS 16
 
 struct acpi_ecam {
 	u64 base;          /* the window of bus start_bus */
@@ -37,6 +38,12 @@ struct acpi_info {
 	u16 pm1a_evt;            /* PM1a event block */
 	struct acpi_gas reset;   /* the reset register (FADT 2.0+, flag RESET_REG_SUP) */
 	u8 reset_value;
+	/* From the MADT: the first I/O APIC, and where each ISA IRQ arrives
+	 * (identity unless an interrupt source override says otherwise). */
+	u64 ioapic_base;         /* 0: no MADT I/O APIC (then 0xFEC00000 is assumed) */
+	u32 ioapic_gsi_base;
+	u32 isa_gsi[ACPI_ISA_IRQS];
+	u16 isa_flags[ACPI_ISA_IRQS]; /* MPS INTI flags: polarity bits 1:0, trigger 3:2 */
 };
 
 extern struct acpi_info acpi;

@@ -20,6 +20,9 @@
 #define LAPIC_TIMER_CUR 0x390
 #define LAPIC_TIMER_DIV 0x3E0
 #define LAPIC_DIV_16 0x3
+#define LAPIC_ICR_LO 0x300       /* writing the low half sends */
+#define LAPIC_ICR_PENDING BIT(12) /* delivery status: send pending */
+#define LAPIC_ICR_SELF (1u << 18) /* destination shorthand 01: self */
 
 /* 8259 PICs: mask everything after remapping away from the exception
  * vectors, so a stray legacy interrupt cannot land on vector 8. */
@@ -76,6 +79,39 @@ int lapic_init(void)
 	irq_set_handler(LAPIC_SPURIOUS_VECTOR, on_spurious);
 	lapic_wr(LAPIC_SVR, LAPIC_SVR_ENABLE | LAPIC_SPURIOUS_VECTOR);
 	return 0;
+}
+
+/* The page, mapped on first use: the local and client roles never call
+ * lapic_init (the APIC's timer and its setup are the guest's there). */
+static bool lapic_mapped(void)
+{
+	if (!lapic) {
+		base = rdmsr(MSR_IA32_APIC_BASE) & APIC_BASE_ADDR;
+		lapic = mmio_map(base, PAGE_SIZE);
+	}
+	return lapic != NULL;
+}
+
+static bool icr_idle(void)
+{
+	for (unsigned i = 0; i < 100000; i++) {
+		if (!(lapic_rd(LAPIC_ICR_LO) & LAPIC_ICR_PENDING))
+			return true;
+		cpu_relax();
+	}
+	return false;
+}
+
+int lapic_self_ipi(u8 vector)
+{
+	if (vector < 16 || !lapic_mapped()) /* 0-15 are illegal vectors (SDM 10.5.2) */
+		return -E_INVAL;
+	if (!icr_idle())
+		return -E_TIMEDOUT;
+	/* Fixed delivery, edge, physical: only the low half matters for
+	 * the self shorthand. */
+	lapic_wr(LAPIC_ICR_LO, LAPIC_ICR_SELF | vector);
+	return icr_idle() ? 0 : -E_TIMEDOUT;
 }
 
 int lapic_timer_start(u32 hz, void (*fn)(void))

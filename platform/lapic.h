@@ -15,5 +15,10 @@ int lapic_init(void);
 /* Starts a periodic timer at hz on LAPIC_TIMER_VECTOR calling fn. */
 int lapic_timer_start(u32 hz, void (*fn)(void));
 hpa_t lapic_base(void);
+/* Raises vector on this CPU as a fixed, edge interrupt (the ICR's "self"
+ * shorthand): how ferry delivers its devices' interrupts to the guest, so
+ * that the guest's own IRR, ISR and EOI stay consistent.  -E_INVAL for a
+ * vector below 16, -E_TIMEDOUT when the APIC does not take it. */
+int lapic_self_ipi(u8 vector);
 
 #endif

@@ -1,10 +1,7 @@
 /* The guest's port I/O that ferry intercepts.
  *
- *  - COM1 (0x3F8-0x3FF) is ferry's console.  The guest gets a minimal 16550
- *    that is always ready to send; its output is collected per line and
- *    given to the console whole, as LOG_GUEST, so its lines never
- *    interleave with ferry's.  A line longer than CONSOLE_LINE_MAX goes on
- *    in pieces of that size: nothing the guest wrote is dropped.
+ *  - Ports of emulated devices (pio_register): handed to the device, e.g.
+ *    the guest's 16550 at COM1, which is ferry's console (vdev/uart16550.c).
  *  - PCI configuration (0xCF8/0xCFC-0xCFF): functions ferry owns read as
  *    absent (all ones) and ignore writes; the rest is passed through.
  *    0xCF9 is the chipset reset register: a reset request stops the guest.
@@ -27,62 +24,26 @@
 #define RESET_CONTROL 0xCF9
 #define POWEROFF_PORT 0xF4
 
-static struct {
-	char line[CONSOLE_LINE_MAX];
-	size_t len;
-	u8 lcr, ier, mcr, scratch, dll, dlm;
-} uart;
-
 static u32 pci_addr_latch;
 
-void guest_io_flush(void)
+int pio_register(struct vm *vm, const struct pio_region *r)
 {
-	if (uart.len) {
-		console_line(LOG_GUEST, uart.line, uart.len);
-		uart.len = 0;
-	}
+	if (vm->npio == VM_MAX_PIO)
+		return -E_NOSPC;
+	for (unsigned i = 0; i < vm->npio; i++)
+		if (r->port < vm->pio[i].port + vm->pio[i].len && vm->pio[i].port < r->port + r->len)
+			return -E_EXIST;
+	vm->pio[vm->npio++] = *r;
+	vm->arch->io_intercept(vm, r->port, r->len, true);
+	return 0;
 }
 
-static void uart_out(u16 reg, u8 v)
+static struct pio_region *pio_find(struct vm *vm, u16 port)
 {
-	bool dlab = uart.lcr & 0x80;
-	switch (reg) {
-	case 0:
-		if (dlab) {
-			uart.dll = v;
-		} else if (v == '\n') {
-			guest_io_flush();
-		} else if (v != '\r') {
-			uart.line[uart.len++] = (char)v;
-			if (uart.len == sizeof(uart.line))
-				guest_io_flush();
-		}
-		break;
-	case 1:
-		if (dlab)
-			uart.dlm = v;
-		else
-			uart.ier = v;
-		break;
-	case 3: uart.lcr = v; break;
-	case 4: uart.mcr = v; break;
-	case 7: uart.scratch = v; break;
-	}
-}
-
-static u8 uart_in(u16 reg)
-{
-	bool dlab = uart.lcr & 0x80;
-	switch (reg) {
-	case 0: return dlab ? uart.dll : 0;      /* no input */
-	case 1: return dlab ? uart.dlm : uart.ier;
-	case 2: return 0xC1;                     /* FIFOs on, no interrupt pending */
-	case 3: return uart.lcr;
-	case 4: return uart.mcr;
-	case 5: return 0x60;                     /* THR empty, transmitter idle */
-	case 6: return 0xB0;                     /* DCD, DSR, CTS */
-	default: return uart.scratch;
-	}
+	for (unsigned i = 0; i < vm->npio; i++)
+		if (port >= vm->pio[i].port && port - vm->pio[i].port < vm->pio[i].len)
+			return &vm->pio[i];
+	return NULL;
 }
 
 static bool bdf_owned(u32 addr)
@@ -142,6 +103,9 @@ static bool port_owned(u16 port)
 
 void guest_io_init(struct vm *vm)
 {
+	/* COM1 is ferry's console: the guest's UART there is a model
+	 * (vdev/uart16550.c, registered by the wiring); until one is, the
+	 * ports read as an empty bus. */
 	vm->arch->io_intercept(vm, COM1, 8, true);
 	vm->arch->io_intercept(vm, PCI_ADDR, 8, true);
 	vm->arch->io_intercept(vm, POWEROFF_PORT, 1, true);
@@ -170,11 +134,12 @@ bool guest_io(struct vcpu *vcpu, const struct vm_exit *e)
 		return false;
 	}
 
-	if (port >= COM1 && port < COM1 + 8) {
+	struct pio_region *pr = pio_find(vcpu->vm, port);
+	if (pr) {
 		if (e->io.in)
-			in = uart_in(port - COM1);
+			in = pr->read(pr->ctx, (u16)(port - pr->port), size);
 		else
-			uart_out(port - COM1, (u8)out);
+			pr->write(pr->ctx, (u16)(port - pr->port), size, out);
 	} else if (port == PCI_ADDR && size == 4) {
 		if (e->io.in)
 			in = pci_addr_latch;

@@ -10,7 +10,5 @@ void guest_io_init(struct vm *vm);
 /* Emulates one intercepted IN/OUT.  Returns false when it injected an
  * exception instead (RIP must not advance). */
 bool guest_io(struct vcpu *vcpu, const struct vm_exit *e);
-/* Prints what the guest left in its console line buffer. */
-void guest_io_flush(void);
 
 #endif

@@ -6,20 +6,33 @@
 #include "vcpu.h"
 
 #define VM_MAX_MMIO 8
+#define VM_MAX_PIO 8
 
 /* Why the guest's run ended.  Whoever ends the machine (main/main.c) keys
  * on the code; vm_stop_text gives its words for the log. */
 enum vm_stop_code {
 	VM_RUNNING,             /* not stopped */
 	VM_STOP_POWER_OFF,      /* the guest powered off (port 0xF4 or the
-				 * hypercall): vm->exit_status says how */
-	VM_STOP_RESET,          /* the guest asked for a reset (port 0xCF9) */
+				 * hypercall: vm->exit_status says how; ACPI
+				 * sleep: vm->acpi_sleep) */
+	VM_STOP_RESET,          /* the guest asked for a reset (0xCF9, the
+				 * keyboard controller, the ACPI reset register) */
 	VM_STOP_HALTED,         /* HLT with interrupts disabled */
 	VM_STOP_TRIPLE_FAULT,   /* shutdown exit */
 	VM_STOP_ENTRY_FAILED,   /* the CPU refused to enter the guest */
 	VM_STOP_FATAL_MEMORY,   /* a guest memory access ferry cannot emulate */
 	VM_STOP_UNHANDLED_EXIT, /* an exit ferry does not handle */
 	VM_STOP_CODE_COUNT
+};
+
+/* An emulated device's I/O ports [port, port+len): every IN and OUT there
+ * exits and is handed to read / write with the offset and size (1, 2, 4). */
+struct pio_region {
+	const char *name;
+	u16 port, len;
+	u32 (*read)(void *ctx, u16 off, unsigned size);
+	void (*write)(void *ctx, u16 off, unsigned size, u32 val);
+	void *ctx;
 };
 
 /* An emulated device region.  Accesses that fault in the nested page tables
@@ -41,12 +54,18 @@ struct vm {
 	void *arch_data;    /* I/O and MSR bitmaps */
 	struct mmio_region mmio[VM_MAX_MMIO];
 	unsigned nmmio;
+	struct pio_region pio[VM_MAX_PIO];
+	unsigned npio;
 	struct vcpu vcpu;
 	gpa_t lbd_gpa;      /* the logical device's register page, 0 if none */
 	/* Called after ferry took physical interrupts (EXIT_INTR): the
 	 * server role serves the network here while its guest runs. */
 	void (*on_interrupt)(struct vm *vm);
 	int exit_status;    /* what the guest asked to power off with */
+	/* An ACPI sleep request (vm/guest_power.c): the PM1 control values the
+	 * guest wrote with SLP_EN, which ferry writes itself once it stopped. */
+	bool acpi_sleep;
+	u16 sleep_pm1a, sleep_pm1b;
 	enum vm_stop_code stop; /* VM_RUNNING until vm_stop */
 };
 
@@ -58,6 +77,9 @@ int nested_map(struct vm *vm, gpa_t gpa, hpa_t hpa, u64 size, unsigned perm);
 u64 nested_lookup(struct vm *vm, gpa_t gpa);
 
 int mmio_register(struct vm *vm, const struct mmio_region *r);
+/* Intercepts the region's ports and routes them to it (vm/guest_io.c).
+ * -E_NOSPC when the table is full, -E_EXIST over a registered port. */
+int pio_register(struct vm *vm, const struct pio_region *r);
 struct mmio_region *mmio_find(struct vm *vm, gpa_t gpa);
 
 /* Stops the guest with code; the run loop ends after the current exit.

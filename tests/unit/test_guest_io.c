@@ -1,6 +1,6 @@
 /* Host tests for the guest's intercepted port I/O (vm/guest_io.c): the
  * reset and power-off ports and their stop codes, the ports of devices
- * ferry owns, PCI configuration space hiding, and COM1.
+ * ferry owns, PCI configuration space hiding (COM1's model: test_uart.c).
  *
  * The machine is a fake port bus (fake_bus.c) holding four PCI functions,
  * found by ferry's own enumeration (platform/pci.c) and claimed the way
@@ -54,7 +54,6 @@ static void machine_init(void)
 
 static void setup(void)
 {
-	guest_io_flush(); /* drop what an earlier test left in the line */
 	fake_vm_init(&vm);
 	fake_hv_reset();
 	fake_nports = 0;
@@ -84,12 +83,6 @@ static bool out(u16 port, u8 size, u64 rax)
 {
 	vcpu->regs.gpr[GPR_RAX] = rax;
 	return io(port, size, false);
-}
-
-static void out_str(const char *s)
-{
-	while (*s)
-		out(0x3F8, 1, (u8)*s++);
 }
 
 TEST(machine_found)
@@ -247,61 +240,6 @@ TEST(pci_absent_function)
 	CHECK_EQ(in32(0xCFC), 0xFFFFFFFFu);
 }
 
-TEST(com1_lines)
-{
-	setup();
-	CHECK_EQ(in_rax(0x3FD, 1, 0), 0x60); /* LSR: ready to send */
-	out_str("hello\r\n");
-	CHECK_EQ(fake_console_writes, 1);
-	CHECK_EQ(fake_console_len, 6);
-	CHECK(memcmp(fake_console, "hello\n", 6) == 0);
-	out_str("abc");
-	CHECK_EQ(fake_console_writes, 1); /* not until the line ends */
-	guest_io_flush();
-	CHECK_EQ(fake_console_writes, 2);
-	CHECK(memcmp(fake_console + 6, "abc\n", 4) == 0);
-	guest_io_flush(); /* nothing left */
-	CHECK_EQ(fake_console_writes, 2);
-}
-
-TEST(com1_long_line_split)
-{
-	setup();
-	for (unsigned i = 0; i < 600; i++)
-		out(0x3F8, 1, 'a' + i % 26);
-	/* Passed on in whole CONSOLE_LINE_MAX pieces: nothing is lost. */
-	CHECK_EQ(fake_console_writes, 1);
-	CHECK_EQ(fake_console_len, CONSOLE_LINE_MAX + 1);
-	CHECK_EQ(fake_console[CONSOLE_LINE_MAX - 1], 'a' + (CONSOLE_LINE_MAX - 1) % 26);
-	CHECK_EQ(fake_console[CONSOLE_LINE_MAX], '\n');
-	CHECK_EQ(fake_console_last_level, LOG_GUEST);
-	out(0x3F8, 1, '\n');
-	CHECK_EQ(fake_console_writes, 2);
-	CHECK_EQ(fake_console_len, 600 + 2);
-	CHECK_EQ(fake_console[CONSOLE_LINE_MAX + 1], 'a' + CONSOLE_LINE_MAX % 26);
-}
-
-TEST(com1_registers)
-{
-	setup();
-	out(0x3FB, 1, 0x83);                /* DLAB on */
-	out(0x3F8, 1, 0x01);                /* divisor 1: 115200 */
-	out(0x3F9, 1, 0x00);
-	CHECK_EQ(in_rax(0x3F8, 1, 0), 0x01);
-	CHECK_EQ(in_rax(0x3FB, 1, 0), 0x83);
-	out(0x3FB, 1, 0x03);                /* 8N1, DLAB off */
-	CHECK_EQ(in_rax(0x3F8, 1, 0), 0);   /* no input */
-	out(0x3F9, 1, 0x01);
-	CHECK_EQ(in_rax(0x3F9, 1, 0), 0x01); /* IER */
-	out(0x3FF, 1, 0x5A);
-	CHECK_EQ(in_rax(0x3FF, 1, 0), 0x5A); /* scratch */
-	CHECK_EQ(in_rax(0x3FA, 1, 0), 0xC1); /* IIR: FIFOs, nothing pending */
-	CHECK_EQ(fake_console_writes, 0);    /* the divisor was not a character */
-	guest_io_flush();
-	CHECK_EQ(fake_console_writes, 0);
-	CHECK_EQ(fake_nports, 0);            /* ferry's UART was not touched */
-}
-
 /* INS/OUTS are not emulated: #GP, and RIP must stay. */
 TEST(string_io_gp)
 {
@@ -315,7 +253,6 @@ TEST(string_io_gp)
 	CHECK_EQ(fake_calls.vector, VEC_GP);
 	CHECK(fake_calls.has_error);
 	CHECK_EQ(fake_calls.error, 0);
-	guest_io_flush();
 	CHECK_EQ(fake_console_writes, 0);
 }
 
@@ -346,9 +283,6 @@ int main(void)
 	RUN(pci_passthrough);
 	RUN(pci_latch_disabled);
 	RUN(pci_absent_function);
-	RUN(com1_lines);
-	RUN(com1_long_line_split);
-	RUN(com1_registers);
 	RUN(string_io_gp);
 	RUN(released_function_visible);
 	return CHECK_SUMMARY();

@@ -65,5 +65,12 @@ test_guest_io_SRCS = tests/unit/test_guest_io.c vm/guest_io.c vm/vm.c platform/p
 	tests/unit/fake_bus.c tests/unit/fake_arch.c tests/unit/fake_hv.c lib/string.c
 
 UNIT_TESTS += test_exit
-test_exit_SRCS = tests/unit/test_exit.c vm/exit.c vm/vm.c vm/mmio.c vm/guest_mem.c vm/gmem.c vm/guest_io.c \
+test_exit_SRCS = tests/unit/test_exit.c vm/exit.c vm/msr.c vm/vm.c vm/mmio.c vm/guest_mem.c vm/gmem.c vm/guest_io.c \
 	platform/pci.c x86/x86_decode.c tests/unit/fake_bus.c tests/unit/fake_arch.c tests/unit/fake_hv.c lib/string.c
+
+UNIT_TESTS += test_msr
+test_msr_SRCS = tests/unit/test_msr.c vm/msr.c tests/unit/fake_arch.c tests/unit/fake_hv.c lib/string.c
+
+UNIT_TESTS += test_uart
+test_uart_SRCS = tests/unit/test_uart.c vdev/uart16550.c vm/guest_io.c vm/vm.c platform/pci.c \
+	tests/unit/fake_bus.c tests/unit/fake_arch.c tests/unit/fake_hv.c lib/string.c

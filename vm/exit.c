@@ -62,6 +62,9 @@ static void handle_cpuid(struct vcpu *vcpu)
 		case CPUID_LEAF_FEATURES:
 			c.ecx |= CPUID_1_ECX_HYPERVISOR;
 			c.ecx &= ~CPUID_1_ECX_VMX;  /* no VMX inside the guest */
+			/* No x2APIC: its MSRs would reach the ICR around the
+			 * guarded APIC page (vm/apic_guard.h). */
+			c.ecx &= ~(u32)CPUID_1_ECX_X2APIC;
 			/* OSXSAVE mirrors the guest's CR4.OSXSAVE, not ferry's. */
 			c.ecx = (c.ecx & ~(u32)CPUID_1_ECX_OSXSAVE) | (r->cr4 & CR4_OSXSAVE ? (u32)CPUID_1_ECX_OSXSAVE : 0);
 			break;

@@ -18,6 +18,7 @@
 #include "platform/mem.h"
 #include "platform/mem_layout.h"
 #include "platform/pci.h"
+#include "apic_guard.h"
 #include "guest_io.h"
 #include "msr.h"
 #include "x86/cpu.h"
@@ -170,17 +171,20 @@ int vm_create(struct vm *vm, const struct hv_arch *arch, const struct boot_info 
 	if ((rc = map_pci_bars(vm)) < 0)
 		return rc;
 	static const struct { u64 pa; const char *what; } platform[] = {
-		{ 0xFEC00000, "the I/O APIC" }, { 0xFED00000, "the HPET" }, { 0xFEE00000, "the local APIC" },
+		{ 0xFEC00000, "the I/O APIC" }, { 0xFED00000, "the HPET" },
 	};
-	/* The server keeps the local APIC for its own timer. */
-	unsigned nplatform = config.role == ROLE_SERVER ? 2 : 3;
-	for (unsigned i = 0; i < nplatform; i++)
+	for (unsigned i = 0; i < ARRAY_SIZE(platform); i++)
 		if ((rc = map_device(vm, platform[i].pa, PAGE_SIZE, platform[i].what)) < 0)
 			return rc;
+	/* The local APIC: the server keeps it for its own timer (unmapped);
+	 * elsewhere it is the guest's, behind a check on every write. */
+	u64 apic_base = rdmsr(MSR_IA32_APIC_BASE);
+	if (config.role != ROLE_SERVER && (rc = apic_guard_attach(vm, apic_base & APIC_BASE_ADDR)) < 0)
+		return rc;
 
 	guest_io_init(vm);
 	/* The server keeps the local APIC timer; elsewhere it is the guest's. */
-	msr_policy_apply(vm, config.role != ROLE_SERVER, rdmsr(MSR_IA32_APIC_BASE));
+	msr_policy_apply(vm, config.role != ROLE_SERVER, apic_base);
 	*lbd_gpa = pick_lbd_gpa(vm, bi);
 	if (!*lbd_gpa) {
 		log_err("no free guest-physical address for the logical device");

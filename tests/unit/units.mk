@@ -74,3 +74,6 @@ test_msr_SRCS = tests/unit/test_msr.c vm/msr.c tests/unit/fake_arch.c tests/unit
 UNIT_TESTS += test_uart
 test_uart_SRCS = tests/unit/test_uart.c vdev/uart16550.c vm/guest_io.c vm/vm.c platform/pci.c \
 	tests/unit/fake_bus.c tests/unit/fake_arch.c tests/unit/fake_hv.c lib/string.c
+
+UNIT_TESTS += test_apic_guard
+test_apic_guard_SRCS = tests/unit/test_apic_guard.c vm/apic_guard.c tests/unit/fake_hv.c lib/string.c

@@ -60,10 +60,18 @@ struct boot_info {
 	 * 36 for ACPI 2.0+, 20 for ACPI 1.0, 0 when the loader gave none. */
 	u8 rsdp[36];
 	u32 rsdp_len;
+	/* Where the loader left text that may hold secrets (the command line
+	 * with key=, module strings): boot_info_scrub zeroes it.  For
+	 * multiboot2 the whole information structure. */
+	unsigned nscrub;
+	struct { hpa_t start, end; } scrub[BOOT_MAX_MODS + 2];
 };
 
 /* Parses the loader's structure; returns 0 or -E_INVAL for an unknown
  * magic value. */
 int boot_info_parse(u32 magic, hpa_t info, struct boot_info *bi);
+/* Zeroes the loader's copies of the command line and module strings in
+ * memory that becomes the guest's: bi keeps its own copies. */
+void boot_info_scrub(struct boot_info *bi);
 
 #endif

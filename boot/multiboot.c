@@ -108,17 +108,30 @@ static void set_rsdp(struct boot_info *bi, const u8 *rsdp, u32 len, bool v2)
 	bi->rsdp_len = want;
 }
 
+static void note_scrub(struct boot_info *bi, const void *p, size_t len)
+{
+	if (bi->nscrub < ARRAY_SIZE(bi->scrub) && p)
+		bi->scrub[bi->nscrub++].start = (hpa_t)(uintptr_t)p, bi->scrub[bi->nscrub - 1].end = (hpa_t)(uintptr_t)p + len;
+}
+
 static void parse_mb1(const struct mb1_info *mi, struct boot_info *bi)
 {
 	bi->loader = "multiboot";
 	bi->info_start = (hpa_t)(uintptr_t)mi;
 	bi->info_end = bi->info_start + sizeof(*mi);
-	if (mi->flags & MB1_INFO_CMDLINE)
-		set_cmdline(bi, (const char *)(uintptr_t)mi->cmdline);
+	if (mi->flags & MB1_INFO_CMDLINE) {
+		const char *c = (const char *)(uintptr_t)mi->cmdline;
+		set_cmdline(bi, c);
+		note_scrub(bi, c, strlen(c));
+	}
 	if (mi->flags & MB1_INFO_MODS) {
 		const struct mb1_module *m = (const void *)(uintptr_t)mi->mods_addr;
-		for (u32 i = 0; i < mi->mods_count; i++)
-			add_module(bi, m[i].mod_start, m[i].mod_end, (const char *)(uintptr_t)m[i].string);
+		for (u32 i = 0; i < mi->mods_count; i++) {
+			const char *c = (const char *)(uintptr_t)m[i].string;
+			add_module(bi, m[i].mod_start, m[i].mod_end, c);
+			if (c)
+				note_scrub(bi, c, strlen(c));
+		}
 	}
 	if (mi->flags & MB1_INFO_MMAP) {
 		u64 p = mi->mmap_addr, end = p + mi->mmap_length;
@@ -143,6 +156,7 @@ static void parse_mb2(const u8 *info, struct boot_info *bi)
 	bi->loader = "multiboot2";
 	bi->info_start = (hpa_t)(uintptr_t)info;
 	bi->info_end = bi->info_start + total;
+	note_scrub(bi, info, total);
 
 	/* Tags start at offset 8 and are 8-byte aligned (spec 3.6.1). */
 	for (u32 off = 8; off + sizeof(struct mb2_tag) <= total;) {
@@ -181,6 +195,13 @@ static void parse_mb2(const u8 *info, struct boot_info *bi)
 		}
 		off += ALIGN_UP(t->size, 8);
 	}
+}
+
+void boot_info_scrub(struct boot_info *bi)
+{
+	for (unsigned i = 0; i < bi->nscrub; i++)
+		memset((void *)(uintptr_t)bi->scrub[i].start, 0, bi->scrub[i].end - bi->scrub[i].start);
+	bi->nscrub = 0;
 }
 
 int boot_info_parse(u32 magic, hpa_t info, struct boot_info *bi)

@@ -288,5 +288,6 @@ const struct shell_cmd lbd_shell_cmds[] = {
 	{ "devtest", cmd_devtest, "devtest CASE [ADDR]" },
 	{ "in", cmd_in, "in PORT [1|2|4]" },
 	{ "smp-escape", cmd_smp_escape, "smp-escape APIC_ID" },
+	{ "memscan", cmd_memscan, "memscan REVERSED_HEX" },
 };
 const size_t lbd_shell_ncmds = ARRAY_SIZE(lbd_shell_cmds);

@@ -6,8 +6,14 @@
  *                        pointing it at a real-mode trampoline that writes
  *                        a marker; fails when the marker appears (that CPU
  *                        would run guest code outside virtualization)
+ *   memscan REVERSED     look through all of the guest's RAM for a secret,
+ *                        given reversed (hex digits) so that the command
+ *                        line does not hold it: its text and its bytes
+ *                        (the hex decoded); fails on any copy but this
+ *                        command's own two buffers
  */
 #include "kernel.h"
+#include "alloc.h"
 #include "lbd_drv.h"
 #include "lib/string.h"
 #include "x86/io.h"
@@ -66,4 +72,52 @@ int cmd_smp_escape(struct shell *sh, int argc, char **argv)
 		return -E_ACCES;
 	}
 	return 0;
+}
+
+static int hexval(char c)
+{
+	return c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
+}
+
+/* Copies of pat[0..n) in RAM other than at skip. */
+static unsigned scan_for(struct shell *sh, const u8 *pat, size_t n, const u8 *skip, const char *what)
+{
+	const struct ferry_boot_info *bi = boot_info();
+	unsigned found = 0;
+	for (u32 r = 0; r < bi->nmem; r++) {
+		const u8 *p = (const u8 *)(uintptr_t)bi->mem[r].base, *end = p + bi->mem[r].len;
+		for (; p + n <= end; p++)
+			if (*p == pat[0] && p != skip && !memcmp(p, pat, n)) {
+				if (found++ < 16)
+					shell_printf(sh, "memscan found %lx %s", (u64)(uintptr_t)p, what);
+			}
+	}
+	return found;
+}
+
+int cmd_memscan(struct shell *sh, int argc, char **argv)
+{
+	size_t n = argc == 2 ? strlen(argv[1]) : 0;
+	if (n < 8 || n % 2)
+		return shell_usage(sh);
+	char *text = g_alloc(n);
+	u8 *bytes = g_alloc(n / 2);
+	if (!text || !bytes)
+		return -E_NOMEM;
+	for (size_t i = 0; i < n; i++)
+		text[i] = argv[1][n - 1 - i];
+	for (size_t i = 0; i < n / 2; i++) {
+		int hi = hexval(text[2 * i]), lo = hexval(text[2 * i + 1]);
+		if (hi < 0 || lo < 0)
+			return shell_usage(sh);
+		bytes[i] = (u8)(hi << 4 | lo);
+	}
+	unsigned found = scan_for(sh, (const u8 *)text, n, (const u8 *)text, "text");
+	found += scan_for(sh, bytes, n / 2, bytes, "bytes");
+	memset(text, 0, n);
+	memset(bytes, 0, n / 2);
+	g_free(text);
+	g_free(bytes);
+	shell_printf(sh, "memscan copies=%u", found);
+	return found ? -E_EXIST : 0;
 }

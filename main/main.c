@@ -85,6 +85,16 @@ static int parse_config(void)
 	return config_check();
 }
 
+/* The key (and all else) from ferry.cfg and the loader's command line,
+ * gone from what becomes guest RAM: ferry keeps only its parsed copy. */
+static void scrub_boot_secrets(void)
+{
+	for (unsigned i = 0; i < boot.nmods; i++)
+		if (config_is_file_module(boot.mods[i].cmdline))
+			memset((void *)(uintptr_t)boot.mods[i].start, 0, boot.mods[i].end - boot.mods[i].start);
+	boot_info_scrub(&boot);
+}
+
 static struct blk_dev *probe_disk(void)
 {
 	for (unsigned i = 0; blk_drivers[i]; i++) {
@@ -198,6 +208,7 @@ static const struct hv_arch *start_core(u32 magic, u32 info)
 	screen_init(&boot);
 	if (parse_config() < 0)
 		machine_stop(2);
+	scrub_boot_secrets();
 	log_threshold = (enum log_level)config.loglevel;
 	log_info("role: %s", config_role_name(config.role));
 	if (boot.truncated)

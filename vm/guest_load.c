@@ -244,8 +244,35 @@ static int load_linux(const struct vm *vm, const struct boot_info *bi, const str
 	return 0;
 }
 
+/* Zeroes the guest's RAM except the first page (the real-mode IVT and the
+ * BIOS data area, which Linux reads) and the modules the guest is given.
+ * What loaders and firmware leave behind in memory that is now the
+ * guest's (ferry.cfg in GRUB's or the UEFI FAT driver's buffers, command
+ * lines with key=) must not reach it, and ferry cannot know every place:
+ * so nothing the guest was not given survives. */
+static void scrub_guest_ram(const struct gmem *ram, const struct boot_info *bi)
+{
+	for (unsigned i = 0; i < ram->n; i++) {
+		u64 at = MAX(ram->r[i].start, (u64)PAGE_SIZE), end = ram->r[i].end;
+		while (at < end) {
+			/* The next kept module in [at, end), if any. */
+			u64 keep_s = end, keep_e = end;
+			for (unsigned m = 0; m < bi->nmods; m++) {
+				const struct boot_module *mod = &bi->mods[m];
+				if (config_is_file_module(mod->cmdline) || mod->end <= at || mod->start >= keep_s)
+					continue;
+				keep_s = MAX(mod->start, at);
+				keep_e = mod->end;
+			}
+			memset((void *)(uintptr_t)at, 0, keep_s - at);
+			at = MIN(MAX(keep_e, keep_s), end);
+		}
+	}
+}
+
 int guest_load(struct vm *vm, const struct boot_info *bi, struct vcpu_boot_state *bs)
 {
+	scrub_guest_ram(&vm->ram, bi);
 	/* The guest kernel is the first module that is not the configuration
 	 * file; for Linux, the next such module is the initrd. */
 	const struct boot_module *mod = NULL, *initrd = NULL;

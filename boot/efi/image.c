@@ -147,3 +147,23 @@ int load_options_cmdline(const uint16_t *opts, size_t bytes, char *out, size_t c
 	out[e - b] = 0;
 	return (int)(e - b);
 }
+
+void cmdline_mask_key(const char *in, char *out, size_t cap)
+{
+	static const char hidden[] = "key=<hidden>";
+	size_t n = 0;
+	if (!cap)
+		return;
+	for (size_t i = 0; in[i] && n + 1 < cap;) {
+		bool word_start = i == 0 || in[i - 1] == ' ';
+		if (word_start && in[i] == 'k' && in[i + 1] == 'e' && in[i + 2] == 'y' && in[i + 3] == '=') {
+			for (size_t k = 0; hidden[k] && n + 1 < cap; k++)
+				out[n++] = hidden[k];
+			while (in[i] && in[i] != ' ')
+				i++;
+			continue;
+		}
+		out[n++] = in[i++];
+	}
+	out[n] = 0;
+}

@@ -32,4 +32,8 @@ uint64_t entry64_find(const uint8_t *image, size_t len);
  * boot entry's binary optional data the same way. */
 int load_options_cmdline(const uint16_t *opts, size_t bytes, char *out, size_t cap);
 
+/* The command line for showing: the value of every key= word replaced by
+ * <hidden>, as ferry's own log does (platform/config.c). */
+void cmdline_mask_key(const char *in, char *out, size_t cap);
+
 #endif

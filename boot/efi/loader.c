@@ -405,8 +405,11 @@ EFI_STATUS efi_main(EFI_HANDLE image, EFI_SYSTEM_TABLE *systab)
 	static char cmdline[4096];
 	if (load_options_cmdline(li->LoadOptions, li->LoadOptionsSize, cmdline, sizeof(cmdline)) < 0)
 		warn(L"ignoring this boot entry's load options (%d bytes): they are not text", li->LoadOptionsSize);
-	else if (cmdline[0])
-		info(L"command line \"%a\"", cmdline);
+	else if (cmdline[0]) {
+		static char shown[sizeof(cmdline)];
+		cmdline_mask_key(cmdline, shown, sizeof(shown));
+		info(L"command line \"%a\"", shown);
+	}
 
 	UINTN rsdp_len;
 	const void *rsdp = find_rsdp(&rsdp_len);
@@ -439,6 +442,12 @@ EFI_STATUS efi_main(EFI_HANDLE image, EFI_SYSTEM_TABLE *systab)
 	struct mb2_builder b;
 	mb2_begin(&b, (void *)(UINTN)info_addr, info_cap);
 	mb2_add_cmdline(&b, cmdline);
+	/* The key must not outlive this in memory the guest gets: ferry
+	 * zeroes the information structure and ferry.cfg once it parsed them;
+	 * these two copies are the loader's own. */
+	SetMem(cmdline, sizeof(cmdline), 0);
+	if (li->LoadOptions && li->LoadOptionsSize)
+		SetMem(li->LoadOptions, li->LoadOptionsSize, 0);
 	/* The guest's command script comes from ferry.cfg (guest_cmds). */
 	mb2_add_module(&b, (UINT32)guest.addr, (UINT32)(guest.addr + guest.size), "");
 	if (have_cfg)

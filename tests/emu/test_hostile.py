@@ -21,3 +21,42 @@ def hostile_init_sipi_to_another_cpu_refused(tmp):
     assert run.find(r"ferry: warning: guest: local APIC write 4670 to register 300 refused"), run.output[-3000:]
     assert run.find(r"^ok cat /A.TXT"), run.output[-3000:]
     assert run.passed(), run.output[-3000:]
+
+
+# The network key a guest must not find in its RAM, and its reversed form
+# for the guest's command line (which must not hold the key itself).
+SECRET = "5ec2e7ab5ec2e7ab00112233445566778899aabbccddeeff0123456789abcdef"
+MEMSCAN = f"memscan {SECRET[::-1]}"
+
+
+def assert_no_key(run, where):
+    assert run.find(r"^memscan copies=0$"), f"{where}: the key is in guest RAM:\n" + run.output[-3000:]
+    assert run.passed(), f"{where}:\n" + run.output[-3000:]
+    assert not any(SECRET in l for l in run.lines), f"{where}: the key was printed"
+
+
+@test
+def hostile_key_not_in_guest_ram_multiboot(tmp):
+    """QEMU's multiboot loader: the key on ferry's command line and in a
+    ferry.cfg module; the guest scans all its RAM for its text and bytes."""
+    img = disks.make_fat(os.path.join(tmp, "disk.img"), 32, 40, {})
+    cfg = os.path.join(tmp, "ferry.cfg")
+    with open(cfg, "w") as f:
+        f.write(f"role = local\nkey = {SECRET}\n")
+    run = ferryrun.run_local(img.path, MEMSCAN, timeout=120, config_file=cfg,
+                             ferry_args=f"loglevel=info key={SECRET}")
+    assert run.find(r"key=<hidden>"), run.output[-3000:]
+    assert_no_key(run, "multiboot")
+
+
+@test
+def hostile_key_not_in_guest_ram_uefi_loader(tmp):
+    """ferry's UEFI loader from the USB stick: the key in the stick's
+    ferry.cfg and in the load options (OVMF starting BOOTX64.EFI with
+    -kernel -append)."""
+    import test_usb
+    img = disks.make_fat(os.path.join(tmp, "disk.img"), 32, 40, {})
+    stick = test_usb.make_stick(tmp, "stick.img", f"role = local\nkey = {SECRET}\nguest_cmds = {MEMSCAN}\n")
+    run = ferryrun.run(test_usb.stick_cmd(stick, "uefi", disk=img.path), timeout=240)
+    assert run.find(test_usb.BY_UEFI_LOADER), run.output[-3000:]
+    assert_no_key(run, "UEFI loader, ferry.cfg")

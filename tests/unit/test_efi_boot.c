@@ -279,6 +279,19 @@ static int opts(const char *ascii, char *out, size_t cap)
 	return load_options_cmdline(w, (n + 1) * 2, out, cap);
 }
 
+TEST(loader_masks_the_key)
+{
+	char out[128];
+	cmdline_mask_key("role=client key=0011aabb nic=e1000", out, sizeof(out));
+	CHECK_STR(out, "role=client key=<hidden> nic=e1000");
+	cmdline_mask_key("key=ff", out, sizeof(out));
+	CHECK_STR(out, "key=<hidden>");
+	cmdline_mask_key("monkey=1 key=", out, sizeof(out));
+	CHECK_STR(out, "monkey=1 key=<hidden>");
+	cmdline_mask_key("key=00112233", out, 8); /* cut, never the digits */
+	CHECK_STR(out, "key=<hi");
+}
+
 TEST(load_options)
 {
 	char out[64];
@@ -314,6 +327,7 @@ int main(void)
 	RUN(entry_record);
 	RUN(bad_elf_files);
 	RUN(load_options);
+	RUN(loader_masks_the_key);
 	printf("%d passed, %d failed\n", check_passed, check_failed);
 	return check_failed ? 1 : 0;
 }

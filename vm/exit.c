@@ -60,12 +60,12 @@ static void handle_cpuid(struct vcpu *vcpu)
 		switch (leaf) {
 		case CPUID_LEAF_FEATURES:
 			c.ecx |= CPUID_1_ECX_HYPERVISOR;
-			c.ecx &= ~CPUID_1_ECX_VMX;  /* no VMX inside the guest */
+			c.ecx &= ~(u32)CPUID_1_ECX_VMX;  /* no VMX inside the guest */
 			/* OSXSAVE mirrors the guest's CR4.OSXSAVE, not ferry's. */
 			c.ecx = (c.ecx & ~(u32)CPUID_1_ECX_OSXSAVE) | (r->cr4 & CR4_OSXSAVE ? (u32)CPUID_1_ECX_OSXSAVE : 0);
 			break;
 		case CPUID_LEAF_EXT_FEATURES:
-			c.ecx &= ~CPUID_EXT1_ECX_SVM;  /* no SVM inside the guest */
+			c.ecx &= ~(u32)CPUID_EXT1_ECX_SVM;  /* no SVM inside the guest */
 			break;
 		case CPUID_LEAF_SVM:
 			c = (struct cpuid_regs){ 0, 0, 0, 0 };

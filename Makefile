@@ -12,11 +12,17 @@ LD := ld
 OBJCOPY := objcopy
 HOSTCC ?= cc
 
+# The strict warnings every C file of ferry, its guest, the UEFI loader and
+# the code the unit tests link is built with: implicit narrowing and sign
+# changes, casts that drop const or volatile, non-literal formats, and
+# writes through string literals.
+WSTRICT := -Wconversion -Wcast-qual -Wformat=2 -Wwrite-strings
+
 # Freestanding x86-64: no red zone (exceptions and VM exits share stacks),
 # no SSE (ferry never saves the guest's FPU state, so it must not touch it).
 KCFLAGS := -std=gnu11 -ffreestanding -fno-builtin -nostdlib -mno-red-zone -mno-mmx -mno-sse \
 	-mno-sse2 -mno-avx -fno-stack-protector -fno-pic -fno-pie -mcmodel=small -O2 -g \
-	-Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Wno-unused-parameter \
+	-Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Wno-unused-parameter $(WSTRICT) \
 	-ffunction-sections -fdata-sections -fno-omit-frame-pointer -I.
 KASFLAGS := -D__ASSEMBLY__ -I.
 KLDFLAGS := -nostdlib -static -no-pie -z max-page-size=0x1000 -z noexecstack --gc-sections
@@ -86,7 +92,7 @@ EFI_INC := /usr/include/efi
 EFI_LIB := /usr/lib
 EFI_CFLAGS := -std=gnu11 -ffreestanding -fno-stack-protector -fno-strict-aliasing -fpic -fshort-wchar \
 	-mno-red-zone -maccumulate-outgoing-args -DGNU_EFI_USE_MS_ABI -O2 -g \
-	-Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Wno-unused-parameter \
+	-Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Wno-unused-parameter $(WSTRICT) \
 	-isystem $(EFI_INC) -isystem $(EFI_INC)/x86_64 -I.
 EFI_LDFLAGS := -nostdlib -znocombreloc -shared -Bsymbolic -T $(EFI_LIB)/elf_x86_64_efi.lds -L$(EFI_LIB)
 EFI_SRCS := $(wildcard boot/efi/*.c)
@@ -108,7 +114,7 @@ all: $(O)/BOOTX64.EFI
 
 # ---- host unit tests ------------------------------------------------------
 UNIT_CFLAGS := -std=gnu11 -g -O1 -fsanitize=address,undefined -fno-sanitize-recover=all \
-	-fno-omit-frame-pointer -DFERRY_HOST_TEST -Wall -Wextra -Werror -I.
+	-fno-omit-frame-pointer -DFERRY_HOST_TEST -Wall -Wextra -Werror $(WSTRICT) -I.
 
 include tests/unit/units.mk
 

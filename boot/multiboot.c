@@ -159,7 +159,7 @@ static void parse_mb2(const u8 *info, struct boot_info *bi)
 	note_scrub(bi, info, total);
 
 	/* Tags start at offset 8 and are 8-byte aligned (spec 3.6.1). */
-	for (u32 off = 8; off + sizeof(struct mb2_tag) <= total;) {
+	for (u64 off = 8; off + sizeof(struct mb2_tag) <= total;) {
 		const struct mb2_tag *t = (const void *)(info + off);
 		if (t->type == MB2_TAG_END || t->size < sizeof(*t))
 			break;
@@ -190,7 +190,7 @@ static void parse_mb2(const u8 *info, struct boot_info *bi)
 		}
 		case MB2_TAG_ACPI_OLD:
 		case MB2_TAG_ACPI_NEW:
-			set_rsdp(bi, (const u8 *)(t + 1), t->size - sizeof(*t), t->type == MB2_TAG_ACPI_NEW);
+			set_rsdp(bi, (const u8 *)(t + 1), t->size - (u32)sizeof(*t), t->type == MB2_TAG_ACPI_NEW);
 			break;
 		}
 		off += ALIGN_UP(t->size, 8);

@@ -35,23 +35,23 @@
 #define AHCI_CAP_NP_MASK 0x1Fu /* number of ports - 1 */
 #define AHCI_CAP_NCS_SHIFT 8   /* number of command slots - 1, 12:8 */
 #define AHCI_CAP_NCS_MASK 0x1Fu
-#define AHCI_CAP_SSS BIT(27)  /* supports staggered spin-up */
-#define AHCI_CAP_SNCQ BIT(30) /* supports native command queuing */
-#define AHCI_CAP_S64A BIT(31) /* supports 64-bit addressing */
+#define AHCI_CAP_SSS BIT32(27)  /* supports staggered spin-up */
+#define AHCI_CAP_SNCQ BIT32(30) /* supports native command queuing */
+#define AHCI_CAP_S64A BIT32(31) /* supports 64-bit addressing */
 
 /* GHC (3.1.2) */
-#define AHCI_GHC_HR BIT(0)  /* HBA reset, self-clearing */
-#define AHCI_GHC_IE BIT(1)  /* interrupt enable */
-#define AHCI_GHC_AE BIT(31) /* AHCI enable */
+#define AHCI_GHC_HR BIT32(0)  /* HBA reset, self-clearing */
+#define AHCI_GHC_IE BIT32(1)  /* interrupt enable */
+#define AHCI_GHC_AE BIT32(31) /* AHCI enable */
 
 /* CAP2 (3.1.10) */
-#define AHCI_CAP2_BOH BIT(0) /* BIOS/OS handoff supported */
+#define AHCI_CAP2_BOH BIT32(0) /* BIOS/OS handoff supported */
 
 /* BOHC (3.1.11) */
-#define AHCI_BOHC_BOS BIT(0) /* BIOS owned semaphore */
-#define AHCI_BOHC_OOS BIT(1) /* OS owned semaphore */
-#define AHCI_BOHC_OOC BIT(3) /* OS ownership change (RWC) */
-#define AHCI_BOHC_BB BIT(4)  /* BIOS busy */
+#define AHCI_BOHC_BOS BIT32(0) /* BIOS owned semaphore */
+#define AHCI_BOHC_OOS BIT32(1) /* OS owned semaphore */
+#define AHCI_BOHC_OOC BIT32(3) /* OS ownership change (RWC) */
+#define AHCI_BOHC_BB BIT32(4)  /* BIOS busy */
 
 /* ---- Port registers (AHCI 3.3): port n at 100h + n * 80h --------------- */
 #define AHCI_PORT_BASE 0x100
@@ -74,34 +74,34 @@
 #define AHCI_PxCI 0x38   /* 3.3.14 Command Issue */
 
 /* PxIS / PxIE (3.3.5, 3.3.6) */
-#define AHCI_PxIS_DHRS BIT(0)  /* device-to-host register FIS received */
-#define AHCI_PxIS_PSS BIT(1)   /* PIO setup FIS received */
-#define AHCI_PxIS_DSS BIT(2)   /* DMA setup FIS received */
-#define AHCI_PxIS_SDBS BIT(3)  /* set device bits FIS received */
-#define AHCI_PxIS_UFS BIT(4)   /* unknown FIS received */
-#define AHCI_PxIS_DPS BIT(5)   /* descriptor processed */
-#define AHCI_PxIS_PCS BIT(6)   /* port connect change */
-#define AHCI_PxIS_PRCS BIT(22) /* PhyRdy change */
-#define AHCI_PxIS_OFS BIT(24)  /* overflow: PRDT shorter than the data */
-#define AHCI_PxIS_INFS BIT(26) /* interface non-fatal error */
-#define AHCI_PxIS_IFS BIT(27)  /* interface fatal error */
-#define AHCI_PxIS_HBDS BIT(28) /* host bus data error */
-#define AHCI_PxIS_HBFS BIT(29) /* host bus fatal error */
-#define AHCI_PxIS_TFES BIT(30) /* task file error (device set ERR) */
-#define AHCI_PxIS_CPDS BIT(31) /* cold port detect */
+#define AHCI_PxIS_DHRS BIT32(0)  /* device-to-host register FIS received */
+#define AHCI_PxIS_PSS BIT32(1)   /* PIO setup FIS received */
+#define AHCI_PxIS_DSS BIT32(2)   /* DMA setup FIS received */
+#define AHCI_PxIS_SDBS BIT32(3)  /* set device bits FIS received */
+#define AHCI_PxIS_UFS BIT32(4)   /* unknown FIS received */
+#define AHCI_PxIS_DPS BIT32(5)   /* descriptor processed */
+#define AHCI_PxIS_PCS BIT32(6)   /* port connect change */
+#define AHCI_PxIS_PRCS BIT32(22) /* PhyRdy change */
+#define AHCI_PxIS_OFS BIT32(24)  /* overflow: PRDT shorter than the data */
+#define AHCI_PxIS_INFS BIT32(26) /* interface non-fatal error */
+#define AHCI_PxIS_IFS BIT32(27)  /* interface fatal error */
+#define AHCI_PxIS_HBDS BIT32(28) /* host bus data error */
+#define AHCI_PxIS_HBFS BIT32(29) /* host bus fatal error */
+#define AHCI_PxIS_TFES BIT32(30) /* task file error (device set ERR) */
+#define AHCI_PxIS_CPDS BIT32(31) /* cold port detect */
 /* Conditions that stop the port's command processing (6.1, 6.2.2). */
 #define AHCI_PxIS_ERRORS (AHCI_PxIS_TFES | AHCI_PxIS_HBFS | AHCI_PxIS_HBDS | AHCI_PxIS_IFS | AHCI_PxIS_OFS)
 
 /* PxCMD (3.3.7) */
-#define AHCI_PxCMD_ST BIT(0)   /* start: process the command list */
-#define AHCI_PxCMD_SUD BIT(1)  /* spin-up device */
-#define AHCI_PxCMD_POD BIT(2)  /* power on device */
-#define AHCI_PxCMD_CLO BIT(3)  /* command list override */
-#define AHCI_PxCMD_FRE BIT(4)  /* FIS receive enable */
-#define AHCI_PxCMD_FR BIT(14)  /* FIS receive running */
-#define AHCI_PxCMD_CR BIT(15)  /* command list running */
-#define AHCI_PxCMD_CPD BIT(20) /* cold presence detection */
-#define AHCI_PxCMD_ATAPI BIT(24)
+#define AHCI_PxCMD_ST BIT32(0)   /* start: process the command list */
+#define AHCI_PxCMD_SUD BIT32(1)  /* spin-up device */
+#define AHCI_PxCMD_POD BIT32(2)  /* power on device */
+#define AHCI_PxCMD_CLO BIT32(3)  /* command list override */
+#define AHCI_PxCMD_FRE BIT32(4)  /* FIS receive enable */
+#define AHCI_PxCMD_FR BIT32(14)  /* FIS receive running */
+#define AHCI_PxCMD_CR BIT32(15)  /* command list running */
+#define AHCI_PxCMD_CPD BIT32(20) /* cold presence detection */
+#define AHCI_PxCMD_ATAPI BIT32(24)
 #define AHCI_PxCMD_ICC_MASK (0xFu << 28) /* interface communication control */
 
 /* PxTFD (3.3.8): a copy of the device's status and error registers */
@@ -192,11 +192,11 @@ _Static_assert(sizeof(struct ahci_cmd_header) == 32, "command header is 32 bytes
 _Static_assert(offsetof(struct ahci_cmd_header, ctba) == 8, "CTBA in DW2");
 #define AHCI_CMD_LIST_SLOTS 32
 #define AHCI_CMDH_CFL_MASK 0x1Fu /* command FIS length in dwords (2..16) */
-#define AHCI_CMDH_A BIT(5)       /* ATAPI */
-#define AHCI_CMDH_W BIT(6)       /* write: data flows to the device */
-#define AHCI_CMDH_P BIT(7)       /* prefetchable */
-#define AHCI_CMDH_R BIT(8)       /* reset */
-#define AHCI_CMDH_C BIT(10)      /* clear busy upon R_OK */
+#define AHCI_CMDH_A BIT32(5)       /* ATAPI */
+#define AHCI_CMDH_W BIT32(6)       /* write: data flows to the device */
+#define AHCI_CMDH_P BIT32(7)       /* prefetchable */
+#define AHCI_CMDH_R BIT32(8)       /* reset */
+#define AHCI_CMDH_C BIT32(10)      /* clear busy upon R_OK */
 #define AHCI_CMDH_PRDTL_SHIFT 16 /* number of PRDT entries */
 
 /* Physical region descriptor (4.2.3.3): 16 bytes. */
@@ -208,7 +208,7 @@ struct ahci_prd {
 } __packed;
 _Static_assert(sizeof(struct ahci_prd) == 16, "PRD is 16 bytes");
 #define AHCI_PRD_DBC_MASK 0x3FFFFFu
-#define AHCI_PRD_I BIT(31)              /* interrupt on completion */
+#define AHCI_PRD_I BIT32(31)              /* interrupt on completion */
 #define AHCI_PRD_MAX_BYTES (4 * MiB)    /* one PRD moves at most 4 MiB */
 
 /* PRDT entries in ferry's command table.  A request has at most

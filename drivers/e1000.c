@@ -386,10 +386,10 @@ static void e1000_irq_enable(struct nic *nic, bool on)
 
 	if (on) {
 		e1000_wr(dev, E1000_IMS, E1000_INT_RXT0 | E1000_INT_RXO | E1000_INT_RXDMT0 | E1000_INT_LSC);
-		pci_write16(dev->pci, PCI_COMMAND, cmd & ~PCI_COMMAND_INTX_DISABLE);
+		pci_write16(dev->pci, PCI_COMMAND, cmd & (u16)~PCI_COMMAND_INTX_DISABLE);
 	} else {
 		e1000_wr(dev, E1000_IMC, E1000_INT_ALL);
-		pci_write16(dev->pci, PCI_COMMAND, cmd | PCI_COMMAND_INTX_DISABLE);
+		pci_write16(dev->pci, PCI_COMMAND, cmd | (u16)PCI_COMMAND_INTX_DISABLE);
 	}
 }
 

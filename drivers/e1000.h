@@ -34,33 +34,33 @@
 #define E1000_EERD 0x00014    /* RW 13.4.4 EEPROM Read */
 
 /* CTRL (13.4.1) */
-#define E1000_CTRL_FD BIT(0)        /* full duplex (when not auto-resolved) */
-#define E1000_CTRL_LRST BIT(3)      /* link reset: holds the link down while set */
-#define E1000_CTRL_ASDE BIT(5)      /* auto-speed detection enable */
-#define E1000_CTRL_SLU BIT(6)       /* set link up: lets the MAC follow the PHY's link */
-#define E1000_CTRL_ILOS BIT(7)      /* invert loss-of-signal */
-#define E1000_CTRL_FRCSPD BIT(11)   /* force speed */
-#define E1000_CTRL_FRCDPLX BIT(12)  /* force duplex */
-#define E1000_CTRL_RST BIT(26)      /* SC device reset (everything but PCI config) */
-#define E1000_CTRL_VME BIT(30)      /* VLAN mode enable */
-#define E1000_CTRL_PHY_RST BIT(31)  /* PHY reset: holds the PHY in reset while set */
+#define E1000_CTRL_FD BIT32(0)        /* full duplex (when not auto-resolved) */
+#define E1000_CTRL_LRST BIT32(3)      /* link reset: holds the link down while set */
+#define E1000_CTRL_ASDE BIT32(5)      /* auto-speed detection enable */
+#define E1000_CTRL_SLU BIT32(6)       /* set link up: lets the MAC follow the PHY's link */
+#define E1000_CTRL_ILOS BIT32(7)      /* invert loss-of-signal */
+#define E1000_CTRL_FRCSPD BIT32(11)   /* force speed */
+#define E1000_CTRL_FRCDPLX BIT32(12)  /* force duplex */
+#define E1000_CTRL_RST BIT32(26)      /* SC device reset (everything but PCI config) */
+#define E1000_CTRL_VME BIT32(30)      /* VLAN mode enable */
+#define E1000_CTRL_PHY_RST BIT32(31)  /* PHY reset: holds the PHY in reset while set */
 
 /* STATUS (13.4.2) */
-#define E1000_STATUS_FD BIT(0)         /* full duplex */
-#define E1000_STATUS_LU BIT(1)         /* link up */
+#define E1000_STATUS_FD BIT32(0)         /* full duplex */
+#define E1000_STATUS_LU BIT32(1)         /* link up */
 #define E1000_STATUS_SPEED_SHIFT 6     /* 7:6 00 10, 01 100, 1x 1000 Mb/s */
 #define E1000_STATUS_SPEED_MASK 0x3u
 
 /* EECD (13.4.3) */
-#define E1000_EECD_PRES BIT(8)  /* RO an EEPROM is present */
+#define E1000_EECD_PRES BIT32(8)  /* RO an EEPROM is present */
 
 /* EERD (13.4.4): one 16-bit EEPROM word without bit-banging EECD.  The
  * 8254x (except the 82541/82547) and the 82574L place DONE and the word
  * address differently; the data sits in 31:16 on both. */
-#define E1000_EERD_START BIT(0)       /* W start a read */
-#define E1000_EERD_DONE BIT(4)        /* 8254x: the read finished */
+#define E1000_EERD_START BIT32(0)       /* W start a read */
+#define E1000_EERD_DONE BIT32(4)        /* 8254x: the read finished */
 #define E1000_EERD_ADDR_SHIFT 8       /* 8254x: word address in 15:8 */
-#define E1000_EERD_82574_DONE BIT(1)  /* 82574L: the read finished */
+#define E1000_EERD_82574_DONE BIT32(1)  /* 82574L: the read finished */
 #define E1000_EERD_82574_ADDR_SHIFT 2 /* 82574L: word address in 15:2 */
 #define E1000_EERD_DATA_SHIFT 16
 
@@ -75,13 +75,13 @@
 #define E1000_IMC 0x000D8  /* WO 13.4.21 Interrupt Mask Clear */
 
 /* One layout for ICR, ICS, IMS and IMC. */
-#define E1000_INT_TXDW BIT(0)    /* transmit descriptor written back */
-#define E1000_INT_TXQE BIT(1)    /* transmit queue empty */
-#define E1000_INT_LSC BIT(2)     /* link status change */
-#define E1000_INT_RXSEQ BIT(3)   /* receive sequence error */
-#define E1000_INT_RXDMT0 BIT(4)  /* free receive descriptors below RCTL.RDMTS */
-#define E1000_INT_RXO BIT(6)     /* receiver overrun (no free descriptor) */
-#define E1000_INT_RXT0 BIT(7)    /* receiver timer: a frame arrived */
+#define E1000_INT_TXDW BIT32(0)    /* transmit descriptor written back */
+#define E1000_INT_TXQE BIT32(1)    /* transmit queue empty */
+#define E1000_INT_LSC BIT32(2)     /* link status change */
+#define E1000_INT_RXSEQ BIT32(3)   /* receive sequence error */
+#define E1000_INT_RXDMT0 BIT32(4)  /* free receive descriptors below RCTL.RDMTS */
+#define E1000_INT_RXO BIT32(6)     /* receiver overrun (no free descriptor) */
+#define E1000_INT_RXT0 BIT32(7)    /* receiver timer: a frame arrived */
 #define E1000_INT_ALL 0xFFFFFFFFu
 
 /* ---- Receive (SDM 13.4; ring rules 3.2.6) ------------------------------ */
@@ -93,20 +93,20 @@
 #define E1000_RDT 0x02818    /* RW Receive Descriptor Tail (one past software's last free) */
 
 /* RCTL (13.4.22) */
-#define E1000_RCTL_EN BIT(1)      /* receiver enable */
-#define E1000_RCTL_SBP BIT(2)     /* store bad packets */
-#define E1000_RCTL_UPE BIT(3)     /* unicast promiscuous */
-#define E1000_RCTL_MPE BIT(4)     /* multicast promiscuous */
-#define E1000_RCTL_LPE BIT(5)     /* long packets (over 1522 bytes) */
+#define E1000_RCTL_EN BIT32(1)      /* receiver enable */
+#define E1000_RCTL_SBP BIT32(2)     /* store bad packets */
+#define E1000_RCTL_UPE BIT32(3)     /* unicast promiscuous */
+#define E1000_RCTL_MPE BIT32(4)     /* multicast promiscuous */
+#define E1000_RCTL_LPE BIT32(5)     /* long packets (over 1522 bytes) */
 #define E1000_RCTL_LBM_MASK (3u << 6)   /* loopback mode: 00 none */
 #define E1000_RCTL_RDMTS_HALF (0u << 8) /* RXDMT0 when half the ring is free */
 #define E1000_RCTL_MO_MASK (3u << 12)   /* multicast offset into the MTA */
-#define E1000_RCTL_BAM BIT(15)    /* broadcast accept mode */
+#define E1000_RCTL_BAM BIT32(15)    /* broadcast accept mode */
 #define E1000_RCTL_BSIZE_2048 (0u << 16) /* 17:16 with BSEX = 0: 2048-byte buffers */
-#define E1000_RCTL_VFE BIT(18)    /* VLAN filter enable */
-#define E1000_RCTL_DPF BIT(22)    /* discard pause frames */
-#define E1000_RCTL_BSEX BIT(25)   /* buffer size extension (x16) */
-#define E1000_RCTL_SECRC BIT(26)  /* strip the Ethernet CRC from received frames */
+#define E1000_RCTL_VFE BIT32(18)    /* VLAN filter enable */
+#define E1000_RCTL_DPF BIT32(22)    /* discard pause frames */
+#define E1000_RCTL_BSEX BIT32(25)   /* buffer size extension (x16) */
+#define E1000_RCTL_SECRC BIT32(26)  /* strip the Ethernet CRC from received frames */
 
 /* ---- Transmit (SDM 13.4; ring rules 3.4) ------------------------------- */
 #define E1000_TCTL 0x00400   /* RW Transmit Control */
@@ -118,13 +118,13 @@
 #define E1000_TDT 0x03818    /* RW Transmit Descriptor Tail (one past software's last queued) */
 
 /* TCTL */
-#define E1000_TCTL_EN BIT(1)    /* transmitter enable */
-#define E1000_TCTL_PSP BIT(3)   /* pad short packets (to 64 bytes with the FCS) */
+#define E1000_TCTL_EN BIT32(1)    /* transmitter enable */
+#define E1000_TCTL_PSP BIT32(3)   /* pad short packets (to 64 bytes with the FCS) */
 #define E1000_TCTL_CT_SHIFT 4   /* 11:4 collision threshold (retries) */
 #define E1000_TCTL_CT_DEFAULT 0x0Fu      /* the manual's recommended 15 */
 #define E1000_TCTL_COLD_SHIFT 12         /* 21:12 collision distance, byte times */
 #define E1000_TCTL_COLD_FULL_DUPLEX 0x40u /* 64: the full-duplex value */
-#define E1000_TCTL_RTLC BIT(24) /* retransmit on late collision */
+#define E1000_TCTL_RTLC BIT32(24) /* retransmit on late collision */
 
 /* TIPG: the IEEE 802.3 inter-packet gap of 96 bit times for copper. */
 #define E1000_TIPG_IPGT_COPPER 10u
@@ -139,7 +139,7 @@
 #define E1000_RAL(n) (0x05400 + 8 * (n)) /* RW Receive Address Low: MAC bytes 0-3 */
 #define E1000_RAH(n) (0x05404 + 8 * (n)) /* RW Receive Address High: bytes 4-5 in 15:0 */
 #define E1000_RAR_ENTRIES 16
-#define E1000_RAH_AV BIT(31)  /* address valid: the filter uses this entry */
+#define E1000_RAH_AV BIT32(31)  /* address valid: the filter uses this entry */
 
 /* ---- Descriptors (SDM chapter 3) --------------------------------------- */
 
@@ -159,19 +159,19 @@ _Static_assert(offsetof(struct e1000_rx_desc, status) == 12, "RDESC.STATUS at by
 _Static_assert(offsetof(struct e1000_rx_desc, errors) == 13, "RDESC.ERRORS at byte 13");
 
 /* Receive status (3.2.3.1) */
-#define E1000_RXD_STAT_DD BIT(0)   /* descriptor done: the device wrote it back */
-#define E1000_RXD_STAT_EOP BIT(1)  /* last descriptor of the frame */
-#define E1000_RXD_STAT_IXSM BIT(2) /* ignore checksum indications */
-#define E1000_RXD_STAT_VP BIT(3)   /* 802.1Q tag stripped into special */
+#define E1000_RXD_STAT_DD BIT32(0)   /* descriptor done: the device wrote it back */
+#define E1000_RXD_STAT_EOP BIT32(1)  /* last descriptor of the frame */
+#define E1000_RXD_STAT_IXSM BIT32(2) /* ignore checksum indications */
+#define E1000_RXD_STAT_VP BIT32(3)   /* 802.1Q tag stripped into special */
 
 /* Receive errors (3.2.3.2) */
-#define E1000_RXD_ERR_CE BIT(0)   /* CRC or alignment error */
-#define E1000_RXD_ERR_SE BIT(1)   /* symbol error */
-#define E1000_RXD_ERR_SEQ BIT(2)  /* sequence error */
-#define E1000_RXD_ERR_CXE BIT(4)  /* carrier extension error */
-#define E1000_RXD_ERR_TCPE BIT(5) /* TCP/UDP checksum error (offload only) */
-#define E1000_RXD_ERR_IPE BIT(6)  /* IP checksum error (offload only) */
-#define E1000_RXD_ERR_RXE BIT(7)  /* RX data error */
+#define E1000_RXD_ERR_CE BIT32(0)   /* CRC or alignment error */
+#define E1000_RXD_ERR_SE BIT32(1)   /* symbol error */
+#define E1000_RXD_ERR_SEQ BIT32(2)  /* sequence error */
+#define E1000_RXD_ERR_CXE BIT32(4)  /* carrier extension error */
+#define E1000_RXD_ERR_TCPE BIT32(5) /* TCP/UDP checksum error (offload only) */
+#define E1000_RXD_ERR_IPE BIT32(6)  /* IP checksum error (offload only) */
+#define E1000_RXD_ERR_RXE BIT32(7)  /* RX data error */
 /* Errors that make the frame itself bad (the checksum ones only judge the
  * IP payload, which this driver does not ask the device to check). */
 #define E1000_RXD_ERR_FRAME \
@@ -192,18 +192,18 @@ _Static_assert(offsetof(struct e1000_tx_desc, cmd) == 11, "TDESC.CMD at byte 11"
 _Static_assert(offsetof(struct e1000_tx_desc, status) == 12, "TDESC.STA at byte 12");
 
 /* Transmit command (3.3.3.1) */
-#define E1000_TXD_CMD_EOP BIT(0)  /* end of packet: last descriptor of the frame */
-#define E1000_TXD_CMD_IFCS BIT(1) /* insert the FCS */
-#define E1000_TXD_CMD_IC BIT(2)   /* insert checksum */
-#define E1000_TXD_CMD_RS BIT(3)   /* report status: write DD back when done */
-#define E1000_TXD_CMD_DEXT BIT(5) /* extended descriptor (must be 0 here) */
-#define E1000_TXD_CMD_VLE BIT(6)  /* VLAN packet enable */
-#define E1000_TXD_CMD_IDE BIT(7)  /* interrupt delay enable */
+#define E1000_TXD_CMD_EOP BIT32(0)  /* end of packet: last descriptor of the frame */
+#define E1000_TXD_CMD_IFCS BIT32(1) /* insert the FCS */
+#define E1000_TXD_CMD_IC BIT32(2)   /* insert checksum */
+#define E1000_TXD_CMD_RS BIT32(3)   /* report status: write DD back when done */
+#define E1000_TXD_CMD_DEXT BIT32(5) /* extended descriptor (must be 0 here) */
+#define E1000_TXD_CMD_VLE BIT32(6)  /* VLAN packet enable */
+#define E1000_TXD_CMD_IDE BIT32(7)  /* interrupt delay enable */
 
 /* Transmit status (3.3.3.2) */
-#define E1000_TXD_STAT_DD BIT(0)  /* descriptor done */
-#define E1000_TXD_STAT_EC BIT(1)  /* excess collisions (half duplex) */
-#define E1000_TXD_STAT_LC BIT(2)  /* late collision (half duplex) */
+#define E1000_TXD_STAT_DD BIT32(0)  /* descriptor done */
+#define E1000_TXD_STAT_EC BIT32(1)  /* excess collisions (half duplex) */
+#define E1000_TXD_STAT_LC BIT32(2)  /* late collision (half duplex) */
 
 /* Ring geometry: rings must be a multiple of 128 bytes (RDLEN/TDLEN) and
  * buffers 2048 bytes (RCTL.BSIZE).  Both rings hold at most N - 1 frames

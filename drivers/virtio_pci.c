@@ -359,6 +359,6 @@ bool virtq_get_used(struct virtq *q, u32 *id, u32 *len)
 
 void virtq_interrupts(struct virtq *q, bool on)
 {
-	*(volatile u16 *)&q->avail->flags = on ? 0 : VIRTQ_AVAIL_F_NO_INTERRUPT;
+	*(volatile u16 *)&q->avail->flags = on ? 0 : (u16)VIRTQ_AVAIL_F_NO_INTERRUPT;
 	mb();
 }

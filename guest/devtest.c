@@ -113,11 +113,18 @@ static u32 raw_cmd(struct shell *sh, u8 op, u64 lba, u32 count, u64 buf, u32 len
 
 static u8 buf[4096] __aligned(4096);
 
+/* What guest_try() hands the two probes below: where on the register
+ * page they store. */
+struct probe_target {
+	volatile u8 *reg;
+};
+
 /* An instruction ferry does not emulate, on the register page: ferry
  * must inject #UD (an ADD to memory cannot be a plain store). */
-static int bad_insn(void *reg)
+static int bad_insn(void *arg)
 {
-	__asm__ volatile("addl $1, (%0)" ::"r"(reg) : "memory");
+	const struct probe_target *t = arg;
+	__asm__ volatile("addl $1, (%0)" ::"r"(t->reg) : "memory");
 	return 0;
 }
 
@@ -125,8 +132,9 @@ static int bad_insn(void *reg)
  * counted by ferry): 8/16/32/64-bit register and immediate stores, a
  * high-8 register, a REX register, SIB with displacement.  Returns how
   * many stores it made (10). */
-static int store_forms(void *reg)
+static int store_forms(void *arg)
 {
+	const struct probe_target *t = arg;
 	u64 v = 0x1122334455667788ULL;
 	__asm__ volatile(
 		"movb %%al, (%0)\n\t"
@@ -141,7 +149,7 @@ static int store_forms(void *reg)
 		"mov %%rax, %%r9\n\t"
 		"movq %%r9, 8(%0,%%rcx,8)\n\t"
 		:
-		: "r"(reg), "a"(v), "c"(1ULL)
+		: "r"(t->reg), "a"(v), "c"(1ULL)
 		: "r9", "memory");
 	return 10;
 }
@@ -190,10 +198,12 @@ static int cmd_devtest(struct shell *sh, int argc, char **argv)
 		got = lbd_submit_raw(addr);
 	} else if (!strcmp(c, "bad-insn")) {     /* #UD injected, guest goes on */
 		want = (u32)-(1000 + 6);
-		got = (u32)guest_try(bad_insn, (void *)(lbd_regs() + 0x40));
+		struct probe_target t = { lbd_regs() + 0x40 };
+		got = (u32)guest_try(bad_insn, &t);
 	} else if (!strcmp(c, "store-forms")) { /* each decoded, emulated, ignored */
 		u32 bad = reg32(LBD_REG_BAD_WRITES);
-		int n = guest_try(store_forms, (void *)(lbd_regs() + 0x40));
+		struct probe_target t = { lbd_regs() + 0x40 };
+		int n = guest_try(store_forms, &t);
 		want = bad + 10;
 		got = n == 10 ? reg32(LBD_REG_BAD_WRITES) : (u32)n;
 		if (reg64(LBD_REG_CAPACITY) != cap || reg32(LBD_REG_MAGIC) != LBD_MAGIC)

@@ -116,8 +116,8 @@ static void lfn_take(struct fat_dir *d, const u8 *p, u32 index)
 		lfn_reset(d);
 		return;
 	}
-	for (u32 i = 0; i < LFN_CHARS; i++)
-		d->lfn[(seq - 1) * LFN_CHARS + i] = le16_at(p + fat_lfn_char_off[i]);
+	for (u32 i = 0; i < LFN_CHARS; i++) /* seq is 1 or more here */
+		d->lfn[(u32)(seq - 1) * LFN_CHARS + i] = le16_at(p + fat_lfn_char_off[i]);
 	d->lfn_expect = (u8)(seq - 1);
 	if (d->lfn_expect == 0)
 		d->lfn_expect = 0xff; /* complete: waiting for the 8.3 entry */

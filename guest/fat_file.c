@@ -46,7 +46,7 @@ int fat_read(struct fat_file *f, void *buf, u32 len)
 		if (rc)
 			return rc;
 		u32 n = (u32)MIN((u64)len - done, (u64)run * cb - off);
-		rc = fat_data_io(v, false, fat_clus_sec(v, f->clus), off, out + done, n);
+		rc = fat_data_read(v, fat_clus_sec(v, f->clus), off, out + done, n);
 		if (rc)
 			return rc;
 		u32 k = (off + n) / cb;
@@ -142,7 +142,7 @@ int fat_create(struct fat_vol *v, const char *path, struct fat_file *f)
 static int write_run(struct fat_file *f, u32 start, u32 run, const u8 **p, u32 *len)
 {
 	u32 n = (u32)MIN((u64)*len, (u64)run * f->v->cluster_bytes);
-	int rc = fat_data_io(f->v, true, fat_clus_sec(f->v, start), 0, (u8 *)*p, n);
+	int rc = fat_data_write(f->v, fat_clus_sec(f->v, start), 0, *p, n);
 	if (rc)
 		return rc;
 	f->size += n;
@@ -168,7 +168,7 @@ int fat_write(struct fat_file *f, const void *buf, u32 len)
 		if (off) {
 			/* Fill the tail of the last cluster. */
 			u32 n = MIN(len, cb - off);
-			rc = fat_data_io(v, true, fat_clus_sec(v, f->clus), off, (u8 *)p, n);
+			rc = fat_data_write(v, fat_clus_sec(v, f->clus), off, p, n);
 			if (rc)
 				break;
 			f->size += n;

@@ -118,8 +118,12 @@ static inline u32 fat_clus_sec(const struct fat_vol *v, u32 c)
 
 /* ---- fat_io.c: raw volume I/O and direct data transfer ------------------ */
 
+int fat_vol_read(struct fat_vol *v, u32 sec, u32 n, void *buf);
+int fat_vol_write(struct fat_vol *v, u32 sec, u32 n, const void *buf);
 int fat_vol_io(struct fat_vol *v, bool wr, u32 sec, u32 n, void *buf);
-int fat_data_io(struct fat_vol *v, bool wr, u32 sec, u32 off, u8 *buf, u32 n);
+/* File data: n bytes from byte off of vsec sec on, into or out of buf. */
+int fat_data_read(struct fat_vol *v, u32 sec, u32 off, u8 *buf, u32 n);
+int fat_data_write(struct fat_vol *v, u32 sec, u32 off, const u8 *buf, u32 n);
 
 /* ---- fat_cache.c: the write-back cache of FAT and directory sectors ----- */
 

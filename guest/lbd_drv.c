@@ -51,38 +51,44 @@ static int status_to_err(u32 st)
 	}
 }
 
-static int command(u8 op, u64 lba, u32 count, void *buf, u32 len)
+/* ferry sees our buffers by their guest-physical address: the guest's
+ * page tables map its RAM one to one. */
+static u64 gpa_of(const void *p) { return (u64)(uintptr_t)p; }
+
+static int command(u8 op, u64 lba, u32 count, u64 buf_gpa, u32 len)
 {
 	lbd.cmd.d = (struct lbd_desc){ .opcode = op, .nseg = len ? 1 : 0, .status = LBD_ST_PENDING, .lba = lba,
 				       .count = count };
-	lbd.cmd.seg[0] = (struct lbd_seg){ .gpa = (u64)(uintptr_t)buf, .len = len };
-	lbd_submit_raw((u64)(uintptr_t)&lbd.cmd);
+	lbd.cmd.seg[0] = (struct lbd_seg){ .gpa = buf_gpa, .len = len };
+	lbd_submit_raw(gpa_of(&lbd.cmd));
 	return status_to_err(lbd.cmd.d.status);
 }
 
 /* Splits a transfer into commands of at most max_sectors. */
-static int transfer(struct disk *d, u8 op, u64 lba, u32 count, void *buf)
+static int transfer(struct disk *d, u8 op, u64 lba, u32 count, u64 buf_gpa)
 {
 	u32 max = lbd.id.max_sectors ? lbd.id.max_sectors : 1;
-	u8 *p = buf;
 	while (count) {
 		u32 n = MIN(count, max);
-		int rc = command(op, lba, n, p, n * d->sector_size);
+		int rc = command(op, lba, n, buf_gpa, n * d->sector_size);
 		if (rc < 0)
 			return rc;
 		lba += n;
 		count -= n;
-		p += (u64)n * d->sector_size;
+		buf_gpa += (u64)n * d->sector_size;
 	}
 	return 0;
 }
 
-static int lbd_read(struct disk *d, u64 lba, u32 count, void *buf) { return transfer(d, LBD_OP_READ, lba, count, buf); }
+static int lbd_read(struct disk *d, u64 lba, u32 count, void *buf)
+{
+	return transfer(d, LBD_OP_READ, lba, count, gpa_of(buf));
+}
 static int lbd_write(struct disk *d, u64 lba, u32 count, const void *buf)
 {
-	return transfer(d, LBD_OP_WRITE, lba, count, (void *)buf);
+	return transfer(d, LBD_OP_WRITE, lba, count, gpa_of(buf));
 }
-static int lbd_flush(struct disk *d) { (void)d; return command(LBD_OP_FLUSH, 0, 0, NULL, 0); }
+static int lbd_flush(struct disk *d) { (void)d; return command(LBD_OP_FLUSH, 0, 0, 0, 0); }
 
 int lbd_probe(struct disk **out)
 {
@@ -99,7 +105,7 @@ int lbd_probe(struct disk **out)
 	lbd.regs = (volatile u8 *)(uintptr_t)gpa;
 	if (reg32(LBD_REG_MAGIC) != LBD_MAGIC || !(reg32(LBD_REG_STATE) & LBD_STATE_READY))
 		return -E_NOENT;
-	int rc = command(LBD_OP_IDENTIFY, 0, 0, &lbd.id, sizeof(lbd.id));
+	int rc = command(LBD_OP_IDENTIFY, 0, 0, gpa_of(&lbd.id), sizeof(lbd.id));
 	if (rc < 0)
 		return rc;
 	if (lbd.id.magic != LBD_IDENTIFY_MAGIC)

@@ -32,9 +32,71 @@ static void put_padded(struct out *o, const char *s, size_t n, int width, bool l
 			put(o, ' ');
 }
 
-int fmt_vsnprintf(char *buf, size_t size, const char *fmt, va_list ap)
+/* One conversion's flags, width, precision and length modifiers. */
+struct spec {
+	bool left;
+	char pad;
+	int width, prec, lng;
+};
+
+/* Reads what follows the '%' up to the conversion character, where it
+ * leaves *fmt; a '*' width or precision is taken from ap. */
+static void parse_spec(const char **fmt, va_list *ap, struct spec *sp)
+{
+	const char *f = *fmt;
+	*sp = (struct spec){ .left = false, .pad = ' ', .width = 0, .prec = -1, .lng = 0 };
+	for (;; f++) {
+		if (*f == '-')
+			sp->left = true;
+		else if (*f == '0')
+			sp->pad = '0';
+		else
+			break;
+	}
+	if (*f == '*') {
+		sp->width = va_arg(*ap, int);
+		f++;
+	}
+	while (*f >= '0' && *f <= '9')
+		sp->width = sp->width * 10 + (*f++ - '0');
+	if (*f == '.') {
+		f++;
+		sp->prec = 0;
+		if (*f == '*') {
+			sp->prec = va_arg(*ap, int);
+			f++;
+		}
+		while (*f >= '0' && *f <= '9')
+			sp->prec = sp->prec * 10 + (*f++ - '0');
+	}
+	while (*f == 'l' || *f == 'z') {
+		sp->lng += *f == 'z' ? 2 : 1;
+		f++;
+	}
+	*fmt = f;
+}
+
+/* v in base (up to 16), after a '-' when neg, padded as sp says. */
+static void put_number(struct out *o, u64 v, unsigned base, bool upper, bool neg, const struct spec *sp)
+{
+	char tmp[24];
+	/* Digits are produced backwards into the end of tmp. */
+	char *p = tmp + sizeof(tmp);
+	do {
+		unsigned d = (unsigned)(v % base); /* below base */
+		*--p = (char)(d < 10 ? '0' + d : (upper ? 'A' : 'a') + d - 10);
+		v /= base;
+	} while (v);
+	if (neg)
+		*--p = '-';
+	put_padded(o, p, (size_t)(tmp + sizeof(tmp) - p), sp->width, sp->left, sp->pad);
+}
+
+int fmt_vsnprintf(char *buf, size_t size, const char *fmt, va_list args)
 {
 	struct out o = { buf, size, 0 };
+	va_list ap; /* a copy, so that parse_spec can take arguments too */
+	va_copy(ap, args);
 
 	for (; *fmt; fmt++) {
 		if (*fmt != '%') {
@@ -42,55 +104,24 @@ int fmt_vsnprintf(char *buf, size_t size, const char *fmt, va_list ap)
 			continue;
 		}
 		fmt++;
-		bool left = false;
-		char pad = ' ';
-		int width = 0, prec = -1, lng = 0;
-		for (;; fmt++) {
-			if (*fmt == '-')
-				left = true;
-			else if (*fmt == '0')
-				pad = '0';
-			else
-				break;
-		}
-		if (*fmt == '*') {
-			width = va_arg(ap, int);
-			fmt++;
-		}
-		while (*fmt >= '0' && *fmt <= '9')
-			width = width * 10 + (*fmt++ - '0');
-		if (*fmt == '.') {
-			fmt++;
-			prec = 0;
-			if (*fmt == '*') {
-				prec = va_arg(ap, int);
-				fmt++;
-			}
-			while (*fmt >= '0' && *fmt <= '9')
-				prec = prec * 10 + (*fmt++ - '0');
-		}
-		while (*fmt == 'l' || *fmt == 'z') {
-			lng += *fmt == 'z' ? 2 : 1;
-			fmt++;
-		}
+		struct spec sp;
+		parse_spec(&fmt, &ap, &sp);
 
-		char tmp[24];
-		size_t n = 0;
 		u64 v;
 		unsigned base = 10;
 		bool neg = false, upper = false;
-
 		switch (*fmt) {
-		case 'c':
-			tmp[0] = (char)va_arg(ap, int);
-			put_padded(&o, tmp, 1, width, left, ' ');
+		case 'c': {
+			char c = (char)va_arg(ap, int);
+			put_padded(&o, &c, 1, sp.width, sp.left, ' ');
 			continue;
+		}
 		case 's': {
 			const char *s = va_arg(ap, const char *);
 			if (!s)
 				s = "(null)";
-			size_t len = prec >= 0 ? strnlen(s, (size_t)prec) : strlen(s);
-			put_padded(&o, s, len, width, left, ' ');
+			size_t len = sp.prec >= 0 ? strnlen(s, (size_t)sp.prec) : strlen(s);
+			put_padded(&o, s, len, sp.width, sp.left, ' ');
 			continue;
 		}
 		case '%':
@@ -98,7 +129,7 @@ int fmt_vsnprintf(char *buf, size_t size, const char *fmt, va_list ap)
 			continue;
 		case 'd':
 		case 'i': {
-			s64 sv = lng ? va_arg(ap, s64) : va_arg(ap, int);
+			s64 sv = sp.lng ? va_arg(ap, s64) : va_arg(ap, int);
 			neg = sv < 0;
 			v = neg ? -(u64)sv : (u64)sv;
 			break;
@@ -116,7 +147,7 @@ int fmt_vsnprintf(char *buf, size_t size, const char *fmt, va_list ap)
 			base = 16;
 			/* fall through */
 		case 'u':
-			v = lng ? va_arg(ap, u64) : va_arg(ap, unsigned);
+			v = sp.lng ? va_arg(ap, u64) : va_arg(ap, unsigned);
 			break;
 		default: /* unknown conversion: print it as is */
 			put(&o, '%');
@@ -126,18 +157,9 @@ int fmt_vsnprintf(char *buf, size_t size, const char *fmt, va_list ap)
 				fmt--;
 			continue;
 		}
-		/* Digits are produced backwards into the end of tmp. */
-		char *p = tmp + sizeof(tmp);
-		do {
-			unsigned d = v % base;
-			*--p = (char)(d < 10 ? '0' + d : (upper ? 'A' : 'a') + d - 10);
-			v /= base;
-		} while (v);
-		if (neg)
-			*--p = '-';
-		n = (size_t)(tmp + sizeof(tmp) - p);
-		put_padded(&o, p, n, width, left, pad);
+		put_number(&o, v, base, upper, neg, &sp);
 	}
+	va_end(ap);
 	if (size)
 		buf[o.len < size ? o.len : size - 1] = 0;
 	return (int)o.len;

@@ -8,7 +8,7 @@
 
 /* Like vsnprintf: always terminates when size > 0, returns the length the
  * full output would have had. */
-int fmt_vsnprintf(char *buf, size_t size, const char *fmt, va_list ap);
+int fmt_vsnprintf(char *buf, size_t size, const char *fmt, va_list ap) __printf(3, 0);
 int fmt_snprintf(char *buf, size_t size, const char *fmt, ...) __printf(3, 4);
 
 #endif

@@ -76,6 +76,10 @@ int strncmp(const char *a, const char *b, size_t n)
 	return 0;
 }
 
+/* The C library's signature: the result is as writable as the caller's
+ * string, so the const is cast away here and only here. */
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wcast-qual"
 char *strchr(const char *s, int c)
 {
 	for (;; s++) {
@@ -85,6 +89,7 @@ char *strchr(const char *s, int c)
 			return NULL;
 	}
 }
+#pragma GCC diagnostic pop
 #endif
 
 size_t str_copy(char *dst, const char *src, size_t size)
@@ -124,9 +129,9 @@ int str_to_u64(const char *s, size_t len, u64 *out)
 		char c = to_lower(s[i]);
 		unsigned d;
 		if (c >= '0' && c <= '9')
-			d = c - '0';
+			d = (unsigned)(c - '0');
 		else if (base == 16 && c >= 'a' && c <= 'f')
-			d = c - 'a' + 10;
+			d = (unsigned)(c - 'a' + 10);
 		else
 			return -E_INVAL;
 		if (v > (~0ULL - d) / base)

@@ -30,6 +30,8 @@ typedef u64 gva_t; /* guest-virtual */
 #define MIN(a, b) ((a) < (b) ? (a) : (b))
 #define MAX(a, b) ((a) > (b) ? (a) : (b))
 #define BIT(n) ((u64)1 << (n))
+/* A bit of a 32-bit register: u32, so that ~BIT32(n) is a 32-bit mask. */
+#define BIT32(n) ((u32)1 << (n))
 #define PAGE_SIZE ((u64)4096)
 #define PAGE_SHIFT 12
 

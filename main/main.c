@@ -77,7 +77,7 @@ static int parse_config(void)
 		if (!config_is_file_module(m->cmdline))
 			continue;
 		log_info("config: reading %s (%lu bytes)", CONFIG_FILE_NAME, m->end - m->start);
-		if (config_parse_file(CONFIG_FILE_NAME, (const char *)(uintptr_t)m->start, m->end - m->start) < 0)
+		if (config_parse_file(CONFIG_FILE_NAME, phys_to_virt(m->start), m->end - m->start) < 0)
 			return -E_INVAL;
 	}
 	if (config_parse_cmdline(boot.cmdline) < 0)

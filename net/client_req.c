@@ -8,6 +8,7 @@
  * resets it, and too many timeouts in a row or the absolute per-request
  * bound end the request with -E_TIMEDOUT. */
 #include "client_int.h"
+#include "platform/mem.h"
 #include "lib/string.h"
 
 /* ---- Retransmission timing --------------------------------------------------- */
@@ -113,7 +114,9 @@ static int req_wait(struct net_client *c, struct req *r, req_resend_fn *resend, 
 
 /* ---- Data between the frames and the scatter list ----------------------- */
 
-static void seg_copy(const struct blk_seg *segs, unsigned nseg, u64 off, u8 *buf, u32 len, bool to_buf)
+/* Copies len bytes from byte off of the scatter list into buf (a write's
+ * chunk before it is sent). */
+static void seg_read(const struct blk_seg *segs, unsigned nseg, u64 off, u8 *buf, u32 len)
 {
 	for (unsigned i = 0; i < nseg && len; i++) {
 		if (off >= segs[i].len) {
@@ -121,11 +124,24 @@ static void seg_copy(const struct blk_seg *segs, unsigned nseg, u64 off, u8 *buf
 			continue;
 		}
 		u32 n = (u32)MIN((u64)segs[i].len - off, (u64)len);
-		u8 *p = (u8 *)(uintptr_t)segs[i].addr + off;
-		if (to_buf)
-			memcpy(buf, p, n);
-		else
-			memcpy(p, buf, n);
+		memcpy(buf, (const u8 *)phys_to_virt(segs[i].addr) + off, n);
+		buf += n;
+		len -= n;
+		off = 0;
+	}
+}
+
+/* Copies len bytes of buf to byte off of the scatter list (a read's chunk
+ * as it arrives). */
+static void seg_write(const struct blk_seg *segs, unsigned nseg, u64 off, const u8 *buf, u32 len)
+{
+	for (unsigned i = 0; i < nseg && len; i++) {
+		if (off >= segs[i].len) {
+			off -= segs[i].len;
+			continue;
+		}
+		u32 n = (u32)MIN((u64)segs[i].len - off, (u64)len);
+		memcpy((u8 *)phys_to_virt(segs[i].addr) + off, buf, n);
 		buf += n;
 		len -= n;
 		off = 0;
@@ -227,7 +243,7 @@ static int do_read(struct net_client *c, struct xfer *x)
 			c->stats.rx_dup_chunks++;
 			req_alive(c, &r);
 		} else {
-			seg_copy(x->segs, x->nseg, (u64)i * NET_CHUNK, (u8 *)m.data, m.data_len, false);
+			seg_write(x->segs, x->nseg, (u64)i * NET_CHUNK, m.data, m.data_len);
 			net_bit_set(x->have, i);
 			if (++x->nhave == x->nchunks)
 				return 0;
@@ -259,7 +275,7 @@ static void send_chunk(struct net_client *c, const struct req *r, const struct x
 	m.b.data.count = x->count;
 	m.b.data.lba = x->lba;
 	m.data_len = net_chunk_len(x->bytes, i);
-	seg_copy(x->segs, x->nseg, (u64)i * NET_CHUNK, c->chunk, m.data_len, true);
+	seg_read(x->segs, x->nseg, (u64)i * NET_CHUNK, c->chunk, m.data_len);
 	m.data = c->chunk;
 	cl_send_bound(c, &m);
 }

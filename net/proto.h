@@ -77,7 +77,7 @@ enum net_status {
 };
 
 #define NET_DEV_ANY 0xFFFF        /* DISCOVER: every device */
-#define NET_DEVINFO_READ_ONLY 0x1 /* DEVINFO.flags */
+#define NET_DEVINFO_READ_ONLY 0x1u /* DEVINFO.flags */
 
 /* ---- Layouts.  Offsets in comments are from the start of the frame. --- */
 

@@ -30,22 +30,22 @@ void pci_cfg_write32(u8 bus, u8 dev, u8 fn, u16 off, u32 v)
 }
 
 u32 pci_read32(const struct pci_dev *d, u16 off) { return pci_cfg_read32(d->bus, d->dev, d->fn, off); }
-u16 pci_read16(const struct pci_dev *d, u16 off) { return (u16)(pci_read32(d, off & ~3) >> ((off & 2) * 8)); }
-u8 pci_read8(const struct pci_dev *d, u16 off) { return (u8)(pci_read32(d, off & ~3) >> ((off & 3) * 8)); }
+u16 pci_read16(const struct pci_dev *d, u16 off) { return (u16)(pci_read32(d, off & (u16)~3) >> ((off & 2) * 8)); }
+u8 pci_read8(const struct pci_dev *d, u16 off) { return (u8)(pci_read32(d, off & (u16)~3) >> ((off & 3) * 8)); }
 void pci_write32(const struct pci_dev *d, u16 off, u32 v) { pci_cfg_write32(d->bus, d->dev, d->fn, off, v); }
 
 void pci_write16(const struct pci_dev *d, u16 off, u16 v)
 {
-	u32 old = pci_read32(d, off & ~3);
+	u32 old = pci_read32(d, off & (u16)~3);
 	unsigned shift = (off & 2) * 8;
-	pci_write32(d, off & ~3, (old & ~(0xFFFFu << shift)) | ((u32)v << shift));
+	pci_write32(d, off & (u16)~3, (old & ~(0xFFFFu << shift)) | ((u32)v << shift));
 }
 
 /* Sizes a BAR by writing all ones (spec 6.2.5.1) with decoding off, so the
  * probe address is never decoded. */
 static unsigned probe_bar(struct pci_dev *d, unsigned i)
 {
-	u16 off = PCI_BAR0 + 4 * i;
+	u16 off = (u16)(PCI_BAR0 + 4 * i); /* i < 6 */
 	u32 orig = pci_read32(d, off);
 	struct pci_bar *b = &d->bar[i];
 
@@ -96,7 +96,7 @@ static void add_function(u8 bus, u8 dev, u8 fn)
 
 	if (d->header_type == 0) {
 		u16 cmd = pci_read16(d, PCI_COMMAND);
-		pci_write16(d, PCI_COMMAND, cmd & ~(PCI_COMMAND_IO | PCI_COMMAND_MEM));
+		pci_write16(d, PCI_COMMAND, cmd & (u16)~(PCI_COMMAND_IO | PCI_COMMAND_MEM));
 		for (unsigned i = 0; i < 6;)
 			i += probe_bar(d, i);
 		pci_write16(d, PCI_COMMAND, cmd);
@@ -108,18 +108,23 @@ static void add_function(u8 bus, u8 dev, u8 fn)
 			log_debug("    bar%u %s %lx size %lx", i, d->bar[i].is_io ? "io" : "mem", d->bar[i].base, d->bar[i].size);
 }
 
+static void scan_bus(u8 bus)
+{
+	for (u8 dev = 0; dev < 32; dev++) {
+		if ((u16)pci_cfg_read32(bus, dev, 0, 0) == 0xFFFF)
+			continue;
+		bool multi = (pci_cfg_read32(bus, dev, 0, PCI_HEADER_TYPE & ~3) >> 16) & 0x80;
+		for (u8 fn = 0; fn < (multi ? 8 : 1); fn++)
+			if ((u16)pci_cfg_read32(bus, dev, fn, 0) != 0xFFFF)
+				add_function(bus, dev, fn);
+	}
+}
+
 void pci_init(void)
 {
 	/* Brute force over all buses: simple, and fast enough (8192 reads). */
 	for (unsigned bus = 0; bus < 256; bus++)
-		for (u8 dev = 0; dev < 32; dev++) {
-			if ((u16)pci_cfg_read32(bus, dev, 0, 0) == 0xFFFF)
-				continue;
-			bool multi = (pci_cfg_read32(bus, dev, 0, PCI_HEADER_TYPE & ~3) >> 16) & 0x80;
-			for (u8 fn = 0; fn < (multi ? 8 : 1); fn++)
-				if ((u16)pci_cfg_read32(bus, dev, fn, 0) != 0xFFFF)
-					add_function(bus, dev, fn);
-		}
+		scan_bus((u8)bus); /* below 256 */
 }
 
 struct pci_dev *pci_get(unsigned idx) { return idx < ndevs ? &devs[idx] : NULL; }
@@ -180,7 +185,7 @@ void pci_release(struct pci_dev *d)
 
 void pci_quarantine(struct pci_dev *d, const char *why)
 {
-	pci_write16(d, PCI_COMMAND, pci_read16(d, PCI_COMMAND) & ~PCI_COMMAND_MASTER);
+	pci_write16(d, PCI_COMMAND, pci_read16(d, PCI_COMMAND) & (u16)~PCI_COMMAND_MASTER);
 	log_err("pci %02x:%02x.%x stays hidden from the guest with bus mastering off: %s", d->bus, d->dev, d->fn, why);
 }
 

@@ -20,13 +20,13 @@ void time_init(void)
 {
 	const u32 ticks = PIT_HZ / 100; /* 10 ms */
 	u8 b = inb(PORT_B);
-	outb(PORT_B, (b & ~PORT_B_SPKR) | PORT_B_GATE2);
+	outb(PORT_B, (b & (u8)~PORT_B_SPKR) | PORT_B_GATE2);
 	outb(PIT_CMD, 0xB0); /* channel 2, lobyte/hibyte, mode 0, binary */
 	outb(PIT_CH2, ticks & 0xFF);
 	outb(PIT_CH2, ticks >> 8);
 	/* Restart the count by toggling the gate. */
 	b = inb(PORT_B);
-	outb(PORT_B, b & ~PORT_B_GATE2);
+	outb(PORT_B, b & (u8)~PORT_B_GATE2);
 	outb(PORT_B, b | PORT_B_GATE2);
 	u64 t0 = rdtsc();
 	u64 spins = 0;

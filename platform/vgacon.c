@@ -70,7 +70,7 @@ static void load_font(void)
 	reg_write(VGA_SEQ_INDEX, VGA_SEQ_MEM_MODE, (u8)((mem_mode | 0x04) & ~0x08));
 	reg_write(VGA_SEQ_INDEX, VGA_SEQ_RESET, 0x03);
 	reg_write(VGA_GC_INDEX, VGA_GC_READ_MAP, 0x02);
-	reg_write(VGA_GC_INDEX, VGA_GC_MODE, gc_mode & ~0x10);
+	reg_write(VGA_GC_INDEX, VGA_GC_MODE, gc_mode & (u8)~0x10);
 	reg_write(VGA_GC_INDEX, VGA_GC_MISC, 0x04); /* A0000-AFFFF, no chaining, text */
 
 	volatile u8 *plane2 = (volatile u8 *)(uintptr_t)VGA_FONT_WINDOW;

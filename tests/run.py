@@ -26,6 +26,7 @@ sys.path.insert(0, os.path.join(ROOT, "tools"))
 import registry  # noqa: E402
 import ferryrun  # noqa: E402
 import check_layers  # noqa: E402
+import check_size  # noqa: E402
 
 
 def run_unit(pattern):
@@ -34,6 +35,10 @@ def run_unit(pattern):
         # The include graph points down the layers (tools/check_layers.py).
         bad = check_layers.check(ROOT)
         passed, failed = len(check_layers.ALLOWED) - bad, bad
+    if not pattern or pattern in "size":
+        # No source file over 600 lines, no function over 80 (tools/check_size.py).
+        bad = check_size.check(ROOT)
+        passed, failed = passed + check_size.RULES - bad, failed + bad
     for binary in sorted(glob.glob(os.path.join(ferryrun.BUILD, "unit", "test_*"))):
         name = os.path.basename(binary)
         if pattern and pattern not in name:

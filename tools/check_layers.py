@@ -5,7 +5,12 @@ docs/architecture.md, and prints one PASS or FAIL line per folder.
     tools/check_layers.py [ROOT]
 
 A folder may include its own files and those of the folders listed for it
-below, nothing else of the project.  Exit status 1 on any violation."""
+below, nothing else of the project.  The folders that handle guest
+addresses (vm/, vdev/) also make no pointer of an integer by a cast
+through uintptr_t: a guest-physical address becomes a pointer only
+through gmem_ptr (vm/gmem.h, the one exception), which checks it, and a
+host-physical one through phys_to_virt (platform/mem.h).  Exit status 1
+on any violation."""
 import os
 import re
 import sys
@@ -26,6 +31,10 @@ ALLOWED = {
     "guest": {"lib", "x86"},         # ferry's test guest: the ABI, no ferry code
 }
 INCLUDE = re.compile(r'^\s*#\s*include\s+"([^"]+)"', re.M)
+# Folders where an integer-to-pointer cast is refused, and the files that
+# may make one.
+GATED = {"vm": {"vm/gmem.h"}, "vdev": set()}
+INT_TO_PTR = re.compile(r"\*\s*\)\s*\(\s*uintptr_t\s*\)")
 
 
 def check(root):
@@ -37,13 +46,19 @@ def check(root):
                 if not f.endswith((".c", ".h", ".S")):
                     continue
                 path = os.path.join(d, f)
+                rel = os.path.relpath(path, root)
                 with open(path) as fh:
-                    for inc in INCLUDE.findall(fh.read()):
-                        if inc.startswith("."):  # relative: resolve it
-                            inc = os.path.relpath(os.path.normpath(os.path.join(d, inc)), root)
-                        top = inc.split("/")[0] if "/" in inc else layer
-                        if top != layer and top in ALLOWED and top not in allowed:
-                            bad.append(f"{os.path.relpath(path, root)} includes {inc}")
+                    text = fh.read()
+                if layer in GATED and rel not in GATED[layer]:
+                    for n, line in enumerate(text.split("\n"), 1):
+                        if INT_TO_PTR.search(line):
+                            bad.append(f"{rel}:{n} makes a pointer of an integer (use gmem_ptr or phys_to_virt)")
+                for inc in INCLUDE.findall(text):
+                    if inc.startswith("."):  # relative: resolve it
+                        inc = os.path.relpath(os.path.normpath(os.path.join(d, inc)), root)
+                    top = inc.split("/")[0] if "/" in inc else layer
+                    if top != layer and top in ALLOWED and top not in allowed:
+                        bad.append(f"{rel} includes {inc}")
         if bad:
             failed += 1
             print(f"FAIL layers/{layer}: " + "; ".join(bad))

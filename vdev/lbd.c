@@ -34,7 +34,8 @@ static u64 lbd_read(void *ctx, u64 off, unsigned size)
 	if (off + size > LBD_PAGE_SIZE)
 		return ~0ULL;
 	u64 v = 0;
-	memcpy(&v, (const u8 *)lbd.regs + off, size);
+	for (unsigned i = size; i--;) /* little-endian, as the guest reads it */
+		v = v << 8 | lbd.regs[off + i];
 	return v;
 }
 

@@ -110,10 +110,10 @@ u32 lbd_execute(const struct gmem *ram, struct blk_dev *dev, gpa_t desc_gpa, str
 	struct lbd_seg segs[BLK_MAX_SEGS];
 	u32 st;
 
-	const void *p = gmem_ptr(ram, desc_gpa, sizeof(d));
-	if (!p || desc_gpa & 7)
-		return p ? LBD_ST_ALIGN : LBD_ST_DMA_RANGE; /* nowhere to write a status */
-	memcpy(&d, p, sizeof(d));
+	struct lbd_desc *desc = gmem_ptr(ram, desc_gpa, sizeof(d));
+	if (!desc || desc_gpa & 7)
+		return desc ? LBD_ST_ALIGN : LBD_ST_DMA_RANGE; /* nowhere to write a status */
+	memcpy(&d, desc, sizeof(d));
 	if (d.nseg > BLK_MAX_SEGS) {
 		st = LBD_ST_BAD_DESC;
 	} else {
@@ -125,8 +125,8 @@ u32 lbd_execute(const struct gmem *ram, struct blk_dev *dev, gpa_t desc_gpa, str
 			st = run_command(ram, dev, &d, segs, stats);
 		}
 	}
-	/* The descriptor was checked to be guest RAM above. */
-	((volatile struct lbd_desc *)(uintptr_t)desc_gpa)->status = st;
+	/* Through the pointer gmem_ptr checked above. */
+	((volatile struct lbd_desc *)desc)->status = st;
 	return st;
 }
 

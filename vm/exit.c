@@ -61,7 +61,7 @@ static void handle_cpuid(struct vcpu *vcpu)
 		switch (leaf) {
 		case CPUID_LEAF_FEATURES:
 			c.ecx |= CPUID_1_ECX_HYPERVISOR;
-			c.ecx &= ~CPUID_1_ECX_VMX;  /* no VMX inside the guest */
+			c.ecx &= ~(u32)CPUID_1_ECX_VMX;  /* no VMX inside the guest */
 			/* No x2APIC: its MSRs would reach the ICR around the
 			 * guarded APIC page (vm/apic_guard.h). */
 			c.ecx &= ~(u32)CPUID_1_ECX_X2APIC;
@@ -69,7 +69,7 @@ static void handle_cpuid(struct vcpu *vcpu)
 			c.ecx = (c.ecx & ~(u32)CPUID_1_ECX_OSXSAVE) | (r->cr4 & CR4_OSXSAVE ? (u32)CPUID_1_ECX_OSXSAVE : 0);
 			break;
 		case CPUID_LEAF_EXT_FEATURES:
-			c.ecx &= ~CPUID_EXT1_ECX_SVM;  /* no SVM inside the guest */
+			c.ecx &= ~(u32)CPUID_EXT1_ECX_SVM;  /* no SVM inside the guest */
 			break;
 		case CPUID_LEAF_SVM:
 			c = (struct cpuid_regs){ 0, 0, 0, 0 };

@@ -10,6 +10,7 @@
 #include "platform/acpi.h"
 #include "platform/config.h"
 #include "platform/console.h"
+#include "platform/mem.h"
 #include "lib/elf.h"
 #include "lib/guest_abi.h"
 #include "lib/string.h"
@@ -27,13 +28,20 @@
 /* The stack grows down from FERRY_BOOT_STACK_TOP to 0xC100. */
 _Static_assert(BOOT_CMDLINE + FERRY_BOOT_CMDLINE_MAX + 1 <= BOOT_RSDP, "command line fits below the RSDP");
 _Static_assert(BOOT_INFO + sizeof(struct linux_boot_params) <= BOOT_CMDLINE, "boot_params fit below the command line");
+_Static_assert(BOOT_GDT >= FERRY_BOOT_AREA_START && BOOT_RSDP + sizeof(acpi.rsdp) <= 0xC100,
+	       "the boot structures lie in the boot area, clear of the stack");
 #define BOOT_GDT_ENTRIES 4 /* null, two code, data: build_boot_area */
+
+/* The boot area is checked to be guest RAM once, by guest_load, and
+ * written only through the pointer gmem_ptr gave then: area is that
+ * pointer, gpa one of the BOOT_* addresses inside the area. */
+static void *boot_at(u8 *area, gpa_t gpa) { return area + (gpa - FERRY_BOOT_AREA_START); }
 
 static bool overlaps(u64 a, u64 alen, u64 b, u64 blen) { return a < b + blen && b < a + alen; }
 
 static int load_elf(const struct gmem *ram, const struct boot_module *mod, u64 *entry)
 {
-	const u8 *img = (const u8 *)(uintptr_t)mod->start;
+	const u8 *img = phys_to_virt(mod->start);
 	u64 size = mod->end - mod->start;
 	const struct elf64_ehdr *eh = (const void *)img;
 
@@ -86,17 +94,16 @@ static const char *guest_cmdline(const char *s)
 
 /* The boot area's GDT and the identity map of the first 4 GiB (2 MiB
  * pages), shared by both kinds of guest. */
-static void build_boot_area(void)
+static void build_boot_area(u8 *area)
 {
-	u8 *area = (u8 *)(uintptr_t)FERRY_BOOT_AREA_START;
 	memset(area, 0, FERRY_BOOT_AREA_END - FERRY_BOOT_AREA_START);
 
-	u64 *gdt = (u64 *)(uintptr_t)BOOT_GDT;
+	u64 *gdt = boot_at(area, BOOT_GDT);
 	gdt[1] = 0x00AF9A000000FFFFULL; /* 0x08: 64-bit code, ferry's guest (its IDT names 0x08) */
 	gdt[2] = 0x00AF9A000000FFFFULL; /* 0x10: 64-bit code, Linux (__BOOT_CS) */
 	gdt[3] = 0x00CF92000000FFFFULL; /* 0x18: data, both (__BOOT_DS) */
-	u64 *pml4 = (u64 *)(uintptr_t)BOOT_PML4, *pdpt = (u64 *)(uintptr_t)BOOT_PDPT;
-	u64 *pd = (u64 *)(uintptr_t)BOOT_PD;
+	u64 *pml4 = boot_at(area, BOOT_PML4), *pdpt = boot_at(area, BOOT_PDPT);
+	u64 *pd = boot_at(area, BOOT_PD);
 	pml4[0] = BOOT_PDPT | 3;
 	for (u64 i = 0; i < 4; i++)
 		pdpt[i] = (BOOT_PD + i * PAGE_SIZE) | 3;
@@ -122,7 +129,7 @@ static struct vcpu_boot_state long_mode_state(u64 entry, u16 code_sel, u16 data_
 
 /* The guest's command line: guest_cmds from the configuration, else the
  * module's string. */
-static int copy_cmdline(const struct boot_module *mod, size_t max, u32 *len)
+static int copy_cmdline(u8 *area, const struct boot_module *mod, size_t max, u32 *len)
 {
 	const char *cmd = config.have_guest_cmds ? config.guest_cmds : guest_cmdline(mod->cmdline);
 	size_t clen = strlen(cmd);
@@ -130,23 +137,24 @@ static int copy_cmdline(const struct boot_module *mod, size_t max, u32 *len)
 		log_err("guest: command line of %zu bytes exceeds %zu", clen, max);
 		return -E_RANGE;
 	}
-	memcpy((char *)(uintptr_t)BOOT_CMDLINE, cmd, clen + 1);
+	memcpy(boot_at(area, BOOT_CMDLINE), cmd, clen + 1);
 	*len = (u32)clen;
 	return 0;
 }
 
-static int load_ferry_guest(const struct gmem *ram, const struct boot_module *mod, struct vcpu_boot_state *bs)
+static int load_ferry_guest(const struct gmem *ram, u8 *area, const struct boot_module *mod,
+			    struct vcpu_boot_state *bs)
 {
 	u64 entry;
 	int rc = load_elf(ram, mod, &entry);
 	if (rc < 0)
 		return rc;
-	build_boot_area();
+	build_boot_area(area);
 	u32 clen;
-	if ((rc = copy_cmdline(mod, FERRY_BOOT_CMDLINE_MAX, &clen)) < 0)
+	if ((rc = copy_cmdline(area, mod, FERRY_BOOT_CMDLINE_MAX, &clen)) < 0)
 		return rc;
 
-	struct ferry_boot_info *info = (struct ferry_boot_info *)(uintptr_t)BOOT_INFO;
+	struct ferry_boot_info *info = boot_at(area, BOOT_INFO);
 	info->magic = FERRY_BOOT_MAGIC;
 	info->version = 1;
 	info->cmdline_gpa = BOOT_CMDLINE;
@@ -160,16 +168,17 @@ static int load_ferry_guest(const struct gmem *ram, const struct boot_module *mo
 	*bs = long_mode_state(entry, 0x08, 0x18);
 	bs->rdi = BOOT_INFO;
 	log_info("guest: kernel entry %lx, command line \"%s\"", entry,
-		 (const char *)(uintptr_t)BOOT_CMDLINE);
+		 (const char *)boot_at(area, BOOT_CMDLINE));
 	return 0;
 }
 
-/* Copies the kernel to load: a bzImage's protected-mode code as it is, a
- * vmlinux segment by segment, each moved by load - elf_base. */
-static void copy_linux(const struct linux_image *li, u64 load)
+/* Copies the kernel to kernel, the checked pointer to [load, load + span):
+ * a bzImage's protected-mode code as it is, a vmlinux segment by segment,
+ * each moved by load - elf_base. */
+static void copy_linux(const struct linux_image *li, u8 *kernel)
 {
 	if (li->kind == GUEST_LINUX_BZIMAGE) {
-		memcpy((void *)(uintptr_t)load, li->file, li->file_size);
+		memcpy(kernel, li->file, li->file_size);
 		return;
 	}
 	const struct elf64_ehdr *eh = (const void *)li->file;
@@ -177,18 +186,18 @@ static void copy_linux(const struct linux_image *li, u64 load)
 	for (unsigned i = 0; i < eh->phnum; i++) {
 		if (ph[i].type != PT_LOAD || !ph[i].memsz)
 			continue;
-		u8 *dst = (u8 *)(uintptr_t)(load + (ph[i].paddr - li->elf_base));
+		u8 *dst = kernel + (ph[i].paddr - li->elf_base);
 		memcpy(dst, li->file + ph[i].offset, ph[i].filesz);
 		memset(dst + ph[i].filesz, 0, ph[i].memsz - ph[i].filesz);
 	}
 }
 
-static int load_linux(const struct vm *vm, const struct boot_info *bi, const struct boot_module *mod,
+static int load_linux(const struct vm *vm, u8 *area, const struct boot_info *bi, const struct boot_module *mod,
 		      const struct boot_module *initrd, enum guest_kind kind, struct vcpu_boot_state *bs)
 {
 	const struct gmem *ram = &vm->ram;
 	struct linux_image li;
-	int rc = linux_parse((const u8 *)(uintptr_t)mod->start, mod->end - mod->start, kind, &li);
+	int rc = linux_parse(phys_to_virt(mod->start), mod->end - mod->start, kind, &li);
 	if (rc < 0)
 		return rc;
 
@@ -199,7 +208,8 @@ static int load_linux(const struct vm *vm, const struct boot_info *bi, const str
 	for (unsigned i = 0; i < bi->nmods; i++)
 		avoid[navoid++] = (struct mem_range){ bi->mods[i].start, bi->mods[i].end - bi->mods[i].start, 0 };
 	u64 load = linux_place(&li, ram, avoid, navoid);
-	if (!load) {
+	u8 *kernel = load ? gmem_ptr(ram, load, li.span) : NULL;
+	if (!kernel) {
 		log_err("guest: no room for the kernel: it needs %lu MiB of guest RAM below 4 GiB%s, clear of the "
 			"modules", li.span / MiB, li.align ? "" : " at its fixed address");
 		return -E_NOMEM;
@@ -208,10 +218,10 @@ static int load_linux(const struct vm *vm, const struct boot_info *bi, const str
 		log_err("guest: the initrd at %lx-%lx is not in guest RAM", initrd->start, initrd->end);
 		return -E_RANGE;
 	}
-	copy_linux(&li, load);
-	build_boot_area();
+	copy_linux(&li, kernel);
+	build_boot_area(area);
 	u32 clen;
-	if ((rc = copy_cmdline(mod, li.hdr.cmdline_size, &clen)) < 0)
+	if ((rc = copy_cmdline(area, mod, li.hdr.cmdline_size, &clen)) < 0)
 		return rc;
 
 	static struct linux_e820 e820[LINUX_E820_MAX];
@@ -222,7 +232,7 @@ static int load_linux(const struct vm *vm, const struct boot_info *bi, const str
 	}
 	u64 rsdp = 0;
 	if (acpi.rsdp_len) {
-		memcpy((void *)(uintptr_t)BOOT_RSDP, acpi.rsdp, acpi.rsdp_len);
+		memcpy(boot_at(area, BOOT_RSDP), acpi.rsdp, acpi.rsdp_len);
 		rsdp = BOOT_RSDP;
 	}
 	struct linux_boot_args args = {
@@ -230,7 +240,7 @@ static int load_linux(const struct vm *vm, const struct boot_info *bi, const str
 		.initrd_gpa = initrd ? initrd->start : 0, .initrd_size = initrd ? initrd->end - initrd->start : 0,
 		.rsdp_gpa = rsdp, .e820 = e820, .ne820 = (unsigned)ne820,
 	};
-	if ((rc = linux_boot_params((struct linux_boot_params *)(uintptr_t)BOOT_INFO, &li, &args)) < 0)
+	if ((rc = linux_boot_params(boot_at(area, BOOT_INFO), &li, &args)) < 0)
 		return rc;
 
 	*bs = long_mode_state(load + li.entry_offset, 0x10, 0x18);
@@ -240,7 +250,7 @@ static int load_linux(const struct vm *vm, const struct boot_info *bi, const str
 		 initrd ? "" : ", no initrd");
 	if (initrd)
 		log_info("guest: initrd %lx-%lx (%lu KiB)", initrd->start, initrd->end, (initrd->end - initrd->start) / KiB);
-	log_info("guest: kernel command line \"%s\"", (const char *)(uintptr_t)BOOT_CMDLINE);
+	log_info("guest: kernel command line \"%s\"", (const char *)boot_at(area, BOOT_CMDLINE));
 	return 0;
 }
 
@@ -264,7 +274,8 @@ static void scrub_guest_ram(const struct gmem *ram, const struct boot_info *bi)
 				keep_s = MAX(mod->start, at);
 				keep_e = mod->end;
 			}
-			memset((void *)(uintptr_t)at, 0, keep_s - at);
+			if (keep_s > at)
+				memset(gmem_ptr(ram, at, keep_s - at), 0, keep_s - at);
 			at = MIN(MAX(keep_e, keep_s), end);
 		}
 	}
@@ -288,15 +299,16 @@ int guest_load(struct vm *vm, const struct boot_info *bi, struct vcpu_boot_state
 		log_err("guest: no guest kernel was loaded (give it to the loader as a module)");
 		return -E_NOENT;
 	}
-	if (gmem_check(&vm->ram, FERRY_BOOT_AREA_START, FERRY_BOOT_AREA_END - FERRY_BOOT_AREA_START) < 0) {
+	u8 *area = gmem_ptr(&vm->ram, FERRY_BOOT_AREA_START, FERRY_BOOT_AREA_END - FERRY_BOOT_AREA_START);
+	if (!area) {
 		log_err("guest: the boot area %x-%x is not guest RAM", FERRY_BOOT_AREA_START, FERRY_BOOT_AREA_END);
 		return -E_RANGE;
 	}
 	enum guest_kind kind;
-	int rc = guest_kind_of((const u8 *)(uintptr_t)mod->start, mod->end - mod->start, &kind);
+	int rc = guest_kind_of(phys_to_virt(mod->start), mod->end - mod->start, &kind);
 	if (rc < 0)
 		return rc;
 	if (kind == GUEST_FERRY_ELF)
-		return load_ferry_guest(&vm->ram, mod, bs);
-	return load_linux(vm, bi, mod, initrd, kind, bs);
+		return load_ferry_guest(&vm->ram, area, mod, bs);
+	return load_linux(vm, area, bi, mod, initrd, kind, bs);
 }

@@ -46,7 +46,7 @@ int guest_virt_to_phys(struct vcpu *vcpu, gva_t va, gpa_t *out)
 		return 0;
 	}
 
-	int levels;
+	unsigned levels;
 	gpa_t table;
 	if (r->efer & EFER_LMA) { /* 4-level paging, 4.5 */
 		if (r->cr4 & CR4_LA57)
@@ -62,7 +62,7 @@ int guest_virt_to_phys(struct vcpu *vcpu, gva_t va, gpa_t *out)
 		levels = 2;
 		table = e & ADDR_MASK;
 	}
-	for (int l = levels; l >= 1; l--) {
+	for (unsigned l = levels; l >= 1; l--) {
 		unsigned shift = 12 + 9 * (l - 1);
 		if (read_entry(vcpu, table + ((va >> shift) & 511) * 8, 8, &e) < 0)
 			return -E_RANGE;

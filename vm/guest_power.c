@@ -13,6 +13,11 @@
 #define KBC_PULSE_FIRST 0xF0     /* 0xF0-0xFF pulse output bits 3:0 low for 6 us */
 #define KBC_OUT_RESET BIT(0)     /* output port bit 0: low resets the CPU */
 
+/* The port each region handles: its handlers' ctx points here. */
+static u16 port_pm1a, port_pm1b, port_kbc[2], port_reset;
+
+static u16 port_of(const void *ctx) { return *(const u16 *)ctx; }
+
 static struct {
 	struct vm *vm;
 	bool pm1b_pending;           /* a PM1a sleep write waits for PM1b's */
@@ -40,13 +45,13 @@ static void sleep_request(unsigned which, u16 v)
 
 static u32 pm1_read(void *ctx, u16 off, unsigned size)
 {
-	u16 port = (u16)((uintptr_t)ctx + off);
+	u16 port = (u16)(port_of(ctx) + off);
 	return size == 1 ? inb(port) : size == 2 ? inw(port) : inl(port);
 }
 
 static void pm1_write(void *ctx, u16 off, unsigned size, u32 val, unsigned which)
 {
-	u16 port = (u16)((uintptr_t)ctx + off);
+	u16 port = (u16)(port_of(ctx) + off);
 	/* SLP_EN lives in the high byte: a byte write at offset 1 sets it too. */
 	u32 v16 = off == 1 ? val << 8 : val;
 	if ((v16 & PM1_SLP_EN) && size + off <= 2u) {
@@ -77,13 +82,13 @@ static void reset_request(const char *how)
 static u32 kbc_read(void *ctx, u16 off, unsigned size)
 {
 	(void)off, (void)size;
-	return inb((u16)(uintptr_t)ctx);
+	return inb(port_of(ctx));
 }
 
 static void kbc_write(void *ctx, u16 off, unsigned size, u32 val)
 {
 	(void)off, (void)size;
-	u16 port = (u16)(uintptr_t)ctx;
+	u16 port = port_of(ctx);
 	u8 v = (u8)val;
 	if (port == KBC_CMD) {
 		pw.kbc_output_next = v == KBC_WRITE_OUTPUT;
@@ -104,7 +109,7 @@ static void kbc_write(void *ctx, u16 off, unsigned size, u32 val)
 static u32 reset_reg_read(void *ctx, u16 off, unsigned size)
 {
 	(void)off, (void)size;
-	return inb((u16)(uintptr_t)ctx);
+	return inb(port_of(ctx));
 }
 
 static void reset_reg_write(void *ctx, u16 off, unsigned size, u32 val)
@@ -114,33 +119,38 @@ static void reset_reg_write(void *ctx, u16 off, unsigned size, u32 val)
 		reset_request("ACPI reset register");
 		return;
 	}
-	outb((u16)(uintptr_t)ctx, (u8)val);
+	outb(port_of(ctx), (u8)val);
 }
 
 int guest_power_attach(struct vm *vm)
 {
 	pw = (typeof(pw)){ .vm = vm };
+	port_pm1a = acpi.pm1a_cnt;
+	port_pm1b = acpi.pm1b_cnt;
+	port_kbc[0] = KBC_DATA;
+	port_kbc[1] = KBC_CMD;
+	port_reset = (u16)acpi.reset.addr;
 	int rc = 0;
 	if (acpi.pm1a_cnt) {
 		const struct pio_region r = { "ACPI PM1a control", acpi.pm1a_cnt, 2, pm1_read, pm1a_write,
-					      (void *)(uintptr_t)acpi.pm1a_cnt };
+					      &port_pm1a };
 		rc = pio_register(vm, &r);
 	}
 	if (!rc && acpi.pm1b_cnt) {
 		const struct pio_region r = { "ACPI PM1b control", acpi.pm1b_cnt, 2, pm1_read, pm1b_write,
-					      (void *)(uintptr_t)acpi.pm1b_cnt };
+					      &port_pm1b };
 		rc = pio_register(vm, &r);
 	}
 	static const u16 kbc[] = { KBC_DATA, KBC_CMD };
 	for (unsigned i = 0; i < 2 && !rc; i++) {
 		const struct pio_region r = { "keyboard controller", kbc[i], 1, kbc_read, kbc_write,
-					      (void *)(uintptr_t)kbc[i] };
+					      &port_kbc[i] };
 		rc = pio_register(vm, &r);
 	}
 	if (!rc && acpi.reset.addr && acpi.reset.space == ACPI_SPACE_IO && acpi.reset.addr != 0xCF9 &&
 	    acpi.reset.addr != KBC_CMD && acpi.reset.addr <= 0xFFFF) {
 		const struct pio_region r = { "ACPI reset register", (u16)acpi.reset.addr, 1, reset_reg_read,
-					      reset_reg_write, (void *)(uintptr_t)acpi.reset.addr };
+					      reset_reg_write, &port_reset };
 		rc = pio_register(vm, &r);
 	} else if (acpi.reset.addr && acpi.reset.space != ACPI_SPACE_IO) {
 		log_warn("the ACPI reset register is in %s space at %lx: not guarded against the guest",

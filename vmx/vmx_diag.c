@@ -155,17 +155,21 @@ static bool limit_g_ok(u32 limit, u64 ar)
 	return true;
 }
 
-/* 26.3.1: the guest-state area. */
-static void check_guest_state(void)
-{
-	u64 cr0 = vmcs_read(VMCS_GUEST_CR0), cr3 = vmcs_read(VMCS_GUEST_CR3), cr4 = vmcs_read(VMCS_GUEST_CR4);
-	u64 entry = vmcs_read(VMCS_ENTRY_CONTROLS), proc = vmcs_read(VMCS_PROC_CONTROLS);
-	u64 proc2 = proc & PROC_SECONDARY_CONTROLS ? vmcs_read(VMCS_PROC_CONTROLS2) : 0;
-	bool ug = proc2 & PROC2_UNRESTRICTED_GUEST, ia32e = entry & ENTRY_IA32E_MODE_GUEST;
-	u64 fixed0 = vmx.cr0_fixed0 & ~(ug ? (u64)(CR0_PE | CR0_PG) : 0);
-	u64 efer = vmcs_read(VMCS_GUEST_IA32_EFER), rflags = vmcs_read(VMCS_GUEST_RFLAGS);
+/* What the checks of the guest-state area have in common. */
+struct guest_view {
+	u64 cr0, rflags, entry;
+	bool ug;    /* unrestricted guest */
+	bool ia32e; /* "IA-32e mode guest" */
+};
 
-	/* 26.3.1.1 control registers, debug registers, MSRs */
+/* 26.3.1.1 control registers, debug registers, MSRs */
+static void check_guest_regs(const struct guest_view *g)
+{
+	u64 cr0 = g->cr0, cr3 = vmcs_read(VMCS_GUEST_CR3), cr4 = vmcs_read(VMCS_GUEST_CR4), entry = g->entry;
+	bool ia32e = g->ia32e;
+	u64 fixed0 = vmx.cr0_fixed0 & ~(g->ug ? (u64)(CR0_PE | CR0_PG) : 0);
+	u64 efer = vmcs_read(VMCS_GUEST_IA32_EFER);
+
 	CHECK((cr0 & fixed0) == fixed0, "guest CR0 %lx lacks fixed-1 bits %lx", cr0, fixed0 & ~cr0);
 	CHECK(!(cr0 & ~vmx.cr0_fixed1), "guest CR0 %lx sets fixed-0 bits", cr0);
 	CHECK(!(cr0 & CR0_PG) || (cr0 & CR0_PE), "guest CR0 %lx: PG without PE", cr0);
@@ -188,8 +192,13 @@ static void check_guest_state(void)
 		CHECK(!(cr0 & CR0_PG) || !(efer & EFER_LMA) == !(efer & EFER_LME),
 		      "guest EFER %lx: LMA and LME differ with paging on", efer);
 	}
+}
 
-	/* 26.3.1.2 segment registers */
+/* 26.3.1.2 segment registers */
+static void check_guest_segments(const struct guest_view *g)
+{
+	u64 cr0 = g->cr0, rflags = g->rflags;
+	bool ug = g->ug, ia32e = g->ia32e;
 	u64 sel[SEG_COUNT], ar[SEG_COUNT], base[SEG_COUNT];
 	u32 limit[SEG_COUNT];
 	for (int s = 0; s < SEG_COUNT; s++) {
@@ -257,14 +266,19 @@ static void check_guest_state(void)
 	if (!(ar[SEG_LDTR] & AR_UNUSABLE))
 		CHECK(AR_TYPE(ar[SEG_LDTR]) == SEG_TYPE_LDT && !(ar[SEG_LDTR] & AR_S) && (ar[SEG_LDTR] & AR_P),
 		      "guest LDTR access rights %lx: must be a present LDT", ar[SEG_LDTR]);
+}
 
-	/* 26.3.1.3 descriptor-table registers */
+/* 26.3.1.3 descriptor-table registers, 26.3.1.4 RIP and RFLAGS */
+static void check_guest_rip_rflags(const struct guest_view *g)
+{
+	u64 cr0 = g->cr0, rflags = g->rflags, cs = vmcs_read(VMCS_SEG_AR(SEG_CS));
+	bool ia32e = g->ia32e;
+
 	CHECK(canonical(vmcs_read(VMCS_GUEST_GDTR_BASE)) && canonical(vmcs_read(VMCS_GUEST_IDTR_BASE)),
 	      "guest GDTR/IDTR base not canonical");
 	CHECK(!(vmcs_read(VMCS_GUEST_GDTR_LIMIT) >> 16) && !(vmcs_read(VMCS_GUEST_IDTR_LIMIT) >> 16),
 	      "guest GDTR/IDTR limit above 0xFFFF");
 
-	/* 26.3.1.4 RIP and RFLAGS */
 	u64 rip = vmcs_read(VMCS_GUEST_RIP);
 	if (ia32e && (cs & AR_L))
 		CHECK(canonical(rip), "guest RIP %lx not canonical", rip);
@@ -275,8 +289,12 @@ static void check_guest_state(void)
 	u64 inject = vmcs_read(VMCS_ENTRY_INTR_INFO);
 	if ((inject & INTR_INFO_VALID) && INTR_INFO_TYPE(inject) == INTR_TYPE_EXT_INTR)
 		CHECK(rflags & RFLAGS_IF, "external interrupt injected with RFLAGS.IF clear");
+}
 
-	/* 26.3.1.5 non-register state */
+/* 26.3.1.5 non-register state */
+static void check_guest_nonreg(const struct guest_view *g)
+{
+	u64 rflags = g->rflags, inject = vmcs_read(VMCS_ENTRY_INTR_INFO);
 	u64 act = vmcs_read(VMCS_GUEST_ACTIVITY_STATE), intr = vmcs_read(VMCS_GUEST_INTERRUPTIBILITY);
 	CHECK(act <= 3, "guest activity state %lu invalid", act);
 	CHECK(!(intr & ~0x1FULL), "guest interruptibility %lx: reserved bits", intr);
@@ -290,6 +308,24 @@ static void check_guest_state(void)
 	CHECK(!(vmcs_read(VMCS_GUEST_PENDING_DBG) & ~0x1500FULL), "guest pending debug exceptions: reserved bits");
 	CHECK(vmcs_read(VMCS_LINK_POINTER) == ~0ULL, "VMCS link pointer %lx is not all ones (26.3.1.5)",
 	      vmcs_read(VMCS_LINK_POINTER));
+}
+
+/* 26.3.1: the guest-state area, in the SDM's order. */
+static void check_guest_state(void)
+{
+	u64 proc = vmcs_read(VMCS_PROC_CONTROLS);
+	u64 proc2 = proc & PROC_SECONDARY_CONTROLS ? vmcs_read(VMCS_PROC_CONTROLS2) : 0;
+	struct guest_view g = {
+		.cr0 = vmcs_read(VMCS_GUEST_CR0),
+		.rflags = vmcs_read(VMCS_GUEST_RFLAGS),
+		.entry = vmcs_read(VMCS_ENTRY_CONTROLS),
+		.ug = proc2 & PROC2_UNRESTRICTED_GUEST,
+	};
+	g.ia32e = g.entry & ENTRY_IA32E_MODE_GUEST;
+	check_guest_regs(&g);
+	check_guest_segments(&g);
+	check_guest_rip_rflags(&g);
+	check_guest_nonreg(&g);
 }
 
 void vmx_report_entry_failure(u32 insn_error, bool guest_state)

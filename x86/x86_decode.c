@@ -159,84 +159,128 @@ static int decode_modrm(const u8 *bytes, size_t have, size_t *pos, enum x86_cpu_
 	return DECODE_OK;
 }
 
+/* The legacy and REX prefixes in front of the opcode. */
+struct prefixes {
+	bool opsize, addrsize, lock, rep;
+	u8 rex;
+};
+
+/* Prefixes (Vol. 2A 2.1.1): any number, in any order.  A REX prefix
+ * counts only when it immediately precedes the opcode (2.2.1: "Other
+ * placements are ignored"), so each later prefix discards it; of several
+ * REX bytes only the last one counts.  Leaves *pos at the opcode. */
+static int decode_prefixes(const u8 *bytes, size_t have, enum x86_cpu_mode mode, size_t *pos, struct prefixes *p,
+			   struct insn *d)
+{
+	*p = (struct prefixes){ false, false, false, false, 0 };
+	for (;; (*pos)++) {
+		int r = need(have, *pos + 1);
+		if (r)
+			return r;
+		u8 b = bytes[*pos];
+		if (mode == X86_MODE_64 && (b & 0xF0) == 0x40) {
+			p->rex = b;
+			continue;
+		}
+		if (b == 0x66)
+			p->opsize = true;
+		else if (b == 0x67)
+			p->addrsize = true;
+		else if (b == 0xF0)
+			p->lock = true;
+		else if (b == 0xF2 || b == 0xF3)
+			p->rep = true;
+		else if (is_seg_prefix(b))
+			d->seg_override = b; /* the last one wins */
+		else
+			return DECODE_OK;
+		p->rex = 0;
+	}
+}
+
+/* The opcode, one byte or 0F and one more, and its entry in the tables
+ * (NULL: not one we emulate). */
+static int decode_opcode(const u8 *bytes, size_t have, size_t *pos, const struct op_desc **op)
+{
+	if (bytes[*pos] == 0x0F) {
+		int r = need(have, *pos + 2);
+		if (r)
+			return r;
+		*op = find_op(two_byte_ops, ARRAY_SIZE(two_byte_ops), bytes[*pos + 1]);
+		*pos += 2;
+	} else {
+		*op = find_op(one_byte_ops, ARRAY_SIZE(one_byte_ops), bytes[*pos]);
+		*pos += 1;
+	}
+	return DECODE_OK;
+}
+
+/* Whether the prefixes fit the opcode. */
+static int check_prefixes(const struct op_desc *op, const struct prefixes *p, enum x86_cpu_mode mode)
+{
+	if (!op || ((op->flags & OP_REXW) && !(p->rex & REX_W)))
+		return DECODE_UNSUPPORTED;
+	/* LOCK is #UD on anything but the listed read-modify-write
+	 * instructions (Vol. 2A, LOCK; Vol. 2A 2.1.1). */
+	if (p->lock)
+		return DECODE_INVALID;
+	/* F2/F3 before these opcodes are XACQUIRE/XRELEASE, or select another
+	 * instruction; not ours either way. */
+	if (p->rep)
+		return DECODE_UNSUPPORTED;
+	/* In 32-bit mode, 67 selects 16-bit addressing. */
+	if (p->addrsize && mode == X86_MODE_32)
+		return DECODE_UNSUPPORTED;
+	return DECODE_OK;
+}
+
+/* The displacement or memory offset, then the immediate, that end the
+ * instruction. */
+static int decode_disp_imm(const u8 *bytes, size_t have, size_t *pos, unsigned disp_size, unsigned imm_size,
+			   struct insn *d)
+{
+	int r = need(have, *pos + disp_size + imm_size);
+	if (r)
+		return r;
+	/* A 32-bit memory offset is zero-extended; displacements are signed. */
+	u64 disp = read_le(bytes + *pos, disp_size);
+	d->disp = (s64)(d->has_moffs ? disp : sign_extend(disp, disp_size));
+	*pos += disp_size;
+	if (imm_size) {
+		d->imm = sign_extend(read_le(bytes + *pos, imm_size), imm_size) & size_mask(d->mem_size);
+		*pos += imm_size;
+		d->reg = 0;
+	}
+	return DECODE_OK;
+}
+
 int x86_decode(const u8 *bytes, size_t n, enum x86_cpu_mode mode, struct insn *out)
 {
 	struct insn d = { .base = X86_REG_NONE, .index = X86_REG_NONE };
 	size_t have = MIN(n, (size_t)X86_MAX_INSN_LEN), pos = 0;
-	bool opsize = false, addrsize = false, lock = false, rep = false;
-	u8 rex = 0;
+	struct prefixes pfx;
+	const struct op_desc *op;
 	int r;
 
 	/* 16-bit code would need the 16-bit ModR/M table (Table 2-1). */
 	if (mode != X86_MODE_64 && mode != X86_MODE_32)
 		return DECODE_UNSUPPORTED;
-
-	/* Prefixes (Vol. 2A 2.1.1): any number, in any order.  A REX prefix
-	 * counts only when it immediately precedes the opcode (2.2.1: "Other
-	 * placements are ignored"), so each later prefix discards it; of
-	 * several REX bytes only the last one counts. */
-	for (;; pos++) {
-		r = need(have, pos + 1);
-		if (r)
-			return r;
-		u8 b = bytes[pos];
-		if (mode == X86_MODE_64 && (b & 0xF0) == 0x40) {
-			rex = b;
-			continue;
-		}
-		if (b == 0x66)
-			opsize = true;
-		else if (b == 0x67)
-			addrsize = true;
-		else if (b == 0xF0)
-			lock = true;
-		else if (b == 0xF2 || b == 0xF3)
-			rep = true;
-		else if (is_seg_prefix(b))
-			d.seg_override = b; /* the last one wins */
-		else
-			break;
-		rex = 0;
-	}
-
-	/* Opcode. */
-	const struct op_desc *op;
-	if (bytes[pos] == 0x0F) {
-		r = need(have, pos + 2);
-		if (r)
-			return r;
-		op = find_op(two_byte_ops, ARRAY_SIZE(two_byte_ops), bytes[pos + 1]);
-		pos += 2;
-	} else {
-		op = find_op(one_byte_ops, ARRAY_SIZE(one_byte_ops), bytes[pos]);
-		pos += 1;
-	}
-	if (!op || ((op->flags & OP_REXW) && !(rex & REX_W)))
-		return DECODE_UNSUPPORTED;
-	/* LOCK is #UD on anything but the listed read-modify-write
-	 * instructions (Vol. 2A, LOCK; Vol. 2A 2.1.1). */
-	if (lock)
-		return DECODE_INVALID;
-	/* F2/F3 before these opcodes are XACQUIRE/XRELEASE, or select another
-	 * instruction; not ours either way. */
-	if (rep)
-		return DECODE_UNSUPPORTED;
-	/* In 32-bit mode, 67 selects 16-bit addressing. */
-	if (addrsize && mode == X86_MODE_32)
-		return DECODE_UNSUPPORTED;
+	if ((r = decode_prefixes(bytes, have, mode, &pos, &pfx, &d)) ||
+	    (r = decode_opcode(bytes, have, &pos, &op)) || (r = check_prefixes(op, &pfx, mode)))
+		return r;
 
 	/* Operand size (Vol. 2A Table 2-4, Vol. 1 3.6.1): REX.W beats 66.
 	 * Memory offsets are address-sized (Vol. 2A 2.2.1.4): 8 bytes in
 	 * 64-bit mode, 4 with 67, and 4 in 32-bit mode. */
-	unsigned opsz = op->flags & OP_BYTE ? 1 : rex & REX_W ? 8 : opsize ? 2 : 4;
+	u8 opsz = op->flags & OP_BYTE ? 1 : pfx.rex & REX_W ? 8 : pfx.opsize ? 2 : 4;
 	d.kind = op->kind;
 	d.reg_size = opsz;
 	d.mem_size = op->src_size ? op->src_size : opsz;
-	d.addr_size = mode == X86_MODE_64 && !addrsize ? 8 : 4;
+	d.addr_size = mode == X86_MODE_64 && !pfx.addrsize ? 8 : 4;
 
 	unsigned disp_size, imm_size = 0;
 	if (op->flags & OP_MODRM) {
-		r = decode_modrm(bytes, have, &pos, mode, rex, &d, &disp_size);
+		r = decode_modrm(bytes, have, &pos, mode, pfx.rex, &d, &disp_size);
 		if (r)
 			return r;
 		/* C6 /0 and C7 /0: with a memory operand the other reg values
@@ -253,24 +297,13 @@ int x86_decode(const u8 *bytes, size_t n, enum x86_cpu_mode mode, struct insn *o
 	 * sign-extended to 64 (Vol. 2A 2.2.1.5). */
 	if (op->flags & OP_IMM)
 		imm_size = MIN(opsz, 4u);
-
-	r = need(have, pos + disp_size + imm_size);
-	if (r)
+	if ((r = decode_disp_imm(bytes, have, &pos, disp_size, imm_size, &d)))
 		return r;
-	/* A 32-bit memory offset is zero-extended; displacements are signed. */
-	u64 disp = read_le(bytes + pos, disp_size);
-	d.disp = (s64)(d.has_moffs ? disp : sign_extend(disp, disp_size));
-	pos += disp_size;
-	if (imm_size) {
-		d.imm = sign_extend(read_le(bytes + pos, imm_size), imm_size) & size_mask(d.mem_size);
-		pos += imm_size;
-		d.reg = 0;
-	}
 
 	/* Without any REX prefix, byte registers 4-7 are AH, CH, DH, BH;
 	 * with one (even 40), SPL, BPL, SIL, DIL (Vol. 2A 2.2.1.2, Vol. 1
 	 * 3.4.1.1). */
-	if (d.reg_size == 1 && d.kind != INSN_STORE_IMM && !rex && d.reg >= 4) {
+	if (d.reg_size == 1 && d.kind != INSN_STORE_IMM && !pfx.rex && d.reg >= 4) {
 		d.reg -= 4;
 		d.reg_high8 = true;
 	}

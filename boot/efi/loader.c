@@ -16,9 +16,13 @@
 #include "mb2.h"
 
 #define DIR L"\\ferry\\"
-#define FERRY_FILE DIR L"ferry.elf"
-#define GUEST_FILE DIR L"guest.elf"
-#define CONFIG_FILE DIR L"ferry.cfg"
+/* The files, as the writable strings the File protocol's Open takes. */
+static CHAR16 ferry_path[] = DIR L"ferry.elf";
+static CHAR16 guest_path[] = DIR L"guest.elf";
+static CHAR16 config_path[] = DIR L"ferry.cfg";
+#define FERRY_FILE ferry_path
+#define GUEST_FILE guest_path
+#define CONFIG_FILE config_path
 #define CONFIG_MODULE_NAME "ferry.cfg" /* ferry's platform/config.h */
 #define BELOW_4G 0xFFFFFFFFULL
 #define PAGES(bytes) (((bytes) + 4095) / 4096)
@@ -114,8 +118,9 @@ static EFI_STATUS fail(EFI_STATUS st, const CHAR16 *fmt, ...)
  * i.e. does the firmware already copy the console to a serial port? */
 static BOOLEAN console_has_uart(void)
 {
+	static CHAR16 name[] = L"ConOut";
 	UINTN size = 0;
-	UINT8 *dp = LibGetVariableAndSize(L"ConOut", &gEfiGlobalVariableGuid, &size);
+	UINT8 *dp = LibGetVariableAndSize(name, &gEfiGlobalVariableGuid, &size);
 	BOOLEAN uart = FALSE;
 	for (UINTN off = 0; dp && off + 4 <= size;) {
 		UINT8 type = dp[off], sub = dp[off + 1];
@@ -271,7 +276,7 @@ static UINT64 place_ferry(const struct loaded *file, EFI_STATUS *st)
 
 static BOOLEAN guid_eq(const EFI_GUID *a, const EFI_GUID *b)
 {
-	return !CompareMem((void *)a, (void *)b, sizeof(*a));
+	return !CompareMem(a, b, sizeof(*a));
 }
 
 /* The ACPI RSDP from the configuration table, ACPI 2.0 preferred; *len is
@@ -284,7 +289,7 @@ static const void *find_rsdp(UINTN *len)
 		EFI_CONFIGURATION_TABLE *t = &ST->ConfigurationTable[i];
 		const UINT8 *p = t->VendorTable;
 		BOOLEAN v2 = guid_eq(&t->VendorGuid, &acpi20);
-		if ((!v2 && !guid_eq(&t->VendorGuid, &acpi10)) || !p || CompareMem((void *)p, "RSD PTR ", 8))
+		if ((!v2 && !guid_eq(&t->VendorGuid, &acpi10)) || !p || CompareMem(p, "RSD PTR ", 8))
 			continue;
 		if (v2 && p[15] >= 2) { /* revision: 2 and up have the 36-byte form */
 			*len = ACPI_RSDP_V2_LEN;
@@ -353,6 +358,88 @@ static void __attribute__((noreturn)) stop(void)
 		__asm__ volatile("cli; hlt");
 }
 
+/* Reads ferry, its guest and its configuration (which may be missing:
+ * *have_cfg). */
+static EFI_STATUS read_files(EFI_FILE_HANDLE root, struct loaded *ferry, struct loaded *guest, struct loaded *cfg,
+			     BOOLEAN *have_cfg)
+{
+	EFI_STATUS st = read_file(root, FERRY_FILE, EfiLoaderData, ferry);
+	if (st == EFI_NOT_FOUND)
+		return fail(st, L"%s is missing: copy ferry.elf to the ferry folder of this USB stick", FERRY_FILE);
+	if (st != EFI_SUCCESS)
+		return fail(st, L"cannot read %s (%r)", FERRY_FILE, st);
+	info(L"read %s (%ld bytes)", FERRY_FILE, (UINT64)ferry->size);
+	st = read_file(root, GUEST_FILE, EfiLoaderData, guest);
+	if (st == EFI_NOT_FOUND)
+		return fail(st, L"%s is missing: copy guest.elf (ferry's guest OS) to the ferry folder of this USB stick",
+			    GUEST_FILE);
+	if (st != EFI_SUCCESS)
+		return fail(st, L"cannot read %s (%r)", GUEST_FILE, st);
+	info(L"read %s (%ld bytes)", GUEST_FILE, (UINT64)guest->size);
+	st = read_file(root, CONFIG_FILE, EfiLoaderData, cfg);
+	if (st == EFI_NOT_FOUND)
+		warn(L"%s is missing: ferry starts with its defaults (role=local)", CONFIG_FILE);
+	else if (st != EFI_SUCCESS)
+		return fail(st, L"cannot read %s (%r)", CONFIG_FILE, st);
+	else
+		info(L"read %s (%ld bytes)", CONFIG_FILE, (UINT64)cfg->size);
+	*have_cfg = st == EFI_SUCCESS;
+	return EFI_SUCCESS;
+}
+
+/* Room for the memory map, with slack for the descriptors that the
+ * allocations below and ExitBootServices' retries may add, and for the
+ * boot information below 4 GiB: each tag at its largest. */
+static EFI_STATUS alloc_boot_tables(UINTN cmdline_cap, EFI_PHYSICAL_ADDRESS *map_addr, UINTN *map_cap,
+				    EFI_PHYSICAL_ADDRESS *info_addr, UINTN *info_cap)
+{
+	UINTN map_size = 0, key, desc_size = 0;
+	UINT32 desc_ver;
+	EFI_STATUS st = BS->GetMemoryMap(&map_size, NULL, &key, &desc_size, &desc_ver);
+	if (st != EFI_BUFFER_TOO_SMALL || !desc_size)
+		return fail(st, L"cannot read the memory map (%r)", st);
+	*map_cap = map_size + 32 * desc_size;
+	st = BS->AllocatePages(AllocateAnyPages, EfiLoaderData, PAGES(*map_cap), map_addr);
+	if (st != EFI_SUCCESS)
+		return fail(st, L"no memory for the memory map (%r)", st);
+	*info_cap = 8 + (8 + cmdline_cap) + 2 * (16 + 16) + 2 * (8 + ACPI_RSDP_V2_LEN) + 40 +
+		    mb2_mmap_tag_max(*map_cap / desc_size) + 8 + 64;
+	*info_addr = BELOW_4G;
+	st = BS->AllocatePages(AllocateMaxAddress, EfiLoaderData, PAGES(*info_cap), info_addr);
+	if (st != EFI_SUCCESS)
+		return fail(st, L"no memory below 4 GiB for the boot information (%r)", st);
+	return EFI_SUCCESS;
+}
+
+/* Reads the final memory map into map_addr and leaves the firmware.  From
+ * the first ExitBootServices on, only GetMemoryMap and ExitBootServices
+ * may be called, and nothing can be printed: a failure then stops the
+ * machine. */
+static EFI_STATUS exit_firmware(EFI_HANDLE image, EFI_PHYSICAL_ADDRESS map_addr, UINTN map_cap, UINTN *map_size,
+				UINTN *desc_size)
+{
+	UINTN key;
+	UINT32 desc_ver;
+	for (int tries = 0;; tries++) {
+		*map_size = map_cap;
+		EFI_STATUS st = BS->GetMemoryMap(map_size, (EFI_MEMORY_DESCRIPTOR *)(UINTN)map_addr, &key, desc_size,
+						 &desc_ver);
+		if (st != EFI_SUCCESS) {
+			if (tries == 0)
+				return fail(st, L"cannot read the memory map (%r)", st);
+			stop();
+		}
+		st = BS->ExitBootServices(image, key);
+		if (st == EFI_SUCCESS)
+			return EFI_SUCCESS;
+		if (st != EFI_INVALID_PARAMETER || tries == 8) {
+			if (tries == 0)
+				return fail(st, L"the firmware refused to hand over the machine (ExitBootServices: %r)", st);
+			stop();
+		}
+	}
+}
+
 EFI_STATUS efi_main(EFI_HANDLE image, EFI_SYSTEM_TABLE *systab);
 EFI_STATUS efi_main(EFI_HANDLE image, EFI_SYSTEM_TABLE *systab)
 {
@@ -370,30 +457,10 @@ EFI_STATUS efi_main(EFI_HANDLE image, EFI_SYSTEM_TABLE *systab)
 	if (!root)
 		return fail(EFI_NOT_FOUND, L"cannot open the volume this loader was started from");
 
-	/* ferry, its guest and its configuration. */
 	struct loaded ferry_file, guest, cfg = { 0, 0 };
-	st = read_file(root, FERRY_FILE, EfiLoaderData, &ferry_file);
-	if (st == EFI_NOT_FOUND)
-		return fail(st, L"%s is missing: copy ferry.elf to the ferry folder of this USB stick", FERRY_FILE);
-	if (st != EFI_SUCCESS)
-		return fail(st, L"cannot read %s (%r)", FERRY_FILE, st);
-	info(L"read %s (%ld bytes)", FERRY_FILE, (UINT64)ferry_file.size);
-	st = read_file(root, GUEST_FILE, EfiLoaderData, &guest);
-	if (st == EFI_NOT_FOUND)
-		return fail(st, L"%s is missing: copy guest.elf (ferry's guest OS) to the ferry folder of this USB stick",
-			    GUEST_FILE);
-	if (st != EFI_SUCCESS)
-		return fail(st, L"cannot read %s (%r)", GUEST_FILE, st);
-	info(L"read %s (%ld bytes)", GUEST_FILE, (UINT64)guest.size);
-	st = read_file(root, CONFIG_FILE, EfiLoaderData, &cfg);
-	if (st == EFI_NOT_FOUND)
-		warn(L"%s is missing: ferry starts with its defaults (role=local)", CONFIG_FILE);
-	else if (st != EFI_SUCCESS)
-		return fail(st, L"cannot read %s (%r)", CONFIG_FILE, st);
-	else
-		info(L"read %s (%ld bytes)", CONFIG_FILE, (UINT64)cfg.size);
-	BOOLEAN have_cfg = st == EFI_SUCCESS;
-
+	BOOLEAN have_cfg = FALSE;
+	if ((st = read_files(root, &ferry_file, &guest, &cfg, &have_cfg)) != EFI_SUCCESS)
+		return st;
 	UINT64 entry = place_ferry(&ferry_file, &st);
 	if (!entry)
 		return st;
@@ -420,23 +487,10 @@ EFI_STATUS efi_main(EFI_HANDLE image, EFI_SYSTEM_TABLE *systab)
 	struct mb2_fb fb;
 	BOOLEAN have_fb = find_framebuffer(&fb);
 
-	/* Room for the memory map, with slack for the descriptors that the
-	 * allocations below and ExitBootServices' retries may add. */
-	UINTN map_size = 0, key, desc_size = 0;
-	UINT32 desc_ver;
-	st = BS->GetMemoryMap(&map_size, NULL, &key, &desc_size, &desc_ver);
-	if (st != EFI_BUFFER_TOO_SMALL || !desc_size)
-		return fail(st, L"cannot read the memory map (%r)", st);
-	UINTN map_cap = map_size + 32 * desc_size;
-	EFI_PHYSICAL_ADDRESS map_addr, info_addr = BELOW_4G;
-	st = BS->AllocatePages(AllocateAnyPages, EfiLoaderData, PAGES(map_cap), &map_addr);
-	if (st != EFI_SUCCESS)
-		return fail(st, L"no memory for the memory map (%r)", st);
-	UINTN info_cap = 8 + (8 + sizeof(cmdline)) + 2 * (16 + 16) + 2 * (8 + ACPI_RSDP_V2_LEN) + 40 +
-			 mb2_mmap_tag_max(map_cap / desc_size) + 8 + 64;
-	st = BS->AllocatePages(AllocateMaxAddress, EfiLoaderData, PAGES(info_cap), &info_addr);
-	if (st != EFI_SUCCESS)
-		return fail(st, L"no memory below 4 GiB for the boot information (%r)", st);
+	EFI_PHYSICAL_ADDRESS map_addr = 0, info_addr = 0;
+	UINTN map_cap = 0, info_cap = 0, map_size = 0, desc_size = 0;
+	if ((st = alloc_boot_tables(sizeof(cmdline), &map_addr, &map_cap, &info_addr, &info_cap)) != EFI_SUCCESS)
+		return st;
 
 	/* Everything but the memory map, which must be the final one. */
 	struct mb2_builder b;
@@ -460,26 +514,8 @@ EFI_STATUS efi_main(EFI_HANDLE image, EFI_SYSTEM_TABLE *systab)
 		mb2_add_framebuffer(&b, &fb);
 
 	info(L"starting ferry (multiboot2 information at %lx)", info_addr);
-
-	/* From the first ExitBootServices on, only GetMemoryMap and
-	 * ExitBootServices may be called, and nothing can be printed. */
-	for (int tries = 0;; tries++) {
-		map_size = map_cap;
-		st = BS->GetMemoryMap(&map_size, (EFI_MEMORY_DESCRIPTOR *)(UINTN)map_addr, &key, &desc_size, &desc_ver);
-		if (st != EFI_SUCCESS) {
-			if (tries == 0)
-				return fail(st, L"cannot read the memory map (%r)", st);
-			stop();
-		}
-		st = BS->ExitBootServices(image, key);
-		if (st == EFI_SUCCESS)
-			break;
-		if (st != EFI_INVALID_PARAMETER || tries == 8) {
-			if (tries == 0)
-				return fail(st, L"the firmware refused to hand over the machine (ExitBootServices: %r)", st);
-			stop();
-		}
-	}
+	if ((st = exit_firmware(image, map_addr, map_cap, &map_size, &desc_size)) != EFI_SUCCESS)
+		return st;
 	mb2_add_efi_mmap(&b, (void *)(UINTN)map_addr, map_size, desc_size);
 	if (!mb2_end(&b))
 		stop(); /* cannot happen: info_cap holds every tag at its largest */

@@ -118,7 +118,7 @@ TEST(alloc_random)
 	heap_init(arena, sizeof(arena));
 	for (int iter = 0; iter < 20000; iter++) {
 		rng = rng * 1103515245u + 12345u;
-		int s = (rng >> 8) % SLOTS;
+		u32 s = (rng >> 8) % SLOTS;
 		if (ptr[s]) {
 			for (size_t i = 0; i < len[s]; i++)
 				CHECK(ptr[s][i] == (u8)s);
@@ -130,7 +130,7 @@ TEST(alloc_random)
 			ptr[s] = g_alloc(len[s]);
 			if (ptr[s]) {
 				CHECK((uintptr_t)ptr[s] % 16 == 0);
-				memset(ptr[s], s, len[s]);
+				memset(ptr[s], (u8)s, len[s]);
 			}
 		}
 		if (iter % 1000 == 0)

@@ -690,7 +690,7 @@ TEST(decode_truncated_every_length)
 TEST(decode_error_leaves_output)
 {
 	static const u8 bad[][3] = { { 0xf0, 0x89, 0x08 }, { 0x01, 0x08, 0x00 }, { 0x89, 0x08, 0 } };
-	static const int n[] = { 3, 2, 1 };
+	static const size_t n[] = { 3, 2, 1 };
 	static const int want[] = { DECODE_INVALID, DECODE_UNSUPPORTED, DECODE_TRUNCATED };
 	for (size_t i = 0; i < ARRAY_SIZE(bad); i++) {
 		struct insn d, ref;
@@ -766,7 +766,7 @@ TEST(apply_load)
 			continue;
 		}
 		for (int g = 0; g < GPR_COUNT; g++)
-			gprs[g] = want[g] = 0x0101010101010101ULL * (u64)(g + 1);
+			gprs[g] = want[g] = (u64)0x0101010101010101ULL * (u64)(g + 1);
 		gprs[d.reg] = c->before;
 		want[d.reg] = c->after;
 		x86_apply_load(&d, gprs, c->value);
@@ -832,7 +832,7 @@ TEST(store_value)
 	u64 gprs[GPR_COUNT];
 	int bad = 0;
 	for (int g = 0; g < GPR_COUNT; g++)
-		gprs[g] = 0x1020304050607080ULL + (u64)g * 0x0101010101010101ULL;
+		gprs[g] = (u64)0x1020304050607080ULL + (u64)g * (u64)0x0101010101010101ULL;
 	for (size_t i = 0; i < ARRAY_SIZE(store_cases); i++) {
 		const struct store_case *c = &store_cases[i];
 		struct insn d;

@@ -135,11 +135,11 @@ TEST(framebuffer_tag_layout)
 		off += (h[1] + 7) & ~7u;
 	}
 	CHECK(t != NULL);
-	CHECK_EQ(*(uint32_t *)(t + 4), 38);
-	CHECK_EQ(*(uint64_t *)(t + 8), 0xC0000000);
-	CHECK_EQ(*(uint32_t *)(t + 16), 5120);
-	CHECK_EQ(*(uint32_t *)(t + 20), 1280);
-	CHECK_EQ(*(uint32_t *)(t + 24), 800);
+	CHECK_EQ(*(const uint32_t *)(t + 4), 38);
+	CHECK_EQ(*(const uint64_t *)(t + 8), 0xC0000000);
+	CHECK_EQ(*(const uint32_t *)(t + 16), 5120);
+	CHECK_EQ(*(const uint32_t *)(t + 20), 1280);
+	CHECK_EQ(*(const uint32_t *)(t + 24), 800);
 	CHECK_EQ(t[28], 32);
 	CHECK_EQ(t[29], 1);
 	const uint8_t colors[6] = { 16, 8, 8, 8, 0, 8 }; /* blue-green-red-reserved in memory */

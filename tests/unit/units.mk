@@ -30,7 +30,7 @@ UNIT_TESTS += test_fat
 test_fat_SRCS = tests/unit/test_fat.c $(wildcard guest/fat_*.c) guest/part.c guest/alloc.c lib/string.c
 
 UNIT_TESTS += test_shell
-test_shell_SRCS = tests/unit/test_shell.c guest/shell.c $(wildcard guest/fat_*.c) guest/part.c guest/alloc.c \
+test_shell_SRCS = tests/unit/test_shell.c guest/shell.c guest/shell_cmds.c $(wildcard guest/fat_*.c) guest/part.c guest/alloc.c \
 	lib/sha256.c lib/string.c lib/fmt.c lib/err.c
 
 UNIT_TESTS += test_proto

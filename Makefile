@@ -167,16 +167,29 @@ $(O)/ferry-usb.img: $(O)/ferry.elf $(O)/guest.elf $(O)/BOOTX64.EFI tools/mkusb.s
 EMU ?= qemu
 BOCHS ?= client
 
+# A Linux guest instead of ferry's own: KERNEL=bzImage|vmlinux [INITRD=file]
+# [APPEND='kernel command line'] (tools/linux.py fetch gets Debian's).
+LINUX_ARGS = $(if $(KERNEL),--kernel "$(KERNEL)") $(if $(INITRD),--initrd "$(INITRD)") $(if $(APPEND),--append "$(APPEND)")
+
 .PHONY: run-local
 run-local: all
-	@test -n "$(DISK)" || { echo "usage: make run-local DISK=image GUEST_CMDS='ls /; sha256 /A.TXT' [EMU=qemu|bochs]"; exit 2; }
-	@python3 tools/$(if $(filter bochs,$(EMU)),bochsrun,ferryrun).py --disk "$(DISK)" --cmds "$(GUEST_CMDS)" --ferry-args "$(FERRY_ARGS)"
+	@test -n "$(DISK)" || { echo "usage: make run-local DISK=image GUEST_CMDS='ls /; sha256 /A.TXT' [EMU=qemu|bochs] [KERNEL=file [INITRD=file] [APPEND='...']]"; exit 2; }
+	@python3 tools/$(if $(filter bochs,$(EMU)),bochsrun,ferryrun).py --disk "$(DISK)" --cmds "$(GUEST_CMDS)" --ferry-args "$(FERRY_ARGS)" $(LINUX_ARGS)
 
 .PHONY: run-pair
 NIC ?= e1000
 run-pair: all
 	@test -n "$(DISK)" || { echo "usage: make run-pair DISK=image GUEST_CMDS='ls /; sha256 /A.TXT' [NIC=e1000|virtio] [EMU=qemu|bochs [BOCHS=client|server|both]]"; exit 2; }
-	@python3 tools/$(if $(filter bochs,$(EMU)),bochsrun.py --bochs "$(BOCHS)",ferryrun.py --nic "$(NIC)") --pair --disk "$(DISK)" --cmds "$(GUEST_CMDS)"
+	@python3 tools/$(if $(filter bochs,$(EMU)),bochsrun.py --bochs "$(BOCHS)",ferryrun.py --nic "$(NIC)") --pair --disk "$(DISK)" --cmds "$(GUEST_CMDS)" $(LINUX_ARGS)
+
+# Debian's kernel and busybox-static for the Linux guest (tools/linux.py):
+# the vmlinuz as shipped, its vmlinux, the modules the initramfs loads.
+LINUX_DIR := $(O)/linux
+.PHONY: linux
+linux: $(LINUX_DIR)/KVER
+$(LINUX_DIR)/KVER:
+	@echo "  LINUX   $(LINUX_DIR) (apt-get download + dpkg-deb -x)"
+	$(Q)python3 tools/linux.py fetch --dir $(LINUX_DIR)
 
 .PHONY: demo
 demo: deps all
@@ -189,11 +202,11 @@ bench: deps all
 # ---- tests --------------------------------------------------------------------
 .PHONY: unit-build test test-unit test-emu
 unit-build: $(UNIT_BINS)
-test: deps all unit-build
+test: deps all unit-build linux
 	@python3 tests/run.py
 test-unit: unit-build
 	@python3 tests/run.py --unit
-test-emu: all
+test-emu: all linux
 	@python3 tests/run.py --emu $(if $(K),-k $(K))
 
 .PHONY: help

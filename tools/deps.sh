@@ -17,6 +17,9 @@ declare -A need=(
 	[mkfs.fat]=dosfstools
 	[bochs]=bochs
 	[bxhub]=bochs
+	[xz]=xz-utils
+	[dpkg-deb]=dpkg
+	[apt-get]=apt
 )
 # files -> package
 declare -A need_files=(

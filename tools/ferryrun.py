@@ -56,19 +56,30 @@ def nic_args(nic, local_port, remote_port=None, pcap=None, mac=None, wire="udp",
     return args
 
 
+class Linux:
+    """A Linux guest for qemu_cmd: the kernel (bzImage or vmlinux), an
+    initrd, the kernel command line.  ferry loads them as its guest module
+    and the module after it (vm/guest_load.c)."""
+
+    def __init__(self, kernel, initrd=None, append="console=ttyS0"):
+        self.kernel, self.initrd, self.append = kernel, initrd, append
+
+
 def nic_device(nic, mac=None):
     """QEMU's -device for a NIC of kind nic on netdev n0."""
     return ["-device", QEMU_NIC[nic] + ",netdev=n0" + (f",mac={mac}" if mac else "")]
 
 
-def qemu_cmd(disk=None, cpu=CPU_SVM, mem="256M", kernel=True, guest_cmds="",
+def qemu_cmd(disk=None, cpu=CPU_SVM, mem=None, kernel=True, guest_cmds="",
              ferry_args="loglevel=info", iso=None, firmware="bios", extra=(), config_file=None,
-             debug_exit=True, vga=None, machine="q35"):
+             debug_exit=True, vga=None, machine="q35", linux=None):
     """The QEMU command line for one machine.  debug_exit=False leaves out
     isa-debug-exit, so a stopped ferry halts and its screen stays; vga adds
     a display card (e.g. "VGA", QEMU's standard VGA), which -nodefaults
     otherwise leaves out.  machine="pc" is the i440FX board: the disk goes
-    on its PIIX IDE controller (drivers/ata.c) instead of q35's AHCI."""
+    on its PIIX IDE controller (drivers/ata.c) instead of q35's AHCI.
+    linux=Linux(...) makes the guest a Linux kernel (guest_cmds unused)."""
+    mem = mem or ("512M" if linux else "256M")
     cmd = ["qemu-system-x86_64", "-machine", machine, "-accel", "tcg", "-cpu", cpu,
            "-m", mem, "-nodefaults", "-display", "none", "-no-reboot", "-serial", "stdio"]
     if debug_exit:
@@ -85,7 +96,12 @@ def qemu_cmd(disk=None, cpu=CPU_SVM, mem="256M", kernel=True, guest_cmds="",
         cmd += ["-drive", f"if=pflash,format=raw,file={vars_copy.name}"]
     if kernel:
         # QEMU's multiboot loader splits -initrd on commas; ",," is a comma.
-        initrd = f"{GUEST} {guest_cmds}".replace(",", ",,")
+        if linux:
+            initrd = f"{linux.kernel} {linux.append}".strip().replace(",", ",,")
+            if linux.initrd:
+                initrd += "," + linux.initrd.replace(",", ",,")
+        else:
+            initrd = f"{GUEST} {guest_cmds}".replace(",", ",,")
         if config_file:  # ferry's configuration file, as its own module
             initrd += "," + config_file.replace(",", ",,")
         cmd += ["-kernel", FERRY32, "-append", ferry_args, "-initrd", initrd]
@@ -128,6 +144,16 @@ class Run:
 
     def passed(self):
         return "result: pass" in self.guest_lines()
+
+    def powered_off(self):
+        """The guest powered the machine off through ACPI and ferry carried
+        it out: QEMU ended with status 0 after ferry said so."""
+        return self.returncode == 0 and self.find(r"^ferry: powering the machine off$") is not None
+
+    def linux_passed(self):
+        """A Linux test run (tools/linux.py's /init): its script exited 0
+        and the machine powered off."""
+        return self.powered_off() and self.find(r"^FERRY-LINUX test-exit: 0$") is not None
 
     def find(self, pattern):
         """First regex match over all lines, or None."""
@@ -264,19 +290,21 @@ def client_ferry_args(key, nic, discover_timeout, extra=""):
 
 class Pair:
     """A server ferry (with the disk, its guest running server_cmds) and a
-    diskless client ferry (its guest running guest_cmds) on one wire."""
+    diskless client ferry (its guest running guest_cmds, or Linux) on one
+    wire."""
 
     POLL = 0.05  # seconds between looks at the client in finish()
 
     def __init__(self, disk, guest_cmds, nic="e1000", key=TEST_KEY, client_key=None,
-                 server_cmds="spin 0", pcap=None, discover_timeout=60, client_args="", server_args=""):
+                 server_cmds="spin 0", pcap=None, discover_timeout=60, client_args="", server_args="",
+                 linux=None):
         ps, pc = free_udp_ports(2)
         self.server_cmd = qemu_cmd(
             disk=disk, guest_cmds=server_cmds,
             ferry_args=server_ferry_args(key, nic, server_args),
             extra=nic_args(nic, ps, pc, mac=SERVER_MAC))
         self.client_cmd = qemu_cmd(
-            guest_cmds=guest_cmds,
+            guest_cmds=guest_cmds, linux=linux,
             ferry_args=client_ferry_args(client_key or key, nic, discover_timeout, client_args),
             extra=nic_args(nic, pc, ps, pcap=pcap, mac=CLIENT_MAC))
         self.server = self.client = None
@@ -343,29 +371,43 @@ def cli(prog, doc, disk_help, cpu, cpu_help, variant, needs, local, pair, check=
     kind = ap.add_argument(variant[0], **variant[1]).dest
     ap.add_argument("--key", default=TEST_KEY, help="the pre-shared key (hex)")
     ap.add_argument("--server-cmds", default="spin 0", help="the server guest's script")
+    ap.add_argument("--kernel", help="a Linux bzImage or vmlinux as the guest (instead of ferry's own)")
+    ap.add_argument("--initrd", help="the Linux guest's initrd")
+    ap.add_argument("--append", default="console=ttyS0", help="the Linux guest's command line")
     a = ap.parse_args()
     for f in needs:
         if not os.path.exists(f):
             sys.exit(f"{prog}: {f} is missing; run 'make' first")
     if a.disk and not os.path.exists(a.disk):
         sys.exit(f"{prog}: disk image {a.disk} does not exist")
+    for what, f in (("kernel", a.kernel), ("initrd", a.initrd)):
+        if f and not os.path.exists(f):
+            sys.exit(f"{prog}: {what} {f} does not exist")
+    if a.initrd and not a.kernel:
+        sys.exit(f"{prog}: --initrd needs --kernel")
+    linux = Linux(a.kernel, a.initrd, a.append) if a.kernel else None
+    extra_kw = {"linux": linux} if linux else {}
     if check:
         check()
     if a.pair:
         if not a.disk:
             sys.exit(f"{prog}: --pair needs --disk (the server's disk)")
         r, srv = pair(a.disk, a.cmds, timeout=a.timeout, key=a.key, server_cmds=a.server_cmds,
-                      **{kind: getattr(a, kind)})
+                      **{kind: getattr(a, kind)}, **extra_kw)
         print("---- server " + "-" * 60)
         print(srv.output.replace("\r", ""), end="")
         print("---- client " + "-" * 60)
         print(r.output.replace("\r", ""), end="")
     else:
-        r = local(a.disk, a.cmds, timeout=a.timeout, echo=True, cpu=a.cpu, ferry_args=a.ferry_args)
+        r = local(a.disk, a.cmds, timeout=a.timeout, echo=True, cpu=a.cpu, ferry_args=a.ferry_args, **extra_kw)
     if r.timed_out:
         print(f"{prog}: timed out after {a.timeout} s", file=sys.stderr)
         sys.exit(2)
-    if not r.passed():
+    if linux:
+        if not r.powered_off():
+            print(f"{prog}: the Linux guest did not power the machine off", file=sys.stderr)
+            sys.exit(1)
+    elif not r.passed():
         print(f"{prog}: the guest reported a failure (no 'result: pass')", file=sys.stderr)
         sys.exit(1)
 

@@ -81,13 +81,18 @@ static int load_elf(const struct gmem *ram, const struct boot_module *mod, u64 *
 	return 0;
 }
 
-/* The module's string is the guest's command line; QEMU's loader puts the
- * file name first, which we drop. */
+/* The module's string is the guest's command line; QEMU's loader (and
+ * GRUB's, for some) puts the file name first, which we drop: a first word
+ * ending in ".elf", or one with a '/' and no '=' (no kernel parameter
+ * looks like that). */
 static const char *guest_cmdline(const char *s)
 {
 	const char *sp = strchr(s, ' ');
 	size_t first = sp ? (size_t)(sp - s) : strlen(s);
-	if (first >= 4 && !strncmp(s + first - 4, ".elf", 4))
+	bool slash = false, equals = false;
+	for (size_t i = 0; i < first; i++)
+		slash |= s[i] == '/', equals |= s[i] == '=';
+	if ((first >= 4 && !strncmp(s + first - 4, ".elf", 4)) || (slash && !equals))
 		return sp ? sp + 1 : "";
 	return s;
 }
@@ -129,17 +134,41 @@ static struct vcpu_boot_state long_mode_state(u64 entry, u16 code_sel, u16 data_
 
 /* The guest's command line: guest_cmds from the configuration, else the
  * module's string. */
-static int copy_cmdline(u8 *area, const struct boot_module *mod, size_t max, u32 *len)
+/* The guest's command line, with extra appended when not empty. */
+static int copy_cmdline(u8 *area, const struct boot_module *mod, const char *extra, size_t max, u32 *len)
 {
 	const char *cmd = config.have_guest_cmds ? config.guest_cmds : guest_cmdline(mod->cmdline);
-	size_t clen = strlen(cmd);
-	if (clen > max) {
-		log_err("guest: command line of %zu bytes exceeds %zu", clen, max);
+	size_t clen = strlen(cmd), elen = strlen(extra);
+	if (clen + elen > max) {
+		log_err("guest: command line of %zu bytes exceeds %zu", clen + elen, max);
 		return -E_RANGE;
 	}
-	memcpy(boot_at(area, BOOT_CMDLINE), cmd, clen + 1);
-	*len = (u32)clen;
+	char *dst = boot_at(area, BOOT_CMDLINE);
+	memcpy(dst, cmd, clen);
+	memcpy(dst + clen, extra, elen + 1);
+	*len = (u32)(clen + elen);
 	return 0;
+}
+
+/* Linux runs on one CPU (the others are ferry's, parked, and the APIC
+ * guard drops the IPIs that would start them): unless the command line
+ * says how many itself, ferry tells Linux, which would otherwise wait for
+ * each CPU the MADT lists to come up. */
+static bool has_param(const char *cmd, const char *name)
+{
+	size_t n = strlen(name);
+	for (const char *w = cmd; *w; w++)
+		if ((w == cmd || w[-1] == ' ') && !strncmp(w, name, n))
+			return true;
+	return false;
+}
+
+static const char *linux_cpu_param(const struct boot_module *mod)
+{
+	const char *cmd = config.have_guest_cmds ? config.guest_cmds : guest_cmdline(mod->cmdline);
+	if (has_param(cmd, "nr_cpus=") || has_param(cmd, "maxcpus="))
+		return "";
+	return *cmd ? " nr_cpus=1" : "nr_cpus=1";
 }
 
 static int load_ferry_guest(const struct gmem *ram, u8 *area, const struct boot_module *mod,
@@ -151,7 +180,7 @@ static int load_ferry_guest(const struct gmem *ram, u8 *area, const struct boot_
 		return rc;
 	build_boot_area(area);
 	u32 clen;
-	if ((rc = copy_cmdline(area, mod, FERRY_BOOT_CMDLINE_MAX, &clen)) < 0)
+	if ((rc = copy_cmdline(area, mod, "", FERRY_BOOT_CMDLINE_MAX, &clen)) < 0)
 		return rc;
 
 	struct ferry_boot_info *info = boot_at(area, BOOT_INFO);
@@ -221,7 +250,7 @@ static int load_linux(const struct vm *vm, u8 *area, const struct boot_info *bi,
 	copy_linux(&li, kernel);
 	build_boot_area(area);
 	u32 clen;
-	if ((rc = copy_cmdline(area, mod, li.hdr.cmdline_size, &clen)) < 0)
+	if ((rc = copy_cmdline(area, mod, linux_cpu_param(mod), li.hdr.cmdline_size, &clen)) < 0)
 		return rc;
 
 	static struct linux_e820 e820[LINUX_E820_MAX];

@@ -53,9 +53,14 @@ HALTED = "ferry: halted"
 ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
 
 
-def make_iso(path, guest_cmds, ferry_args):
+def make_iso(path, guest_cmds, ferry_args, linux=None):
     """The ISO for one run.  GRUB rewrites a command line holding quotes,
-    so such a script goes in through ferry.cfg's guest_cmds instead."""
+    so such a script goes in through ferry.cfg's guest_cmds instead.  With
+    linux (a ferryrun.Linux) the guest is that kernel and initrd."""
+    if linux:
+        subprocess.run([MKISO, path, FERRY64, linux.kernel, linux.append, ferry_args, "", linux.initrd or ""],
+                       check=True)
+        return
     args = [MKISO, path, FERRY64, GUEST, guest_cmds, ferry_args]
     if re.search(r"[\"'\\]", guest_cmds):
         cfg = os.path.join(os.path.dirname(path), "ferry.cfg")
@@ -114,14 +119,14 @@ class Bochs(ferryrun.Machine):
     POLL = 0.1
 
     def __init__(self, guest_cmds="", ferry_args="loglevel=info", disk=None, cpu=CPU_VMX, ips=IPS_FAST,
-                 sync="none", nic_port=None, mac=ferryrun.CLIENT_MAC, workdir=None):
+                 sync="none", nic_port=None, mac=ferryrun.CLIENT_MAC, workdir=None, linux=None):
         self.own_workdir = workdir is None
         self.workdir = workdir or tempfile.mkdtemp(prefix="ferry-bochs-")
         os.makedirs(self.workdir, exist_ok=True)
         self.iso = os.path.join(self.workdir, "ferry.iso")
-        make_iso(self.iso, guest_cmds, ferry_args)
+        make_iso(self.iso, guest_cmds, ferry_args, linux)
         self.cmd = bochsrc(self.workdir, self.iso, disk=disk, cpu=cpu, ips=ips, sync=sync, nic_port=nic_port,
-                           mac=mac)
+                           mac=mac, mem_mib=512 if linux else 256)
         self.disk = disk
         self.com1 = os.path.join(self.workdir, "com1.txt")
         self.start = time.monotonic()

@@ -1,13 +1,15 @@
 #!/usr/bin/env bash
 # Builds a GRUB hybrid ISO (BIOS and UEFI; CD, disk or USB stick) holding
 # ferry and its guest.
-#   tools/mkiso.sh OUT.iso FERRY_ELF GUEST_ELF "GUEST COMMANDS" ["FERRY ARGS" [CONFIG]]
+#   tools/mkiso.sh OUT.iso FERRY_ELF GUEST "GUEST COMMANDS" ["FERRY ARGS" [CONFIG [INITRD]]]
 # The guest commands become the guest module's command line.  CONFIG, a
 # ferry.cfg file, goes in as a module named ferry.cfg (the command line
 # overrides it; its guest_cmds, if set, replaces GUEST COMMANDS).
-# tools/mkusb.sh builds the USB stick image with an editable ferry.cfg.
+# GUEST is ferry's guest.elf or a Linux kernel (bzImage or vmlinux), whose
+# command line GUEST COMMANDS then is; INITRD goes in as the module after
+# it.  tools/mkusb.sh builds the USB stick image with an editable ferry.cfg.
 set -euo pipefail
-out=$1 ferry=$2 guest=$3 cmds=$4 args=${5:-loglevel=info} cfg=${6:-}
+out=$1 ferry=$2 guest=$3 cmds=$4 args=${5:-loglevel=info} cfg=${6:-} initrd=${7:-}
 
 for t in grub-mkrescue xorriso mformat; do
 	command -v "$t" >/dev/null || { echo "mkiso: $t is missing (apt-get install grub-pc-bin grub-efi-amd64-bin grub-common xorriso mtools)" >&2; exit 1; }
@@ -33,6 +35,11 @@ dir=$work/iso   # the image's contents; nothing else may be written here
 mkdir -p "$dir/boot/grub"
 cp "$ferry" "$dir/boot/ferry.elf"
 cp "$guest" "$dir/boot/guest.elf"
+initrd_line=
+if [ -n "$initrd" ]; then
+	cp "$initrd" "$dir/boot/initrd"
+	initrd_line='module2 /boot/initrd'
+fi
 cfg_line=
 if [ -n "$cfg" ]; then
 	cp "$cfg" "$dir/boot/ferry.cfg"
@@ -49,6 +56,7 @@ insmod all_video
 echo 'ferry: GRUB is loading ferry'
 multiboot2 /boot/ferry.elf $args_w
 module2 /boot/guest.elf $cmds_w
+$initrd_line
 $cfg_line
 boot
 CFG

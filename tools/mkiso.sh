@@ -38,7 +38,8 @@ cp "$guest" "$dir/boot/guest.elf"
 initrd_line=
 if [ -n "$initrd" ]; then
 	cp "$initrd" "$dir/boot/initrd"
-	initrd_line='module2 /boot/initrd'
+	# --nounzip: GRUB would gunzip the initrd (only its first archive).
+	initrd_line='module2 --nounzip /boot/initrd'
 fi
 cfg_line=
 if [ -n "$cfg" ]; then

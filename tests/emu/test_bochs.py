@@ -123,3 +123,23 @@ def bochs_runs_without_unrestricted_guest(tmp):
     assert run.passed(), run.output[-3000:]
     assert expect_ok(run, "sha256 /A.BIN").split()[0] == disks.sha256(data)
     assert img.read("/B.BIN") == disks.splitmix64_bytes(50000, 2)
+
+
+@test
+def bochs_linux_vmlinux_boots_on_vmx(tmp):
+    """Debian's Linux on the VMX/EPT back end (GRUB ISO on Bochs): the
+    kernel runs its initramfs script and its ACPI power-off reaches ferry,
+    which powers the machine off (Bochs reports that as its soft power-off)."""
+    import ferryrun
+    import linux
+    from test_linux import APPEND, kernel
+    initrd = linux.test_initramfs(os.path.join(tmp, "initrd.gz"), "#!/bin/sh\necho hello from linux on vmx\n")
+    img = disks.make_fat(os.path.join(tmp, "disk.img"), 32, 40, {})
+    run = bochsrun.run_local(img.path, "", timeout=600, linux=ferryrun.Linux(kernel(), initrd, APPEND))
+    assert not run.timed_out, run.output[-3000:]
+    assert run.find(r"^ferry: back end: Intel VMX with EPT$"), run.output[-3000:]
+    assert run.find(r"^ferry: guest: Linux vmlinux"), run.output[-3000:]
+    assert run.find(r"^hello from linux on vmx$"), run.output[-3000:]
+    assert run.find(r"^FERRY-LINUX test-exit: 0$"), run.output[-3000:]
+    assert run.find(r"^ferry: powering the machine off"), run.output[-3000:]
+    assert not run.find(r"Kernel panic|exception in ferry|VM entry failed"), run.output[-3000:]

@@ -192,7 +192,7 @@ $(LINUX_DIR)/KVER:
 	$(Q)python3 tools/linux.py fetch --dir $(LINUX_DIR)
 
 .PHONY: demo
-demo: deps all
+demo: deps all linux
 	@python3 tools/demo.py
 
 .PHONY: bench

@@ -155,3 +155,49 @@ def make_fat(path, fat, size_mib, files=None, dirs=(), scheme="none"):
             out.write(backup)
         out.truncate(total * SECTOR)
     return Image(path, start * SECTOR)
+
+
+SBIN_ENV = {**os.environ, "PATH": "/usr/sbin:/sbin:" + os.environ.get("PATH", "")}
+
+
+class Ext4:
+    """An ext4 image made on the host (mkfs.ext4 -d), read back with
+    debugfs and checked with e2fsck -fn: what a user would do with a disk
+    Linux wrote."""
+
+    def __init__(self, path, size_mib, files, dirs=()):
+        self.path = path
+        src = path + ".d"
+        if os.path.exists(src):
+            subprocess.run(["rm", "-rf", src], check=True)
+        os.makedirs(src)
+        for d in dirs:
+            os.makedirs(os.path.join(src, d.lstrip("/")), exist_ok=True)
+        for name, data in files.items():
+            p = os.path.join(src, name.lstrip("/"))
+            os.makedirs(os.path.dirname(p), exist_ok=True)
+            with open(p, "wb") as f:
+                f.write(data)
+        with open(path, "wb") as f:
+            f.truncate(size_mib * 1024 * 1024)
+        subprocess.run(["mkfs.ext4", "-q", "-F", "-d", src, path], check=True, env=SBIN_ENV)
+
+    def read(self, name):
+        out = self.path + ".dump"
+        r = subprocess.run(["debugfs", "-R", f"dump {name} {out}", self.path], capture_output=True, text=True,
+                           env=SBIN_ENV)
+        if r.returncode != 0 or not os.path.exists(out) or "File not found" in r.stderr:
+            raise FileNotFoundError(f"{name} not in {self.path}: {r.stderr.strip()}")
+        with open(out, "rb") as f:
+            data = f.read()
+        os.unlink(out)
+        return data
+
+    def exists(self, name):
+        r = subprocess.run(["debugfs", "-R", f"stat {name}", self.path], capture_output=True, text=True,
+                           env=SBIN_ENV)
+        return "File not found" not in r.stderr and r.returncode == 0
+
+    def fsck(self):
+        r = subprocess.run(["e2fsck", "-fn", self.path], capture_output=True, text=True, env=SBIN_ENV)
+        return r.returncode == 0, r.stdout + r.stderr

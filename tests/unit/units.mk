@@ -15,7 +15,10 @@ UNIT_TESTS += test_nested
 test_nested_SRCS = tests/unit/test_nested.c vm/nested.c svm/svm_npt.c vmx/vmx_ept.c tests/unit/fake_hv.c
 
 UNIT_TESTS += test_lbd
-test_lbd_SRCS = tests/unit/test_lbd.c vdev/lbd_cmd.c vm/gmem.c tests/unit/fake_hv.c lib/string.c lib/err.c
+test_lbd_SRCS = tests/unit/test_lbd.c vdev/lbd_cmd.c vdev/blk_req.c vm/gmem.c tests/unit/fake_hv.c lib/string.c lib/err.c
+
+UNIT_TESTS += test_blk_req
+test_blk_req_SRCS = tests/unit/test_blk_req.c vdev/blk_req.c vm/gmem.c tests/unit/fake_disk.c
 
 UNIT_TESTS += test_sha256
 test_sha256_SRCS = tests/unit/test_sha256.c lib/sha256.c

@@ -5,7 +5,7 @@
 #include "gmem.h"
 #include "vcpu.h"
 
-#define VM_MAX_MMIO 8
+#define VM_MAX_MMIO 16
 
 /* Why the guest's run ended.  Whoever ends the machine (main/main.c) keys
  * on the code; vm_stop_text gives its words for the log. */
@@ -57,7 +57,15 @@ int nested_map(struct vm *vm, gpa_t gpa, hpa_t hpa, u64 size, unsigned perm);
 /* The nested entry for gpa (0 if none), for diagnostics. */
 u64 nested_lookup(struct vm *vm, gpa_t gpa);
 
+/* Adds a region (copied).  -E_NOSPC when the table is full, -E_INVAL for
+ * an empty or wrapping range, -E_EXIST when it overlaps a region already
+ * there: one address, one device. */
 int mmio_register(struct vm *vm, const struct mmio_region *r);
+/* Removes the region that starts at start (a device whose BAR moved or
+ * stopped decoding); -E_NOENT if there is none.  Safe from inside a
+ * region's own handler: mmio_emulate no longer looks at the region once
+ * it has called it. */
+int mmio_unregister(struct vm *vm, gpa_t start);
 struct mmio_region *mmio_find(struct vm *vm, gpa_t gpa);
 
 /* Stops the guest with code; the run loop ends after the current exit.

@@ -23,6 +23,9 @@ test_blk_req_SRCS = tests/unit/test_blk_req.c vdev/blk_req.c vm/gmem.c tests/uni
 UNIT_TESTS += test_virtq
 test_virtq_SRCS = tests/unit/test_virtq.c vdev/virtq.c vm/gmem.c tests/unit/fake_disk.c
 
+UNIT_TESTS += test_msix
+test_msix_SRCS = tests/unit/test_msix.c vdev/msix.c
+
 UNIT_TESTS += test_sha256
 test_sha256_SRCS = tests/unit/test_sha256.c lib/sha256.c
 

@@ -7,6 +7,7 @@
 #include "vm/exit.h"
 #include "vm/guest_io.h"
 #include "vm/guest_load.h"
+#include "vm/pcicfg.h"
 #include "vdev/lbd.h"
 #include "platform/mem.h"
 #include "platform/mem_layout.h"
@@ -213,6 +214,9 @@ static const struct hv_arch *start_core(u32 magic, u32 info)
 	time_init();
 	pci_init();
 	acpi_init(&boot);
+	for (unsigned i = 0; i < acpi.necam; i++)
+		if (acpi.ecam[i].segment == 0 && pci_ecam_add(acpi.ecam[i].base, acpi.ecam[i].start_bus, acpi.ecam[i].end_bus) < 0)
+			log_warn("pci: ECAM window %lx not usable for extended configuration space", acpi.ecam[i].base);
 	return arch;
 }
 
@@ -251,6 +255,8 @@ static void build_guest(struct vm *vm, const struct hv_arch *arch, struct blk_de
 	gpa_t lbd_gpa;
 
 	int rc = vm_create(vm, arch, &boot, &lbd_gpa);
+	if (rc == 0)
+		rc = pcicfg_map_ecam(vm, acpi.ecam, acpi.necam);
 	if (rc == 0 && config.role == ROLE_CLIENT)
 		backend = netrole_client_start(nic); /* NULL: the guest's device reports errors */
 	else if (config.role == ROLE_LOCAL)

@@ -34,6 +34,17 @@ struct mmio_region {
 	void *ctx;
 };
 
+/* A PCI function whose configuration space a device model emulates
+ * (vm/pcicfg.h).  read and write get a naturally aligned access of 1, 2
+ * or 4 bytes, off < 4096. */
+struct pci_vfn {
+	u8 bus, dev, fn;
+	u32 (*read)(void *ctx, u16 off, unsigned size);
+	void (*write)(void *ctx, u16 off, unsigned size, u32 val);
+	void *ctx;
+};
+#define VM_MAX_VFN 4
+
 struct vm {
 	const struct hv_arch *arch;
 	struct gmem ram;
@@ -41,6 +52,8 @@ struct vm {
 	void *arch_data;    /* I/O and MSR bitmaps */
 	struct mmio_region mmio[VM_MAX_MMIO];
 	unsigned nmmio;
+	struct pci_vfn vfn[VM_MAX_VFN]; /* virtual PCI functions (vm/pcicfg.c) */
+	unsigned nvfn;
 	struct vcpu vcpu;
 	gpa_t lbd_gpa;      /* the logical device's register page, 0 if none */
 	/* Called after ferry took physical interrupts (EXIT_INTR): the

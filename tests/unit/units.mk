@@ -70,9 +70,14 @@ test_mmio_SRCS = tests/unit/test_mmio.c vm/mmio.c vm/guest_mem.c vm/gmem.c vm/vm
 	tests/unit/fake_arch.c tests/unit/fake_hv.c lib/string.c
 
 UNIT_TESTS += test_guest_io
-test_guest_io_SRCS = tests/unit/test_guest_io.c vm/guest_io.c vm/vm.c platform/pci.c \
+test_guest_io_SRCS = tests/unit/test_guest_io.c vm/guest_io.c vm/pcicfg.c vm/mmio.c vm/guest_mem.c vm/gmem.c x86/x86_decode.c vm/vm.c platform/pci.c lib/err.c \
 	tests/unit/fake_bus.c tests/unit/fake_arch.c tests/unit/fake_hv.c lib/string.c
 
 UNIT_TESTS += test_exit
-test_exit_SRCS = tests/unit/test_exit.c vm/exit.c vm/vm.c vm/mmio.c vm/guest_mem.c vm/gmem.c vm/guest_io.c \
-	platform/pci.c x86/x86_decode.c tests/unit/fake_bus.c tests/unit/fake_arch.c tests/unit/fake_hv.c lib/string.c
+test_exit_SRCS = tests/unit/test_exit.c vm/exit.c vm/vm.c vm/mmio.c vm/guest_mem.c vm/gmem.c vm/guest_io.c vm/pcicfg.c \
+	platform/pci.c x86/x86_decode.c tests/unit/fake_bus.c tests/unit/fake_arch.c tests/unit/fake_hv.c lib/string.c lib/err.c
+
+UNIT_TESTS += test_pcicfg
+test_pcicfg_SRCS = tests/unit/test_pcicfg.c vm/pcicfg.c vm/guest_io.c vm/mmio.c vm/guest_mem.c vm/gmem.c vm/vm.c \
+	x86/x86_decode.c platform/pci.c tests/unit/fake_bus.c tests/unit/fake_arch.c tests/unit/fake_hv.c lib/string.c \
+	lib/err.c

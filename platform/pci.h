@@ -25,7 +25,8 @@
 #define PCI_CLASS_REV 0x08 /* rev[7:0] progif[15:8] subclass[23:16] class[31:24] */
 #define PCI_HEADER_TYPE 0x0E
 #define PCI_BAR0 0x10
-#define PCI_SUBSYSTEM_ID 0x2E /* 6.2.4 */
+#define PCI_SUBSYSTEM_VENDOR_ID 0x2C /* 6.2.4 */
+#define PCI_SUBSYSTEM_ID 0x2E
 #define PCI_CAP_PTR 0x34
 #define PCI_INTR_LINE 0x3C
 #define PCI_INTR_PIN 0x3D  /* 0: no INTx pin */

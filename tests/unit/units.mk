@@ -81,3 +81,8 @@ UNIT_TESTS += test_pcicfg
 test_pcicfg_SRCS = tests/unit/test_pcicfg.c vm/pcicfg.c vm/guest_io.c vm/mmio.c vm/guest_mem.c vm/gmem.c vm/vm.c \
 	x86/x86_decode.c platform/pci.c tests/unit/fake_bus.c tests/unit/fake_arch.c tests/unit/fake_hv.c lib/string.c \
 	lib/err.c
+
+UNIT_TESTS += test_vpci
+test_vpci_SRCS = tests/unit/test_vpci.c vdev/vpci.c vdev/msix.c vm/pcicfg.c vm/mmio.c vm/guest_mem.c vm/gmem.c vm/vm.c \
+	x86/x86_decode.c platform/pci.c tests/unit/fake_bus.c tests/unit/fake_arch.c tests/unit/fake_hv.c lib/string.c \
+	lib/err.c

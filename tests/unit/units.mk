@@ -86,3 +86,13 @@ UNIT_TESTS += test_vpci
 test_vpci_SRCS = tests/unit/test_vpci.c vdev/vpci.c vdev/msix.c vm/pcicfg.c vm/mmio.c vm/guest_mem.c vm/gmem.c vm/vm.c \
 	x86/x86_decode.c platform/pci.c tests/unit/fake_bus.c tests/unit/fake_arch.c tests/unit/fake_hv.c lib/string.c \
 	lib/err.c
+
+VBLK_TEST_SRCS = tests/unit/vblk_driver.c vdev/virtio_blk.c vdev/virtio_blk_req.c vdev/virtq.c vdev/vpci.c \
+	vdev/msix.c vdev/blk_req.c vm/pcicfg.c vm/mmio.c vm/guest_mem.c vm/gmem.c vm/vm.c x86/x86_decode.c platform/pci.c \
+	tests/unit/fake_disk.c tests/unit/fake_bus.c tests/unit/fake_arch.c tests/unit/fake_hv.c lib/string.c lib/err.c
+
+UNIT_TESTS += test_virtio_blk
+test_virtio_blk_SRCS = tests/unit/test_virtio_blk.c $(VBLK_TEST_SRCS)
+
+UNIT_TESTS += test_virtio_blk_hostile
+test_virtio_blk_hostile_SRCS = tests/unit/test_virtio_blk_hostile.c $(VBLK_TEST_SRCS)

@@ -11,7 +11,7 @@
  * DEVICE_NEEDS_RESET: the queue is not looked at again until the driver
  * resets the device, and a configuration interrupt tells it so. */
 #include "virtio_blk.h"
-#include "virtio_regs.h"
+#include "lib/virtio.h"
 #include "vpci.h"
 #include "platform/console.h"
 #include "platform/pci.h"
@@ -128,12 +128,12 @@ static u64 queue_read(u64 off, unsigned size)
 	case VIRTIO_COMMON_Q_MSIX: return vb.q_msix;
 	case VIRTIO_COMMON_Q_ENABLE: return vb.q_enabled;
 	case VIRTIO_COMMON_Q_NOFF: return 0;
-	case VIRTIO_COMMON_Q_DESC: return size == 8 ? vb.vq.desc : (u32)vb.vq.desc;
-	case VIRTIO_COMMON_Q_DESC + 4: return vb.vq.desc >> 32;
-	case VIRTIO_COMMON_Q_DRIVER: return size == 8 ? vb.vq.avail : (u32)vb.vq.avail;
-	case VIRTIO_COMMON_Q_DRIVER + 4: return vb.vq.avail >> 32;
-	case VIRTIO_COMMON_Q_DEVICE: return size == 8 ? vb.vq.used : (u32)vb.vq.used;
-	case VIRTIO_COMMON_Q_DEVICE + 4: return vb.vq.used >> 32;
+	case VIRTIO_COMMON_Q_DESCLO: return size == 8 ? vb.vq.desc : (u32)vb.vq.desc;
+	case VIRTIO_COMMON_Q_DESCHI: return vb.vq.desc >> 32;
+	case VIRTIO_COMMON_Q_AVAILLO: return size == 8 ? vb.vq.avail : (u32)vb.vq.avail;
+	case VIRTIO_COMMON_Q_AVAILHI: return vb.vq.avail >> 32;
+	case VIRTIO_COMMON_Q_USEDLO: return size == 8 ? vb.vq.used : (u32)vb.vq.used;
+	case VIRTIO_COMMON_Q_USEDHI: return vb.vq.used >> 32;
 	default: return 0;
 	}
 }
@@ -148,7 +148,7 @@ static u64 common_read(u64 off, unsigned size)
 	case VIRTIO_COMMON_MSIX: return vb.msix_config;
 	case VIRTIO_COMMON_NUMQ: return 1;
 	case VIRTIO_COMMON_STATUS: return vb.status;
-	case VIRTIO_COMMON_CFGGENERATION: return vb.generation;
+	case VIRTIO_COMMON_CFGGEN: return vb.generation;
 	case VIRTIO_COMMON_Q_SELECT: return vb.queue_select;
 	default: return queue_read(off, size);
 	}
@@ -194,14 +194,14 @@ static void queue_write(u64 off, unsigned size, u64 val)
 		if (val == 1)
 			queue_enable();
 		break;
-	case VIRTIO_COMMON_Q_DESC: case VIRTIO_COMMON_Q_DESC + 4:
-		set_addr(&vb.vq.desc, off, VIRTIO_COMMON_Q_DESC, size, val);
+	case VIRTIO_COMMON_Q_DESCLO: case VIRTIO_COMMON_Q_DESCHI:
+		set_addr(&vb.vq.desc, off, VIRTIO_COMMON_Q_DESCLO, size, val);
 		break;
-	case VIRTIO_COMMON_Q_DRIVER: case VIRTIO_COMMON_Q_DRIVER + 4:
-		set_addr(&vb.vq.avail, off, VIRTIO_COMMON_Q_DRIVER, size, val);
+	case VIRTIO_COMMON_Q_AVAILLO: case VIRTIO_COMMON_Q_AVAILHI:
+		set_addr(&vb.vq.avail, off, VIRTIO_COMMON_Q_AVAILLO, size, val);
 		break;
-	case VIRTIO_COMMON_Q_DEVICE: case VIRTIO_COMMON_Q_DEVICE + 4:
-		set_addr(&vb.vq.used, off, VIRTIO_COMMON_Q_DEVICE, size, val);
+	case VIRTIO_COMMON_Q_USEDLO: case VIRTIO_COMMON_Q_USEDHI:
+		set_addr(&vb.vq.used, off, VIRTIO_COMMON_Q_USEDLO, size, val);
 		break;
 	}
 }
@@ -247,7 +247,7 @@ static void common_write(u64 off, unsigned size, u64 val)
 
 static u64 devcfg_read(u64 off, unsigned size)
 {
-	u8 cfg[VIRTIO_BLK_CFG_LEN];
+	u8 cfg[VBLK_DEVCFG_LEN];
 	memset(cfg, 0, sizeof(cfg));
 	const struct blk_info *in = &vb.dev->info;
 	u64 cap = in->sectors * (in->sector_size / VIRTIO_BLK_SECTOR);
@@ -268,7 +268,7 @@ static u64 devcfg_read(u64 off, unsigned size)
 static bool natural(u64 off, unsigned size)
 {
 	if (size == 8)
-		return off == VIRTIO_COMMON_Q_DESC || off == VIRTIO_COMMON_Q_DRIVER || off == VIRTIO_COMMON_Q_DEVICE;
+		return off == VIRTIO_COMMON_Q_DESCLO || off == VIRTIO_COMMON_Q_AVAILLO || off == VIRTIO_COMMON_Q_USEDLO;
 	return off % size == 0 && off + size <= VIRTIO_COMMON_LEN;
 }
 
@@ -344,7 +344,7 @@ static u8 add_virtio_cap(u8 type, u8 bar, u32 offset, u32 length, u8 caplen, u32
 
 static int build_function(void)
 {
-	static const struct vpci_id id = { VIRTIO_PCI_VENDOR, VIRTIO_PCI_DEVICE_BLK, VIRTIO_PCI_REVISION, 0x010000,
+	static const struct vpci_id id = { VIRTIO_PCI_VENDOR, VIRTIO_PCI_DEVICE_BLK, VIRTIO_PCI_MODERN_REVISION, 0x010000,
 					   VIRTIO_PCI_VENDOR, VIRTIO_ID_BLOCK };
 	struct vpci_dev *d = &vb.pci;
 	vpci_init(d, vb.vm, &id);
@@ -357,7 +357,7 @@ static int build_function(void)
 		  add_virtio_cap(VIRTIO_PCI_CAP_NOTIFY_CFG, 0, VBLK_BAR0_NOTIFY, VBLK_NOTIFY_MULT, VIRTIO_CAP_NOTIFY_LEN,
 				 VBLK_NOTIFY_MULT) &&
 		  add_virtio_cap(VIRTIO_PCI_CAP_ISR_CFG, 0, VBLK_BAR0_ISR, 1, VIRTIO_CAP_LEN, 0) &&
-		  add_virtio_cap(VIRTIO_PCI_CAP_DEVICE_CFG, 0, VBLK_BAR0_DEVICE, VIRTIO_BLK_CFG_LEN, VIRTIO_CAP_LEN, 0);
+		  add_virtio_cap(VIRTIO_PCI_CAP_DEVICE_CFG, 0, VBLK_BAR0_DEVICE, VBLK_DEVCFG_LEN, VIRTIO_CAP_LEN, 0);
 	u8 pc = ok ? add_virtio_cap(VIRTIO_PCI_CAP_PCI_CFG, 0, 0, 0, VIRTIO_CAP_PCI_CFG_LEN, 0) : 0;
 	if (!pc)
 		return -E_NOSPC;

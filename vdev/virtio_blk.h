@@ -21,6 +21,7 @@
 #define VBLK_NOTIFY_MULT 4          /* notify_off_multiplier; queue 0's notify_off is 0 */
 #define VBLK_MSIX_TABLE 0x000
 #define VBLK_MSIX_PBA 0x800
+#define VBLK_DEVCFG_LEN 0x40      /* device configuration exposed; unoffered fields read 0 */
 
 struct vblk_stats {
 	u64 requests, errors, unsupported;

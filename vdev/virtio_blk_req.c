@@ -12,7 +12,7 @@
  * segment against guest RAM before the back end sees it.  Pure logic,
  * host-tested (tests/unit/test_virtio_blk.c). */
 #include "virtio_blk.h"
-#include "virtio_regs.h"
+#include "lib/virtio.h"
 #include "blk_req.h"
 #include "lib/string.h"
 

@@ -17,31 +17,10 @@
 #define FERRY_VIRTQ_H
 
 #include "vm/gmem.h"
+#include "lib/virtio.h"
 
-#define VIRTQ_MAX_SIZE 256   /* the queue size ferry offers; a power of two */
-#define VIRTQ_MAX_CHAIN VIRTQ_MAX_SIZE
-
-#define VIRTQ_DESC_F_NEXT 1
-#define VIRTQ_DESC_F_WRITE 2    /* device-writable (else device-readable) */
-#define VIRTQ_DESC_F_INDIRECT 4 /* the buffer is a table of descriptors */
-#define VIRTQ_AVAIL_F_NO_INTERRUPT 1
-
-/* Guest-memory layouts (little-endian). */
-struct virtq_desc {
-	u64 addr;
-	u32 len;
-	u16 flags;
-	u16 next;
-} __packed;
-struct virtq_used_elem {
-	u32 id;
-	u32 len;
-} __packed;
-#define VIRTQ_DESC_ALIGN 16
-#define VIRTQ_AVAIL_ALIGN 2
-#define VIRTQ_USED_ALIGN 4
-#define VIRTQ_AVAIL_BYTES(n) (6 + 2 * (u64)(n)) /* flags, idx, ring[n], used_event */
-#define VIRTQ_USED_BYTES(n) (6 + 8 * (u64)(n))  /* flags, idx, ring[n], avail_event */
+#define VIRTQ_MAX_SIZE 256   /* the largest queue ferry offers; a power of two */
+#define VIRTQ_MAX_CHAIN VIRTQ_MAX_SIZE /* buffers in one chain, indirect ones included */
 
 /* One queue as the device holds it. */
 struct virtq {

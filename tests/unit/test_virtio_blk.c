@@ -68,11 +68,11 @@ TEST(reset_by_writing_zero)
 	setup();
 	CHECK_EQ(driver_init(linux_features), 0x0F);
 	CHECK_EQ(common(VIRTIO_COMMON_Q_ENABLE, 2), 1);
-	CHECK_EQ(common(VIRTIO_COMMON_Q_DESC, 8), at(DESC_OFF));
+	CHECK_EQ(common(VIRTIO_COMMON_Q_DESCLO, 8), at(DESC_OFF));
 	common_wr(VIRTIO_COMMON_STATUS, 1, 0);
 	CHECK_EQ(status(), 0);
 	CHECK_EQ(common(VIRTIO_COMMON_Q_ENABLE, 2), 0);
-	CHECK_EQ(common(VIRTIO_COMMON_Q_DESC, 4), 0);
+	CHECK_EQ(common(VIRTIO_COMMON_Q_DESCLO, 4), 0);
 	CHECK_EQ(common(VIRTIO_COMMON_MSIX, 2), VIRTIO_MSI_NO_VECTOR);
 	CHECK_EQ(common(VIRTIO_COMMON_Q_MSIX, 2), VIRTIO_MSI_NO_VECTOR);
 	CHECK_EQ(common(VIRTIO_COMMON_GF, 4), 0);
@@ -92,9 +92,9 @@ TEST(vectors_and_queue_fields)
 	common_wr(VIRTIO_COMMON_Q_SIZE, 2, 64);
 	CHECK_EQ(common(VIRTIO_COMMON_Q_SIZE, 2), 64);
 	CHECK_EQ(common(VIRTIO_COMMON_Q_NOFF, 2), 0);
-	common_wr(VIRTIO_COMMON_Q_DESC + 4, 4, 0x12);
-	CHECK_EQ(common(VIRTIO_COMMON_Q_DESC + 4, 4), 0x12);
-	CHECK_EQ(common(VIRTIO_COMMON_Q_DESC, 8), 0x1200000000ULL);
+	common_wr(VIRTIO_COMMON_Q_DESCHI, 4, 0x12);
+	CHECK_EQ(common(VIRTIO_COMMON_Q_DESCHI, 4), 0x12);
+	CHECK_EQ(common(VIRTIO_COMMON_Q_DESCLO, 8), 0x1200000000ULL);
 	CHECK_EQ(common(VIRTIO_COMMON_STATUS, 2), 0); /* not its width: 0 */
 	CHECK_EQ(common(0x3C, 4), 0);
 }

@@ -226,7 +226,7 @@ TEST(rings_outside_ram)
 	setup();
 	driver_init(linux_features);
 	common_wr(VIRTIO_COMMON_STATUS, 1, 0);
-	common_wr(VIRTIO_COMMON_Q_DEVICE, 8, fake_gpa(ferry_memory));
+	common_wr(VIRTIO_COMMON_Q_USEDLO, 8, fake_gpa(ferry_memory));
 	common_wr(VIRTIO_COMMON_Q_ENABLE, 2, 1);
 	CHECK(status() & VIRTIO_STATUS_NEEDS_RESET);
 	kick();

@@ -83,11 +83,11 @@ u8 driver_init(u64 features)
 	common_wr(VIRTIO_COMMON_Q_SELECT, 2, 0);
 	common_wr(VIRTIO_COMMON_Q_SIZE, 2, QSIZE);
 	common_wr(VIRTIO_COMMON_Q_MSIX, 2, 1);
-	common_wr(VIRTIO_COMMON_Q_DESC, 4, (u32)at(DESC_OFF));
-	common_wr(VIRTIO_COMMON_Q_DESC + 4, 4, at(DESC_OFF) >> 32);
-	common_wr(VIRTIO_COMMON_Q_DRIVER, 4, (u32)at(AVAIL_OFF));
-	common_wr(VIRTIO_COMMON_Q_DRIVER + 4, 4, at(AVAIL_OFF) >> 32);
-	common_wr(VIRTIO_COMMON_Q_DEVICE, 8, at(USED_OFF)); /* one 8-byte write works too */
+	common_wr(VIRTIO_COMMON_Q_DESCLO, 4, (u32)at(DESC_OFF));
+	common_wr(VIRTIO_COMMON_Q_DESCHI, 4, at(DESC_OFF) >> 32);
+	common_wr(VIRTIO_COMMON_Q_AVAILLO, 4, (u32)at(AVAIL_OFF));
+	common_wr(VIRTIO_COMMON_Q_AVAILHI, 4, at(AVAIL_OFF) >> 32);
+	common_wr(VIRTIO_COMMON_Q_USEDLO, 8, at(USED_OFF)); /* one 8-byte write works too */
 	common_wr(VIRTIO_COMMON_Q_ENABLE, 2, 1);
 	common_wr(VIRTIO_COMMON_STATUS, 1, VIRTIO_STATUS_ACKNOWLEDGE | VIRTIO_STATUS_DRIVER |
 				      VIRTIO_STATUS_FEATURES_OK | VIRTIO_STATUS_DRIVER_OK);

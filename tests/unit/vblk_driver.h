@@ -10,7 +10,7 @@
 #include "fake_hv.h"
 #include "platform/pci.h"
 #include "vdev/virtio_blk.h"
-#include "vdev/virtio_regs.h"
+#include "lib/virtio.h"
 #include "vdev/msix.h"
 #include "vdev/vpci.h"
 #include "vm/pcicfg.h"

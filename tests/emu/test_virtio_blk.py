@@ -145,3 +145,24 @@ def pair_e1000_virtio_blk(tmp):
     after = read_image(path)
     assert after[1000 * SECTOR:1300 * SECTOR] == written
     assert after[:1000 * SECTOR] == data[:1000 * SECTOR] and after[1300 * SECTOR:] == data[1300 * SECTOR:]
+
+
+@test
+def bochs_virtio_blk_on_vmx(tmp):
+    """The same device under Intel VMX with EPT (Bochs, i440FX: no ECAM):
+    a round trip and a bad request and a broken ring."""
+    import bochsrun
+    path, data = raw_image(tmp, 4)
+    cmds = ["vblk-read 0 32", "vblk-write 200 16 5", "vblk-evil write-from", "vblk-evil bad-next",
+            "vblk-read 200 16"]
+    run = bochsrun.run_local(path, "; ".join(cmds), timeout=300)
+    assert run.passed(), run.output[-4000:]
+    assert run.find(r"starting the guest \(Intel VMX with EPT\)"), run.output[-3000:]
+    assert expect_ok(run, "vblk-read 0 32") == disks.sha256(data[:32 * SECTOR])
+    written = disks.splitmix64_bytes(16 * SECTOR, 5)
+    assert expect_ok(run, "vblk-read 200 16") == disks.sha256(written)
+    assert expect_ok(run, "vblk-evil write-from") == "ioerr"
+    assert expect_ok(run, "vblk-evil bad-next") == "needs-reset"
+    after = read_image(path)
+    assert after[200 * SECTOR:216 * SECTOR] == written
+    assert after[:200 * SECTOR] == data[:200 * SECTOR] and after[216 * SECTOR:] == data[216 * SECTOR:]

@@ -102,7 +102,7 @@ static u64 offered(void)
 	return f | (u64)cr32(VIRTIO_COMMON_DF) << 32;
 }
 
-static void queue_setup(void)
+static void queue_setup(u16 vector)
 {
 	memset(ring_desc, 0, sizeof(ring_desc));
 	memset(ring_avail, 0, sizeof(ring_avail));
@@ -114,7 +114,7 @@ static void queue_setup(void)
 	next_desc = 0;
 	cw16(VIRTIO_COMMON_Q_SELECT, 0);
 	cw16(VIRTIO_COMMON_Q_SIZE, VBLK_QSIZE);
-	cw16(VIRTIO_COMMON_Q_MSIX, VIRTIO_MSI_NO_VECTOR); /* polled */
+	cw16(VIRTIO_COMMON_Q_MSIX, vector);
 	u64 d = (u64)(uintptr_t)ring_desc, a = (u64)(uintptr_t)ring_avail, u = (u64)(uintptr_t)ring_used;
 	cw32(VIRTIO_COMMON_Q_DESCLO, (u32)d);
 	cw32(VIRTIO_COMMON_Q_DESCHI, (u32)(d >> 32));
@@ -125,7 +125,7 @@ static void queue_setup(void)
 	cw16(VIRTIO_COMMON_Q_ENABLE, 1);
 }
 
-u8 vblk_setup(u64 features)
+u8 vblk_setup_vectors(u64 features, u16 config_vector, u16 queue_vector)
 {
 	cw8(VIRTIO_COMMON_STATUS, 0);
 	for (unsigned i = 0; vblk_status() && i < 1000; i++)
@@ -141,11 +141,13 @@ u8 vblk_setup(u64 features)
 	cw8(VIRTIO_COMMON_STATUS, st | VIRTIO_STATUS_FEATURES_OK);
 	if (!(vblk_status() & VIRTIO_STATUS_FEATURES_OK))
 		return vblk_status();
-	cw16(VIRTIO_COMMON_MSIX, VIRTIO_MSI_NO_VECTOR);
-	queue_setup();
+	cw16(VIRTIO_COMMON_MSIX, config_vector);
+	queue_setup(queue_vector);
 	cw8(VIRTIO_COMMON_STATUS, st | VIRTIO_STATUS_FEATURES_OK | VIRTIO_STATUS_DRIVER_OK);
 	return vblk_status();
 }
+
+u8 vblk_setup(u64 features) { return vblk_setup_vectors(features, VIRTIO_MSI_NO_VECTOR, VIRTIO_MSI_NO_VECTOR); }
 
 u16 vblk_next_desc(void) { return next_desc++ % VBLK_QSIZE; }
 

@@ -36,7 +36,10 @@ struct vblk *vblk_get(void); /* NULL before a successful probe */
 
 /* Reset and bring up again with features & offered: the status read back
  * (VIRTIO_STATUS_*; FEATURES_OK clear when refused). */
-u8 vblk_setup(u64 features);
+u8 vblk_setup(u64 features); /* polled: no MSI-X vectors */
+/* The same with MSI-X vectors (table entries) for configuration changes
+ * and queue 0, or VIRTIO_MSI_NO_VECTOR. */
+u8 vblk_setup_vectors(u64 features, u16 config_vector, u16 queue_vector);
 u8 vblk_status(void);
 
 /* PCI configuration space of the device (32-bit reads, 8/16/32 writes). */
@@ -54,6 +57,9 @@ bool vblk_used(u32 *id, u32 *len);
 /* One request of type with data [buf, buf+len) in one segment: the status
  * byte the device wrote, or -E_IO when no used entry came back. */
 int vblk_request(u32 type, u64 sector, void *buf, u32 len);
+
+/* vblk-irq (guest/vblk_irq.c): MSI-X end to end. */
+int vblk_cmd_irq(struct shell *sh, int argc, char **argv);
 
 extern const struct shell_cmd vblk_shell_cmds[];
 extern const size_t vblk_shell_ncmds;

@@ -6,6 +6,7 @@
  *   vblk-write SECTOR COUNT SEED  shell_pattern_fill(SEED) -> ok ... <sha256>
  *   vblk-id                     the device ID (GET_ID)     -> ok vblk-id <id>
  *   vblk-flush
+ *   vblk-irq                    MSI-X interrupts end to end (guest/vblk_irq.c)
  *   vblk-evil CASE [ADDR]       one hostile request; ok when ferry answered
  *                               as it must (see cases[]): a request error
  *                               (IOERR, UNSUPP) with the device still live,
@@ -318,5 +319,6 @@ const struct shell_cmd vblk_shell_cmds[] = {
 	{ "vblk-id", cmd_id, "vblk-id" },
 	{ "vblk-flush", cmd_flush, "vblk-flush" },
 	{ "vblk-evil", cmd_evil, "vblk-evil CASE [ADDR]" },
+	{ "vblk-irq", vblk_cmd_irq, "vblk-irq" },
 };
 const size_t vblk_shell_ncmds = ARRAY_SIZE(vblk_shell_cmds);

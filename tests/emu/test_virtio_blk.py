@@ -44,7 +44,7 @@ def slot_of(run):
 def virtio_blk_roundtrip(tmp):
     path, data = raw_image(tmp)
     cmds = ["lspci", "vblk-info", "vblk-id", "vblk-read 0 16", "vblk-read 100 1000",
-            "vblk-write 4096 700 42", "vblk-read 4096 700", "vblk-flush",
+            "vblk-write 4096 700 42", "vblk-read 4096 700", "vblk-flush", "vblk-irq",
             f"peek {ECAM + (0x10 << 15):#x}", f"peek {ECAM + (0x1F << 15 | 2 << 12):#x}"]
     run = ferryrun.run_local(path, "; ".join(cmds), timeout=200)
     assert run.passed(), run.output[-4000:]
@@ -67,6 +67,12 @@ def virtio_blk_roundtrip(tmp):
     assert run.find(rf"^peek {ECAM + (0x10 << 15):08x} = 10421af4$"), run.output[-3000:]
     assert run.find(rf"^peek {ECAM + (0x1F << 15 | 2 << 12):08x} = ffffffff$"), run.output[-3000:]
     assert run.find(r"virtio-blk: \d+ requests, 0 errors"), run.output[-3000:]
+    # MSI-X through the local APIC: one interrupt per read, none while the
+    # vector is masked (its PBA bit set instead), the latched one on unmask,
+    # a configuration interrupt for NEEDS_RESET.
+    expect_ok(run, "vblk-irq")
+    assert run.find(r"^vblk-irq status=0f read=0/1 masked=0/1 pba=2 unmasked=2 config=1 status=0f$"), \
+        run.output[-3000:]
 
 
 @test
@@ -150,11 +156,11 @@ def pair_e1000_virtio_blk(tmp):
 @test
 def bochs_virtio_blk_on_vmx(tmp):
     """The same device under Intel VMX with EPT (Bochs, i440FX: no ECAM):
-    a round trip and a bad request and a broken ring."""
+    a round trip, a bad request, a broken ring, MSI-X interrupts."""
     import bochsrun
     path, data = raw_image(tmp, 4)
     cmds = ["vblk-read 0 32", "vblk-write 200 16 5", "vblk-evil write-from", "vblk-evil bad-next",
-            "vblk-read 200 16"]
+            "vblk-irq", "vblk-read 200 16"]
     run = bochsrun.run_local(path, "; ".join(cmds), timeout=300)
     assert run.passed(), run.output[-4000:]
     assert run.find(r"starting the guest \(Intel VMX with EPT\)"), run.output[-3000:]
@@ -163,6 +169,7 @@ def bochs_virtio_blk_on_vmx(tmp):
     assert expect_ok(run, "vblk-read 200 16") == disks.sha256(written)
     assert expect_ok(run, "vblk-evil write-from") == "ioerr"
     assert expect_ok(run, "vblk-evil bad-next") == "needs-reset"
+    expect_ok(run, "vblk-irq")
     after = read_image(path)
     assert after[200 * SECTOR:216 * SECTOR] == written
     assert after[:200 * SECTOR] == data[:200 * SECTOR] and after[216 * SECTOR:] == data[216 * SECTOR:]

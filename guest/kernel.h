@@ -17,6 +17,11 @@ bool ram_contains(u64 pa, u64 len);
 
 __noreturn void power_off(int status);
 void trap_init(void);
+/* Interrupts for device tests: vectors 0x26 and 0x27 only; each one taken
+ * is counted in guest_irq_count[] and acknowledged at the local APIC. */
+#define GUEST_LAPIC_BASE 0xFEE00000u
+int guest_irq_install(u8 vector);
+extern u32 guest_irq_count[256];
 /* Runs fn(arg); an exception inside returns -(1000 + vector) instead. */
 int guest_try(int (*fn)(void *), void *arg);
 const struct ferry_boot_info *boot_info(void);

@@ -9,6 +9,7 @@
 #include "kernel.h"
 #include "alloc.h"
 #include "lbd_drv.h"
+#include "vblk_drv.h"
 #include "shell.h"
 #include "lib/string.h"
 
@@ -21,6 +22,7 @@ struct guest_driver {
 
 static const struct guest_driver drivers[] = {
 	{ "ferry-lbd", lbd_probe },
+	{ "virtio-blk", vblk_probe },
 };
 
 #define HEAP_SIZE (48 * MiB)
@@ -66,6 +68,13 @@ void guest_main(const struct ferry_boot_info *bi)
 		con_line("guest: no block device found");
 
 	const char *script = (const char *)(uintptr_t)bi->cmdline_gpa;
-	int failed = shell_run(script, disks, ndisks, con_line, lbd_shell_cmds, lbd_shell_ncmds);
+	/* The device test commands of both drivers. */
+	size_t ncmds = lbd_shell_ncmds + vblk_shell_ncmds;
+	struct shell_cmd *cmds = g_alloc(ncmds * sizeof(*cmds));
+	if (!cmds)
+		power_off(1);
+	memcpy(cmds, lbd_shell_cmds, lbd_shell_ncmds * sizeof(*cmds));
+	memcpy(cmds + lbd_shell_ncmds, vblk_shell_cmds, vblk_shell_ncmds * sizeof(*cmds));
+	int failed = shell_run(script, disks, ndisks, con_line, cmds, ncmds);
 	power_off(failed ? 1 : 0);
 }

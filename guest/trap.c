@@ -19,7 +19,28 @@ struct idt_entry {
 extern const u64 guest_trap_stubs[32];
 extern void guest_try_landing(void);
 u64 guest_try_rsp;
-static struct idt_entry idt[32] __aligned(16);
+static struct idt_entry idt[256] __aligned(16);
+u32 guest_irq_count[256];
+
+/* An interrupt (guest_irq_install): counted and acknowledged at the local
+ * APIC, which ferry's guest owns. */
+void guest_irq(struct trap_frame *f);
+void guest_irq(struct trap_frame *f)
+{
+	guest_irq_count[f->vector & 0xFF]++;
+	*(volatile u32 *)(uintptr_t)(GUEST_LAPIC_BASE + 0xB0) = 0; /* EOI */
+}
+
+extern void guest_irq_stub_0x26(void), guest_irq_stub_0x27(void);
+
+int guest_irq_install(u8 vector)
+{
+	u64 a = vector == 0x26 ? (u64)(uintptr_t)guest_irq_stub_0x26 : vector == 0x27 ? (u64)(uintptr_t)guest_irq_stub_0x27 : 0;
+	if (!a)
+		return -E_INVAL;
+	idt[vector] = (struct idt_entry){ (u16)a, 0x08, 0, 0x8E, (u16)(a >> 16), (u32)(a >> 32), 0 };
+	return 0;
+}
 
 void guest_trap(struct trap_frame *f);
 void guest_trap(struct trap_frame *f)

@@ -7,10 +7,13 @@
 #include "vm/exit.h"
 #include "vm/guest_io.h"
 #include "vm/guest_load.h"
+#include "vm/pcicfg.h"
 #include "vdev/lbd.h"
 #include "vdev/uart16550.h"
 #include "vm/guest_power.h"
 #include "platform/power.h"
+#include "vdev/virtio_blk.h"
+#include "platform/lapic.h"
 #include "platform/mem.h"
 #include "platform/mem_layout.h"
 #include "netrole.h"
@@ -153,6 +156,11 @@ static void log_summary(const struct vm *vm)
 		 s->by_reason[EXIT_INTR]);
 	log_info("stats: logical device: %lu commands, %lu errors, %lu KiB read, %lu KiB written", l->commands,
 		 l->errors, l->bytes_read / KiB, l->bytes_written / KiB);
+	const struct vblk_stats *v = vblk_get_stats();
+	if (v->notifies)
+		log_info("stats: virtio-blk: %lu requests, %lu errors, %lu KiB read, %lu KiB written, %lu notifies "
+			 "(%lu ignored), %lu interrupts, %lu resets needed", v->requests, v->errors, v->bytes_read / KiB,
+			 v->bytes_written / KiB, v->notifies, v->ignored_notifies, v->interrupts, v->needs_reset);
 }
 
 /* machine_stop's code once the guest's run ended, by how it ended.  Only a
@@ -228,6 +236,9 @@ static const struct hv_arch *start_core(u32 magic, u32 info)
 	time_init();
 	pci_init();
 	acpi_init(&boot);
+	for (unsigned i = 0; i < acpi.necam; i++)
+		if (acpi.ecam[i].segment == 0 && pci_ecam_add(acpi.ecam[i].base, acpi.ecam[i].start_bus, acpi.ecam[i].end_bus) < 0)
+			log_warn("pci: ECAM window %lx not usable for extended configuration space", acpi.ecam[i].base);
 	return arch;
 }
 
@@ -255,6 +266,25 @@ static void take_devices(struct blk_dev **disk, struct nic **nic)
 	pci_seal(); /* vm_create hides what is owned now, once */
 }
 
+/* The guest's virtio-blk PCI function on the logical device's back end:
+ * on the first free device number of bus 0 from 0x10, its BARs in the
+ * logical device's window (clear of RAM, the memory map and every BAR),
+ * its MSI-X messages raised on the local APIC the guest owns. */
+static void attach_virtio_blk(struct vm *vm, struct blk_dev *backend, gpa_t lbd_gpa)
+{
+	if (!config.virtio_blk || !backend)
+		return;
+	int slot = pcicfg_free_slot(vm, 0, 0x10);
+	struct vblk_cfg c = { .slot = (u8)slot, .bar0 = lbd_gpa + LBD_GPA_SPAN / 2,
+			      .bar2 = lbd_gpa + LBD_GPA_SPAN / 2 + VBLK_BAR0_SIZE, .send_msi = lapic_deliver_msi };
+	int rc = slot < 0 ? slot : vblk_attach(vm, backend, &c);
+	if (rc < 0)
+		log_warn("virtio-blk: not attached: %s", err_name(rc));
+	else
+		log_info("virtio-blk: pci 00:%02x.0 (1af4:1042), BAR0 %lx, BAR2 %lx, on %s", slot, c.bar0, c.bar2,
+			 backend->name);
+}
+
 /* Builds the guest's VM, attaches the logical device to its back end (the
  * local disk, the remote one through the client, or none on a server,
  * whose disk belongs to its clients), loads the guest and, on a server,
@@ -266,6 +296,8 @@ static void build_guest(struct vm *vm, const struct hv_arch *arch, struct blk_de
 	gpa_t lbd_gpa;
 
 	int rc = vm_create(vm, arch, &boot, &lbd_gpa);
+	if (rc == 0)
+		rc = pcicfg_map_ecam(vm, acpi.ecam, acpi.necam);
 	if (rc == 0 && config.role == ROLE_CLIENT)
 		backend = netrole_client_start(nic); /* NULL: the guest's device reports errors */
 	else if (config.role == ROLE_LOCAL)
@@ -276,6 +308,8 @@ static void build_guest(struct vm *vm, const struct hv_arch *arch, struct blk_de
 		rc = uart16550_attach(&guest_uart, vm, 0x3F8, 4);
 	if (rc == 0)
 		rc = guest_power_attach(vm);
+	if (rc == 0)
+		attach_virtio_blk(vm, backend, lbd_gpa);
 	if (rc == 0)
 		rc = guest_load(vm, &boot, &bs);
 	if (rc == 0)

@@ -12,6 +12,7 @@ struct ferry_config config = {
 	.pump_frames = 10000,
 	.pump_size = 1514,
 	.pump_window = 32,
+	.virtio_blk = true,
 };
 
 /* Where the value being parsed came from, for error messages:
@@ -33,6 +34,9 @@ static const struct choice roles[] = {
 };
 static const struct choice yesno[] = {
 	{ "no", 0 }, { "yes", 1 }, { NULL, 0 },
+};
+static const struct choice onoff[] = {
+	{ "off", 0 }, { "on", 1 }, { NULL, 0 },
 };
 static const struct choice nics[] = {
 	{ "any", NIC_ANY }, { "e1000", NIC_E1000 }, { "virtio", NIC_VIRTIO }, { NULL, 0 },
@@ -159,6 +163,11 @@ static int set_key(const char *k, size_t klen, const char *v, size_t vlen)
 	if (!strcmp(key, "read_only")) {
 		if ((rc = set_choice(key, v, vlen, yesno, &choice)) == 0)
 			config.read_only = choice;
+		return rc;
+	}
+	if (!strcmp(key, "virtio_blk")) {
+		if ((rc = set_choice(key, v, vlen, onoff, &choice)) == 0)
+			config.virtio_blk = choice;
 		return rc;
 	}
 	if (!strcmp(key, "discover_timeout"))

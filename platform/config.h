@@ -29,6 +29,7 @@ struct ferry_config {
 	bool want_server;       /* client: import only from server_mac */
 	u8 server_mac[6];
 	bool read_only;         /* server: export read-only */
+	bool virtio_blk;        /* local, client: the guest also gets a virtio-blk PCI device */
 	u32 discover_timeout;   /* client: seconds to wait for a server */
 	u32 poll_hz;            /* server: how often to look at the network */
 	u32 pump_frames, pump_size, pump_window;

@@ -10,7 +10,13 @@
 #include "time.h"
 
 /* xAPIC registers (SDM Vol. 3A, table 10-1) */
+#define LAPIC_ID 0x020           /* bits 31:24 */
 #define LAPIC_EOI 0x0B0          /* write-only */
+#define LAPIC_LDR 0x0D0          /* logical destination, bits 31:24 */
+#define LAPIC_DFR 0x0E0          /* bits 31:28: 0xF flat, 0x0 cluster */
+#define LAPIC_ICR_LO 0x300
+#define LAPIC_ICR_BUSY BIT(12)   /* delivery status: send pending */
+#define LAPIC_ICR_SELF (1u << 18) /* destination shorthand: self */
 #define LAPIC_SVR 0x0F0          /* spurious vector; bit 8 APIC software enable */
 #define LAPIC_SVR_ENABLE BIT(8)
 #define LAPIC_LVT_TIMER 0x320
@@ -20,9 +26,6 @@
 #define LAPIC_TIMER_CUR 0x390
 #define LAPIC_TIMER_DIV 0x3E0
 #define LAPIC_DIV_16 0x3
-#define LAPIC_ICR_LO 0x300       /* writing the low half sends */
-#define LAPIC_ICR_PENDING BIT(12) /* delivery status: send pending */
-#define LAPIC_ICR_SELF (1u << 18) /* destination shorthand 01: self */
 
 /* 8259 PICs: mask everything after remapping away from the exception
  * vectors, so a stray legacy interrupt cannot land on vector 8. */
@@ -81,39 +84,6 @@ int lapic_init(void)
 	return 0;
 }
 
-/* The page, mapped on first use: the local and client roles never call
- * lapic_init (the APIC's timer and its setup are the guest's there). */
-static bool lapic_mapped(void)
-{
-	if (!lapic) {
-		base = rdmsr(MSR_IA32_APIC_BASE) & APIC_BASE_ADDR;
-		lapic = mmio_map(base, PAGE_SIZE);
-	}
-	return lapic != NULL;
-}
-
-static bool icr_idle(void)
-{
-	for (unsigned i = 0; i < 100000; i++) {
-		if (!(lapic_rd(LAPIC_ICR_LO) & LAPIC_ICR_PENDING))
-			return true;
-		cpu_relax();
-	}
-	return false;
-}
-
-int lapic_self_ipi(u8 vector)
-{
-	if (vector < 16 || !lapic_mapped()) /* 0-15 are illegal vectors (SDM 10.5.2) */
-		return -E_INVAL;
-	if (!icr_idle())
-		return -E_TIMEDOUT;
-	/* Fixed delivery, edge, physical: only the low half matters for
-	 * the self shorthand. */
-	lapic_wr(LAPIC_ICR_LO, LAPIC_ICR_SELF | vector);
-	return icr_idle() ? 0 : -E_TIMEDOUT;
-}
-
 int lapic_timer_start(u32 hz, void (*fn)(void))
 {
 	if (!lapic || hz == 0)
@@ -135,4 +105,59 @@ int lapic_timer_start(u32 hz, void (*fn)(void))
 	lapic_wr(LAPIC_TIMER_INIT, MAX(count, 1));
 	log_info("lapic: timer at %u Hz (%u bus ticks / 16 per 10 ms)", hz, per_10ms);
 	return 0;
+}
+
+/* The LAPIC page for the guest's interrupts: mapped on first use (the
+ * local and client roles never call lapic_init). */
+static volatile u8 *lapic_regs(void)
+{
+	if (!lapic) {
+		base = rdmsr(MSR_IA32_APIC_BASE) & APIC_BASE_ADDR;
+		lapic = mmio_map(base, PAGE_SIZE);
+	}
+	return lapic;
+}
+
+static bool x2apic_mode(void) { return rdmsr(MSR_IA32_APIC_BASE) & APIC_BASE_X2APIC; }
+
+int lapic_send_self_ipi(u8 vector)
+{
+	if (x2apic_mode())
+		return -E_NOTSUP;
+	volatile u8 *r = lapic_regs();
+	if (!r)
+		return -E_NOMEM;
+	for (unsigned i = 0; mmio_rd32(r, LAPIC_ICR_LO) & LAPIC_ICR_BUSY; i++) {
+		if (i == 100000)
+			return -E_TIMEDOUT;
+		cpu_relax();
+	}
+	mmio_wr32(r, LAPIC_ICR_LO, LAPIC_ICR_SELF | vector); /* fixed, edge */
+	return 0;
+}
+
+/* SDM Vol. 3A, 10.6.2: physical (APIC ID or 0xFF, all), logical flat (a
+ * bit of the LDR) or logical cluster (cluster in 7:4, bits in 3:0). */
+static bool dest_is_self(const struct lapic_msi *m)
+{
+	volatile u8 *r = lapic_regs();
+	if (!r)
+		return false;
+	if (!m->logical)
+		return m->dest == 0xFF || m->dest == mmio_rd32(r, LAPIC_ID) >> 24;
+	u8 ldr = (u8)(mmio_rd32(r, LAPIC_LDR) >> 24);
+	if (mmio_rd32(r, LAPIC_DFR) >> 28 == 0xF)
+		return m->dest & ldr;
+	return ((m->dest >> 4) == 0xF || (m->dest >> 4) == (ldr >> 4)) && (m->dest & ldr & 0xF);
+}
+
+int lapic_deliver_msi(u64 addr, u32 data)
+{
+	struct lapic_msi m;
+	int rc = lapic_msi_decode(addr, data, &m);
+	if (rc < 0)
+		return rc;
+	if (x2apic_mode())
+		return -E_NOTSUP;
+	return dest_is_self(&m) ? lapic_send_self_ipi(m.vector) : -E_RANGE;
 }

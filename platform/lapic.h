@@ -15,10 +15,41 @@ int lapic_init(void);
 /* Starts a periodic timer at hz on LAPIC_TIMER_VECTOR calling fn. */
 int lapic_timer_start(u32 hz, void (*fn)(void));
 hpa_t lapic_base(void);
-/* Raises vector on this CPU as a fixed, edge interrupt (the ICR's "self"
- * shorthand): how ferry delivers its devices' interrupts to the guest, so
- * that the guest's own IRR, ISR and EOI stay consistent.  -E_INVAL for a
- * vector below 16, -E_TIMEDOUT when the APIC does not take it. */
-int lapic_self_ipi(u8 vector);
+
+/* Interrupts for the guest, raised on the real local APIC the guest owns
+ * (local and client roles), so its IRR, ISR and EOI stay its own. */
+
+/* An MSI message as a device model holds it (PCI 3.0, 6.8.3; SDM Vol. 3A,
+ * 10.11): address 0xFEE0_0000 | destination << 12 | DM << 2, data =
+ * vector | delivery mode << 8 | trigger << 15. */
+struct lapic_msi {
+	u8 vector;
+	u8 dest;      /* APIC ID (physical) or logical destination */
+	bool logical; /* destination mode */
+};
+#define LAPIC_MSI_ADDR_BASE 0xFEE00000u
+
+/* 0 and *m for a fixed, edge-triggered message with a vector of 16 or
+ * more; -E_INVAL for anything that is not an interrupt message, -E_NOTSUP
+ * for another delivery mode (lowest priority, SMI, NMI, INIT, ExtINT) or
+ * a level-triggered one. */
+static inline int lapic_msi_decode(u64 addr, u32 data, struct lapic_msi *m)
+{
+	if ((addr >> 20) != (LAPIC_MSI_ADDR_BASE >> 20) || (data & 0xFF) < 16)
+		return -E_INVAL;
+	if (((data >> 8) & 7) != 0 || (data & BIT(15)))
+		return -E_NOTSUP;
+	*m = (struct lapic_msi){ .vector = (u8)data, .dest = (u8)(addr >> 12), .logical = (addr >> 2) & 1 };
+	return 0;
+}
+
+/* Raises vector on this CPU as a fixed, edge-triggered interrupt: an
+ * xAPIC self-IPI (ICR destination shorthand "self").  -E_NOTSUP in x2APIC
+ * mode, -E_TIMEDOUT when an earlier IPI never left the ICR. */
+int lapic_send_self_ipi(u8 vector);
+/* Delivers an MSI message that names this CPU (the guest's only one) by a
+ * self-IPI; refuses every other message (see lapic_msi_decode) with its
+ * error, -E_RANGE for another destination. */
+int lapic_deliver_msi(u64 addr, u32 data);
 
 #endif

@@ -4,6 +4,7 @@
  * vm/guest_io.c, which consults this list. */
 #include "pci.h"
 #include "console.h"
+#include "mem.h"
 #include "x86/io.h"
 
 #define PCI_CONFIG_ADDR 0xCF8
@@ -27,6 +28,70 @@ void pci_cfg_write32(u8 bus, u8 dev, u8 fn, u16 off, u32 v)
 {
 	outl(PCI_CONFIG_ADDR, cfg_addr(bus, dev, fn, off));
 	outl(PCI_CONFIG_DATA, v);
+}
+
+struct ecam_win {
+	volatile u8 *base; /* the mapped configuration space of start_bus */
+	u8 start_bus, end_bus;
+};
+static struct ecam_win ecam[PCI_MAX_ECAM];
+static unsigned necam;
+
+int pci_ecam_add(u64 base, u8 start_bus, u8 end_bus)
+{
+	if (necam == PCI_MAX_ECAM || end_bus < start_bus)
+		return necam == PCI_MAX_ECAM ? -E_NOSPC : -E_INVAL;
+	u64 start = base + ((u64)start_bus << 20), len = ((u64)end_bus - start_bus + 1) << 20;
+	volatile u8 *p = mmio_map(start, len);
+	if (!p)
+		return -E_NOMEM;
+	ecam[necam++] = (struct ecam_win){ p, start_bus, end_bus };
+	return 0;
+}
+
+/* The ECAM address of a register, or NULL without a window for the bus. */
+static volatile u8 *ecam_reg(u8 bus, u8 dev, u8 fn, u16 off)
+{
+	for (unsigned i = 0; i < necam; i++)
+		if (bus >= ecam[i].start_bus && bus <= ecam[i].end_bus)
+			return ecam[i].base + ((u64)(bus - ecam[i].start_bus) << 20 | (u64)dev << 15 | (u64)fn << 12 |
+					       (off & 0xFFF));
+	return NULL;
+}
+
+u32 pci_cfg_read(u8 bus, u8 dev, u8 fn, u16 off, unsigned size)
+{
+	if (off >= 0x100) {
+		volatile u8 *p = ecam_reg(bus, dev, fn, off);
+		if (!p)
+			return size == 4 ? ~0u : (1u << (size * 8)) - 1;
+		return size == 4 ? *(volatile u32 *)p : size == 2 ? *(volatile u16 *)p : *p;
+	}
+	outl(PCI_CONFIG_ADDR, cfg_addr(bus, dev, fn, off));
+	u16 port = PCI_CONFIG_DATA + (off & 3);
+	return size == 4 ? inl(port) : size == 2 ? inw(port) : inb(port);
+}
+
+void pci_cfg_write(u8 bus, u8 dev, u8 fn, u16 off, unsigned size, u32 v)
+{
+	if (off >= 0x100) {
+		volatile u8 *p = ecam_reg(bus, dev, fn, off);
+		if (p && size == 4)
+			*(volatile u32 *)p = v;
+		else if (p && size == 2)
+			*(volatile u16 *)p = (u16)v;
+		else if (p)
+			*p = (u8)v;
+		return;
+	}
+	outl(PCI_CONFIG_ADDR, cfg_addr(bus, dev, fn, off));
+	u16 port = PCI_CONFIG_DATA + (off & 3);
+	if (size == 4)
+		outl(port, v);
+	else if (size == 2)
+		outw(port, (u16)v);
+	else
+		outb(port, (u8)v);
 }
 
 u32 pci_read32(const struct pci_dev *d, u16 off) { return pci_cfg_read32(d->bus, d->dev, d->fn, off); }

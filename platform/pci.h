@@ -25,7 +25,8 @@
 #define PCI_CLASS_REV 0x08 /* rev[7:0] progif[15:8] subclass[23:16] class[31:24] */
 #define PCI_HEADER_TYPE 0x0E
 #define PCI_BAR0 0x10
-#define PCI_SUBSYSTEM_ID 0x2E /* 6.2.4 */
+#define PCI_SUBSYSTEM_VENDOR_ID 0x2C /* 6.2.4 */
+#define PCI_SUBSYSTEM_ID 0x2E
 #define PCI_CAP_PTR 0x34
 #define PCI_INTR_LINE 0x3C
 #define PCI_INTR_PIN 0x3D  /* 0: no INTx pin */
@@ -67,6 +68,16 @@ void pci_write16(const struct pci_dev *d, u16 off, u16 v);
 /* Raw access by bus/device/function (used by the guest's config emulation). */
 u32 pci_cfg_read32(u8 bus, u8 dev, u8 fn, u16 off);
 void pci_cfg_write32(u8 bus, u8 dev, u8 fn, u16 off, u32 v);
+/* The same for a naturally aligned access of 1, 2 or 4 bytes anywhere in
+ * the 4 KiB configuration space: CF8/CFC below 0x100, the ECAM window of
+ * the bus from 0x100 (all ones, writes dropped, without one). */
+u32 pci_cfg_read(u8 bus, u8 dev, u8 fn, u16 off, unsigned size);
+void pci_cfg_write(u8 bus, u8 dev, u8 fn, u16 off, unsigned size, u32 v);
+/* A PCIe ECAM window (segment 0) for extended configuration space: the
+ * configuration space of bus start_bus is at base + (start_bus << 20).
+ * -E_NOSPC past PCI_MAX_ECAM windows. */
+#define PCI_MAX_ECAM 4
+int pci_ecam_add(u64 base, u8 start_bus, u8 end_bus);
 
 /* Iterates the functions found: returns the idx-th or NULL. */
 struct pci_dev *pci_get(unsigned idx);

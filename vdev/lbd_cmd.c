@@ -1,25 +1,33 @@
 /* The logical device's command path: copy the guest's descriptor and
- * scatter list, check every field and address, run the command on the
- * back end, store the status.  Pure logic over struct gmem and struct
- * blk_dev (unit-tested on the host: tests/unit/test_lbd.c).
+ * scatter list, check what only this device has (opcode, flags, reserved
+ * fields, identify), hand reads, writes and flushes to the shared request
+ * path (vdev/blk_req.c), store the status.  Pure logic over struct gmem
+ * and struct blk_dev (unit-tested on the host: tests/unit/test_lbd.c).
  *
  * Everything the guest hands us is copied before it is checked, so the
  * guest cannot change it between check and use. */
 #include "lbd.h"
+#include "blk_req.h"
 #include "lib/guest_abi.h"
 #include "platform/mem.h"
 #include "lib/string.h"
 
-static u32 status_of(int err)
+static u32 lbd_status(enum blk_req_status st)
 {
-	switch (-err) {
-	case E_OK: return LBD_ST_OK;
-	case E_TIMEDOUT: return LBD_ST_TIMEOUT;
-	case E_ROFS: return LBD_ST_READ_ONLY;
-	case E_RANGE: return LBD_ST_LBA_RANGE;
-	case E_INVAL: return LBD_ST_BAD_DESC;
-	default: return LBD_ST_IO_ERROR;
-	}
+	static const u32 map[] = {
+		[BLK_REQ_OK] = LBD_ST_OK,
+		[BLK_REQ_NO_DEVICE] = LBD_ST_NO_DEVICE,
+		[BLK_REQ_BAD_SEGS] = LBD_ST_BAD_DESC,
+		[BLK_REQ_ALIGN] = LBD_ST_ALIGN,
+		[BLK_REQ_DMA_RANGE] = LBD_ST_DMA_RANGE,
+		[BLK_REQ_LBA_RANGE] = LBD_ST_LBA_RANGE,
+		[BLK_REQ_LENGTH] = LBD_ST_BAD_DESC,
+		[BLK_REQ_READ_ONLY] = LBD_ST_READ_ONLY,
+		[BLK_REQ_IO_ERROR] = LBD_ST_IO_ERROR,
+		[BLK_REQ_TIMEOUT] = LBD_ST_TIMEOUT,
+		[BLK_REQ_REFUSED] = LBD_ST_BAD_DESC,
+	};
+	return (unsigned)st < ARRAY_SIZE(map) ? map[st] : LBD_ST_IO_ERROR;
 }
 
 static void fill_identify(struct lbd_identify *id, const struct blk_dev *dev)
@@ -37,70 +45,52 @@ static void fill_identify(struct lbd_identify *id, const struct blk_dev *dev)
 	str_copy(id->backend, dev->name, sizeof(id->backend));
 }
 
-/* Checks the scatter list and turns it into host-physical segments.
- * Returns LBD_ST_OK and the total length, or an error status. */
-static u32 check_segments(const struct gmem *ram, const struct lbd_seg *in, unsigned n, struct blk_seg *out, u64 *total)
+/* Identify moves no data through the back end: its one segment passes the
+ * same checks as a read's, then ferry writes the data itself. */
+static u32 identify(const struct gmem *ram, struct blk_dev *dev, const struct lbd_desc *d, const struct blk_gseg *gs)
 {
-	*total = 0;
-	for (unsigned i = 0; i < n; i++) {
-		if (in[i].reserved)
-			return LBD_ST_BAD_DESC;
-		if (in[i].len == 0 || (in[i].len | in[i].gpa) & 3)
-			return in[i].len ? LBD_ST_ALIGN : LBD_ST_BAD_DESC;
-		if (gmem_check(ram, in[i].gpa, in[i].len) < 0)
-			return LBD_ST_DMA_RANGE;
-		out[i] = (struct blk_seg){ gmem_gpa_to_hpa(in[i].gpa), in[i].len };
-		*total += in[i].len;
-	}
+	struct blk_seg bs[BLK_MAX_SEGS];
+	u64 total;
+
+	if (!dev)
+		return LBD_ST_NO_DEVICE;
+	enum blk_req_status st = blk_req_check_segs(ram, gs, d->nseg, bs, &total);
+	if (st != BLK_REQ_OK)
+		return lbd_status(st);
+	if (d->count || d->lba || d->nseg != 1 || total != sizeof(struct lbd_identify))
+		return LBD_ST_BAD_DESC;
+	fill_identify(phys_to_virt(bs[0].addr), dev);
 	return LBD_ST_OK;
 }
 
 static u32 run_command(const struct gmem *ram, struct blk_dev *dev, const struct lbd_desc *d, const struct lbd_seg *segs,
 		       struct lbd_stats *stats)
 {
-	struct blk_seg bs[BLK_MAX_SEGS];
-	u64 total;
-	u32 st;
+	static const enum blk_req_op ops[] = {
+		[LBD_OP_READ] = BLK_REQ_READ, [LBD_OP_WRITE] = BLK_REQ_WRITE, [LBD_OP_FLUSH] = BLK_REQ_FLUSH
+	};
+	struct blk_gseg gs[BLK_MAX_SEGS];
 
 	if (d->flags || d->reserved)
 		return LBD_ST_BAD_DESC;
 	if (d->opcode != LBD_OP_IDENTIFY && d->opcode != LBD_OP_READ && d->opcode != LBD_OP_WRITE &&
 	    d->opcode != LBD_OP_FLUSH)
 		return LBD_ST_BAD_OPCODE;
-	if (!dev)
-		return LBD_ST_NO_DEVICE;
-	if (d->opcode == LBD_OP_FLUSH)
-		return d->nseg || d->count ? LBD_ST_BAD_DESC : status_of(dev->ops->flush(dev));
-	if (d->nseg == 0 || d->nseg > BLK_MAX_SEGS)
-		return LBD_ST_BAD_DESC;
-	st = check_segments(ram, segs, d->nseg, bs, &total);
-	if (st != LBD_ST_OK)
-		return st;
-
-	if (d->opcode == LBD_OP_IDENTIFY) {
-		if (d->count || d->lba || d->nseg != 1 || total != sizeof(struct lbd_identify))
+	/* The caller copied at most BLK_MAX_SEGS segments. */
+	unsigned n = MIN(d->nseg, BLK_MAX_SEGS);
+	for (unsigned i = 0; i < n; i++) {
+		if (segs[i].reserved)
 			return LBD_ST_BAD_DESC;
-		fill_identify(phys_to_virt(bs[0].addr), dev);
-		return LBD_ST_OK;
+		gs[i] = (struct blk_gseg){ segs[i].gpa, segs[i].len };
 	}
+	if (d->opcode == LBD_OP_IDENTIFY)
+		return identify(ram, dev, d, gs);
 
-	const struct blk_info *info = &dev->info;
-	if (d->count == 0 || d->count > info->max_sectors || d->lba >= info->sectors ||
-	    d->count > info->sectors - d->lba)
-		return LBD_ST_LBA_RANGE;
-	if (total != (u64)d->count * info->sector_size)
-		return LBD_ST_BAD_DESC;
-	if (d->opcode == LBD_OP_WRITE) {
-		if (info->read_only)
-			return LBD_ST_READ_ONLY;
-		st = status_of(dev->ops->write(dev, d->lba, d->count, bs, d->nseg));
-		if (st == LBD_ST_OK)
-			stats->bytes_written += total;
-	} else {
-		st = status_of(dev->ops->read(dev, d->lba, d->count, bs, d->nseg));
-		if (st == LBD_ST_OK)
-			stats->bytes_read += total;
-	}
+	struct blk_req r = { .op = ops[d->opcode], .lba = d->lba, .count = d->count, .segs = gs, .nseg = d->nseg };
+	struct blk_req_stats moved = { 0, 0 };
+	u32 st = lbd_status(blk_req_run(ram, dev, &r, &moved));
+	stats->bytes_read += moved.bytes_read;
+	stats->bytes_written += moved.bytes_written;
 	return st;
 }
 
@@ -129,4 +119,3 @@ u32 lbd_execute(const struct gmem *ram, struct blk_dev *dev, gpa_t desc_gpa, str
 	((volatile struct lbd_desc *)desc)->status = st;
 	return st;
 }
-

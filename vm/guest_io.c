@@ -2,8 +2,9 @@
  *
  *  - Ports of emulated devices (pio_register): handed to the device, e.g.
  *    the guest's 16550 at COM1, which is ferry's console (vdev/uart16550.c).
- *  - PCI configuration (0xCF8/0xCFC-0xCFF): functions ferry owns read as
- *    absent (all ones) and ignore writes; the rest is passed through.
+ *  - PCI configuration (0xCF8/0xCFC-0xCFF): one of the two doors of
+ *    vm/pcicfg.c (virtual functions answer from their model, functions
+ *    ferry owns read as absent, the rest is passed through).
  *    0xCF9 is the chipset reset register: a reset request stops the guest.
  *  - 0xF4 (QEMU's isa-debug-exit position): a write is the guest's
  *    power-off with an exit status.
@@ -12,6 +13,7 @@
  *    and 3F6h): all ones / dropped.
  */
 #include "guest_io.h"
+#include "pcicfg.h"
 #include "platform/console.h"
 #include "platform/pci.h"
 #include "lib/string.h"
@@ -46,40 +48,19 @@ static struct pio_region *pio_find(struct vm *vm, u16 port)
 	return NULL;
 }
 
-static bool bdf_owned(u32 addr)
-{
-	struct pci_dev *d = pci_find_bdf((addr >> 16) & 0xFF, (addr >> 11) & 0x1F, (addr >> 8) & 7);
-	return d && d->owner;
-}
-
-static u32 pci_data_in(u16 port, u8 size)
-{
-	u32 a = pci_addr_latch;
-	if (!(a & BIT(31)) || bdf_owned(a))
-		return ~0u;
-	outl(PCI_ADDR, a & ~3u);
-	u16 p = PCI_DATA + (port & 3);
-	return size == 4 ? inl(p) : size == 2 ? inw(p) : inb(p);
-}
-
-static void pci_data_out(u16 port, u8 size, u32 v)
+/* The data port reaches the register the address latch names, plus the
+ * port's byte offset (mechanism #1; bits 30:24 are reserved). */
+static void pci_data(struct vm *vm, u16 port, u8 size, bool in, u32 *v)
 {
 	u32 a = pci_addr_latch;
 	if (!(a & BIT(31)))
 		return;
-	if (bdf_owned(a)) {
-		log_debug("guest wrote PCI config of a device ferry owns (%02x:%02x.%x reg %x): dropped",
-			  (a >> 16) & 0xFF, (a >> 11) & 0x1F, (a >> 8) & 7, (a & 0xFC) + (port & 3));
-		return;
-	}
-	outl(PCI_ADDR, a & ~3u);
-	u16 p = PCI_DATA + (port & 3);
-	if (size == 4)
-		outl(p, v);
-	else if (size == 2)
-		outw(p, (u16)v);
+	u8 bus = (a >> 16) & 0xFF, dev = (a >> 11) & 0x1F, fn = (a >> 8) & 7;
+	u16 off = (u16)((a & 0xFC) + (port & 3));
+	if (in)
+		*v = pcicfg_read(vm, bus, dev, fn, off, size);
 	else
-		outb(p, (u8)v);
+		pcicfg_write(vm, bus, dev, fn, off, size, *v);
 }
 
 /* Is port inside an I/O BAR or an owned legacy range of a device ferry
@@ -146,10 +127,7 @@ bool guest_io(struct vcpu *vcpu, const struct vm_exit *e)
 		else
 			pci_addr_latch = out;
 	} else if (port >= PCI_DATA && port < PCI_DATA + 4) {
-		if (e->io.in)
-			in = pci_data_in(port, size);
-		else
-			pci_data_out(port, size, out);
+		pci_data(vcpu->vm, port, size, e->io.in, e->io.in ? &in : &out);
 	} else if (port == RESET_CONTROL && size == 1) {
 		if (!e->io.in && (out & 0x04)) {
 			log_info("the guest asked for a reset (port 0xcf9)");

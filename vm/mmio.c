@@ -13,8 +13,26 @@ int mmio_register(struct vm *vm, const struct mmio_region *r)
 {
 	if (vm->nmmio == VM_MAX_MMIO)
 		return -E_NOSPC;
+	if (r->len == 0 || r->start + r->len < r->start)
+		return -E_INVAL;
+	for (unsigned i = 0; i < vm->nmmio; i++)
+		if (r->start < vm->mmio[i].start + vm->mmio[i].len && vm->mmio[i].start < r->start + r->len)
+			return -E_EXIST;
 	vm->mmio[vm->nmmio++] = *r;
 	return 0;
+}
+
+int mmio_unregister(struct vm *vm, gpa_t start)
+{
+	for (unsigned i = 0; i < vm->nmmio; i++) {
+		if (vm->mmio[i].start != start)
+			continue;
+		for (unsigned k = i; k + 1 < vm->nmmio; k++)
+			vm->mmio[k] = vm->mmio[k + 1];
+		vm->nmmio--;
+		return 0;
+	}
+	return -E_NOENT;
 }
 
 struct mmio_region *mmio_find(struct vm *vm, gpa_t gpa)

@@ -11,10 +11,11 @@ int virq_raise_isa(unsigned irq)
 	if (irq >= ACPI_ISA_IRQS || ioapic_read_rte(acpi.isa_gsi[irq], &rte) < 0)
 		return -E_NOENT;
 	u32 mode = rte & IOAPIC_RTE_DELIVERY;
-	if ((rte & IOAPIC_RTE_MASKED) || mode > (1u << 8))
+	u32 vector = rte & IOAPIC_RTE_VECTOR;
+	if ((rte & IOAPIC_RTE_MASKED) || mode > (1u << 8) || vector < 16) /* 0-15: illegal vectors */
 		return -E_NOENT;
-	int rc = lapic_self_ipi((u8)(rte & IOAPIC_RTE_VECTOR));
+	int rc = lapic_send_self_ipi((u8)vector);
 	if (rc < 0)
-		log_warn("irq %u: the local APIC did not take vector %u (%s)", irq, rte & IOAPIC_RTE_VECTOR, err_name(rc));
+		log_warn("irq %u: the local APIC did not take vector %u (%s)", irq, vector, err_name(rc));
 	return rc;
 }

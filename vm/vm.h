@@ -5,7 +5,7 @@
 #include "gmem.h"
 #include "vcpu.h"
 
-#define VM_MAX_MMIO 8
+#define VM_MAX_MMIO 16
 #define VM_MAX_PIO 8
 
 /* Why the guest's run ended.  Whoever ends the machine (main/main.c) keys
@@ -47,6 +47,17 @@ struct mmio_region {
 	void *ctx;
 };
 
+/* A PCI function whose configuration space a device model emulates
+ * (vm/pcicfg.h).  read and write get a naturally aligned access of 1, 2
+ * or 4 bytes, off < 4096. */
+struct pci_vfn {
+	u8 bus, dev, fn;
+	u32 (*read)(void *ctx, u16 off, unsigned size);
+	void (*write)(void *ctx, u16 off, unsigned size, u32 val);
+	void *ctx;
+};
+#define VM_MAX_VFN 4
+
 struct vm {
 	const struct hv_arch *arch;
 	struct gmem ram;
@@ -56,6 +67,8 @@ struct vm {
 	unsigned nmmio;
 	struct pio_region pio[VM_MAX_PIO];
 	unsigned npio;
+	struct pci_vfn vfn[VM_MAX_VFN]; /* virtual PCI functions (vm/pcicfg.c) */
+	unsigned nvfn;
 	struct vcpu vcpu;
 	gpa_t lbd_gpa;      /* the logical device's register page, 0 if none */
 	/* Called after ferry took physical interrupts (EXIT_INTR): the
@@ -76,10 +89,18 @@ int nested_map(struct vm *vm, gpa_t gpa, hpa_t hpa, u64 size, unsigned perm);
 /* The nested entry for gpa (0 if none), for diagnostics. */
 u64 nested_lookup(struct vm *vm, gpa_t gpa);
 
+/* Adds a region (copied).  -E_NOSPC when the table is full, -E_INVAL for
+ * an empty or wrapping range, -E_EXIST when it overlaps a region already
+ * there: one address, one device. */
 int mmio_register(struct vm *vm, const struct mmio_region *r);
 /* Intercepts the region's ports and routes them to it (vm/guest_io.c).
  * -E_NOSPC when the table is full, -E_EXIST over a registered port. */
 int pio_register(struct vm *vm, const struct pio_region *r);
+/* Removes the region that starts at start (a device whose BAR moved or
+ * stopped decoding); -E_NOENT if there is none.  Safe from inside a
+ * region's own handler: mmio_emulate no longer looks at the region once
+ * it has called it. */
+int mmio_unregister(struct vm *vm, gpa_t start);
 struct mmio_region *mmio_find(struct vm *vm, gpa_t gpa);
 
 /* Stops the guest with code; the run loop ends after the current exit.

@@ -4,7 +4,7 @@
 #include "platform/config.h"
 #include "platform/console.h"
 
-extern int fake_log_count;
+#include "fake_hv.h"
 
 static struct ferry_config saved;
 
@@ -105,6 +105,18 @@ TEST(bad_command_lines_are_refused)
 	CHECK_EQ(config_parse_cmdline("averyveryverylongkeynamethatisnotthere=1"), -E_INVAL);
 }
 
+TEST(virtio_blk_on_by_default_and_switchable)
+{
+	reset();
+	CHECK(config.virtio_blk);
+	CHECK_EQ(config_parse_cmdline("virtio_blk=off"), 0);
+	CHECK(!config.virtio_blk);
+	CHECK_EQ(file("virtio_blk = on\n"), 0);
+	CHECK(config.virtio_blk);
+	CHECK_EQ(config_parse_cmdline("virtio_blk=yes"), -E_INVAL);
+	CHECK(strstr(fake_log_last, "virtio_blk"));
+}
+
 TEST(file_module_names)
 {
 	CHECK(config_is_file_module("ferry.cfg"));
@@ -134,6 +146,7 @@ int main(void)
 	RUN(command_line_overrides_file);
 	RUN(bad_file_lines_are_refused);
 	RUN(bad_command_lines_are_refused);
+	RUN(virtio_blk_on_by_default_and_switchable);
 	RUN(file_module_names);
 	RUN(secrets_masked_in_logs);
 	return CHECK_SUMMARY();

@@ -273,6 +273,68 @@ TEST(register_table_full)
 	CHECK_EQ(vm.nmmio, VM_MAX_MMIO);
 }
 
+TEST(overlapping_or_empty_regions_refused)
+{
+	setup(); /* DEV_GPA + DEV_LEN registered */
+	struct mmio_region r = { "other", DEV_GPA + DEV_LEN - 4, 8, dev_read, dev_write, &dev };
+	CHECK_EQ(mmio_register(&vm, &r), -E_EXIST);
+	r.start = DEV_GPA - 4;
+	CHECK_EQ(mmio_register(&vm, &r), -E_EXIST);
+	r.start = DEV_GPA - 4096;
+	r.len = 3 * 4096; /* covers the device entirely */
+	CHECK_EQ(mmio_register(&vm, &r), -E_EXIST);
+	r.len = 0;
+	CHECK_EQ(mmio_register(&vm, &r), -E_INVAL);
+	r.start = ~0ULL - 100;
+	r.len = 4096; /* wraps */
+	CHECK_EQ(mmio_register(&vm, &r), -E_INVAL);
+	r.start = DEV_GPA + DEV_LEN; /* touching is not overlapping */
+	r.len = 4096;
+	CHECK_EQ(mmio_register(&vm, &r), 0);
+	CHECK_EQ(vm.nmmio, 2);
+}
+
+TEST(unregister_and_register_elsewhere)
+{
+	setup();
+	struct mmio_region r = { "second", 0x20000000, 0x4000, dev_read, dev_write, &dev };
+	CHECK_EQ(mmio_register(&vm, &r), 0);
+	CHECK_EQ(mmio_unregister(&vm, DEV_GPA + 4), -E_NOENT); /* by start only */
+	CHECK_EQ(mmio_unregister(&vm, DEV_GPA), 0);
+	CHECK(mmio_find(&vm, DEV_GPA) == NULL);
+	CHECK(mmio_find(&vm, 0x20003FFF) != NULL);
+	CHECK_EQ(mmio_unregister(&vm, DEV_GPA), -E_NOENT);
+	r.start = DEV_GPA; /* the freed range can be taken again */
+	CHECK_EQ(mmio_register(&vm, &r), 0);
+	CHECK_EQ(vm.nmmio, 2);
+}
+
+/* A device whose register write moves its own region (a BAR written
+ * through an ECAM window is one): the access completes, the next one at
+ * the old address is stray. */
+static void moving_write(void *ctx, u64 off, unsigned size, u64 val)
+{
+	struct mmio_region r = vm.mmio[0];
+	dev_write(ctx, off, size, val);
+	mmio_unregister(&vm, r.start);
+	r.start = 0x30000000;
+	mmio_register(&vm, &r);
+}
+
+TEST(handler_may_move_its_own_region)
+{
+	setup();
+	vm.mmio[0].write = moving_write;
+	CODE(CODE_VA, 0x89, 0x03); /* mov [rbx], eax */
+	vcpu->regs.gpr[GPR_RAX] = 0x55;
+	struct vm_exit e = npf(DEV_GPA + 8, true);
+	CHECK_EQ(mmio_emulate(vcpu, &e), MMIO_DONE);
+	CHECK_EQ(dev.val, 0x55);
+	CHECK_EQ(vcpu->regs.rip, CODE_VA + 2);
+	CHECK(mmio_find(&vm, DEV_GPA) == NULL);
+	CHECK(mmio_find(&vm, 0x30000008) != NULL);
+}
+
 /* Outside every region: reads are all ones, with a warning. */
 TEST(stray_read_all_ones)
 {
@@ -421,6 +483,9 @@ int main(void)
 	RUN(cpu_supplied_bytes_win_over_memory);
 	RUN(region_bounds);
 	RUN(register_table_full);
+	RUN(overlapping_or_empty_regions_refused);
+	RUN(unregister_and_register_elsewhere);
+	RUN(handler_may_move_its_own_region);
 	RUN(stray_read_all_ones);
 	RUN(stray_write_dropped);
 	RUN(fetch_stops);

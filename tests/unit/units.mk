@@ -15,7 +15,16 @@ UNIT_TESTS += test_nested
 test_nested_SRCS = tests/unit/test_nested.c vm/nested.c svm/svm_npt.c vmx/vmx_ept.c tests/unit/fake_hv.c
 
 UNIT_TESTS += test_lbd
-test_lbd_SRCS = tests/unit/test_lbd.c vdev/lbd_cmd.c vm/gmem.c tests/unit/fake_hv.c lib/string.c lib/err.c
+test_lbd_SRCS = tests/unit/test_lbd.c vdev/lbd_cmd.c vdev/blk_req.c vm/gmem.c tests/unit/fake_hv.c lib/string.c lib/err.c
+
+UNIT_TESTS += test_blk_req
+test_blk_req_SRCS = tests/unit/test_blk_req.c vdev/blk_req.c vm/gmem.c tests/unit/fake_disk.c
+
+UNIT_TESTS += test_virtq
+test_virtq_SRCS = tests/unit/test_virtq.c vdev/virtq.c vm/gmem.c tests/unit/fake_disk.c
+
+UNIT_TESTS += test_msix
+test_msix_SRCS = tests/unit/test_msix.c vdev/msix.c
 
 UNIT_TESTS += test_sha256
 test_sha256_SRCS = tests/unit/test_sha256.c lib/sha256.c
@@ -61,19 +70,39 @@ test_mmio_SRCS = tests/unit/test_mmio.c vm/mmio.c vm/guest_mem.c vm/gmem.c vm/vm
 	tests/unit/fake_arch.c tests/unit/fake_hv.c lib/string.c
 
 UNIT_TESTS += test_guest_io
-test_guest_io_SRCS = tests/unit/test_guest_io.c vm/guest_io.c vm/vm.c platform/pci.c \
+test_guest_io_SRCS = tests/unit/test_guest_io.c vm/guest_io.c vm/pcicfg.c vm/mmio.c vm/guest_mem.c vm/gmem.c x86/x86_decode.c vm/vm.c platform/pci.c lib/err.c \
 	tests/unit/fake_bus.c tests/unit/fake_arch.c tests/unit/fake_hv.c lib/string.c
 
 UNIT_TESTS += test_exit
-test_exit_SRCS = tests/unit/test_exit.c vm/exit.c vm/msr.c vm/vm.c vm/mmio.c vm/guest_mem.c vm/gmem.c vm/guest_io.c \
-	platform/pci.c x86/x86_decode.c tests/unit/fake_bus.c tests/unit/fake_arch.c tests/unit/fake_hv.c lib/string.c
+test_exit_SRCS = tests/unit/test_exit.c vm/exit.c vm/msr.c vm/vm.c vm/mmio.c vm/guest_mem.c vm/gmem.c vm/guest_io.c vm/pcicfg.c \
+	platform/pci.c x86/x86_decode.c tests/unit/fake_bus.c tests/unit/fake_arch.c tests/unit/fake_hv.c lib/string.c lib/err.c
+
+UNIT_TESTS += test_pcicfg
+test_pcicfg_SRCS = tests/unit/test_pcicfg.c vm/pcicfg.c vm/guest_io.c vm/mmio.c vm/guest_mem.c vm/gmem.c vm/vm.c \
+	x86/x86_decode.c platform/pci.c tests/unit/fake_bus.c tests/unit/fake_arch.c tests/unit/fake_hv.c lib/string.c \
+	lib/err.c
+
+UNIT_TESTS += test_vpci
+test_vpci_SRCS = tests/unit/test_vpci.c vdev/vpci.c vdev/msix.c vm/pcicfg.c vm/mmio.c vm/guest_mem.c vm/gmem.c vm/vm.c \
+	x86/x86_decode.c platform/pci.c tests/unit/fake_bus.c tests/unit/fake_arch.c tests/unit/fake_hv.c lib/string.c \
+	lib/err.c
+
+VBLK_TEST_SRCS = tests/unit/vblk_driver.c vdev/virtio_blk.c vdev/virtio_blk_req.c vdev/virtq.c vdev/vpci.c \
+	vdev/msix.c vdev/blk_req.c vm/pcicfg.c vm/mmio.c vm/guest_mem.c vm/gmem.c vm/vm.c x86/x86_decode.c platform/pci.c \
+	tests/unit/fake_disk.c tests/unit/fake_bus.c tests/unit/fake_arch.c tests/unit/fake_hv.c lib/string.c lib/err.c
+
+UNIT_TESTS += test_virtio_blk
+test_virtio_blk_SRCS = tests/unit/test_virtio_blk.c $(VBLK_TEST_SRCS)
+
+UNIT_TESTS += test_virtio_blk_hostile
+test_virtio_blk_hostile_SRCS = tests/unit/test_virtio_blk_hostile.c $(VBLK_TEST_SRCS)
 
 UNIT_TESTS += test_msr
 test_msr_SRCS = tests/unit/test_msr.c vm/msr.c tests/unit/fake_arch.c tests/unit/fake_hv.c lib/string.c
 
 UNIT_TESTS += test_uart
-test_uart_SRCS = tests/unit/test_uart.c vdev/uart16550.c vm/guest_io.c vm/vm.c platform/pci.c \
-	tests/unit/fake_bus.c tests/unit/fake_arch.c tests/unit/fake_hv.c lib/string.c
+test_uart_SRCS = tests/unit/test_uart.c vdev/uart16550.c vm/guest_io.c vm/pcicfg.c vm/mmio.c vm/guest_mem.c vm/gmem.c vm/vm.c \
+	x86/x86_decode.c platform/pci.c tests/unit/fake_bus.c tests/unit/fake_arch.c tests/unit/fake_hv.c lib/string.c lib/err.c
 
 UNIT_TESTS += test_apic_guard
 test_apic_guard_SRCS = tests/unit/test_apic_guard.c vm/apic_guard.c tests/unit/fake_hv.c lib/string.c

@@ -158,9 +158,10 @@ static void log_summary(const struct vm *vm)
 		 l->errors, l->bytes_read / KiB, l->bytes_written / KiB);
 	const struct vblk_stats *v = vblk_get_stats();
 	if (v->notifies)
-		log_info("stats: virtio-blk: %lu requests, %lu errors, %lu KiB read, %lu KiB written, %lu notifies "
-			 "(%lu ignored), %lu interrupts, %lu resets needed", v->requests, v->errors, v->bytes_read / KiB,
-			 v->bytes_written / KiB, v->notifies, v->ignored_notifies, v->interrupts, v->needs_reset);
+		log_info("stats: virtio-blk: %lu requests (%lu reads, %lu writes, %lu flushes), %lu errors, %lu KiB read, "
+			 "%lu KiB written, %lu notifies (%lu ignored), %lu interrupts, %lu resets needed", v->requests,
+			 v->reads, v->writes, v->flushes, v->errors, v->bytes_read / KiB, v->bytes_written / KiB, v->notifies,
+			 v->ignored_notifies, v->interrupts, v->needs_reset);
 }
 
 /* machine_stop's code once the guest's run ended, by how it ended.  Only a

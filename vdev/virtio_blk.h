@@ -25,6 +25,7 @@
 
 struct vblk_stats {
 	u64 requests, errors, unsupported;
+	u64 reads, writes, flushes;     /* requests by type (IN, OUT, FLUSH) */
 	u64 bytes_read, bytes_written;
 	u64 notifies, ignored_notifies; /* doorbell writes; those before DRIVER_OK or after NEEDS_RESET */
 	u64 needs_reset;                /* times the device gave up on its queue */

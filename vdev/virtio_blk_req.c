@@ -86,6 +86,7 @@ static u8 execute(const struct gmem *ram, struct blk_dev *dev, const struct virt
 	u8 st;
 	switch (h.type) {
 	case VIRTIO_BLK_T_IN:
+		stats->reads++;
 		if (out_len)
 			return VIRTIO_BLK_S_IOERR; /* device-readable data where it must write */
 		st = read_write(ram, dev, c, false, h.sector, in_len, stats);
@@ -93,10 +94,12 @@ static u8 execute(const struct gmem *ram, struct blk_dev *dev, const struct virt
 			*written = (u32)in_len;
 		return st;
 	case VIRTIO_BLK_T_OUT:
+		stats->writes++;
 		if (in_len)
 			return VIRTIO_BLK_S_IOERR; /* device-writable data where it must read */
 		return read_write(ram, dev, c, true, h.sector, out_len, stats);
 	case VIRTIO_BLK_T_FLUSH: {
+		stats->flushes++;
 		if (out_len || in_len)
 			return VIRTIO_BLK_S_IOERR;
 		struct blk_req r = { .op = BLK_REQ_FLUSH };

@@ -26,6 +26,13 @@ def boot(tmp, script, disk, remote=None, timeout=240, server_args=""):
     return ferryrun.run_pair(disk, "", timeout=timeout, nic=remote, linux=lx, server_args=server_args)
 
 
+def assert_flushed(run):
+    """Linux's cache flushes (sync, fsync, a journal commit) reached ferry as
+    virtio-blk FLUSH requests."""
+    m = run.find(r"^ferry: stats: virtio-blk: .* (\d+) flushes")
+    assert m and int(m.group(1)) > 0, "no FLUSH reached ferry:\n" + run.output[-2000:]
+
+
 def printed_sha(run, name):
     m = run.find(r"^([0-9a-f]{64})  " + re.escape(name) + r"$")
     assert m, f"no sha256sum line for {name}:\n" + run.output[-3000:]
@@ -41,6 +48,7 @@ mkdir /mnt/NEWDIR
 dd if=/dev/urandom of=/mnt/NEWDIR/R.BIN bs=4096 count=300 2>/dev/null
 sha256sum /mnt/NEWDIR/R.BIN
 rm /mnt/DEL.BIN
+sync
 umount /mnt
 echo files-done
 """
@@ -70,6 +78,7 @@ def ext4_files(tmp, remote=None):
     assert img.read("/COPY.BIN") == a
     assert disks.sha256(img.read("/NEWDIR/R.BIN")) == printed_sha(run, "/mnt/NEWDIR/R.BIN")
     assert not img.exists("/DEL.BIN")
+    assert_flushed(run)  # sync: ext4's journal commit flushes the device
     ok, out = img.fsck()
     assert ok, out
 
@@ -77,8 +86,7 @@ def ext4_files(tmp, remote=None):
 DD_SCRIPT = """#!/bin/sh
 set -e
 dd if=/dev/urandom of=/tmp/r bs=1M count=64 2>/dev/null
-dd if=/tmp/r of=/dev/vda bs=1M oflag=direct 2>/dev/null
-sync
+dd if=/tmp/r of=/dev/vda bs=1M oflag=direct conv=fsync 2>/dev/null
 dd if=/dev/vda of=/tmp/back bs=1M count=64 iflag=direct 2>/dev/null
 sha256sum /tmp/r /tmp/back
 """
@@ -94,9 +102,8 @@ def dd_roundtrip(tmp, remote=None):
     assert wrote == back, "Linux read back other data than it wrote"
     with open(path, "rb") as f:
         assert disks.sha256(f.read(64 * MiB)) == wrote, "the disk image holds other data than Linux wrote"
-    # sync and O_DIRECT writes end in FLUSH requests on the device.
-    m = run.find(r"^ferry: stats: virtio-blk: .* (\d+) flushes")
-    assert m and int(m.group(1)) > 0, "no FLUSH reached ferry:\n" + run.output[-2000:]
+    # fsync of the device is a FLUSH request.
+    assert_flushed(run)
 
 
 @test

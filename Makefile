@@ -196,7 +196,7 @@ demo: deps all linux
 	@python3 tools/demo.py
 
 .PHONY: bench
-bench: deps all
+bench: deps all linux
 	@python3 tools/bench.py
 
 # ---- tests --------------------------------------------------------------------

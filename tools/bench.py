@@ -12,7 +12,8 @@ side by side:
     each NIC, with Ethernet frames per request from the client's protocol
     counters,
   - the frame pump between two ferries (no disk, no guest) on the same
-    wire: the link's ceiling, against which the remote rows are a ratio.
+    wire: the link's ceiling, against which the remote rows are a ratio;
+  - Linux on ferry's virtio-blk against plain QEMU's (tools/bench_linux.py).
 Rates come from the guest's TSC and ferry's calibrated TSC frequency;
 requests and VM exits from the device's COMPLETED register and ferry's exit
 counters (CPUID 0x40000003).  The absolute numbers depend on the host
@@ -28,6 +29,7 @@ sys.path.insert(0, os.path.join(ROOT, "tests", "emu"))
 
 import disks  # noqa: E402
 import ferryrun  # noqa: E402
+import bench_linux  # noqa: E402
 
 FILE_MIB = 32
 RAW_MIB = 32
@@ -155,6 +157,8 @@ def main():
         print(f"  remote read {nic} vs local raw read (64 KiB/req): {remote[nic][1]['mibps'] / rows[3]['mibps']:.2f}")
     print("exits/req counts every VM exit in the interval, console output included; npf/req counts the doorbell exits.")
     print("frames/req counts the client's frames in both directions over the whole run (discovery included).")
+    print()
+    bench_linux.main()
 
 
 if __name__ == "__main__":

@@ -126,20 +126,26 @@ def bochs_runs_without_unrestricted_guest(tmp):
 
 
 @test
-def bochs_linux_vmlinux_boots_on_vmx(tmp):
+def bochs_linux_reads_its_disk_on_vmx(tmp):
     """Debian's Linux on the VMX/EPT back end (GRUB ISO on Bochs): the
-    kernel runs its initramfs script and its ACPI power-off reaches ferry,
-    which powers the machine off (Bochs reports that as its soft power-off)."""
+    kernel finds ferry's virtio-blk (served by the IDE disk ferry owns),
+    mounts the FAT32 file system on it and checks a file, and its ACPI
+    power-off reaches ferry, which powers the machine off (Bochs reports
+    that as its soft power-off)."""
     import ferryrun
     import linux
     from test_linux import APPEND, kernel
-    initrd = linux.test_initramfs(os.path.join(tmp, "initrd.gz"), "#!/bin/sh\necho hello from linux on vmx\n")
-    img = disks.make_fat(os.path.join(tmp, "disk.img"), 32, 40, {})
+    data = disks.random_bytes(200000, 31)
+    script = ("#!/bin/sh\nset -e\necho hello from linux on vmx\nmount -t vfat -o ro /dev/vda /mnt\n"
+              "sha256sum /mnt/A.BIN\numount /mnt\n")
+    initrd = linux.test_initramfs(os.path.join(tmp, "initrd.gz"), script)
+    img = disks.make_fat(os.path.join(tmp, "disk.img"), 32, 40, {"/A.BIN": data})
     run = bochsrun.run_local(img.path, "", timeout=600, linux=ferryrun.Linux(kernel(), initrd, APPEND))
     assert not run.timed_out, run.output[-3000:]
     assert run.find(r"^ferry: back end: Intel VMX with EPT$"), run.output[-3000:]
     assert run.find(r"^ferry: guest: Linux vmlinux"), run.output[-3000:]
     assert run.find(r"^hello from linux on vmx$"), run.output[-3000:]
+    assert run.find("^" + disks.sha256(data) + "  /mnt/A.BIN$"), run.output[-3000:]
     assert run.find(r"^FERRY-LINUX test-exit: 0$"), run.output[-3000:]
     assert run.find(r"^ferry: powering the machine off"), run.output[-3000:]
     assert not run.find(r"Kernel panic|exception in ferry|VM entry failed"), run.output[-3000:]

@@ -152,13 +152,18 @@ $(O)/ferry.iso: $(O)/ferry.elf $(O)/guest.elf tools/mkiso.sh FORCE
 
 # ---- the USB stick image (tools/mkusb.sh) -------------------------------------
 # One image for dd: UEFI boots BOOTX64.EFI, BIOS boots GRUB; one FAT
-# partition holds ferry, its guest and the ferry.cfg to edit.
+# partition holds ferry, its guest and the ferry.cfg to edit.  KERNEL=
+# [INITRD=] [APPEND='...'] also put a Linux kernel and its initrd there,
+# named in ferry.cfg (kernel, initrd, guest_cmds); USB_FAT_MIB= sizes the
+# FAT partition (default 30).
 USB_CFG ?= boot/ferry.cfg
+USB_ARGS = $(if $(KERNEL),--kernel "$(KERNEL)") $(if $(INITRD),--initrd "$(INITRD)") \
+	$(if $(APPEND),--cmdline "$(APPEND)") $(if $(USB_FAT_MIB),--fat-mib "$(USB_FAT_MIB)")
 .PHONY: usb
 usb: $(O)/ferry-usb.img
 $(O)/ferry-usb.img: $(O)/ferry.elf $(O)/guest.elf $(O)/BOOTX64.EFI tools/mkusb.sh $(USB_CFG) FORCE
 	@echo "  USB     $@"
-	$(Q)tools/mkusb.sh $@ $(O)/ferry.elf $(O)/guest.elf $(O)/BOOTX64.EFI $(USB_CFG)
+	$(Q)tools/mkusb.sh $(USB_ARGS) $@ $(O)/ferry.elf $(O)/guest.elf $(O)/BOOTX64.EFI $(USB_CFG)
 # ---- end of the USB stick image ------------------------------------------------
 
 # EMU=bochs runs on Bochs (Intel VMX with EPT, tools/bochsrun.py) instead of
@@ -219,7 +224,8 @@ help:
 	@echo "make bench      large sequential write and read: MiB/s, requests, VM exits per request"
 	@echo "make iso        $(O)/ferry.iso: GRUB ISO for BIOS and UEFI (GUEST_CMDS, FERRY_ARGS, FERRY_CFG=file)"
 	@echo "make usb        $(O)/ferry-usb.img: USB stick for dd; UEFI boots $(O)/BOOTX64.EFI, BIOS boots GRUB;"
-	@echo "                ferry/ferry.cfg on its FAT partition is the configuration (USB_CFG=file)"
+	@echo "                ferry/ferry.cfg on its FAT partition is the configuration (USB_CFG=file);"
+	@echo "                KERNEL=bzImage [INITRD=file] [APPEND='...'] put a Linux guest on it too"
 	@echo "make run-local DISK=img GUEST_CMDS='ls /; sha256 /A.TXT'   run one machine under QEMU"
 	@echo "make run-pair DISK=img GUEST_CMDS='...' [NIC=e1000|virtio]   a server QEMU with the disk and a"
 	@echo "                diskless client QEMU on a loopback wire; prints both, exits non-zero on failure"

@@ -6,7 +6,7 @@
 #include "lib/types.h"
 
 #define BOOT_MAX_MEM 64
-#define BOOT_MAX_MODS 8
+#define BOOT_MAX_MODS 16
 #define BOOT_CMDLINE_MAX 8192
 
 enum mem_type {

@@ -119,6 +119,40 @@ bad:
 	return -E_INVAL;
 }
 
+/* kernel, initrd: the name of a file in the stick's ferry folder, which
+ * the loaders give as a boot module of that name.  A module's name is one
+ * word, so no blanks; no folder; not ferry's own two files. */
+static int set_file_name(const char *key, const char *v, size_t vlen, char *out)
+{
+	if (!vlen) {
+		cfg_err("%s needs a file name (a file in the ferry folder of the USB stick)", key);
+		return -E_INVAL;
+	}
+	if (vlen > CONFIG_NAME_MAX) {
+		cfg_err("%s=%.*s... is %zu characters; a file name has at most %u", key, 20, v, vlen, CONFIG_NAME_MAX);
+		return -E_INVAL;
+	}
+	for (size_t i = 0; i < vlen; i++) {
+		if (v[i] == '/' || v[i] == '\\') {
+			cfg_err("%s=%.*s: name a file in the ferry folder itself, without a folder ('%c')", key, (int)vlen,
+				v, v[i]);
+			return -E_INVAL;
+		}
+		if ((u8)v[i] <= ' ' || (u8)v[i] >= 0x7f) {
+			cfg_err("%s=%.*s: a file name here is printable ASCII without blanks", key, (int)vlen, v);
+			return -E_INVAL;
+		}
+	}
+	memcpy(out, v, vlen);
+	out[vlen] = 0;
+	if (!str_casecmp(out, CONFIG_FILE_NAME) || !str_casecmp(out, "ferry.elf")) {
+		cfg_err("%s=%s names ferry's own file, not a guest's", key, out);
+		out[0] = 0;
+		return -E_INVAL;
+	}
+	return 0;
+}
+
 static int set_key(const char *k, size_t klen, const char *v, size_t vlen)
 {
 	char key[32];
@@ -156,6 +190,10 @@ static int set_key(const char *k, size_t klen, const char *v, size_t vlen)
 		config.have_guest_cmds = true;
 		return 0;
 	}
+	if (!strcmp(key, "kernel"))
+		return set_file_name(key, v, vlen, config.kernel);
+	if (!strcmp(key, "initrd"))
+		return set_file_name(key, v, vlen, config.initrd);
 	if (!strcmp(key, "server")) {
 		config.want_server = true;
 		return set_mac(key, v, vlen, config.server_mac);
@@ -265,6 +303,10 @@ int config_check(void)
 	if ((config.role == ROLE_CLIENT || config.role == ROLE_SERVER) && !config.key_len) {
 		cfg_err("key is required for role=%s (the network's pre-shared key, 32+ hex digits)",
 			config_role_name(config.role));
+		return -E_INVAL;
+	}
+	if (config.kernel[0] && !str_casecmp(config.kernel, config.initrd)) {
+		cfg_err("initrd=%s names the kernel's own file", config.initrd);
 		return -E_INVAL;
 	}
 	return 0;

@@ -19,6 +19,7 @@ enum ferry_role {
 enum nic_choice { NIC_ANY, NIC_E1000, NIC_VIRTIO };
 
 #define CONFIG_KEY_MAX 64 /* bytes of pre-shared key */
+#define CONFIG_NAME_MAX 63 /* bytes of a file name (kernel, initrd) */
 
 struct ferry_config {
 	int loglevel;
@@ -35,6 +36,10 @@ struct ferry_config {
 	u32 pump_frames, pump_size, pump_window;
 	bool have_guest_cmds;   /* guest_cmds given: replaces the guest module's string */
 	char guest_cmds[4096];
+	/* The guest kernel's and the initrd's boot modules, by name (a file
+	 * in the USB stick's ferry folder; vm/guest_mods.h); "": not given. */
+	char kernel[CONFIG_NAME_MAX + 1];
+	char initrd[CONFIG_NAME_MAX + 1];
 };
 
 extern struct ferry_config config;

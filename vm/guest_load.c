@@ -6,12 +6,14 @@
  * (a bzImage or its vmlinux, entered by the 64-bit boot protocol with
  * boot_params; vm/linux_boot.h). */
 #include "guest_load.h"
+#include "guest_mods.h"
 #include "linux_boot.h"
 #include "platform/acpi.h"
 #include "platform/config.h"
 #include "platform/console.h"
 #include "platform/mem.h"
 #include "lib/elf.h"
+#include "lib/fmt.h"
 #include "lib/guest_abi.h"
 #include "lib/string.h"
 #include "x86/cpu.h"
@@ -85,7 +87,7 @@ static int load_elf(const struct gmem *ram, const struct boot_module *mod, u64 *
  * GRUB's, for some) puts the file name first, which we drop: a first word
  * ending in ".elf", or one with a '/' and no '=' (no kernel parameter
  * looks like that). */
-static const char *guest_cmdline(const char *s)
+static const char *module_cmdline(const char *s)
 {
 	const char *sp = strchr(s, ' ');
 	size_t first = sp ? (size_t)(sp - s) : strlen(s);
@@ -133,11 +135,19 @@ static struct vcpu_boot_state long_mode_state(u64 entry, u16 code_sel, u16 data_
 }
 
 /* The guest's command line: guest_cmds from the configuration, else the
- * module's string. */
-/* The guest's command line, with extra appended when not empty. */
-static int copy_cmdline(u8 *area, const struct boot_module *mod, const char *extra, size_t max, u32 *len)
+ * kernel module's string: after its name when the configuration named it
+ * (the stick's loaders give the name alone), else as module_cmdline
+ * takes it. */
+static const char *guest_cmdline(const struct guest_mods *g)
 {
-	const char *cmd = config.have_guest_cmds ? config.guest_cmds : guest_cmdline(mod->cmdline);
+	if (config.have_guest_cmds)
+		return config.guest_cmds;
+	return g->by_name ? guest_mod_args(g->kernel->cmdline) : module_cmdline(g->kernel->cmdline);
+}
+
+/* Copies cmd, with extra appended, to the boot area. */
+static int copy_cmdline(u8 *area, const char *cmd, const char *extra, size_t max, u32 *len)
+{
 	size_t clen = strlen(cmd), elen = strlen(extra);
 	if (clen + elen > max) {
 		log_err("guest: command line of %zu bytes exceeds %zu", clen + elen, max);
@@ -163,24 +173,23 @@ static bool has_param(const char *cmd, const char *name)
 	return false;
 }
 
-static const char *linux_cpu_param(const struct boot_module *mod)
+static const char *linux_cpu_param(const char *cmd)
 {
-	const char *cmd = config.have_guest_cmds ? config.guest_cmds : guest_cmdline(mod->cmdline);
 	if (has_param(cmd, "nr_cpus=") || has_param(cmd, "maxcpus="))
 		return "";
 	return *cmd ? " nr_cpus=1" : "nr_cpus=1";
 }
 
-static int load_ferry_guest(const struct gmem *ram, u8 *area, const struct boot_module *mod,
+static int load_ferry_guest(const struct gmem *ram, u8 *area, const struct guest_mods *g,
 			    struct vcpu_boot_state *bs)
 {
 	u64 entry;
-	int rc = load_elf(ram, mod, &entry);
+	int rc = load_elf(ram, g->kernel, &entry);
 	if (rc < 0)
 		return rc;
 	build_boot_area(area);
 	u32 clen;
-	if ((rc = copy_cmdline(area, mod, "", FERRY_BOOT_CMDLINE_MAX, &clen)) < 0)
+	if ((rc = copy_cmdline(area, guest_cmdline(g), "", FERRY_BOOT_CMDLINE_MAX, &clen)) < 0)
 		return rc;
 
 	struct ferry_boot_info *info = boot_at(area, BOOT_INFO);
@@ -221,21 +230,23 @@ static void copy_linux(const struct linux_image *li, u8 *kernel)
 	}
 }
 
-static int load_linux(const struct vm *vm, u8 *area, const struct boot_info *bi, const struct boot_module *mod,
-		      const struct boot_module *initrd, enum guest_kind kind, struct vcpu_boot_state *bs)
+static int load_linux(const struct vm *vm, u8 *area, const struct boot_info *bi, const struct guest_mods *g,
+		      enum guest_kind kind, struct vcpu_boot_state *bs)
 {
 	const struct gmem *ram = &vm->ram;
+	const struct boot_module *mod = g->kernel, *initrd = g->initrd;
 	struct linux_image li;
 	int rc = linux_parse(phys_to_virt(mod->start), mod->end - mod->start, kind, &li);
 	if (rc < 0)
 		return rc;
 
-	/* The kernel goes clear of the first MiB and of every module: the
-	 * initrd stays where the loader put it. */
-	struct mem_range avoid[BOOT_MAX_MODS + 1] = { { 0, MiB, 0 } };
-	unsigned navoid = 1;
-	for (unsigned i = 0; i < bi->nmods; i++)
-		avoid[navoid++] = (struct mem_range){ bi->mods[i].start, bi->mods[i].end - bi->mods[i].start, 0 };
+	/* The kernel goes clear of the first MiB, of its own module and of
+	 * the initrd, which stays where the loader put it.  The other modules
+	 * are zeroed guest RAM by now. */
+	struct mem_range avoid[3] = { { 0, MiB, 0 }, { mod->start, mod->end - mod->start, 0 } };
+	unsigned navoid = 2;
+	if (initrd)
+		avoid[navoid++] = (struct mem_range){ initrd->start, initrd->end - initrd->start, 0 };
 	u64 load = linux_place(&li, ram, avoid, navoid);
 	u8 *kernel = load ? gmem_ptr(ram, load, li.span) : NULL;
 	if (!kernel) {
@@ -250,7 +261,8 @@ static int load_linux(const struct vm *vm, u8 *area, const struct boot_info *bi,
 	copy_linux(&li, kernel);
 	build_boot_area(area);
 	u32 clen;
-	if ((rc = copy_cmdline(area, mod, linux_cpu_param(mod), li.hdr.cmdline_size, &clen)) < 0)
+	const char *cmd = guest_cmdline(g);
+	if ((rc = copy_cmdline(area, cmd, linux_cpu_param(cmd), li.hdr.cmdline_size, &clen)) < 0)
 		return rc;
 
 	static struct linux_e820 e820[LINUX_E820_MAX];
@@ -287,9 +299,10 @@ static int load_linux(const struct vm *vm, u8 *area, const struct boot_info *bi,
  * BIOS data area, which Linux reads) and the modules the guest is given.
  * What loaders and firmware leave behind in memory that is now the
  * guest's (ferry.cfg in GRUB's or the UEFI FAT driver's buffers, command
- * lines with key=) must not reach it, and ferry cannot know every place:
- * so nothing the guest was not given survives. */
-static void scrub_guest_ram(const struct gmem *ram, const struct boot_info *bi)
+ * lines with key=, the stick's files the configuration did not name, a
+ * second configuration file among them) must not reach it, and ferry
+ * cannot know every place: so nothing the guest was not given survives. */
+static void scrub_guest_ram(const struct gmem *ram, const struct boot_info *bi, const struct guest_mods *g)
 {
 	for (unsigned i = 0; i < ram->n; i++) {
 		u64 at = MAX(ram->r[i].start, (u64)PAGE_SIZE), end = ram->r[i].end;
@@ -298,7 +311,7 @@ static void scrub_guest_ram(const struct gmem *ram, const struct boot_info *bi)
 			u64 keep_s = end, keep_e = end;
 			for (unsigned m = 0; m < bi->nmods; m++) {
 				const struct boot_module *mod = &bi->mods[m];
-				if (config_is_file_module(mod->cmdline) || mod->end <= at || mod->start >= keep_s)
+				if (!guest_mods_given(g, mod) || mod->end <= at || mod->start >= keep_s)
 					continue;
 				keep_s = MAX(mod->start, at);
 				keep_e = mod->end;
@@ -310,34 +323,62 @@ static void scrub_guest_ram(const struct gmem *ram, const struct boot_info *bi)
 	}
 }
 
+static size_t add_module_name(char *line, size_t n, size_t size, const char *sep, const char *what,
+			      const struct boot_module *m)
+{
+	const char *name;
+	size_t len = guest_mod_name(m->cmdline, &name);
+	if (!len) {
+		name = "(no name)";
+		len = 9;
+	}
+	if (n >= size)
+		return n;
+	return n + (size_t)fmt_snprintf(line + n, size - n, "%s%s%.*s (%lu KiB)", sep, what, (int)len,
+					name, (m->end - m->start + KiB - 1) / KiB);
+}
+
+/* One line: which module is the kernel, which the initrd, and which are
+ * not the guest's (zeroed with the rest of its RAM). */
+static void log_modules(const struct boot_info *bi, const struct guest_mods *g)
+{
+	char line[400];
+	size_t n = add_module_name(line, 0, sizeof(line), "", "kernel ", g->kernel);
+	if (g->initrd)
+		n = add_module_name(line, n, sizeof(line), ", ", "initrd ", g->initrd);
+	const char *sep = "; not the guest's, zeroed: ";
+	for (unsigned i = 0; i < bi->nmods; i++) {
+		const struct boot_module *m = &bi->mods[i];
+		if (config_is_file_module(m->cmdline) || guest_mods_given(g, m))
+			continue;
+		n = add_module_name(line, n, sizeof(line), sep, "", m);
+		sep = ", ";
+	}
+	log_info("guest: modules: %s", line);
+}
+
 int guest_load(struct vm *vm, const struct boot_info *bi, struct vcpu_boot_state *bs)
 {
-	scrub_guest_ram(&vm->ram, bi);
-	/* The guest kernel is the first module that is not the configuration
-	 * file; for Linux, the next such module is the initrd. */
-	const struct boot_module *mod = NULL, *initrd = NULL;
-	for (unsigned i = 0; i < bi->nmods && !initrd; i++) {
-		if (config_is_file_module(bi->mods[i].cmdline))
-			continue;
-		if (mod)
-			initrd = &bi->mods[i];
-		else
-			mod = &bi->mods[i];
-	}
-	if (!mod) {
-		log_err("guest: no guest kernel was loaded (give it to the loader as a module)");
-		return -E_NOENT;
-	}
+	struct guest_mods g;
+	int rc = guest_mods_pick(bi, config.kernel, config.initrd, &g);
+	if (rc < 0)
+		return rc;
 	u8 *area = gmem_ptr(&vm->ram, FERRY_BOOT_AREA_START, FERRY_BOOT_AREA_END - FERRY_BOOT_AREA_START);
 	if (!area) {
 		log_err("guest: the boot area %x-%x is not guest RAM", FERRY_BOOT_AREA_START, FERRY_BOOT_AREA_END);
 		return -E_RANGE;
 	}
 	enum guest_kind kind;
-	int rc = guest_kind_of(phys_to_virt(mod->start), mod->end - mod->start, &kind);
-	if (rc < 0)
+	if ((rc = guest_kind_of(phys_to_virt(g.kernel->start), g.kernel->end - g.kernel->start, &kind)) < 0)
 		return rc;
+	if (kind == GUEST_FERRY_ELF && g.initrd) {
+		if (config.initrd[0])
+			log_warn("guest: initrd = %s is for a Linux kernel; ferry's own guest takes none", config.initrd);
+		g.initrd = NULL;
+	}
+	log_modules(bi, &g);
+	scrub_guest_ram(&vm->ram, bi, &g);
 	if (kind == GUEST_FERRY_ELF)
-		return load_ferry_guest(&vm->ram, area, mod, bs);
-	return load_linux(vm, area, bi, mod, initrd, kind, bs);
+		return load_ferry_guest(&vm->ram, area, &g, bs);
+	return load_linux(vm, area, bi, &g, kind, bs);
 }

@@ -148,6 +148,33 @@ int load_options_cmdline(const uint16_t *opts, size_t bytes, char *out, size_t c
 	return (int)(e - b);
 }
 
+static bool same_name(const char *a, const char *b)
+{
+	for (; *a && lower(*a) == *b; a++, b++)
+		;
+	return !*a && !*b;
+}
+
+enum folder_file folder_file(const uint16_t *name, char *out, size_t cap)
+{
+	size_t n = 0;
+	out[0] = 0;
+	for (; name[n]; n++) {
+		uint16_t c = name[n];
+		if (n >= FOLDER_NAME_MAX || n + 1 >= cap || c <= ' ' || c >= 0x7f || c == '/' || c == '\\') {
+			out[0] = 0;
+			return FOLDER_BAD_NAME;
+		}
+		out[n] = (char)c;
+	}
+	out[n] = 0;
+	if (!n)
+		return FOLDER_BAD_NAME;
+	if (same_name(out, "ferry.elf") || same_name(out, "guest.elf") || same_name(out, "ferry.cfg"))
+		return FOLDER_OWN;
+	return FOLDER_MODULE;
+}
+
 void cmdline_mask_key(const char *in, char *out, size_t cap)
 {
 	static const char hidden[] = "key=<hidden>";

@@ -32,6 +32,23 @@ uint64_t entry64_find(const uint8_t *image, size_t len);
  * boot entry's binary optional data the same way. */
 int load_options_cmdline(const uint16_t *opts, size_t bytes, char *out, size_t cap);
 
+/* The files of the ferry folder.  ferry.elf, guest.elf and ferry.cfg are
+ * read by their own paths (guest.elf as the first module, ferry.cfg as
+ * the last); every other file becomes a boot module named by its file
+ * name, for ferry.cfg's kernel and initrd to name (vm/guest_mods.h), as
+ * GRUB's grub.cfg on the stick does (tools/mkusb.sh). */
+enum folder_file {
+	FOLDER_MODULE,   /* a module: its name is in out */
+	FOLDER_OWN,      /* ferry.elf, guest.elf or ferry.cfg, any case */
+	FOLDER_BAD_NAME, /* no name ferry.cfg can give: skipped */
+};
+#define FOLDER_NAME_MAX 63 /* platform/config.h's CONFIG_NAME_MAX */
+/* What the loader does with the file `name` (UCS-2, terminated) of the
+ * ferry folder.  A module's name is printable ASCII without blanks, '/'
+ * or '\', 1 to FOLDER_NAME_MAX characters; out (cap > FOLDER_NAME_MAX)
+ * gets it, terminated. */
+enum folder_file folder_file(const uint16_t *name, char *out, size_t cap);
+
 /* The command line for showing: the value of every key= word replaced by
  * <hidden>, as ferry's own log does (platform/config.c). */
 void cmdline_mask_key(const char *in, char *out, size_t cap);

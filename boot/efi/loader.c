@@ -1,246 +1,25 @@
-/* ferry's UEFI loader (BOOTX64.EFI): loads ferry, its guest and ferry.cfg
- * from the volume it was started from, describes the machine in a
- * multiboot2 information structure, leaves the firmware and enters ferry
- * at its 64-bit entry (boot/entry64.h).  ferry then parses the structure
- * with the same code as GRUB's: two loaders, one entry.
+/* ferry's UEFI loader (BOOTX64.EFI): loads ferry, the files of its folder
+ * and ferry.cfg from the volume it was started from (files.c), describes
+ * the machine in a multiboot2 information structure, leaves the firmware
+ * and enters ferry at its 64-bit entry (boot/entry64.h).  ferry then
+ * parses the structure with the same code as GRUB's: two loaders, one
+ * entry.
  *
  * Every message goes to the UEFI console and, when the console does not
- * already reach it, to the first serial port.  References: UEFI
- * Specification 2.9 (7.2 memory allocation and ExitBootServices, 9.1
- * LoadedImage, 13.4-13.5 SimpleFileSystem and File, 12.9 GOP, 4.6
- * configuration tables). */
+ * already reach it, to the first serial port (output.c).  References:
+ * UEFI Specification 2.9 (7.2 memory allocation and ExitBootServices, 9.1
+ * LoadedImage, 12.9 GOP, 4.6 configuration tables). */
 #include <efi.h>
 #include <efilib.h>
 
+#include "files.h"
 #include "image.h"
 #include "mb2.h"
+#include "output.h"
 
-#define DIR L"\\ferry\\"
-/* The files, as the writable strings the File protocol's Open takes. */
-static CHAR16 ferry_path[] = DIR L"ferry.elf";
-static CHAR16 guest_path[] = DIR L"guest.elf";
-static CHAR16 config_path[] = DIR L"ferry.cfg";
-#define FERRY_FILE ferry_path
-#define GUEST_FILE guest_path
-#define CONFIG_FILE config_path
 #define CONFIG_MODULE_NAME "ferry.cfg" /* ferry's platform/config.h */
 #define BELOW_4G 0xFFFFFFFFULL
 #define PAGES(bytes) (((bytes) + 4095) / 4096)
-#define ERROR_WAIT_SECONDS 30
-
-struct loaded {
-	EFI_PHYSICAL_ADDRESS addr;
-	UINTN size;
-};
-
-/* The first serial port, when the UEFI console does not already reach it
- * (OVMF mirrors the console to it; most PCs' consoles are screen only). */
-static SERIAL_IO_INTERFACE *serial;
-
-static void serial_put(const CHAR16 *s)
-{
-	char buf[128];
-	UINTN n = 0;
-	for (;; s++) {
-		if (!*s || n + 2 >= sizeof(buf)) {
-			UINTN len = n;
-			if (len)
-				serial->Write(serial, &len, buf);
-			n = 0;
-			if (!*s)
-				return;
-		}
-		if (*s == '\n')
-			buf[n++] = '\r';
-		buf[n++] = *s < 0x80 ? (char)*s : '?';
-	}
-}
-
-/* Prints one line ("ferry: " and the text) on the console and the
- * serial port. */
-static void say(const CHAR16 *prefix, const CHAR16 *fmt, va_list ap)
-{
-	CHAR16 line[512];
-	UINTN n = SPrint(line, sizeof(line), L"ferry: %s", prefix);
-	n += VSPrint(line + n, sizeof(line) - n * sizeof(CHAR16), fmt, ap);
-	if (n + 3 > sizeof(line) / sizeof(CHAR16))
-		n = sizeof(line) / sizeof(CHAR16) - 3;
-	line[n] = '\r', line[n + 1] = '\n', line[n + 2] = 0;
-	ST->ConOut->OutputString(ST->ConOut, line);
-	if (serial) {
-		line[n] = '\n', line[n + 1] = 0;
-		serial_put(line);
-	}
-}
-
-static void info(const CHAR16 *fmt, ...)
-{
-	va_list ap;
-	va_start(ap, fmt);
-	say(L"uefi: ", fmt, ap);
-	va_end(ap);
-}
-
-static void warn(const CHAR16 *fmt, ...)
-{
-	va_list ap;
-	va_start(ap, fmt);
-	say(L"warning: uefi: ", fmt, ap);
-	va_end(ap);
-}
-
-/* Reports why ferry cannot start, leaves the message on the screen for a
- * while (or until a key), and gives the status back to the firmware,
- * which goes on to its next boot option. */
-static EFI_STATUS fail(EFI_STATUS st, const CHAR16 *fmt, ...)
-{
-	va_list ap;
-	va_start(ap, fmt);
-	say(L"error: uefi: ", fmt, ap);
-	va_end(ap);
-	CHAR16 wait[] = L"ferry: uefi: ferry was not started; back to the firmware in 30 s or at a key press\r\n";
-	ST->ConOut->OutputString(ST->ConOut, wait);
-	if (serial)
-		serial_put(L"ferry: uefi: ferry was not started; back to the firmware in 30 s or at a key press\n");
-	EFI_EVENT ev[2];
-	UINTN n = 0, which;
-	if (BS->CreateEvent(EVT_TIMER, 0, NULL, NULL, &ev[n]) == EFI_SUCCESS &&
-	    BS->SetTimer(ev[n], TimerRelative, ERROR_WAIT_SECONDS * 10000000ULL) == EFI_SUCCESS)
-		n++;
-	if (ST->ConIn)
-		ev[n++] = ST->ConIn->WaitForKey;
-	if (n)
-		BS->WaitForEvent(n, ev, &which);
-	return EFI_ERROR(st) ? st : EFI_LOAD_ERROR;
-}
-
-/* Does the console's device path (the ConOut variable) include a UART,
- * i.e. does the firmware already copy the console to a serial port? */
-static BOOLEAN console_has_uart(void)
-{
-	static CHAR16 name[] = L"ConOut";
-	UINTN size = 0;
-	UINT8 *dp = LibGetVariableAndSize(name, &gEfiGlobalVariableGuid, &size);
-	BOOLEAN uart = FALSE;
-	for (UINTN off = 0; dp && off + 4 <= size;) {
-		UINT8 type = dp[off], sub = dp[off + 1];
-		UINT16 len = (UINT16)(dp[off + 2] | dp[off + 3] << 8);
-		if (type == MESSAGING_DEVICE_PATH && sub == MSG_UART_DP)
-			uart = TRUE;
-		if (len < 4)
-			break;
-		off += len;
-	}
-	if (dp)
-		FreePool(dp);
-	return uart;
-}
-
-static void output_init(void)
-{
-	if (console_has_uart())
-		return;
-	SERIAL_IO_INTERFACE *s;
-	if (LibLocateProtocol(&gEfiSerialIoProtocolGuid, (void **)&s) != EFI_SUCCESS)
-		return;
-	/* ferry's own console uses 115200 8N1 (platform/console.c). */
-	s->SetAttributes(s, 115200, 0, 0, NoParity, 8, OneStopBit);
-	serial = s;
-}
-
-/* ---- files ---------------------------------------------------------------- */
-
-static EFI_FILE_HANDLE open_volume(EFI_HANDLE device)
-{
-	EFI_SIMPLE_FILE_SYSTEM_PROTOCOL *fs;
-	EFI_FILE_HANDLE root;
-	if (BS->HandleProtocol(device, &gEfiSimpleFileSystemProtocolGuid, (void **)&fs) != EFI_SUCCESS)
-		return NULL;
-	if (fs->OpenVolume(fs, &root) != EFI_SUCCESS)
-		return NULL;
-	return root;
-}
-
-static BOOLEAN has_file(EFI_FILE_HANDLE root, CHAR16 *path)
-{
-	EFI_FILE_HANDLE f;
-	if (root->Open(root, &f, path, EFI_FILE_MODE_READ, 0) != EFI_SUCCESS)
-		return FALSE;
-	f->Close(f);
-	return TRUE;
-}
-
-/* Firmware connects only the devices it needed to start this loader; a
- * file system on another disk appears once its controller is connected. */
-static void connect_all(void)
-{
-	UINTN n = 0;
-	EFI_HANDLE *handles = NULL;
-	if (LibLocateHandle(AllHandles, NULL, NULL, &n, &handles) != EFI_SUCCESS)
-		return;
-	for (UINTN i = 0; i < n; i++)
-		BS->ConnectController(handles[i], NULL, NULL, TRUE);
-	FreePool(handles);
-}
-
-/* The volume holding ferry: the one this loader was started from, or, when
- * that has no \ferry\ferry.elf (e.g. OVMF started the loader from QEMU's
- * -kernel), the first other volume that has it. */
-static EFI_FILE_HANDLE find_volume(EFI_LOADED_IMAGE *li)
-{
-	EFI_FILE_HANDLE root = open_volume(li->DeviceHandle);
-	if (root && has_file(root, FERRY_FILE))
-		return root;
-	connect_all();
-	UINTN n = 0;
-	EFI_HANDLE *handles = NULL;
-	if (LibLocateHandle(ByProtocol, &gEfiSimpleFileSystemProtocolGuid, NULL, &n, &handles) != EFI_SUCCESS)
-		return root;
-	for (UINTN i = 0; i < n; i++) {
-		if (handles[i] == li->DeviceHandle)
-			continue;
-		EFI_FILE_HANDLE r = open_volume(handles[i]);
-		if (r && has_file(r, FERRY_FILE)) {
-			warn(L"%s is not on the volume this loader was started from; using another volume that has it",
-			     FERRY_FILE);
-			root = r;
-			break;
-		}
-	}
-	FreePool(handles);
-	return root;
-}
-
-/* Reads a whole file into pages of `type` below 4 GiB (ferry's boot code
- * reads module and information addresses as 32-bit values). */
-static EFI_STATUS read_file(EFI_FILE_HANDLE root, CHAR16 *path, EFI_MEMORY_TYPE type, struct loaded *out)
-{
-	EFI_FILE_HANDLE f;
-	EFI_STATUS st = root->Open(root, &f, path, EFI_FILE_MODE_READ, 0);
-	if (st != EFI_SUCCESS)
-		return st;
-	EFI_FILE_INFO *fi = LibFileInfo(f);
-	if (!fi) {
-		f->Close(f);
-		return EFI_DEVICE_ERROR;
-	}
-	UINTN size = fi->FileSize;
-	FreePool(fi);
-	EFI_PHYSICAL_ADDRESS addr = BELOW_4G;
-	st = BS->AllocatePages(AllocateMaxAddress, type, PAGES(size) ? PAGES(size) : 1, &addr);
-	if (st == EFI_SUCCESS) {
-		UINTN got = size;
-		st = f->Read(f, &got, (void *)(UINTN)addr);
-		if (st == EFI_SUCCESS && got != size)
-			st = EFI_END_OF_FILE;
-		if (st != EFI_SUCCESS)
-			BS->FreePages(addr, PAGES(size) ? PAGES(size) : 1);
-	}
-	f->Close(f);
-	out->addr = addr;
-	out->size = size;
-	return st;
-}
 
 /* ---- ferry's image --------------------------------------------------------- */
 
@@ -251,7 +30,7 @@ static UINT64 place_ferry(const struct loaded *file, EFI_STATUS *st)
 	UINT64 lo, hi;
 	const char *why;
 	if (elf_span((void *)(UINTN)file->addr, file->size, &lo, &hi, &why) < 0) {
-		*st = fail(EFI_LOAD_ERROR, L"%s: %a", FERRY_FILE, why);
+		*st = fail(EFI_LOAD_ERROR, L"%s: %a", ferry_file, why);
 		return 0;
 	}
 	EFI_PHYSICAL_ADDRESS at = lo;
@@ -265,7 +44,7 @@ static UINT64 place_ferry(const struct loaded *file, EFI_STATUS *st)
 	UINT64 entry = entry64_find((UINT8 *)(UINTN)lo, hi - lo);
 	if (!entry || entry < lo || entry >= hi) {
 		*st = fail(EFI_LOAD_ERROR, L"%s has no 64-bit entry record (boot/entry64.h): a ferry from before the UEFI loader?",
-			   FERRY_FILE);
+			   ferry_file);
 		return 0;
 	}
 	info(L"ferry placed at %lx-%lx, 64-bit entry %lx", lo, hi, entry);
@@ -358,40 +137,11 @@ static void __attribute__((noreturn)) stop(void)
 		__asm__ volatile("cli; hlt");
 }
 
-/* Reads ferry, its guest and its configuration (which may be missing:
- * *have_cfg). */
-static EFI_STATUS read_files(EFI_FILE_HANDLE root, struct loaded *ferry, struct loaded *guest, struct loaded *cfg,
-			     BOOLEAN *have_cfg)
-{
-	EFI_STATUS st = read_file(root, FERRY_FILE, EfiLoaderData, ferry);
-	if (st == EFI_NOT_FOUND)
-		return fail(st, L"%s is missing: copy ferry.elf to the ferry folder of this USB stick", FERRY_FILE);
-	if (st != EFI_SUCCESS)
-		return fail(st, L"cannot read %s (%r)", FERRY_FILE, st);
-	info(L"read %s (%ld bytes)", FERRY_FILE, (UINT64)ferry->size);
-	st = read_file(root, GUEST_FILE, EfiLoaderData, guest);
-	if (st == EFI_NOT_FOUND)
-		return fail(st, L"%s is missing: copy guest.elf (ferry's guest OS) to the ferry folder of this USB stick",
-			    GUEST_FILE);
-	if (st != EFI_SUCCESS)
-		return fail(st, L"cannot read %s (%r)", GUEST_FILE, st);
-	info(L"read %s (%ld bytes)", GUEST_FILE, (UINT64)guest->size);
-	st = read_file(root, CONFIG_FILE, EfiLoaderData, cfg);
-	if (st == EFI_NOT_FOUND)
-		warn(L"%s is missing: ferry starts with its defaults (role=local)", CONFIG_FILE);
-	else if (st != EFI_SUCCESS)
-		return fail(st, L"cannot read %s (%r)", CONFIG_FILE, st);
-	else
-		info(L"read %s (%ld bytes)", CONFIG_FILE, (UINT64)cfg->size);
-	*have_cfg = st == EFI_SUCCESS;
-	return EFI_SUCCESS;
-}
-
 /* Room for the memory map, with slack for the descriptors that the
  * allocations below and ExitBootServices' retries may add, and for the
  * boot information below 4 GiB: each tag at its largest. */
-static EFI_STATUS alloc_boot_tables(UINTN cmdline_cap, EFI_PHYSICAL_ADDRESS *map_addr, UINTN *map_cap,
-				    EFI_PHYSICAL_ADDRESS *info_addr, UINTN *info_cap)
+static EFI_STATUS alloc_boot_tables(UINTN cmdline_cap, UINTN nmods, EFI_PHYSICAL_ADDRESS *map_addr,
+				    UINTN *map_cap, EFI_PHYSICAL_ADDRESS *info_addr, UINTN *info_cap)
 {
 	UINTN map_size = 0, key, desc_size = 0;
 	UINT32 desc_ver;
@@ -402,7 +152,8 @@ static EFI_STATUS alloc_boot_tables(UINTN cmdline_cap, EFI_PHYSICAL_ADDRESS *map
 	st = BS->AllocatePages(AllocateAnyPages, EfiLoaderData, PAGES(*map_cap), map_addr);
 	if (st != EFI_SUCCESS)
 		return fail(st, L"no memory for the memory map (%r)", st);
-	*info_cap = 8 + (8 + cmdline_cap) + 2 * (16 + 16) + 2 * (8 + ACPI_RSDP_V2_LEN) + 40 +
+	/* A module tag: 16 bytes, the name and its NUL, padded to 8. */
+	*info_cap = 8 + (8 + cmdline_cap) + nmods * (16 + FOLDER_NAME_MAX + 8) + 2 * (8 + ACPI_RSDP_V2_LEN) + 40 +
 		    mb2_mmap_tag_max(*map_cap / desc_size) + 8 + 64;
 	*info_addr = BELOW_4G;
 	st = BS->AllocatePages(AllocateMaxAddress, EfiLoaderData, PAGES(*info_cap), info_addr);
@@ -440,6 +191,19 @@ static EFI_STATUS exit_firmware(EFI_HANDLE image, EFI_PHYSICAL_ADDRESS map_addr,
 	}
 }
 
+/* The folder's files, each named by its file name, and ferry.cfg: ferry
+ * boots the ones ferry.cfg names (kernel, initrd), or guest.elf.  The
+ * guest's command line comes from ferry.cfg (guest_cmds). */
+static void add_modules(struct mb2_builder *b, const struct stick_files *f)
+{
+	for (UINTN i = 0; i < f->nmods; i++) {
+		const struct loaded *m = &f->mods[i].file;
+		mb2_add_module(b, (UINT32)m->addr, (UINT32)(m->addr + m->size), f->mods[i].name);
+	}
+	if (f->have_cfg)
+		mb2_add_module(b, (UINT32)f->cfg.addr, (UINT32)(f->cfg.addr + f->cfg.size), CONFIG_MODULE_NAME);
+}
+
 EFI_STATUS efi_main(EFI_HANDLE image, EFI_SYSTEM_TABLE *systab);
 EFI_STATUS efi_main(EFI_HANDLE image, EFI_SYSTEM_TABLE *systab)
 {
@@ -457,14 +221,13 @@ EFI_STATUS efi_main(EFI_HANDLE image, EFI_SYSTEM_TABLE *systab)
 	if (!root)
 		return fail(EFI_NOT_FOUND, L"cannot open the volume this loader was started from");
 
-	struct loaded ferry_file, guest, cfg = { 0, 0 };
-	BOOLEAN have_cfg = FALSE;
-	if ((st = read_files(root, &ferry_file, &guest, &cfg, &have_cfg)) != EFI_SUCCESS)
+	static struct stick_files files;
+	if ((st = read_files(root, &files)) != EFI_SUCCESS)
 		return st;
-	UINT64 entry = place_ferry(&ferry_file, &st);
+	UINT64 entry = place_ferry(&files.ferry, &st);
 	if (!entry)
 		return st;
-	BS->FreePages(ferry_file.addr, PAGES(ferry_file.size) ? PAGES(ferry_file.size) : 1);
+	free_file(&files.ferry);
 
 	/* The command line: this loader's load options (QEMU's -append, the
 	 * UEFI shell's arguments, a boot entry's optional data).  As with
@@ -489,7 +252,8 @@ EFI_STATUS efi_main(EFI_HANDLE image, EFI_SYSTEM_TABLE *systab)
 
 	EFI_PHYSICAL_ADDRESS map_addr = 0, info_addr = 0;
 	UINTN map_cap = 0, info_cap = 0, map_size = 0, desc_size = 0;
-	if ((st = alloc_boot_tables(sizeof(cmdline), &map_addr, &map_cap, &info_addr, &info_cap)) != EFI_SUCCESS)
+	if ((st = alloc_boot_tables(sizeof(cmdline), files.nmods + 1, &map_addr, &map_cap, &info_addr, &info_cap)) !=
+	    EFI_SUCCESS)
 		return st;
 
 	/* Everything but the memory map, which must be the final one. */
@@ -502,10 +266,7 @@ EFI_STATUS efi_main(EFI_HANDLE image, EFI_SYSTEM_TABLE *systab)
 	SetMem(cmdline, sizeof(cmdline), 0);
 	if (li->LoadOptions && li->LoadOptionsSize)
 		SetMem(li->LoadOptions, li->LoadOptionsSize, 0);
-	/* The guest's command script comes from ferry.cfg (guest_cmds). */
-	mb2_add_module(&b, (UINT32)guest.addr, (UINT32)(guest.addr + guest.size), "");
-	if (have_cfg)
-		mb2_add_module(&b, (UINT32)cfg.addr, (UINT32)(cfg.addr + cfg.size), CONFIG_MODULE_NAME);
+	add_modules(&b, &files);
 	if (rsdp && rsdp_len == ACPI_RSDP_V2_LEN)
 		mb2_add_rsdp(&b, rsdp, ACPI_RSDP_V1_LEN);
 	if (rsdp)

@@ -2,6 +2,7 @@
 tries each on purpose and the test asserts the refusal, that ferry kept
 running the guest afterwards, and what a user would check."""
 import os
+import subprocess
 
 import disks
 import ferryrun
@@ -60,3 +61,24 @@ def hostile_key_not_in_guest_ram_uefi_loader(tmp):
     run = ferryrun.run(test_usb.stick_cmd(stick, "uefi", disk=img.path), timeout=240)
     assert run.find(test_usb.BY_UEFI_LOADER), run.output[-3000:]
     assert_no_key(run, "UEFI loader, ferry.cfg")
+
+
+@test
+def hostile_key_in_another_stick_file_not_in_guest_ram(tmp):
+    """Both loaders give ferry every file of the stick's ferry folder: a
+    stale copy of the configuration with the key (ferry.cfg.old), which
+    ferry.cfg does not name, is zeroed with the rest of guest RAM, under
+    GRUB and under the UEFI loader."""
+    import test_usb
+    img = disks.make_fat(os.path.join(tmp, "disk.img"), 32, 40, {})
+    stick = test_usb.make_stick(tmp, "stick.img", f"role = local\nguest_cmds = {MEMSCAN}\n")
+    old = os.path.join(tmp, "old.cfg")
+    with open(old, "w") as f:
+        f.write(f"role = client\nkey = {SECRET}\n")
+    subprocess.run([test_usb.MKUSB, "--put", stick, old, "ferry.cfg.old"], check=True, stdout=subprocess.DEVNULL)
+    for fw in ("bios", "uefi"):
+        run = ferryrun.run(test_usb.stick_cmd(stick, fw, disk=img.path), timeout=240)
+        assert run.find(test_usb.BY[fw]), run.output[-3000:]
+        assert run.find(r"^ferry: guest: modules: kernel guest\.elf \(\d+ KiB\); not the guest's, zeroed: "
+                        r"ferry\.cfg\.old \(1 KiB\)$"), f"{fw}:\n" + run.output[-3000:]
+        assert_no_key(run, f"{fw}, ferry.cfg.old")

@@ -117,6 +117,45 @@ TEST(virtio_blk_on_by_default_and_switchable)
 	CHECK(strstr(fake_log_last, "virtio_blk"));
 }
 
+TEST(kernel_and_initrd_names)
+{
+	reset();
+	CHECK_STR(config.kernel, "");
+	CHECK_STR(config.initrd, "");
+	CHECK_EQ(file("kernel = vmlinuz\ninitrd = initrd.gz\nguest_cmds = console=ttyS0 quiet\n"), 0);
+	CHECK_STR(config.kernel, "vmlinuz");
+	CHECK_STR(config.initrd, "initrd.gz");
+	CHECK_STR(config.guest_cmds, "console=ttyS0 quiet");
+	CHECK_EQ(config_check(), 0);
+	CHECK_EQ(config_parse_cmdline("ferry.elf kernel=bzImage-6.1"), 0); /* the command line overrides */
+	CHECK_STR(config.kernel, "bzImage-6.1");
+	reset();
+	CHECK_EQ(file("kernel = Vmlinuz\ninitrd = VMLINUZ\n"), 0);
+	CHECK_EQ(config_check(), -E_INVAL); /* the same file twice, as FAT sees names */
+	reset();
+	CHECK_EQ(file("initrd = initrd.gz\n"), 0); /* an initrd for the first module */
+	CHECK_EQ(config_check(), 0);
+}
+
+TEST(bad_kernel_names_are_refused)
+{
+	static const char *const bad[] = {
+		"kernel =\n", "kernel = boot/vmlinuz\n", "kernel = \\ferry\\vmlinuz\n", "kernel = my kernel\n",
+		"initrd = a\tb\n", "kernel = ferry.cfg\n", "initrd = FERRY.ELF\n", "kernel = caf\xc3\xa9\n",
+		"kernel = 0123456789012345678901234567890123456789012345678901234567890123\n", /* 64 characters */
+	};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		reset();
+		CHECK_EQ(file(bad[i]), -E_INVAL);
+		CHECK(fake_log_count == 1);
+		CHECK_STR(config.kernel, "");
+		CHECK_STR(config.initrd, "");
+	}
+	reset();
+	CHECK_EQ(file("kernel = 012345678901234567890123456789012345678901234567890123456789012\n"), 0); /* 63 */
+	CHECK_EQ(strlen(config.kernel), 63);
+}
+
 TEST(file_module_names)
 {
 	CHECK(config_is_file_module("ferry.cfg"));
@@ -147,6 +186,8 @@ int main(void)
 	RUN(bad_file_lines_are_refused);
 	RUN(bad_command_lines_are_refused);
 	RUN(virtio_blk_on_by_default_and_switchable);
+	RUN(kernel_and_initrd_names);
+	RUN(bad_kernel_names_are_refused);
 	RUN(file_module_names);
 	RUN(secrets_masked_in_logs);
 	return CHECK_SUMMARY();

@@ -316,6 +316,66 @@ TEST(load_options)
 	CHECK_STR(out, "0123");
 }
 
+/* A UCS-2 copy of an ASCII name, as the File protocol gives it. */
+static const uint16_t *ucs2(const char *s)
+{
+	static uint16_t buf[128];
+	size_t i = 0;
+	for (; s[i] && i + 1 < sizeof(buf) / sizeof(buf[0]); i++)
+		buf[i] = (uint8_t)s[i];
+	buf[i] = 0;
+	return buf;
+}
+
+TEST(folder_files)
+{
+	char name[FOLDER_NAME_MAX + 1];
+	CHECK_EQ(folder_file(ucs2("vmlinuz"), name, sizeof(name)), FOLDER_MODULE);
+	CHECK_STR(name, "vmlinuz");
+	CHECK_EQ(folder_file(ucs2("initrd.img-6.1.0-57-amd64"), name, sizeof(name)), FOLDER_MODULE);
+	CHECK_STR(name, "initrd.img-6.1.0-57-amd64");
+	CHECK_EQ(folder_file(ucs2("VMLINUZ"), name, sizeof(name)), FOLDER_MODULE); /* case as stored */
+	CHECK_STR(name, "VMLINUZ");
+	/* ferry's own files, read by their own paths, in any case. */
+	CHECK_EQ(folder_file(ucs2("ferry.elf"), name, sizeof(name)), FOLDER_OWN);
+	CHECK_EQ(folder_file(ucs2("GUEST.ELF"), name, sizeof(name)), FOLDER_OWN);
+	CHECK_EQ(folder_file(ucs2("Ferry.Cfg"), name, sizeof(name)), FOLDER_OWN);
+	CHECK_EQ(folder_file(ucs2("ferry.cfg.old"), name, sizeof(name)), FOLDER_MODULE);
+	/* Names ferry.cfg cannot give: skipped. */
+	CHECK_EQ(folder_file(ucs2("my kernel"), name, sizeof(name)), FOLDER_BAD_NAME);
+	CHECK_STR(name, "");
+	CHECK_EQ(folder_file(ucs2(""), name, sizeof(name)), FOLDER_BAD_NAME);
+	static const uint16_t accented[] = { 'c', 'a', 'f', 0xe9, 0 };
+	CHECK_EQ(folder_file(accented, name, sizeof(name)), FOLDER_BAD_NAME);
+	CHECK_EQ(folder_file(ucs2("012345678901234567890123456789012345678901234567890123456789012"), name,
+			     sizeof(name)), FOLDER_MODULE); /* 63 characters */
+	CHECK_EQ(strlen(name), 63);
+	CHECK_EQ(folder_file(ucs2("0123456789012345678901234567890123456789012345678901234567890123"), name,
+			     sizeof(name)), FOLDER_BAD_NAME); /* 64 */
+	char small[4];
+	CHECK_EQ(folder_file(ucs2("abcd"), small, sizeof(small)), FOLDER_BAD_NAME); /* never past out */
+	CHECK_EQ(folder_file(ucs2("abc"), small, sizeof(small)), FOLDER_MODULE);
+	CHECK_STR(small, "abc");
+}
+
+/* The modules as the loader gives them reach ferry by their names. */
+TEST(named_modules_reach_ferry)
+{
+	struct mb2_builder b;
+	mb2_begin(&b, info_buf, sizeof(info_buf));
+	mb2_add_module(&b, 0x200000, 0x249000, "guest.elf");
+	mb2_add_module(&b, 0x300000, 0xB00000, "vmlinuz");
+	mb2_add_module(&b, 0xC00000, 0xE00000, "initrd.gz");
+	mb2_add_module(&b, 0xF00000, 0xF00400, "ferry.cfg");
+	CHECK(mb2_end(&b));
+	memset(&bi, 0, sizeof(bi));
+	CHECK_EQ(boot_info_parse(MB2_LOADER_MAGIC, (hpa_t)(uintptr_t)info_buf, &bi), 0);
+	CHECK_EQ(bi.nmods, 4);
+	CHECK_STR(bi.mods[1].cmdline, "vmlinuz");
+	CHECK_EQ(bi.mods[1].start, 0x300000);
+	CHECK_STR(bi.mods[3].cmdline, "ferry.cfg");
+}
+
 int main(void)
 {
 	RUN(memory_types);
@@ -328,6 +388,8 @@ int main(void)
 	RUN(bad_elf_files);
 	RUN(load_options);
 	RUN(loader_masks_the_key);
+	RUN(folder_files);
+	RUN(named_modules_reach_ferry);
 	printf("%d passed, %d failed\n", check_passed, check_failed);
 	return check_failed ? 1 : 0;
 }

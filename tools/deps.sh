@@ -18,6 +18,8 @@ declare -A need=(
 	[bochs]=bochs
 	[bxhub]=bochs
 	[xz]=xz-utils
+	[mkfs.ext4]=e2fsprogs
+	[debugfs]=e2fsprogs
 	[dpkg-deb]=dpkg
 	[apt-get]=apt
 )

@@ -131,3 +131,4 @@ bool fake_port_intercepted(u16 port)
 	}
 	return on;
 }
+

@@ -16,6 +16,7 @@
  * with a fake back end (fake_arch.c). */
 #include "check.h"
 #include "fake_arch.h"
+#include "fake_io.h"
 #include "fake_bus.h"
 #include "fake_hv.h"
 #include "platform/pci.h"
@@ -59,31 +60,11 @@ static void setup(void)
 	fake_nports = 0;
 }
 
-/* One IN or OUT exit; returns what guest_io returned. */
-static bool io(u16 port, u8 size, bool in)
-{
-	struct vm_exit e = { .reason = EXIT_IO, .insn_len = 1 };
-	e.io.port = port;
-	e.io.size = size;
-	e.io.in = in;
-	return guest_io(vcpu, &e);
-}
 
-/* The guest's RAX after IN from port, RAX being rax before. */
-static u64 in_rax(u16 port, u8 size, u64 rax)
-{
-	vcpu->regs.gpr[GPR_RAX] = rax;
-	if (!io(port, size, true))
-		return 0xBAD;
-	return vcpu->regs.gpr[GPR_RAX];
-}
+static u64 in_rax(u16 port, u8 size, u64 rax) { return fake_in(vcpu, port, size, rax); }
 static u32 in32(u16 port) { return (u32)in_rax(port, 4, 0); }
 
-static bool out(u16 port, u8 size, u64 rax)
-{
-	vcpu->regs.gpr[GPR_RAX] = rax;
-	return io(port, size, false);
-}
+static bool out(u16 port, u8 size, u64 rax) { return fake_out(vcpu, port, size, rax); }
 
 TEST(machine_found)
 {

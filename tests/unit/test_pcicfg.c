@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include "check.h"
 #include "fake_arch.h"
+#include "fake_io.h"
 #include "fake_bus.h"
 #include "fake_hv.h"
 #include "platform/pci.h"
@@ -82,14 +83,7 @@ static void setup(void)
 	pcicfg_map_ecam(&vm, &e, 1);
 }
 
-static bool io(u16 port, u8 size, bool in)
-{
-	struct vm_exit e = { .reason = EXIT_IO, .insn_len = 1 };
-	e.io.port = port;
-	e.io.size = size;
-	e.io.in = in;
-	return guest_io(vcpu, &e);
-}
+static bool io(u16 port, u8 size, bool in) { return fake_io(vcpu, port, size, in); }
 static u32 cf8_read(u8 dev, u16 reg, u8 size)
 {
 	vcpu->regs.gpr[GPR_RAX] = BIT(31) | (u32)dev << 11 | (reg & 0xFC);

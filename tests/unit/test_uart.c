@@ -4,6 +4,7 @@
  * transmitter-empty interrupt's edges. */
 #include "check.h"
 #include "fake_arch.h"
+#include "fake_io.h"
 #include "fake_bus.h"
 #include "fake_hv.h"
 #include "vdev/uart16550.h"
@@ -32,28 +33,10 @@ static void setup(void)
 	CHECK_EQ(uart16550_attach(&uart, &vm, 0x3F8, 4), 0);
 }
 
-static bool io(u16 port, u8 size, bool in)
-{
-	struct vm_exit e = { .reason = EXIT_IO, .insn_len = 1 };
-	e.io.port = port;
-	e.io.size = size;
-	e.io.in = in;
-	return guest_io(vcpu, &e);
-}
 
-static u64 in_rax(u16 port, u8 size, u64 rax)
-{
-	vcpu->regs.gpr[GPR_RAX] = rax;
-	if (!io(port, size, true))
-		return 0xBAD;
-	return vcpu->regs.gpr[GPR_RAX];
-}
+static u64 in_rax(u16 port, u8 size, u64 rax) { return fake_in(vcpu, port, size, rax); }
 
-static bool out(u16 port, u8 size, u64 rax)
-{
-	vcpu->regs.gpr[GPR_RAX] = rax;
-	return io(port, size, false);
-}
+static bool out(u16 port, u8 size, u64 rax) { return fake_out(vcpu, port, size, rax); }
 
 static void out_str(const char *s)
 {

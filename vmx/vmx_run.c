@@ -191,12 +191,8 @@ static void emulate_xsetbv(struct vcpu *vcpu)
 {
 	struct vcpu_regs *r = &vcpu->regs;
 	u64 v = (r->gpr[GPR_RDX] << 32) | (u32)r->gpr[GPR_RAX];
-	/* The rules of XSETBV (SDM Vol. 2D): x87 always, AVX needs SSE, MPX
-	 * and AVX-512 state come whole, only what the CPU supports. */
-	bool ok = (u32)r->gpr[GPR_RCX] == 0 && (v & XCR0_X87) && !(v & ~vmx.xcr0_supported) &&
-		  (!(v & XCR0_AVX) || (v & XCR0_SSE)) && (!(v & XCR0_BNDREGS) == !(v & XCR0_BNDCSR)) &&
-		  (!(v & XCR0_AVX512) || ((v & XCR0_AVX512) == XCR0_AVX512 && (v & XCR0_AVX)));
-	if (!ok) {
+	/* A value the CPU would refuse would raise #GP here, in ferry. */
+	if ((u32)r->gpr[GPR_RCX] != 0 || !xcr0_valid(v, vmx.xcr0_supported)) {
 		vmx_inject_exception(vcpu, VEC_GP, true, 0);
 		return;
 	}

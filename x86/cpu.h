@@ -92,6 +92,18 @@ static inline void invlpg(const void *va) { __asm__ volatile("invlpg (%0)" ::"r"
 #define XCR0_BNDREGS BIT(3)
 #define XCR0_BNDCSR BIT(4)
 #define XCR0_AVX512 (BIT(5) | BIT(6) | BIT(7)) /* opmask, ZMM_Hi256, Hi16_ZMM */
+#define XCR0_AMX (BIT(17) | BIT(18))           /* XTILECFG, XTILEDATA */
+
+/* Would XSETBV accept v for XCR0 on a CPU supporting `supported` (SDM
+ * Vol. 1, 13.3; Vol. 2D, XSETBV)?  x87 always; AVX needs SSE; MPX's two
+ * components, AVX-512's three (with AVX) and AMX's two come whole. */
+static inline bool xcr0_valid(u64 v, u64 supported)
+{
+	return (v & XCR0_X87) && !(v & ~supported) && (!(v & XCR0_AVX) || (v & XCR0_SSE)) &&
+	       (!(v & XCR0_BNDREGS) == !(v & XCR0_BNDCSR)) &&
+	       (!(v & XCR0_AVX512) || ((v & XCR0_AVX512) == XCR0_AVX512 && (v & XCR0_AVX))) &&
+	       (!(v & XCR0_AMX) || (v & XCR0_AMX) == XCR0_AMX);
+}
 
 #define RFLAGS_IF BIT(9)
 

@@ -110,3 +110,6 @@ test_apic_guard_SRCS = tests/unit/test_apic_guard.c vm/apic_guard.c tests/unit/f
 UNIT_TESTS += test_guest_mods
 test_guest_mods_SRCS = tests/unit/test_guest_mods.c vm/guest_mods.c platform/config.c tests/unit/fake_hv.c \
 	lib/string.c lib/fmt.c lib/err.c
+
+UNIT_TESTS += test_x86
+test_x86_SRCS = tests/unit/test_x86.c

@@ -1,6 +1,7 @@
 /* The guest's 16550A (vdev/uart16550.h).  Registers: PC16550D datasheet
  * (National Semiconductor), table II. */
 #include "uart16550.h"
+#include "lib/string.h"
 #include "vm/virq.h"
 
 #define UART_RBR_THR 0  /* DLAB: divisor latch low */
@@ -26,23 +27,43 @@
 #define LSR_TEMT BIT(6)
 #define MSR_IDLE 0xB0        /* DCD, DSR, CTS: a terminal is attached */
 
+/* ferry's own lines start with this: a guest line that does gets
+ * GUEST_MARK before it, so no guest can print a line that reads as
+ * ferry's. */
+#define FERRY_PREFIX "ferry:"
+#define GUEST_MARK "guest| "
+
+static void emit(struct uart16550 *u)
+{
+	size_t p = sizeof(FERRY_PREFIX) - 1;
+	if (u->len >= p && !memcmp(u->line, FERRY_PREFIX, p)) {
+		char marked[sizeof(GUEST_MARK) - 1 + CONSOLE_LINE_MAX];
+		memcpy(marked, GUEST_MARK, sizeof(GUEST_MARK) - 1);
+		memcpy(marked + sizeof(GUEST_MARK) - 1, u->line, u->len);
+		console_line(LOG_GUEST, marked, sizeof(GUEST_MARK) - 1 + u->len);
+	} else {
+		console_line(LOG_GUEST, u->line, u->len);
+	}
+	u->len = 0;
+}
+
 void uart16550_flush(struct uart16550 *u)
 {
-	if (u->len) {
-		console_line(LOG_GUEST, u->line, u->len);
-		u->len = 0;
-	}
+	if (u->len)
+		emit(u);
 }
 
 static void transmit(struct uart16550 *u, u8 c)
 {
 	if (c == '\n') {
-		console_line(LOG_GUEST, u->line, u->len);
-		u->len = 0;
+		emit(u);
 	} else if (c != '\r') {
-		u->line[u->len++] = (char)c;
+		/* Control characters (terminal escapes among them) reach
+		 * ferry's console as '?': the guest cannot move the cursor or
+		 * rewrite ferry's lines on the terminal.  Tabs pass. */
+		u->line[u->len++] = (c < 0x20 && c != '\t') || c == 0x7F ? '?' : (char)c;
 		if (u->len == sizeof(u->line))
-			uart16550_flush(u);
+			emit(u);
 	}
 }
 

@@ -4,7 +4,10 @@
  * Output is collected per line and handed to the console whole as
  * LOG_GUEST, so the guest's lines never interleave with ferry's; a line
  * longer than CONSOLE_LINE_MAX goes on in pieces of that size and empty
- * lines are kept: nothing the guest writes is lost or merged.  The
+ * lines are kept: nothing the guest writes is lost or merged.  Control
+ * characters arrive as '?', and a guest line that starts like one of
+ * ferry's ("ferry:") gets "guest| " before it: the guest can neither
+ * forge ferry's lines nor send terminal escapes.  The
  * transmitter is always ready (ferry sends at once), and it raises the
  * transmitter-empty interrupt a real 16550 raises (IER bit 1, gated by
  * MCR OUT2) on the guest's ISA IRQ, so an interrupt-driven driver such

@@ -157,6 +157,20 @@ TEST(com1_thre_interrupt_edges)
 	CHECK_EQ(fake_console_writes, 1);
 }
 
+/* The guest cannot forge ferry's lines or drive the terminal. */
+TEST(com1_no_forged_lines_or_escapes)
+{
+	setup();
+	out_str("ferry: error: fake\n");
+	out_str("\x1b[2J\x1b[Hclear\tscreen\x7f\n");
+	out_str("a ferry: line\n");
+	CHECK_EQ(fake_console_writes, 3);
+	const char want[] = "guest| ferry: error: fake\n?[2J?[Hclear\tscreen?\na ferry: line\n";
+	CHECK_EQ(fake_console_len, sizeof(want) - 1);
+	CHECK(memcmp(fake_console, want, sizeof(want) - 1) == 0);
+	CHECK_EQ(fake_console_last_level, LOG_GUEST);
+}
+
 int main(void)
 {
 	RUN(com1_lines);
@@ -165,5 +179,6 @@ int main(void)
 	RUN(com1_empty_lines_kept);
 	RUN(com1_probe_registers);
 	RUN(com1_thre_interrupt_edges);
+	RUN(com1_no_forged_lines_or_escapes);
 	return CHECK_SUMMARY();
 }

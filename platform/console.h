@@ -53,6 +53,20 @@ __noreturn void panic(const char *fmt, ...) __printf(1, 2);
  * the line its own way). */
 #define log_err(...) log_printf(LOG_ERR, __VA_ARGS__)
 #define log_warn(...) log_printf(LOG_WARN, __VA_ARGS__)
+/* A warning the guest can cause at will: the first 8 from one place in
+ * the code are logged, then one line saying the rest are not.  Each line
+ * costs serial time, so a guest must not be able to fill it. */
+#define GUEST_WARN_MAX 8
+#define log_guest_warn(...)                                                                  \
+	do {                                                                                 \
+		static unsigned guest_warned_;                                               \
+		if (guest_warned_ < GUEST_WARN_MAX)                                          \
+			log_warn(__VA_ARGS__);                                               \
+		else if (guest_warned_ == GUEST_WARN_MAX)                                    \
+			log_warn("(more warnings like the last one are not shown)");        \
+		if (guest_warned_ <= GUEST_WARN_MAX)                                         \
+			guest_warned_++;                                                     \
+	} while (0)
 #define log_info(...) log_printf(LOG_INFO, __VA_ARGS__)
 #define log_debug(...) log_printf(LOG_DEBUG, __VA_ARGS__)
 

@@ -111,7 +111,7 @@ static void update_bars(struct vpci_dev *d)
 			b->mapped = want;
 			log_debug("vpci %02x:%02x.%x: %s at %lx", d->bus, d->dev, d->fn, b->name, want);
 		} else if (d->bar_refusals++ < 8) {
-			log_warn("vpci %02x:%02x.%x: %s cannot decode at %lx+%lx: %s", d->bus, d->dev, d->fn, b->name, want,
+			log_guest_warn("vpci %02x:%02x.%x: %s cannot decode at %lx+%lx: %s", d->bus, d->dev, d->fn, b->name, want,
 				 b->size, err_name(rc));
 		}
 	}

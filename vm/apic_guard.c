@@ -95,9 +95,7 @@ static void guard_write(void *ctx, u64 off, unsigned size, u64 val)
 	u32 out;
 	u32 id = mmio_rd32(apic, APIC_ID) >> 24, ldr = mmio_rd32(apic, APIC_LDR), dfr = mmio_rd32(apic, APIC_DFR);
 	if (!apic_guard_check((u32)off, (u32)val, mmio_rd32(apic, APIC_ICR_HI), (u8)id, ldr, dfr, &out)) {
-		static unsigned warned;
-		if (warned++ < 8)
-			log_warn("guest: local APIC write %x to register %lx refused (only fixed interrupts to itself)",
+		log_guest_warn("guest: local APIC write %x to register %lx refused (only fixed interrupts to itself)",
 				 (u32)val, off);
 		return;
 	}

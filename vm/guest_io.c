@@ -110,7 +110,7 @@ bool guest_io(struct vcpu *vcpu, const struct vm_exit *e)
 
 	if (e->io.string) {
 		/* INS/OUTS: no device ferry emulates needs them. */
-		log_warn("guest string I/O on port %x not emulated: #GP", port);
+		log_guest_warn("guest string I/O on port %x not emulated: #GP", port);
 		vcpu->vm->arch->inject_exception(vcpu, VEC_GP, true, 0);
 		return false;
 	}
@@ -140,7 +140,7 @@ bool guest_io(struct vcpu *vcpu, const struct vm_exit *e)
 			vm_stop(vcpu->vm, VM_STOP_POWER_OFF);
 		}
 	} else if (port_owned(port)) {
-		log_warn("guest %s port %x of a device ferry owns: %s", e->io.in ? "read" : "wrote", port,
+		log_guest_warn("guest %s port %x of a device ferry owns: %s", e->io.in ? "read" : "wrote", port,
 			 e->io.in ? "all ones" : "dropped");
 	}
 	/* Other intercepted ports read as an empty bus. */

@@ -53,7 +53,7 @@ static void report_bytes(const char *what, struct vcpu *vcpu, const u8 *b, size_
 		hex[3 * i + 2] = ' ';
 		hex[3 * i + 3] = 0;
 	}
-	log_warn("%s at rip %lx (bytes: %s)", what, vcpu->regs.rip, hex);
+	log_guest_warn("%s at rip %lx (bytes: %s)", what, vcpu->regs.rip, hex);
 }
 
 /* A guest poking at memory that is not its own gets the empty bus; the
@@ -90,10 +90,10 @@ enum mmio_result mmio_emulate(struct vcpu *vcpu, const struct vm_exit *exit)
 	int rc = x86_decode(bytes, n, vcpu->regs.mode, &insn);
 	if (rc != DECODE_OK) {
 		if (n == 0)
-			log_warn("cannot fetch the instruction at rip %lx that accessed %lx", vcpu->regs.rip, gpa);
+			log_guest_warn("cannot fetch the instruction at rip %lx that accessed %lx", vcpu->regs.rip, gpa);
 		else
 			report_bytes(x86_decode_strerror(rc), vcpu, bytes, n);
-		log_warn("access to %lx (%s) not emulated: injecting #UD", gpa, r ? r->name : "no device");
+		log_guest_warn("access to %lx (%s) not emulated: injecting #UD", gpa, r ? r->name : "no device");
 		vm->arch->inject_exception(vcpu, VEC_UD, false, 0);
 		return MMIO_INJECTED;
 	}

@@ -91,7 +91,7 @@ bool msr_emulate_write(struct vcpu *vcpu, u32 msr, u64 val)
 		 * it has is accepted; any change is refused. */
 		if ((val & ~(u64)APIC_BASE_BSP) == (boot_apic_base & ~(u64)APIC_BASE_BSP))
 			return true;
-		log_warn("guest: refused to move, disable or switch the local APIC (APIC_BASE %lx -> %lx)",
+		log_guest_warn("guest: refused to move, disable or switch the local APIC (APIC_BASE %lx -> %lx)",
 			 boot_apic_base, val);
 		return false;
 	}

@@ -16,6 +16,6 @@ int virq_raise_isa(unsigned irq)
 		return -E_NOENT;
 	int rc = lapic_send_self_ipi((u8)vector);
 	if (rc < 0)
-		log_warn("irq %u: the local APIC did not take vector %u (%s)", irq, vector, err_name(rc));
+		log_guest_warn("irq %u: the local APIC did not take vector %u (%s)", irq, vector, err_name(rc));
 	return rc;
 }

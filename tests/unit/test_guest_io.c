@@ -221,6 +221,21 @@ TEST(pci_absent_function)
 	CHECK_EQ(in32(0xCFC), 0xFFFFFFFFu);
 }
 
+/* A guest hammering an owned port cannot flood ferry's console: a few
+ * warnings, one saying the rest are not shown, then silence. */
+TEST(owned_port_warnings_limited)
+{
+	setup();
+	for (int i = 0; i < 3 * GUEST_WARN_MAX; i++)
+		CHECK_EQ(in_rax(0xC080, 1, 0), 0xFF);
+	int first = fake_log_by_level[LOG_WARN];
+	CHECK(first <= GUEST_WARN_MAX + 1);
+	for (int i = 0; i < 3 * GUEST_WARN_MAX; i++)
+		CHECK_EQ(in_rax(0xC080, 1, 0), 0xFF);
+	CHECK_EQ(fake_log_by_level[LOG_WARN], first); /* nothing more */
+	CHECK_EQ(fake_nports, 0);                       /* and nothing reached the device */
+}
+
 /* INS/OUTS are not emulated: #GP, and RIP must stay. */
 TEST(string_io_gp)
 {
@@ -264,6 +279,7 @@ int main(void)
 	RUN(pci_passthrough);
 	RUN(pci_latch_disabled);
 	RUN(pci_absent_function);
+	RUN(owned_port_warnings_limited);
 	RUN(string_io_gp);
 	RUN(released_function_visible);
 	return CHECK_SUMMARY();

@@ -40,6 +40,8 @@ int gmem_remove(struct gmem *gm, gpa_t start, gpa_t end)
 {
 	start = ALIGN_DOWN(start, PAGE_SIZE);
 	end = ALIGN_UP(end, PAGE_SIZE);
+	if (start >= end)
+		return 0; /* nothing: an empty range must not split the one around it */
 	for (unsigned i = 0; i < gm->n;) {
 		struct gmem_range r = gm->r[i];
 		if (r.end <= start || r.start >= end) {

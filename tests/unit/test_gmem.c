@@ -69,6 +69,20 @@ TEST(table_full_is_reported)
 	CHECK_EQ(gmem_remove(&g, 0x800, 0x900), 0); /* removing whole ranges needs no slot */
 }
 
+/* Removing nothing changes nothing: an empty range inside a range used to
+ * split it into two touching ones, and a buffer across the split was then
+ * refused. */
+TEST(remove_empty_range_keeps_one_range)
+{
+	struct gmem g = { 0 };
+	CHECK_EQ(gmem_add(&g, 0x1000, 0x5000), 0);
+	CHECK_EQ(gmem_remove(&g, 0x2000, 0x2000), 0);
+	CHECK_EQ(g.n, 1);
+	CHECK_EQ(gmem_check(&g, 0x1800, 0x1000), 0);
+	CHECK_EQ(gmem_remove(&g, 0x3000, 0x2000), 0); /* reversed: nothing */
+	CHECK_EQ(g.n, 1);
+}
+
 int main(void)
 {
 	RUN(add_merges_and_sorts);
@@ -76,5 +90,6 @@ int main(void)
 	RUN(remove_splits);
 	RUN(check_refuses_ferry_outside_and_crossing);
 	RUN(table_full_is_reported);
+	RUN(remove_empty_range_keeps_one_range);
 	return CHECK_SUMMARY();
 }

@@ -260,6 +260,7 @@ static void do_read(struct net_server *s, struct net_srv_peer *p, const struct n
 	unsigned idx = (unsigned)(p - s->peers);
 	u32 st = check_extent(s, r->dev, r->lba, r->count);
 	if (st != NET_ST_OK) {
+		s->stats.rx_ok++; /* acted upon: refused with a status, as a write is */
 		reply_status(s, p, m->tag, st);
 		return;
 	}

@@ -853,6 +853,16 @@ TEST(read_only_export)
 	CHECK(!memcmp(bufb, disk[0].data, 8 * 512));
 }
 
+/* Every frame taken from the link lands in exactly one rx_* bucket
+ * (net/proto.h, struct net_stats). */
+static bool rx_accounted(const struct net_stats *st)
+{
+	u64 sum = st->rx_ok + st->rx_replay + st->rx_session + st->rx_unexpected + st->rx_stale;
+	for (unsigned i = 0; i < NET_VERDICT_COUNT; i++)
+		sum += st->rx_drop[i];
+	return sum == st->rx_frames;
+}
+
 TEST(errors_and_argument_checks)
 {
 	sim_reset(15);
@@ -879,6 +889,8 @@ TEST(errors_and_argument_checks)
 	CHECK_EQ(net_client_write(cli[0], 8191, 2, (struct blk_seg[]){ { seg.addr, 1024 } }, 1), -E_RANGE);
 	CHECK_EQ(disk[0].violations, 0);
 	CHECK(srv[0]->stats.errors >= 5);
+	CHECK(rx_accounted(&srv[0]->stats)); /* the refused READ counted too */
+	CHECK(rx_accounted(&cli[0]->stats));
 	CHECK(wire_clean());
 	/* Keys and sessions the set-up refuses. */
 	CHECK_EQ(client_start(1, 0, NULL, KEY), -E_INVAL);

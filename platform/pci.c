@@ -159,6 +159,11 @@ static void add_function(u8 bus, u8 dev, u8 fn)
 	d->class_code = (u8)(cls >> 24);
 	d->header_type = pci_read8(d, PCI_HEADER_TYPE) & 0x7F;
 
+	if (d->header_type == 1) {
+		u32 buses = pci_read32(d, PCI_PRIMARY_BUS);
+		d->sec_bus = (u8)(buses >> 8);
+		d->sub_bus = (u8)(buses >> 16);
+	}
 	if (d->header_type == 0) {
 		u16 cmd = pci_read16(d, PCI_COMMAND);
 		pci_write16(d, PCI_COMMAND, cmd & (u16)~(PCI_COMMAND_IO | PCI_COMMAND_MEM));
@@ -218,6 +223,46 @@ struct pci_dev *pci_find_bdf(u8 bus, u8 dev, u8 fn)
 static bool sealed;
 
 void pci_seal(void) { sealed = true; }
+
+/* Is a device ferry owns on a bus behind bridge b? */
+static bool above_owned(const struct pci_dev *b)
+{
+	for (unsigned i = 0; i < ndevs; i++)
+		if (devs[i].owner && devs[i].bus >= b->sec_bus && devs[i].bus <= b->sub_bus && b->sec_bus)
+			return true;
+	return false;
+}
+
+u32 pci_guest_locked_bits(u8 bus, u8 dev, u8 fn, u16 off4)
+{
+	const struct pci_dev *d = pci_find_bdf(bus, dev, fn);
+	if (!d)
+		return 0;
+	if (d->header_type == 0 && d->class_code == 0x06 && d->subclass == 0x00 && d->vendor == 0x8086 &&
+	    (off4 == PCI_INTEL_PCIEXBAR || off4 == PCI_INTEL_PCIEXBAR + 4))
+		return ~0u;
+	if (d->header_type != 1)
+		return 0;
+	if (off4 == PCI_PRIMARY_BUS)
+		return 0x00FFFFFF; /* the bus numbers; the latency timer is free */
+	if (!above_owned(d))
+		return 0;
+	switch (off4) {
+	case PCI_COMMAND:
+		return PCI_COMMAND_IO | PCI_COMMAND_MEM | PCI_COMMAND_MASTER;
+	case PCI_IO_BASE:
+		return 0x0000FFFF; /* base and limit; secondary status (RW1C) is free */
+	case PCI_MEMORY_BASE:
+	case PCI_MEMORY_BASE + 4:
+	case PCI_MEMORY_BASE + 8:
+	case PCI_MEMORY_BASE + 12:
+	case PCI_IO_BASE_UPPER:
+		return ~0u;
+	case PCI_BRIDGE_CONTROL & ~3u:
+		return (u32)PCI_BRIDGE_CTL_BUS_RESET << 16;
+	}
+	return 0;
+}
 
 static void check_unsealed(const struct pci_dev *d, const char *what)
 {

@@ -31,6 +31,14 @@
 #define PCI_INTR_LINE 0x3C
 #define PCI_INTR_PIN 0x3D  /* 0: no INTx pin */
 #define PCI_CAP_ID_VNDR 0x09 /* vendor-specific capability */
+/* Type 1 (PCI-to-PCI bridge) header, PCI-to-PCI Bridge Spec 1.2, 3.2. */
+#define PCI_PRIMARY_BUS 0x18      /* primary, secondary, subordinate, latency */
+#define PCI_IO_BASE 0x1C          /* I/O base and limit; 0x30: upper 16 bits */
+#define PCI_MEMORY_BASE 0x20      /* memory, then prefetchable windows to 0x2F */
+#define PCI_IO_BASE_UPPER 0x30
+#define PCI_BRIDGE_CONTROL 0x3E
+#define PCI_BRIDGE_CTL_BUS_RESET BIT(6) /* secondary bus reset */
+#define PCI_INTEL_PCIEXBAR 0x60   /* Intel host bridges: the ECAM window's base */
 
 struct pci_bar {
 	u64 base;   /* bus address (== host-physical on x86) or I/O port */
@@ -51,6 +59,7 @@ struct pci_dev {
 	u16 vendor, device;
 	u8 class_code, subclass, progif, revision;
 	u8 header_type;
+	u8 sec_bus, sub_bus; /* bridges (header type 1): the buses behind it at boot */
 	struct pci_bar bar[6];
 	const char *owner; /* NULL: visible to the guest; else ferry's driver name */
 	u16 saved_command; /* the command register before pci_claim */
@@ -118,6 +127,14 @@ void pci_quarantine(struct pci_dev *d, const char *why);
 /* The guest's view is being built from the owners: no more claims,
  * releases or owned ranges. */
 void pci_seal(void);
+
+/* The bits of the configuration dword at off4 (4-aligned) of a function
+ * the guest may not change, whatever it writes: ferry knows its devices by
+ * the bus numbers it found, so no bridge may renumber its buses; a bridge
+ * above a device ferry owns keeps its windows, its I/O, memory and
+ * bus-master enables and its secondary bus out of reset; an Intel host
+ * bridge keeps its ECAM base (PCIEXBAR).  0 for most registers. */
+u32 pci_guest_locked_bits(u8 bus, u8 dev, u8 fn, u16 off4);
 /* Adds [base, base + len) to the ports ferry owns with the claimed function
  * d: the guest reads all ones there and its writes are dropped, exactly as
  * for an owned I/O BAR.  Call it before the guest's VM is built

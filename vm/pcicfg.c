@@ -73,6 +73,17 @@ static void write_aligned(struct vm *vm, u8 bus, u8 dev, u8 fn, u16 off, unsigne
 		log_debug("guest wrote PCI config of a device ferry owns (%02x:%02x.%x reg %x): dropped", bus, dev, fn,
 			  off);
 	} else {
+		/* What the guest may not change keeps its current value. */
+		u32 locked = pci_guest_locked_bits(bus, dev, fn, (u16)(off & ~3u)) >> (8 * (off & 3));
+		u32 ones = size == 4 ? ~0u : (1u << (size * 8)) - 1;
+		locked &= ones;
+		if (locked) {
+			u32 cur = pci_cfg_read(bus, dev, fn, off, size);
+			if ((val & locked) != (cur & locked))
+				log_guest_warn("guest: PCI %02x:%02x.%x register %x: bits %x kept (ferry's devices depend on them)",
+					       bus, dev, fn, off, (val ^ cur) & locked);
+			val = (val & ~locked) | (cur & locked);
+		}
 		pci_cfg_write(bus, dev, fn, off, size, val);
 	}
 }

@@ -73,7 +73,8 @@ static void cfg_write(u16 port, unsigned size, u32 v)
 	unsigned reg = (addr_latch & 0xFC) / 4, shift = (port & 3) * 8;
 	u32 mask = (size == 4 ? ~0u : (1u << (size * 8)) - 1) << shift;
 	u32 nv = (f->cfg[reg] & ~mask) | ((v << shift) & mask);
-	if (reg >= 4 && reg < 10) { /* a BAR: only the address bits above its size stick */
+	bool bridge = ((f->cfg[3] >> 16) & 0x7F) == 1; /* a type 1 header has two BARs */
+	if (reg >= 4 && reg < (bridge ? 6u : 10u)) { /* a BAR: only the address bits above its size stick */
 		u32 size_bytes = f->bar_size[reg - 4];
 		if (!size_bytes)
 			return;

@@ -32,7 +32,9 @@ extern unsigned fake_nports;
 
 /* An empty bus: no functions, nothing recorded. */
 void fake_bus_reset(void);
-/* Adds a type-0 function.  header_type may have bit 7 (multi-function). */
+/* Adds a function: header_type 0, or 1 for a PCI-to-PCI bridge (two BARs,
+ * then the bus numbers and windows as plain registers); bit 7 is
+ * multi-function. */
 struct fake_pci_fn *fake_pci_add(u8 bus, u8 dev, u8 fn, u16 vendor, u16 device, u32 class_rev, u8 header_type);
 /* BAR i: an I/O BAR at port base, or a 32-bit memory BAR at base; size a
  * power of two. */

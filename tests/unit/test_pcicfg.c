@@ -7,7 +7,9 @@
  *   00:00.0 host bridge       the guest's
  *   00:03.0 NIC               the guest's
  *   00:04.0 NIC               ferry's ("e1000")
- *   00:10.0 virtual function  a fake model (a config space array) */
+ *   00:10.0 virtual function  a fake model (a config space array)
+ *   00:08.0 PCI bridge        the guest's, buses 1-1
+ *   01:02.0 NIC               ferry's ("virtio-net"), behind the bridge */
 #include <stdlib.h>
 #include "check.h"
 #include "fake_arch.h"
@@ -22,7 +24,7 @@
 
 static struct vm vm;
 static struct vcpu *const vcpu = &vm.vcpu;
-static struct fake_pci_fn *nic, *owned;
+static struct fake_pci_fn *nic, *owned, *bridge, *behind;
 static u8 *real_ecam; /* what ferry's own ECAM access reaches (bus 0) */
 
 /* The virtual function's model: 4 KiB of bytes, and what it was asked. */
@@ -61,8 +63,14 @@ static void machine_init(void)
 	nic = fake_pci_add(0, 3, 0, 0x8086, 0x100E, 0x02000003, 0);
 	nic->cfg[15] = 0x0000010B;
 	owned = fake_pci_add(0, 4, 0, 0x8086, 0x100E, 0x02000003, 0);
+	bridge = fake_pci_add(0, 0x08, 0, 0x8086, 0x2918, 0x06040000, 1);
+	bridge->cfg[1] = 0x00100007;              /* I/O, memory, bus master on */
+	bridge->cfg[PCI_PRIMARY_BUS / 4] = 0x00010100; /* primary 0, secondary 1, subordinate 1 */
+	bridge->cfg[PCI_MEMORY_BASE / 4] = 0xFE90FE80; /* a window over the NIC's BAR */
+	behind = fake_pci_add(1, 2, 0, 0x1AF4, 0x1041, 0x02000001, 0);
 	pci_init();
 	pci_claim(pci_find_bdf(0, 4, 0), "e1000");
+	pci_claim(pci_find_bdf(1, 2, 0), "virtio-net");
 	real_ecam = aligned_alloc(4096, 1 << 20);
 	memset(real_ecam, 0xEE, 1 << 20);
 	pci_ecam_add((u64)(uintptr_t)real_ecam, 0, 0);
@@ -201,6 +209,48 @@ TEST(owned_function_absent_through_both)
 	CHECK_EQ(real_ecam[4 << 15 | 0x100], 0x11);
 }
 
+static u32 cfgb_read(u8 bus, u8 dev, u16 reg, u8 size)
+{
+	vcpu->regs.gpr[GPR_RAX] = BIT(31) | (u32)bus << 16 | (u32)dev << 11 | (reg & 0xFC);
+	io(0xCF8, 4, false);
+	vcpu->regs.gpr[GPR_RAX] = 0;
+	io((u16)(0xCFC + (reg & 3)), size, true);
+	return (u32)vcpu->regs.gpr[GPR_RAX];
+}
+
+static void cfgb_write(u8 bus, u8 dev, u16 reg, u8 size, u32 v)
+{
+	vcpu->regs.gpr[GPR_RAX] = BIT(31) | (u32)bus << 16 | (u32)dev << 11 | (reg & 0xFC);
+	io(0xCF8, 4, false);
+	vcpu->regs.gpr[GPR_RAX] = v;
+	io((u16)(0xCFC + (reg & 3)), size, false);
+}
+
+/* Renumbering the bridge would move ferry's NIC to a bus/device/function
+ * ferry does not know as its own: the bus numbers stay; so do the window,
+ * decoding and bus mastering of a bridge above an owned device, and its
+ * secondary bus cannot be reset.  The rest of the bridge is the guest's. */
+TEST(bridges_above_owned_devices_hold)
+{
+	setup();
+	CHECK_EQ(cfgb_read(1, 2, 0, 4), 0xFFFFFFFFu);        /* the owned NIC: absent */
+	cfgb_write(0, 0x08, PCI_PRIMARY_BUS, 4, 0x40020200); /* secondary 2, latency 0x40 */
+	CHECK_EQ(fake_pci_cfg32(bridge, PCI_PRIMARY_BUS), 0x40010100u);
+	cfgb_write(0, 0x08, PCI_PRIMARY_BUS + 1, 1, 5);      /* a byte write to the secondary bus */
+	CHECK_EQ(fake_pci_cfg32(bridge, PCI_PRIMARY_BUS), 0x40010100u);
+	CHECK_EQ(cfgb_read(2, 2, 0, 4), 0xFFFFFFFFu);        /* nothing came up on a new bus */
+	cfgb_write(0, 0x08, PCI_COMMAND, 2, 0);              /* decoding and bus mastering off */
+	CHECK_EQ(fake_pci_cfg32(bridge, PCI_COMMAND) & 7, 7u);
+	cfgb_write(0, 0x08, PCI_MEMORY_BASE, 4, 0);          /* the window moved away */
+	CHECK_EQ(fake_pci_cfg32(bridge, PCI_MEMORY_BASE), 0xFE90FE80u);
+	cfgb_write(0, 0x08, PCI_BRIDGE_CONTROL, 2, 0x0043);  /* secondary bus reset, parity, SERR */
+	CHECK_EQ(fake_pci_cfg32(bridge, PCI_BRIDGE_CONTROL & ~3u) >> 16, 0x0003u);
+	CHECK(fake_log_by_level[LOG_WARN] >= 1);
+	/* A bridge above nothing of ferry's keeps only its bus numbers. */
+	CHECK_EQ(pci_guest_locked_bits(0, 3, 0, PCI_COMMAND), 0u);
+	CHECK_EQ(pci_guest_locked_bits(0, 0x08, 0, PCI_CAP_PTR), 0u);
+}
+
 int main(void)
 {
 	machine_init();
@@ -208,6 +258,7 @@ int main(void)
 	RUN(virtual_function_through_the_ports);
 	RUN(both_doors_agree);
 	RUN(owned_function_absent_through_both);
+	RUN(bridges_above_owned_devices_hold);
 	free(real_ecam);
 	return CHECK_SUMMARY();
 }

@@ -299,5 +299,7 @@ const struct shell_cmd lbd_shell_cmds[] = {
 	{ "in", cmd_in, "in PORT [1|2|4]" },
 	{ "smp-escape", cmd_smp_escape, "smp-escape APIC_ID" },
 	{ "memscan", cmd_memscan, "memscan REVERSED_HEX" },
+	{ "pcir", cmd_pcir, "pcir BUS DEV FN OFF" },
+	{ "pciw", cmd_pciw, "pciw BUS DEV FN OFF SIZE VAL" },
 };
 const size_t lbd_shell_ncmds = ARRAY_SIZE(lbd_shell_cmds);

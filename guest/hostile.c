@@ -6,6 +6,10 @@
  *                        pointing it at a real-mode trampoline that writes
  *                        a marker; fails when the marker appears (that CPU
  *                        would run guest code outside virtualization)
+ *   pcir B D F OFF       a PCI configuration dword (CF8/CFC), printed
+ *   pciw B D F OFF SIZE VAL
+ *                        a PCI configuration write of SIZE bytes: the
+ *                        tests renumber bridges and clear enables with it
  *   memscan REVERSED     look through all of the guest's RAM for a secret,
  *                        given reversed (hex digits) so that the command
  *                        line does not hold it: its text and its bytes
@@ -120,4 +124,48 @@ int cmd_memscan(struct shell *sh, int argc, char **argv)
 	g_free(bytes);
 	shell_printf(sh, "memscan copies=%u", found);
 	return found ? -E_EXIST : 0;
+}
+
+static int cfg_args(struct shell *sh, int argc, char **argv, int want, u64 *v)
+{
+	if (argc != want + 1)
+		return shell_usage(sh);
+	for (int i = 0; i < want; i++)
+		if (str_to_u64(argv[i + 1], strlen(argv[i + 1]), &v[i]) < 0)
+			return shell_usage(sh);
+	if (v[0] > 255 || v[1] > 31 || v[2] > 7 || v[3] > 0xFF)
+		return shell_usage(sh);
+	return 0;
+}
+
+static u32 cfg_addr(const u64 *v) { return BIT(31) | (u32)v[0] << 16 | (u32)v[1] << 11 | (u32)v[2] << 8 | ((u32)v[3] & 0xFC); }
+
+int cmd_pcir(struct shell *sh, int argc, char **argv)
+{
+	u64 v[4];
+	int rc = cfg_args(sh, argc, argv, 4, v);
+	if (rc)
+		return rc;
+	outl(0xCF8, cfg_addr(v));
+	shell_printf(sh, "pcir %02lx:%02lx.%lx %02lx = %08x", v[0], v[1], v[2], v[3] & 0xFC, inl(0xCFC));
+	return 0;
+}
+
+int cmd_pciw(struct shell *sh, int argc, char **argv)
+{
+	u64 v[6];
+	int rc = cfg_args(sh, argc, argv, 6, v);
+	if (rc)
+		return rc;
+	if ((v[4] != 1 && v[4] != 2 && v[4] != 4) || v[3] % v[4])
+		return shell_usage(sh);
+	outl(0xCF8, cfg_addr(v));
+	u16 port = (u16)(0xCFC + (v[3] & 3));
+	if (v[4] == 4)
+		outl(port, (u32)v[5]);
+	else if (v[4] == 2)
+		outw(port, (u16)v[5]);
+	else
+		outb(port, (u8)v[5]);
+	return 0;
 }

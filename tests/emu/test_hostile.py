@@ -2,6 +2,7 @@
 tries each on purpose and the test asserts the refusal, that ferry kept
 running the guest afterwards, and what a user would check."""
 import os
+import re
 import subprocess
 
 import disks
@@ -82,3 +83,29 @@ def hostile_key_in_another_stick_file_not_in_guest_ram(tmp):
         assert run.find(r"^ferry: guest: modules: kernel guest\.elf \(\d+ KiB\); not the guest's, zeroed: "
                         r"ferry\.cfg\.old \(1 KiB\)$"), f"{fw}:\n" + run.output[-3000:]
         assert_no_key(run, f"{fw}, ferry.cfg.old")
+
+
+@test
+def hostile_bridge_renumbering_keeps_owned_nic_hidden(tmp):
+    """ferry's e1000 behind a PCIe root port (a client with no server: its
+    guest still runs).  The guest renumbers the root port's buses and
+    clears its decoding: the registers keep their values, ferry warns, and
+    the NIC appears on no bus."""
+    cmds = ("pcir 0 0x1c 0 0x18; pciw 0 0x1c 0 0x18 4 0x00020200; pciw 0 0x1c 0 4 2 0; "
+            "pcir 0 0x1c 0 0x18; pcir 0 0x1c 0 4; lspci")
+    run = ferryrun.run(ferryrun.qemu_cmd(
+        guest_cmds=cmds,
+        ferry_args=ferryrun.client_ferry_args(ferryrun.TEST_KEY, "e1000", 1),
+        extra=["-device", "pcie-root-port,id=rp1,bus=pcie.0,chassis=1,addr=0x1c",
+               "-netdev", "user,id=n0,restrict=on", "-device", "e1000,bus=rp1,netdev=n0"]), timeout=120)
+    assert run.find(r"^ferry: pci 01:00\.0 taken by ferry's e1000 driver"), run.output[-3000:]
+    first = run.find(r"^pcir 00:1c\.0 18 = ([0-9a-f]{8})$")
+    assert first, run.output[-3000:]
+    lines = [l for l in run.lines if l.startswith("pcir 00:1c.0 18 = ")]
+    assert lines == [lines[0]] * 2, f"the bus numbers changed: {lines}"
+    assert run.find(r"ferry: warning: guest: PCI 00:1c\.0 register 18: bits \w+ kept"), run.output[-3000:]
+    m = run.find(r"^pcir 00:1c\.0 04 = ([0-9a-f]{8})$")
+    assert m and int(m.group(1), 16) & 0x3 == 0x3, "the root port stopped decoding:\n" + run.output[-3000:]
+    assert not any(re.match(r"^pci [0-9a-f]{2}:..\.. 8086:100e", l) for l in run.lines), \
+        "ferry's NIC became visible:\n" + run.output[-3000:]
+    assert run.passed(), run.output[-3000:]

@@ -300,6 +300,7 @@ const struct shell_cmd lbd_shell_cmds[] = {
 	{ "smp-escape", cmd_smp_escape, "smp-escape APIC_ID" },
 	{ "memscan", cmd_memscan, "memscan REVERSED_HEX" },
 	{ "pcir", cmd_pcir, "pcir BUS DEV FN OFF" },
+	{ "out", cmd_out, "out PORT 1|2|4 VALUE" },
 	{ "pciw", cmd_pciw, "pciw BUS DEV FN OFF SIZE VAL" },
 };
 const size_t lbd_shell_ncmds = ARRAY_SIZE(lbd_shell_cmds);

@@ -10,6 +10,8 @@
  *   pciw B D F OFF SIZE VAL
  *                        a PCI configuration write of SIZE bytes: the
  *                        tests renumber bridges and clear enables with it
+ *   out PORT SIZE VAL    an I/O port write (the tests reset and power off
+ *                        the machine through the ports ferry must catch)
  *   memscan REVERSED     look through all of the guest's RAM for a secret,
  *                        given reversed (hex digits) so that the command
  *                        line does not hold it: its text and its bytes
@@ -167,5 +169,21 @@ int cmd_pciw(struct shell *sh, int argc, char **argv)
 		outw(port, (u16)v[5]);
 	else
 		outb(port, (u8)v[5]);
+	return 0;
+}
+
+int cmd_out(struct shell *sh, int argc, char **argv)
+{
+	u64 port, size, val;
+	if (argc != 4 || str_to_u64(argv[1], strlen(argv[1]), &port) < 0 || port > 0xFFFF ||
+	    str_to_u64(argv[2], strlen(argv[2]), &size) < 0 || (size != 1 && size != 2 && size != 4) ||
+	    str_to_u64(argv[3], strlen(argv[3]), &val) < 0)
+		return shell_usage(sh);
+	if (size == 4)
+		outl((u16)port, (u32)val);
+	else if (size == 2)
+		outw((u16)port, (u16)val);
+	else
+		outb((u16)port, (u8)val);
 	return 0;
 }

@@ -20,6 +20,7 @@ extern const struct shell_cmd lbd_shell_cmds[];
 int cmd_smp_escape(struct shell *sh, int argc, char **argv);
 int cmd_memscan(struct shell *sh, int argc, char **argv);
 int cmd_pcir(struct shell *sh, int argc, char **argv);
+int cmd_out(struct shell *sh, int argc, char **argv);
 int cmd_pciw(struct shell *sh, int argc, char **argv);
 extern const size_t lbd_shell_ncmds;
 

@@ -109,3 +109,33 @@ def hostile_bridge_renumbering_keeps_owned_nic_hidden(tmp):
     assert not any(re.match(r"^pci [0-9a-f]{2}:..\.. 8086:100e", l) for l in run.lines), \
         "ferry's NIC became visible:\n" + run.output[-3000:]
     assert run.passed(), run.output[-3000:]
+
+
+def reset_attempt(tmp, cmds):
+    img = disks.make_fat(os.path.join(tmp, "disk.img"), 32, 40, {})
+    return ferryrun.run_local(img.path, cmds, timeout=60)
+
+
+@test
+def hostile_keyboard_controller_reset_is_ferrys(tmp):
+    """The keyboard controller's reset pulse (0x64 <- 0xFE) and a write of
+    its output port with the reset line low reach ferry, which logs them
+    and resets the machine itself (QEMU's -no-reboot: status 0), instead
+    of the chipset resetting behind ferry's back."""
+    for cmds, how in (("out 0x64 1 0xfe", "keyboard controller pulse"),
+                      ("out 0x64 1 0xd1; out 0x60 1 0xfe", "keyboard controller output port")):
+        run = reset_attempt(tmp, cmds + "; lbd-info")
+        assert run.find(rf"^ferry: the guest asked for a reset \({how}\)$"), run.output[-3000:]
+        assert run.find(r"^ferry: guest stopped: the guest asked for a reset"), run.output[-3000:]
+        assert run.find(r"^ferry: resetting the machine$"), run.output[-3000:]
+        assert not run.find(r"^lbd magic"), "the guest ran on after its reset:\n" + run.output[-3000:]
+
+
+@test
+def hostile_acpi_sleep_is_ferrys(tmp):
+    """A PM1a control write with SLP_EN (ACPI S5 on QEMU's q35: 0x2000 at
+    port 0x604) stops the guest and ferry powers the machine off."""
+    run = reset_attempt(tmp, "out 0x604 2 0x2000; lbd-info")
+    assert run.find(r"^ferry: the guest entered ACPI sleep state SLP_TYP=0: powering off$"), run.output[-3000:]
+    assert run.powered_off(), run.output[-3000:]
+    assert not run.find(r"^lbd magic"), run.output[-3000:]

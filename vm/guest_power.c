@@ -54,7 +54,9 @@ static void pm1_write(void *ctx, u16 off, unsigned size, u32 val, unsigned which
 	u16 port = (u16)(port_of(ctx) + off);
 	/* SLP_EN lives in the high byte: a byte write at offset 1 sets it too. */
 	u32 v16 = off == 1 ? val << 8 : val;
-	if ((v16 & PM1_SLP_EN) && size + off <= 2u) {
+	/* Any write that reaches the high byte with SLP_EN set is the
+	 * request, a dword one at offset 0 included. */
+	if ((v16 & PM1_SLP_EN) && (off == 1 || size >= 2)) {
 		sleep_request(which, (u16)v16);
 		return;
 	}

@@ -113,3 +113,8 @@ test_guest_mods_SRCS = tests/unit/test_guest_mods.c vm/guest_mods.c platform/con
 
 UNIT_TESTS += test_x86
 test_x86_SRCS = tests/unit/test_x86.c
+
+UNIT_TESTS += test_guest_power
+test_guest_power_SRCS = tests/unit/test_guest_power.c vm/guest_power.c vm/guest_io.c vm/pcicfg.c vm/mmio.c \
+	vm/guest_mem.c vm/gmem.c vm/vm.c x86/x86_decode.c platform/pci.c tests/unit/fake_bus.c tests/unit/fake_arch.c \
+	tests/unit/fake_hv.c lib/string.c lib/err.c

@@ -1,5 +1,6 @@
 #include "config.h"
 #include "console.h"
+#include "nic.h"
 #include "lib/fmt.h"
 #include "lib/string.h"
 
@@ -215,7 +216,7 @@ static int set_key(const char *k, size_t klen, const char *v, size_t vlen)
 	if (!strcmp(key, "pump_frames"))
 		return set_u32(key, v, vlen, 1, 100000000, &config.pump_frames);
 	if (!strcmp(key, "pump_size"))
-		return set_u32(key, v, vlen, 64, 1514, &config.pump_size);
+		return set_u32(key, v, vlen, 64, NIC_JUMBO_FRAME, &config.pump_size);
 	if (!strcmp(key, "pump_window"))
 		return set_u32(key, v, vlen, 1, 256, &config.pump_window);
 	cfg_err("unknown key %s (see docs/configuration.md)", key);

@@ -30,7 +30,9 @@ OVMF_VARS = "/usr/share/OVMF/OVMF_VARS.fd"
 CPU_SVM = "qemu64,+svm,+npt"
 
 
-QEMU_NIC = {"e1000": "e1000", "e1000e": "e1000e", "virtio": "virtio-net-pci,disable-legacy=on"}
+QEMU_NIC = {"e1000": "e1000", "e1000e": "e1000e", "virtio": "virtio-net-pci,disable-legacy=on",
+            # the same device reporting a 9000-byte MTU (VIRTIO_NET_F_MTU): jumbo frames
+            "virtio-jumbo": "virtio-net-pci,disable-legacy=on,host_mtu=9000"}
 
 
 def nic_args(nic, local_port, remote_port=None, pcap=None, mac=None, wire="udp", listen=False):

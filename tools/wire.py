@@ -133,18 +133,21 @@ class _Direction:
 
 
 def _udp_socket(port, host):
+    """A non-blocking UDP socket on host:port with big buffers (past
+    net.core.rmem_max when we may: SO_RCVBUFFORCE) that reports the
+    datagrams the kernel dropped on it (SO_RXQ_OVFL)."""
     s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-    for opt, name in ((SO_RCVBUFFORCE, "force"), (socket.SO_RCVBUF, "plain")):
+    for opt in (SO_RCVBUFFORCE, socket.SO_RCVBUF):
         try:
             s.setsockopt(socket.SOL_SOCKET, opt, BUF_BYTES)
             break
         except OSError:
             continue
-    try:
-        s.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, BUF_BYTES)
-        s.setsockopt(socket.SOL_SOCKET, SO_RXQ_OVFL, 1)
-    except OSError:
-        pass
+    for opt in (socket.SO_SNDBUF, SO_RXQ_OVFL):
+        try:
+            s.setsockopt(socket.SOL_SOCKET, opt, BUF_BYTES if opt == socket.SO_SNDBUF else 1)
+        except OSError:
+            pass
     s.bind((host, port))
     s.setblocking(False)
     return s

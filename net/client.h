@@ -47,8 +47,9 @@ struct net_client {
 	struct net_replay win; /* the server's counters under that ticket */
 	u64 disc_tag;          /* outstanding DISCOVER, 0 none */
 	/* The server's liveness: the last authentic frame from it; silent
-	 * after `retries` timeouts in a row (since silent_since, the last
-	 * frame heard then); dead once silent for dead_time_us. */
+	 * after `retries` timeouts without one (silent since the last frame
+	 * heard, or the request's start if later); dead once silent for
+	 * dead_time_us; the length of the last outage ridden out. */
 	u64 last_heard, silent_since, last_outage_us;
 	bool silent, dead;
 	struct blk_dev blk;    /* ops below; info from DEVINFO */

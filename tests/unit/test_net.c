@@ -59,6 +59,7 @@ static struct sim {
 	 * restart_session at restart_at (0: not planned) */
 	unsigned down_after_writes;
 	u64 restart_at, restart_session, restart_delay;
+	u64 replay_at; /* the captured server frames go to client 0 again then */
 } S;
 
 static struct net_server *srv[MAX_SRV];
@@ -175,9 +176,16 @@ static struct ramdisk {
 	int fail;
 } disk[MAX_SRV];
 
-/* The planned restart of server 0 (S.down_after_writes, S.restart_at). */
+static void replay_into(struct queue *from, struct queue *to);
+
+/* The planned restart of server 0 (S.down_after_writes, S.restart_at)
+ * and replay of its frames (S.replay_at). */
 static void restart_plan(void)
 {
+	if (S.replay_at && S.now >= S.replay_at) {
+		S.replay_at = 0;
+		replay_into(&S.cap_s2c, &S.to_cli[0]);
+	}
 	if (S.down_after_writes && S.up[0] && disk[0].writes >= S.down_after_writes) {
 		S.up[0] = false;
 		S.down_after_writes = 0;
@@ -345,7 +353,7 @@ static void sim_reset(u64 seed)
 	S.capture_c2s = S.capture_s2c = false;
 	S.flood = false;
 	S.down_after_writes = 0;
-	S.restart_at = S.restart_session = S.restart_delay = 0;
+	S.restart_at = S.restart_session = S.restart_delay = S.replay_at = 0;
 	disk_init(0, 8192, 512, 65535, "RAM DISK A");
 	disk_init(1, 4096, 512, 65535, "RAM DISK B");
 }
@@ -687,7 +695,9 @@ TEST(a_flood_of_forged_frames_cannot_hold_a_request)
 	const u64 budget = 20000 + 40000 + 80000 + 160000 + 5 * 320000;
 	u64 t0 = S.now;
 	CHECK_EQ(io(0, false, 0, 16, bufb, 1), -E_TIMEDOUT);
-	CHECK(S.now - cli[0]->last_heard <= cfg.dead_time_us + 1000);
+	CHECK(S.now - t0 >= cfg.dead_time_us && S.now - t0 <= cfg.dead_time_us + 1000);
+	CHECK(cli[0]->dead);
+	CHECK(cli[0]->last_heard <= t0);
 	CHECK(cli[0]->stats.rx_drop[NET_DROP_MAC] > 1000);
 	t0 = S.now;
 	CHECK_EQ(io(0, true, 0, 16, bufa, 1), -E_TIMEDOUT);
@@ -1217,6 +1227,34 @@ static void status_lost_before_restart(u64 seed, u64 lba, u32 count)
 	CHECK(wire_clean());
 }
 
+TEST(replayed_server_frames_do_not_end_a_silence)
+{
+	/* Someone without the key records the server's frames and plays them
+	 * back while the server is down, to make it look alive: they fail the
+	 * replay window, the silence goes on, the request ends at the dead
+	 * time. */
+	sim_reset(35);
+	struct net_client_cfg cfg = { .dead_time_us = 10000000 };
+	CHECK_EQ(pair(&cfg), 0);
+	memset(&logged, 0, sizeof(logged));
+	S.capture_s2c = true;
+	fill(bufa, 100 * 512, 350);
+	CHECK_EQ(io(0, true, 0, 100, bufa, 1), 0);
+	CHECK_EQ(io(0, false, 0, 100, bufb, 1), 0);
+	S.capture_s2c = false;
+	CHECK(S.cap_s2c.n > 36);
+	S.up[0] = false;
+	u64 t0 = S.now;
+	S.replay_at = t0 + 5000000; /* well into the silence */
+	u64 r0 = cli[0]->stats.rx_replay + cli[0]->stats.rx_stale;
+	CHECK_EQ(io(0, false, 0, 100, bufb, 1), -E_TIMEDOUT);
+	CHECK(S.now - t0 >= cfg.dead_time_us && S.now - t0 <= cfg.dead_time_us + 2 * STEP_US);
+	CHECK_EQ(cli[0]->stats.rx_replay + cli[0]->stats.rx_stale - r0, S.cap_s2c.n);
+	CHECK_EQ(logged.silent, 1);
+	CHECK_EQ(logged.back, 0);
+	CHECK_EQ(logged.dead, 1);
+}
+
 TEST(a_write_whose_status_was_lost_lands_once_on_the_new_server)
 {
 	status_lost_before_restart(33, 500, 40);  /* one burst */
@@ -1255,6 +1293,7 @@ int main(void)
 	RUN(a_minute_long_restart_is_ridden_out);
 	RUN(an_outage_past_the_dead_time_fails_then_recovers);
 	RUN(an_idle_client_waits_the_full_dead_time);
+	RUN(replayed_server_frames_do_not_end_a_silence);
 	RUN(a_write_whose_status_was_lost_lands_once_on_the_new_server);
 	return CHECK_SUMMARY();
 }

@@ -8,6 +8,7 @@
 #include "client_int.h"
 #include "lib/string.h"
 #include "lib/fmt.h"
+#include "platform/console.h"
 
 static const u8 bcast[ETH_ALEN] = { 0xff, 0xff, 0xff, 0xff, 0xff, 0xff };
 
@@ -49,6 +50,17 @@ void cl_send_discover(struct net_client *c)
 	}
 }
 
+void cl_heard(struct net_client *c, bool restarted)
+{
+	c->last_heard = cl_now(c);
+	if (c->silent) {
+		c->last_outage_us = c->last_heard - c->silent_since;
+		log_info("client: server %s answers again after %lu.%u s of silence%s", c->name,
+			 CL_SECS(c->last_outage_us), restarted ? " (restarted: a new session)" : "");
+	}
+	c->silent = c->dead = false;
+}
+
 static bool same_disk(const struct blk_info *a, const struct blk_info *b)
 {
 	return a->sectors == b->sectors && a->sector_size == b->sector_size && a->read_only == b->read_only &&
@@ -79,6 +91,7 @@ static int got_devinfo(struct net_client *c, const struct net_msg *m)
 		}
 		c->stats.rx_ok++;
 		c->disc_tag = 0;
+		cl_heard(c, m->src_sess != c->ticket);
 		if (!same_disk(&info, &c->blk.info)) {
 			c->stats.rebind_mismatch++;
 			c->changed = true;
@@ -118,6 +131,7 @@ static int got_devinfo(struct net_client *c, const struct net_msg *m)
 	c->disc_tag = 0;
 	fmt_snprintf(c->name, sizeof(c->name), "net:%02x:%02x:%02x:%02x:%02x:%02x", c->server[0], c->server[1],
 		     c->server[2], c->server[3], c->server[4], c->server[5]);
+	cl_heard(c, false);
 	return RX_BOUND;
 }
 
@@ -160,6 +174,7 @@ int cl_rx(struct net_client *c, struct net_msg *m)
 		c->stats.rx_replay++;
 		return RX_DROP;
 	}
+	cl_heard(c, false);
 	return RX_MSG;
 }
 
@@ -238,6 +253,8 @@ int net_client_init(struct net_client *c, const struct net_client_cfg *cfg, cons
 	c->cfg.burst = MIN(c->cfg.burst, (u32)NET_MAX_CHUNKS);
 	if (!c->cfg.req_timeout_us)
 		c->cfg.req_timeout_us = NET_REQ_TIMEOUT_US;
+	if (!c->cfg.dead_time_us)
+		c->cfg.dead_time_us = NET_DEAD_TIME_US;
 	c->link = *link;
 	net_key_init(&c->key, cfg->key, cfg->key_len);
 	c->next_tag = 1;

@@ -9,6 +9,7 @@ struct ferry_config config = {
 	.role = ROLE_LOCAL,
 	.nic = NIC_ANY,
 	.discover_timeout = 60,
+	.dead_time = 180,
 	.poll_hz = 1000,
 	.pump_frames = 10000,
 	.pump_size = 1514,
@@ -211,6 +212,8 @@ static int set_key(const char *k, size_t klen, const char *v, size_t vlen)
 	}
 	if (!strcmp(key, "discover_timeout"))
 		return set_u32(key, v, vlen, 1, 86400, &config.discover_timeout);
+	if (!strcmp(key, "dead_time"))
+		return set_u32(key, v, vlen, 1, 86400, &config.dead_time);
 	if (!strcmp(key, "poll_hz"))
 		return set_u32(key, v, vlen, 10, 10000, &config.poll_hz);
 	if (!strcmp(key, "pump_frames"))

@@ -293,29 +293,46 @@ def client_ferry_args(key, nic, discover_timeout, extra=""):
 class Pair:
     """A server ferry (with the disk, its guest running server_cmds) and a
     diskless client ferry (its guest running guest_cmds, or Linux) on one
-    wire."""
+    wire.  wire=tools/wire.py's WireFaults(...) puts the fault-injecting
+    wire between them (its sides: s the server, c the client); its
+    counters are in wire_counters once the pair has finished."""
 
     POLL = 0.05  # seconds between looks at the client in finish()
 
     def __init__(self, disk, guest_cmds, nic="e1000", key=TEST_KEY, client_key=None,
                  server_cmds="spin 0", pcap=None, discover_timeout=60, client_args="", server_args="",
-                 linux=None):
-        ps, pc = free_udp_ports(2)
+                 linux=None, wire=None):
+        ps, pc, ws, wc = free_udp_ports(4)
+        # Each side sends to the other's port, or to its side of the wire.
+        to_s, to_c = (wc, ws) if wire else (ps, pc)
         self.server_cmd = qemu_cmd(
             disk=disk, guest_cmds=server_cmds,
             ferry_args=server_ferry_args(key, nic, server_args),
-            extra=nic_args(nic, ps, pc, mac=SERVER_MAC))
+            extra=nic_args(nic, ps, to_c, mac=SERVER_MAC))
         self.client_cmd = qemu_cmd(
             guest_cmds=guest_cmds, linux=linux,
             ferry_args=client_ferry_args(client_key or key, nic, discover_timeout, client_args),
-            extra=nic_args(nic, pc, ps, pcap=pcap, mac=CLIENT_MAC))
+            extra=nic_args(nic, pc, to_s, pcap=pcap, mac=CLIENT_MAC))
         self.server = self.client = None
+        self.wire_faults, self.wire, self.wire_counters = wire, None, None
+        self._wire_ends = (("127.0.0.1", ws, ps), ("127.0.0.1", wc, pc))
+
+    def _wire_up(self):
+        if self.wire_faults and not self.wire:
+            import wire
+            self.wire = wire.Wire(*self._wire_ends, self.wire_faults, names=("s", "c")).start()
+
+    def _wire_down(self):
+        if self.wire and self.wire_counters is None:
+            self.wire_counters = self.wire.stop()
 
     def start_server(self):
+        self._wire_up()
         self.server = Background(self.server_cmd)
         return self.server
 
     def start_client(self):
+        self._wire_up()
         self.client = Background(self.client_cmd)
         return self.client
 
@@ -329,6 +346,7 @@ class Pair:
         c = self.client.stop()
         c.timed_out = timed_out
         srv = self.server.stop() if self.server else None
+        self._wire_down()
         return c, srv
 
     def kill(self):
@@ -336,6 +354,7 @@ class Pair:
         for m in (self.client, self.server):
             if m and m.proc.poll() is None:
                 m.stop()
+        self._wire_down()
 
     @classmethod
     def run(cls, disk, guest_cmds, timeout, **kw):

@@ -46,7 +46,7 @@ UNIT_TESTS += test_proto
 test_proto_SRCS = tests/unit/test_proto.c net/proto.c lib/sha256.c lib/fmt.c lib/string.c lib/err.c
 
 UNIT_TESTS += test_net
-test_net_SRCS = tests/unit/test_net.c net/client.c net/client_req.c net/server.c net/proto.c \
+test_net_SRCS = tests/unit/test_net.c net/client.c net/client_req.c net/server.c net/proto.c platform/console.c \
 	lib/sha256.c lib/fmt.c lib/string.c lib/err.c
 
 UNIT_TESTS += test_config

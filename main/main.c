@@ -269,6 +269,12 @@ static void take_devices(struct blk_dev **disk, struct nic **nic)
 	pci_seal(); /* vm_create hides what is owned now, once */
 }
 
+static void vblk_after_exit(struct vm *vm)
+{
+	(void)vm;
+	vblk_poll();
+}
+
 /* The guest's virtio-blk PCI function on the logical device's back end:
  * on the first free device number of bus 0 from 0x10, its BARs in the
  * logical device's window (clear of RAM, the memory map and every BAR),
@@ -281,11 +287,13 @@ static void attach_virtio_blk(struct vm *vm, struct blk_dev *backend, gpa_t lbd_
 	struct vblk_cfg c = { .slot = (u8)slot, .bar0 = lbd_gpa + LBD_GPA_SPAN / 2,
 			      .bar2 = lbd_gpa + LBD_GPA_SPAN / 2 + VBLK_BAR0_SIZE, .send_msi = lapic_deliver_msi };
 	int rc = slot < 0 ? slot : vblk_attach(vm, backend, &c);
-	if (rc < 0)
+	if (rc < 0) {
 		log_warn("virtio-blk: not attached: %s", err_name(rc));
-	else
-		log_info("virtio-blk: pci 00:%02x.0 (1af4:1042), BAR0 %lx, BAR2 %lx, on %s", slot, c.bar0, c.bar2,
-			 backend->name);
+		return;
+	}
+	vm->on_exit = vblk_after_exit; /* requests in flight finish between exits */
+	log_info("virtio-blk: pci 00:%02x.0 (1af4:1042), BAR0 %lx, BAR2 %lx, on %s", slot, c.bar0, c.bar2,
+		 backend->name);
 }
 
 /* Builds the guest's VM, attaches the logical device to its back end (the

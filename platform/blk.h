@@ -12,8 +12,20 @@
  * count * info.sector_size; 1 <= count <= info.max_sectors; and
  * lba + count <= info.sectors.  A back end may still refuse with -E_INVAL.
  *
- * Calls are synchronous: when they return the data is in memory (read) or
- * accepted by the device (write).  They return 0 or a negative E_* code. */
+ * read, write and flush are synchronous: when they return the data is in
+ * memory (read) or accepted by the device (write).  They return 0 or a
+ * negative E_* code.
+ *
+ * A back end that can keep several requests in flight (the network
+ * client) also has submit and poll, and says how many it takes at once in
+ * queue_depth.  submit queues a struct blk_io and returns 0: its done
+ * callback then runs exactly once, from a later poll, never from submit.
+ * -E_NOSPC means no room (queue_depth requests are in flight); any other
+ * error refuses the request at once, and done does not run.  The caller
+ * keeps the io and its segments untouched until done.  Ordering, whatever
+ * completes first: a FLUSH completes only after every write submitted
+ * before it is durable, and writes that overlap reach the disk in the
+ * order they were submitted. */
 #ifndef FERRY_BLK_H
 #define FERRY_BLK_H
 
@@ -37,16 +49,40 @@ struct blk_info {
 
 struct blk_dev;
 
+enum blk_op {
+	BLK_OP_READ,
+	BLK_OP_WRITE,
+	BLK_OP_FLUSH,
+};
+
+/* One request in flight (submit).  For BLK_OP_FLUSH, count and nseg are 0. */
+struct blk_io {
+	enum blk_op op;
+	u64 lba;
+	u32 count;
+	const struct blk_seg *segs;
+	unsigned nseg;
+	void (*done)(struct blk_io *io, int rc); /* 0 or -E_* */
+	void *ctx;                               /* the submitter's */
+	struct blk_io *next;                     /* the back end's, while it holds the io */
+};
+
 struct blk_ops {
 	int (*read)(struct blk_dev *dev, u64 lba, u32 count, const struct blk_seg *segs, unsigned nseg);
 	int (*write)(struct blk_dev *dev, u64 lba, u32 count, const struct blk_seg *segs, unsigned nseg);
 	int (*flush)(struct blk_dev *dev);
+	/* Optional (both or neither): see above.  poll runs the done
+	 * callbacks of whatever finished and returns how many requests the
+	 * back end still holds. */
+	int (*submit)(struct blk_dev *dev, struct blk_io *io);
+	unsigned (*poll)(struct blk_dev *dev);
 };
 
 struct blk_dev {
 	const char *name;  /* e.g. "ahci0:port0" */
 	const struct blk_ops *ops;
 	struct blk_info info;
+	u32 queue_depth;   /* requests submit takes at once; 0 without submit */
 	void *priv;        /* the back end's own state */
 };
 

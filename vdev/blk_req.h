@@ -64,6 +64,39 @@ struct blk_req_stats {
 enum blk_req_status blk_req_run(const struct gmem *ram, struct blk_dev *dev, const struct blk_req *r,
 				struct blk_req_stats *stats);
 
+/* ---- Requests in flight ------------------------------------------------------
+ * blk_req_start checks r exactly as blk_req_run does and runs it on dev
+ * without waiting when dev has submit (platform/blk.h): as at most
+ * BLK_AREQ_PARTS back-end requests (BLK_REQ_SPLIT), all submitted at once.
+ * On a back end without submit it runs r at once.  Either way a->done runs
+ * exactly once, with a->status final: maybe before blk_req_start returns
+ * (a failed check, a synchronous back end), maybe from the back end's poll.
+ * The caller keeps *a untouched until then.  A request that needs more
+ * parts than BLK_AREQ_PARTS runs synchronously (through the back end's
+ * read and write, which wait). */
+#define BLK_AREQ_PARTS 8
+
+struct blk_areq {
+	/* the caller's */
+	void (*done)(struct blk_areq *a);
+	void *ctx;
+	struct blk_req_stats *stats; /* moved bytes, counted at completion */
+	/* the outcome */
+	enum blk_req_status status;  /* the first failure, or BLK_REQ_OK */
+	/* blk_req.c's */
+	struct blk_io part[BLK_AREQ_PARTS];
+	struct blk_seg seg[BLK_MAX_SEGS + BLK_AREQ_PARTS];
+	unsigned nparts, pending;
+	u64 bytes;
+	bool write;
+};
+
+void blk_req_start(const struct gmem *ram, struct blk_dev *dev, const struct blk_req *r, struct blk_areq *a);
+
+/* Back-end requests r will take (1 for a flush): what a device reserves
+ * of the back end's queue_depth before it starts r. */
+unsigned blk_req_parts(const struct blk_dev *dev, const struct blk_req *r);
+
 /* The segment checks of blk_req_run on their own (for a command that
  * moves data without the back end, like the logical device's identify):
  * 1 <= n <= BLK_MAX_SEGS, each length > 0, address and length multiples

@@ -4,9 +4,14 @@
  *
  * A write to the notify register is the doorbell: it exits (BAR0 is never
  * mapped in the nested page tables), and the device then takes every
- * available request, runs each synchronously on the back end
- * (virtio_blk_req.c), returns it on the used ring and raises the queue's
- * MSI-X vector once before the guest resumes.  A ring ferry cannot trust
+ * available request and starts it on the back end (virtio_blk_req.c).
+ * A synchronous back end finishes it there and then; one with submit
+ * (platform/blk.h) keeps up to VBLK_INFLIGHT requests in flight, and
+ * vblk_poll, after every exit, returns those that finished.  Finished
+ * requests go back on the used ring in the order they finish, with one
+ * MSI-X interrupt for all that one doorbell or poll returned.  A request
+ * still in flight when the driver resets the device is not returned: its
+ * completion only frees its slot.  A ring ferry cannot trust
  * (virtq.c's errors, or a chain with nowhere to put its status) sets
  * DEVICE_NEEDS_RESET: the queue is not looked at again until the driver
  * resets the device, and a configuration interrupt tells it so. */
@@ -34,10 +39,21 @@ static struct vblk {
 	bool q_enabled;
 	u16 q_msix;
 	struct vblk_stats stats;
-	struct virtq_chain chain; /* the request being run */
+	struct blk_req_stats moved;
+	struct virtq_chain chain; /* the request being started */
+	struct vblk_slot slot[VBLK_INFLIGHT];
+	unsigned inflight;        /* busy slots */
+	unsigned parts_inflight;  /* back-end requests they hold */
+	unsigned completed;       /* returned since the last interrupt */
+	u32 gen;                  /* counts resets: a slot of an older one is orphaned */
 } vb;
 
-const struct vblk_stats *vblk_get_stats(void) { return &vb.stats; }
+const struct vblk_stats *vblk_get_stats(void)
+{
+	vb.stats.bytes_read = vb.moved.bytes_read;
+	vb.stats.bytes_written = vb.moved.bytes_written;
+	return &vb.stats;
+}
 
 static bool active(void) { return (vb.status & VIRTIO_STATUS_DRIVER_OK) && !(vb.status & (VIRTIO_STATUS_NEEDS_RESET | VIRTIO_STATUS_FAILED)); }
 
@@ -62,6 +78,8 @@ static void needs_reset(const char *why)
 
 static void reset(void)
 {
+	vb.gen++; /* requests in flight are the old driver's: never returned */
+	vb.completed = 0;
 	vb.status = 0;
 	vb.isr = 0;
 	vb.driver_features = 0;
@@ -73,18 +91,65 @@ static void reset(void)
 	vb.q_msix = VIRTIO_MSI_NO_VECTOR;
 }
 
-/* Takes every available request, in order, until the ring runs dry or
- * breaks; one interrupt for all that completed. */
-static void process_queue(void)
+/* One interrupt for every request returned since the last one, unless
+ * the driver asked for none. */
+static void signal_completions(void)
 {
-	int n = virtq_pending(vb.ram, &vb.vq), done = 0;
-	if (n < 0) {
-		needs_reset(virtq_err_name(n));
+	if (vb.completed && virtq_want_interrupt(vb.ram, &vb.vq)) {
+		vb.isr |= VIRTIO_ISR_QUEUE;
+		interrupt(vb.q_msix);
+	}
+	vb.completed = 0;
+}
+
+/* A request finished (its blk_areq's done): back on the used ring, unless
+ * the device was reset meanwhile; its slot is free again either way. */
+static void slot_done(struct blk_areq *a)
+{
+	struct vblk_slot *s = a->ctx;
+	if (s->counted)
+		vb.parts_inflight -= s->a.nparts;
+	vb.inflight--;
+	s->busy = false;
+	if (s->gen != vb.gen) {
+		vb.stats.orphaned++;
 		return;
 	}
-	for (int i = 0; i < n; i++) {
+	u8 st = vblk_slot_status(s);
+	*(volatile u8 *)gmem_ptr(vb.ram, s->status_gpa, 1) = st;
+	vb.stats.requests++;
+	if (st != VIRTIO_BLK_S_OK)
+		vb.stats.errors++;
+	virtq_push(vb.ram, &vb.vq, s->head, vblk_slot_used_len(s));
+	vb.completed++;
+}
+
+/* A free slot, when the back end also has room for a request of the
+ * most parts one may take. */
+static struct vblk_slot *free_slot(void)
+{
+	if (vb.dev && vb.dev->ops->submit && vb.parts_inflight + BLK_AREQ_PARTS > vb.dev->queue_depth)
+		return NULL;
+	for (unsigned i = 0; i < VBLK_INFLIGHT; i++)
+		if (!vb.slot[i].busy)
+			return &vb.slot[i];
+	return NULL;
+}
+
+/* Starts every available request, in order, while there is room; the
+ * rest wait in the ring for vblk_poll.  A ring ferry cannot trust stops it
+ * (NEEDS_RESET). */
+static void process_queue(void)
+{
+	struct vblk_slot *s;
+	while ((s = free_slot())) {
+		int n = virtq_pending(vb.ram, &vb.vq);
+		if (n <= 0) {
+			if (n < 0)
+				needs_reset(virtq_err_name(n));
+			break;
+		}
 		u16 head;
-		u32 used_len;
 		int rc = virtq_pop(vb.ram, &vb.vq, &head);
 		if (rc == 0)
 			rc = virtq_walk(vb.ram, &vb.vq, head, &vb.chain);
@@ -92,17 +157,36 @@ static void process_queue(void)
 			needs_reset(virtq_err_name(rc));
 			break;
 		}
-		if (vblk_request(vb.ram, vb.dev, &vb.chain, &used_len, &vb.stats) < 0) {
+		*s = (struct vblk_slot){ .busy = true, .gen = vb.gen };
+		s->a.done = slot_done;
+		s->a.ctx = s;
+		s->a.stats = &vb.moved;
+		vb.inflight++;
+		vb.stats.inflight_max = MAX(vb.stats.inflight_max, (u64)vb.inflight);
+		if (vblk_start(vb.ram, vb.dev, &vb.chain, s, &vb.stats) < 0) {
+			s->busy = false;
+			vb.inflight--;
 			needs_reset("a request without a writable status byte in guest RAM");
 			break;
 		}
-		virtq_push(vb.ram, &vb.vq, head, used_len);
-		done++;
+		if (s->busy) { /* still in flight: its parts hold back-end room */
+			s->counted = true;
+			vb.parts_inflight += s->a.nparts;
+		}
 	}
-	if (done && virtq_want_interrupt(vb.ram, &vb.vq)) {
-		vb.isr |= VIRTIO_ISR_QUEUE;
-		interrupt(vb.q_msix);
-	}
+	signal_completions();
+}
+
+void vblk_poll(void)
+{
+	if (!vb.inflight && !vb.completed)
+		return;
+	if (vb.inflight && vb.dev->ops->poll)
+		vb.dev->ops->poll(vb.dev);
+	if (active() && vb.q_enabled && vpci_bus_master(&vb.pci))
+		process_queue();
+	else
+		signal_completions();
 }
 
 static void notify(u64 val)

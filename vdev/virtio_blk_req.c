@@ -39,27 +39,36 @@ static int gather(const struct virtq_chain *c, bool writable, u64 skip, u64 len,
 	return len ? -1 : (int)n;
 }
 
+/* A request that ends without the back end (malformed, GET_ID, an
+ * unsupported type): its status now. */
+static void finish_now(struct vblk_slot *s, u8 status, u32 written)
+{
+	s->status = status;
+	s->data_len = written;
+	s->a.status = BLK_REQ_OK;
+	s->a.done(&s->a);
+}
+
 /* IN (write false) or OUT: the data is the part after the header (OUT) or
- * before the status byte (IN), in 512-byte sectors. */
-static u8 read_write(const struct gmem *ram, struct blk_dev *dev, const struct virtq_chain *c, bool write, u64 sector,
-		     u64 len, struct vblk_stats *stats)
+ * before the status byte (IN), in 512-byte sectors.  false: malformed. */
+static bool read_write(const struct gmem *ram, struct blk_dev *dev, const struct virtq_chain *c, bool write,
+		       u64 sector, u64 len, struct vblk_slot *s)
 {
 	struct blk_gseg gs[VBLK_SEG_MAX];
 	if (!dev)
-		return VIRTIO_BLK_S_IOERR;
+		return false;
 	u32 ss = dev->info.sector_size, per = ss / VIRTIO_BLK_SECTOR;
 	if (len == 0 || len % ss || !per || sector % per || len / ss > 0xFFFFFFFFu)
-		return VIRTIO_BLK_S_IOERR;
+		return false;
 	int n = gather(c, !write, write ? sizeof(struct virtio_blk_req_hdr) : 0, len, gs);
 	if (n <= 0)
-		return VIRTIO_BLK_S_IOERR;
+		return false;
 	struct blk_req r = { .op = write ? BLK_REQ_WRITE : BLK_REQ_READ, .lba = sector / per, .count = (u32)(len / ss),
 			     .segs = gs, .nseg = (unsigned)n, .flags = BLK_REQ_SPLIT };
-	struct blk_req_stats moved = { 0, 0 };
-	enum blk_req_status st = blk_req_run(ram, dev, &r, &moved);
-	stats->bytes_read += moved.bytes_read;
-	stats->bytes_written += moved.bytes_written;
-	return st == BLK_REQ_OK ? VIRTIO_BLK_S_OK : VIRTIO_BLK_S_IOERR;
+	s->status = VBLK_FROM_REQ;
+	s->data_len = write ? 0 : (u32)len;
+	blk_req_start(ram, dev, &r, &s->a);
+	return true;
 }
 
 /* The device ID: the back end's serial, NUL-padded to 20 bytes. */
@@ -76,58 +85,74 @@ static u8 get_id(const struct gmem *ram, struct blk_dev *dev, const struct virtq
 	return VIRTIO_BLK_S_OK;
 }
 
-static u8 execute(const struct gmem *ram, struct blk_dev *dev, const struct virtq_chain *c, u32 *written,
-		  struct vblk_stats *stats)
+static void execute(const struct gmem *ram, struct blk_dev *dev, const struct virtq_chain *c, struct vblk_slot *s,
+		    struct vblk_stats *stats)
 {
 	struct virtio_blk_req_hdr h;
-	if (c->misordered || c->read_len < sizeof(h) || virtq_read(ram, c, 0, &h, sizeof(h)) < 0)
-		return VIRTIO_BLK_S_IOERR;
+	u32 written = 0;
+	if (c->misordered || c->read_len < sizeof(h) || virtq_read(ram, c, 0, &h, sizeof(h)) < 0) {
+		finish_now(s, VIRTIO_BLK_S_IOERR, 0);
+		return;
+	}
 	u64 out_len = c->read_len - sizeof(h), in_len = c->write_len - 1;
-	u8 st;
 	switch (h.type) {
 	case VIRTIO_BLK_T_IN:
 		stats->reads++;
-		if (out_len)
-			return VIRTIO_BLK_S_IOERR; /* device-readable data where it must write */
-		st = read_write(ram, dev, c, false, h.sector, in_len, stats);
-		if (st == VIRTIO_BLK_S_OK)
-			*written = (u32)in_len;
-		return st;
+		/* device-readable data where it must write: malformed */
+		if (out_len || !read_write(ram, dev, c, false, h.sector, in_len, s))
+			finish_now(s, VIRTIO_BLK_S_IOERR, 0);
+		return;
 	case VIRTIO_BLK_T_OUT:
 		stats->writes++;
-		if (in_len)
-			return VIRTIO_BLK_S_IOERR; /* device-writable data where it must read */
-		return read_write(ram, dev, c, true, h.sector, out_len, stats);
+		if (in_len || !read_write(ram, dev, c, true, h.sector, out_len, s))
+			finish_now(s, VIRTIO_BLK_S_IOERR, 0);
+		return;
 	case VIRTIO_BLK_T_FLUSH: {
 		stats->flushes++;
-		if (out_len || in_len)
-			return VIRTIO_BLK_S_IOERR;
+		if (out_len || in_len || !dev) {
+			finish_now(s, VIRTIO_BLK_S_IOERR, 0);
+			return;
+		}
 		struct blk_req r = { .op = BLK_REQ_FLUSH };
-		struct blk_req_stats moved = { 0, 0 };
-		return blk_req_run(ram, dev, &r, &moved) == BLK_REQ_OK ? VIRTIO_BLK_S_OK : VIRTIO_BLK_S_IOERR;
+		s->status = VBLK_FROM_REQ;
+		s->data_len = 0;
+		blk_req_start(ram, dev, &r, &s->a);
+		return;
 	}
-	case VIRTIO_BLK_T_GET_ID:
-		return out_len ? VIRTIO_BLK_S_IOERR : get_id(ram, dev, c, in_len, written);
+	case VIRTIO_BLK_T_GET_ID: {
+		u8 st = out_len ? VIRTIO_BLK_S_IOERR : get_id(ram, dev, c, in_len, &written);
+		finish_now(s, st, written);
+		return;
+	}
 	default:
 		stats->unsupported++;
-		return VIRTIO_BLK_S_UNSUPP;
+		finish_now(s, VIRTIO_BLK_S_UNSUPP, 0);
+		return;
 	}
 }
 
-int vblk_request(const struct gmem *ram, struct blk_dev *dev, const struct virtq_chain *c, u32 *used_len,
-		 struct vblk_stats *stats)
+int vblk_start(const struct gmem *ram, struct blk_dev *dev, const struct virtq_chain *c, struct vblk_slot *s,
+	       struct vblk_stats *stats)
 {
 	/* The status is the last byte of the last buffer, which must be
 	 * device-writable and wholly guest RAM. */
 	const struct virtq_buf *last = c->n ? &c->buf[c->n - 1] : NULL;
 	if (!last || !last->write || last->len == 0 || gmem_check(ram, last->addr, last->len) < 0)
 		return -1;
-	u32 written = 0;
-	u8 st = execute(ram, dev, c, &written, stats);
-	*(volatile u8 *)gmem_ptr(ram, last->addr + last->len - 1, 1) = st;
-	stats->requests++;
-	if (st != VIRTIO_BLK_S_OK)
-		stats->errors++;
-	*used_len = written + 1;
-	return st;
+	s->status_gpa = last->addr + last->len - 1;
+	s->head = c->head;
+	execute(ram, dev, c, s, stats);
+	return 0;
+}
+
+u8 vblk_slot_status(const struct vblk_slot *s)
+{
+	if (s->status != VBLK_FROM_REQ)
+		return s->status;
+	return s->a.status == BLK_REQ_OK ? VIRTIO_BLK_S_OK : VIRTIO_BLK_S_IOERR;
+}
+
+u32 vblk_slot_used_len(const struct vblk_slot *s)
+{
+	return (vblk_slot_status(s) == VIRTIO_BLK_S_OK ? s->data_len : 0) + 1;
 }

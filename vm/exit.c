@@ -195,4 +195,6 @@ void exit_handle(struct vcpu *vcpu, const struct vm_exit *e)
 		vm_stop(vm, VM_STOP_UNHANDLED_EXIT);
 		break;
 	}
+	if (vm->on_exit && !vm->stop)
+		vm->on_exit(vm);
 }

@@ -74,6 +74,9 @@ struct vm {
 	/* Called after ferry took physical interrupts (EXIT_INTR): the
 	 * server role serves the network here while its guest runs. */
 	void (*on_interrupt)(struct vm *vm);
+	/* Called after every exit is handled: devices with requests in flight
+	 * return those that finished (vdev/virtio_blk.c's vblk_poll). */
+	void (*on_exit)(struct vm *vm);
 	int exit_status;    /* what the guest asked to power off with */
 	/* An ACPI sleep request (vm/guest_power.c): the PM1 control values the
 	 * guest wrote with SLP_EN, which ferry writes itself once it stopped. */

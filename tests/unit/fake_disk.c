@@ -55,7 +55,50 @@ static int fd_flush(struct blk_dev *dev)
 	return of(dev)->fail;
 }
 
-static const struct blk_ops fake_ops = { fd_read, fd_write, fd_flush };
+static const struct blk_ops fake_ops = { .read = fd_read, .write = fd_write, .flush = fd_flush };
+
+static int fd_submit(struct blk_dev *dev, struct blk_io *io)
+{
+	struct fake_disk *d = of(dev);
+	if (d->nqueued >= dev->queue_depth)
+		return -E_NOSPC;
+	d->queued[d->nqueued++] = io;
+	return 0;
+}
+
+bool fake_disk_complete(struct fake_disk *d, unsigned i)
+{
+	if (i >= d->nqueued)
+		return false;
+	struct blk_io *io = d->queued[i];
+	memmove(&d->queued[i], &d->queued[i + 1], (d->nqueued - i - 1) * sizeof(d->queued[0]));
+	d->nqueued--;
+	int rc = io->op == BLK_OP_FLUSH ? fd_flush(&d->dev)
+		 : rw(&d->dev, io->lba, io->count, io->segs, io->nseg, io->op == BLK_OP_WRITE);
+	if (d->fail_next) {
+		rc = d->fail_next;
+		d->fail_next = 0;
+	}
+	io->done(io, rc);
+	return true;
+}
+
+static unsigned fd_poll(struct blk_dev *dev)
+{
+	struct fake_disk *d = of(dev);
+	while (d->complete_on_poll && fake_disk_complete(d, 0))
+		;
+	return d->nqueued;
+}
+
+static const struct blk_ops fake_async_ops = { .read = fd_read, .write = fd_write, .flush = fd_flush,
+					       .submit = fd_submit, .poll = fd_poll };
+
+void fake_disk_async(struct fake_disk *d, u32 depth)
+{
+	d->dev.ops = &fake_async_ops;
+	d->dev.queue_depth = depth < FAKE_DISK_QUEUE ? depth : FAKE_DISK_QUEUE;
+}
 
 void fake_disk_init(struct fake_disk *d, u64 sectors, u32 sector_size, u32 max_sectors)
 {

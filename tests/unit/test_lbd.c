@@ -37,7 +37,7 @@ static int fake_read(struct blk_dev *d, u64 l, u32 c, const struct blk_seg *s, u
 static int fake_write(struct blk_dev *d, u64 l, u32 c, const struct blk_seg *s, unsigned n) { return fake_rw(d, l, c, s, n, true); }
 static int fake_flush(struct blk_dev *d) { (void)d; backend_calls++; return backend_fail; }
 
-static const struct blk_ops ops = { fake_read, fake_write, fake_flush };
+static const struct blk_ops ops = { .read = fake_read, .write = fake_write, .flush = fake_flush };
 static struct blk_dev dev = {
 	.name = "fake", .ops = &ops,
 	.info = { .sectors = SECTORS, .sector_size = 512, .max_sectors = 128, .model = "FAKE DISK", .serial = "42" },

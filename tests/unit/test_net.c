@@ -299,7 +299,7 @@ static int rd_flush(struct blk_dev *d)
 	r->flushes++;
 	return r->fail;
 }
-static const struct blk_ops rd_ops = { rd_read, rd_write, rd_flush };
+static const struct blk_ops rd_ops = { .read = rd_read, .write = rd_write, .flush = rd_flush };
 
 static void disk_init(unsigned i, u64 sectors, u32 ss, u32 max, const char *model)
 {

@@ -94,6 +94,9 @@ VBLK_TEST_SRCS = tests/unit/vblk_driver.c vdev/virtio_blk.c vdev/virtio_blk_req.
 UNIT_TESTS += test_virtio_blk
 test_virtio_blk_SRCS = tests/unit/test_virtio_blk.c $(VBLK_TEST_SRCS)
 
+UNIT_TESTS += test_virtio_blk_async
+test_virtio_blk_async_SRCS = tests/unit/test_virtio_blk_async.c $(VBLK_TEST_SRCS)
+
 UNIT_TESTS += test_virtio_blk_hostile
 test_virtio_blk_hostile_SRCS = tests/unit/test_virtio_blk_hostile.c $(VBLK_TEST_SRCS)
 

@@ -188,11 +188,9 @@ int net_check(const struct net_msg *m)
 	if (has_data ? (m->data_len < 1 || m->data_len > NET_CHUNK) : m->data_len != 0)
 		return NET_DROP_MALFORMED;
 
-	switch (m->type) {
-	case NET_T_HELLO:
-	case NET_T_COOKIE:
-	case NET_T_BIND:
+	if (m->type == NET_T_HELLO || m->type == NET_T_COOKIE || m->type == NET_T_BIND)
 		return check_handshake(m);
+	switch (m->type) {
 	case NET_T_IDENTIFY:
 	case NET_T_FLUSH: {
 		const struct net_b_dev *d = &m->b.dev;

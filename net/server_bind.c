@@ -298,7 +298,10 @@ static bool cookie_ok(struct net_server *s, const struct net_hdr *h, const struc
 	memcpy(b->ns, bb->ns, NET_NONCE_LEN);
 	u8 ck[NET_COOKIE_LEN];
 	net_cookie_of(&s->cookie, b, bb->name, ck);
-	if (!net_equal(ck, bb->cookie, NET_COOKIE_LEN) || b->ts > now || now - b->ts > NET_COOKIE_LIFE_US) {
+	/* A COOKIE's ts may run a few microseconds ahead of the clock
+	 * (next_ts): that is age 0. */
+	u64 age = now > b->ts ? now - b->ts : 0;
+	if (!net_equal(ck, bb->cookie, NET_COOKIE_LEN) || age > NET_COOKIE_LIFE_US) {
 		s->stats.rx_cookie_bad++;
 		return false;
 	}

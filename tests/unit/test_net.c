@@ -1364,6 +1364,30 @@ TEST(bind_duplicates_and_bad_cookies)
 	run_servers();
 	CHECK_EQ(srv[0]->stats.rx_session, 1);
 	CHECK_EQ(slots_used(srv[0]), 0);
+	/* A BIND held back by the network: taken up to 10 s after its COOKIE,
+	 * refused after. */
+	for (unsigned k = 0; k < 2; k++) {
+		CHECK_EQ(client_start(2 + k, 0xD1 + k, NULL, KEY), 0);
+		S.cap_c2s.n = 0;
+		S.capture_c2s = true;
+		S.drop_c2s_type = NET_T_BIND;
+		S.drop_c2s_n = 1000;
+		CHECK_EQ(net_client_discover(cli[2 + k], 20000), -E_TIMEDOUT);
+		S.capture_c2s = false;
+		S.drop_c2s_n = 0;
+		int at = -1;
+		for (unsigned i = 0; i < S.cap_c2s.n; i++)
+			if (S.cap_c2s.p[i].buf[15] == NET_T_BIND)
+				at = (int)i;
+		CHECK(at >= 0);
+		S.now += k ? NET_COOKIE_LIFE_US + 1000 : NET_COOKIE_LIFE_US - 100000;
+		u64 bad = srv[0]->stats.rx_cookie_bad, binds = srv[0]->stats.binds;
+		push(&S.to_srv[0], S.cap_c2s.p[at].buf, S.cap_c2s.p[at].len, S.now);
+		run_servers();
+		CHECK_EQ(srv[0]->stats.binds, binds + (k ? 0 : 1));
+		CHECK_EQ(srv[0]->stats.rx_cookie_bad, bad + (k ? 1 : 0));
+	}
+	CHECK_EQ(slots_used(srv[0]), 1);
 	/* An enrolled list: a name not on it gets no COOKIE at all. */
 	srv_clients[0] = "alice,bob";
 	CHECK_EQ(server_start(0, 0x5E3, false, KEY), 0);

@@ -3,9 +3,10 @@
  * ferry takes the idx-th supported Intel NIC for itself and moves whole
  * Ethernet frames through one legacy receive ring and one legacy transmit
  * ring, polled.  Every descriptor owns a fixed 2 KiB buffer in ferry's
- * pool, so a frame never spans descriptors: send copies the caller's frame
- * into the next transmit buffer, recv copies a received frame out and
- * gives emptied descriptors back in batches (see e1000_rx_refill).  No
+ * pool; a jumbo frame (up to NIC_JUMBO_FRAME) spans several: send copies
+ * the caller's frame into as many transmit buffers as it needs, recv
+ * copies a received frame out once all its descriptors are written back
+ * and gives emptied descriptors back in batches (see e1000_rx_refill).  No
  * allocation and no logging on the send/receive path.
  *
  * References: the 8254x Software Developer's Manual ("SDM"; sections in
@@ -64,7 +65,6 @@ struct e1000_dev {
 	unsigned rx_unreturned; /* emptied by recv, not yet given back through RDT */
 	unsigned tx_tail;       /* the next free transmit descriptor (our copy of TDT) */
 	unsigned tx_clean;      /* the oldest transmit descriptor not yet seen done */
-	bool rx_discard;        /* dropping the rest of a frame that spans descriptors */
 	bool up;
 };
 
@@ -226,7 +226,6 @@ static void e1000_rx_setup(struct e1000_dev *dev)
 	for (unsigned i = 0; i < E1000_RX_DESCS; i++)
 		dma->rx_ring[i] = (struct e1000_rx_desc){ .buffer_addr = virt_to_phys(dma->rx_buf[i]) };
 	dev->rx_next = dev->rx_unreturned = 0;
-	dev->rx_discard = false;
 	wmb();
 	e1000_wr(dev, E1000_RDBAL, (u32)ring);
 	e1000_wr(dev, E1000_RDBAH, (u32)(ring >> 32));
@@ -236,10 +235,10 @@ static void e1000_rx_setup(struct e1000_dev *dev)
 	 * descriptor" (3.2.6), so the ring can never be handed over whole. */
 	e1000_wr(dev, E1000_RDT, E1000_RX_DESCS - 1);
 	/* Broadcast and our unicast address; frames end in the buffer
-	 * without their CRC; no long frames, so with 2 KiB buffers every
-	 * accepted frame fits one descriptor. */
-	e1000_wr(dev, E1000_RCTL, E1000_RCTL_EN | E1000_RCTL_BAM | E1000_RCTL_SECRC | E1000_RCTL_BSIZE_2048 |
-					  E1000_RCTL_RDMTS_HALF);
+	 * without their CRC; long frames (jumbo) accepted, spread over as
+	 * many 2 KiB buffers as they need. */
+	e1000_wr(dev, E1000_RCTL, E1000_RCTL_EN | E1000_RCTL_BAM | E1000_RCTL_SECRC | E1000_RCTL_LPE |
+					  E1000_RCTL_BSIZE_2048 | E1000_RCTL_RDMTS_HALF);
 }
 
 static void e1000_tx_setup(struct e1000_dev *dev)
@@ -275,36 +274,47 @@ static void e1000_tx_reclaim(struct e1000_dev *dev)
 		dev->tx_clean = (dev->tx_clean + 1) % E1000_TX_DESCS;
 }
 
+/* Free transmit descriptors: the ring holds at most N - 1 (3.4). */
+static unsigned e1000_tx_free(const struct e1000_dev *dev)
+{
+	return (dev->tx_clean + E1000_TX_DESCS - dev->tx_tail - 1) % E1000_TX_DESCS;
+}
+
+/* A frame goes out in as many 2 KiB buffers as it needs, EOP on the last
+ * (3.3.3); the device sends nothing before it has fetched the EOP one. */
 static int e1000_send(struct nic *nic, const void *frame, size_t len)
 {
 	struct e1000_dev *dev = nic->priv;
 
-	if (len < ETH_HLEN || len > NIC_MAX_FRAME)
+	if (len < ETH_HLEN || len > nic->max_frame)
 		return -E_INVAL;
+	size_t wire = MAX(len, (size_t)ETH_MIN_FRAME);
+	unsigned ndesc = (unsigned)((wire + E1000_BUF_SIZE - 1) / E1000_BUF_SIZE);
 	e1000_tx_reclaim(dev);
-	unsigned next = (dev->tx_tail + 1) % E1000_TX_DESCS;
-	if (next == dev->tx_clean) { /* TDT may not catch up with TDH (3.4) */
+	if (e1000_tx_free(dev) < ndesc) {
 		nic->stats.tx_full++;
 		return -E_NOSPC;
 	}
 
-	u8 *buf = dev->dma->tx_buf[dev->tx_tail];
-	size_t wire = len;
-	memcpy(buf, frame, len);
-	if (wire < ETH_MIN_FRAME) { /* zeros, never stale bytes of an earlier frame */
-		memset(buf + len, 0, ETH_MIN_FRAME - len);
-		wire = ETH_MIN_FRAME;
+	const u8 *src = frame;
+	for (size_t off = 0; off < wire; off += E1000_BUF_SIZE) {
+		size_t n = MIN(wire - off, (size_t)E1000_BUF_SIZE);
+		u8 *buf = dev->dma->tx_buf[dev->tx_tail];
+		size_t have = off < len ? MIN(len - off, n) : 0;
+		memcpy(buf, src + off, have);
+		if (have < n) /* zeros, never stale bytes of an earlier frame */
+			memset(buf + have, 0, n - have);
+		struct e1000_tx_desc *d = &dev->dma->tx_ring[dev->tx_tail];
+		d->length = (u16)n;
+		d->cso = 0;
+		d->cmd = (u8)(E1000_TXD_CMD_IFCS | E1000_TXD_CMD_RS | (off + n == wire ? E1000_TXD_CMD_EOP : 0));
+		d->status = 0;
+		d->css = 0;
+		d->special = 0;
+		dev->tx_tail = (dev->tx_tail + 1) % E1000_TX_DESCS;
 	}
-	struct e1000_tx_desc *d = &dev->dma->tx_ring[dev->tx_tail];
-	d->length = (u16)wire;
-	d->cso = 0;
-	d->cmd = E1000_TXD_CMD_EOP | E1000_TXD_CMD_IFCS | E1000_TXD_CMD_RS;
-	d->status = 0;
-	d->css = 0;
-	d->special = 0;
-	wmb(); /* the buffer and descriptor before the tail moves */
-	dev->tx_tail = next;
-	e1000_wr(dev, E1000_TDT, next);
+	wmb(); /* the buffers and descriptors before the tail moves */
+	e1000_wr(dev, E1000_TDT, dev->tx_tail);
 	nic->stats.tx_frames++;
 	nic->stats.tx_bytes += len;
 	return 0;
@@ -325,46 +335,65 @@ static void e1000_rx_refill(struct e1000_dev *dev)
 	dev->rx_unreturned = 0;
 }
 
+/* Looks at the frame that starts at descriptor rx_next without taking it:
+ * the number of descriptors it spans (0: not all written back yet) and its
+ * length.  A frame longer than the device may ever produce is cut off at
+ * E1000_RX_MAX_DESCS and reported as bad. */
+static unsigned e1000_rx_peek(const struct e1000_dev *dev, size_t *flen, bool *bad)
+{
+	*flen = 0;
+	*bad = false;
+	for (unsigned n = 0; n < E1000_RX_MAX_DESCS; n++) {
+		const struct e1000_rx_desc *d = &dev->dma->rx_ring[(dev->rx_next + n) % E1000_RX_DESCS];
+		u8 status = e1000_desc_status(&d->status);
+		if (!(status & E1000_RXD_STAT_DD))
+			return 0;
+		rmb(); /* length, errors and data only after DD */
+		*flen += d->length;
+		*bad |= (d->errors & E1000_RXD_ERR_FRAME) != 0;
+		if (status & E1000_RXD_STAT_EOP)
+			return n + 1;
+	}
+	*bad = true;
+	return E1000_RX_MAX_DESCS;
+}
+
+/* Takes the next whole frame, which may span descriptors (long frames are
+ * on: RCTL.LPE); a frame too long for cap, or with errors, is dropped
+ * whole and counted once. */
 static int e1000_recv(struct nic *nic, void *buf, size_t cap, size_t *len)
 {
 	struct e1000_dev *dev = nic->priv;
 
-	for (unsigned n = 0; n < E1000_RX_DESCS; n++) {
-		unsigned i = dev->rx_next;
-		struct e1000_rx_desc *d = &dev->dma->rx_ring[i];
-		u8 status = e1000_desc_status(&d->status);
-		if (!(status & E1000_RXD_STAT_DD)) {
+	for (unsigned seen = 0; seen < E1000_RX_DESCS;) {
+		size_t flen;
+		bool bad;
+		unsigned ndesc = e1000_rx_peek(dev, &flen, &bad);
+		if (!ndesc) {
 			e1000_rx_refill(dev); /* the burst is over: return what it used */
 			return -E_NOENT;
 		}
-		rmb(); /* length, errors and data only after DD */
-
-		size_t flen = d->length;
-		bool take = false;
-		if (dev->rx_discard || !(status & E1000_RXD_STAT_EOP)) {
-			/* A frame over several descriptors (only possible if the
-			 * device was told to accept long frames): dropped whole,
-			 * counted once, at its first descriptor. */
-			if (!dev->rx_discard)
-				nic->stats.rx_dropped++;
-			dev->rx_discard = !(status & E1000_RXD_STAT_EOP);
-		} else if ((d->errors & E1000_RXD_ERR_FRAME) || flen < ETH_HLEN || flen > cap) {
-			nic->stats.rx_dropped++;
-		} else {
-			memcpy(buf, dev->dma->rx_buf[i], flen);
-			*len = flen;
-			take = true;
+		bool take = !bad && flen >= ETH_HLEN && flen <= cap && flen <= nic->max_frame;
+		size_t off = 0;
+		for (unsigned n = 0; n < ndesc; n++) {
+			unsigned i = dev->rx_next;
+			struct e1000_rx_desc *d = &dev->dma->rx_ring[i];
+			if (take)
+				memcpy((u8 *)buf + off, dev->dma->rx_buf[i], d->length);
+			off += d->length;
+			d->status = 0;
+			dev->rx_next = (i + 1) % E1000_RX_DESCS;
+			if (++dev->rx_unreturned >= E1000_RX_REFILL_BATCH)
+				e1000_rx_refill(dev);
 		}
-
-		d->status = 0;
-		dev->rx_next = (i + 1) % E1000_RX_DESCS;
-		if (++dev->rx_unreturned >= E1000_RX_REFILL_BATCH)
-			e1000_rx_refill(dev);
+		seen += ndesc;
 		if (take) {
+			*len = flen;
 			nic->stats.rx_frames++;
 			nic->stats.rx_bytes += flen;
 			return 0;
 		}
+		nic->stats.rx_dropped++;
 	}
 	e1000_rx_refill(dev);
 	return -E_NOENT;
@@ -498,7 +527,8 @@ static int e1000_probe(unsigned idx, struct nic **out)
 	}
 
 	*dev = (struct e1000_dev){
-		.nic = { .name = "e1000", .irq_line = e1000_irq_line(pd), .ops = &e1000_ops, .priv = dev },
+		.nic = { .name = "e1000", .irq_line = e1000_irq_line(pd), .max_frame = NIC_JUMBO_FRAME,
+			 .ops = &e1000_ops, .priv = dev },
 		.pci = pd,
 		.model = model,
 	};

@@ -213,7 +213,10 @@ _Static_assert(offsetof(struct e1000_tx_desc, status) == 12, "TDESC.STA at byte 
 #define E1000_BUF_SIZE 2048
 _Static_assert((E1000_RX_DESCS * sizeof(struct e1000_rx_desc)) % 128 == 0, "RDLEN is a multiple of 128");
 _Static_assert((E1000_TX_DESCS * sizeof(struct e1000_tx_desc)) % 128 == 0, "TDLEN is a multiple of 128");
-_Static_assert(NIC_MAX_FRAME <= E1000_BUF_SIZE, "one buffer holds a whole frame");
+/* Descriptors one received frame may span: a jumbo frame needs 5; the
+ * 8254x accepts long frames up to 16 KiB (RCTL.LPE), 8 buffers. */
+#define E1000_RX_MAX_DESCS (16384 / E1000_BUF_SIZE)
+_Static_assert(NIC_JUMBO_FRAME <= E1000_RX_MAX_DESCS * E1000_BUF_SIZE, "a jumbo frame fits the descriptors it may span");
 
 extern const struct nic_driver e1000_driver;
 

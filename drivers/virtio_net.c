@@ -4,9 +4,14 @@
  * One receive queue and one transmit queue of up to 256 entries.  Each
  * descriptor owns one 2 KiB buffer for good: a receive buffer is posted
  * whole (device-writable) and reposted as soon as its frame is copied out;
- * a transmit buffer takes the 12-byte header and the frame and goes back
- * to a free stack when the device returns it.  No offloads are negotiated,
- * so headers are all zeros on transmit and ignored on receive.  Everything
+ * transmit buffers take the 12-byte header and the frame, chained when
+ * the frame is longer than one buffer, and go back to a free stack when
+ * the device returns the chain.  Jumbo frames need two features: the
+ * device's MTU (VIRTIO_NET_F_MTU) says how long a frame the host's link
+ * takes, and mergeable receive buffers (VIRTIO_NET_F_MRG_RXBUF) let a
+ * received frame span buffers; without both, frames stay at 1514 bytes.
+ * No offloads are negotiated, so headers are all zeros on transmit, and on
+ * receive only num_buffers is read.  Everything
  * is polled; interrupts stay suppressed (VIRTQ_AVAIL_F_NO_INTERRUPT and
  * PCI INTx disabled) until the NIC user asks for them. */
 #include "virtio_net.h"
@@ -23,6 +28,8 @@
 #define VNET_BUF_SIZE 2048           /* one buffer per descriptor */
 #define VNET_HDR_LEN sizeof(struct virtio_net_hdr)
 #define VNET_CFG_RETRIES 16          /* config_generation changes tolerated */
+/* Buffers one frame may take: header and a jumbo frame in 2 KiB pieces. */
+#define VNET_FRAME_BUFS ((VNET_HDR_LEN + NIC_JUMBO_FRAME + VNET_BUF_SIZE - 1) / VNET_BUF_SIZE)
 
 _Static_assert(VNET_BUF_SIZE > VIRTIO_NET_MIN_RX_BUF, "a receive buffer holds a whole frame and more");
 _Static_assert(PAGE_SIZE % VNET_BUF_SIZE == 0, "buffers never straddle a page");
@@ -34,10 +41,13 @@ struct vnet {
 	u8 *rx_bufs, *tx_bufs;       /* buffer i belongs to descriptor i */
 	size_t rx_pages, tx_pages;
 	bool has_status;             /* VIRTIO_NET_F_STATUS negotiated */
+	bool mrg_rxbuf;              /* VIRTIO_NET_F_MRG_RXBUF negotiated */
 	bool warned_bad_id;
 	u16 tx_nfree;
 	u16 tx_free[VNET_QUEUE_SIZE];  /* idle transmit descriptors (a stack) */
-	bool tx_busy[VNET_QUEUE_SIZE]; /* handed to the device */
+	bool tx_busy[VNET_QUEUE_SIZE]; /* heads of chains handed to the device */
+	u8 tx_chain[VNET_QUEUE_SIZE];  /* descriptors in the chain at this head */
+	u16 tx_next[VNET_QUEUE_SIZE];  /* our own copy of each descriptor's next */
 };
 #define VNET_STATE_PAGES (ALIGN_UP(sizeof(struct vnet), PAGE_SIZE) / PAGE_SIZE)
 
@@ -74,39 +84,58 @@ static void vnet_tx_reclaim(struct vnet *v)
 			continue;
 		}
 		v->tx_busy[id] = false;
-		v->tx_free[v->tx_nfree++] = (u16)id;
+		for (unsigned n = v->tx_chain[id]; n-- > 0; id = v->tx_next[id])
+			v->tx_free[v->tx_nfree++] = (u16)id;
 	}
 }
 
 /* ---- nic_ops ---------------------------------------------------------------- */
 
+/* A frame and its header in as many 2 KiB buffers as they need, chained
+ * (2.7.5); the device returns the chain by its head. */
 static int vnet_send(struct nic *nic, const void *frame, size_t len)
 {
 	struct vnet *v = nic->priv;
 
-	if (!frame || len < ETH_HLEN || len > NIC_MAX_FRAME)
+	if (!frame || len < ETH_HLEN || len > nic->max_frame)
 		return -E_INVAL;
-	if (!v->tx_nfree)
+	size_t wire = MAX(len, (size_t)ETH_MIN_FRAME);
+	size_t total = VNET_HDR_LEN + wire;
+	unsigned ndesc = (unsigned)((total + VNET_BUF_SIZE - 1) / VNET_BUF_SIZE);
+	if (v->tx_nfree < ndesc)
 		vnet_tx_reclaim(v);
-	if (!v->tx_nfree) {
+	if (v->tx_nfree < ndesc) {
 		nic->stats.tx_full++;
 		return -E_NOSPC;
 	}
-	u16 id = v->tx_free[--v->tx_nfree];
-	u8 *buf = vnet_tx_buf(v, id);
-	size_t wire = MAX(len, (size_t)ETH_MIN_FRAME);
 
-	memset(buf, 0, VNET_HDR_LEN); /* no checksum, no GSO (5.1.6.2.1) */
-	memcpy(buf + VNET_HDR_LEN, frame, len);
-	if (wire > len)
-		memset(buf + VNET_HDR_LEN + len, 0, wire - len);
-	struct virtq_desc *d = &v->txq.desc[id];
-	d->addr = virt_to_phys(buf);
-	d->len = (u32)(VNET_HDR_LEN + wire);
-	d->flags = 0;
-	d->next = 0;
-	v->tx_busy[id] = true;
-	virtq_add(&v->txq, id);
+	const u8 *src = frame;
+	u16 head = v->tx_free[v->tx_nfree - 1], prev = 0;
+	for (size_t off = 0; off < total; off += VNET_BUF_SIZE) {
+		u16 id = v->tx_free[--v->tx_nfree];
+		u8 *buf = vnet_tx_buf(v, id);
+		size_t n = MIN(total - off, (size_t)VNET_BUF_SIZE);
+		/* bytes [off, off + n) of header (zeros: no checksum, no GSO,
+		 * 5.1.6.2.1), frame and padding */
+		memset(buf, 0, n);
+		size_t lo = MAX(off, VNET_HDR_LEN), hi = MIN(off + n, VNET_HDR_LEN + len);
+		if (hi > lo)
+			memcpy(buf + (lo - off), src + (lo - VNET_HDR_LEN), hi - lo);
+		struct virtq_desc *d = &v->txq.desc[id];
+		d->addr = virt_to_phys(buf);
+		d->len = (u32)n;
+		d->flags = 0;
+		d->next = 0;
+		if (off) {
+			v->txq.desc[prev].flags = VIRTQ_DESC_F_NEXT;
+			v->txq.desc[prev].next = id;
+			v->tx_next[prev] = id;
+		}
+		prev = id;
+	}
+	v->tx_chain[head] = (u8)ndesc;
+	v->tx_busy[head] = true;
+	virtq_add(&v->txq, head);
 	virtq_kick(&v->txq);
 	nic->stats.tx_frames++;
 	nic->stats.tx_bytes += wire;
@@ -114,28 +143,76 @@ static int vnet_send(struct nic *nic, const void *frame, size_t len)
 }
 
 /* Processing of incoming packets (5.1.6.4): the used length covers header
- * and frame.  A buffer filled to the last byte may hold the start of a
- * longer frame the device cut short, so it counts as too long. */
+ * and frame.  With mergeable buffers the first buffer's num_buffers says
+ * how many used buffers the frame fills, all but the last to the brim
+ * (5.1.6.4.2); recv waits until all of them are back.  Without, a buffer
+ * filled to the last byte may hold the start of a longer frame the device
+ * cut short, so it counts as too long. */
+static unsigned vnet_rx_bufs_of(struct vnet *v, u32 id)
+{
+	if (!v->mrg_rxbuf)
+		return 1;
+	const struct virtio_net_hdr *h = (const void *)vnet_rx_buf(v, id);
+	u16 nb = *(const volatile u16 *)&h->num_buffers;
+	return nb >= 1 && nb <= VNET_FRAME_BUFS ? nb : 0;
+}
+
+/* Gives one used receive buffer back to the device. */
+static void vnet_rx_repost(struct vnet *v, u32 id)
+{
+	vnet_rx_post(v, (u16)id);
+	virtq_kick(&v->rxq);
+}
+
+/* Takes the nb used buffers of one frame, the first one's element already
+ * read (id, used_len), copying into buf while the frame fits cap; returns
+ * the frame's length, or 0 when it was dropped. */
+static size_t vnet_rx_take(struct vnet *v, u32 id, u32 used_len, unsigned nb, void *buf, size_t cap)
+{
+	size_t flen = 0;
+	bool ok = true;
+	for (unsigned i = 0; i < nb; i++) {
+		if (i && !virtq_get_used(&v->rxq, &id, &used_len))
+			return 0; /* cannot happen: vnet_recv saw them all */
+		if (id >= v->rxq.size) {
+			vnet_bad_id(v, "receive", id);
+			ok = false;
+			continue;
+		}
+		size_t skip = i ? 0 : VNET_HDR_LEN;
+		size_t n = used_len > skip ? used_len - skip : 0;
+		bool full = used_len >= VNET_BUF_SIZE;
+		if (i + 1 < nb ? !full : full && !v->mrg_rxbuf)
+			ok = false; /* a short middle buffer, or a frame cut short */
+		if (ok && flen + n <= cap && used_len <= VNET_BUF_SIZE)
+			memcpy((u8 *)buf + flen, vnet_rx_buf(v, id) + skip, n);
+		else
+			ok = false;
+		flen += n;
+		vnet_rx_repost(v, id);
+	}
+	return ok && flen >= ETH_HLEN && flen <= v->nic.max_frame ? flen : 0;
+}
+
 static int vnet_recv(struct nic *nic, void *buf, size_t cap, size_t *len)
 {
 	struct vnet *v = nic->priv;
-	u32 id, used_len;
 
 	if (!buf || !len)
 		return -E_INVAL;
-	while (virtq_get_used(&v->rxq, &id, &used_len)) {
-		if (id >= v->rxq.size) {
-			vnet_bad_id(v, "receive", id);
-			nic->stats.rx_dropped++;
-			continue;
+	for (unsigned guard = 0; guard < VNET_QUEUE_SIZE; guard++) {
+		u32 id, used_len;
+		if (!virtq_peek_used(&v->rxq, 0, &id, &used_len))
+			return -E_NOENT;
+		unsigned nb = id < v->rxq.size ? vnet_rx_bufs_of(v, id) : 1;
+		if (!nb) { /* a num_buffers no frame of ours needs: drop this buffer */
+			nb = 1;
+		} else if (virtq_used_pending(&v->rxq) < nb) {
+			return -E_NOENT; /* the rest of the frame is not back yet */
 		}
-		size_t flen = used_len > VNET_HDR_LEN ? used_len - VNET_HDR_LEN : 0;
-		bool ok = flen >= ETH_HLEN && used_len < VNET_BUF_SIZE && flen <= cap;
-		if (ok)
-			memcpy(buf, vnet_rx_buf(v, id) + VNET_HDR_LEN, flen);
-		vnet_rx_post(v, (u16)id);
-		virtq_kick(&v->rxq);
-		if (ok) {
+		virtq_get_used(&v->rxq, &id, &used_len);
+		size_t flen = vnet_rx_take(v, id, used_len, nb, buf, cap);
+		if (flen) {
 			*len = flen;
 			nic->stats.rx_frames++;
 			nic->stats.rx_bytes += flen;
@@ -206,6 +283,18 @@ static const char *vnet_read_mac(struct vnet *v)
 	for (unsigned i = 1; i < ETH_ALEN; i++)
 		mac[i] = (u8)(r >> (8 * i));
 	return "random";
+}
+
+/* The longest frame both ways: the device's MTU (5.1.4.1: the driver
+ * sends nothing longer) when it reports one and receive buffers can be
+ * merged, else the standard 1514 bytes. */
+static u32 vnet_max_frame(struct vnet *v)
+{
+	v->mrg_rxbuf = virtio_has(&v->vd, VIRTIO_NET_F_MRG_RXBUF);
+	if (!v->mrg_rxbuf || !virtio_has(&v->vd, VIRTIO_NET_F_MTU))
+		return NIC_MAX_FRAME;
+	u32 mtu = virtio_cfg_rd16(&v->vd, VIRTIO_NET_CFG_MTU);
+	return ETH_HLEN + MIN(MAX(mtu, (u32)ETH_MTU), (u32)ETH_JUMBO_MTU);
 }
 
 static bool vnet_match(struct pci_dev *pd)
@@ -293,6 +382,8 @@ static int vnet_attach(struct pci_dev *pd, struct nic **out)
 		want |= BIT(VIRTIO_NET_F_MAC);
 	if (v->vd.device_len >= VIRTIO_NET_CFG_STATUS + 2)
 		want |= BIT(VIRTIO_NET_F_STATUS);
+	if (v->vd.device_len >= VIRTIO_NET_CFG_MTU + 2)
+		want |= BIT(VIRTIO_NET_F_MTU) | BIT(VIRTIO_NET_F_MRG_RXBUF);
 	rc = virtio_negotiate(&v->vd, want, BIT(VIRTIO_F_VERSION_1));
 	if (rc < 0)
 		goto fail;
@@ -301,6 +392,7 @@ static int vnet_attach(struct pci_dev *pd, struct nic **out)
 		goto fail;
 	const char *mac_from = vnet_read_mac(v);
 	v->has_status = virtio_has(&v->vd, VIRTIO_NET_F_STATUS);
+	v->nic.max_frame = vnet_max_frame(v);
 
 	virtio_driver_ok(&v->vd);
 	virtq_kick(&v->rxq); /* notifications only after DRIVER_OK (3.1.1) */
@@ -317,9 +409,10 @@ static int vnet_attach(struct pci_dev *pd, struct nic **out)
 	v->nic.ops = &vnet_ops;
 	v->nic.priv = v;
 	log_info("virtio-net: %02x:%02x.%x %04x:%04x, %u receive and %u transmit entries of %u bytes, MAC from %s, "
-		 "link status %s, features %lx, IRQ %u",
+		 "link status %s, frames up to %u bytes, features %lx, IRQ %u",
 		 pd->bus, pd->dev, pd->fn, pd->vendor, pd->device, v->rxq.size, v->txq.size, VNET_BUF_SIZE, mac_from,
-		 v->has_status ? "reported" : "not reported (assumed up)", v->vd.features, v->nic.irq_line);
+		 v->has_status ? "reported" : "not reported (assumed up)", v->nic.max_frame, v->vd.features,
+		 v->nic.irq_line);
 	*out = &v->nic;
 	return 0;
 

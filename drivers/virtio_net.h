@@ -3,9 +3,9 @@
  * ferry's driver (drivers/virtio_net.c) takes a modern virtio-net PCI
  * function (1AF4:1041, or a transitional 1AF4:1000 with the modern
  * interface) through drivers/virtio_pci.c and uses one receive and one
- * transmit queue.  It negotiates no offloads: no checksum offload, no GSO,
- * no mergeable receive buffers, so every receive buffer holds exactly one
- * whole frame behind its header and every frame sent is one buffer. */
+ * transmit queue.  It negotiates no offloads: no checksum offload, no GSO.
+ * With the device's MTU and mergeable receive buffers a frame of up to
+ * NIC_JUMBO_FRAME bytes spans several 2 KiB buffers either way. */
 #ifndef FERRY_VIRTIO_NET_H
 #define FERRY_VIRTIO_NET_H
 

@@ -343,16 +343,28 @@ void virtq_kick(struct virtq *q)
 }
 
 /* Receiving used buffers (2.7.14): read used->idx, then (after the
- * barrier) the element it covers. */
-bool virtq_get_used(struct virtq *q, u32 *id, u32 *len)
+ * barrier) the elements it covers. */
+u16 virtq_used_pending(const struct virtq *q)
 {
-	u16 idx = *(volatile u16 *)&q->used->idx;
-	if (idx == q->used_idx)
-		return false;
+	u16 idx = *(const volatile u16 *)&q->used->idx;
 	rmb();
-	const volatile struct virtq_used_elem *e = &q->used->ring[q->used_idx & (q->size - 1)];
+	return (u16)(idx - q->used_idx);
+}
+
+bool virtq_peek_used(const struct virtq *q, u16 ahead, u32 *id, u32 *len)
+{
+	if (virtq_used_pending(q) <= ahead)
+		return false;
+	const volatile struct virtq_used_elem *e = &q->used->ring[(u16)(q->used_idx + ahead) & (q->size - 1)];
 	*id = e->id;
 	*len = e->len;
+	return true;
+}
+
+bool virtq_get_used(struct virtq *q, u32 *id, u32 *len)
+{
+	if (!virtq_peek_used(q, 0, id, len))
+		return false;
 	q->used_idx++;
 	return true;
 }

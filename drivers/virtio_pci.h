@@ -234,6 +234,11 @@ static inline void virtq_add(struct virtq *q, u16 head)
 void virtq_kick(struct virtq *q);
 /* Takes the next used element: true with *id and *len, false when none. */
 bool virtq_get_used(struct virtq *q, u32 *id, u32 *len);
+/* Used elements the device has returned and the driver not yet taken. */
+u16 virtq_used_pending(const struct virtq *q);
+/* Reads the used element `ahead` places after the next one without taking
+ * it: false when the device has not returned that many. */
+bool virtq_peek_used(const struct virtq *q, u16 ahead, u32 *id, u32 *len);
 /* Asks the device for used buffer notifications on q, or not (2.7.7). */
 void virtq_interrupts(struct virtq *q, bool on);
 

@@ -299,6 +299,8 @@ const struct shell_cmd lbd_shell_cmds[] = {
 	{ "in", cmd_in, "in PORT [1|2|4]" },
 	{ "smp-escape", cmd_smp_escape, "smp-escape APIC_ID" },
 	{ "memscan", cmd_memscan, "memscan REVERSED_HEX" },
+	{ "ioapic-irq", cmd_ioapic_irq, "ioapic-irq DELIVERY_MODE" },
+	{ "nmi-wait", cmd_nmi_wait, "nmi-wait COUNT SECONDS" },
 	{ "pcir", cmd_pcir, "pcir BUS DEV FN OFF" },
 	{ "out", cmd_out, "out PORT 1|2|4 VALUE" },
 	{ "pciw", cmd_pciw, "pciw BUS DEV FN OFF SIZE VAL" },

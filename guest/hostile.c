@@ -17,6 +17,11 @@
  *                        line does not hold it: its text and its bytes
  *                        (the hex decoded); fails on any copy but this
  *                        command's own two buffers
+ *   ioapic-irq MODE      an I/O APIC entry with delivery mode MODE on the
+ *                        PIT's pin, the PIT ticking: fails when the entry
+ *                        took (see below)
+ *   nmi-wait COUNT SECS  count NMIs (sent from outside) while exiting
+ *                        as fast as it can (see below)
  */
 #include "kernel.h"
 #include "alloc.h"
@@ -186,4 +191,90 @@ int cmd_out(struct shell *sh, int argc, char **argv)
 	else
 		outb((u16)port, (u8)val);
 	return 0;
+}
+
+/* ---- ioapic-irq MODE: an I/O APIC entry whose delivery mode ferry must
+ * refuse (5 INIT, 4 NMI, 2 SMI), on the pin QEMU's PIT drives (GSI 2), then
+ * the PIT made to tick for 100 ms.  Had the entry taken, every tick would
+ * be an INIT to this CPU (a reset behind ferry's back) or an NMI or SMI.
+ * Prints the entry as read back before and after; "ok" only when it did
+ * not change and a fixed, masked entry written next does read back. */
+#define IOAPIC_PAGE 0xFEC00000u
+#define IOAPIC_PIT_PIN 2
+#define PIT_CH0 0x40
+#define PIT_CMD 0x43
+
+static u32 ioapic_rd(u32 reg)
+{
+	volatile u32 *io = (volatile u32 *)(uintptr_t)IOAPIC_PAGE;
+	io[0] = reg;
+	return io[4];
+}
+
+static void ioapic_wr(u32 reg, u32 val)
+{
+	volatile u32 *io = (volatile u32 *)(uintptr_t)IOAPIC_PAGE;
+	io[0] = reg;
+	io[4] = val;
+}
+
+static void pit_periodic(u16 count)
+{
+	outb(PIT_CMD, 0x34); /* channel 0, lobyte/hibyte, mode 2 (rate generator) */
+	outb(PIT_CH0, (u8)count);
+	outb(PIT_CH0, (u8)(count >> 8));
+}
+
+int cmd_ioapic_irq(struct shell *sh, int argc, char **argv)
+{
+	u64 mode;
+	u32 khz, x;
+	if (argc != 2 || str_to_u64(argv[1], strlen(argv[1]), &mode) < 0 || mode > 7)
+		return shell_usage(sh);
+	cpuid4(FERRY_CPUID_TSC, &khz, &x, &x, &x);
+	int rc = paging_map_device(IOAPIC_PAGE, PAGE_SIZE);
+	if (!khz || (rc < 0 && rc != -E_INVAL))
+		return -E_NOTSUP;
+	u32 lo_reg = 0x10 + 2 * IOAPIC_PIT_PIN, hi_reg = lo_reg + 1;
+	u32 old_lo = ioapic_rd(lo_reg), old_hi = ioapic_rd(hi_reg);
+	ioapic_wr(hi_reg, 0);                         /* physical destination: APIC ID 0 */
+	ioapic_wr(lo_reg, 0x30u | (u32)mode << 8);    /* edge, unmasked */
+	u32 now_lo = ioapic_rd(lo_reg);
+	pit_periodic(1193);                           /* about 1 kHz */
+	wait_ms(khz, 100);
+	outb(PIT_CMD, 0x30);                          /* channel 0 back to one-shot, not started */
+	ioapic_wr(lo_reg, 0x31u | BIT(16));           /* fixed, masked: must be taken */
+	u32 fixed_lo = ioapic_rd(lo_reg);
+	ioapic_wr(lo_reg, old_lo);
+	ioapic_wr(hi_reg, old_hi);
+	shell_printf(sh, "ioapic-irq mode=%lu rte before=%08x after=%08x fixed=%08x", mode, old_lo, now_lo, fixed_lo);
+	return now_lo == old_lo && fixed_lo == (0x31u | BIT(16)) ? 0 : -E_IO;
+}
+
+/* ---- nmi-wait COUNT SECS: exits as fast as it can (CPUID) until COUNT NMIs
+ * have arrived or SECS seconds passed, then prints how many came.  The
+ * test sends NMIs from outside (QEMU's monitor) meanwhile: most strike
+ * while ferry handles an exit, so they reach the guest only if ferry
+ * takes them and passes them on. */
+int cmd_nmi_wait(struct shell *sh, int argc, char **argv)
+{
+	u64 want, secs;
+	u32 khz, x;
+	if (argc != 3 || str_to_u64(argv[1], strlen(argv[1]), &want) < 0 ||
+	    str_to_u64(argv[2], strlen(argv[2]), &secs) < 0)
+		return shell_usage(sh);
+	cpuid4(FERRY_CPUID_TSC, &khz, &x, &x, &x);
+	if (!khz)
+		return -E_NOTSUP;
+	volatile u32 *count = &guest_irq_count[2]; /* the NMI handler's */
+	u32 start = *count;
+	u64 end = rdtsc() + secs * 1000 * khz, exits = 0;
+	shell_printf(sh, "nmi-wait ready");
+	while (*count - start < want && rdtsc() < end) {
+		cpuid4(0, &x, &x, &x, &x);
+		exits++;
+	}
+	u32 got = *count - start;
+	shell_printf(sh, "nmi-wait nmis=%u exits=%lu", got, exits);
+	return got >= want ? 0 : -E_TIMEDOUT;
 }

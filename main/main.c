@@ -156,6 +156,8 @@ static void log_summary(const struct vm *vm)
 		 s->by_reason[EXIT_INTR]);
 	log_info("stats: logical device: %lu commands, %lu errors, %lu KiB read, %lu KiB written", l->commands,
 		 l->errors, l->bytes_read / KiB, l->bytes_written / KiB);
+	if (trap_nmi_count())
+		log_info("stats: %lu NMIs struck ferry and went on to the guest", trap_nmi_count());
 	const struct vblk_stats *v = vblk_get_stats();
 	if (v->notifies)
 		log_info("stats: virtio-blk: %lu requests (%lu reads, %lu writes, %lu flushes), %lu errors, %lu KiB read, "

@@ -49,6 +49,7 @@ struct blk_dev *netrole_client_start(struct nic *nic)
 		.name = config.client_name,
 		.session = new_session(nic->mac),
 		.want_server = config.want_server,
+		.dead_time_us = (u64)config.dead_time * 1000000,
 	};
 	memcpy(cfg.mac, nic->mac, ETH_ALEN);
 	memcpy(cfg.server_mac, config.server_mac, ETH_ALEN);

@@ -16,7 +16,7 @@ struct pump_hdr {
 	u32 seq;
 } __packed;
 
-static u8 txbuf[NIC_MAX_FRAME], rxbuf[NIC_MAX_FRAME];
+static u8 txbuf[NIC_JUMBO_FRAME], rxbuf[NIC_JUMBO_FRAME];
 
 static bool is_pump(const u8 *f, size_t len)
 {
@@ -61,8 +61,11 @@ int pump_send(struct nic *nic, u32 count, u32 frame_len, u32 window)
 	struct pump_hdr *h = (void *)txbuf;
 	u32 sent = 0, got = 0, bad = 0;
 
-	if (frame_len < sizeof(*h) || frame_len > NIC_MAX_FRAME)
+	if (frame_len < sizeof(*h) || frame_len > nic->max_frame) {
+		log_err("pump: %u-byte frames asked for; %s carries %zu to %u bytes", frame_len, nic->name, sizeof(*h),
+			nic->max_frame);
 		return -E_INVAL;
+	}
 	memcpy(h->dst, bcast, ETH_ALEN);
 	memcpy(h->src, nic->mac, ETH_ALEN);
 	h->type_be[0] = PUMP_ETHERTYPE >> 8;

@@ -12,6 +12,7 @@
 #include "lib/string.h"
 #include "lib/fmt.h"
 #include "lib/hkdf.h"
+#include "platform/console.h"
 
 static const u8 bcast[ETH_ALEN] = { 0xff, 0xff, 0xff, 0xff, 0xff, 0xff };
 
@@ -139,6 +140,17 @@ static int got_cookie(struct net_client *c, const struct net_msg *m)
 	return RX_HS;
 }
 
+void cl_heard(struct net_client *c, bool restarted)
+{
+	c->last_heard = cl_now(c);
+	if (c->silent) {
+		c->last_outage_us = c->last_heard - c->silent_since;
+		log_info("client: server %s answers again after %lu.%u s of silence%s", c->name,
+			 CL_SECS(c->last_outage_us), restarted ? " (restarted: a new session)" : "");
+	}
+	c->silent = c->dead = false;
+}
+
 static bool same_disk(const struct blk_info *a, const struct blk_info *b)
 {
 	return a->sectors == b->sectors && a->sector_size == b->sector_size && a->read_only == b->read_only &&
@@ -163,6 +175,8 @@ static int got_bind_answer(struct net_client *c, const struct net_msg *m)
 	net_devinfo_to_blk(&m->b.info, &info);
 	c->stats.rx_ok++;
 	hs->phase = NET_HS_IDLE;
+	/* A server of another boot session than the binding's has restarted. */
+	cl_heard(c, c->bound && hs->srv_sess != c->srv_sess);
 	if (c->bound && !same_disk(&info, &c->blk.info)) {
 		/* Re-bound mid-request to a server that now exports another disk. */
 		hs_wipe_keys(hs);
@@ -177,6 +191,7 @@ static int got_bind_answer(struct net_client *c, const struct net_msg *m)
 	hs_wipe_keys(hs);
 	c->counter = hs->counter;
 	c->ticket = m->src_sess;
+	c->srv_sess = hs->srv_sess;
 	net_replay_init(&c->win);
 	net_replay_mark(&c->win, m->counter);
 	c->server_max_frame = hs->ck.max_frame;
@@ -261,6 +276,7 @@ int cl_rx(struct net_client *c, struct net_msg *m)
 		return RX_DROP;
 	}
 	net_replay_mark(&c->win, m->counter);
+	cl_heard(c, false);
 	return RX_MSG;
 }
 
@@ -359,6 +375,8 @@ int net_client_init(struct net_client *c, const struct net_client_cfg *cfg, cons
 	c->cfg.burst = MIN(c->cfg.burst, (u32)NET_MAX_CHUNKS);
 	if (!c->cfg.req_timeout_us)
 		c->cfg.req_timeout_us = NET_REQ_TIMEOUT_US;
+	if (!c->cfg.dead_time_us)
+		c->cfg.dead_time_us = NET_DEAD_TIME_US;
 	c->link = *link;
 	memcpy(c->kc, cfg->key, NET_CLIENT_KEY_LEN);
 	net_key_init(&c->kc_key, c->kc, sizeof(c->kc));

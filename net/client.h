@@ -2,9 +2,11 @@
  * a server ferry across the link (docs/protocol.md).
  *
  * Synchronous: each call sends its request, retransmits on timeouts and
- * returns when the server has answered or the retry budget is spent (it
- * never waits longer than req_timeout_us).  One request is outstanding at
- * a time; the wire format (tags) would allow more. */
+ * returns when the server has answered.  A server that falls silent (it
+ * restarts, the cable is out) is waited for up to dead_time_us, with
+ * retransmissions and rebinds, so a restart costs the caller time and no
+ * error; past that the request fails.  One request is outstanding at a
+ * time; the wire format (tags) would allow more. */
 #ifndef FERRY_NET_CLIENT_H
 #define FERRY_NET_CLIENT_H
 
@@ -15,10 +17,11 @@
 /* Defaults for fields left 0 in struct net_client_cfg. */
 #define NET_RTO_US 20000          /* first retransmission timeout */
 #define NET_RTO_MAX_US 320000     /* the timeout doubles up to this */
-#define NET_RETRIES 8             /* retransmissions in a row without an answer, then give up */
+#define NET_RETRIES 8             /* timeouts in a row without an answer: the server is silent */
 #define NET_REBIND_AFTER 3        /* every this many, re-ask the server's session */
 #define NET_BURST 64              /* chunks per round of a read or write */
-#define NET_REQ_TIMEOUT_US 10000000 /* absolute bound on one request */
+#define NET_REQ_TIMEOUT_US 10000000 /* bound on one request while the server answers */
+#define NET_DEAD_TIME_US 180000000ull /* how long a silent server is waited for */
 #define NET_BIND_TRIES 3          /* BINDs per cookie; then a new HELLO */
 
 struct net_client_cfg {
@@ -32,6 +35,7 @@ struct net_client_cfg {
 	u8 server_mac[ETH_ALEN];
 	u16 dev;             /* device index to use (0) */
 	u32 rto_us, rto_max_us, retries, rebind_after, burst, req_timeout_us;
+	u64 dead_time_us;
 };
 
 /* A handshake in progress: HELLO sent (and repeated) until a COOKIE comes,
@@ -64,9 +68,16 @@ struct net_client {
 	bool changed;                 /* the server now exports another disk: -E_IO until rediscovered */
 	u8 server[ETH_ALEN];
 	u64 ticket;                   /* the server's session for this binding */
+	u64 srv_sess;                 /* the server's boot session (its COOKIE's src_sess) */
 	struct net_replay win;        /* the server's counters under rx */
 	u16 server_max_frame;         /* the server's largest frame (COOKIE) */
 	struct net_client_hs hs;
+	/* The server's liveness: the last authentic frame from it; silent
+	 * after `retries` timeouts without one (silent since the last frame
+	 * heard, or the request's start if later); dead once silent for
+	 * dead_time_us; the length of the last outage ridden out. */
+	u64 last_heard, silent_since, last_outage_us;
+	bool silent, dead;
 	struct blk_dev blk;           /* ops below; info from DEVINFO */
 	char name[32];         /* "net:xx:xx:xx:xx:xx:xx" */
 	struct net_stats stats;
@@ -87,8 +98,9 @@ int net_client_discover(struct net_client *c, u64 timeout_us);
 struct blk_dev *net_client_blk(struct net_client *c);
 
 /* Same contract as struct blk_ops (platform/blk.h): segments are host
- * addresses, dereferenced directly.  0, or -E_TIMEDOUT (no answer within
- * the retry budget), -E_IO (the disk failed, or the server now exports a
+ * addresses, dereferenced directly.  0, or -E_TIMEDOUT (the server was
+ * silent for dead_time_us, or was dead already and stayed silent for
+ * `retries` timeouts, or answered uselessly for req_timeout_us), -E_IO (the disk failed, or the server now exports a
  * different disk), -E_RANGE, -E_ROFS, -E_INVAL, -E_NOENT (not bound). */
 int net_client_read(struct net_client *c, u64 lba, u32 count, const struct blk_seg *segs, unsigned nseg);
 int net_client_write(struct net_client *c, u64 lba, u32 count, const struct blk_seg *segs, unsigned nseg);

@@ -28,6 +28,12 @@ void cl_send_bound(struct net_client *c, struct net_msg *m);
  * re-binding.  BIND: to the COOKIE's sender).  The name is from protocol
  * version 1's DISCOVER. */
 void cl_send_discover(struct net_client *c);
+/* An authentic frame from the server arrived: it is alive.  After a
+ * silence, logs that it is back and keeps the outage's length in
+ * c->last_outage_us; restarted says it came back under a new ticket. */
+void cl_heard(struct net_client *c, bool restarted);
+/* "12.3" for a time in microseconds: seconds with one decimal. */
+#define CL_SECS(us) (unsigned long)((us) / 1000000), (unsigned)((us) / 100000 % 10)
 /* Takes one frame from the link and runs it through every check that does
  * not depend on the request in progress. */
 int cl_rx(struct net_client *c, struct net_msg *m);

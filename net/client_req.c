@@ -5,19 +5,25 @@
  * (cl_rx does the checks that do not depend on the request) for frames
  * with the request's tag.  Silence for one retransmission timeout (RTO)
  * resends what is still missing; the RTO doubles up to a cap, progress
- * resets it, and too many timeouts in a row or the absolute per-request
- * bound end the request with -E_TIMEDOUT. */
+ * resets it.  A server silent for `retries` timeouts in a row is waited
+ * for, retransmitting and rebinding, until dead_time_us of silence; a
+ * server that answers without finishing the request is given
+ * req_timeout_us (outages not counted).  Either ends it with -E_TIMEDOUT. */
 #include "client_int.h"
 #include "platform/mem.h"
+#include "platform/console.h"
 #include "lib/string.h"
 
 /* ---- Retransmission timing --------------------------------------------------- */
 
 struct req {
 	u8 type;  /* NET_T_READ, _WRITE, _FLUSH or _IDENTIFY */
-	u64 tag, deadline, give_up;
+	u64 tag, start, deadline;
+	u64 give_up;  /* the bound while the server answers: moved on by each outage ridden out */
+	u64 hard;     /* the bound, whatever happens: req_timeout_us + dead_time_us */
 	u64 rto;
-	u32 timeouts;
+	u32 timeouts;  /* in a row without progress */
+	u32 quiet;     /* in a row without a frame from the server */
 };
 
 static void req_start(struct net_client *c, struct req *r, u8 type)
@@ -25,10 +31,12 @@ static void req_start(struct net_client *c, struct req *r, u8 type)
 	u64 t = cl_now(c);
 	r->type = type;
 	r->tag = c->next_tag++;
+	r->start = t;
 	r->rto = c->cfg.rto_us;
-	r->timeouts = 0;
+	r->timeouts = r->quiet = 0;
 	r->deadline = t + r->rto;
 	r->give_up = t + c->cfg.req_timeout_us;
+	r->hard = r->give_up + c->cfg.dead_time_us;
 	c->stats.requests++;
 }
 
@@ -46,18 +54,47 @@ static void req_progress(struct net_client *c, struct req *r)
 	req_alive(c, r);
 }
 
+/* `retries` timeouts without a word from it: the server has gone silent
+ * (since the last frame heard, or since the request began if that was
+ * earlier: an idle client expects nothing).  It is waited for (the caller
+ * keeps retransmitting at rto_max_us and rebinding) until it has been
+ * silent for dead_time_us; a server already dead when the request began
+ * gets no second wait.  0 keep going, or -E_TIMEDOUT. */
+static int req_silent(struct net_client *c, const struct req *r, u64 t)
+{
+	if (c->dead)
+		return -E_TIMEDOUT;
+	if (!c->silent) {
+		c->silent = true;
+		c->silent_since = MAX(c->last_heard, r->start);
+		log_warn("client: server %s silent for %lu.%u s; waiting up to %lu s for it", c->name,
+			 CL_SECS(t - c->silent_since), (unsigned long)(c->cfg.dead_time_us / 1000000));
+	}
+	return 0;
+}
+
 /* Nothing arrived: 0 keep waiting, 1 retransmit now, -E_TIMEDOUT give up.
  * Every rebind_after timeouts in a row, ask the server for its session
  * again, in case it rebooted and no longer knows our ticket. */
 static int req_idle(struct net_client *c, struct req *r)
 {
 	u64 t = cl_now(c);
-	if (t >= r->give_up)
+	if (t >= r->hard)
+		return -E_TIMEDOUT;
+	if (c->silent && !c->dead && t - c->silent_since >= c->cfg.dead_time_us) {
+		c->dead = true;
+		log_err("client: server %s silent for %lu.%u s: requests fail until it answers", c->name,
+			CL_SECS(t - c->silent_since));
+		return -E_TIMEDOUT;
+	}
+	/* An outage does not count against the bound on useless answers. */
+	if (!c->silent && t >= r->give_up)
 		return -E_TIMEDOUT;
 	if (t < r->deadline)
 		return 0;
 	c->stats.timeouts++;
-	if (++r->timeouts > c->cfg.retries)
+	r->timeouts++;
+	if (++r->quiet > c->cfg.retries && req_silent(c, r, t) < 0)
 		return -E_TIMEDOUT;
 	r->rto = MIN(r->rto * 2, (u64)c->cfg.rto_max_us);
 	r->deadline = t + r->rto;
@@ -65,6 +102,14 @@ static int req_idle(struct net_client *c, struct req *r)
 		cl_send_discover(c);
 	c->stats.retransmits++;
 	return 1;
+}
+
+/* A frame from the server after it was silent: the outage is over.  The
+ * request's bound moves on by the outage, and the backoff starts over. */
+static void req_back(struct net_client *c, struct req *r)
+{
+	r->give_up = MIN(r->give_up + c->last_outage_us, r->hard);
+	req_progress(c, r);
 }
 
 static int req_end(struct net_client *c, int rc)
@@ -96,7 +141,12 @@ static int req_wait(struct net_client *c, struct req *r, req_resend_fn *resend, 
 			return t;
 		if (t > 0)
 			resend(c, r, x);
+		bool silent = c->silent;
 		int k = cl_rx(c, m);
+		if (k == RX_MSG || k == RX_BOUND || k == RX_MISMATCH)
+			r->quiet = 0; /* the server is there */
+		if (silent && !c->silent)
+			req_back(c, r);
 		if (k == RX_MISMATCH)
 			return -E_IO;
 		if (k == RX_BOUND) {

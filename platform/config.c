@@ -1,5 +1,6 @@
 #include "config.h"
 #include "console.h"
+#include "nic.h"
 #include "lib/fmt.h"
 #include "lib/string.h"
 
@@ -8,6 +9,7 @@ struct ferry_config config = {
 	.role = ROLE_LOCAL,
 	.nic = NIC_ANY,
 	.discover_timeout = 60,
+	.dead_time = 180,
 	.poll_hz = 1000,
 	.pump_frames = 10000,
 	.pump_size = 1514,
@@ -273,12 +275,14 @@ static int set_key(const char *k, size_t klen, const char *v, size_t vlen)
 	}
 	if (!strcmp(key, "discover_timeout"))
 		return set_u32(key, v, vlen, 1, 86400, &config.discover_timeout);
+	if (!strcmp(key, "dead_time"))
+		return set_u32(key, v, vlen, 1, 86400, &config.dead_time);
 	if (!strcmp(key, "poll_hz"))
 		return set_u32(key, v, vlen, 10, 10000, &config.poll_hz);
 	if (!strcmp(key, "pump_frames"))
 		return set_u32(key, v, vlen, 1, 100000000, &config.pump_frames);
 	if (!strcmp(key, "pump_size"))
-		return set_u32(key, v, vlen, 64, 1514, &config.pump_size);
+		return set_u32(key, v, vlen, 64, NIC_JUMBO_FRAME, &config.pump_size);
 	if (!strcmp(key, "pump_window"))
 		return set_u32(key, v, vlen, 1, 256, &config.pump_window);
 	cfg_err("unknown key %s (see docs/configuration.md)", key);

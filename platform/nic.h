@@ -3,7 +3,10 @@
  * drivers/virtio_net.c).
  *
  * Frames are whole Ethernet frames without the FCS (destination MAC, source
- * MAC, EtherType, payload), at most NIC_MAX_FRAME bytes; the driver pads
+ * MAC, EtherType, payload), at most nic->max_frame bytes: NIC_MAX_FRAME
+ * (a 1500-byte MTU) on every NIC, up to NIC_JUMBO_FRAME (9000) on a NIC and
+ * link that carry jumbo frames.  Whether the *peer* takes them is for the
+ * protocol to learn (docs/protocol.md); the driver pads
  * short frames to the 60-byte minimum.  Descriptor rings and buffers live
  * in ferry's pool (page_alloc); the driver copies frames in and out, so
  * callers may reuse their buffers as soon as a call returns.  Everything is
@@ -18,7 +21,9 @@
 #define ETH_HLEN 14
 #define ETH_MIN_FRAME 60    /* without FCS */
 #define ETH_MTU 1500
-#define NIC_MAX_FRAME (ETH_HLEN + ETH_MTU)
+#define ETH_JUMBO_MTU 9000
+#define NIC_MAX_FRAME (ETH_HLEN + ETH_MTU)         /* 1514: every NIC */
+#define NIC_JUMBO_FRAME (ETH_HLEN + ETH_JUMBO_MTU) /* 9014: the most any driver is asked to carry */
 
 struct nic;
 
@@ -46,6 +51,10 @@ struct nic {
 	const char *name;    /* "e1000", "virtio-net" */
 	u8 mac[ETH_ALEN];
 	u8 irq_line;
+	/* The longest frame send takes and recv delivers, NIC_MAX_FRAME to
+	 * NIC_JUMBO_FRAME: what the device (and, for virtio-net, the host's
+	 * link) can carry. */
+	u32 max_frame;
 	const struct nic_ops *ops;
 	struct nic_stats stats;
 	void *priv;

@@ -1,5 +1,6 @@
 /* Exception entry stubs: every vector pushes a uniform frame (an error code
- * of 0 where the CPU pushes none) and calls trap_handler(frame). */
+ * of 0 where the CPU pushes none) and calls trap_handler(frame), which
+ * returns only for an NMI. */
 #include "x86/exc_stubs.h"
 
 	.text
@@ -23,12 +24,28 @@ trap_common:
 	push %r14
 	push %r15
 	mov %rsp, %rdi
+	mov %rsp, %rbx          /* callee-saved; its own value is in the frame */
 	and $-16, %rsp
 	call trap_handler
-	/* trap_handler does not return. */
-1:	cli
-	hlt
-	jmp 1b
+	/* trap_handler returns for an NMI only: back to where it struck. */
+	mov %rbx, %rsp
+	pop %r15
+	pop %r14
+	pop %r13
+	pop %r12
+	pop %r11
+	pop %r10
+	pop %r9
+	pop %r8
+	pop %rdi
+	pop %rsi
+	pop %rbp
+	pop %rbx
+	pop %rdx
+	pop %rcx
+	pop %rax
+	add $16, %rsp           /* vector and error code */
+	iretq
 
 /* Interrupt vectors 32-255: save the caller-saved registers, call
  * irq_dispatch(vector), return.  ferry only takes interrupts at points it

@@ -77,9 +77,28 @@ void trap_init(void)
 	__asm__ volatile("lidt %0" ::"m"(p));
 }
 
+static volatile bool nmi_waiting;
+static volatile u64 nmi_count;
+
+bool trap_nmi_waiting(void) { return nmi_waiting; }
+void trap_nmi_forwarded(void) { nmi_waiting = false; }
+
+u64 trap_nmi_count(void) { return nmi_count; }
+
+/* The only exception trap_handler returns from (trap.S then irets). */
+static void nmi(void)
+{
+	nmi_count++;
+	nmi_waiting = true;
+}
+
 void trap_handler(struct trap_frame *f);
 void trap_handler(struct trap_frame *f)
 {
+	if (f->vector == VEC_NMI) {
+		nmi();
+		return;
+	}
 	const char *name = f->vector < 32 && vector_names[f->vector] ? vector_names[f->vector] : "exception";
 	log_err("exception in ferry: vector %lu (%s), error code 0x%lx", f->vector, name, f->error);
 	log_err("  rip=%016lx cs=%04lx rflags=%016lx rsp=%016lx ss=%04lx", f->rip, f->cs, f->rflags, f->rsp, f->ss);

@@ -5,6 +5,7 @@
 #include "vm/vm.h"
 #include "platform/mem.h"
 #include "platform/console.h"
+#include "platform/trap.h"
 #include "lib/fmt.h"
 #include "lib/string.h"
 #include "x86/cpu.h"
@@ -326,6 +327,13 @@ static void svm_run(struct vcpu *vcpu, struct vm_exit *exit)
 	struct vmcb *v = sv->vmcb;
 
 	regs_to_vmcb(&vcpu->regs, v);
+	/* An NMI that struck ferry is the guest's (platform/trap.h).  SVM
+	 * keeps no NMI-blocking state ferry could read, so it goes in
+	 * whenever no other event is due. */
+	if (!sv->pending_event && trap_nmi_waiting()) {
+		sv->pending_event = SVM_EVTINJ_VALID | SVM_EVTINJ_TYPE_NMI | VEC_NMI;
+		trap_nmi_forwarded();
+	}
 	v->ctl.event_inj = sv->pending_event;
 	sv->pending_event = 0;
 

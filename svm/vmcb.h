@@ -174,6 +174,7 @@ _Static_assert(sizeof(struct vmcb) == 4096, "VMCB is one page");
 /* EVENTINJ (APM Vol. 2, 15.20) */
 #define SVM_EVTINJ_VALID BIT(31)
 #define SVM_EVTINJ_ERR_VALID BIT(11)
+#define SVM_EVTINJ_TYPE_NMI (2u << 8)
 #define SVM_EVTINJ_TYPE_EXCEPTION (3u << 8)
 
 #define SVM_NP_ENABLE BIT(0)

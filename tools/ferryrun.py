@@ -32,7 +32,9 @@ OVMF_VARS = "/usr/share/OVMF/OVMF_VARS.fd"
 CPU_SVM = "qemu64,+svm,+npt"
 
 
-QEMU_NIC = {"e1000": "e1000", "e1000e": "e1000e", "virtio": "virtio-net-pci,disable-legacy=on"}
+QEMU_NIC = {"e1000": "e1000", "e1000e": "e1000e", "virtio": "virtio-net-pci,disable-legacy=on",
+            # the same device reporting a 9000-byte MTU (VIRTIO_NET_F_MTU): jumbo frames
+            "virtio-jumbo": "virtio-net-pci,disable-legacy=on,host_mtu=9000"}
 
 
 def nic_args(nic, local_port, remote_port=None, pcap=None, mac=None, wire="udp", listen=False):
@@ -303,32 +305,49 @@ def client_ferry_args(key, nic, discover_timeout, extra=""):
 class Pair:
     """A server ferry (with the disk, its guest running server_cmds) and a
     diskless client ferry (its guest running guest_cmds, or Linux) on one
-    wire."""
+    wire.  wire=tools/wire.py's WireFaults(...) puts the fault-injecting
+    wire between them (its sides: s the server, c the client); its
+    counters are in wire_counters once the pair has finished."""
 
     POLL = 0.05  # seconds between looks at the client in finish()
 
     def __init__(self, disk, guest_cmds, nic="e1000", key=TEST_KEY, client_key=None,
                  server_cmds="spin 0", pcap=None, discover_timeout=60, client_args="", server_args="",
-                 linux=None):
+                 linux=None, wire=None):
         """key is the server's master key; the client gets client_key, by
         default the key derived from key for the client's default name."""
-        ps, pc = free_udp_ports(2)
+        ps, pc, ws, wc = free_udp_ports(4)
+        # Each side sends to the other's port, or to its side of the wire.
+        to_s, to_c = (wc, ws) if wire else (ps, pc)
         self.server_cmd = qemu_cmd(
             disk=disk, guest_cmds=server_cmds,
             ferry_args=server_ferry_args(key, nic, server_args),
-            extra=nic_args(nic, ps, pc, mac=SERVER_MAC))
+            extra=nic_args(nic, ps, to_c, mac=SERVER_MAC))
         self.client_cmd = qemu_cmd(
             guest_cmds=guest_cmds, linux=linux,
             ferry_args=client_ferry_args(client_key or client_key_for(key), nic, discover_timeout,
                                          client_args),
-            extra=nic_args(nic, pc, ps, pcap=pcap, mac=CLIENT_MAC))
+            extra=nic_args(nic, pc, to_s, pcap=pcap, mac=CLIENT_MAC))
         self.server = self.client = None
+        self.wire_faults, self.wire, self.wire_counters = wire, None, None
+        self._wire_ends = (("127.0.0.1", ws, ps), ("127.0.0.1", wc, pc))
+
+    def _wire_up(self):
+        if self.wire_faults and not self.wire:
+            import wire
+            self.wire = wire.Wire(*self._wire_ends, self.wire_faults, names=("s", "c")).start()
+
+    def _wire_down(self):
+        if self.wire and self.wire_counters is None:
+            self.wire_counters = self.wire.stop()
 
     def start_server(self):
+        self._wire_up()
         self.server = Background(self.server_cmd)
         return self.server
 
     def start_client(self):
+        self._wire_up()
         self.client = Background(self.client_cmd)
         return self.client
 
@@ -342,6 +361,7 @@ class Pair:
         c = self.client.stop()
         c.timed_out = timed_out
         srv = self.server.stop() if self.server else None
+        self._wire_down()
         return c, srv
 
     def kill(self):
@@ -349,6 +369,7 @@ class Pair:
         for m in (self.client, self.server):
             if m and m.proc.poll() is None:
                 m.stop()
+        self._wire_down()
 
     @classmethod
     def run(cls, disk, guest_cmds, timeout, **kw):

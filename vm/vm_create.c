@@ -19,6 +19,7 @@
 #include "platform/mem_layout.h"
 #include "platform/pci.h"
 #include "apic_guard.h"
+#include "ioapic_guard.h"
 #include "guest_io.h"
 #include "msr.h"
 #include "x86/cpu.h"
@@ -38,13 +39,23 @@ static bool touches_owned_bar(u64 pa, u64 len)
 	return false;
 }
 
-static int map_device(struct vm *vm, u64 pa, u64 len, const char *what)
+/* May a platform device's pages be given to the guest?  Not when they
+ * overlap RAM, ferry or a device ferry owns (said once). */
+static bool device_page_free(const struct vm *vm, u64 pa, u64 len, const char *what)
 {
 	u64 s = ALIGN_DOWN(pa, PAGE_SIZE), e = ALIGN_UP(pa + len, PAGE_SIZE);
 	if (mem_is_ferry(s, e - s) || gmem_check(&vm->ram, s, 1) == 0 || touches_owned_bar(s, e - s)) {
 		log_warn("%s at %lx+%lx overlaps RAM, ferry or an owned device: not mapped for the guest", what, pa, len);
-		return 0;
+		return false;
 	}
+	return true;
+}
+
+static int map_device(struct vm *vm, u64 pa, u64 len, const char *what)
+{
+	if (!device_page_free(vm, pa, len, what))
+		return 0;
+	u64 s = ALIGN_DOWN(pa, PAGE_SIZE), e = ALIGN_UP(pa + len, PAGE_SIZE);
 	return nested_map(vm, s, s, e - s, NESTED_R | NESTED_W | NESTED_UC);
 }
 
@@ -62,6 +73,7 @@ static bool firmware_page(const struct vm *vm, u64 pa)
 			return false;
 	}
 	return !overlaps(pa, PAGE_SIZE, 0xFEC00000, 0x1000) && !overlaps(pa, PAGE_SIZE, 0xFED00000, 0x1000) &&
+	       !(acpi.ioapic_base && overlaps(pa, PAGE_SIZE, acpi.ioapic_base, 0x1000)) &&
 	       !overlaps(pa, PAGE_SIZE, 0xFEE00000, 0x1000);
 }
 
@@ -170,12 +182,13 @@ int vm_create(struct vm *vm, const struct hv_arch *arch, const struct boot_info 
 	}
 	if ((rc = map_pci_bars(vm)) < 0)
 		return rc;
-	static const struct { u64 pa; const char *what; } platform[] = {
-		{ 0xFEC00000, "the I/O APIC" }, { 0xFED00000, "the HPET" },
-	};
-	for (unsigned i = 0; i < ARRAY_SIZE(platform); i++)
-		if ((rc = map_device(vm, platform[i].pa, PAGE_SIZE, platform[i].what)) < 0)
-			return rc;
+	if ((rc = map_device(vm, 0xFED00000, PAGE_SIZE, "the HPET")) < 0)
+		return rc;
+	/* The I/O APIC is the guest's in every role, behind a check on every
+	 * write (no INIT, SMI or NMI from a device interrupt). */
+	u64 ioapic_base = acpi.ioapic_base ? acpi.ioapic_base : 0xFEC00000;
+	if (device_page_free(vm, ioapic_base, PAGE_SIZE, "the I/O APIC") && (rc = ioapic_guard_attach(vm, ioapic_base)) < 0)
+		return rc;
 	/* The local APIC: the server keeps it for its own timer (unmapped);
 	 * elsewhere it is the guest's, behind a check on every write. */
 	u64 apic_base = rdmsr(MSR_IA32_APIC_BASE);

@@ -4,6 +4,7 @@
  * guest resumed, so the core sees the same exits as under SVM. */
 #include "vmx.h"
 #include "platform/console.h"
+#include "platform/trap.h"
 #include "vm/guest_mem.h"
 #include "vm/vm.h"
 #include "lib/string.h"
@@ -46,6 +47,16 @@ static void regs_to_vmcs(struct vmx_vcpu *xv, const struct vcpu_regs *r)
 		u64 intr = vmcs_read(VMCS_GUEST_INTERRUPTIBILITY);
 		if (intr & (INTR_BLOCK_STI | INTR_BLOCK_MOV_SS))
 			vmcs_write(VMCS_GUEST_INTERRUPTIBILITY, intr & ~(u64)(INTR_BLOCK_STI | INTR_BLOCK_MOV_SS));
+	}
+	/* An NMI that struck ferry is the guest's (platform/trap.h); it waits
+	 * while the guest blocks NMIs, or while an STI or MOV SS shadow
+	 * would make injecting it fail the entry (26.3.1.5). */
+	if (!xv->pending_event && trap_nmi_waiting() &&
+	    !(vmcs_read(VMCS_GUEST_INTERRUPTIBILITY) & (INTR_BLOCK_STI | INTR_BLOCK_MOV_SS | INTR_BLOCK_NMI))) {
+		xv->pending_event = VEC_NMI | (u32)INTR_TYPE_NMI << 8 | INTR_INFO_VALID;
+		xv->pending_error = 0;
+		xv->pending_insn_len = 0;
+		trap_nmi_forwarded();
 	}
 	if (xv->pending_event) {
 		vmcs_write(VMCS_ENTRY_INTR_INFO, xv->pending_event);

@@ -109,6 +109,7 @@ static inline bool xcr0_valid(u64 v, u64 supported)
 
 /* Exception vectors (SDM Vol. 3A, 6.3.1). */
 #define VEC_DE 0
+#define VEC_NMI 2
 #define VEC_UD 6
 #define VEC_GP 13
 #define VEC_PF 14

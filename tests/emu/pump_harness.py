@@ -18,8 +18,8 @@ import ferryrun
 PUMP = re.compile(r"ferry: pump: (\d+) frames of (\d+) bytes: (\d+) echoed intact, (\d+) corrupted, (\d+) lost")
 STATS = re.compile(r"ferry: nic stats: tx (\d+) frames, rx (\d+) frames, rx dropped (\d+)")
 # QEMU model -> ferry's nic= value and the driver name ferry logs.
-CONFIG_NIC = {"e1000": "e1000", "e1000e": "e1000", "virtio": "virtio"}
-DRIVER = {"e1000": "e1000", "e1000e": "e1000", "virtio": "virtio-net"}
+CONFIG_NIC = {"e1000": "e1000", "e1000e": "e1000", "virtio": "virtio", "virtio-jumbo": "virtio"}
+DRIVER = {"e1000": "e1000", "e1000e": "e1000", "virtio": "virtio-net", "virtio-jumbo": "virtio-net"}
 SENDER_MAC = "52:54:00:e1:00:01"
 ECHO_MAC = "52:54:00:e1:00:02"
 

@@ -139,3 +139,67 @@ def hostile_acpi_sleep_is_ferrys(tmp):
     assert run.find(r"^ferry: the guest entered ACPI sleep state SLP_TYP=0: powering off$"), run.output[-3000:]
     assert run.powered_off(), run.output[-3000:]
     assert not run.find(r"^lbd magic"), run.output[-3000:]
+
+
+@test
+def hostile_ioapic_init_nmi_smi_refused(tmp):
+    """The guest gives the PIT's I/O APIC pin the delivery modes INIT, NMI
+    and SMI and lets the PIT tick: each entry write is refused (it would
+    reset this CPU behind ferry's back, or NMI or SMI it), a fixed entry
+    is still taken, ferry warns, and the guest goes on to read its disk."""
+    img = disks.make_fat(os.path.join(tmp, "disk.img"), 32, 40, {"/A.TXT": b"still here\n"})
+    run = ferryrun.run_local(img.path, "ioapic-irq 5; ioapic-irq 4; ioapic-irq 2; cat /A.TXT", timeout=120)
+    for mode in (5, 4, 2):
+        m = run.find(rf"^ioapic-irq mode={mode} rte before=(\w+) after=(\w+) fixed=00010031$")
+        assert m and m.group(1) == m.group(2), run.output[-3000:]
+        assert run.find(rf"^ok ioapic-irq {mode}$"), run.output[-3000:]
+        assert run.find(rf"ferry: warning: guest: I/O APIC redirection entry 2 write {0x30 | mode << 8:x} refused "
+                        rf"\(delivery mode {mode}"), run.output[-3000:]
+    assert run.find(r"^\| still here$"), run.output[-3000:]
+    assert run.passed(), run.output[-3000:]
+    assert run.output.count("ferry 0.1: a thin hypervisor") == 1, "the machine restarted:\n" + run.output[-3000:]
+
+
+def send_nmis(sock_path, n, gap):
+    """Up to n NMIs to every CPU through QEMU's monitor, gap seconds
+    apart; stops early when QEMU has exited (the guest had enough)."""
+    import socket
+    import time
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
+        s.connect(sock_path)
+        for _ in range(n):
+            try:
+                s.sendall(b"nmi\n")
+            except OSError:
+                return
+            time.sleep(gap)
+
+
+@test
+def hostile_nmi_while_ferry_runs_goes_to_the_guest(tmp):
+    """NMIs (from QEMU's monitor, as a guest's performance counter or an
+    MSI it programmed would send them) arrive while the guest exits as
+    fast as it can, so most strike ferry between guest instructions or
+    in the world switch.  ferry must neither panic nor keep them: every
+    one reaches the guest (NMIs that wait may fold into one, so the guest
+    is asked for at least half), ferry counts those that struck it, and
+    the guest goes on to read its disk."""
+    img = disks.make_fat(os.path.join(tmp, "disk.img"), 32, 40, {"/A.TXT": b"still here\n"})
+    sock = os.path.join(tmp, "monitor.sock")
+    cmd = ferryrun.qemu_cmd(disk=img.path, guest_cmds="nmi-wait 20 60; cat /A.TXT",
+                            extra=["-monitor", f"unix:{sock},server=on,wait=off"])
+    m = ferryrun.Background(cmd)
+    try:
+        assert m.wait_for(r"^nmi-wait ready", 60), m.text()[-3000:]
+        send_nmis(sock, 40, 0.05)
+        assert m.wait_for(r"^ferry: halted", 90), m.text()[-3000:]
+    finally:
+        run = m.stop()
+    out = run.output
+    assert "exception in ferry" not in out and "PANIC" not in out, out[-3000:]
+    got = run.find(r"^nmi-wait nmis=(\d+) exits=(\d+)$")
+    assert got and int(got.group(1)) >= 20, out[-3000:]
+    struck = run.find(r"^ferry: stats: (\d+) NMIs struck ferry and went on to the guest$")
+    assert struck and int(struck.group(1)) >= 1, out[-3000:]
+    assert run.find(r"^\| still here$"), out[-3000:]
+    assert run.passed(), out[-3000:]

@@ -2,6 +2,7 @@
 under the frame pump (tests/emu/pump_harness.py)."""
 import re
 
+import ferryrun
 from pump_harness import pump, with_echo
 from registry import test
 
@@ -46,3 +47,33 @@ def nic_virtio_taken_by_ferry(tmp):
         assert "ferry: pump: echoing frames on virtio-net" in eo, eo
         assert not re.search(r"PANIC|exception in ferry|ferry: error", out + eo), out + eo
     with_echo(tmp, "udp", "virtio", body, mac=echo_mac)
+
+
+@test
+def nic_virtio_jumbo(tmp):
+    """With the device's MTU at 9000 (host_mtu) and mergeable receive
+    buffers, 9014-byte frames span five 2 KiB buffers each way (header
+    included) and come back intact, also at sizes around the buffer
+    boundaries and with the rings wrapping on the stream wire."""
+    def udp(echo):
+        run = pump(echo, 300, 9014, 1)
+        assert re.search(r"virtio-net: .* frames up to 9014 bytes", run.output), run.output[-2000:]
+        for frames, size, window in ((500, 2036, 8), (500, 2037, 8), (500, 4085, 8), (1000, 9014, 6)):
+            pump(echo, frames, size, window)
+    with_echo(tmp, "udp", "virtio-jumbo", udp)
+    with_echo(tmp, "stream", "virtio-jumbo", lambda echo: pump(echo, 3000, 9014, 48))
+
+
+@test
+def nic_virtio_no_mtu_stays_standard(tmp):
+    """A virtio-net device that reports no MTU carries 1514-byte frames
+    only: a 9014-byte pump is refused with an error that names the limit,
+    not sent and lost."""
+    def body(echo):
+        args = "role=pump-send nic=virtio pump_frames=10 pump_size=9014 pump_window=1"
+        run = ferryrun.run(ferryrun.qemu_cmd(ferry_args=args, extra=echo.sender_args("52:54:00:e1:00:01")),
+                           timeout=60)
+        assert "pump: 9014-byte frames asked for; virtio-net carries 22 to 1514 bytes" in run.output, \
+            run.output[-2000:]
+        assert re.search(r"virtio-net: .* frames up to 1514 bytes", run.output), run.output[-2000:]
+    with_echo(tmp, "udp", "virtio", body)

@@ -181,11 +181,13 @@ def wrong_key_touches_nothing(tmp, nic):
 
 
 def server_killed_mid_run(tmp, nic):
-    """The client's guest gets error statuses and finishes; it never hangs."""
+    """A server that dies for good: past the client's dead time (5 s here,
+    180 s by default) the client's guest gets error statuses and finishes;
+    it never hangs."""
     data = disks.random_bytes(2 * 1024 * 1024, 8)
     img = disks.make_fat(os.path.join(tmp, "disk.img"), 32, 40, {"/A.BIN": data})
     cmds = "sha256 /A.BIN; spin 2; sha256 /A.BIN; cp /A.BIN /C.BIN; ls /"
-    pair = ferryrun.Pair(img.path, cmds, nic=nic)
+    pair = ferryrun.Pair(img.path, cmds, nic=nic, client_args="dead_time=5")
     try:
         pair.start_server()
         pair.start_client()
@@ -200,6 +202,8 @@ def server_killed_mid_run(tmp, nic):
     assert not client.timed_out, "the client hung:\n" + client.output[-3000:]
     assert client.find(r"^result: fail$"), client.output[-3000:]
     assert client.find(r"^err (sha256|cp|ls) .*: (timedout|io)"), client.output[-3000:]
+    assert client.find(r"client: server .* silent for \d+\.\d s; waiting up to 5 s"), client.output[-3000:]
+    assert client.find(r"client: server .* silent for \d+\.\d s: requests fail"), client.output[-3000:]
     assert time.monotonic() - t0 < 100
 
 

@@ -1,8 +1,10 @@
-/* The check on the guest's local APIC writes (vm/apic_guard.c): no INIT,
+/* The checks on the guest's local APIC writes (vm/apic_guard.c): no INIT,
  * startup, NMI, SMI or other CPU through the ICR, no SMI or INIT through an
- * LVT entry; what Linux does on one CPU still works. */
+ * LVT entry; and on its I/O APIC writes (vm/ioapic_guard.c): no INIT, NMI
+ * or SMI through a redirection entry.  What Linux does still works. */
 #include "check.h"
 #include "vm/apic_guard.h"
+#include "vm/ioapic_guard.h"
 
 #define ICR_LO 0x300
 #define ME 0                 /* this CPU's APIC ID */
@@ -78,11 +80,35 @@ TEST(other_registers_pass)
 	CHECK(check(0x310, 1u << 24, 0, &out));            /* ICR high alone sends nothing */
 }
 
+/* I/O APIC: IOWIN writes by the register IOREGSEL selects. */
+TEST(ioapic_entries_keep_to_fixed_lowest_extint)
+{
+	for (u32 pin = 0; pin < 24; pin++) {
+		u32 lo = 0x10 + 2 * pin;
+		CHECK(ioapic_guard_check(lo, 0x00000031));  /* fixed, edge, unmasked (Linux) */
+		CHECK(ioapic_guard_check(lo, 0x0001A131));  /* lowest priority, level, masked, logical */
+		CHECK(ioapic_guard_check(lo, 0x00000700));  /* ExtINT (the 8259's virtual wire) */
+		CHECK(!ioapic_guard_check(lo, 0x00000531)); /* INIT */
+		CHECK(!ioapic_guard_check(lo, 0x00010531)); /* INIT, even masked */
+		CHECK(!ioapic_guard_check(lo, 0x00000400)); /* NMI */
+		CHECK(!ioapic_guard_check(lo, 0x00000200)); /* SMI */
+		CHECK(!ioapic_guard_check(lo, 0x00000300)); /* reserved */
+		CHECK(!ioapic_guard_check(lo, 0x00000600)); /* reserved (startup is not an I/O APIC mode) */
+		CHECK(ioapic_guard_check(lo + 1, 0xFF000500)); /* the destination dword is free */
+	}
+	/* IOREGSEL's upper bits are ignored by the I/O APIC: so by the check */
+	CHECK(!ioapic_guard_check(0xFFFFFF10, 0x00000500));
+	CHECK(ioapic_guard_check(0x00, 0x0F000000));    /* the ID */
+	CHECK(ioapic_guard_check(0x01, 0x00000500));    /* the version (read-only anyway) */
+}
+
 int main(void)
 {
 	RUN(startup_init_nmi_smi_refused);
 	RUN(fixed_ipis_go_to_this_cpu_only);
 	RUN(lvt_delivery_modes);
 	RUN(other_registers_pass);
+	RUN(ioapic_entries_keep_to_fixed_lowest_extint);
 	return CHECK_SUMMARY();
 }
+

@@ -27,6 +27,7 @@ TEST(defaults)
 	CHECK_EQ(config.role, ROLE_LOCAL);
 	CHECK_EQ(config.loglevel, LOG_INFO);
 	CHECK_EQ(config.discover_timeout, 60);
+	CHECK_EQ(config.dead_time, 180);
 	CHECK_EQ(config.poll_hz, 1000);
 	CHECK_EQ(config.key_len, 0);
 	CHECK_EQ(config_check(), 0);
@@ -62,6 +63,23 @@ TEST(command_line_overrides_file)
 	CHECK_EQ(config.role, ROLE_SERVER);
 	CHECK_EQ(config.poll_hz, 2000);
 	CHECK_EQ(config.loglevel, LOG_DEBUG);
+}
+
+TEST(dead_time)
+{
+	reset();
+	CHECK_EQ(file("dead_time = 600\n"), 0);
+	CHECK_EQ(config.dead_time, 600);
+	CHECK_EQ(config_parse_cmdline("dead_time=1"), 0);
+	CHECK_EQ(config.dead_time, 1);
+	CHECK_EQ(config_parse_cmdline("dead_time=86400"), 0);
+	CHECK_EQ(config.dead_time, 86400);
+	/* 0, past a day, not a number: refused, the value unchanged */
+	CHECK_EQ(config_parse_cmdline("dead_time=0"), -E_INVAL);
+	CHECK_EQ(config_parse_cmdline("dead_time=86401"), -E_INVAL);
+	CHECK_EQ(file("dead_time = 3m\n"), -E_INVAL);
+	CHECK_EQ(file("dead_time = -5\n"), -E_INVAL);
+	CHECK_EQ(config.dead_time, 86400);
 }
 
 TEST(bad_file_lines_are_refused)
@@ -232,6 +250,7 @@ int main(void)
 	RUN(defaults);
 	RUN(file_with_comments_blanks_and_spaces);
 	RUN(command_line_overrides_file);
+	RUN(dead_time);
 	RUN(bad_file_lines_are_refused);
 	RUN(bad_command_lines_are_refused);
 	RUN(virtio_blk_on_by_default_and_switchable);

@@ -16,6 +16,7 @@
 #include "net/server.h"
 #include "net/keys.h"
 #include "lib/string.h"
+#include "platform/console.h"
 
 #define MAX_SRV 2
 #define MAX_CLI 10
@@ -63,6 +64,12 @@ static struct sim {
 	bool capture_c2s, capture_s2c;
 	struct queue cap_c2s, cap_s2c;
 	bool flood; /* clients receive forged frames whenever nothing else came */
+	/* a server restart: server 0 goes down once the disk has seen
+	 * down_after_writes writes (0: never), and comes back with
+	 * restart_session at restart_at (0: not planned) */
+	unsigned down_after_writes;
+	u64 restart_at, restart_session, restart_delay;
+	u64 replay_at; /* the captured server frames go to client 0 again then */
 } S;
 
 static struct net_server *srv[MAX_SRV];
@@ -214,8 +221,39 @@ static int wire_send(void *ctx, const void *frame, size_t len)
 	return 0;
 }
 
+static int server_start(unsigned i, u64 session, bool ro, const char *key);
+static struct ramdisk {
+	struct blk_dev dev;
+	u8 *data;
+	unsigned reads, writes, flushes, violations;
+	int fail;
+} disk[MAX_SRV];
+
+static void replay_into(struct queue *from, struct queue *to);
+
+/* The planned restart of server 0 (S.down_after_writes, S.restart_at)
+ * and replay of its frames (S.replay_at). */
+static void restart_plan(void)
+{
+	if (S.replay_at && S.now >= S.replay_at) {
+		S.replay_at = 0;
+		replay_into(&S.cap_s2c, &S.to_cli[0]);
+	}
+	if (S.down_after_writes && S.up[0] && disk[0].writes >= S.down_after_writes) {
+		S.up[0] = false;
+		S.down_after_writes = 0;
+		S.restart_at = S.now + S.restart_delay;
+	}
+	if (S.restart_at && S.now >= S.restart_at) {
+		S.restart_at = 0;
+		S.drop_s2c_n = S.drop_c2s_n = 0;
+		server_start(0, S.restart_session, false, KEY);
+	}
+}
+
 static void run_servers(void)
 {
+	restart_plan();
 	for (unsigned i = 0; i < MAX_SRV; i++)
 		if (S.up[i] && srv[i])
 			while (net_server_poll(srv[i]) == NET_SRV_POLL_BUDGET)
@@ -284,13 +322,6 @@ static u64 clock_now(void *ctx)
 
 /* ---- RAM disks -------------------------------------------------------------- */
 
-struct ramdisk {
-	struct blk_dev dev;
-	u8 *data;
-	unsigned reads, writes, flushes, violations;
-	int fail;
-};
-static struct ramdisk disk[MAX_SRV];
 
 static int rd_rw(struct blk_dev *d, u64 lba, u32 count, const struct blk_seg *segs, unsigned nseg, bool wr)
 {
@@ -385,6 +416,8 @@ static void sim_reset(u64 seed)
 	memset(srv_clients, 0, sizeof(srv_clients));
 	S.capture_c2s = S.capture_s2c = false;
 	S.flood = false;
+	S.down_after_writes = 0;
+	S.restart_at = S.restart_session = S.restart_delay = S.replay_at = 0;
 	disk_init(0, 8192, 512, 65535, "RAM DISK A");
 	disk_init(1, 4096, 512, 65535, "RAM DISK B");
 }
@@ -690,6 +723,7 @@ TEST(abandoned_write_never_lands_late)
 	sim_reset(21);
 	CHECK_EQ(pair(NULL), 0);
 	cli[0]->cfg.retries = 1;
+	cli[0]->cfg.dead_time_us = 1; /* no waiting for a silent server */
 	S.capture_c2s = true;
 	S.drop_c2s_type = NET_T_WRITE;
 	S.drop_c2s_n = 1000;
@@ -713,17 +747,21 @@ TEST(server_gone_times_out)
 	sim_reset(7);
 	CHECK_EQ(pair(NULL), 0);
 	S.up[0] = false;
-	/* The default budget: waits of 20, 40, 80, 160 and 5 x 320 ms. */
-	const u64 budget = 20000 + 40000 + 80000 + 160000 + 5 * 320000;
+	/* A silent server is waited for: the dead time (180 s) from the last
+	 * frame heard, retransmitting at the capped RTO all along. */
 	u64 t0 = S.now;
 	CHECK_EQ(io(0, false, 0, 16, bufb, 1), -E_TIMEDOUT);
-	u64 took = S.now - t0;
-	CHECK(took >= budget && took <= budget + 2 * STEP_US);
-	CHECK_EQ(cli[0]->stats.timeouts, NET_RETRIES + 1);
-	CHECK(cli[0]->stats.retransmits == NET_RETRIES);
+	CHECK(S.now - t0 >= NET_DEAD_TIME_US && S.now - t0 <= NET_DEAD_TIME_US + 2 * STEP_US);
+	CHECK(cli[0]->dead);
+	/* waits of 20, 40, 80, 160 ms, then 320 ms each */
+	u64 capped = (S.now - t0 - 300000) / 320000;
+	CHECK(cli[0]->stats.timeouts >= capped && cli[0]->stats.timeouts <= capped + 5);
+	/* Once dead, a request gets the short budget only: waits of 20, 40,
+	 * 80, 160 and 5 x 320 ms. */
+	const u64 budget = 20000 + 40000 + 80000 + 160000 + 5 * 320000;
 	t0 = S.now;
 	CHECK_EQ(io(0, true, 0, 300, bufa, 3), -E_TIMEDOUT);
-	CHECK(S.now - t0 <= budget + 2 * STEP_US);
+	CHECK(S.now - t0 >= budget && S.now - t0 <= budget + 2 * STEP_US);
 	t0 = S.now;
 	CHECK_EQ(net_client_flush(cli[0]), -E_TIMEDOUT);
 	CHECK(S.now - t0 <= budget + 2 * STEP_US);
@@ -739,13 +777,18 @@ TEST(server_gone_times_out)
 TEST(a_flood_of_forged_frames_cannot_hold_a_request)
 {
 	sim_reset(22);
-	CHECK_EQ(pair(NULL), 0);
+	struct net_client_cfg cfg = { .dead_time_us = 5000000 };
+	CHECK_EQ(pair(&cfg), 0);
 	S.up[0] = false;
 	S.flood = true;
+	/* Forged frames are not the server: it is silent, and the request
+	 * ends at the dead time, then each request at the short budget. */
 	const u64 budget = 20000 + 40000 + 80000 + 160000 + 5 * 320000;
 	u64 t0 = S.now;
 	CHECK_EQ(io(0, false, 0, 16, bufb, 1), -E_TIMEDOUT);
-	CHECK(S.now - t0 <= budget + 1000);
+	CHECK(S.now - t0 >= cfg.dead_time_us && S.now - t0 <= cfg.dead_time_us + 1000);
+	CHECK(cli[0]->dead);
+	CHECK(cli[0]->last_heard <= t0);
 	CHECK(cli[0]->stats.rx_drop[NET_DROP_MAC] > 1000);
 	t0 = S.now;
 	CHECK_EQ(io(0, true, 0, 16, bufa, 1), -E_TIMEDOUT);
@@ -765,6 +808,18 @@ TEST(absolute_request_bound)
 	u64 t0 = S.now;
 	CHECK_EQ(io(0, false, 0, 512, bufb, 1), -E_TIMEDOUT);
 	CHECK(S.now - t0 <= 500000 + 2 * STEP_US);
+	/* With the defaults: the server answers every rebinding handshake but
+	 * no DATA gets through.  It is not silent, so the dead time does not
+	 * apply: req_timeout_us ends the read. */
+	sim_reset(8);
+	CHECK_EQ(pair(NULL), 0);
+	S.drop_s2c_type = NET_T_DATA;
+	S.drop_s2c_n = 1000000;
+	t0 = S.now;
+	CHECK_EQ(io(0, false, 0, 512, bufb, 1), -E_TIMEDOUT);
+	CHECK(S.now - t0 >= NET_REQ_TIMEOUT_US && S.now - t0 <= NET_REQ_TIMEOUT_US + 2 * STEP_US);
+	CHECK(cli[0]->stats.rebinds > 3);
+	CHECK(!cli[0]->silent);
 }
 
 TEST(wrong_key_applies_nothing)
@@ -801,6 +856,7 @@ TEST(wrong_key_applies_nothing)
 	cli[2]->kc_key = cli[2]->tx = cli[2]->rx = fake.kc_key;
 	cli[2]->cfg.retries = 2;
 	cli[2]->cfg.rebind_after = 100;
+	cli[2]->cfg.dead_time_us = 1;
 	fill(bufa, 8 * 512, 5);
 	/* its answers would go to client 1's queue; it hears nothing anyway */
 	CHECK_EQ(io(2, true, 0, 8, bufa, 1), -E_TIMEDOUT);
@@ -1452,6 +1508,7 @@ TEST(abandoned_write_and_buffer_pressure)
 	CHECK_EQ(net_client_discover(cli[1], 1000000), 0);
 	fill(bufa, 512 * 512, 30);
 	cli[0]->cfg.retries = 1;
+	cli[0]->cfg.dead_time_us = cli[1]->cfg.dead_time_us = 1;
 	S.loss_s2c = 1000;
 	CHECK_EQ(io(0, true, 0, 512, bufa, 1), -E_TIMEDOUT);
 	S.loss_s2c = 0;
@@ -1484,8 +1541,188 @@ TEST(abandoned_write_and_buffer_pressure)
 	CHECK(!memcmp(bufb, disk[0].data, 8 * 512));
 }
 
+
+/* ---- Server restarts ---------------------------------------------------------- */
+
+/* What the client logged about its server (platform/console.c). */
+static struct {
+	unsigned silent, back, dead, restarted;
+	char last[CONSOLE_LINE_MAX];
+} logged;
+
+static void log_line(struct console_sink *sink, enum log_level level, const char *text, size_t len)
+{
+	(void)sink;
+	(void)level;
+	len = MIN(len, sizeof(logged.last) - 1);
+	memcpy(logged.last, text, len);
+	logged.last[len] = 0;
+	if (strstr(logged.last, "waiting up to"))
+		logged.silent++;
+	if (strstr(logged.last, "answers again after"))
+		logged.back++;
+	if (strstr(logged.last, "restarted"))
+		logged.restarted++;
+	if (strstr(logged.last, "requests fail until"))
+		logged.dead++;
+}
+static struct console_sink log_sink = { .line = log_line };
+
+/* Server 0 goes down now and comes back as a new boot after down_us. */
+static void outage(u64 down_us, u64 session)
+{
+	S.up[0] = false;
+	S.restart_at = S.now + down_us;
+	S.restart_session = session;
+}
+
+TEST(a_minute_long_restart_is_ridden_out)
+{
+	/* The server is gone for 60 s (well past the 1.9 s of `retries` and
+	 * the 10 s req_timeout_us) and comes back as a new boot: the client
+	 * keeps retransmitting at the capped RTO, rebinds to the new ticket,
+	 * and the write and the read succeed with the right data. */
+	sim_reset(30);
+	CHECK_EQ(pair(NULL), 0);
+	memset(&logged, 0, sizeof(logged));
+	fill(bufa, 64 * 512, 300);
+	CHECK_EQ(io(0, true, 100, 64, bufa, 2), 0);
+	u64 ticket = cli[0]->ticket;
+	outage(60000000, 0x5E55105E55100031ull);
+	fill(bufa, 64 * 512, 301);
+	u64 t0 = S.now, to0 = cli[0]->stats.timeouts;
+	CHECK_EQ(io(0, true, 100, 64, bufa, 2), 0);
+	CHECK(S.now - t0 >= 60000000);
+	CHECK(!memcmp(disk[0].data + 100 * 512, bufa, 64 * 512));
+	CHECK_EQ(srv[0]->stats.writes, 1); /* the new server's */
+	CHECK(cli[0]->ticket != ticket);
+	CHECK(cli[0]->last_outage_us >= 60000000 && cli[0]->last_outage_us < 61000000);
+	/* 20 + 40 + 80 + 160 ms, then one retransmission every 320 ms; the
+	 * rebinding HELLO (or BIND) goes with every third */
+	u64 timeouts = cli[0]->stats.timeouts - to0;
+	CHECK(timeouts >= 60000000 / 320000 && timeouts <= 60000000 / 320000 + 4 + NET_REBIND_AFTER);
+	CHECK(cli[0]->stats.rebinds >= 1);
+	/* One line when it fell silent, one when it was back. */
+	CHECK_EQ(logged.silent, 1);
+	CHECK_EQ(logged.back, 1);
+	CHECK_EQ(logged.restarted, 1);
+	CHECK_EQ(logged.dead, 0);
+	/* A read over a second outage: the data is the disk's. */
+	outage(60000000, 0x5E55105E55100032ull);
+	memset(bufb, 0, 64 * 512);
+	CHECK_EQ(io(0, false, 100, 64, bufb, 3), 0);
+	CHECK(!memcmp(bufb, bufa, 64 * 512));
+	CHECK_EQ(logged.silent, 2);
+	CHECK_EQ(logged.back, 2);
+	CHECK_EQ(cli[0]->stats.failures, 0);
+	CHECK_EQ(disk[0].violations, 0);
+	CHECK(wire_clean());
+}
+
+TEST(an_outage_past_the_dead_time_fails_then_recovers)
+{
+	sim_reset(31);
+	CHECK_EQ(pair(NULL), 0);
+	memset(&logged, 0, sizeof(logged));
+	outage(200000000, 0x5E55105E55100033ull);
+	fill(bufa, 8 * 512, 310);
+	u64 t0 = S.now;
+	CHECK_EQ(io(0, true, 8, 8, bufa, 1), -E_TIMEDOUT);
+	CHECK(S.now - t0 >= NET_DEAD_TIME_US && S.now - t0 <= NET_DEAD_TIME_US + 2 * STEP_US);
+	CHECK_EQ(logged.silent, 1);
+	CHECK_EQ(logged.dead, 1);
+	CHECK_EQ(disk[0].writes, 0);
+	/* Dead: the next request fails at the short budget. */
+	t0 = S.now;
+	CHECK_EQ(net_client_flush(cli[0]), -E_TIMEDOUT);
+	CHECK(S.now - t0 < 2000000);
+	/* The server is back (the client was idle meanwhile): the next
+	 * request rebinds and succeeds. */
+	S.now = S.restart_at;
+	CHECK_EQ(io(0, true, 8, 8, bufa, 1), 0);
+	CHECK(!memcmp(disk[0].data + 8 * 512, bufa, 8 * 512));
+	CHECK_EQ(logged.back, 1);
+	CHECK(!cli[0]->dead && !cli[0]->silent);
+	CHECK_EQ(logged.silent, 1);
+}
+
+TEST(an_idle_client_waits_the_full_dead_time)
+{
+	/* Silence is counted from the request, not from the last frame heard
+	 * long before it. */
+	sim_reset(32);
+	struct net_client_cfg cfg = { .dead_time_us = 30000000 };
+	CHECK_EQ(pair(&cfg), 0);
+	S.now += 3600000000ull; /* an hour without I/O */
+	outage(20000000, 0x5E55105E55100034ull);
+	CHECK_EQ(io(0, false, 0, 8, bufb, 1), 0);
+	CHECK(!memcmp(bufb, disk[0].data, 8 * 512));
+}
+
+/* The write is applied, its STATUS is lost, and the server dies before
+ * the client's probe: the new server knows nothing of it.  The client
+ * sends the write again after rebinding and the new server applies it
+ * once; the disk holds the data. */
+static void status_lost_before_restart(u64 seed, u64 lba, u32 count)
+{
+	sim_reset(seed);
+	CHECK_EQ(pair(NULL), 0);
+	fill(bufa, count * 512, (u32)seed);
+	S.drop_s2c_type = NET_T_STATUS;
+	S.drop_s2c_n = 1000;
+	S.down_after_writes = 1;
+	S.restart_delay = 3000000;
+	S.restart_session = 0x5E55105E55100040ull + seed;
+	CHECK_EQ(io(0, true, lba, count, bufa, 3), 0);
+	CHECK_EQ(disk[0].writes, 2);       /* once on each server */
+	CHECK_EQ(srv[0]->stats.writes, 1); /* once on the new one */
+	CHECK_EQ(srv[0]->stats.write_dups, 0);
+	CHECK(!memcmp(disk[0].data + lba * 512, bufa, count * 512));
+	CHECK(cli[0]->stats.rebinds >= 1);
+	memset(bufb, 0, count * 512);
+	CHECK_EQ(io(0, false, lba, count, bufb, 1), 0);
+	CHECK(!memcmp(bufa, bufb, count * 512));
+	CHECK_EQ(disk[0].writes, 2);
+	CHECK(wire_clean());
+}
+
+TEST(replayed_server_frames_do_not_end_a_silence)
+{
+	/* Someone without the key records the server's frames and plays them
+	 * back while the server is down, to make it look alive: they fail the
+	 * replay window, the silence goes on, the request ends at the dead
+	 * time. */
+	sim_reset(35);
+	struct net_client_cfg cfg = { .dead_time_us = 10000000 };
+	CHECK_EQ(pair(&cfg), 0);
+	memset(&logged, 0, sizeof(logged));
+	S.capture_s2c = true;
+	fill(bufa, 100 * 512, 350);
+	CHECK_EQ(io(0, true, 0, 100, bufa, 1), 0);
+	CHECK_EQ(io(0, false, 0, 100, bufb, 1), 0);
+	S.capture_s2c = false;
+	CHECK(S.cap_s2c.n > 36);
+	S.up[0] = false;
+	u64 t0 = S.now;
+	S.replay_at = t0 + 5000000; /* well into the silence */
+	u64 r0 = cli[0]->stats.rx_replay + cli[0]->stats.rx_stale;
+	CHECK_EQ(io(0, false, 0, 100, bufb, 1), -E_TIMEDOUT);
+	CHECK(S.now - t0 >= cfg.dead_time_us && S.now - t0 <= cfg.dead_time_us + 2 * STEP_US);
+	CHECK_EQ(cli[0]->stats.rx_replay + cli[0]->stats.rx_stale - r0, S.cap_s2c.n);
+	CHECK_EQ(logged.silent, 1);
+	CHECK_EQ(logged.back, 0);
+	CHECK_EQ(logged.dead, 1);
+}
+
+TEST(a_write_whose_status_was_lost_lands_once_on_the_new_server)
+{
+	status_lost_before_restart(33, 500, 40);  /* one burst */
+	status_lost_before_restart(34, 1000, 512); /* three bursts */
+}
+
 int main(void)
 {
+	console_register(&log_sink);
 	bufa = aligned_alloc(4096, NET_MAX_REQ_BYTES);
 	bufb = aligned_alloc(4096, NET_MAX_REQ_BYTES);
 	RUN(discover_identify_flush);
@@ -1518,5 +1755,10 @@ int main(void)
 	RUN(bind_duplicates_and_bad_cookies);
 	RUN(handshakes_over_a_lossy_link);
 	RUN(abandoned_write_and_buffer_pressure);
+	RUN(a_minute_long_restart_is_ridden_out);
+	RUN(an_outage_past_the_dead_time_fails_then_recovers);
+	RUN(an_idle_client_waits_the_full_dead_time);
+	RUN(replayed_server_frames_do_not_end_a_silence);
+	RUN(a_write_whose_status_was_lost_lands_once_on_the_new_server);
 	return CHECK_SUMMARY();
 }

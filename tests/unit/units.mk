@@ -50,7 +50,7 @@ test_proto_SRCS = tests/unit/test_proto.c net/proto.c net/keys.c lib/hkdf.c lib/
 
 UNIT_TESTS += test_net
 test_net_SRCS = tests/unit/test_net.c net/client.c net/client_req.c net/server.c net/server_bind.c net/proto.c \
-	net/keys.c lib/hkdf.c lib/sha256.c lib/fmt.c lib/string.c lib/err.c
+	net/keys.c platform/console.c lib/hkdf.c lib/sha256.c lib/fmt.c lib/string.c lib/err.c
 
 UNIT_TESTS += test_config
 test_config_SRCS = tests/unit/test_config.c platform/config.c tests/unit/fake_hv.c lib/string.c lib/fmt.c lib/err.c
@@ -108,7 +108,7 @@ test_uart_SRCS = tests/unit/test_uart.c vdev/uart16550.c vm/guest_io.c vm/pcicfg
 	x86/x86_decode.c platform/pci.c tests/unit/fake_bus.c tests/unit/fake_arch.c tests/unit/fake_hv.c lib/string.c lib/err.c
 
 UNIT_TESTS += test_apic_guard
-test_apic_guard_SRCS = tests/unit/test_apic_guard.c vm/apic_guard.c tests/unit/fake_hv.c lib/string.c
+test_apic_guard_SRCS = tests/unit/test_apic_guard.c vm/apic_guard.c vm/ioapic_guard.c tests/unit/fake_hv.c lib/string.c
 
 UNIT_TESTS += test_guest_mods
 test_guest_mods_SRCS = tests/unit/test_guest_mods.c vm/guest_mods.c platform/config.c tests/unit/fake_hv.c \

@@ -1,0 +1,245 @@
+"""ferry's pair through tools/wire.py, the fault-injecting UDP wire: the
+wire itself (counted, seeded faults between two plain sockets), then mixed
+workloads through 10 % loss, 5 % duplication, 5 % reordering and 1 %
+corruption each way, and server restarts in the middle of a write-heavy
+run, with every byte checked on the host image afterwards."""
+import os
+import re
+import socket
+import threading
+import time
+
+import disks
+import ferryrun
+import wire
+from registry import test
+from test_local import expect_ok, file_roundtrip
+
+LOSSY = dict(loss=0.10, dup=0.05, reorder=0.05, corrupt=0.01)
+
+
+def _sockets(n):
+    out = []
+    for _ in range(n):
+        s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        try:  # room for every frame of the test, even if the reader lags
+            s.setsockopt(socket.SOL_SOCKET, wire.SO_RCVBUFFORCE, wire.BUF_BYTES)
+        except OSError:
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, wire.BUF_BYTES)
+        s.bind(("127.0.0.1", 0))
+        s.settimeout(2)
+        out.append(s)
+    return out
+
+
+def _through(faults, frames, names=("a", "b")):
+    """Sends frames from a plain socket 'a' through a Wire to 'b'; returns
+    (what b received, the counters)."""
+    sa, sb = _sockets(2)
+    la, lb = ferryrun.free_udp_ports(2)
+    w = wire.Wire(("127.0.0.1", la, sa.getsockname()[1]), ("127.0.0.1", lb, sb.getsockname()[1]), faults,
+                  names=names).start()
+    got = []
+
+    def reader():
+        sb.settimeout(0.5)
+        try:
+            while True:
+                got.append(sb.recv(65535))
+        except socket.timeout:
+            pass
+
+    t = threading.Thread(target=reader)
+    t.start()
+    try:
+        for f in frames:
+            sa.sendto(f, ("127.0.0.1", la))
+            time.sleep(0.0002)
+        t.join()
+        # and one frame back the other way
+        sb.sendto(b"\x00" * 60, ("127.0.0.1", lb))
+        back = sa.recv(100)
+        assert back == b"\x00" * 60
+        return got, w.stop()
+    finally:
+        w.stop()
+        sa.close()
+        sb.close()
+
+
+@test
+def wire_tool_counts_what_it_does(tmp):
+    frames = [bytes([i & 0xFF, i >> 8]) * 400 for i in range(2000)]
+    got, c = _through(wire.WireFaults(seed=7, **LOSSY), frames)
+    a2b = c["a2b"]
+    assert a2b["frames"] == 2000 and a2b["host_drops"] == 0, c
+    # about the asked-for rates (binomial: 10 % of 2000 is 200 +- 40)
+    for k, p in (("lost", 0.10), ("duplicated", 0.05), ("reordered", 0.05), ("corrupted", 0.01)):
+        assert abs(a2b[k] - p * 2000) < 5 * (p * 2000) ** 0.5 + 3, (k, a2b)
+    assert a2b["sent"] == 2000 - a2b["lost"] + a2b["duplicated"] == len(got), (a2b, len(got))
+    # corruption flips one byte past the Ethernet header, nothing else
+    originals = set(frames)
+    bad = [g for g in got if g not in originals]
+    assert len(set(bad)) == a2b["corrupted"], (len(bad), a2b)  # a duplicate is the same bytes
+    for g in bad:
+        orig = frames[g[0] | g[1] << 8]  # bytes 0-1 are in the header: intact
+        diff = [j for j in range(len(g)) if g[j] != orig[j]]
+        assert len(g) == len(orig) and len(diff) == 1 and diff[0] >= 14, diff
+    # reordering: some frame arrived after one sent later
+    idx = [g[0] | g[1] << 8 for g in got if g in originals]
+    assert any(b < a for a, b in zip(idx, idx[1:])), "nothing was reordered"
+    assert c["b2a"]["frames"] == 1 and c["b2a"]["sent"] == 1
+    # the same seed, the same fates
+    _, c2 = _through(wire.WireFaults(seed=7, **LOSSY), frames)
+    fates = ("lost", "duplicated", "reordered", "corrupted")
+    assert {k: c2["a2b"][k] for k in fates} == {k: a2b[k] for k in fates}, (c2, c)
+    # one direction only, named sides
+    got3, c3 = _through(wire.WireFaults(seed=1, a2b={"loss": 1.0}), frames[:5], names=("s", "c"))
+    assert got3 == [] and c3["s2c"]["lost"] == 5 and c3["c2s"]["sent"] == 1, c3
+    # a delay
+    sa, sb = _sockets(2)
+    la, lb = ferryrun.free_udp_ports(2)
+    w = wire.Wire(("127.0.0.1", la, sa.getsockname()[1]), ("127.0.0.1", lb, sb.getsockname()[1]),
+                  wire.WireFaults(delay=80)).start()
+    try:
+        t0 = time.monotonic()
+        sa.sendto(b"late" * 20, ("127.0.0.1", la))
+        assert sb.recv(100) == b"late" * 20
+        assert time.monotonic() - t0 >= 0.08
+    finally:
+        w.stop()
+        sa.close()
+        sb.close()
+    try:
+        wire.Faults(loss=1.5)
+        raise AssertionError("a probability of 1.5 was taken")
+    except ValueError:
+        pass
+
+
+def _pair(img, cmds, faults, **kw):
+    return ferryrun.Pair(img, cmds, wire=faults, **kw)
+
+
+def _stats(run, who):
+    """ferry's statistics line of a run: {name: value}."""
+    m = run.find(r"^ferry: net: (.*)$")
+    assert m, f"no statistics line from the {who}:\n" + run.output[-3000:]
+    return {k: int(v) for k, v in re.findall(r"(\w+)=(\d+)", m.group(1))}
+
+
+def _report(name, counters, stats, seconds, extra=""):
+    """One line of figures for the test's output."""
+    return (f"{name}: {seconds:.1f} s; wire " +
+            "; ".join(f"{d} " + " ".join(f"{k}={counters[d][k]}" for k in
+                                         ("frames", "lost", "duplicated", "reordered", "corrupted", "host_drops"))
+                      for d in ("s2c", "c2s")) +
+            "; client " + " ".join(f"{k}={stats.get(k, 0)}" for k in
+                                   ("requests", "retransmits", "timeouts", "rebinds", "bad_mac", "rx_replay",
+                                    "rx_dup_chunks", "failures")) + extra)
+
+
+@test
+def wire_lossy_pair_files(tmp):
+    """The pair tests' file round trip (writes, reads, sha256, cp, mkdir,
+    rm; mtools and fsck on the image) through a wire that loses 10 %,
+    duplicates 5 %, reorders 5 % and corrupts 1 % of the frames each way."""
+    t0 = time.monotonic()
+    holder = {}
+
+    def runner(img, cmds):
+        pair = _pair(img, cmds, wire.WireFaults(seed=11, **LOSSY))
+        try:
+            pair.start_server()
+            pair.start_client()
+            client, _ = pair.finish(600)
+        finally:
+            pair.kill()
+        assert not client.timed_out, "client timed out:\n" + client.output[-3000:]
+        holder["client"], holder["wire"] = client, pair.wire_counters
+        return client
+
+    file_roundtrip(tmp, 32, "none", 64, runner)
+    client, c = holder["client"], holder["wire"]
+    st = _stats(client, "client")
+    print(_report("wire_lossy_pair_files", c, st, time.monotonic() - t0))
+    for d in ("s2c", "c2s"):
+        for k in ("lost", "duplicated", "reordered", "corrupted"):
+            assert c[d][k] > 0, f"the wire injected no {k} {d}: {c}"
+    # ferry saw them and recovered: retransmissions for the losses, MAC
+    # failures for the corruption, replay drops for the duplicates.
+    assert st.get("retransmits", 0) > 0 and st.get("bad_mac", 0) > 0 and st.get("rx_replay", 0) > 0, st
+    assert st.get("failures", 0) == 0, st
+    assert not client.find(r"silent for"), "the lossy wire made the server look dead"
+
+
+def _write_heavy_cmds():
+    # about 9 MiB written in files of 1-3 MiB, each hashed by the guest
+    sizes = [(f"/W{i}.BIN", 1000000 + 350000 * i, 100 + i) for i in range(6)]
+    cmds = [f"write {p} {n} {seed}" for p, n, seed in sizes] + ["sync"]
+    cmds += [f"sha256 {p}" for p, _, _ in sizes] + ["cp /W5.BIN /COPY.BIN", "sha256 /COPY.BIN", "ls /"]
+    return sizes, "; ".join(cmds)
+
+
+def _restart_run(tmp, faults, name, kill_after=2.0, down=2.0):
+    """The server is killed kill_after s into the client's write-heavy run
+    and a new server boots on the same image down s later; the client's
+    guest finishes with no error and every byte on the image is right."""
+    t0 = time.monotonic()
+    sizes, cmds = _write_heavy_cmds()
+    img = disks.make_fat(os.path.join(tmp, "disk.img"), 32, 64, {"/A.TXT": b"before the restart\n"})
+    pair = _pair(img.path, cmds, faults)
+    try:
+        pair.start_server()
+        pair.start_client()
+        assert pair.client.wait_for(r"client: importing", 120), pair.client.text()[-3000:]
+        time.sleep(kill_after)
+        assert pair.client.proc.poll() is None, "the client finished before the restart:\n" + pair.client.text()
+        first = pair.server.stop()
+        time.sleep(down)
+        pair.start_server()
+        client, server = pair.finish(600)
+    finally:
+        pair.kill()
+    assert not client.timed_out, "client timed out:\n" + client.output[-3000:]
+    assert first.find(r"server: exporting"), first.output[-2000:]
+    assert client.passed(), "the guest saw an error:\n" + client.output[-4000:]
+    assert not [r for r in client.results() if r[0] == "err"], client.results()
+    silent = client.find(r"client: server (\S+) silent for (\d+\.\d) s; waiting up to 180 s")
+    back = client.find(r"client: server \S+ answers again after (\d+\.\d) s of silence \(restarted")
+    assert silent and back, "no outage logged:\n" + client.output[-4000:]
+    assert len(re.findall(r"silent for", client.output)) == 1, client.output[-4000:]
+    # It was killed in the middle of the writes.
+    lines = client.lines
+    at = next(i for i, l in enumerate(lines) if "silent for" in l)
+    assert not any(l.startswith("ok sync") for l in lines[:at]), "the restart came after the writes"
+    assert any(l.startswith("ok write") for l in lines[at:]), "the restart came after the writes"
+    outage = float(back.group(1))
+    assert outage >= down, outage
+    for p, n, seed in sizes:
+        want = disks.splitmix64_bytes(n, seed)
+        assert img.read(p) == want, f"{p} differs on the image"
+        assert expect_ok(client, f"write {p}").split()[-1] == disks.sha256(want)
+        assert expect_ok(client, f"sha256 {p}").split()[0] == disks.sha256(want)
+    assert img.read("/COPY.BIN") == disks.splitmix64_bytes(*sizes[5][1:])
+    assert img.read("/A.TXT") == b"before the restart\n"
+    ok, out = img.fsck()
+    assert ok, f"fsck.fat -n found problems:\n{out}"
+    st = _stats(client, "client")
+    assert st.get("rebinds", 0) >= 1 and st.get("failures", 0) == 0, st
+    print(_report(name, pair.wire_counters, st, time.monotonic() - t0,
+                  f"; outage ridden out {outage:.1f} s (server killed to first answer)"))
+    return pair.wire_counters, st
+
+
+@test
+def wire_server_restart_mid_write(tmp):
+    _restart_run(tmp, wire.WireFaults(seed=21), "wire_server_restart_mid_write")
+
+
+@test
+def wire_server_restart_lossy(tmp):
+    c, st = _restart_run(tmp, wire.WireFaults(seed=22, **LOSSY), "wire_server_restart_lossy")
+    for d in ("s2c", "c2s"):
+        assert c[d]["lost"] > 0 and c[d]["corrupted"] > 0, c
+    assert st.get("bad_mac", 0) > 0 and st.get("rx_replay", 0) > 0, st

@@ -1494,6 +1494,65 @@ TEST(handshakes_over_a_lossy_link)
 	CHECK(wire_clean());
 }
 
+/* A keyless attacker's best guesses: recorded HELLOs and BINDs with bits,
+ * bytes or whole fields changed (names, nonces, times, cookies, sessions,
+ * addresses), thousands of them.  Nothing binds, nothing is created or
+ * reset, every frame lands in one bucket, and the client keeps working. */
+TEST(mutated_handshakes_bind_nothing)
+{
+	sim_reset(29);
+	CHECK_EQ(server_start(0, 0x5E1, false, KEY), 0);
+	CHECK_EQ(client_start(0, 0xC1, NULL, KEY), 0);
+	S.capture_c2s = true;
+	CHECK_EQ(net_client_discover(cli[0], 1000000), 0);
+	S.capture_c2s = false;
+	CHECK_EQ(S.cap_c2s.n, 2);
+	struct net_srv_peer before = srv[0]->peers[0];
+	u64 binds = srv[0]->stats.binds, hellos = srv[0]->stats.hellos;
+	static const unsigned fields[] = { 0, 6, 14, 15, 22, 30, 38, 46, 54, 86, 102, 118, 126, 142 };
+	for (unsigned k = 0; k < 20000; k++) {
+		const struct pkt *src = &S.cap_c2s.p[k % 2];
+		u8 f[NET_FRAME_MAX];
+		memcpy(f, src->buf, src->len);
+		switch (rnd(3)) {
+		case 0: /* a few bits anywhere */
+			for (unsigned b = 1 + rnd(3); b; b--) {
+				u32 bit = rnd(src->len * 8);
+				f[bit / 8] ^= (u8)(1 << (bit % 8));
+			}
+			break;
+		case 1: /* one field's bytes replaced */
+		{
+			unsigned off = fields[rnd(ARRAY_SIZE(fields))], n = 1 + rnd(16);
+			for (unsigned i = off; i < off + n && i < src->len; i++)
+				f[i] = (u8)rnd64();
+			break;
+		}
+		default: /* another name, its MAC left as it was */
+			memset(f + 54, 0, 32);
+			memcpy(f + 54, k & 4 ? "bob" : "mac-020000" "00cc01", k & 4 ? 3 : 16);
+			break;
+		}
+		push(&S.to_srv[0], f, src->len, S.now);
+		if (k % 64 == 63)
+			run_servers();
+		S.now += 10;
+	}
+	run_servers();
+	CHECK_EQ(srv[0]->stats.binds, binds);
+	CHECK_EQ(slots_used(srv[0]), 1);
+	CHECK_EQ(srv[0]->peers[0].cur.ticket, before.cur.ticket);
+	CHECK_EQ(srv[0]->stats.peer_evictions, 0);
+	/* Only unchanged copies (a field past the HELLO's end "replaced") are
+	 * answered, statelessly: about 1 in 84 of the frames. */
+	CHECK(srv[0]->stats.hellos - hellos < 400);
+	CHECK(srv[0]->stats.rx_drop[NET_DROP_MAC] > 5000 && srv[0]->stats.rx_cookie_bad > 5000);
+	CHECK(rx_accounted(&srv[0]->stats));
+	fill(bufa, 8 * 512, 95);
+	CHECK_EQ(io(0, true, 0, 8, bufa, 1), 0);
+	CHECK(!memcmp(disk[0].data, bufa, 8 * 512));
+}
+
 TEST(abandoned_write_and_buffer_pressure)
 {
 	/* Client 0's large write is cut off half way (it hears nothing and
@@ -1754,6 +1813,7 @@ int main(void)
 	RUN(counter_jump_refused_and_recovered);
 	RUN(bind_duplicates_and_bad_cookies);
 	RUN(handshakes_over_a_lossy_link);
+	RUN(mutated_handshakes_bind_nothing);
 	RUN(abandoned_write_and_buffer_pressure);
 	RUN(a_minute_long_restart_is_ridden_out);
 	RUN(an_outage_past_the_dead_time_fails_then_recovers);

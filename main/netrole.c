@@ -46,6 +46,7 @@ struct blk_dev *netrole_client_start(struct nic *nic)
 	struct net_client_cfg cfg = {
 		.key = config.key,
 		.key_len = config.key_len,
+		.name = config.client_name,
 		.session = new_session(nic->mac),
 		.want_server = config.want_server,
 		.dead_time_us = (u64)config.dead_time * 1000000,
@@ -59,7 +60,8 @@ struct blk_dev *netrole_client_start(struct nic *nic)
 	}
 	stats = &client.stats;
 
-	log_info("client: looking for a server on %s (up to %u s)", nic->name, config.discover_timeout);
+	log_info("client: \"%s\" looking for a server on %s (up to %u s)", client.ident, nic->name,
+		 config.discover_timeout);
 	u64 waited = 0, total = (u64)config.discover_timeout * 1000000;
 	while (waited < total) {
 		u64 slice = MIN(total - waited, 5000000);
@@ -75,14 +77,42 @@ struct blk_dev *netrole_client_start(struct nic *nic)
 			log_info("client: no server yet after %lu s%s", waited / 1000000,
 				 bad_mac_frames() ? "; some answers failed authentication" : "");
 	}
-	if (bad_mac_frames())
-		log_err("client: no server answered in %u s; %lu frames failed authentication: is the key the same "
-			"on the server?", config.discover_timeout, bad_mac_frames());
+	if (client.stats.bind_refused)
+		log_err("client: no server took us in %u s: the server has no free client slot (all in use by "
+			"active clients)", config.discover_timeout);
+	else if (bad_mac_frames())
+		log_err("client: no server answered in %u s; %lu frames failed authentication: is key= the key "
+			"derived for client \"%s\" from that server's key?", config.discover_timeout, bad_mac_frames(),
+			client.ident);
 	else
-		log_err("client: no server answered in %u s: is a server running on this network, with the same key?",
-			config.discover_timeout);
+		log_err("client: no server answered in %u s: is a server running on this network, and is key= the "
+			"key derived for client \"%s\" from the server's key (tools/ferrykey.py derive)?",
+			config.discover_timeout, client.ident);
 	netrole_log_stats();
 	return NULL;
+}
+
+/* One line about the last handshake the server refused, at most every
+ * 10 s after the first few (anyone on the wire can cause them). */
+static void log_refusal(void)
+{
+	static u64 reported, last_us;
+	const struct net_refusal *r = &server.refused;
+	u64 now = time_us();
+	if (r->count == reported || (reported >= 8 && now - last_us < 10000000))
+		return;
+	reported = r->count;
+	last_us = now;
+	static const char *const why[] = {
+		[NET_REFUSE_UNKNOWN] = "the name is not in clients=",
+		[NET_REFUSE_KEY] = "its frame does not authenticate under the key derived for that name (another "
+				   "client's name, or a key not made for this name from this server's key)",
+		[NET_REFUSE_BUSY] = "every client slot is in use by an active client",
+	};
+	const u8 *m = r->mac;
+	log_warn("server: refused client \"%s\" at %02x:%02x:%02x:%02x:%02x:%02x: %s (%lu refusals so far)", r->name,
+		 m[0], m[1], m[2], m[3], m[4], m[5], r->why < ARRAY_SIZE(why) && why[r->why] ? why[r->why] : "?",
+		 r->count);
 }
 
 /* Runs at every INTR exit: serve whatever arrived.  Bounded, so the
@@ -98,6 +128,7 @@ static void server_poll(struct vm *vm)
 		log_warn("server: %lu frames failed authentication so far (a client with another key?)", bad);
 		reported_bad = bad;
 	}
+	log_refusal();
 }
 
 static void on_tick(void) {}
@@ -113,6 +144,7 @@ int netrole_server_start(struct vm *vm, struct nic *nic, struct blk_dev *disk)
 	struct net_server_cfg cfg = {
 		.key = config.key,
 		.key_len = config.key_len,
+		.clients = config.clients,
 		.session = new_session(nic->mac),
 		.dev = disk,
 		.read_only = config.read_only,
@@ -133,6 +165,10 @@ int netrole_server_start(struct vm *vm, struct nic *nic, struct blk_dev *disk)
 	}
 	vm->on_interrupt = server_poll;
 	vm->arch->intr_exiting(&vm->vcpu, true);
+	if (config.clients[0])
+		log_info("server: clients enrolled: %s", config.clients);
+	else
+		log_info("server: no clients= list: any client whose key derives from this server's key is accepted");
 	log_info("server: exporting %s (\"%s\", %lu sectors of %u bytes%s) on %s, polling at %u Hz", disk->name,
 		 disk->info.model, disk->info.sectors, disk->info.sector_size, config.read_only ? ", read-only" : "",
 		 nic->name, config.poll_hz);

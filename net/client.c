@@ -1,53 +1,143 @@
 /* The ferry block protocol, client side (net/client.h, docs/protocol.md):
- * frames to and from the server, binding to it (DISCOVER and DEVINFO),
- * discovery and set-up.  The requests themselves are in net/client_req.c.
+ * frames to and from the server, the handshake that binds to it (HELLO,
+ * COOKIE, BIND, DEVINFO), discovery and set-up.  The requests themselves
+ * are in net/client_req.c.
  *
- * Every frame taken from the link must be authentic, from the bound
- * server, under our session and its ticket, with a fresh counter; a
- * DEVINFO answering our DISCOVER may (re)bind the client. */
+ * Every frame taken from the link must be authentic under the key its
+ * kind calls for (a COOKIE under our own key; the DEVINFO answering our
+ * BIND under the new session's key; everything else under the bound
+ * session's), from the right server, under our session and, once bound,
+ * the binding's ticket, with a fresh counter. */
 #include "client_int.h"
 #include "lib/string.h"
 #include "lib/fmt.h"
+#include "lib/hkdf.h"
 #include "platform/console.h"
 
 static const u8 bcast[ETH_ALEN] = { 0xff, 0xff, 0xff, 0xff, 0xff, 0xff };
 
-static void cl_send(struct net_client *c, const u8 *dst, struct net_msg *m)
+static void cl_emit(struct net_client *c, const struct net_key *key, struct net_msg *m)
 {
-	memcpy(m->dst, dst, ETH_ALEN);
-	memcpy(m->src, c->cfg.mac, ETH_ALEN);
-	m->src_sess = c->cfg.session;
-	m->counter = ++c->counter;
-	int len = net_encode(c->tx, &c->key, m);
-	if (len < 0 || c->link.send(c->link.ctx, c->tx, (size_t)len) < 0) {
+	int len = net_encode(c->tx_buf, key, m);
+	if (len < 0 || c->link.send(c->link.ctx, c->tx_buf, (size_t)len) < 0) {
 		c->stats.tx_errors++;
 		return;
 	}
 	c->stats.tx_frames++;
 }
 
-/* To the bound server under its ticket. */
-void cl_send_bound(struct net_client *c, struct net_msg *m)
+static void cl_fill(struct net_client *c, const u8 *dst, struct net_msg *m)
 {
-	m->dst_sess = c->ticket;
-	cl_send(c, c->server, m);
+	memcpy(m->dst, dst, ETH_ALEN);
+	memcpy(m->src, c->cfg.mac, ETH_ALEN);
+	m->src_sess = c->cfg.session;
 }
 
-/* DISCOVER: broadcast while unbound (or to the configured server); to the
- * bound server when re-asking for its session.  Retransmissions keep the
- * tag, so a late answer to an earlier copy still counts. */
+/* To the bound server under its ticket and the session's key. */
+void cl_send_bound(struct net_client *c, struct net_msg *m)
+{
+	cl_fill(c, c->server, m);
+	m->dst_sess = c->ticket;
+	m->counter = ++c->counter;
+	cl_emit(c, &c->tx, m);
+}
+
+/* ---- The handshake --------------------------------------------------------------- */
+
+static void hs_wipe_keys(struct net_client_hs *hs)
+{
+	net_key_wipe(&hs->tx);
+	net_key_wipe(&hs->rx);
+}
+
+static void send_hello(struct net_client *c)
+{
+	struct net_msg m = { .type = NET_T_HELLO, .tag = c->hs.tag };
+	const u8 *dst = c->bound ? c->server : c->cfg.want_server ? c->cfg.server_mac : bcast;
+	cl_fill(c, dst, &m);
+	m.dst_sess = 0;
+	m.counter = ++c->kc_counter;
+	memcpy(m.b.hello.name, c->ident, NET_NAME_MAX);
+	memcpy(m.b.hello.nc, c->hs.nc, NET_NONCE_LEN);
+	m.b.hello.dev = c->cfg.dev;
+	m.b.hello.max_frame = NET_FRAME_MAX;
+	cl_emit(c, &c->kc_key, &m);
+}
+
+static void send_bind(struct net_client *c)
+{
+	struct net_client_hs *hs = &c->hs;
+	struct net_msg m = { .type = NET_T_BIND, .tag = hs->tag };
+	cl_fill(c, hs->server, &m);
+	m.dst_sess = hs->srv_sess;
+	m.counter = ++hs->counter;
+	struct net_b_bind *b = &m.b.bind;
+	memcpy(b->name, c->ident, NET_NAME_MAX);
+	memcpy(b->nc, hs->nc, NET_NONCE_LEN);
+	memcpy(b->ns, hs->ck.ns, NET_NONCE_LEN);
+	b->ts = hs->ck.ts;
+	memcpy(b->cookie, hs->ck.cookie, NET_COOKIE_LEN);
+	b->dev = hs->ck.dev;
+	b->max_frame = NET_FRAME_MAX;
+	hs->binds++;
+	cl_emit(c, &hs->tx, &m);
+}
+
+/* Starts a handshake, or sends its current step again.  A cookie is used
+ * for NET_BIND_TRIES BINDs and while it is young enough for the server to
+ * take it; then a new HELLO (fresh nonce) starts over.  Retransmitted
+ * HELLOs keep their nonce and tag, so a late COOKIE still counts. */
 void cl_send_discover(struct net_client *c)
 {
-	if (!c->disc_tag)
-		c->disc_tag = c->next_tag++;
-	struct net_msg m = { .type = NET_T_DISCOVER, .tag = c->disc_tag };
-	m.b.dev.dev = c->cfg.dev;
-	if (c->bound) {
-		cl_send_bound(c, &m);
-	} else {
-		m.dst_sess = 0;
-		cl_send(c, c->cfg.want_server ? c->cfg.server_mac : bcast, &m);
+	struct net_client_hs *hs = &c->hs;
+	if (hs->phase == NET_HS_BIND && hs->binds < NET_BIND_TRIES &&
+	    cl_now(c) - hs->cookie_at < NET_COOKIE_LIFE_US / 2) {
+		send_bind(c);
+		return;
 	}
+	if (hs->phase != NET_HS_HELLO) {
+		hs_wipe_keys(hs);
+		hs->phase = NET_HS_HELLO;
+		hs->tag = c->next_tag++;
+		/* Never repeats (our session and a count), and unpredictable to
+		 * anyone without our key. */
+		net_nonce(&c->kc_key, c->cfg.session, hs->tag, hs->nc);
+		c->stats.handshakes++;
+	}
+	send_hello(c);
+}
+
+/* A COOKIE answering our HELLO: derive the session's keys, BIND. */
+static int got_cookie(struct net_client *c, const struct net_msg *m)
+{
+	struct net_client_hs *hs = &c->hs;
+	const struct net_b_cookie *k = &m->b.cookie;
+	if (hs->phase != NET_HS_HELLO || m->tag != hs->tag || !net_equal(k->nc, hs->nc, NET_NONCE_LEN)) {
+		c->stats.rx_stale++; /* an earlier handshake's, or a second server's */
+		return RX_DROP;
+	}
+	if ((c->cfg.want_server && memcmp(m->src, c->cfg.server_mac, ETH_ALEN) != 0) ||
+	    (c->bound && memcmp(m->src, c->server, ETH_ALEN) != 0) ||
+	    (c->cfg.dev != NET_DEV_ANY && k->dev != c->cfg.dev)) {
+		c->stats.rx_unexpected++;
+		return RX_DROP;
+	}
+	c->stats.rx_ok++;
+	memcpy(hs->server, m->src, ETH_ALEN);
+	hs->srv_sess = m->src_sess;
+	hs->ck = *k;
+	struct net_binding b = { .csess = c->cfg.session, .ts = k->ts, .dev = k->dev };
+	memcpy(b.cmac, c->cfg.mac, ETH_ALEN);
+	memcpy(b.smac, m->src, ETH_ALEN);
+	memcpy(b.nc, hs->nc, NET_NONCE_LEN);
+	memcpy(b.ns, k->ns, NET_NONCE_LEN);
+	net_session_keys(c->kc, &b, &hs->tx, &hs->rx);
+	hs->counter = 0;
+	hs->binds = 0;
+	hs->cookie_at = cl_now(c);
+	hs->phase = NET_HS_BIND;
+	send_bind(c);
+	return RX_HS;
 }
 
 void cl_heard(struct net_client *c, bool restarted)
@@ -67,72 +157,75 @@ static bool same_disk(const struct blk_info *a, const struct blk_info *b)
 	       !strcmp(a->model, b->model) && !strcmp(a->serial, b->serial);
 }
 
-/* A DEVINFO answering our DISCOVER (its tag is c->disc_tag). */
-static int got_devinfo(struct net_client *c, const struct net_msg *m)
+/* The answer to our BIND (authentic under the new session's key): a
+ * DEVINFO binds us; a STATUS says the server has no slot for us now. */
+static int got_bind_answer(struct net_client *c, const struct net_msg *m)
 {
-	const struct net_b_devinfo *d = &m->b.info;
-	struct blk_info info;
-
-	if (c->cfg.dev != NET_DEV_ANY && d->dev != c->cfg.dev) {
-		c->stats.rx_unexpected++;
-		return RX_DROP;
-	}
-	net_devinfo_to_blk(d, &info);
-	if (c->bound) {
-		/* Re-asked mid-request: only the same server, and it must still
-		 * export the same disk. */
-		if (memcmp(m->src, c->server, ETH_ALEN) != 0) {
-			c->stats.rx_session++;
-			return RX_DROP;
-		}
-		if (m->src_sess == c->ticket && !net_replay_accept(&c->win, m->counter)) {
-			c->stats.rx_replay++;
-			return RX_DROP;
-		}
+	struct net_client_hs *hs = &c->hs;
+	if (m->type == NET_T_STATUS && m->b.status.status == NET_ST_BUSY) {
 		c->stats.rx_ok++;
-		c->disc_tag = 0;
-		cl_heard(c, m->src_sess != c->ticket);
-		if (!same_disk(&info, &c->blk.info)) {
-			c->stats.rebind_mismatch++;
-			c->changed = true;
-			return RX_MISMATCH;
-		}
-		if (m->src_sess != c->ticket) {
-			/* The server rebooted (or forgot us): its new ticket, a
-			 * new window for its counters. */
-			c->ticket = m->src_sess;
-			net_replay_init(&c->win);
-			net_replay_mark(&c->win, m->counter);
-		}
-		c->stats.rebinds++;
-		return RX_BOUND;
+		c->stats.bind_refused++;
+		return RX_HS; /* BIND again later: a slot may have come free */
 	}
-	if (c->cfg.want_server && memcmp(m->src, c->cfg.server_mac, ETH_ALEN) != 0) {
+	if (m->type != NET_T_DEVINFO || (c->cfg.dev != NET_DEV_ANY && m->b.info.dev != hs->ck.dev)) {
 		c->stats.rx_unexpected++;
 		return RX_DROP;
 	}
-	if (!memcmp(m->src, c->server, ETH_ALEN) && m->src_sess == c->ticket) {
-		/* The server we had, same ticket: keep its window. */
-		if (!net_replay_accept(&c->win, m->counter)) {
-			c->stats.rx_replay++;
-			return RX_DROP;
-		}
-	} else {
-		net_replay_init(&c->win);
-		net_replay_mark(&c->win, m->counter);
-	}
+	struct blk_info info;
+	net_devinfo_to_blk(&m->b.info, &info);
 	c->stats.rx_ok++;
-	memcpy(c->server, m->src, ETH_ALEN);
+	hs->phase = NET_HS_IDLE;
+	/* A server of another boot session than the binding's has restarted. */
+	cl_heard(c, c->bound && hs->srv_sess != c->srv_sess);
+	if (c->bound && !same_disk(&info, &c->blk.info)) {
+		/* Re-bound mid-request to a server that now exports another disk. */
+		hs_wipe_keys(hs);
+		c->stats.rebind_mismatch++;
+		c->changed = true;
+		return RX_MISMATCH;
+	}
+	if (c->bound)
+		c->stats.rebinds++;
+	c->tx = hs->tx;
+	c->rx = hs->rx;
+	hs_wipe_keys(hs);
+	c->counter = hs->counter;
 	c->ticket = m->src_sess;
-	c->cfg.dev = d->dev;
+	c->srv_sess = hs->srv_sess;
+	net_replay_init(&c->win);
+	net_replay_mark(&c->win, m->counter);
+	c->server_max_frame = hs->ck.max_frame;
+	if (!c->bound || memcmp(c->server, m->src, ETH_ALEN) != 0) {
+		memcpy(c->server, m->src, ETH_ALEN);
+		fmt_snprintf(c->name, sizeof(c->name), "net:%02x:%02x:%02x:%02x:%02x:%02x", c->server[0],
+			     c->server[1], c->server[2], c->server[3], c->server[4], c->server[5]);
+	}
+	c->cfg.dev = m->b.info.dev;
 	c->blk.info = info;
 	c->bound = true;
 	c->changed = false;
-	c->disc_tag = 0;
-	fmt_snprintf(c->name, sizeof(c->name), "net:%02x:%02x:%02x:%02x:%02x:%02x", c->server[0], c->server[1],
-		     c->server[2], c->server[3], c->server[4], c->server[5]);
-	cl_heard(c, false);
 	return RX_BOUND;
+}
+
+/* ---- Receiving ------------------------------------------------------------------- */
+
+/* The key a frame must verify under, chosen by its header alone: NULL
+ * when no key of ours fits (counted). */
+static const struct net_key *key_for(struct net_client *c, const struct net_hdr *h, const u8 *src)
+{
+	if (h->type == NET_T_COOKIE)
+		return &c->kc_key;
+	if (c->hs.phase == NET_HS_BIND && h->tag == c->hs.tag && !memcmp(src, c->hs.server, ETH_ALEN))
+		return &c->hs.rx;
+	if (!c->bound) {
+		c->stats.rx_stale++;
+		return NULL;
+	}
+	if (memcmp(src, c->server, ETH_ALEN) != 0 || h->src_sess != c->ticket) {
+		c->stats.rx_session++;
+		return NULL;
+	}
+	return &c->rx;
 }
 
 /* Takes one frame from the link and runs it through every check that does
@@ -140,19 +233,29 @@ static int got_devinfo(struct net_client *c, const struct net_msg *m)
 int cl_rx(struct net_client *c, struct net_msg *m)
 {
 	size_t len;
-	if (c->link.recv(c->link.ctx, c->rx, sizeof(c->rx), &len) < 0)
+	if (c->link.recv(c->link.ctx, c->rx_buf, sizeof(c->rx_buf), &len) < 0)
 		return RX_NONE;
 	c->stats.rx_frames++;
-	int v = net_decode(c->rx, len, &c->key, c->cfg.mac, m);
+	struct net_hdr h;
+	int v = net_peek(c->rx_buf, len, c->cfg.mac, &h);
 	if (v != NET_OK) {
 		c->stats.rx_drop[v]++;
 		return RX_DROP;
 	}
-	if (memcmp(m->dst, c->cfg.mac, ETH_ALEN) != 0) {
+	if (memcmp(c->rx_buf, c->cfg.mac, ETH_ALEN) != 0) {
 		c->stats.rx_drop[NET_DROP_DST]++; /* servers never broadcast */
 		return RX_DROP;
 	}
-	if (m->type != NET_T_DEVINFO && m->type != NET_T_DATA && m->type != NET_T_NEED && m->type != NET_T_STATUS) {
+	const struct net_key *key = key_for(c, &h, c->rx_buf + ETH_ALEN);
+	if (!key)
+		return RX_DROP;
+	v = net_decode(c->rx_buf, len, key, c->cfg.mac, m);
+	if (v != NET_OK) {
+		c->stats.rx_drop[v]++;
+		return RX_DROP;
+	}
+	if (m->type != NET_T_COOKIE && m->type != NET_T_DEVINFO && m->type != NET_T_DATA && m->type != NET_T_NEED &&
+	    m->type != NET_T_STATUS) {
 		c->stats.rx_unexpected++; /* a client-to-server type */
 		return RX_DROP;
 	}
@@ -160,20 +263,19 @@ int cl_rx(struct net_client *c, struct net_msg *m)
 		c->stats.rx_session++; /* meant for an earlier boot of ours */
 		return RX_DROP;
 	}
-	if (m->type == NET_T_DEVINFO && c->disc_tag && m->tag == c->disc_tag)
-		return got_devinfo(c, m);
-	if (!c->bound) {
-		c->stats.rx_stale++;
+	if (m->type == NET_T_COOKIE)
+		return got_cookie(c, m);
+	if (key == &c->hs.rx)
+		return got_bind_answer(c, m);
+	v = net_replay_judge(&c->win, m->counter);
+	if (v != NET_RP_FRESH) {
+		if (v == NET_RP_JUMP)
+			c->stats.rx_jump++;
+		else
+			c->stats.rx_replay++;
 		return RX_DROP;
 	}
-	if (memcmp(m->src, c->server, ETH_ALEN) != 0 || m->src_sess != c->ticket) {
-		c->stats.rx_session++;
-		return RX_DROP;
-	}
-	if (!net_replay_accept(&c->win, m->counter)) {
-		c->stats.rx_replay++;
-		return RX_DROP;
-	}
+	net_replay_mark(&c->win, m->counter);
 	cl_heard(c, false);
 	return RX_MSG;
 }
@@ -186,7 +288,7 @@ int net_client_discover(struct net_client *c, u64 timeout_us)
 	u64 deadline = t + rto;
 
 	c->bound = false;
-	c->disc_tag = 0;
+	c->hs.phase = NET_HS_IDLE;
 	cl_send_discover(c);
 	for (;;) {
 		struct net_msg m;
@@ -194,7 +296,6 @@ int net_client_discover(struct net_client *c, u64 timeout_us)
 			return 0;
 		t = cl_now(c);
 		if (t >= end) {
-			c->disc_tag = 0;
 			c->stats.failures++;
 			return -E_TIMEDOUT;
 		}
@@ -233,12 +334,33 @@ struct blk_dev *net_client_blk(struct net_client *c)
 	return c->bound ? &c->blk : NULL;
 }
 
+/* The name on the wire: cfg.name, or "mac-" and the address. */
+static int set_ident(struct net_client *c, const char *name)
+{
+	memset(c->ident, 0, sizeof(c->ident));
+	if (!name || !*name) {
+		const u8 *a = c->cfg.mac;
+		fmt_snprintf(c->ident, sizeof(c->ident), "mac-%02x%02x%02x%02x%02x%02x", a[0], a[1], a[2], a[3], a[4],
+			     a[5]);
+		return 0;
+	}
+	size_t n = strlen(name);
+	if (n > NET_NAME_MAX || net_name_len(name, n) != n)
+		return -E_INVAL;
+	memcpy(c->ident, name, n);
+	return 0;
+}
+
 int net_client_init(struct net_client *c, const struct net_client_cfg *cfg, const struct net_link *link)
 {
 	memset(c, 0, sizeof(*c));
-	if (!cfg->key || cfg->key_len < NET_KEY_MIN || !cfg->session || !link->send || !link->recv || !link->now_us)
+	if (!cfg->key || cfg->key_len != NET_CLIENT_KEY_LEN || !cfg->session || !link->send || !link->recv ||
+	    !link->now_us)
 		return -E_INVAL;
 	c->cfg = *cfg;
+	if (set_ident(c, cfg->name) < 0)
+		return -E_INVAL;
+	c->cfg.name = c->ident;
 	if (!c->cfg.rto_us)
 		c->cfg.rto_us = NET_RTO_US;
 	if (!c->cfg.rto_max_us)
@@ -256,7 +378,8 @@ int net_client_init(struct net_client *c, const struct net_client_cfg *cfg, cons
 	if (!c->cfg.dead_time_us)
 		c->cfg.dead_time_us = NET_DEAD_TIME_US;
 	c->link = *link;
-	net_key_init(&c->key, cfg->key, cfg->key_len);
+	memcpy(c->kc, cfg->key, NET_CLIENT_KEY_LEN);
+	net_key_init(&c->kc_key, c->kc, sizeof(c->kc));
 	c->next_tag = 1;
 	str_copy(c->name, "net", sizeof(c->name));
 	c->blk.name = c->name;

@@ -11,6 +11,7 @@
 #define FERRY_NET_CLIENT_H
 
 #include "proto.h"
+#include "keys.h"
 #include "link.h"
 
 /* Defaults for fields left 0 in struct net_client_cfg. */
@@ -21,49 +22,75 @@
 #define NET_BURST 64              /* chunks per round of a read or write */
 #define NET_REQ_TIMEOUT_US 10000000 /* bound on one request while the server answers */
 #define NET_DEAD_TIME_US 180000000ull /* how long a silent server is waited for */
+#define NET_BIND_TRIES 3          /* BINDs per cookie; then a new HELLO */
 
 struct net_client_cfg {
-	const void *key;     /* the pre-shared key, key_len >= NET_KEY_MIN bytes */
+	const void *key;     /* this client's own key K_c (net/keys.h), NET_CLIENT_KEY_LEN bytes */
 	size_t key_len;
+	const char *name;    /* the client's name (1-32 printable bytes, no blank or ','); NULL or "":
+	                      * "mac-" and the address in hex, e.g. mac-525400123456 */
 	u64 session;         /* non-zero, different on every boot */
 	u8 mac[ETH_ALEN];    /* the client's own address */
-	bool want_server;    /* accept only server_mac's answer to DISCOVER */
+	bool want_server;    /* accept only server_mac's answer to HELLO */
 	u8 server_mac[ETH_ALEN];
 	u16 dev;             /* device index to use (0) */
 	u32 rto_us, rto_max_us, retries, rebind_after, burst, req_timeout_us;
 	u64 dead_time_us;
 };
 
+/* A handshake in progress: HELLO sent (and repeated) until a COOKIE comes,
+ * then BIND under the new session's keys until its DEVINFO comes. */
+enum { NET_HS_IDLE, NET_HS_HELLO, NET_HS_BIND };
+struct net_client_hs {
+	u8 phase;                  /* NET_HS_* */
+	u64 tag;                   /* of the HELLO, the COOKIE, the BIND and its DEVINFO */
+	u8 nc[NET_NONCE_LEN];
+	u8 server[ETH_ALEN];       /* the COOKIE's sender */
+	u64 srv_sess;              /* its boot session (COOKIE src_sess) */
+	struct net_b_cookie ck;    /* what BIND echoes */
+	struct net_key tx, rx;     /* the new session's keys */
+	u64 counter;               /* last counter sent under tx */
+	u64 cookie_at;             /* our clock when the COOKIE came */
+	u32 binds;                 /* BINDs sent for this cookie */
+};
+
 struct net_client {
 	struct net_client_cfg cfg;
 	struct net_link link;
-	struct net_key key;
-	u64 counter;           /* last counter sent */
-	u64 next_tag;          /* tags: 1, 2, ... per session, never reused */
-	bool bound;            /* a server answered DISCOVER */
-	bool changed;          /* the server now exports another disk: -E_IO until rediscovered */
+	char ident[NET_NAME_MAX + 1]; /* the client's name, NUL-padded (the wire field) */
+	u8 kc[NET_CLIENT_KEY_LEN];    /* K_c: the session keys derive from it */
+	struct net_key kc_key;        /* K_c as HMAC pads: HELLO and COOKIE */
+	u64 kc_counter;               /* frames sent under K_c */
+	struct net_key tx, rx;        /* the bound session's keys: c2s, s2c */
+	u64 counter;                  /* last counter sent under tx */
+	u64 next_tag;                 /* tags: 1, 2, ... per session, never reused */
+	bool bound;                   /* a server answered BIND */
+	bool changed;                 /* the server now exports another disk: -E_IO until rediscovered */
 	u8 server[ETH_ALEN];
-	u64 ticket;            /* the server's session for us */
-	struct net_replay win; /* the server's counters under that ticket */
-	u64 disc_tag;          /* outstanding DISCOVER, 0 none */
+	u64 ticket;                   /* the server's session for this binding */
+	u64 srv_sess;                 /* the server's boot session (its COOKIE's src_sess) */
+	struct net_replay win;        /* the server's counters under rx */
+	u16 server_max_frame;         /* the server's largest frame (COOKIE) */
+	struct net_client_hs hs;
 	/* The server's liveness: the last authentic frame from it; silent
 	 * after `retries` timeouts without one (silent since the last frame
 	 * heard, or the request's start if later); dead once silent for
 	 * dead_time_us; the length of the last outage ridden out. */
 	u64 last_heard, silent_since, last_outage_us;
 	bool silent, dead;
-	struct blk_dev blk;    /* ops below; info from DEVINFO */
+	struct blk_dev blk;           /* ops below; info from DEVINFO */
 	char name[32];         /* "net:xx:xx:xx:xx:xx:xx" */
 	struct net_stats stats;
-	u8 tx[NET_FRAME_MAX], rx[NET_FRAME_MAX], chunk[NET_CHUNK];
+	u8 tx_buf[NET_FRAME_MAX], rx_buf[NET_FRAME_MAX], chunk[NET_CHUNK];
 };
 
-/* 0, or -E_INVAL for a bad key, session or link. */
+/* 0, or -E_INVAL for a bad key, name, session or link. */
 int net_client_init(struct net_client *c, const struct net_client_cfg *cfg, const struct net_link *link);
 
-/* Broadcasts DISCOVER (unicast to cfg.server_mac when want_server) until a
- * server exporting cfg.dev answers, retransmitting with backoff, for at most
- * timeout_us.  0 and c->blk.info filled in, or -E_TIMEDOUT. */
+/* Broadcasts HELLO (unicast to cfg.server_mac when want_server) and binds
+ * to the first server exporting cfg.dev that answers (COOKIE, BIND,
+ * DEVINFO), retransmitting with backoff, for at most timeout_us.  0 and
+ * c->blk.info filled in, or -E_TIMEDOUT. */
 int net_client_discover(struct net_client *c, u64 timeout_us);
 
 /* The back end for the logical device: c->blk, ops calling the functions

@@ -12,6 +12,7 @@ enum {
 	RX_DROP,     /* dropped (counted in the stats) */
 	RX_MSG,      /* an authentic frame from the bound server: the caller's to judge */
 	RX_BOUND,    /* a DEVINFO (re)bound the client */
+	RX_HS,       /* a handshake frame, handled */
 	RX_MISMATCH, /* the server now exports another disk */
 };
 
@@ -22,8 +23,10 @@ static inline u64 cl_now(struct net_client *c)
 
 /* To the bound server under its ticket. */
 void cl_send_bound(struct net_client *c, struct net_msg *m);
-/* DISCOVER: broadcast while unbound (or to the configured server); to the
- * bound server when re-asking for its session. */
+/* Starts a handshake, or sends its current step again (HELLO: broadcast
+ * while unbound, or to the configured server; to the bound server when
+ * re-binding.  BIND: to the COOKIE's sender).  The name is from protocol
+ * version 1's DISCOVER. */
 void cl_send_discover(struct net_client *c);
 /* An authentic frame from the server arrived: it is alive.  After a
  * silence, logs that it is back and keeps the outage's length in

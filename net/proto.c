@@ -5,6 +5,7 @@
 #include "proto.h"
 #include "lib/string.h"
 #include "lib/fmt.h"
+#include "lib/hkdf.h"
 
 _Static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__, "the wire format is the little-endian layout");
 
@@ -13,6 +14,11 @@ static const u8 bcast[ETH_ALEN] = { 0xff, 0xff, 0xff, 0xff, 0xff, 0xff };
 void net_key_init(struct net_key *k, const void *key, size_t len)
 {
 	hmac_sha256_init(&k->base, key, len);
+}
+
+void net_key_wipe(struct net_key *k)
+{
+	secure_wipe(k, sizeof(*k));
 }
 
 static void mac_of(const struct net_key *k, const u8 *msg, size_t len, u8 out[NET_MAC_LEN])
@@ -47,7 +53,9 @@ const char *net_verdict_name(int v)
 u32 net_body_len(u8 type, u32 data_len)
 {
 	switch (type) {
-	case NET_T_DISCOVER:
+	case NET_T_HELLO: return sizeof(struct net_b_hello);
+	case NET_T_COOKIE: return sizeof(struct net_b_cookie);
+	case NET_T_BIND: return sizeof(struct net_b_bind);
 	case NET_T_IDENTIFY:
 	case NET_T_FLUSH: return sizeof(struct net_b_dev);
 	case NET_T_DEVINFO: return sizeof(struct net_b_devinfo);
@@ -70,6 +78,59 @@ static bool text_ok(const char *s, size_t n)
 		if (s[i] != '\0')
 			return false;
 	return true;
+}
+
+size_t net_name_len(const char *s, size_t n)
+{
+	size_t len = 0;
+	while (len < n && len < NET_NAME_MAX && s[len] > 0x20 && s[len] <= 0x7E && s[len] != ',')
+		len++;
+	if (!len)
+		return 0;
+	for (size_t i = len; i < n; i++)
+		if (s[i] != '\0')
+			return 0;
+	return len;
+}
+
+static bool zeros(const u8 *p, size_t n)
+{
+	u8 any = 0;
+	for (size_t i = 0; i < n; i++)
+		any |= p[i];
+	return any == 0;
+}
+
+static bool max_frame_ok(u16 f)
+{
+	return f >= NET_FRAME_MAX && f <= NET_FRAME_ANNOUNCE_MAX;
+}
+
+/* HELLO, COOKIE and BIND bodies. */
+static int check_handshake(const struct net_msg *m)
+{
+	switch (m->type) {
+	case NET_T_HELLO: {
+		const struct net_b_hello *h = &m->b.hello;
+		if (m->dst_sess || !net_name_len(h->name, sizeof(h->name)) || !max_frame_ok(h->max_frame) ||
+		    !zeros(h->reserved, sizeof(h->reserved)))
+			return NET_DROP_MALFORMED;
+		return NET_OK;
+	}
+	case NET_T_COOKIE: {
+		const struct net_b_cookie *k = &m->b.cookie;
+		if (!k->ts || k->dev == NET_DEV_ANY || !max_frame_ok(k->max_frame) || k->reserved)
+			return NET_DROP_MALFORMED;
+		return NET_OK;
+	}
+	default: {
+		const struct net_b_bind *b = &m->b.bind;
+		if (!net_name_len(b->name, sizeof(b->name)) || !b->ts || b->dev == NET_DEV_ANY ||
+		    !max_frame_ok(b->max_frame) || b->reserved)
+			return NET_DROP_MALFORMED;
+		return NET_OK;
+	}
+	}
 }
 
 static bool bits_zero(const u8 *map)
@@ -115,8 +176,8 @@ int net_check(const struct net_msg *m)
 	if (m->flags & ~allowed_flags[m->type])
 		return NET_DROP_MALFORMED;
 	/* Counters, tags and the sender's session are never 0; the receiver's
-	 * session is unknown (0) only in a first DISCOVER. */
-	if (!m->counter || !m->tag || !m->src_sess || (!m->dst_sess && m->type != NET_T_DISCOVER))
+	 * session is unknown (0) in HELLO only, and always. */
+	if (!m->counter || !m->tag || !m->src_sess || (!m->dst_sess && m->type != NET_T_HELLO))
 		return NET_DROP_MALFORMED;
 	/* Only requests name older live requests, never further back than tag 1. */
 	bool request = m->type == NET_T_IDENTIFY || m->type == NET_T_READ || m->type == NET_T_WRITE ||
@@ -127,12 +188,13 @@ int net_check(const struct net_msg *m)
 	if (has_data ? (m->data_len < 1 || m->data_len > NET_CHUNK) : m->data_len != 0)
 		return NET_DROP_MALFORMED;
 
+	if (m->type == NET_T_HELLO || m->type == NET_T_COOKIE || m->type == NET_T_BIND)
+		return check_handshake(m);
 	switch (m->type) {
-	case NET_T_DISCOVER:
 	case NET_T_IDENTIFY:
 	case NET_T_FLUSH: {
 		const struct net_b_dev *d = &m->b.dev;
-		if (d->reserved0 || d->reserved1 || (d->dev == NET_DEV_ANY && m->type != NET_T_DISCOVER))
+		if (d->reserved0 || d->reserved1 || d->dev == NET_DEV_ANY)
 			return NET_DROP_MALFORMED;
 		return NET_OK;
 	}
@@ -218,7 +280,7 @@ int net_encode(u8 *out, const struct net_key *key, const struct net_msg *m)
 	return (int)(len + NET_MAC_LEN);
 }
 
-int net_decode(const u8 *frame, size_t len, const struct net_key *key, const u8 *self, struct net_msg *m)
+int net_peek(const u8 *frame, size_t len, const u8 *self, struct net_hdr *h)
 {
 	const struct net_eth *eth = (const struct net_eth *)frame;
 
@@ -230,13 +292,21 @@ int net_decode(const u8 *frame, size_t len, const struct net_key *key, const u8 
 	 * is never padded: its length is exact. */
 	if (len < ETH_HLEN + NET_HDR_LEN + NET_MAC_LEN || len > NET_FRAME_MAX)
 		return NET_DROP_LEN;
-
-	struct net_hdr h;
-	memcpy(&h, frame + ETH_HLEN, sizeof(h));
-	if (h.version != NET_VERSION)
+	memcpy(h, frame + ETH_HLEN, sizeof(*h));
+	if (h->version != NET_VERSION)
 		return NET_DROP_VERSION;
-	if ((size_t)h.len != len - NET_OVERHEAD)
+	if ((size_t)h->len != len - NET_OVERHEAD)
 		return NET_DROP_LEN;
+	return NET_OK;
+}
+
+int net_decode(const u8 *frame, size_t len, const struct net_key *key, const u8 *self, struct net_msg *m)
+{
+	const struct net_eth *eth = (const struct net_eth *)frame;
+	struct net_hdr h;
+	int v = net_peek(frame, len, self, &h);
+	if (v != NET_OK)
+		return v;
 
 	u8 mac[NET_MAC_LEN];
 	size_t mlen = len - NET_MAC_LEN;
@@ -347,16 +417,21 @@ u32 net_err_to_status(int err)
 
 /* ---- Replay window ------------------------------------------------------- */
 
-bool net_replay_fresh(const struct net_replay *w, u64 ctr)
+int net_replay_judge(const struct net_replay *w, u64 ctr)
 {
 	if (ctr == 0)
-		return false;
+		return NET_RP_OLD;
 	if (ctr > w->top)
-		return true;
+		return ctr - w->top > NET_REPLAY_JUMP ? NET_RP_JUMP : NET_RP_FRESH;
 	u64 back = w->top - ctr;
 	if (back >= NET_REPLAY_WINDOW)
-		return false;
-	return !((w->seen >> back) & 1);
+		return NET_RP_OLD;
+	return (w->seen >> back) & 1 ? NET_RP_OLD : NET_RP_FRESH;
+}
+
+bool net_replay_fresh(const struct net_replay *w, u64 ctr)
+{
+	return net_replay_judge(w, ctr) == NET_RP_FRESH;
 }
 
 void net_replay_mark(struct net_replay *w, u64 ctr)
@@ -388,10 +463,11 @@ int net_stats_format(const struct net_stats *st, char *buf, size_t size)
 		size_t off;
 	} fields[] = {
 #define F(x) { #x, __builtin_offsetof(struct net_stats, x) }
-		F(rx_frames), F(rx_ok), F(rx_replay), F(rx_session), F(rx_unexpected), F(rx_stale),
-		F(rx_dup_chunks), F(tx_frames), F(tx_errors), F(requests), F(retransmits), F(timeouts),
-		F(rebinds), F(rebind_mismatch), F(failures), F(discovers), F(identifies), F(reads),
-		F(read_hits), F(writes), F(write_dups), F(flushes), F(errors), F(buf_evictions),
+		F(rx_frames), F(rx_ok), F(rx_replay), F(rx_jump), F(rx_session), F(rx_unknown_client),
+		F(rx_cookie_bad), F(rx_refused), F(rx_unexpected), F(rx_stale), F(rx_dup_chunks), F(tx_frames),
+		F(tx_errors), F(requests), F(retransmits), F(timeouts), F(rebinds), F(rebind_mismatch),
+		F(failures), F(handshakes), F(bind_refused), F(hellos), F(binds), F(bind_dups), F(identifies),
+		F(reads), F(read_hits), F(writes), F(write_dups), F(flushes), F(errors), F(buf_evictions),
 		F(peer_evictions), F(needs),
 #undef F
 	};

@@ -14,7 +14,9 @@
  * little-endian (ferry runs on x86 only; the structs below are its native
  * layout, and a _Static_assert refuses a big-endian build).  The MAC is the
  * first 16 bytes of HMAC-SHA-256(key, every byte before the MAC, Ethernet
- * header included). */
+ * header included), where the key is the client's own key for HELLO and
+ * COOKIE and the session's key for its direction for everything else
+ * (net/keys.h). */
 #ifndef FERRY_NET_PROTO_H
 #define FERRY_NET_PROTO_H
 
@@ -24,7 +26,7 @@
 #include "platform/blk.h"
 
 #define NET_ETHERTYPE 0x88B5 /* IEEE 802 local experimental 1 */
-#define NET_VERSION 1
+#define NET_VERSION 2
 
 #define NET_HDR_LEN 40  /* the ferry header */
 #define NET_MAC_LEN 16  /* truncated HMAC-SHA-256 */
@@ -42,23 +44,31 @@
 #define NET_BITMAP_BYTES (NET_MAX_CHUNKS / 8)
 #define NET_MIN_SECTOR 512
 #define NET_MAX_SECTOR 4096
-#define NET_KEY_MIN 16 /* bytes of pre-shared key, at least */
+#define NET_KEY_MIN 16 /* bytes of the server's master key, at least */
+#define NET_NAME_MAX 32 /* bytes of a client's name */
+#define NET_NONCE_LEN 16
+#define NET_COOKIE_LEN 16
+/* Largest frames a peer may announce (HELLO, COOKIE): today both ends send
+ * and use NIC_MAX_FRAME; the field is there for jumbo frames. */
+#define NET_FRAME_ANNOUNCE_MAX 9216
 
 _Static_assert(NET_MAX_REQ_BYTES <= (u64)NET_MAX_CHUNKS * NET_CHUNK, "chunk bitmap too small");
 _Static_assert(NET_MAX_REQ_BYTES % NET_MAX_SECTOR == 0, "whole sectors per request");
 
 /* Message types.  C = client to server, S = server to client. */
 enum net_type {
-	NET_T_DISCOVER = 1, /* C, broadcast or unicast: who exports what? */
-	NET_T_DEVINFO = 2,  /* S: one exported device (answers DISCOVER, IDENTIFY) */
+	NET_T_HELLO = 1,    /* C, broadcast or unicast: who exports what? (under the client key) */
+	NET_T_DEVINFO = 2,  /* S: one exported device (answers BIND, IDENTIFY) */
 	NET_T_IDENTIFY = 3, /* C: DEVINFO again, on the bound session */
 	NET_T_READ = 4,     /* C: read, and which chunks of the data to send */
 	NET_T_DATA = 5,     /* S: one chunk of read data */
 	NET_T_WRITE = 6,    /* C: one chunk of write data (carries the request) */
 	NET_T_NEED = 7,     /* S: which chunks of a write have arrived */
 	NET_T_FLUSH = 8,    /* C: flush the disk's write cache */
-	NET_T_STATUS = 9,   /* S: a request finished (write, flush, any error) */
-	NET_T_MAX = NET_T_STATUS,
+	NET_T_STATUS = 9,   /* S: a request finished (write, flush, any error), or a BIND refused */
+	NET_T_COOKIE = 10,  /* S: answers HELLO with a cookie; the server keeps no state */
+	NET_T_BIND = 11,    /* C: echoes the cookie, under the new session's key */
+	NET_T_MAX = NET_T_BIND,
 };
 
 /* Header flags (others must be 0). */
@@ -73,10 +83,11 @@ enum net_status {
 	NET_ST_ROFS = 3,   /* write to a read-only export */
 	NET_ST_INVAL = 4,  /* inconsistent request */
 	NET_ST_NODEV = 5,  /* no such device index */
+	NET_ST_BUSY = 6,   /* BIND: every client slot is in use by an active client */
 	NET_ST_COUNT,
 };
 
-#define NET_DEV_ANY 0xFFFF        /* DISCOVER: every device */
+#define NET_DEV_ANY 0xFFFF        /* HELLO: every device */
 #define NET_DEVINFO_READ_ONLY 0x1u /* DEVINFO.flags */
 
 /* ---- Layouts.  Offsets in comments are from the start of the frame. --- */
@@ -95,21 +106,56 @@ struct net_hdr {
 	u16 len;       /* 18: body bytes (data included), MAC excluded */
 	u16 live;      /* 20: requests: tag - live = the client's oldest request
 	                *     still outstanding (0: this is the only one);
-	                *     DISCOVER and server frames: 0 */
-	u64 src_sess;  /* 22: sender's session (client: per boot; server: ticket) */
+	                *     HELLO, BIND and server frames: 0 */
+	u64 src_sess;  /* 22: sender's session (client: per boot; server: its
+	                *     boot session in COOKIE, the binding's ticket after) */
 	u64 dst_sess;  /* 30: receiver's session as the sender knows it */
 	u64 counter;   /* 38: sender's frame counter, never 0, strictly increasing */
 	u64 tag;       /* 46: request tag, chosen by the client, never 0 */
 } __packed;        /* body at 54 */
 _Static_assert(sizeof(struct net_hdr) == NET_HDR_LEN, "header layout");
 
-/* DISCOVER, IDENTIFY, FLUSH. */
+/* IDENTIFY, FLUSH. */
 struct net_b_dev {
-	u16 dev;        /* 54: device index; NET_DEV_ANY in DISCOVER only */
+	u16 dev;        /* 54: device index, not NET_DEV_ANY */
 	u16 reserved0;  /* 56 */
 	u32 reserved1;  /* 58 */
 } __packed;
 _Static_assert(sizeof(struct net_b_dev) == 8, "dev body");
+
+/* HELLO: as long as COOKIE, so answering one sends no more bytes than
+ * it took (no amplification). */
+struct net_b_hello {
+	char name[NET_NAME_MAX];  /* 54: the client's name, NUL-padded (net_name_ok) */
+	u8 nc[NET_NONCE_LEN];     /* 86: client nonce, fresh per handshake */
+	u16 dev;                  /* 102: device wanted, or NET_DEV_ANY */
+	u16 max_frame;            /* 104: largest frame the client takes, 1514-9216 */
+	u8 reserved[12];          /* 106 */
+} __packed;
+_Static_assert(sizeof(struct net_b_hello) == 64, "hello body");
+
+struct net_b_cookie {
+	u8 nc[NET_NONCE_LEN];       /* 54: the HELLO's */
+	u8 ns[NET_NONCE_LEN];       /* 70: server nonce */
+	u64 ts;                     /* 86: the server's clock (us) when it answered, never 0 */
+	u8 cookie[NET_COOKIE_LEN];  /* 94: proof, to the server alone, that it sent this */
+	u16 dev;                    /* 110: the device offered, not NET_DEV_ANY */
+	u16 max_frame;              /* 112: largest frame the server takes, 1514-9216 */
+	u32 reserved;               /* 114 */
+} __packed;
+_Static_assert(sizeof(struct net_b_cookie) == 64, "cookie body");
+
+struct net_b_bind {
+	char name[NET_NAME_MAX];    /* 54: as in the HELLO */
+	u8 nc[NET_NONCE_LEN];       /* 86: as in the HELLO and COOKIE */
+	u8 ns[NET_NONCE_LEN];       /* 102: as in the COOKIE */
+	u64 ts;                     /* 118: as in the COOKIE */
+	u8 cookie[NET_COOKIE_LEN];  /* 126: as in the COOKIE */
+	u16 dev;                    /* 142: as in the COOKIE */
+	u16 max_frame;              /* 144: as in the HELLO */
+	u32 reserved;               /* 146 */
+} __packed;
+_Static_assert(sizeof(struct net_b_bind) == 96, "bind body");
 
 struct net_b_devinfo {
 	u16 dev;            /* 54: this device's index */
@@ -164,6 +210,9 @@ struct net_msg {
 	u16 live;
 	u64 src_sess, dst_sess, counter, tag;
 	union {
+		struct net_b_hello hello;
+		struct net_b_cookie cookie;
+		struct net_b_bind bind;
 		struct net_b_dev dev;
 		struct net_b_devinfo info;
 		struct net_b_read read;
@@ -177,11 +226,14 @@ struct net_msg {
 
 /* ---- Keys and the codec -------------------------------------------------- */
 
-/* The pre-shared key, hashed into HMAC's inner and outer pads once. */
+/* One direction's key (a client key, or a session key), hashed into
+ * HMAC's inner and outer pads once.  net_encode seals and net_decode opens
+ * frames under it; nothing else looks inside. */
 struct net_key {
 	struct hmac_sha256_ctx base;
 };
 void net_key_init(struct net_key *k, const void *key, size_t len);
+void net_key_wipe(struct net_key *k);
 
 /* Why net_decode refused a frame (0: accepted). */
 enum net_verdict {
@@ -211,6 +263,17 @@ int net_encode(u8 *out, const struct net_key *key, const struct net_msg *m);
  * is accepted as well, and the role decides which types may arrive so. */
 int net_decode(const u8 *frame, size_t len, const struct net_key *key, const u8 *self, struct net_msg *m);
 
+/* The checks before the MAC (EtherType, destination, lengths, version):
+ * 0 and the header, or NET_DROP_*.  The roles use it to choose the key a
+ * frame must verify under (by its type, ticket or client name) before
+ * net_decode authenticates it. */
+int net_peek(const u8 *frame, size_t len, const u8 *self, struct net_hdr *h);
+
+/* A client name: 1 to NET_NAME_MAX bytes of printable ASCII other than
+ * blank and ',', NUL-padded to n bytes (n >= len).  Returns the length, or
+ * 0 when the field breaks the rule. */
+size_t net_name_len(const char *field, size_t n);
+
 /* The field rules shared by net_encode and net_decode: 0 or NET_DROP_*. */
 int net_check(const struct net_msg *m);
 
@@ -229,6 +292,9 @@ u32 net_err_to_status(int err);
  * the NET_REPLAY_WINDOW counters at and below it have been seen.  Counters
  * further back than the window are refused. */
 #define NET_REPLAY_WINDOW 64
+/* A counter further than this above the highest seen is refused, so even
+ * a holder of the session key cannot push the window far ahead. */
+#define NET_REPLAY_JUMP (1ull << 20)
 
 struct net_replay {
 	u64 top;   /* highest counter accepted; 0: none yet */
@@ -240,7 +306,11 @@ static inline void net_replay_init(struct net_replay *w)
 	w->top = 0;
 	w->seen = 0;
 }
-/* Would ctr be fresh?  (Does not change the window.) */
+enum { NET_RP_FRESH, NET_RP_OLD, NET_RP_JUMP };
+/* Is ctr fresh (NET_RP_FRESH), seen or too old (NET_RP_OLD), or too far
+ * ahead (NET_RP_JUMP)?  Does not change the window. */
+int net_replay_judge(const struct net_replay *w, u64 ctr);
+/* Would ctr be fresh? */
 bool net_replay_fresh(const struct net_replay *w, u64 ctr);
 /* Records ctr as seen; call only after the frame authenticated. */
 void net_replay_mark(struct net_replay *w, u64 ctr);
@@ -280,7 +350,11 @@ struct net_stats {
 	u64 rx_ok;
 	u64 rx_drop[NET_VERDICT_COUNT]; /* by enum net_verdict (index 0 unused) */
 	u64 rx_replay;      /* counter not fresh for its sender */
+	u64 rx_jump;        /* counter too far ahead of its sender's window */
 	u64 rx_session;     /* unknown peer, session or ticket, wrong sender */
+	u64 rx_unknown_client; /* server: a name not enrolled (HELLO, BIND) */
+	u64 rx_cookie_bad;  /* server: a BIND whose cookie is forged, expired or older than the binding */
+	u64 rx_refused;     /* server: an authentic BIND refused, every slot busy */
 	u64 rx_unexpected;  /* authentic, but the wrong direction or not expected now */
 	u64 rx_stale;       /* answers to finished requests, write tags below the cache */
 	/* above rx_ok: things noticed in accepted frames */
@@ -288,8 +362,9 @@ struct net_stats {
 	u64 tx_frames, tx_errors;
 	/* client */
 	u64 requests, retransmits, timeouts, rebinds, rebind_mismatch, failures;
+	u64 handshakes, bind_refused;
 	/* server */
-	u64 discovers, identifies, reads, read_hits, writes, write_dups, flushes, errors;
+	u64 hellos, binds, bind_dups, identifies, reads, read_hits, writes, write_dups, flushes, errors;
 	u64 buf_evictions, peer_evictions, needs;
 };
 

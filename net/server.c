@@ -1,22 +1,27 @@
-/* The ferry block protocol, server side (net/server.h, docs/protocol.md).
+/* The ferry block protocol, server side: requests and the frame loop
+ * (net/server.h, docs/protocol.md).  The handshake and the client slots are
+ * in net/server_bind.c.
  *
- * Every accepted frame has passed, in this order: the codec (EtherType,
- * destination, lengths, version, MAC, fields), the peer lookup (client MAC +
- * client session + the ticket this server gave it) and the peer's replay
+ * Every accepted request has passed, in this order: the checks before the
+ * MAC (EtherType, destination, lengths, version), the slot lookup (the
+ * binding's ticket, client MAC and client session), the MAC under that
+ * binding's client-to-server key, the field rules and the binding's replay
  * window.  Only then does it touch the disk or any state. */
-#include "server.h"
+#include "server_int.h"
 #include "lib/string.h"
+#include "lib/hkdf.h"
 
 /* ---- Sending -------------------------------------------------------------- */
 
-static void srv_send(struct net_server *s, const struct net_srv_peer *p, struct net_msg *m)
+void srv_send(struct net_server *s, struct net_srv_peer *p, struct net_msg *m)
 {
 	memcpy(m->dst, p->mac, ETH_ALEN);
 	memcpy(m->src, s->cfg.mac, ETH_ALEN);
-	m->src_sess = p->ticket;
+	struct net_srv_binding *b = p->via ? p->via : &p->cur;
+	m->src_sess = b->ticket;
 	m->dst_sess = p->sess;
-	m->counter = ++s->counter;
-	int len = net_encode(s->tx, &s->key, m);
+	m->counter = ++b->tx_counter;
+	int len = net_encode(s->tx, &b->tx_key, m);
 	if (len < 0 || s->link.send(s->link.ctx, s->tx, (size_t)len) < 0) {
 		s->stats.tx_errors++;
 		return;
@@ -24,7 +29,7 @@ static void srv_send(struct net_server *s, const struct net_srv_peer *p, struct 
 	s->stats.tx_frames++;
 }
 
-static void reply_status(struct net_server *s, const struct net_srv_peer *p, u64 tag, u32 st)
+static void reply_status(struct net_server *s, struct net_srv_peer *p, u64 tag, u32 st)
 {
 	struct net_msg m = { .type = NET_T_STATUS, .tag = tag };
 	m.b.status.status = st;
@@ -33,7 +38,7 @@ static void reply_status(struct net_server *s, const struct net_srv_peer *p, u64
 	srv_send(s, p, &m);
 }
 
-static void reply_devinfo(struct net_server *s, const struct net_srv_peer *p, u64 tag)
+void reply_devinfo(struct net_server *s, struct net_srv_peer *p, u64 tag)
 {
 	struct net_msg m = { .type = NET_T_DEVINFO, .tag = tag };
 	m.b.info = s->info;
@@ -42,46 +47,11 @@ static void reply_devinfo(struct net_server *s, const struct net_srv_peer *p, u6
 
 /* ---- Peers ----------------------------------------------------------------- */
 
-static void free_bufs_of(struct net_server *s, unsigned peer)
+void free_bufs_of(struct net_server *s, unsigned peer)
 {
 	for (unsigned i = 0; i < s->nbufs; i++)
 		if (s->bufs[i].state != NET_BUF_FREE && s->bufs[i].peer == peer)
 			s->bufs[i].state = NET_BUF_FREE;
-}
-
-/* A ticket never issued before in this boot (the multiplier is odd, so
- * distinct counts give distinct tickets) and, with a fresh session,
- * unlike any of an earlier boot. */
-static u64 new_ticket(struct net_server *s)
-{
-	u64 t;
-	do
-		t = s->cfg.session ^ (++s->tickets * 0x9E3779B97F4A7C15ull);
-	while (!t);
-	return t;
-}
-
-static struct net_srv_peer *peer_by_mac(struct net_server *s, const u8 *mac)
-{
-	for (unsigned i = 0; i < NET_SRV_PEERS; i++)
-		if (s->peers[i].used && !memcmp(s->peers[i].mac, mac, ETH_ALEN))
-			return &s->peers[i];
-	return NULL;
-}
-
-/* A slot for a new client: a free one or the least recently used. */
-static struct net_srv_peer *peer_alloc(struct net_server *s)
-{
-	struct net_srv_peer *best = &s->peers[0];
-	for (unsigned i = 0; i < NET_SRV_PEERS; i++) {
-		struct net_srv_peer *p = &s->peers[i];
-		if (!p->used)
-			return p;
-		if (p->last_use < best->last_use)
-			best = p;
-	}
-	s->stats.peer_evictions++;
-	return best;
 }
 
 /* The finished write with this tag, or NULL. */
@@ -119,7 +89,7 @@ static struct net_srv_buf *buf_find(struct net_server *s, u8 state, unsigned pee
 {
 	for (unsigned i = 0; i < s->nbufs; i++) {
 		struct net_srv_buf *b = &s->bufs[i];
-		if (b->state == state && b->peer == peer && b->ticket == s->peers[peer].ticket && b->tag == tag)
+		if (b->state == state && b->peer == peer && b->sess == s->peers[peer].sess && b->tag == tag)
 			return b;
 	}
 	return NULL;
@@ -153,7 +123,7 @@ static struct net_srv_buf *buf_take(struct net_server *s, u8 state, const struct
 	struct net_srv_buf *b = buf_alloc(s);
 	b->state = state;
 	b->peer = (u8)(p - s->peers);
-	b->ticket = p->ticket;
+	b->sess = p->sess;
 	b->tag = tag;
 	b->lba = lba;
 	b->count = count;
@@ -197,43 +167,7 @@ static int disk_rw(struct net_server *s, bool write, u64 lba, u32 count, u8 *dat
 
 /* ---- Requests --------------------------------------------------------------- */
 
-static void do_discover(struct net_server *s, const struct net_msg *m)
-{
-	if (m->b.dev.dev != NET_DEV_ANY && m->b.dev.dev != 0) {
-		s->stats.rx_unexpected++; /* asks for a device we do not have */
-		return;
-	}
-	struct net_srv_peer *p = peer_by_mac(s, m->src);
-	if (p && p->sess == m->src_sess) {
-		/* A known client asks again (lost answer, or it checks whether we
-		 * rebooted): same ticket, same duplicate cache. */
-		if (!net_replay_accept(&p->win, m->counter)) {
-			s->stats.rx_replay++;
-			return;
-		}
-	} else {
-		/* A new client, or a known address with a new session (the client
-		 * rebooted): a fresh slot and a ticket never used before, so
-		 * nothing recorded under an earlier ticket is accepted again. */
-		if (!p)
-			p = peer_alloc(s);
-		unsigned idx = (unsigned)(p - s->peers);
-		free_bufs_of(s, idx);
-		memset(p, 0, sizeof(*p));
-		p->used = true;
-		memcpy(p->mac, m->src, ETH_ALEN);
-		p->sess = m->src_sess;
-		p->ticket = new_ticket(s);
-		net_replay_init(&p->win);
-		net_replay_mark(&p->win, m->counter);
-	}
-	p->last_use = ++s->clock;
-	s->stats.rx_ok++;
-	s->stats.discovers++;
-	reply_devinfo(s, p, m->tag);
-}
-
-static void send_chunks(struct net_server *s, const struct net_srv_peer *p, const struct net_srv_buf *b,
+static void send_chunks(struct net_server *s, struct net_srv_peer *p, const struct net_srv_buf *b,
 			const u8 *want, u64 tag)
 {
 	u32 last = 0;
@@ -380,38 +314,68 @@ static void raise_live_floor(struct net_server *s, struct net_srv_peer *p, u64 f
 	unsigned idx = (unsigned)(p - s->peers);
 	for (unsigned i = 0; i < s->nbufs; i++) {
 		struct net_srv_buf *b = &s->bufs[i];
-		if (b->state == NET_BUF_WRITE && b->peer == idx && b->ticket == p->ticket && b->tag < floor)
+		if (b->state == NET_BUF_WRITE && b->peer == idx && b->sess == p->sess && b->tag < floor)
 			b->state = NET_BUF_FREE;
 	}
 }
 
+/* A request under binding b: authentic, well-formed and fresh, or
+ * dropped (counted). */
+static bool request_ok(struct net_server *s, struct net_srv_binding *b, size_t len, struct net_msg *m)
+{
+	int v = net_decode(s->rx, len, &b->rx_key, s->cfg.mac, m);
+	if (v != NET_OK) {
+		s->stats.rx_drop[v]++;
+		return false;
+	}
+	v = net_replay_judge(&b->win, m->counter);
+	if (v != NET_RP_FRESH) {
+		if (v == NET_RP_JUMP)
+			s->stats.rx_jump++;
+		else
+			s->stats.rx_replay++;
+		return false;
+	}
+	net_replay_mark(&b->win, m->counter);
+	return true;
+}
+
 static void do_frame(struct net_server *s, size_t len)
 {
-	struct net_msg m;
-	int v = net_decode(s->rx, len, &s->key, s->cfg.mac, &m);
+	struct net_hdr h;
+	int v = net_peek(s->rx, len, s->cfg.mac, &h);
 	if (v != NET_OK) {
 		s->stats.rx_drop[v]++;
 		return;
 	}
-	if (m.type == NET_T_DISCOVER) {
-		do_discover(s, &m);
+	if (h.type == NET_T_HELLO) {
+		srv_hello(s, len, &h);
 		return;
 	}
-	if (memcmp(m.dst, s->cfg.mac, ETH_ALEN) != 0) {
-		s->stats.rx_drop[NET_DROP_DST]++; /* only DISCOVER may be broadcast */
+	if (h.type == NET_T_BIND) {
+		srv_bind(s, len, &h);
 		return;
 	}
-	struct net_srv_peer *p = peer_by_mac(s, m.src);
-	if (!p || p->ticket != m.dst_sess || p->sess != m.src_sess) {
+	if (memcmp(s->rx, s->cfg.mac, ETH_ALEN) != 0) {
+		s->stats.rx_drop[NET_DROP_DST]++; /* only HELLO may be broadcast */
+		return;
+	}
+	/* The ticket names the binding, and so the key the frame must verify
+	 * under; looking it up costs no hashing. */
+	struct net_srv_peer *p = peer_by_ticket(s, h.dst_sess);
+	if (!p || p->sess != h.src_sess || memcmp(p->mac, s->rx + ETH_ALEN, ETH_ALEN) != 0) {
 		s->stats.rx_session++;
 		return;
 	}
-	if (!net_replay_fresh(&p->win, m.counter)) {
-		s->stats.rx_replay++;
+	struct net_srv_binding *b = p->cur.ticket == h.dst_sess ? &p->cur : &p->prev;
+	struct net_msg m;
+	if (!request_ok(s, b, len, &m))
 		return;
-	}
-	net_replay_mark(&p->win, m.counter);
-	p->last_use = ++s->clock;
+	if (b == &p->cur && p->prev.ticket)
+		srv_retire_prev(p); /* the client has moved to the new binding */
+	p->via = b;
+	p->last_use = srv_now(s);
+	s->clock++;
 	raise_live_floor(s, p, m.tag - m.live);
 
 	switch (m.type) {
@@ -451,14 +415,26 @@ int net_server_init(struct net_server *s, const struct net_server_cfg *cfg, cons
 {
 	memset(s, 0, sizeof(*s));
 	if (!cfg->key || cfg->key_len < NET_KEY_MIN || !cfg->session || !cfg->dev || !cfg->dev->ops || !cfg->buf ||
-	    ((uintptr_t)cfg->buf & 3) || cfg->buf_size < NET_MAX_REQ_BYTES || !link->send || !link->recv)
+	    ((uintptr_t)cfg->buf & 3) || cfg->buf_size < NET_MAX_REQ_BYTES || !link->send || !link->recv ||
+	    !link->now_us || srv_clients_check(cfg->clients) < 0)
 		return -E_INVAL;
 	int rc = net_blk_to_devinfo(&cfg->dev->info, cfg->read_only, &s->info);
 	if (rc < 0)
 		return rc;
 	s->cfg = *cfg;
 	s->link = *link;
-	net_key_init(&s->key, cfg->key, cfg->key_len);
+	if (!s->cfg.evict_idle_us)
+		s->cfg.evict_idle_us = NET_SRV_EVICT_IDLE_US;
+	net_master_init(&s->master, cfg->key, cfg->key_len);
+	/* This boot's cookie secret: from the master (no one without it can
+	 * make a cookie) and the boot's session (a new secret every boot, so
+	 * cookies of an earlier boot are worthless). */
+	u8 sec[32], ctx[8 + ETH_ALEN];
+	memcpy(ctx, &cfg->session, 8);
+	memcpy(ctx + 8, cfg->mac, ETH_ALEN);
+	hkdf(ctx, sizeof(ctx), cfg->key, cfg->key_len, "ferry v2 cookie secret", 22, sec, sizeof(sec));
+	net_key_init(&s->cookie, sec, sizeof(sec));
+	secure_wipe(sec, sizeof(sec));
 	s->nbufs = (unsigned)MIN(cfg->buf_size / NET_MAX_REQ_BYTES, (size_t)NET_SRV_MAX_BUFS);
 	for (unsigned i = 0; i < s->nbufs; i++)
 		s->bufs[i].data = (u8 *)cfg->buf + (size_t)i * NET_MAX_REQ_BYTES;

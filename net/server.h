@@ -10,16 +10,25 @@
 #define FERRY_NET_SERVER_H
 
 #include "proto.h"
+#include "keys.h"
 #include "link.h"
 
-#define NET_SRV_PEERS 8       /* clients remembered at once (LRU beyond) */
+#define NET_SRV_PEERS 8       /* clients bound at once */
+/* A client's slot may go to another client only after it has been silent
+ * this long: twice the client's default dead time (180 s), so a client
+ * that is still retrying a write never loses the slot that remembers it. */
+#define NET_SRV_EVICT_IDLE_US (360ull * 1000000)
 #define NET_SRV_MAX_BUFS 8    /* request buffers, NET_MAX_REQ_BYTES each */
 #define NET_DUP_CACHE 16      /* finished writes remembered per client */
 #define NET_SRV_POLL_BUDGET 64 /* frames handled per net_server_poll call */
 
 struct net_server_cfg {
-	const void *key;     /* the pre-shared key, key_len >= NET_KEY_MIN bytes */
+	const void *key;     /* the master key, key_len >= NET_KEY_MIN bytes; each
+	                      * client's key derives from it (net/keys.h) */
 	size_t key_len;
+	const char *clients; /* the names enrolled, "a,b,c" (no blanks); NULL or "":
+	                      * any name whose key derives from the master */
+	u64 evict_idle_us;   /* 0: NET_SRV_EVICT_IDLE_US */
 	u64 session;         /* non-zero, different on every boot */
 	u8 mac[ETH_ALEN];    /* the server's own address */
 	struct blk_dev *dev; /* the exported disk */
@@ -33,15 +42,32 @@ struct net_server_cfg {
 	size_t buf_size;
 };
 
-/* A client the server knows: its address and session, the ticket it was
- * given, its replay window and its last finished writes. */
+/* One binding of a client: the ticket naming it, its keys and counters. */
+struct net_srv_binding {
+	u64 ticket;               /* the server's session for this binding; 0: none */
+	struct net_key rx_key;    /* K_c2s */
+	struct net_key tx_key;    /* K_s2c */
+	struct net_replay win;    /* the client's counters under rx_key */
+	u64 tx_counter;           /* last counter sent under tx_key */
+};
+
+/* A client the server knows, by name: its current binding (address,
+ * session, the handshake's values, keys and counters), the binding before
+ * it until the client uses the new one (so a rebinding whose answer is
+ * lost interrupts nothing), and
+ * what outlives a rebinding within the client's boot session (its last
+ * finished writes and the floors below which write tags are stale). */
 struct net_srv_peer {
 	bool used;
+	char name[NET_NAME_MAX];  /* as on the wire, NUL-padded */
 	u8 mac[ETH_ALEN];
-	u64 sess;                 /* the client's session */
-	u64 ticket;               /* the server's session for this client */
-	struct net_replay win;    /* the client's counters */
-	u64 last_use;
+	u64 sess;                 /* the client's boot session */
+	u8 nc[NET_NONCE_LEN], ns[NET_NONCE_LEN];
+	u64 ts;                   /* the binding's cookie time: a BIND not newer is refused */
+	u16 max_frame;            /* the client's largest frame (HELLO, BIND) */
+	struct net_srv_binding cur, prev;
+	struct net_srv_binding *via; /* the one the frame being answered came under */
+	u64 last_use;             /* server clock (us) of its last authentic frame */
 	u64 tag_floor;            /* write tags <= this and not in done[] are stale */
 	u64 live_floor;           /* the client has given up on tags below this */
 	struct {
@@ -58,7 +84,7 @@ enum net_buf_state { NET_BUF_FREE, NET_BUF_READ, NET_BUF_WRITE };
 struct net_srv_buf {
 	u8 state;                 /* enum net_buf_state */
 	u8 peer;                  /* index into peers[] */
-	u64 ticket;               /* that peer's ticket when the buffer was taken */
+	u64 sess;                 /* that peer's client session when the buffer was taken */
 	u64 tag, lba;
 	u32 count, bytes, nchunks, nhave;
 	u8 have[NET_BITMAP_BYTES];
@@ -66,23 +92,37 @@ struct net_srv_buf {
 	u8 *data;
 };
 
+/* The last handshake refused, for the log (main/netrole.c): which client
+ * (as the frame claimed) and why.  count grows with each. */
+enum net_refusal_why { NET_REFUSE_UNKNOWN = 1, NET_REFUSE_KEY, NET_REFUSE_BUSY };
+struct net_refusal {
+	u64 count;
+	u8 why;                       /* enum net_refusal_why */
+	u8 mac[ETH_ALEN];
+	char name[NET_NAME_MAX + 1];  /* printable, '?' for anything else */
+};
+
 struct net_server {
 	struct net_server_cfg cfg;
 	struct net_link link;
-	struct net_key key;
+	struct net_master master;   /* client keys derive from it */
+	struct net_key cookie;      /* this boot's cookie secret */
 	struct net_b_devinfo info;  /* what DEVINFO says */
-	u64 counter;                /* last counter sent */
+	u64 counter;                /* last counter sent under a client key (COOKIE) */
+	u64 nonces;                 /* server nonces made */
+	u64 last_ts;                /* the last COOKIE's ts: each one later */
 	u64 tickets;                /* tickets issued */
-	u64 clock;                  /* LRU clock: frames accepted */
+	u64 clock;                  /* buffer LRU clock: requests accepted */
 	unsigned nbufs;
 	struct net_srv_peer peers[NET_SRV_PEERS];
 	struct net_srv_buf bufs[NET_SRV_MAX_BUFS];
 	struct net_stats stats;
+	struct net_refusal refused;
 	u8 rx[NET_FRAME_MAX], tx[NET_FRAME_MAX];
 };
 
-/* 0, or -E_INVAL (bad key, session, buffers or device), -E_NOTSUP (a disk
- * geometry the protocol cannot carry). */
+/* 0, or -E_INVAL (bad key, session, buffers, client list or device),
+ * -E_NOTSUP (a disk geometry the protocol cannot carry). */
 int net_server_init(struct net_server *s, const struct net_server_cfg *cfg, const struct net_link *link);
 
 /* Handles up to NET_SRV_POLL_BUDGET received frames; returns how many it

@@ -84,7 +84,7 @@ static int hex_digit(char c)
 	return c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
 }
 
-/* The pre-shared key: hex, 32 to 128 digits (16 to 64 bytes). */
+/* The key: hex, 32 to 128 digits (16 to 64 bytes). */
 static int set_psk(const char *v, size_t vlen)
 {
 	if (vlen < 32 || vlen > 2 * CONFIG_KEY_MAX || vlen % 2) {
@@ -101,6 +101,65 @@ static int set_psk(const char *v, size_t vlen)
 		config.key[i / 2] = (u8)(hi << 4 | lo);
 	}
 	config.key_len = (u32)(vlen / 2);
+	return 0;
+}
+
+/* A client name: 1 to 32 bytes of printable ASCII without blanks or ','
+ * (the rule of net/proto.h net_name_len). */
+static bool name_ok(const char *v, size_t vlen)
+{
+	if (!vlen || vlen > CONFIG_CLIENT_NAME_MAX)
+		return false;
+	for (size_t i = 0; i < vlen; i++)
+		if ((u8)v[i] <= ' ' || (u8)v[i] > 0x7E || v[i] == ',')
+			return false;
+	return true;
+}
+
+static int set_client_name(const char *v, size_t vlen)
+{
+	if (!name_ok(v, vlen)) {
+		cfg_err("client=%.*s: a client name is 1 to %u characters of printable ASCII without blanks or ','",
+			(int)MIN(vlen, (size_t)40), v, CONFIG_CLIENT_NAME_MAX);
+		return -E_INVAL;
+	}
+	memcpy(config.client_name, v, vlen);
+	config.client_name[vlen] = 0;
+	return 0;
+}
+
+/* clients: names separated by ',' (blanks around them allowed), stored
+ * as "a,b,c". */
+static int set_clients(const char *v, size_t vlen)
+{
+	size_t o = 0, i = 0;
+	for (;;) {
+		size_t b = i;
+		while (i < vlen && v[i] != ',')
+			i++;
+		size_t e = i;
+		while (b < e && (v[b] == ' ' || v[b] == '\t'))
+			b++;
+		while (e > b && (v[e - 1] == ' ' || v[e - 1] == '\t'))
+			e--;
+		if (!name_ok(v + b, e - b)) {
+			cfg_err("clients: \"%.*s\" is not a client name (1 to %u characters of printable ASCII without "
+				"blanks or ',')", (int)MIN(e - b, (size_t)40), v + b, CONFIG_CLIENT_NAME_MAX);
+			return -E_INVAL;
+		}
+		if (o + (o ? 1 : 0) + (e - b) > CONFIG_CLIENTS_MAX) {
+			cfg_err("clients is longer than %u characters", CONFIG_CLIENTS_MAX);
+			return -E_INVAL;
+		}
+		if (o)
+			config.clients[o++] = ',';
+		memcpy(config.clients + o, v + b, e - b);
+		o += e - b;
+		if (i == vlen)
+			break;
+		i++; /* the ',' */
+	}
+	config.clients[o] = 0;
 	return 0;
 }
 
@@ -182,6 +241,10 @@ static int set_key(const char *k, size_t klen, const char *v, size_t vlen)
 	}
 	if (!strcmp(key, "key"))
 		return set_psk(v, vlen);
+	if (!strcmp(key, "client"))
+		return set_client_name(v, vlen);
+	if (!strcmp(key, "clients"))
+		return set_clients(v, vlen);
 	if (!strcmp(key, "guest_cmds")) {
 		if (vlen >= sizeof(config.guest_cmds)) {
 			cfg_err("guest_cmds is %zu bytes; at most %zu", vlen, sizeof(config.guest_cmds) - 1);
@@ -304,9 +367,14 @@ int config_parse_file(const char *name, const char *text, size_t len)
 int config_check(void)
 {
 	where[0] = 0;
-	if ((config.role == ROLE_CLIENT || config.role == ROLE_SERVER) && !config.key_len) {
-		cfg_err("key is required for role=%s (the network's pre-shared key, 32+ hex digits)",
-			config_role_name(config.role));
+	if (config.role == ROLE_SERVER && !config.key_len) {
+		cfg_err("key is required for role=server (the master key clients' keys derive from, 32+ hex digits)");
+		return -E_INVAL;
+	}
+	if (config.role == ROLE_CLIENT && config.key_len != CONFIG_CLIENT_KEY_LEN) {
+		cfg_err("key for role=client is this client's own key, %u hex digits: tools/ferrykey.py derive "
+			"--master <the server's key> --client <this client's name>%s",
+			2 * CONFIG_CLIENT_KEY_LEN, config.key_len ? "" : " (no key given)");
 		return -E_INVAL;
 	}
 	if (config.kernel[0] && !str_casecmp(config.kernel, config.initrd)) {

@@ -18,15 +18,20 @@ enum ferry_role {
 
 enum nic_choice { NIC_ANY, NIC_E1000, NIC_VIRTIO };
 
-#define CONFIG_KEY_MAX 64 /* bytes of pre-shared key */
+#define CONFIG_KEY_MAX 64 /* bytes of key */
+#define CONFIG_CLIENT_KEY_LEN 32 /* a client's own key (net/keys.h NET_CLIENT_KEY_LEN) */
+#define CONFIG_CLIENT_NAME_MAX 32 /* bytes of a client's name (net/proto.h NET_NAME_MAX) */
+#define CONFIG_CLIENTS_MAX 1023 /* bytes of the clients= list */
 #define CONFIG_NAME_MAX 63 /* bytes of a file name (kernel, initrd) */
 
 struct ferry_config {
 	int loglevel;
 	enum ferry_role role;
 	enum nic_choice nic;
-	u8 key[CONFIG_KEY_MAX]; /* the network's pre-shared key */
+	u8 key[CONFIG_KEY_MAX]; /* server: the master key; client: its own key */
 	u32 key_len;            /* 0: not given */
+	char client_name[CONFIG_CLIENT_NAME_MAX + 1]; /* client: its name; "": from its MAC */
+	char clients[CONFIG_CLIENTS_MAX + 1];         /* server: enrolled names, "a,b,c"; "": any */
 	bool want_server;       /* client: import only from server_mac */
 	u8 server_mac[6];
 	bool read_only;         /* server: export read-only */

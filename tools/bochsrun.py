@@ -291,7 +291,8 @@ class Pair(ferryrun.Pair):
         self.server_cmds = server_cmds
         self.client_ips, self.server_ips = client_ips, server_ips
         self.server_args = ferryrun.server_ferry_args(key, "e1000", server_args)
-        self.client_args = ferryrun.client_ferry_args(key, "e1000", discover_timeout, client_args)
+        self.client_args = ferryrun.client_ferry_args(ferryrun.client_key_for(key), "e1000", discover_timeout,
+                                                      client_args)
         self.hub = Hub([ferryrun.SERVER_MAC, ferryrun.CLIENT_MAC])
         self.server = self.client = None
 

@@ -18,6 +18,8 @@ import sys
 import tempfile
 import time
 
+import ferrykey
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 # The build directory: make's O= (exported as FERRY_BUILD), else build/.
 BUILD = os.path.abspath(os.environ.get("FERRY_BUILD") or os.path.join(ROOT, "build"))
@@ -274,9 +276,19 @@ class Background(Machine):
         return self._run(self.text())
 
 
-TEST_KEY = "0123456789abcdef0123456789abcdef"
+TEST_KEY = "0123456789abcdef0123456789abcdef"  # the servers' master key
 SERVER_MAC = "52:54:00:5e:00:01"
 CLIENT_MAC = "52:54:00:c1:00:01"
+
+
+def client_key_for(master=TEST_KEY, name=None, mac=CLIENT_MAC):
+    """The key= of a client called name (default: the name ferry gives a
+    client at mac), derived from the server's master key as
+    tools/ferrykey.py does (docs/protocol.md, "Keys")."""
+    return ferrykey.client_key(bytes.fromhex(master), name or ferrykey.default_name(mac)).hex()
+
+
+TEST_CLIENT_KEY = client_key_for()
 
 
 def server_ferry_args(key, nic, extra=""):
@@ -302,6 +314,8 @@ class Pair:
     def __init__(self, disk, guest_cmds, nic="e1000", key=TEST_KEY, client_key=None,
                  server_cmds="spin 0", pcap=None, discover_timeout=60, client_args="", server_args="",
                  linux=None, wire=None):
+        """key is the server's master key; the client gets client_key, by
+        default the key derived from key for the client's default name."""
         ps, pc, ws, wc = free_udp_ports(4)
         # Each side sends to the other's port, or to its side of the wire.
         to_s, to_c = (wc, ws) if wire else (ps, pc)
@@ -311,7 +325,8 @@ class Pair:
             extra=nic_args(nic, ps, to_c, mac=SERVER_MAC))
         self.client_cmd = qemu_cmd(
             guest_cmds=guest_cmds, linux=linux,
-            ferry_args=client_ferry_args(client_key or key, nic, discover_timeout, client_args),
+            ferry_args=client_ferry_args(client_key or client_key_for(key), nic, discover_timeout,
+                                         client_args),
             extra=nic_args(nic, pc, to_s, pcap=pcap, mac=CLIENT_MAC))
         self.server = self.client = None
         self.wire_faults, self.wire, self.wire_counters = wire, None, None
@@ -390,7 +405,8 @@ def cli(prog, doc, disk_help, cpu, cpu_help, variant, needs, local, pair, check=
     ap.add_argument("--timeout", type=int, default=600)
     ap.add_argument("--pair", action="store_true", help="server with the disk + diskless client")
     kind = ap.add_argument(variant[0], **variant[1]).dest
-    ap.add_argument("--key", default=TEST_KEY, help="the pre-shared key (hex)")
+    ap.add_argument("--key", default=TEST_KEY,
+                    help="the server's master key (hex); the client gets the key derived from it")
     ap.add_argument("--server-cmds", default="spin 0", help="the server guest's script")
     ap.add_argument("--kernel", help="a Linux bzImage or vmlinux as the guest (instead of ferry's own)")
     ap.add_argument("--initrd", help="the Linux guest's initrd")

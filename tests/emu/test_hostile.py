@@ -95,7 +95,7 @@ def hostile_bridge_renumbering_keeps_owned_nic_hidden(tmp):
             "pcir 0 0x1c 0 0x18; pcir 0 0x1c 0 4; lspci")
     run = ferryrun.run(ferryrun.qemu_cmd(
         guest_cmds=cmds,
-        ferry_args=ferryrun.client_ferry_args(ferryrun.TEST_KEY, "e1000", 1),
+        ferry_args=ferryrun.client_ferry_args(ferryrun.TEST_CLIENT_KEY, "e1000", 1),
         extra=["-device", "pcie-root-port,id=rp1,bus=pcie.0,chassis=1,addr=0x1c",
                "-netdev", "user,id=n0,restrict=on", "-device", "e1000,bus=rp1,netdev=n0"]), timeout=120)
     assert run.find(r"^ferry: pci 01:00\.0 taken by ferry's e1000 driver"), run.output[-3000:]

@@ -1,7 +1,8 @@
 """Two machines: a server ferry owns the disk, a diskless client ferry's
 guest reads and writes files on it over Ethernet (the ferry protocol, both
 NICs).  Checked like the local tests, plus what only a network can break:
-start order, a wrong key, a server that dies, and the frames on the wire."""
+start order, a wrong key, a client claiming another's name or holding the
+master key, a server that dies, and the frames on the wire."""
 import hashlib
 import hmac
 import os
@@ -10,6 +11,7 @@ import struct
 import time
 
 import disks
+import ferrykey
 import ferryrun
 from registry import test
 from test_local import expect_ok, file_roundtrip
@@ -19,6 +21,9 @@ ETHERTYPE = 0x88B5
 HDR = struct.Struct("<BBHHHQQQQ")  # net/proto.h struct net_hdr, at offset 14
 MAC_LEN = 16
 FRAME_MAX = 1514
+VERSION = 2
+T_HELLO, T_COOKIE, T_BIND = 1, 10, 11
+SERVER_TYPES = {2, 5, 7, 9, 10}  # DEVINFO DATA NEED STATUS COOKIE
 
 
 def pair_runner(nic, pcap=None, checks=None):
@@ -74,21 +79,50 @@ def read_pcap(path):
     return frames
 
 
-def check_wire(frames, key):
+def sealed(f, key):
+    return hmac.new(key, f[:-MAC_LEN], hashlib.sha256).digest()[:MAC_LEN] == f[-MAC_LEN:]
+
+
+def check_wire(frames, master):
     """Every frame is a ferry frame that parses, fits the MTU and carries a
-    valid MAC (docs/protocol.md)."""
+    valid MAC under the key docs/protocol.md says: HELLO and COOKIE under
+    the client's own key (derived from master for the name in the HELLO),
+    BIND and everything after it under the session keys derived from the
+    handshake's values, recomputed here with tools/ferrykey.py."""
     assert frames, "nothing was captured"
+    kc = {}        # client MAC -> its key
+    cookies = {}   # (client MAC, nonce) -> the COOKIE's body
+    sessions = {}  # client MAC -> [(c2s, s2c)] of every binding seen
     for i, (f, orig) in enumerate(frames):
         assert orig == len(f), f"frame {i} truncated in the capture"
         assert len(f) <= FRAME_MAX, f"frame {i} is {len(f)} bytes, over the {FRAME_MAX}-byte MTU"
         etype = struct.unpack_from(">H", f, 12)[0]
         assert etype == ETHERTYPE, f"frame {i}: EtherType {etype:#x}"
-        version, mtype, flags, blen, *_ = HDR.unpack_from(f, 14)
-        assert version == 1 and 1 <= mtype <= 9, f"frame {i}: version {version} type {mtype}"
+        version, mtype, flags, blen, live, src_sess, dst_sess, ctr, tag = HDR.unpack_from(f, 14)
+        assert version == VERSION and 1 <= mtype <= 11, f"frame {i}: version {version} type {mtype}"
         assert flags & ~0x3 == 0, f"frame {i}: unknown flags {flags:#x}"
         assert 14 + HDR.size + blen + MAC_LEN == len(f), f"frame {i}: body length {blen} vs frame {len(f)}"
-        mac = hmac.new(key, f[:-MAC_LEN], hashlib.sha256).digest()[:MAC_LEN]
-        assert mac == f[-MAC_LEN:], f"frame {i}: MAC does not verify"
+        body = f[54:54 + blen]
+        dst, src = f[0:6], f[6:12]
+        client = dst if mtype in SERVER_TYPES else src
+        if mtype == T_HELLO:
+            name = body[:32].rstrip(b"\0").decode()
+            kc[client] = ferrykey.client_key(master, name)
+        assert client in kc, f"frame {i} (type {mtype}) before its client's HELLO"
+        if mtype == T_COOKIE:
+            cookies[(client, body[0:16])] = body
+        if mtype in (T_HELLO, T_COOKIE):
+            assert sealed(f, kc[client]), f"frame {i} (type {mtype}): MAC does not verify under the client key"
+            continue
+        if mtype == T_BIND:
+            nc, ns, ts, dev = body[32:48], body[48:64], struct.unpack_from("<Q", body, 64)[0], body[88:90]
+            assert (client, nc) in cookies, f"frame {i}: a BIND without a COOKIE"
+            keys = ferrykey.session_keys(kc[client], nc, ns, client, dst, src_sess, ts,
+                                         struct.unpack("<H", dev)[0])
+            sessions.setdefault(client, []).append(keys)
+        direction = 1 if mtype in SERVER_TYPES else 0
+        assert any(sealed(f, k[direction]) for k in sessions.get(client, [])), \
+            f"frame {i} (type {mtype}): MAC does not verify under any session key"
 
 
 def capture_every_frame_parses(tmp, nic):
@@ -101,6 +135,8 @@ def capture_every_frame_parses(tmp, nic):
     assert expect_ok(client, "sha256 /A.BIN").split()[0] == disks.sha256(data)
     frames = read_pcap(pcap)
     check_wire(frames, bytes.fromhex(ferryrun.TEST_KEY))
+    types = {f[15] for f, _ in frames}
+    assert {T_HELLO, T_COOKIE, T_BIND} <= types, f"no handshake on the wire: types {sorted(types)}"
     sizes = sorted(len(f) for f, _ in frames)
     assert sizes[-1] == FRAME_MAX, f"data frames do not fill the MTU (largest {sizes[-1]})"
 
@@ -113,7 +149,7 @@ def client_started_first(tmp, nic):
     pair = ferryrun.Pair(img.path, "sha256 /A.BIN", nic=nic)
     try:
         pair.start_client()
-        assert pair.client.wait_for(r"client: looking for a server", 30), pair.client.text()
+        assert pair.client.wait_for(r"client: .*looking for a server", 30), pair.client.text()
         time.sleep(3)
         assert pair.client.proc.poll() is None, "client gave up:\n" + pair.client.text()
         pair.start_server()
@@ -130,13 +166,16 @@ def wrong_key_touches_nothing(tmp, nic):
     data = disks.random_bytes(20000, 7)
     img = disks.make_fat(os.path.join(tmp, "disk.img"), 32, 40, {"/A.BIN": data})
     before = img.digest()
-    wrong = "ffeeddccbbaa99887766554433221100"
+    wrong = "ffeeddccbbaa99887766554433221100" * 2  # a client key (32 bytes), not derived from the master
     client, server = ferryrun.run_pair(img.path, "sha256 /A.BIN; write /B.BIN 1000 1", nic=nic,
                                        client_key=wrong, discover_timeout=4, timeout=120)
     # A server cannot answer a frame it cannot authenticate, so the client
     # only learns that nobody answered; the server names the cause.
-    assert client.find(r"client: no server answered in 4 s.*same key"), client.output[-3000:]
+    assert client.find(r"client: no server answered in 4 s.*key derived for client \"mac-525400c10001\""), \
+        client.output[-3000:]
     assert server.find(r"server: \d+ frames failed authentication so far"), server.output[-3000:]
+    assert server.find(r'server: refused client "mac-525400c10001" at 52:54:00:c1:00:01: its frame does not '
+                       r'authenticate under the key derived for that name'), server.output[-3000:]
     assert not client.passed(), "the guest succeeded without a disk?"
     assert img.digest() == before, "the image changed"
 
@@ -166,6 +205,43 @@ def server_killed_mid_run(tmp, nic):
     assert client.find(r"client: server .* silent for \d+\.\d s; waiting up to 5 s"), client.output[-3000:]
     assert client.find(r"client: server .* silent for \d+\.\d s: requests fail"), client.output[-3000:]
     assert time.monotonic() - t0 < 100
+
+
+def refused_as(tmp, server_key, client_key, client_args, name):
+    """A pair whose client is refused: returns the runs after checking that
+    nothing was written, the client said nobody took it, and the server
+    named the client and why."""
+    data = disks.random_bytes(20000, 9)
+    img = disks.make_fat(os.path.join(tmp, "disk.img"), 32, 40, {"/A.BIN": data})
+    before = img.digest()
+    client, server = ferryrun.run_pair(img.path, "sha256 /A.BIN; write /B.BIN 1000 1", key=server_key,
+                                       client_key=client_key, client_args=client_args, discover_timeout=4,
+                                       timeout=120)
+    assert client.find(rf'client: "{name}" looking for a server'), client.output[-3000:]
+    assert client.find(rf'client: no server answered in 4 s.*key derived for client "{name}"'), client.output[-3000:]
+    assert server.find(rf'server: refused client "{name}" at 52:54:00:c1:00:01: its frame does not authenticate '
+                       r"under the key derived for that name"), server.output[-3000:]
+    assert not client.passed(), "the guest succeeded without a disk?"
+    assert img.digest() == before, "the image changed"
+    assert not server.find(r"server: refused .*every client slot"), server.output[-3000:]
+
+
+@test
+def pair_e1000_client_name_and_key_must_match(tmp):
+    """Finding 7: a client holding its own key (alice's) but configured
+    with another client's name (bob) is refused, and so is a client given
+    the server's master key instead of the key derived for its name."""
+    alice = ferryrun.client_key_for(name="alice")
+    refused_as(tmp, ferryrun.TEST_KEY, alice, "client=bob", "bob")
+    master = "00112233445566778899aabbccddeeff" * 2  # 32 bytes: a client could be given it as key=
+    refused_as(tmp, master, master, "", "mac-525400c10001")
+    # The same client with its own name and key is taken (the control).
+    data = disks.random_bytes(20000, 9)
+    img = disks.make_fat(os.path.join(tmp, "ok.img"), 32, 40, {"/A.BIN": data})
+    client, server = ferryrun.run_pair(img.path, "sha256 /A.BIN", key=ferryrun.TEST_KEY, client_key=alice,
+                                       client_args="client=alice", timeout=120)
+    assert client.passed(), client.output[-3000:]
+    assert expect_ok(client, "sha256 /A.BIN").split()[0] == disks.sha256(data)
 
 
 def _register(fn, name):

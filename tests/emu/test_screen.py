@@ -185,7 +185,7 @@ def screen_config_error_uefi_iso(tmp):
 @test
 def screen_missing_nic_vga_text(tmp):
     """QEMU's multiboot 1 leaves VGA text mode: a client without a NIC."""
-    run, pic = boot_and_look(tmp, ferryrun.qemu_cmd(ferry_args=f"loglevel=info role=client key={TEST_KEY}",
+    run, pic = boot_and_look(tmp, ferryrun.qemu_cmd(ferry_args=f"loglevel=info role=client key={ferryrun.TEST_CLIENT_KEY}",
                                                     debug_exit=False, vga="VGA"))
     assert run.find(r"ferry: screen: VGA text mode 80x25"), run.output[-3000:]
     expect_on_screen(run, pic, r"ferry: error: cannot run: no supported network card")

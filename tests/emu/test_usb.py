@@ -32,7 +32,8 @@ BY = {"bios": BY_GRUB, "uefi": BY_UEFI_LOADER}
 
 def config(role, guest_cmds, nic="e1000", extra=""):
     return (f"# written by tests/emu/test_usb.py\n"
-            f"role = {role}\nnic = {nic}\nkey = {ferryrun.TEST_KEY}\n"
+            f"role = {role}\nnic = {nic}\n"
+            f"key = {ferryrun.TEST_CLIENT_KEY if role == 'client' else ferryrun.TEST_KEY}\n"
             f"guest_cmds = {guest_cmds}\n{extra}")
 
 

@@ -38,15 +38,16 @@ TEST(file_with_comments_blanks_and_spaces)
 	reset();
 	CHECK_EQ(file("# ferry configuration\n\n  role = client \r\n"
 		      "\tnic=virtio\n"
-		      "key = 00112233445566778899AABBCCDDEEFF\n"
+		      "key = 00112233445566778899AABBCCDDEEFF00112233445566778899aabbccddeeff\n"
 		      "server = 52:54:00:5e:00:01\n"
 		      "guest_cmds = ls /; sha256 \"/A B.TXT\"; # not a comment here\n"),
 		 0);
 	CHECK_EQ(config.role, ROLE_CLIENT);
 	CHECK_EQ(config.nic, NIC_VIRTIO);
-	CHECK_EQ(config.key_len, 16);
+	CHECK_EQ(config.key_len, 32);
 	CHECK_EQ(config.key[0], 0x00);
 	CHECK_EQ(config.key[15], 0xff);
+	CHECK_EQ(config.key[31], 0xff);
 	CHECK(config.want_server);
 	CHECK_EQ(config.server_mac[5], 1);
 	CHECK(config.have_guest_cmds);
@@ -183,6 +184,54 @@ TEST(file_module_names)
 	CHECK(!config_is_file_module(""));
 }
 
+TEST(client_names_and_keys)
+{
+	static const char k32[] = "key = 00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff\n";
+	static char text[256];
+	reset();
+	CHECK_STR(config.client_name, "");
+	snprintf(text, sizeof(text), "role = client\n%sclient = build-box.7\n", k32);
+	CHECK_EQ(file(text), 0);
+	CHECK_STR(config.client_name, "build-box.7");
+	CHECK_EQ(config_check(), 0);
+	reset();
+	CHECK_EQ(file("client = 0123456789abcdef0123456789abcdef\n"), 0); /* 32 characters */
+	reset();
+	CHECK_EQ(file("client = 0123456789abcdef0123456789abcdef0\n"), -E_INVAL); /* 33 */
+	CHECK_STR(config.client_name, "");
+	CHECK_EQ(config_parse_cmdline("client=a,b"), -E_INVAL);
+	CHECK_EQ(file("client = has blank\n"), -E_INVAL);
+	CHECK_EQ(file("client = caf\xc3\xa9\n"), -E_INVAL);
+	CHECK_EQ(file("client =\n"), -E_INVAL);
+	/* A client's key is its own 32-byte key: a 16-byte one (a master?) or
+	 * none is refused with the way to make one. */
+	reset();
+	CHECK_EQ(config_parse_cmdline("role=client key=0123456789abcdef0123456789abcdef"), 0);
+	CHECK_EQ(config_check(), -E_INVAL);
+	CHECK(fake_log_count > 0);
+	reset();
+	CHECK_EQ(config_parse_cmdline("role=client"), 0);
+	CHECK_EQ(config_check(), -E_INVAL);
+	/* The server's list of clients. */
+	reset();
+	CHECK_STR(config.clients, "");
+	CHECK_EQ(file("role = server\nkey = 0123456789abcdef0123456789abcdef\nclients = alpha, beta ,gamma\n"), 0);
+	CHECK_STR(config.clients, "alpha,beta,gamma");
+	CHECK_EQ(config_check(), 0);
+	CHECK_EQ(config_parse_cmdline("clients=one"), 0);
+	CHECK_STR(config.clients, "one");
+	CHECK_EQ(file("clients = a,,b\n"), -E_INVAL);
+	CHECK_EQ(file("clients = a,\n"), -E_INVAL);
+	CHECK_EQ(file("clients = ,a\n"), -E_INVAL);
+	CHECK_EQ(file("clients = a b\n"), -E_INVAL);
+	CHECK_EQ(file("clients =\n"), -E_INVAL);
+	char big[1200] = "clients = ";
+	for (int i = 0; i < 100; i++)
+		strcat(big, "abcdefghij,");
+	strcat(big, "z\n");
+	CHECK_EQ(file(big), -E_INVAL);
+}
+
 TEST(secrets_masked_in_logs)
 {
 	char out[128];
@@ -208,6 +257,7 @@ int main(void)
 	RUN(kernel_and_initrd_names);
 	RUN(bad_kernel_names_are_refused);
 	RUN(file_module_names);
+	RUN(client_names_and_keys);
 	RUN(secrets_masked_in_logs);
 	return CHECK_SUMMARY();
 }

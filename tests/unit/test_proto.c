@@ -1,9 +1,11 @@
 /* The ferry block protocol's codec (net/proto.c): byte layout, round trips,
  * rejection of every malformed field, truncated or oversize frame, the MAC
- * against a flipped bit anywhere, and the replay window. */
+ * against a flipped bit anywhere, the replay window and its jump bound;
+ * the key derivations of net/keys.c against tools/ferrykey.py's. */
 #include <stdlib.h>
 #include "check.h"
 #include "net/proto.h"
+#include "net/keys.h"
 
 static const u8 KEY[] = "ferry test key, 32 bytes long!!";
 static const u8 SELF[6] = { 0x02, 0, 0, 0, 0, 0x01 };
@@ -25,7 +27,28 @@ static struct net_msg msg(u8 type)
 	memcpy(m.dst, SELF, 6);
 	memcpy(m.src, PEER, 6);
 	switch (type) {
-	case NET_T_DISCOVER: m.b.dev.dev = NET_DEV_ANY; m.dst_sess = 0; break;
+	case NET_T_HELLO:
+		memcpy(m.b.hello.name, "client-a", 8);
+		memset(m.b.hello.nc, 0x11, NET_NONCE_LEN);
+		m.b.hello.dev = NET_DEV_ANY;
+		m.b.hello.max_frame = 1514;
+		m.dst_sess = 0;
+		break;
+	case NET_T_COOKIE:
+		memset(m.b.cookie.nc, 0x11, NET_NONCE_LEN);
+		memset(m.b.cookie.ns, 0x22, NET_NONCE_LEN);
+		m.b.cookie.ts = 0x0A0B0C0D0E0F1011ull;
+		memset(m.b.cookie.cookie, 0x33, NET_COOKIE_LEN);
+		m.b.cookie.max_frame = 1514;
+		break;
+	case NET_T_BIND:
+		memcpy(m.b.bind.name, "client-a", 8);
+		memset(m.b.bind.nc, 0x11, NET_NONCE_LEN);
+		memset(m.b.bind.ns, 0x22, NET_NONCE_LEN);
+		m.b.bind.ts = 0x0A0B0C0D0E0F1011ull;
+		memset(m.b.bind.cookie, 0x33, NET_COOKIE_LEN);
+		m.b.bind.max_frame = 9000;
+		break;
 	case NET_T_IDENTIFY:
 	case NET_T_FLUSH: m.b.dev.dev = 0; break;
 	case NET_T_DEVINFO:
@@ -143,7 +166,7 @@ TEST(full_data_frame_fills_the_mtu)
 	m.data_len = 0;
 	CHECK_EQ(net_encode(frame, &key, &m), -E_INVAL);
 	/* Every frame is above the Ethernet minimum, so none is ever padded. */
-	CHECK(enc(NET_T_DISCOVER) >= ETH_MIN_FRAME);
+	CHECK(enc(NET_T_HELLO) >= ETH_MIN_FRAME);
 	CHECK(enc(NET_T_STATUS) >= ETH_MIN_FRAME);
 	CHECK(NET_MAX_REQ_BYTES <= NET_MAX_CHUNKS * NET_CHUNK);
 }
@@ -172,7 +195,7 @@ TEST(round_trip_every_type)
 TEST(destination_checks)
 {
 	setup();
-	struct net_msg m = msg(NET_T_DISCOVER), out;
+	struct net_msg m = msg(NET_T_HELLO), out;
 	memcpy(m.dst, BCAST, 6);
 	int len = net_encode(frame, &key, &m);
 	CHECK_EQ(net_decode(frame, (size_t)len, &key, SELF, &out), NET_OK);
@@ -185,7 +208,7 @@ TEST(destination_checks)
 TEST(truncated_and_oversize_frames)
 {
 	setup();
-	int types[] = { NET_T_DISCOVER, NET_T_READ, NET_T_DATA, NET_T_DEVINFO };
+	int types[] = { NET_T_HELLO, NET_T_COOKIE, NET_T_BIND, NET_T_READ, NET_T_DATA, NET_T_DEVINFO };
 	for (unsigned t = 0; t < ARRAY_SIZE(types); t++) {
 		int len = enc((u8)types[t]);
 		CHECK_EQ(dec((size_t)len), NET_OK);
@@ -216,7 +239,8 @@ TEST(foreign_frames)
 	frame[13] = 0x00;
 	CHECK_EQ(dec((size_t)len), NET_DROP_NOT_OURS);
 	CHECK_EQ(MUT(NET_T_STATUS, f[13] = 0xB6), NET_DROP_NOT_OURS);
-	CHECK_EQ(MUT(NET_T_STATUS, f[14] = 2), NET_DROP_VERSION);
+	CHECK_EQ(MUT(NET_T_STATUS, f[14] = 1), NET_DROP_VERSION); /* protocol version 1 */
+	CHECK_EQ(MUT(NET_T_STATUS, f[14] = 3), NET_DROP_VERSION);
 	CHECK_EQ(MUT(NET_T_STATUS, f[14] = 0), NET_DROP_VERSION);
 }
 
@@ -258,7 +282,9 @@ TEST(header_fields)
 	/* live: only requests, and never reaching below tag 1 (tag is 7) */
 	CHECK_EQ(MUT(NET_T_STATUS, put16(f, 20, 1)), NET_DROP_MALFORMED);
 	CHECK_EQ(MUT(NET_T_DATA, put16(f, 20, 1)), NET_DROP_MALFORMED);
-	CHECK_EQ(MUT(NET_T_DISCOVER, put16(f, 20, 1)), NET_DROP_MALFORMED);
+	CHECK_EQ(MUT(NET_T_HELLO, put16(f, 20, 1)), NET_DROP_MALFORMED);
+	CHECK_EQ(MUT(NET_T_BIND, put16(f, 20, 1)), NET_DROP_MALFORMED);
+	CHECK_EQ(MUT(NET_T_COOKIE, put16(f, 20, 1)), NET_DROP_MALFORMED);
 	CHECK_EQ(MUT(NET_T_READ, put16(f, 20, 6)), NET_OK);
 	CHECK_EQ(MUT(NET_T_WRITE, put16(f, 20, 6)), NET_OK);
 	CHECK_EQ(MUT(NET_T_READ, put16(f, 20, 7)), NET_DROP_MALFORMED);
@@ -270,7 +296,9 @@ TEST(header_fields)
 	CHECK_EQ(MUT(NET_T_WRITE, put16(f, 16, 0x8000 | NET_F_ACK_REQ)), NET_DROP_MALFORMED);
 	CHECK_EQ(MUT(NET_T_STATUS, put64(f, 22, 0)), NET_DROP_MALFORMED);  /* src_sess */
 	CHECK_EQ(MUT(NET_T_STATUS, put64(f, 30, 0)), NET_DROP_MALFORMED);  /* dst_sess */
-	CHECK_EQ(MUT(NET_T_DISCOVER, put64(f, 30, 0)), NET_OK);            /* allowed in DISCOVER */
+	CHECK_EQ(MUT(NET_T_HELLO, put64(f, 30, 1)), NET_DROP_MALFORMED);   /* HELLO knows no session */
+	CHECK_EQ(MUT(NET_T_COOKIE, put64(f, 30, 0)), NET_DROP_MALFORMED);
+	CHECK_EQ(MUT(NET_T_BIND, put64(f, 30, 0)), NET_DROP_MALFORMED);
 	CHECK_EQ(MUT(NET_T_STATUS, put64(f, 38, 0)), NET_DROP_MALFORMED);  /* counter */
 	CHECK_EQ(MUT(NET_T_STATUS, put64(f, 46, 0)), NET_DROP_MALFORMED);  /* tag */
 	/* A type whose body has another length: claim READ with an 8-byte body. */
@@ -282,7 +310,7 @@ TEST(header_fields)
 TEST(dev_bodies)
 {
 	setup();
-	CHECK_EQ(MUT(NET_T_DISCOVER, put16(f, 56, 1)), NET_DROP_MALFORMED);
+	CHECK_EQ(MUT(NET_T_IDENTIFY, put16(f, 56, 1)), NET_DROP_MALFORMED);
 	CHECK_EQ(MUT(NET_T_FLUSH, put32(f, 58, 1)), NET_DROP_MALFORMED);
 	CHECK_EQ(MUT(NET_T_FLUSH, put16(f, 54, NET_DEV_ANY)), NET_DROP_MALFORMED);
 	CHECK_EQ(MUT(NET_T_IDENTIFY, put16(f, 54, NET_DEV_ANY)), NET_DROP_MALFORMED);
@@ -419,10 +447,11 @@ TEST(replay_window)
 	CHECK(net_replay_accept(&w, 1000000));
 	CHECK(!net_replay_fresh(&w, 100));
 	CHECK(net_replay_fresh(&w, 999999));
-	CHECK(net_replay_accept(&w, ~0ull));
-	CHECK(!net_replay_accept(&w, ~0ull));
-	CHECK(net_replay_accept(&w, ~0ull - 63));
-	CHECK(!net_replay_accept(&w, ~0ull - 64));
+	u64 far = 1000000 + NET_REPLAY_JUMP;
+	CHECK(net_replay_accept(&w, far));
+	CHECK(!net_replay_accept(&w, far));
+	CHECK(net_replay_accept(&w, far - 63));
+	CHECK(!net_replay_accept(&w, far - 64));
 }
 
 /* Against a simple model: a set of seen counters and the highest. */
@@ -447,6 +476,213 @@ TEST(replay_window_random)
 			top = MAX(top, ctr);
 		}
 	}
+}
+
+TEST(handshake_layouts)
+{
+	setup();
+	u64 v64;
+	u16 v16;
+	CHECK_EQ(enc(NET_T_HELLO), NET_OVERHEAD + 64);
+	CHECK(!memcmp(frame + 54, "client-a\0", 9));
+	CHECK_EQ(frame[86], 0x11);
+	memcpy(&v16, frame + 102, 2); CHECK_EQ(v16, NET_DEV_ANY);
+	memcpy(&v16, frame + 104, 2); CHECK_EQ(v16, 1514);
+	memcpy(&v64, frame + 30, 8); CHECK_EQ(v64, 0);
+	CHECK_EQ(enc(NET_T_COOKIE), NET_OVERHEAD + 64);
+	CHECK_EQ(frame[54], 0x11);
+	CHECK_EQ(frame[70], 0x22);
+	memcpy(&v64, frame + 86, 8); CHECK(v64 == 0x0A0B0C0D0E0F1011ull);
+	CHECK_EQ(frame[94], 0x33);
+	memcpy(&v16, frame + 110, 2); CHECK_EQ(v16, 0);
+	memcpy(&v16, frame + 112, 2); CHECK_EQ(v16, 1514);
+	CHECK_EQ(enc(NET_T_BIND), NET_OVERHEAD + 96);
+	CHECK(!memcmp(frame + 54, "client-a\0", 9));
+	CHECK_EQ(frame[86], 0x11);
+	CHECK_EQ(frame[102], 0x22);
+	memcpy(&v64, frame + 118, 8); CHECK(v64 == 0x0A0B0C0D0E0F1011ull);
+	CHECK_EQ(frame[126], 0x33);
+	memcpy(&v16, frame + 144, 2); CHECK_EQ(v16, 9000);
+	CHECK_EQ(frame[15], NET_T_BIND);
+	CHECK_EQ(frame[14], 2);
+}
+
+/* An answer to a frame nobody had to authenticate to send, or to one that
+ * may be a replay, is never larger than that frame. */
+TEST(no_amplification)
+{
+	setup();
+	int hello = enc(NET_T_HELLO), cookie = enc(NET_T_COOKIE), bind = enc(NET_T_BIND);
+	int devinfo = enc(NET_T_DEVINFO), status = enc(NET_T_STATUS);
+	CHECK(cookie <= hello);
+	CHECK(devinfo <= bind && status <= bind);
+}
+
+TEST(handshake_bodies)
+{
+	setup();
+	/* names: 1-32 printable bytes, no blank or ',', NUL padding after */
+	CHECK_EQ(MUT(NET_T_HELLO, memset(f + 54, 0, 32)), NET_DROP_MALFORMED);
+	CHECK_EQ(MUT(NET_T_HELLO, memset(f + 54, 'n', 32)), NET_OK);
+	CHECK_EQ(MUT(NET_T_HELLO, f[56] = ' '), NET_DROP_MALFORMED);
+	CHECK_EQ(MUT(NET_T_HELLO, f[56] = ','), NET_DROP_MALFORMED);
+	CHECK_EQ(MUT(NET_T_HELLO, f[56] = 0x7F), NET_DROP_MALFORMED);
+	CHECK_EQ(MUT(NET_T_HELLO, f[56] = 0), NET_DROP_MALFORMED);   /* "cl" then "ent-a" after the NUL */
+	CHECK_EQ(MUT(NET_T_HELLO, f[85] = 'x'), NET_DROP_MALFORMED); /* after the NUL */
+	CHECK_EQ(MUT(NET_T_BIND, f[54] = 0), NET_DROP_MALFORMED);
+	CHECK_EQ(MUT(NET_T_BIND, f[60] = '\t'), NET_DROP_MALFORMED);
+	/* device: any in HELLO only */
+	CHECK_EQ(MUT(NET_T_HELLO, put16(f, 102, 0)), NET_OK);
+	CHECK_EQ(MUT(NET_T_COOKIE, put16(f, 110, NET_DEV_ANY)), NET_DROP_MALFORMED);
+	CHECK_EQ(MUT(NET_T_BIND, put16(f, 142, NET_DEV_ANY)), NET_DROP_MALFORMED);
+	/* largest frames: 1514-9216 */
+	CHECK_EQ(MUT(NET_T_HELLO, put16(f, 104, 1513)), NET_DROP_MALFORMED);
+	CHECK_EQ(MUT(NET_T_HELLO, put16(f, 104, 9216)), NET_OK);
+	CHECK_EQ(MUT(NET_T_HELLO, put16(f, 104, 9217)), NET_DROP_MALFORMED);
+	CHECK_EQ(MUT(NET_T_COOKIE, put16(f, 112, 0)), NET_DROP_MALFORMED);
+	CHECK_EQ(MUT(NET_T_BIND, put16(f, 144, 0xFFFF)), NET_DROP_MALFORMED);
+	/* reserved bytes and the time */
+	CHECK_EQ(MUT(NET_T_HELLO, f[117] = 1), NET_DROP_MALFORMED);
+	CHECK_EQ(MUT(NET_T_COOKIE, f[117] = 1), NET_DROP_MALFORMED);
+	CHECK_EQ(MUT(NET_T_BIND, f[149] = 1), NET_DROP_MALFORMED);
+	CHECK_EQ(MUT(NET_T_COOKIE, put64(f, 86, 0)), NET_DROP_MALFORMED);
+	CHECK_EQ(MUT(NET_T_BIND, put64(f, 118, 0)), NET_DROP_MALFORMED);
+	/* another body length for the type */
+	CHECK_EQ(MUT(NET_T_BIND, f[15] = NET_T_HELLO), NET_DROP_MALFORMED);
+}
+
+TEST(client_names)
+{
+	char f[32];
+	memset(f, 0, sizeof(f));
+	CHECK_EQ(net_name_len(f, 32), 0);
+	memcpy(f, "mac-525400123456", 16);
+	CHECK_EQ(net_name_len(f, 32), 16);
+	CHECK_EQ(net_name_len("a", 1), 1);
+	CHECK_EQ(net_name_len("a,b", 3), 0);
+	CHECK_EQ(net_name_len("a b", 3), 0);
+	memset(f, '~', 32);
+	CHECK_EQ(net_name_len(f, 32), 32);
+	char g[33];
+	memset(g, 'x', 33);
+	CHECK_EQ(net_name_len(g, 33), 0); /* 33 bytes: too long */
+}
+
+TEST(replay_jump_bound)
+{
+	struct net_replay w;
+	net_replay_init(&w);
+	CHECK_EQ(net_replay_judge(&w, NET_REPLAY_JUMP), NET_RP_FRESH);
+	CHECK_EQ(net_replay_judge(&w, NET_REPLAY_JUMP + 1), NET_RP_JUMP);
+	CHECK(!net_replay_accept(&w, NET_REPLAY_JUMP + 1));
+	CHECK_EQ(w.top, 0);
+	CHECK(net_replay_accept(&w, 1000));
+	CHECK_EQ(net_replay_judge(&w, 1000 + NET_REPLAY_JUMP), NET_RP_FRESH);
+	CHECK_EQ(net_replay_judge(&w, 1001 + NET_REPLAY_JUMP), NET_RP_JUMP);
+	CHECK_EQ(net_replay_judge(&w, ~0ull), NET_RP_JUMP);
+	CHECK_EQ(net_replay_judge(&w, 1000), NET_RP_OLD);
+	CHECK_EQ(net_replay_judge(&w, 0), NET_RP_OLD);
+	/* the window moves by at most the bound at a time */
+	CHECK(net_replay_accept(&w, 1000 + NET_REPLAY_JUMP));
+	CHECK(net_replay_accept(&w, 1000 + 2 * NET_REPLAY_JUMP));
+}
+
+static void unhex(const char *s, u8 *out)
+{
+	for (size_t i = 0; s[2 * i]; i++) {
+		unsigned v;
+		sscanf(s + 2 * i, "%2x", &v);
+		out[i] = (u8)v;
+	}
+}
+
+/* Two keys are the same when they MAC the same text alike (the structs
+ * hold stale bytes in their block buffers). */
+static bool same_key(const struct net_key *a, const struct net_key *b)
+{
+	struct hmac_sha256_ctx x = a->base, y = b->base;
+	u8 dx[32], dy[32];
+	hmac_sha256_update(&x, "probe", 5);
+	hmac_sha256_update(&y, "probe", 5);
+	hmac_sha256_final(&x, dx);
+	hmac_sha256_final(&y, dy);
+	return !memcmp(dx, dy, 32);
+}
+
+/* The same numbers as tools/ferrykey.py (an independent implementation
+ * on Python's hmac): the client key, and both session keys. */
+TEST(key_derivation)
+{
+	struct net_master mk;
+	u8 kc[32], want[32];
+	net_master_init(&mk, "ferry test master key 32 bytes!!", 32);
+	net_client_key(&mk, "client-a", 8, kc);
+	unhex("ce69ced505f6704d3a525dfa8d128c46f6ce55c970b37b625865526b162438f3", want);
+	CHECK(!memcmp(kc, want, 32));
+	struct net_master m2;
+	net_master_init(&m2, "0123456789abcdef", 16);
+	u8 kc2[32];
+	net_client_key(&m2, "client-a", 8, kc2);
+	CHECK(memcmp(kc, kc2, 32) != 0);
+	net_client_key(&mk, "client-b", 8, kc2);
+	CHECK(memcmp(kc, kc2, 32) != 0);
+
+	struct net_binding b = { .cmac = { 2, 0, 0, 0, 0xcc, 1 }, .smac = { 2, 0, 0, 0, 0xaa, 0 },
+				 .csess = 0x1122334455667788ull, .ts = 123456789, .dev = 0 };
+	for (int i = 0; i < 16; i++) {
+		b.nc[i] = (u8)i;
+		b.ns[i] = (u8)(16 + i);
+	}
+	struct net_key c2s, s2c, k;
+	net_session_keys(kc, &b, &c2s, &s2c);
+	unhex("6145bab89ae680c4d6bb731bbdb916409fba9bde2266a6bc3fa44201b37ebcdf", want);
+	net_key_init(&k, want, 32);
+	CHECK(same_key(&k, &c2s));
+	unhex("40e4eeee407209f2cec9bb9e4b5c4fed393e535e81204d0d33d0bd5c63b886ce", want);
+	net_key_init(&k, want, 32);
+	CHECK(same_key(&k, &s2c));
+	/* Every value of the binding changes both keys. */
+	struct net_binding v[7];
+	for (int i = 0; i < 7; i++)
+		v[i] = b;
+	v[0].cmac[5] ^= 1;
+	v[1].smac[5] ^= 1;
+	v[2].csess++;
+	v[3].ts++;
+	v[4].dev++;
+	v[5].nc[15] ^= 1;
+	v[6].ns[0] ^= 1;
+	for (int i = 0; i < 7; i++) {
+		struct net_key a, z;
+		net_session_keys(kc, &v[i], &a, &z);
+		CHECK(!same_key(&a, &c2s) && !same_key(&z, &s2c));
+		CHECK(!same_key(&a, &z));
+	}
+	/* Cookies: the name field, and every value of the binding, count. */
+	struct net_key sec;
+	net_key_init(&sec, "cookie secret of one boot.......", 32);
+	char name[32] = "client-a";
+	u8 c0[16], c1[16];
+	net_cookie_of(&sec, &b, name, c0);
+	name[7] = 'b';
+	net_cookie_of(&sec, &b, name, c1);
+	CHECK(memcmp(c0, c1, 16) != 0);
+	name[7] = 'a';
+	for (int i = 0; i < 7; i++) {
+		if (i == 1)
+			continue; /* the server's own address: the secret is the server's */
+		net_cookie_of(&sec, &v[i], name, c1);
+		CHECK(memcmp(c0, c1, 16) != 0);
+	}
+	net_cookie_of(&sec, &b, name, c1);
+	CHECK(net_equal(c0, c1, 16));
+	/* nonces never repeat over distinct inputs */
+	u8 n0[16], n1[16];
+	net_nonce(&sec, 1, 2, n0);
+	net_nonce(&sec, 1, 3, n1);
+	CHECK(memcmp(n0, n1, 16) != 0);
+	net_nonce(&sec, 2, 2, n1);
+	CHECK(memcmp(n0, n1, 16) != 0);
 }
 
 TEST(devinfo_and_blk_info)
@@ -521,6 +757,12 @@ TEST(stats_format)
 	st.writes = 1;
 	net_stats_format(&st, buf, sizeof(buf));
 	CHECK_STR(buf, "rx_frames=5 bad_mac=2 writes=1");
+	st.rx_cookie_bad = 3;
+	st.rx_jump = 4;
+	st.bind_refused = 1;
+	net_stats_format(&st, buf, sizeof(buf));
+	CHECK_STR(buf, "rx_frames=5 bad_mac=2 rx_jump=4 rx_cookie_bad=3 bind_refused=1 writes=1");
+	st.rx_cookie_bad = st.rx_jump = st.bind_refused = 0;
 	int n = net_stats_format(&st, buf, 8);
 	CHECK_EQ(n, 30);
 	CHECK_STR(buf, "rx_fram");
@@ -546,6 +788,12 @@ int main(void)
 	RUN(encoder_refuses_what_decoder_refuses);
 	RUN(replay_window);
 	RUN(replay_window_random);
+	RUN(handshake_layouts);
+	RUN(no_amplification);
+	RUN(handshake_bodies);
+	RUN(client_names);
+	RUN(replay_jump_bound);
+	RUN(key_derivation);
 	RUN(devinfo_and_blk_info);
 	RUN(status_codes);
 	RUN(chunks_and_bitmaps);

@@ -29,6 +29,9 @@ test_msix_SRCS = tests/unit/test_msix.c vdev/msix.c
 UNIT_TESTS += test_sha256
 test_sha256_SRCS = tests/unit/test_sha256.c lib/sha256.c
 
+UNIT_TESTS += test_hkdf
+test_hkdf_SRCS = tests/unit/test_hkdf.c lib/hkdf.c lib/sha256.c
+
 UNIT_TESTS += test_alloc
 test_alloc_SRCS = tests/unit/test_alloc.c guest/alloc.c
 
@@ -43,11 +46,11 @@ test_shell_SRCS = tests/unit/test_shell.c guest/shell.c guest/shell_cmds.c $(wil
 	lib/sha256.c lib/string.c lib/fmt.c lib/err.c
 
 UNIT_TESTS += test_proto
-test_proto_SRCS = tests/unit/test_proto.c net/proto.c lib/sha256.c lib/fmt.c lib/string.c lib/err.c
+test_proto_SRCS = tests/unit/test_proto.c net/proto.c net/keys.c lib/hkdf.c lib/sha256.c lib/fmt.c lib/string.c lib/err.c
 
 UNIT_TESTS += test_net
-test_net_SRCS = tests/unit/test_net.c net/client.c net/client_req.c net/server.c net/proto.c platform/console.c \
-	lib/sha256.c lib/fmt.c lib/string.c lib/err.c
+test_net_SRCS = tests/unit/test_net.c net/client.c net/client_req.c net/server.c net/server_bind.c net/proto.c \
+	net/keys.c platform/console.c lib/hkdf.c lib/sha256.c lib/fmt.c lib/string.c lib/err.c
 
 UNIT_TESTS += test_config
 test_config_SRCS = tests/unit/test_config.c platform/config.c tests/unit/fake_hv.c lib/string.c lib/fmt.c lib/err.c

@@ -1,0 +1,30 @@
+/* The server's two halves (net/server.c: requests and the frame loop;
+ * net/server_bind.c: HELLO, COOKIE, BIND and the client slots) and what
+ * they share. */
+#ifndef FERRY_NET_SERVER_INT_H
+#define FERRY_NET_SERVER_INT_H
+
+#include "server.h"
+
+static inline u64 srv_now(struct net_server *s)
+{
+	return s->link.now_us(s->link.ctx);
+}
+
+/* Under p's binding: its s2c key, ticket and counter. */
+void srv_send(struct net_server *s, struct net_srv_peer *p, struct net_msg *m);
+void reply_devinfo(struct net_server *s, struct net_srv_peer *p, u64 tag);
+/* Frees the request buffers of slot idx. */
+void free_bufs_of(struct net_server *s, unsigned idx);
+
+/* HELLO and BIND frames (s->rx, len bytes; h from net_peek). */
+void srv_hello(struct net_server *s, size_t len, const struct net_hdr *h);
+void srv_bind(struct net_server *s, size_t len, const struct net_hdr *h);
+/* Forgets the slot's previous binding. */
+void srv_retire_prev(struct net_srv_peer *p);
+/* The slot whose current or previous binding has this ticket, or NULL. */
+struct net_srv_peer *peer_by_ticket(struct net_server *s, u64 ticket);
+/* 0, or -E_INVAL when a name in cfg->clients breaks the name rule. */
+int srv_clients_check(const char *list);
+
+#endif

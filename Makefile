@@ -30,7 +30,7 @@ KLDFLAGS := -nostdlib -static -no-pie -z max-page-size=0x1000 -z noexecstack --g
 # One folder per layer, lowest first (docs/architecture.md): shared helpers,
 # CPU definitions, boot, platform services, the VM, its two back ends, the
 # devices a guest sees, drivers, the wire protocol, and the wiring on top.
-LIB_SRCS := lib/string.c lib/fmt.c lib/err.c lib/sha256.c
+LIB_SRCS := lib/string.c lib/fmt.c lib/err.c lib/sha256.c lib/chacha20.c lib/poly1305.c lib/aead.c
 FERRY_SRCS := $(LIB_SRCS) x86/x86_decode.c boot/entry.S boot/multiboot.c \
 	$(wildcard platform/*.c) platform/trap.S \
 	$(wildcard vm/*.c) $(wildcard svm/*.c) svm/svm_entry.S $(wildcard vmx/*.c) vmx/vmx_entry.S \

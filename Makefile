@@ -119,16 +119,17 @@ UNIT_CFLAGS := -std=gnu11 -g -O1 -fsanitize=address,undefined -fno-sanitize-reco
 include tests/unit/units.mk
 
 UNIT_BINS := $(addprefix $(O)/unit/,$(UNIT_TESTS))
+UNIT_HELPER_BINS := $(addprefix $(O)/unit/,$(UNIT_HELPERS))
 
 define unit_rule
 $(O)/unit/$(1): $$($(1)_SRCS) $$(wildcard tests/unit/*.h)
 	@mkdir -p $$(@D); echo "  HOSTCC  $$@"
 	$(Q)$$(HOSTCC) $$(UNIT_CFLAGS) -o $$@ $$($(1)_SRCS)
 endef
-$(foreach t,$(UNIT_TESTS),$(eval $(call unit_rule,$(t))))
+$(foreach t,$(UNIT_TESTS) $(UNIT_HELPERS),$(eval $(call unit_rule,$(t))))
 
 .PHONY: unit
-unit: $(UNIT_BINS)
+unit: $(UNIT_BINS) $(UNIT_HELPER_BINS)
 	@for t in $(UNIT_BINS); do echo "== $$t"; $$t || exit 1; done
 
 .PHONY: clean
@@ -206,7 +207,7 @@ bench: deps all linux
 
 # ---- tests --------------------------------------------------------------------
 .PHONY: unit-build test test-unit test-emu
-unit-build: $(UNIT_BINS)
+unit-build: $(UNIT_BINS) $(UNIT_HELPER_BINS)
 test: deps all unit-build linux
 	@python3 tests/run.py
 test-unit: unit-build

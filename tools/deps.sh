@@ -22,6 +22,7 @@ declare -A need=(
 	[debugfs]=e2fsprogs
 	[dpkg-deb]=dpkg
 	[apt-get]=apt
+	[qemu-x86_64]=qemu-user
 )
 # files -> package
 declare -A need_files=(

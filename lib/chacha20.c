@@ -40,15 +40,10 @@ void chacha20_init_state(u32 s[16], const u8 key[CHACHA20_KEY_LEN], u32 counter,
 	s[15] = load_le32(nonce + 8);
 }
 
-/* x lives in registers and spill slots; its callers wipe what they keep
- * (the state and the keystream), the spill slots die with the frame. */
-void chacha20_core(u32 out[16], const u32 in[16])
+/* The 20 rounds on x (ten double rounds: a column round, then a
+ * diagonal round), without the final addition. */
+static inline __attribute__((always_inline)) void chacha20_rounds(u32 x[16])
 {
-	u32 x[16];
-
-	for (int i = 0; i < 16; i++)
-		x[i] = in[i];
-	/* Ten double rounds: a column round, then a diagonal round. */
 	for (int i = 0; i < 10; i++) {
 		chacha20_quarter_round(&x[0], &x[4], &x[8], &x[12]);
 		chacha20_quarter_round(&x[1], &x[5], &x[9], &x[13]);
@@ -59,6 +54,15 @@ void chacha20_core(u32 out[16], const u32 in[16])
 		chacha20_quarter_round(&x[2], &x[7], &x[8], &x[13]);
 		chacha20_quarter_round(&x[3], &x[4], &x[9], &x[14]);
 	}
+}
+
+void chacha20_core(u32 out[16], const u32 in[16])
+{
+	u32 x[16];
+
+	for (int i = 0; i < 16; i++)
+		x[i] = in[i];
+	chacha20_rounds(x);
 	for (int i = 0; i < 16; i++)
 		out[i] = x[i] + in[i];
 }
@@ -80,28 +84,34 @@ void chacha20_xor(const u8 key[CHACHA20_KEY_LEN], u32 counter, const u8 nonce[CH
 {
 	const u8 *src = in;
 	u8 *dst = out;
-	u32 s[16], ks[16];
+	u32 s[16];
 
 	chacha20_init_state(s, key, counter, nonce);
-	/* Whole blocks a word at a time: read a word, then write it, so
-	 * out == in works. */
+	/* Whole blocks a word at a time, the keystream added and XORed
+	 * straight into the output; each word is read before it is written,
+	 * so out == in works.  x lives in registers and spill slots, which
+	 * die with the frame (the state and the tail block are wiped). */
 	for (; len >= CHACHA20_BLOCK_LEN; len -= CHACHA20_BLOCK_LEN) {
-		chacha20_core(ks, s);
-		s[12]++;
+		u32 x[16];
 		for (int i = 0; i < 16; i++)
-			store_le32(dst + 4 * i, load_le32(src + 4 * i) ^ ks[i]);
+			x[i] = s[i];
+		chacha20_rounds(x);
+		for (int i = 0; i < 16; i++)
+			store_le32(dst + 4 * i, load_le32(src + 4 * i) ^ (x[i] + s[i]));
+		s[12]++;
 		src += CHACHA20_BLOCK_LEN;
 		dst += CHACHA20_BLOCK_LEN;
 	}
 	if (len) {
 		u8 tail[CHACHA20_BLOCK_LEN];
+		u32 ks[16];
 		chacha20_core(ks, s);
 		for (int i = 0; i < 16; i++)
 			store_le32(tail + 4 * i, ks[i]);
 		for (size_t i = 0; i < len; i++)
 			dst[i] = src[i] ^ tail[i];
 		mem_wipe(tail, sizeof(tail));
+		mem_wipe(ks, sizeof(ks));
 	}
 	mem_wipe(s, sizeof(s));
-	mem_wipe(ks, sizeof(ks));
 }

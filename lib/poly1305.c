@@ -40,36 +40,58 @@ void poly1305_init(struct poly1305_ctx *c, const u8 key[POLY1305_KEY_LEN])
 	c->buf_len = 0;
 }
 
-/* h = (h + m + hibit 2^128) r mod p, partially reduced, for n blocks. */
+/* The 128-bit product a b as two halves: returns the low one. */
+static inline u64 mul64(u64 a, u64 b, u64 *hi)
+{
+	u128 p = (u128)a * b;
+	*hi = (u64)(p >> 64);
+	return (u64)p;
+}
+
+/* h = (h + m + hibit 2^128) r mod p, partially reduced, for n blocks.
+ * Sums are 64-bit words with explicit carries ((x + y) < y is the carry
+ * out, which gcc turns into ADC/SETC, no branch); gcc keeps these in
+ * registers, where a sum of unsigned __int128 went through the stack. */
 static void poly1305_blocks(struct poly1305_ctx *c, const u8 *p, size_t n, u64 hibit)
 {
 	const u64 r0 = c->r0, r1 = c->r1, s1 = c->s1;
 	u64 h0 = c->h0, h1 = c->h1, h2 = c->h2;
 
 	for (; n; n--, p += POLY1305_BLOCK_LEN) {
-		u128 t = (u128)h0 + load_le64(p);
-		h0 = (u64)t;
-		t = (u128)h1 + load_le64(p + 8) + (u64)(t >> 64);
-		h1 = (u64)t;
-		h2 += hibit + (u64)(t >> 64);
+		u64 m = load_le64(p), t, carry;
+		h0 += m;
+		carry = h0 < m;
+		m = load_le64(p + 8);
+		t = h1 + m;
+		u64 carry1 = t < m;
+		h1 = t + carry;
+		h2 += hibit + (carry1 | (h1 < carry));
 
-		/* h2 <= 6 here, so h2 r0 and h2 s1 fit 64 bits. */
-		u128 d0 = (u128)h0 * r0 + (u128)h1 * s1;
-		u128 d1 = (u128)h0 * r1 + (u128)h1 * r0 + h2 * s1;
+		/* d0 = h0 r0 + h1 s1, d1 = h0 r1 + h1 r0 + h2 s1, d2 = h2 r0;
+		 * h2 <= 6 here, so h2 s1 and h2 r0 fit 64 bits. */
+		u64 hi, hi2;
+		u64 d0 = mul64(h0, r0, &hi), lo2 = mul64(h1, s1, &hi2);
+		d0 += lo2;
+		u64 d0h = hi + hi2 + (d0 < lo2);
+		u64 d1 = mul64(h0, r1, &hi);
+		lo2 = mul64(h1, r0, &hi2);
+		d1 += lo2;
+		u64 d1h = hi + hi2 + (d1 < lo2);
+		t = h2 * s1;
+		d1 += t;
+		d1h += d1 < t;
 		u64 d2 = h2 * r0;
-		d1 += (u64)(d0 >> 64);
-		d2 += (u64)(d1 >> 64);
-		h0 = (u64)d0;
-		h1 = (u64)d1;
+		d1 += d0h;
+		d1h += d1 < d0h;
+		d2 += d1h;
 
 		/* Bits 130 and up, times 5, go back to the bottom. */
-		u64 carry = (d2 & ~(u64)3) + (d2 >> 2);
+		carry = (d2 & ~(u64)3) + (d2 >> 2);
 		h2 = d2 & 3;
-		t = (u128)h0 + carry;
-		h0 = (u64)t;
-		t = (u128)h1 + (u64)(t >> 64);
-		h1 = (u64)t;
-		h2 += (u64)(t >> 64);
+		h0 = d0 + carry;
+		carry = h0 < carry;
+		h1 = d1 + carry;
+		h2 += h1 < carry;
 	}
 	c->h0 = h0;
 	c->h1 = h1;

@@ -102,6 +102,8 @@ void poly1305_update(struct poly1305_ctx *c, const void *data, size_t len)
 {
 	const u8 *p = data;
 
+	if (!len) /* data may then be NULL */
+		return;
 	if (c->buf_len) {
 		size_t n = POLY1305_BLOCK_LEN - c->buf_len;
 		if (n > len)

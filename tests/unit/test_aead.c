@@ -318,10 +318,12 @@ static void tag_by_hand(const u8 *key, const u8 *nonce, const u8 *aad, size_t al
 	static u8 buf[9000 + 64 + 64];
 	u8 block[64];
 	size_t n = 0;
-	memcpy(buf, aad, alen);
+	if (alen)
+		memcpy(buf, aad, alen);
 	n = (alen + 15) / 16 * 16;
 	memset(buf + alen, 0, n - alen);
-	memcpy(buf + n, ct, len);
+	if (len)
+		memcpy(buf + n, ct, len);
 	memset(buf + n + len, 0, (len + 15) / 16 * 16 - len);
 	n += (len + 15) / 16 * 16;
 	for (int i = 0; i < 8; i++) {
@@ -363,6 +365,28 @@ TEST(aead_frame_lengths)
 			}
 		}
 	}
+}
+
+TEST(aead_empty_with_null)
+{
+	/* No AAD and no body may come as NULL pointers: a frame that is all
+	 * header, say.  The tag is still the key's and the nonce's. */
+	u8 key[32], nonce[12], tag[16], want[16];
+	struct poly1305_ctx c;
+	fill(key, sizeof(key), 41);
+	fill(nonce, sizeof(nonce), 42);
+	aead_seal(key, nonce, NULL, 0, NULL, 0, NULL, tag);
+	tag_by_hand(key, nonce, NULL, 0, NULL, 0, want);
+	CHECK(memcmp(tag, want, 16) == 0);
+	CHECK_EQ(aead_open(key, nonce, NULL, 0, NULL, 0, NULL, tag), 0);
+	tag[3] ^= 4;
+	CHECK_EQ(aead_open(key, nonce, NULL, 0, NULL, 0, NULL, tag), -E_AUTH);
+	poly1305_init(&c, key);
+	poly1305_update(&c, key, 5);
+	poly1305_update(&c, NULL, 0);
+	poly1305_final(&c, tag);
+	poly1305(key, key, 5, want);
+	CHECK(memcmp(tag, want, 16) == 0);
 }
 
 TEST(chacha_stream_is_blocks)
@@ -489,6 +513,7 @@ int main(void)
 	RUN(aead_tamper_lengths);
 	RUN(aead_in_place);
 	RUN(aead_frame_lengths);
+	RUN(aead_empty_with_null);
 	RUN(chacha_stream_is_blocks);
 	RUN(poly1305_split_everywhere);
 	RUN(poly1305_pad16_is_zeros);

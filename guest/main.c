@@ -68,13 +68,14 @@ void guest_main(const struct ferry_boot_info *bi)
 		con_line("guest: no block device found");
 
 	const char *script = (const char *)(uintptr_t)bi->cmdline_gpa;
-	/* The device test commands of both drivers. */
-	size_t ncmds = lbd_shell_ncmds + vblk_shell_ncmds;
+	/* The device test commands of both drivers, and cryptobench. */
+	size_t ncmds = lbd_shell_ncmds + vblk_shell_ncmds + crypto_shell_ncmds;
 	struct shell_cmd *cmds = g_alloc(ncmds * sizeof(*cmds));
 	if (!cmds)
 		power_off(1);
 	memcpy(cmds, lbd_shell_cmds, lbd_shell_ncmds * sizeof(*cmds));
 	memcpy(cmds + lbd_shell_ncmds, vblk_shell_cmds, vblk_shell_ncmds * sizeof(*cmds));
+	memcpy(cmds + lbd_shell_ncmds + vblk_shell_ncmds, crypto_shell_cmds, crypto_shell_ncmds * sizeof(*cmds));
 	int failed = shell_run(script, disks, ndisks, con_line, cmds, ncmds);
 	power_off(failed ? 1 : 0);
 }

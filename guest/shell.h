@@ -102,4 +102,8 @@ void *shell_iobuf(struct shell *sh, size_t *len);
  * of 8. */
 void shell_pattern_fill(u64 *state, void *buf, size_t len);
 
+/* guest/cryptobench.c: the frame protection's cost per byte. */
+extern const struct shell_cmd crypto_shell_cmds[];
+extern const size_t crypto_shell_ncmds;
+
 #endif

@@ -9,6 +9,7 @@ const char *err_name(int err)
 		[E_NOSPC] = "nospc", [E_NOTDIR] = "notdir", [E_ISDIR] = "isdir",
 		[E_NOTEMPTY] = "notempty", [E_ACCES] = "acces", [E_ROFS] = "rofs",
 		[E_CORRUPT] = "corrupt", [E_NAMETOOLONG] = "nametoolong",
+		[E_AUTH] = "auth",
 	};
 	if (err < 0)
 		err = -err;

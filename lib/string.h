@@ -28,4 +28,13 @@ int str_casecmp(const char *a, const char *b);
 char to_upper(char c);
 char to_lower(char c);
 
+/* Zeroes n bytes at p even where the compiler could prove the memory dead
+ * (key material on the stack before a return): the empty asm with a memory
+ * clobber makes the stores observable. */
+static inline void mem_wipe(void *p, size_t n)
+{
+	memset(p, 0, n);
+	__asm__ volatile("" : : "r"(p) : "memory");
+}
+
 #endif

@@ -64,6 +64,7 @@ enum {
 	E_ROFS = 14,    /* read-only device */
 	E_CORRUPT = 15, /* on-disk structure is inconsistent */
 	E_NAMETOOLONG = 16,
+	E_AUTH = 17,    /* authentication failed (a tag or MAC does not verify) */
 };
 
 /* Short lower-case name of an error code ("inval", "range", ...). */

@@ -29,6 +29,28 @@ import check_layers  # noqa: E402
 import check_size  # noqa: E402
 
 
+def run_aead_cross():
+    """lib/'s ChaCha20-Poly1305 against Debian's python3-cryptography on
+    random inputs (tests/unit/aead_cross.py), with Debian's interpreter,
+    the one that package is installed for."""
+    python = "/usr/bin/python3" if os.path.exists("/usr/bin/python3") else sys.executable
+    cli = os.path.join(ferryrun.BUILD, "unit", "aead_cli")
+    r = subprocess.run([python, os.path.join(ROOT, "tests", "unit", "aead_cross.py"), cli],
+                       capture_output=True, text=True, timeout=300)
+    passed = sum(1 for l in r.stdout.splitlines() if l.startswith("PASS "))
+    failed = 0
+    for line in r.stdout.splitlines():
+        if line.startswith("FAIL "):
+            failed += 1
+            print(line)
+    if r.returncode != 0 and not failed:
+        failed = 1
+        print(f"FAIL unit/aead_cross: exited {r.returncode}\n{r.stdout[-2000:]}{r.stderr[-2000:]}")
+    elif not failed:
+        print("ok   unit/aead_cross")
+    return passed, failed
+
+
 def run_unit(pattern):
     passed = failed = 0
     if not pattern or pattern in "layers":
@@ -39,6 +61,9 @@ def run_unit(pattern):
         # No source file over 600 lines, no function over 80 (tools/check_size.py).
         bad = check_size.check(ROOT)
         passed, failed = passed + check_size.RULES - bad, failed + bad
+    if not pattern or pattern in "aead_cross":
+        p, f = run_aead_cross()
+        passed, failed = passed + p, failed + f
     for binary in sorted(glob.glob(os.path.join(ferryrun.BUILD, "unit", "test_*"))):
         name = os.path.basename(binary)
         if pattern and pattern not in name:

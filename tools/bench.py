@@ -14,6 +14,12 @@ side by side:
   - the frame pump between two ferries (no disk, no guest) on the same
     wire: the link's ceiling, against which the remote rows are a ratio;
   - Linux on ferry's virtio-blk against plain QEMU's (tools/bench_linux.py).
+  - crypto: bytes/us of today's HMAC-SHA-256 frame MAC against
+    ChaCha20-Poly1305 (lib/ built with ferry's flags,
+    tests/bench/crypto_bench.c), on the host and under TCG: qemu-x86_64
+    (QEMU's translator without the system emulator's soft MMU), and the
+    guest's cryptobench under ferry in QEMU (soft MMU, as ferry runs).
+`tools/bench.py --crypto` runs only the crypto rows.
 Rates come from the guest's TSC and ferry's calibrated TSC frequency;
 requests and VM exits from the device's COMPLETED register and ferry's exit
 counters (CPUID 0x40000003).  The absolute numbers depend on the host
@@ -21,6 +27,7 @@ counters (CPUID 0x40000003).  The absolute numbers depend on the host
 """
 import os
 import re
+import subprocess
 import sys
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -101,7 +108,48 @@ def pump_rate(model, size=1514, window=32, frames=20000):
     return int(m.group(1)), int(m.group(2)) / 1024.0
 
 
+CRYPTO = re.compile(r"^crypto: size=(\d+) hmac_sha256=([\d.]+) aead_seal=([\d.]+) aead_open=([\d.]+) bytes/us")
+
+
+def crypto_rows():
+    """The crypto benchmark natively, under qemu-x86_64 (TCG without a soft
+    MMU) and as the guest's cryptobench under ferry in QEMU (TCG with its
+    soft MMU, the way ferry's own code runs there): per (where, size),
+    bytes/us of HMAC-SHA-256, aead_seal and aead_open."""
+    exe = os.path.join(ferryrun.BUILD, "bench", "crypto_bench")
+    if not os.path.exists(exe):
+        sys.exit(f"bench: {exe} is missing (make {os.path.relpath(exe, ROOT)})")
+    outputs = []
+    for where, cmd in (("host", [exe]), ("qemu-user TCG", ["qemu-x86_64", exe, "--ms", "1500"])):
+        r = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
+        outputs.append((where, " ".join(cmd), r.returncode == 0, r.stdout + r.stderr))
+    r = ferryrun.run(ferryrun.qemu_cmd(guest_cmds="cryptobench 1500"), timeout=300)
+    outputs.append(("QEMU TCG, guest", "the guest's cryptobench", r.passed(), "\n".join(r.guest_lines())))
+    rows = []
+    for where, what, ok, out in outputs:
+        got = [m for m in (CRYPTO.match(l) for l in out.splitlines()) if m]
+        if not ok or len(got) != 2:
+            sys.exit(f"bench: {what} failed:\n{out[-3000:]}")
+        for m in got:
+            rows.append((where, int(m.group(1)), float(m.group(2)), float(m.group(3)), float(m.group(4))))
+    return rows
+
+
+def print_crypto(rows):
+    print("crypto: bytes/\u00b5s of frame body, HMAC-SHA-256 (today's MAC) vs ChaCha20-Poly1305,")
+    print("        ferry's lib/ code and flags (-O2 -mno-sse): on the host, under qemu-user's TCG,")
+    print("        and in ferry's guest under QEMU's TCG with its soft MMU (where ferry's code runs)")
+    print(f"{'':34} {'HMAC':>8} {'seal':>8} {'open':>8} {'seal/HMAC':>10} {'open/HMAC':>10}")
+    for where, size, h, e, o in rows:
+        print(f"{where + f', {size}-byte body':34} {h:8.1f} {e:8.1f} {o:8.1f} {e / h:10.2f} {o / h:10.2f}")
+    print()
+
+
 def main():
+    if "--crypto" in sys.argv[1:]:
+        print_crypto(crypto_rows())
+        return
+    crypto = crypto_rows()
     tmp = os.path.join(ferryrun.BUILD, "bench")
     os.makedirs(tmp, exist_ok=True)
     raw = os.path.join(tmp, "raw.img")
@@ -167,6 +215,7 @@ def main():
     print("exits/req counts every VM exit in the interval, console output included; npf/req counts the doorbell exits.")
     print("frames/req counts the client's frames in both directions over the whole run (discovery included).")
     print()
+    print_crypto(crypto)
     bench_linux.main()
 
 

@@ -22,6 +22,7 @@ declare -A need=(
 	[debugfs]=e2fsprogs
 	[dpkg-deb]=dpkg
 	[apt-get]=apt
+	[qemu-x86_64]=qemu-user
 )
 # files -> package
 declare -A need_files=(
@@ -32,6 +33,7 @@ declare -A need_files=(
 	[/usr/share/consolefonts/Lat15-Terminus16.psf.gz]=console-setup-linux
 	[/usr/share/bochs/BIOS-bochs-latest]=bochsbios
 	[/usr/share/vgabios/vgabios.bin]=vgabios
+	[/usr/lib/python3/dist-packages/cryptography/hazmat/primitives/ciphers/aead.py]=python3-cryptography
 )
 # The sanitizer runtimes come with gcc on Debian (libasan8, libubsan1).
 

@@ -120,10 +120,10 @@ def crypto_rows():
     if not os.path.exists(exe):
         sys.exit(f"bench: {exe} is missing (make {os.path.relpath(exe, ROOT)})")
     outputs = []
-    for where, cmd in (("host", [exe]), ("qemu-user TCG", ["qemu-x86_64", exe, "--ms", "1500"])):
+    for where, cmd in (("host", [exe, "--ms", "3000"]), ("qemu-user TCG", ["qemu-x86_64", exe, "--ms", "3000"])):
         r = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
         outputs.append((where, " ".join(cmd), r.returncode == 0, r.stdout + r.stderr))
-    r = ferryrun.run(ferryrun.qemu_cmd(guest_cmds="cryptobench 1500"), timeout=300)
+    r = ferryrun.run(ferryrun.qemu_cmd(guest_cmds="cryptobench 3000"), timeout=300)
     outputs.append(("QEMU TCG, guest", "the guest's cryptobench", r.passed(), "\n".join(r.guest_lines())))
     rows = []
     for where, what, ok, out in outputs:

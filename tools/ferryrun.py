@@ -333,12 +333,12 @@ class Pair:
         self._wire_ends = (("127.0.0.1", ws, ps), ("127.0.0.1", wc, pc))
 
     def _wire_up(self):
-        if self.wire_faults and not self.wire:
+        if getattr(self, "wire_faults", None) and not self.wire:
             import wire
             self.wire = wire.Wire(*self._wire_ends, self.wire_faults, names=("s", "c")).start()
 
     def _wire_down(self):
-        if self.wire and self.wire_counters is None:
+        if getattr(self, "wire", None) and self.wire_counters is None:
             self.wire_counters = self.wire.stop()
 
     def start_server(self):

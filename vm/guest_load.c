@@ -8,6 +8,7 @@
 #include "guest_load.h"
 #include "guest_mods.h"
 #include "linux_boot.h"
+#include "vm_create.h"
 #include "platform/acpi.h"
 #include "platform/config.h"
 #include "platform/console.h"
@@ -266,7 +267,11 @@ static int load_linux(const struct vm *vm, u8 *area, const struct boot_info *bi,
 		return rc;
 
 	static struct linux_e820 e820[LINUX_E820_MAX];
-	int ne820 = linux_e820(bi, ram, e820, LINUX_E820_MAX);
+	/* The logical device's page and the rest of its half of the window
+	 * (virtio-blk's BARs are in the other half, vm_create.h): a BAR
+	 * that Linux moves must not land there and decode nothing. */
+	struct mem_range dev = { vm->lbd_gpa, vm->lbd_gpa ? LBD_GPA_SPAN / 2 : 0, MEM_RESERVED };
+	int ne820 = linux_e820(bi, ram, dev, e820, LINUX_E820_MAX);
 	if (ne820 < 0) {
 		log_err("guest: more than %u memory map entries for Linux", LINUX_E820_MAX);
 		return ne820;

@@ -203,10 +203,11 @@ static int e820_add(struct linux_e820 *out, unsigned max, unsigned *n, u64 addr,
 	return 0;
 }
 
-int linux_e820(const struct boot_info *bi, const struct gmem *ram, struct linux_e820 *out, unsigned max)
+int linux_e820(const struct boot_info *bi, const struct gmem *ram, struct mem_range dev, struct linux_e820 *out,
+	       unsigned max)
 {
 	unsigned n = 0;
-	int rc = 0;
+	int rc = e820_add(out, max, &n, dev.base, dev.len, MEM_RESERVED);
 	for (unsigned i = 0; i < ram->n && !rc; i++)
 		rc = e820_add(out, max, &n, ram->r[i].start, ram->r[i].end - ram->r[i].start, MEM_USABLE);
 	for (unsigned i = 0; i < bi->nmem && !rc; i++) {

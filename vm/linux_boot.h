@@ -167,8 +167,11 @@ u64 linux_place(const struct linux_image *li, const struct gmem *ram, const stru
 /* The E820 map Linux gets: guest RAM as usable; ferry's own memory (the
  * usable boot ranges that are not guest RAM) as reserved, so that neither
  * KASLR nor the page allocator goes there; every other boot range with its
- * own type.  Sorted.  Returns the number of entries, or -E_NOSPC. */
-int linux_e820(const struct boot_info *bi, const struct gmem *ram, struct linux_e820 *out, unsigned max);
+ * own type; and dev (if its len is not 0), ferry's device page above RAM,
+ * as reserved, so that Linux moves no BAR onto it.  Sorted.  Returns the
+ * number of entries, or -E_NOSPC. */
+int linux_e820(const struct boot_info *bi, const struct gmem *ram, struct mem_range dev, struct linux_e820 *out,
+	       unsigned max);
 
 struct linux_boot_args {
 	u64 load;                 /* where the kernel was copied */

@@ -115,7 +115,11 @@ static int map_pci_bars(struct vm *vm)
 
 /* A guest-physical page for the logical device: on a GiB boundary above
  * the guest's RAM and 4 GiB, clear of every range in the memory map and
- * every BAR, and inside the CPU's physical address width. */
+ * every BAR, and inside the CPU's physical address width.  A page apart
+ * from every memory-map range: Linux merges the window's E820 reserved
+ * entry with a reserved range it touches (the BIOS's, which ends at
+ * 4 GiB on QEMU), and the merged range no longer keeps moved BARs off
+ * the page (linux_e820). */
 static gpa_t pick_lbd_gpa(const struct vm *vm, const struct boot_info *bi)
 {
 	u64 top = 4 * GiB;
@@ -125,7 +129,7 @@ static gpa_t pick_lbd_gpa(const struct vm *vm, const struct boot_info *bi)
 	for (gpa_t g = ALIGN_UP(top, GiB); g + LBD_GPA_SPAN <= limit; g += GiB) {
 		bool clash = false;
 		for (unsigned i = 0; i < bi->nmem; i++)
-			clash |= overlaps(g, LBD_GPA_SPAN, bi->mem[i].base, bi->mem[i].len);
+			clash |= overlaps(g - PAGE_SIZE, LBD_GPA_SPAN + 2 * PAGE_SIZE, bi->mem[i].base, bi->mem[i].len);
 		for (unsigned i = 0; pci_get(i); i++)
 			for (unsigned b = 0; b < 6; b++) {
 				const struct pci_bar *bar = &pci_get(i)->bar[b];

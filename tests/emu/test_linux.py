@@ -5,6 +5,7 @@ print everything on the serial line, in order; the guest's ACPI power-off
 and reboot end the run cleanly; a guest module ferry cannot boot is named
 as such."""
 import os
+import re
 
 import disks
 import ferryrun
@@ -93,3 +94,34 @@ def guest_module_that_is_no_kernel_is_named(tmp):
     assert run.find(r"ferry: error: guest: the guest module \(4096 bytes\) is neither an x86-64 ELF file "
                     r"nor a Linux bzImage"), run.output[-3000:]
     assert run.find(r"ferry: error: cannot start the guest"), run.output[-3000:]
+
+
+IOMEM_SCRIPT = """#!/bin/sh
+sed 's/^/iomem: /' /proc/iomem
+"""
+
+
+@test
+def linux_e820_reserves_the_logical_device_page(tmp):
+    """ferry's device page above RAM is an E820 reserved range, so Linux
+    records it as busy and puts no BAR it moves there (a BAR on that page
+    would decode nothing, docs/virtio-blk.md); no PCI resource Linux
+    lists overlaps it."""
+    run = boot_linux(tmp, IOMEM_SCRIPT)
+    assert_linux_ok(run)
+    m = run.find(r"^ferry: logical device at guest-physical ([0-9a-f]+)")
+    assert m, run.output[-3000:]
+    lbd = int(m.group(1), 16)
+    spans = []
+    for line in run.lines:
+        mm = re.match(r"^iomem: (\s*)([0-9a-f]+)-([0-9a-f]+) : (.*)$", line)
+        if mm:
+            spans.append((len(mm.group(1)), int(mm.group(2), 16), int(mm.group(3), 16), mm.group(4)))
+    assert spans, "no /proc/iomem lines:\n" + run.output[-3000:]
+    iomem = "\n".join(l for l in run.lines if l.startswith("iomem: "))
+    # The innermost resource holding the page is the reserved range.
+    holders = [s for s in spans if s[1] <= lbd <= s[2]]
+    assert holders and holders[-1][3] == "Reserved", f"the page at {lbd:x} is not reserved:\n{iomem}"
+    assert holders[-2][3] == "PCI Bus 0000:00", f"the reserved page is outside the bus window:\n{iomem}"
+    assert all(name in ("Reserved", "PCI Bus 0000:00") for _, _, _, name in holders), \
+        f"a device resource covers the logical device's page {lbd:x}:\n{iomem}" 

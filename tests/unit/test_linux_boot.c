@@ -165,7 +165,7 @@ TEST(e820_reserves_ferry_and_keeps_firmware_types)
 	gmem_remove(&ram, 0x100000, 0x16b000);   /* ferry's image */
 	gmem_remove(&ram, 0x1ee00000, 0x1fe00000); /* ferry's pool */
 	struct linux_e820 e[16];
-	int n = linux_e820(&bi, &ram, e, 16);
+	int n = linux_e820(&bi, &ram, (struct mem_range){ 0 }, e, 16);
 	CHECK_EQ(n, 8);
 	for (int i = 1; i < n; i++)
 		CHECK(e[i - 1].addr <= e[i].addr);
@@ -185,7 +185,17 @@ TEST(e820_reserves_ferry_and_keeps_firmware_types)
 	/* The page lost to rounding at 0x9f000 is ferry's too: reserved. */
 	CHECK_EQ(e[1].addr, 0x9f000);
 	CHECK_EQ(e[1].type, MEM_RESERVED);
-	CHECK_EQ(linux_e820(&bi, &ram, e, 4), -E_NOSPC);
+	CHECK_EQ(linux_e820(&bi, &ram, (struct mem_range){ 0 }, e, 4), -E_NOSPC);
+
+	/* ferry's device page above RAM is reserved too, in its sorted place. */
+	struct mem_range dev = { 0x100000000ULL, 0x100000, MEM_RESERVED };
+	n = linux_e820(&bi, &ram, dev, e, 16);
+	CHECK_EQ(n, 9);
+	CHECK_EQ(e[n - 1].addr, 0x100000000ULL);
+	CHECK_EQ(e[n - 1].size, 0x100000);
+	CHECK_EQ(e[n - 1].type, MEM_RESERVED);
+	for (int i = 1; i < n; i++)
+		CHECK(e[i - 1].addr <= e[i].addr);
 }
 
 TEST(boot_params_fields)

@@ -2,11 +2,13 @@
 #include "ahci.h"
 #include "ata.h"
 #include "e1000.h"
+#include "nvme.h"
 #include "virtio_net.h"
 
 const struct blk_driver *const blk_drivers[] = {
 	&ahci_driver,
 	&ata_driver,
+	&nvme_driver,
 	NULL,
 };
 

@@ -74,15 +74,38 @@ def nic_device(nic, mac=None):
     return ["-device", QEMU_NIC[nic] + ",netdev=n0" + (f",mac={mac}" if mac else "")]
 
 
+# The controllers the test disk can sit on (DISK_IF of make run-local):
+# q35's AHCI, the i440FX board's PIIX IDE, an NVMe controller, virtio-blk.
+DISK_IFS = ("ahci", "ide", "nvme", "virtio")
+NVME_SERIAL = "FERRYNVME0"
+
+
+def disk_args(disk, disk_if="ahci", machine="q35", opts=""):
+    """QEMU's arguments for a raw image on controller disk_if; opts are
+    extra properties of the device that holds the image (e.g.
+    "logical_block_size=4096,physical_block_size=4096" for NVMe)."""
+    if disk_if not in DISK_IFS:
+        raise ValueError(f"unknown disk interface {disk_if!r} (one of {', '.join(DISK_IFS)})")
+    drive = ["-drive", f"file={disk},format=raw,if=none,id=d0"]
+    dev = {"ahci": "ide-hd,drive=d0,bus=ide.0" + (",unit=0" if machine == "pc" else ""),
+           "ide": "ide-hd,drive=d0,bus=ide.0,unit=0",
+           "nvme": f"nvme,serial={NVME_SERIAL},drive=d0",
+           "virtio": "virtio-blk-pci,drive=d0,disable-legacy=on"}[disk_if]
+    return drive + ["-device", dev + ("," + opts if opts else "")]
+
+
 def qemu_cmd(disk=None, cpu=CPU_SVM, mem=None, kernel=True, guest_cmds="",
              ferry_args="loglevel=info", iso=None, firmware="bios", extra=(), config_file=None,
-             debug_exit=True, vga=None, machine="q35", linux=None):
+             debug_exit=True, vga=None, machine="q35", linux=None, disk_if="ahci"):
     """The QEMU command line for one machine.  debug_exit=False leaves out
     isa-debug-exit, so a stopped ferry halts and its screen stays; vga adds
     a display card (e.g. "VGA", QEMU's standard VGA), which -nodefaults
     otherwise leaves out.  machine="pc" is the i440FX board: the disk goes
     on its PIIX IDE controller (drivers/ata.c) instead of q35's AHCI.
-    linux=Linux(...) makes the guest a Linux kernel (guest_cmds unused)."""
+    linux=Linux(...) makes the guest a Linux kernel (guest_cmds unused).
+    disk_if picks the disk's controller (DISK_IFS; "ide" implies machine="pc")."""
+    if disk and disk_if == "ide":
+        machine = "pc"
     mem = mem or ("512M" if linux else "256M")
     cmd = ["qemu-system-x86_64", "-machine", machine, "-accel", "tcg", "-cpu", cpu,
            "-m", mem, "-nodefaults", "-display", "none", "-no-reboot", "-serial", "stdio"]
@@ -113,8 +136,7 @@ def qemu_cmd(disk=None, cpu=CPU_SVM, mem=None, kernel=True, guest_cmds="",
         cmd += ["-drive", f"file={iso},format=raw,if=none,id=cd,readonly=on",
                 "-device", "ide-cd,drive=cd,bus=ide.1,bootindex=0"]
     if disk:
-        cmd += ["-drive", f"file={disk},format=raw,if=none,id=d0",
-                "-device", "ide-hd,drive=d0,bus=ide.0" + (",unit=0" if machine == "pc" else "")]
+        cmd += disk_args(disk, disk_if, machine)
     cmd += list(extra)
     return cmd
 

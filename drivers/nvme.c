@@ -429,9 +429,10 @@ static int nvme_ns_info(struct nvme_ctrl *c, u32 nsid, struct blk_info *info)
 	return 0;
 }
 
-/* The first namespace ferry can serve, from the active list (CNS 2) or,
- * where the controller has none, 1..NN. */
-static int nvme_pick_ns(struct nvme_ctrl *c, u32 nn, struct blk_info *info)
+/* Every active namespace (CNS 2, or 1..NN where the controller has no
+ * such list) is a disk and is logged; ferry serves the first it can, or
+ * namespace want when want is not 0. */
+static int nvme_pick_ns(struct nvme_ctrl *c, u32 nn, u32 want, struct blk_info *info)
 {
 	static u32 ids[NVME_PAGE / 4];
 	unsigned n = 0;
@@ -447,13 +448,15 @@ static int nvme_pick_ns(struct nvme_ctrl *c, u32 nn, struct blk_info *info)
 	log_info("nvme: %u namespace%s", n, n == 1 ? "" : "s");
 	int rc = -E_NOENT;
 	for (unsigned i = 0; i < n; i++) {
-		int r = nvme_ns_info(c, ids[i], info);
-		if (r == 0) {
+		struct blk_info ns = *info; /* model and serial are the controller's */
+		int r = nvme_ns_info(c, ids[i], &ns);
+		if (r == 0 && !c->nsid && (!want || want == ids[i])) {
 			c->nsid = ids[i];
-			return 0;
-		}
-		if (r != -E_NOTSUP)
+			*info = ns;
+			rc = 0;
+		} else if (r < 0 && r != -E_NOTSUP && rc != 0) {
 			rc = r;
+		}
 	}
 	return rc;
 }
@@ -543,7 +546,7 @@ static int nvme_probe(struct blk_dev **out)
 	if (!c->regs || !c->dma)
 		goto fail;
 	if ((rc = nvme_read_cap(c, bar->size)) < 0 || (rc = nvme_bring_up(c)) < 0 ||
-	    (rc = nvme_ctrl_info(c, &nvme_blk.info, &nn)) < 0 || (rc = nvme_pick_ns(c, nn, &nvme_blk.info)) < 0)
+	    (rc = nvme_ctrl_info(c, &nvme_blk.info, &nn)) < 0 || (rc = nvme_pick_ns(c, nn, 0, &nvme_blk.info)) < 0)
 		goto fail;
 	c->sector_size = nvme_blk.info.sector_size;
 	c->sectors = nvme_blk.info.sectors;

@@ -32,6 +32,7 @@
  * References: NVM Express Base Specification 1.4 (sections in nvme.h). */
 #include "nvme.h"
 #include "nvme_prp.h"
+#include "drivers.h"
 #include "platform/console.h"
 #include "platform/mem.h"
 #include "platform/pci.h"
@@ -431,8 +432,8 @@ static int nvme_ns_info(struct nvme_ctrl *c, u32 nsid, struct blk_info *info)
 
 /* Every active namespace (CNS 2, or 1..NN where the controller has no
  * such list) is a disk and is logged; ferry serves the first it can, or
- * namespace want when want is not 0. */
-static int nvme_pick_ns(struct nvme_ctrl *c, u32 nn, u32 want, struct blk_info *info)
+ * the one named want. */
+static int nvme_pick_ns(struct nvme_ctrl *c, u32 nn, const char *want, struct blk_info *info)
 {
 	static u32 ids[NVME_PAGE / 4];
 	unsigned n = 0;
@@ -449,8 +450,10 @@ static int nvme_pick_ns(struct nvme_ctrl *c, u32 nn, u32 want, struct blk_info *
 	int rc = -E_NOENT;
 	for (unsigned i = 0; i < n; i++) {
 		struct blk_info ns = *info; /* model and serial are the controller's */
+		char name[24];
 		int r = nvme_ns_info(c, ids[i], &ns);
-		if (r == 0 && !c->nsid && (!want || want == ids[i])) {
+		fmt_snprintf(name, sizeof(name), "nvme0n%u", ids[i]);
+		if (r == 0 && blk_take(want, name) && !c->nsid) {
 			c->nsid = ids[i];
 			*info = ns;
 			rc = 0;
@@ -518,7 +521,7 @@ static int nvme_read_cap(struct nvme_ctrl *c, u64 bar_size)
 	return 0;
 }
 
-static int nvme_probe(struct blk_dev **out)
+static int nvme_probe(const char *want, struct blk_dev **out)
 {
 	struct pci_dev *pd = pci_find_class(NVME_PCI_CLASS, NVME_PCI_SUBCLASS, NVME_PCI_PROGIF, 0);
 	struct nvme_ctrl *c = &nvme_ctrl;
@@ -546,7 +549,7 @@ static int nvme_probe(struct blk_dev **out)
 	if (!c->regs || !c->dma)
 		goto fail;
 	if ((rc = nvme_read_cap(c, bar->size)) < 0 || (rc = nvme_bring_up(c)) < 0 ||
-	    (rc = nvme_ctrl_info(c, &nvme_blk.info, &nn)) < 0 || (rc = nvme_pick_ns(c, nn, 0, &nvme_blk.info)) < 0)
+	    (rc = nvme_ctrl_info(c, &nvme_blk.info, &nn)) < 0 || (rc = nvme_pick_ns(c, nn, want, &nvme_blk.info)) < 0)
 		goto fail;
 	c->sector_size = nvme_blk.info.sector_size;
 	c->sectors = nvme_blk.info.sectors;

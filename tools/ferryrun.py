@@ -75,8 +75,8 @@ def nic_device(nic, mac=None):
 
 
 # The controllers the test disk can sit on (DISK_IF of make run-local):
-# q35's AHCI, the i440FX board's PIIX IDE, an NVMe controller, virtio-blk.
-DISK_IFS = ("ahci", "ide", "nvme", "virtio")
+# q35's AHCI, the i440FX board's PIIX IDE, an NVMe controller.
+DISK_IFS = ("ahci", "ide", "nvme")
 NVME_SERIAL = "FERRYNVME0"
 
 
@@ -89,8 +89,7 @@ def disk_args(disk, disk_if="ahci", machine="q35", opts=""):
     drive = ["-drive", f"file={disk},format=raw,if=none,id=d0"]
     dev = {"ahci": "ide-hd,drive=d0,bus=ide.0" + (",unit=0" if machine == "pc" else ""),
            "ide": "ide-hd,drive=d0,bus=ide.0,unit=0",
-           "nvme": f"nvme,serial={NVME_SERIAL},drive=d0",
-           "virtio": "virtio-blk-pci,drive=d0,disable-legacy=on"}[disk_if]
+           "nvme": f"nvme,serial={NVME_SERIAL},drive=d0"}[disk_if]
     return drive + ["-device", dev + ("," + opts if opts else "")]
 
 
@@ -414,13 +413,16 @@ def run_local(disk, guest_cmds, timeout=300, echo=False, **kw):
     return run(qemu_cmd(disk=disk, guest_cmds=guest_cmds, **kw), timeout=timeout, echo=echo)
 
 
-def cli(prog, doc, disk_help, cpu, cpu_help, variant, needs, local, pair, check=None):
+def cli(prog, doc, disk_help, cpu, cpu_help, variant, needs, local, pair, check=None, disk_ifs=()):
     """The command line of ferryrun and bochsrun: one machine (local), or a
     pair.  variant is (flag, add_argument keywords) of the option that picks
     the pair's kind, passed on to pair() by its name; needs are the files
     that must exist; check() may exit when something else is missing."""
     ap = argparse.ArgumentParser(description=doc.splitlines()[0])
     ap.add_argument("--disk", help=disk_help)
+    if disk_ifs:
+        ap.add_argument("--disk-if", default=disk_ifs[0], choices=disk_ifs,
+                        help="the controller the disk sits on (make's DISK_IF)")
     ap.add_argument("--cmds", default="", help="the guest's command script")
     ap.add_argument("--ferry-args", default="loglevel=info")
     ap.add_argument("--cpu", default=cpu, help=cpu_help)
@@ -446,6 +448,8 @@ def cli(prog, doc, disk_help, cpu, cpu_help, variant, needs, local, pair, check=
         sys.exit(f"{prog}: --initrd needs --kernel")
     linux = Linux(a.kernel, a.initrd, a.append) if a.kernel else None
     extra_kw = {"linux": linux} if linux else {}
+    if disk_ifs:
+        extra_kw["disk_if"] = a.disk_if
     if check:
         check()
     if a.pair:
@@ -472,9 +476,9 @@ def cli(prog, doc, disk_help, cpu, cpu_help, variant, needs, local, pair, check=
 
 
 def main():
-    cli("ferryrun", __doc__, disk_help="raw disk image for the AHCI controller", cpu=CPU_SVM, cpu_help=None,
+    cli("ferryrun", __doc__, disk_help="raw disk image (on the controller --disk-if names)", cpu=CPU_SVM, cpu_help=None,
         variant=("--nic", dict(default="e1000", choices=sorted(QEMU_NIC))),
-        needs=(FERRY32, GUEST), local=run_local, pair=run_pair)
+        needs=(FERRY32, GUEST), local=run_local, pair=run_pair, disk_ifs=DISK_IFS)
 
 
 if __name__ == "__main__":

@@ -101,3 +101,40 @@ def nvme_guest_cannot_see_the_controller(tmp):
         line = run.find(rf"^peek {a:08x} = ([0-9a-f]+)$")
         assert line, f"no peek line for {a:#x}\n{run.output[-2000:]}"
         assert line.group(1) == "ffffffff", f"guest read {line.group(1)} at {a:#x}"
+
+
+@test
+def nvme_disk_key_picks_a_namespace(tmp):
+    """disk=nvme0n2 serves the second namespace; the first is left alone."""
+    a, b, extra = two_namespaces(tmp)
+    a_before = a.digest()
+    run = ferryrun.run_local(None, "sha256 /TWO.TXT; write /NEW.BIN 5000 8; sync", timeout=200, extra=extra,
+                             ferry_args="loglevel=info disk=nvme0n2")
+    assert run.passed(), run.output[-3000:]
+    assert run.find(r"disk: nvme0n2 \(nvme driver\), chosen by disk="), run.output[-3000:]
+    assert expect_ok(run, "sha256 /TWO.TXT").split()[0] == disks.sha256(b"namespace two\n" * 30)
+    assert b.read("/NEW.BIN") == disks.splitmix64_bytes(5000, 8)
+    assert b.fsck()[0]
+    assert a.digest() == a_before, "the namespace ferry does not serve changed"
+
+
+@test
+def disk_key_that_matches_nothing_names_what_was_found(tmp):
+    """A disk= naming no disk stops ferry before the guest runs, listing
+    the disks it did find; nothing is written anywhere."""
+    a, b, extra = two_namespaces(tmp)
+    before = (a.digest(), b.digest())
+    run = ferryrun.run_local(None, "write /X.BIN 100 1", timeout=120, extra=extra,
+                             ferry_args="loglevel=info disk=nvme0n3")
+    assert not run.timed_out, run.output[-3000:]
+    assert run.find(r"cannot run: disk=nvme0n3 names no disk ferry can serve; found: nvme0n1, nvme0n2$"), \
+        run.output[-3000:]
+    assert not run.guest_lines(), "the guest ran"
+    assert (a.digest(), b.digest()) == before
+    # On AHCI: the image is on port 0, port 1 is asked for.
+    img = disks.make_fat(os.path.join(tmp, "ahci.img"), 32, 40, {"/A.TXT": b"a"})
+    run = ferryrun.run_local(img.path, "ls /", timeout=120, ferry_args="loglevel=info disk=ahci0:port1")
+    assert run.find(r"cannot run: disk=ahci0:port1 names no disk ferry can serve; found: ahci0:port0$"), \
+        run.output[-3000:]
+    run = ferryrun.run_local(img.path, "sha256 /A.TXT", timeout=120, ferry_args="loglevel=info disk=ahci0:port0")
+    assert run.passed() and run.find(r"disk: ahci0:port0 \(ahci driver\), chosen by disk="), run.output[-3000:]

@@ -9,11 +9,13 @@
  *
  * References: AHCI 1.3.1 (sections given in ahci.h and below). */
 #include "ahci_port.h"
+#include "drivers.h"
 #include "platform/console.h"
 #include "platform/mem.h"
 #include "platform/pci.h"
 #include "platform/time.h"
 #include "lib/fmt.h"
+#include "lib/string.h"
 #include "x86/io.h"
 
 /* Timeouts, in microseconds. */
@@ -191,10 +193,20 @@ static struct ahci_dma *ahci_dma_alloc(const struct ahci_hba *hba)
 	return dma;
 }
 
-/* Tries the ports in order until one serves an ATA disk: 0 with ahci_port
- * running it, else the last error other than -E_NOENT (-E_NOENT when
- * every port was empty or held something else). */
-static int ahci_scan_ports(const struct ahci_hba *hba, u32 ports, struct ahci_scan *s)
+/* A port disk= does not want is never started, so its signature (which
+ * arrives only with FIS receive on) stays unknown: it is named to blk_take
+ * when a device is attached at all. */
+static void ahci_note_port(const struct ahci_hba *hba, unsigned n, const char *want, const char *name)
+{
+	if ((mmio_rd32(ahci_port_regs(hba, n), AHCI_PxSSTS) & AHCI_PxSSTS_DET_MASK) == AHCI_PxSSTS_DET_PRESENT)
+		blk_take(want, name);
+}
+
+/* Tries the ports in order (only the one named want, when want is not
+ * NULL) until one serves an ATA disk: 0 with ahci_port running it, else
+ * the last error other than -E_NOENT (-E_NOENT when every port was empty
+ * or held something else). */
+static int ahci_scan_ports(const struct ahci_hba *hba, u32 ports, const char *want, struct ahci_scan *s)
 {
 	struct ahci_port *p = &ahci_port;
 	int rc = -E_NOENT;
@@ -205,6 +217,11 @@ static int ahci_scan_ports(const struct ahci_hba *hba, u32 ports, struct ahci_sc
 	for (unsigned n = 0; n < AHCI_MAX_PORTS; n++) {
 		if (!(ports & BIT(n)))
 			continue;
+		fmt_snprintf(ahci_name, sizeof(ahci_name), "ahci0:port%u", n);
+		if (want && strcmp(want, ahci_name)) {
+			ahci_note_port(hba, n, want, ahci_name);
+			continue;
+		}
 		*p = (struct ahci_port){
 			.regs = ahci_port_regs(hba, n),
 			.num = n,
@@ -213,7 +230,7 @@ static int ahci_scan_ports(const struct ahci_hba *hba, u32 ports, struct ahci_sc
 		};
 		bool quiet;
 		int r = ahci_port_attach(p, &ahci_blk.info, &quiet);
-		if (r == 0)
+		if (r == 0 && blk_take(want, ahci_name))
 			return 0;
 		if (!quiet) {
 			/* The HBA may still write there: never hand it out again. */
@@ -267,7 +284,7 @@ static void ahci_abandon(const struct ahci_hba *hba, u32 ports, struct ahci_dma 
 	pci_release(hba->pci);
 }
 
-static int ahci_probe(struct blk_dev **out)
+static int ahci_probe(const char *want, struct blk_dev **out)
 {
 	struct pci_dev *pd = pci_find_class(AHCI_PCI_CLASS, AHCI_PCI_SUBCLASS, AHCI_PCI_PROGIF, 0);
 	struct ahci_hba *hba = &ahci_hba;
@@ -307,12 +324,11 @@ static int ahci_probe(struct blk_dev **out)
 	ports = ahci_ports(hba, bar);
 	ahci_spin_up(hba, ports);
 
-	rc = ahci_scan_ports(hba, ports, &scan);
+	rc = ahci_scan_ports(hba, ports, want, &scan);
 	if (rc < 0 && scan.stuck)
 		goto fail_stuck;
 	if (rc < 0)
 		goto fail;
-	fmt_snprintf(ahci_name, sizeof(ahci_name), "ahci0:port%u", ahci_port.num);
 	ahci_blk.name = ahci_name;
 	ahci_blk.ops = &ahci_ops;
 	ahci_blk.priv = &ahci_port;

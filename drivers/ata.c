@@ -39,6 +39,7 @@
  *
  * References: ata.h and ata_id.h. */
 #include "ata_dma.h"
+#include "drivers.h"
 #include "platform/console.h"
 #include "platform/mem.h"
 #include "platform/pci.h"
@@ -154,7 +155,7 @@ static void ata_set_mode(struct ata_disk *d, bool dma)
 /* Resets d's channel and looks at both positions.  Returns 0 with d->unit
  * set, the IDENTIFY DEVICE data in id and parsed in *ai for the first ATA
  * disk ferry can address, -E_NOENT when there is none. */
-static int ata_scan_chan(struct ata_disk *d, u16 *id, struct ata_ident *ai)
+static int ata_scan_chan(struct ata_disk *d, const char *want, u16 *id, struct ata_ident *ai)
 {
 	const struct ata_chan *c = &d->ch;
 	const char *chname = ata_chan_names[d->chan];
@@ -196,7 +197,8 @@ static int ata_scan_chan(struct ata_disk *d, u16 *id, struct ata_ident *ai)
 		if (rc == 0) {
 			char who[40];
 			fmt_snprintf(who, sizeof(who), "ata: %s", d->where);
-			if (ata_id_parse(id, who, ai) == 0)
+			fmt_snprintf(ata_name, sizeof(ata_name), "ata0:%s-%s", chname, ata_unit_names[unit]);
+			if (ata_id_parse(id, who, ai) == 0 && blk_take(want, ata_name))
 				return 0;
 			continue; /* logged; maybe the other position has a usable disk */
 		}
@@ -368,14 +370,15 @@ static bool ata_ctrl_setup(struct ata_ctrl *c)
 
 /* Scans the usable channels for the first ATA disk: 0 with d set up to
  * reach it and its IDENTIFY data in id and *ai, else -E_NOENT. */
-static int ata_find_disk(const struct ata_ctrl *c, struct ata_disk *d, u16 *id, struct ata_ident *ai)
+static int ata_find_disk(const struct ata_ctrl *c, const char *want, struct ata_disk *d, u16 *id,
+			 struct ata_ident *ai)
 {
 	for (unsigned ch = 0; ch < 2; ch++) {
 		if (!c->usable[ch])
 			continue;
 		d->ch = c->chans[ch];
 		d->chan = ch;
-		if (ata_scan_chan(d, id, ai) == 0)
+		if (ata_scan_chan(d, want, id, ai) == 0)
 			return 0;
 	}
 	return -E_NOENT;
@@ -383,7 +386,7 @@ static int ata_find_disk(const struct ata_ctrl *c, struct ata_disk *d, u16 *id, 
 
 /* Looks for an ATA disk on one controller.  0 with *out set, -E_NOENT
  * when there is none (the controller stays the guest's), else an error. */
-static int ata_try_controller(struct pci_dev *pd, struct blk_dev **out)
+static int ata_try_controller(struct pci_dev *pd, const char *want, struct blk_dev **out)
 {
 	struct ata_ctrl c = { .pd = pd, .cmd = pci_read16(pd, PCI_COMMAND) };
 	struct ata_disk *d = &ata_disk;
@@ -407,7 +410,7 @@ static int ata_try_controller(struct pci_dev *pd, struct blk_dev **out)
 
 	*d = (struct ata_disk){ .prdt = c.mem, .bounce = (u8 *)c.mem + PAGE_SIZE };
 	u16 *id = (u16 *)d->bounce;
-	rc = ata_find_disk(&c, d, id, &ai);
+	rc = ata_find_disk(&c, want, d, id, &ai);
 	if (rc < 0) {
 		log_info("ata: no ATA disk on %02x:%02x.%x; the guest keeps it", pd->bus, pd->dev, pd->fn);
 		goto fail;
@@ -424,7 +427,6 @@ static int ata_try_controller(struct pci_dev *pd, struct blk_dev **out)
 		log_err("ata: %s: the disk is not usable; the controller stays hidden", d->where);
 		goto fail_stuck;
 	}
-	fmt_snprintf(ata_name, sizeof(ata_name), "ata0:%s-%s", ata_chan_names[d->chan], ata_unit_names[d->unit]);
 	ata_blk.name = ata_name;
 	ata_blk.ops = &ata_ops;
 	ata_blk.priv = d;
@@ -438,7 +440,7 @@ fail:
 	return rc;
 }
 
-static int ata_probe(struct blk_dev **out)
+static int ata_probe(const char *want, struct blk_dev **out)
 {
 	int rc = -E_NOENT;
 	struct pci_dev *pd;
@@ -448,7 +450,7 @@ static int ata_probe(struct blk_dev **out)
 			log_warn("ata: %02x:%02x.%x is already taken by %s", pd->bus, pd->dev, pd->fn, pd->owner);
 			continue;
 		}
-		int r = ata_try_controller(pd, out);
+		int r = ata_try_controller(pd, want, out);
 		if (r == 0)
 			return 0;
 		if (r != -E_NOENT)

@@ -2,11 +2,32 @@
 #include "ahci.h"
 #include "ata.h"
 #include "e1000.h"
+#include "nvme.h"
 #include "virtio_net.h"
+#include "lib/string.h"
+
+static char found[128];
+
+bool blk_take(const char *want, const char *name)
+{
+	size_t n = strlen(found);
+	if (n + strlen(name) + 3 < sizeof(found)) {
+		if (n)
+			memcpy(found + n, ", ", 2), n += 2;
+		str_copy(found + n, name, sizeof(found) - n);
+	}
+	return !want || !strcmp(want, name);
+}
+
+const char *blk_found_names(void)
+{
+	return found[0] ? found : "none";
+}
 
 const struct blk_driver *const blk_drivers[] = {
 	&ahci_driver,
 	&ata_driver,
+	&nvme_driver,
 	NULL,
 };
 

@@ -98,15 +98,25 @@ static void scrub_boot_secrets(void)
 	boot_info_scrub(&boot);
 }
 
+/* The drivers in their order (drivers/drivers.c): the first disk found,
+ * or the one disk= names.  A disk= that names no disk stops ferry, saying
+ * what there is: serving another disk could hand out the wrong data. */
 static struct blk_dev *probe_disk(void)
 {
+	const char *want = config.disk[0] ? config.disk : NULL;
 	for (unsigned i = 0; blk_drivers[i]; i++) {
 		struct blk_dev *dev;
-		int rc = blk_drivers[i]->probe(&dev);
-		if (rc == 0)
+		int rc = blk_drivers[i]->probe(want, &dev);
+		if (rc == 0) {
+			log_info("disk: %s (%s driver)%s", dev->name, blk_drivers[i]->name, want ? ", chosen by disk=" : "");
 			return dev;
+		}
 		if (rc != -E_NOENT)
 			log_err("disk: the %s driver failed: %s", blk_drivers[i]->name, err_name(rc));
+	}
+	if (want) {
+		log_err("cannot run: disk=%s names no disk ferry can serve; found: %s", want, blk_found_names());
+		machine_stop(3);
 	}
 	return NULL;
 }

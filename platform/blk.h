@@ -86,12 +86,15 @@ struct blk_dev {
 	void *priv;        /* the back end's own state */
 };
 
-/* A local disk driver: probes the machine and returns the first disk it can
- * serve in *out, 0 on success, -E_NOENT when it finds no controller or disk,
- * another negative code when a controller is present but failed. */
+/* A local disk driver: probes the machine and returns in *out the first
+ * disk it can serve or, when want is not NULL, only the disk of that name
+ * (the disk= key: "nvme0n2", "ahci0:port1"); 0 on success, -E_NOENT when
+ * it finds no controller or no such disk, another negative code when a
+ * controller is present but failed.  It names every disk it sees through
+ * blk_take (drivers/drivers.h), wanted or not. */
 struct blk_driver {
 	const char *name;
-	int (*probe)(struct blk_dev **out);
+	int (*probe)(const char *want, struct blk_dev **out);
 };
 
 #endif

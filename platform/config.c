@@ -180,6 +180,28 @@ bad:
 	return -E_INVAL;
 }
 
+/* disk: a disk's name as ferry's drivers give it (docs/configuration.md):
+ * a kind ferry has a driver for, then lower-case letters, digits, ':' and
+ * '-'.  Whether that disk exists is known only once the drivers probed. */
+static int set_disk(const char *v, size_t vlen)
+{
+	static const char *const kinds[] = { "ahci", "ata", "nvme", "virtio" };
+	bool kind = false;
+	for (unsigned i = 0; i < ARRAY_SIZE(kinds); i++)
+		kind |= vlen > strlen(kinds[i]) && !strncmp(v, kinds[i], strlen(kinds[i]));
+	bool chars = vlen > 0 && vlen <= CONFIG_DISK_MAX;
+	for (size_t i = 0; chars && i < vlen; i++)
+		chars = (v[i] >= 'a' && v[i] <= 'z') || (v[i] >= '0' && v[i] <= '9') || v[i] == ':' || v[i] == '-';
+	if (!kind || !chars) {
+		cfg_err("disk=%.*s: name a disk as ferry's log does: ahci0:portN, ata0:primary-master, nvme0nN or "
+			"virtio0 (at most %u characters)", (int)MIN(vlen, (size_t)40), v, CONFIG_DISK_MAX);
+		return -E_INVAL;
+	}
+	memcpy(config.disk, v, vlen);
+	config.disk[vlen] = 0;
+	return 0;
+}
+
 /* kernel, initrd: the name of a file in the stick's ferry folder, which
  * the loaders give as a boot module of that name.  A module's name is one
  * word, so no blanks; no folder; not ferry's own two files. */
@@ -239,6 +261,8 @@ static int set_key(const char *k, size_t klen, const char *v, size_t vlen)
 			config.nic = (enum nic_choice)choice;
 		return rc;
 	}
+	if (!strcmp(key, "disk"))
+		return set_disk(v, vlen);
 	if (!strcmp(key, "key"))
 		return set_psk(v, vlen);
 	if (!strcmp(key, "client"))

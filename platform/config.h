@@ -23,11 +23,13 @@ enum nic_choice { NIC_ANY, NIC_E1000, NIC_VIRTIO };
 #define CONFIG_CLIENT_NAME_MAX 32 /* bytes of a client's name (net/proto.h NET_NAME_MAX) */
 #define CONFIG_CLIENTS_MAX 1023 /* bytes of the clients= list */
 #define CONFIG_NAME_MAX 63 /* bytes of a file name (kernel, initrd) */
+#define CONFIG_DISK_MAX 23 /* bytes of disk=, a disk's name (e.g. nvme0n1, ahci0:port1) */
 
 struct ferry_config {
 	int loglevel;
 	enum ferry_role role;
 	enum nic_choice nic;
+	char disk[CONFIG_DISK_MAX + 1]; /* local, server: the disk to own by name; "": the first found */
 	u8 key[CONFIG_KEY_MAX]; /* server: the master key; client: its own key */
 	u32 key_len;            /* 0: not given */
 	char client_name[CONFIG_CLIENT_NAME_MAX + 1]; /* client: its name; "": from its MAC */

@@ -74,15 +74,37 @@ def nic_device(nic, mac=None):
     return ["-device", QEMU_NIC[nic] + ",netdev=n0" + (f",mac={mac}" if mac else "")]
 
 
+# The controllers the test disk can sit on (DISK_IF of make run-local):
+# q35's AHCI, the i440FX board's PIIX IDE, an NVMe controller.
+DISK_IFS = ("ahci", "ide", "nvme")
+NVME_SERIAL = "FERRYNVME0"
+
+
+def disk_args(disk, disk_if="ahci", machine="q35", opts=""):
+    """QEMU's arguments for a raw image on controller disk_if; opts are
+    extra properties of the device that holds the image (e.g.
+    "logical_block_size=4096,physical_block_size=4096" for NVMe)."""
+    if disk_if not in DISK_IFS:
+        raise ValueError(f"unknown disk interface {disk_if!r} (one of {', '.join(DISK_IFS)})")
+    drive = ["-drive", f"file={disk},format=raw,if=none,id=d0"]
+    dev = {"ahci": "ide-hd,drive=d0,bus=ide.0" + (",unit=0" if machine == "pc" else ""),
+           "ide": "ide-hd,drive=d0,bus=ide.0,unit=0",
+           "nvme": f"nvme,serial={NVME_SERIAL},drive=d0"}[disk_if]
+    return drive + ["-device", dev + ("," + opts if opts else "")]
+
+
 def qemu_cmd(disk=None, cpu=CPU_SVM, mem=None, kernel=True, guest_cmds="",
              ferry_args="loglevel=info", iso=None, firmware="bios", extra=(), config_file=None,
-             debug_exit=True, vga=None, machine="q35", linux=None):
+             debug_exit=True, vga=None, machine="q35", linux=None, disk_if="ahci"):
     """The QEMU command line for one machine.  debug_exit=False leaves out
     isa-debug-exit, so a stopped ferry halts and its screen stays; vga adds
     a display card (e.g. "VGA", QEMU's standard VGA), which -nodefaults
     otherwise leaves out.  machine="pc" is the i440FX board: the disk goes
     on its PIIX IDE controller (drivers/ata.c) instead of q35's AHCI.
-    linux=Linux(...) makes the guest a Linux kernel (guest_cmds unused)."""
+    linux=Linux(...) makes the guest a Linux kernel (guest_cmds unused).
+    disk_if picks the disk's controller (DISK_IFS; "ide" implies machine="pc")."""
+    if disk and disk_if == "ide":
+        machine = "pc"
     mem = mem or ("512M" if linux else "256M")
     cmd = ["qemu-system-x86_64", "-machine", machine, "-accel", "tcg", "-cpu", cpu,
            "-m", mem, "-nodefaults", "-display", "none", "-no-reboot", "-serial", "stdio"]
@@ -113,8 +135,7 @@ def qemu_cmd(disk=None, cpu=CPU_SVM, mem=None, kernel=True, guest_cmds="",
         cmd += ["-drive", f"file={iso},format=raw,if=none,id=cd,readonly=on",
                 "-device", "ide-cd,drive=cd,bus=ide.1,bootindex=0"]
     if disk:
-        cmd += ["-drive", f"file={disk},format=raw,if=none,id=d0",
-                "-device", "ide-hd,drive=d0,bus=ide.0" + (",unit=0" if machine == "pc" else "")]
+        cmd += disk_args(disk, disk_if, machine)
     cmd += list(extra)
     return cmd
 
@@ -313,14 +334,14 @@ class Pair:
 
     def __init__(self, disk, guest_cmds, nic="e1000", key=TEST_KEY, client_key=None,
                  server_cmds="spin 0", pcap=None, discover_timeout=60, client_args="", server_args="",
-                 linux=None, wire=None):
+                 linux=None, wire=None, disk_if="ahci"):
         """key is the server's master key; the client gets client_key, by
         default the key derived from key for the client's default name."""
         ps, pc, ws, wc = free_udp_ports(4)
         # Each side sends to the other's port, or to its side of the wire.
         to_s, to_c = (wc, ws) if wire else (ps, pc)
         self.server_cmd = qemu_cmd(
-            disk=disk, guest_cmds=server_cmds,
+            disk=disk, disk_if=disk_if, guest_cmds=server_cmds,
             ferry_args=server_ferry_args(key, nic, server_args),
             extra=nic_args(nic, ps, to_c, mac=SERVER_MAC))
         self.client_cmd = qemu_cmd(
@@ -392,13 +413,16 @@ def run_local(disk, guest_cmds, timeout=300, echo=False, **kw):
     return run(qemu_cmd(disk=disk, guest_cmds=guest_cmds, **kw), timeout=timeout, echo=echo)
 
 
-def cli(prog, doc, disk_help, cpu, cpu_help, variant, needs, local, pair, check=None):
+def cli(prog, doc, disk_help, cpu, cpu_help, variant, needs, local, pair, check=None, disk_ifs=()):
     """The command line of ferryrun and bochsrun: one machine (local), or a
     pair.  variant is (flag, add_argument keywords) of the option that picks
     the pair's kind, passed on to pair() by its name; needs are the files
     that must exist; check() may exit when something else is missing."""
     ap = argparse.ArgumentParser(description=doc.splitlines()[0])
     ap.add_argument("--disk", help=disk_help)
+    if disk_ifs:
+        ap.add_argument("--disk-if", default=disk_ifs[0], choices=disk_ifs,
+                        help="the controller the disk sits on (make's DISK_IF)")
     ap.add_argument("--cmds", default="", help="the guest's command script")
     ap.add_argument("--ferry-args", default="loglevel=info")
     ap.add_argument("--cpu", default=cpu, help=cpu_help)
@@ -424,6 +448,8 @@ def cli(prog, doc, disk_help, cpu, cpu_help, variant, needs, local, pair, check=
         sys.exit(f"{prog}: --initrd needs --kernel")
     linux = Linux(a.kernel, a.initrd, a.append) if a.kernel else None
     extra_kw = {"linux": linux} if linux else {}
+    if disk_ifs:
+        extra_kw["disk_if"] = a.disk_if
     if check:
         check()
     if a.pair:
@@ -450,9 +476,9 @@ def cli(prog, doc, disk_help, cpu, cpu_help, variant, needs, local, pair, check=
 
 
 def main():
-    cli("ferryrun", __doc__, disk_help="raw disk image for the AHCI controller", cpu=CPU_SVM, cpu_help=None,
+    cli("ferryrun", __doc__, disk_help="raw disk image (on the controller --disk-if names)", cpu=CPU_SVM, cpu_help=None,
         variant=("--nic", dict(default="e1000", choices=sorted(QEMU_NIC))),
-        needs=(FERRY32, GUEST), local=run_local, pair=run_pair)
+        needs=(FERRY32, GUEST), local=run_local, pair=run_pair, disk_ifs=DISK_IFS)
 
 
 if __name__ == "__main__":

@@ -109,10 +109,13 @@ def _gpt(total_sectors, part_start, part_sectors):
     return primary, backup
 
 
-def make_fat(path, fat, size_mib, files=None, dirs=(), scheme="none"):
+def make_fat(path, fat, size_mib, files=None, dirs=(), scheme="none", sector_size=SECTOR):
     """Creates a FAT16/FAT32 image.  files: {path: bytes}.  scheme: none
-    (file system from sector 0), mbr or gpt.  Returns an Image."""
+    (file system from sector 0), mbr or gpt.  sector_size is the file
+    system's bytes per sector (4096 for a disk with 4096-byte sectors; only
+    with scheme none).  Returns an Image."""
     files = files or {}
+    assert sector_size == SECTOR or scheme == "none", "partition tables are built for 512-byte sectors"
     total = size_mib * 1024 * 1024 // SECTOR
     if scheme == "none":
         start, fs_sectors = 0, total
@@ -126,6 +129,8 @@ def make_fat(path, fat, size_mib, files=None, dirs=(), scheme="none"):
             str(fs_sectors * SECTOR // 1024)]
     if fat == 32:
         args[1:1] = ["-s", "1"]  # enough clusters for FAT32 in a small image
+    if sector_size != SECTOR:
+        args[1:1] = ["-S", str(sector_size)]
     if scheme != "none":
         args[1:1] = ["-h", str(start)]
     subprocess.run(args, check=True, capture_output=True)

@@ -38,14 +38,14 @@ def local_runner(img_path, cmds):
     return ferryrun.run_local(img_path, cmds, timeout=400)
 
 
-def file_roundtrip(tmp, fat, scheme, size_mib, runner=local_runner):
+def file_roundtrip(tmp, fat, scheme, size_mib, runner=local_runner, sector_size=disks.SECTOR):
     """The file tests every way of reaching a disk must pass: hashes of
     host-made files, cp of a multi-MiB file, write, overwrite, mkdir, rm,
     then mtools and fsck.fat on the image.  runner(img_path, script) boots
     whatever machines are needed and returns the guest's Run."""
     files = sample_files()
     img = disks.make_fat(os.path.join(tmp, "disk.img"), fat, size_mib, files,
-                         dirs=("/DIR", "/DIR/SUB"), scheme=scheme)
+                         dirs=("/DIR", "/DIR/SUB"), scheme=scheme, sector_size=sector_size)
     quoted = lambda p: f'"{p}"' if " " in p else p
     cmds = ["lbd-info", "ls /", "ls /DIR/SUB"]
     cmds += [f"sha256 {quoted(p)}" for p in files]

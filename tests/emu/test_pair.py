@@ -26,9 +26,10 @@ T_HELLO, T_COOKIE, T_BIND = 1, 10, 11
 SERVER_TYPES = {2, 5, 7, 9, 10}  # DEVINFO DATA NEED STATUS COOKIE
 
 
-def pair_runner(nic, pcap=None, checks=None):
+def pair_runner(nic, pcap=None, checks=None, **kw):
+    """kw go to run_pair (e.g. disk_if, the server's disk controller)."""
     def run(img, cmds):
-        client, server = ferryrun.run_pair(img, cmds, nic=nic, timeout=400, pcap=pcap)
+        client, server = ferryrun.run_pair(img, cmds, nic=nic, timeout=400, pcap=pcap, **kw)
         assert not client.timed_out, "client timed out:\n" + client.output[-3000:]
         assert client.find(r"client: importing .* from net:"), client.output[-3000:]
         # The server's own guest kept running while it served the disk.

@@ -124,6 +124,25 @@ TEST(bad_command_lines_are_refused)
 	CHECK_EQ(config_parse_cmdline("averyveryverylongkeynamethatisnotthere=1"), -E_INVAL);
 }
 
+TEST(disk_names)
+{
+	reset();
+	CHECK_STR(config.disk, "");
+	CHECK_EQ(config_parse_cmdline("ferry.elf disk=nvme0n2"), 0);
+	CHECK_STR(config.disk, "nvme0n2");
+	CHECK_EQ(config_parse_cmdline("disk=ahci0:port1"), 0);
+	CHECK_STR(config.disk, "ahci0:port1");
+	CHECK_EQ(config_parse_cmdline("disk=ata0:secondary-slave"), 0);
+	CHECK_STR(config.disk, "ata0:secondary-slave");
+	static const char *const bad[] = { "disk=", "disk=nvme", "disk=sda", "disk=NVME0N1", "disk=nvme0n1/x",
+					   "disk=ahci0:port1234567890123456" };
+	for (unsigned i = 0; i < ARRAY_SIZE(bad); i++) {
+		reset();
+		CHECK_EQ(config_parse_cmdline(bad[i]), -E_INVAL);
+		CHECK_STR(config.disk, "");
+	}
+}
+
 TEST(virtio_blk_on_by_default_and_switchable)
 {
 	reset();
@@ -259,5 +278,6 @@ int main(void)
 	RUN(file_module_names);
 	RUN(client_names_and_keys);
 	RUN(secrets_masked_in_logs);
+	RUN(disk_names);
 	return CHECK_SUMMARY();
 }

@@ -1,0 +1,573 @@
+/* NVMe disk driver.
+ *
+ * ferry takes the machine's first NVMe controller for itself (hidden from
+ * the guest: configuration space, BAR0 with its doorbells and MSI-X table)
+ * and executes its guest's block commands on one of its namespaces.  The
+ * controller is reset and enabled with CAP.TO as the limit on every
+ * CSTS.RDY change, gets one admin queue pair and one I/O queue pair, and
+ * is polled: INTMS masks every vector and MSI-X stays off.  One command is
+ * in flight at a time.
+ *
+ * Namespaces: every active namespace (IDENTIFY CNS 2, or 1..NN on a
+ * controller without that list) is a disk, named nvme0n<NSID>; ferry
+ * serves the first usable one.  A namespace keeps its own LBA size: a
+ * 4096-byte format is presented to the guest as 4096-byte sectors (the
+ * logical device, virtio-blk's blk_size and the network protocol all
+ * carry the sector size), never emulated as 512, so no write ever turns
+ * into a read-modify-write ferry would have to make atomic.  Formats with
+ * metadata, or an LBA size other than 512 or 4096, are skipped.
+ *
+ * Data: a request's segments become a PRP list (4.3) when they can: the
+ * first may start anywhere dword-aligned, every later one must start on a
+ * page and every earlier one end on one.  A list that breaks that rule
+ * (the guest's buffers are its own business) goes through a bounce buffer
+ * of NVME_MAX_BYTES instead.
+ *
+ * Errors: a command that does not complete in time is an I/O error and
+ * leaves the controller to be reset (CC.EN = 0 aborts everything in
+ * flight) before the next request; a reset that fails makes every later
+ * request fail.  An error status is an I/O error, with the namespace
+ * named when it says the namespace is gone.
+ *
+ * References: NVM Express Base Specification 1.4 (sections in nvme.h). */
+#include "nvme.h"
+#include "nvme_prp.h"
+#include "drivers.h"
+#include "platform/console.h"
+#include "platform/mem.h"
+#include "platform/pci.h"
+#include "platform/time.h"
+#include "lib/fmt.h"
+#include "lib/string.h"
+#include "x86/io.h"
+
+#define NVME_ADMIN_ENTRIES 32u
+#define NVME_IO_ENTRIES 64u
+#define NVME_MAX_BYTES (256u * 1024)  /* one request, before MDTS */
+_Static_assert(NVME_MAX_BYTES / NVME_PAGE + 1 <= NVME_PRP_ENTRIES, "one PRP list page per request");
+
+/* DMA pages: admin SQ, admin CQ, I/O SQ, I/O CQ, IDENTIFY data, PRP list,
+ * then the bounce buffer. */
+enum { NVME_PG_ASQ, NVME_PG_ACQ, NVME_PG_IOSQ, NVME_PG_IOCQ, NVME_PG_IDENT, NVME_PG_PRP, NVME_PG_BOUNCE };
+#define NVME_DMA_PAGES (NVME_PG_BOUNCE + NVME_MAX_BYTES / NVME_PAGE)
+
+/* Timeouts, in microseconds. */
+#define NVME_ADMIN_US (5 * 1000 * 1000)
+#define NVME_IO_US (10 * 1000 * 1000)
+#define NVME_FLUSH_US (30 * 1000 * 1000)
+
+struct nvme_queue {
+	struct nvme_sqe *sq; /* written, then published by wmb and the doorbell */
+	volatile struct nvme_cqe *cq;
+	u16 qid, entries;
+	u16 sq_tail, cq_head, cid;
+	u16 phase; /* the phase tag a new completion carries */
+};
+
+struct nvme_ctrl {
+	struct pci_dev *pci;
+	volatile u8 *regs;
+	u64 cap, to_us;
+	u32 dstrd, vs;
+	u8 *dma;
+	struct nvme_queue admin, io;
+	u32 max_bytes;
+	bool enabled;     /* CC.EN was set by ferry */
+	bool need_reset;  /* a command timed out */
+	bool dead;        /* a reset failed: every request fails */
+	u32 nsid;         /* the namespace served */
+	u32 sector_size;
+	u64 sectors;
+};
+
+static struct nvme_ctrl nvme_ctrl;
+static struct blk_dev nvme_blk;
+static char nvme_name[24];
+
+static inline u32 nvme_rd(const struct nvme_ctrl *c, u32 reg) { return mmio_rd32(c->regs, reg); }
+static inline void nvme_wr(const struct nvme_ctrl *c, u32 reg, u32 v) { mmio_wr32(c->regs, reg, v); }
+static inline void nvme_wr64(const struct nvme_ctrl *c, u32 reg, u64 v)
+{
+	nvme_wr(c, reg, (u32)v);
+	nvme_wr(c, reg + 4, (u32)(v >> 32));
+}
+static inline u8 *nvme_page(const struct nvme_ctrl *c, unsigned pg) { return c->dma + (size_t)pg * NVME_PAGE; }
+static inline u32 nvme_db(const struct nvme_ctrl *c, u16 qid, bool cq)
+{
+	return NVME_DB_BASE + (2u * qid + (cq ? 1 : 0)) * (4u << c->dstrd);
+}
+
+/* ---- Controller enable and disable (7.6.1, 3.1.5) ---------------------- */
+
+static bool nvme_wait_rdy(const struct nvme_ctrl *c, bool want)
+{
+	u64 start = time_us();
+	for (;;) {
+		u32 csts = nvme_rd(c, NVME_CSTS);
+		if (csts == 0xFFFFFFFFu)
+			return false; /* the function is gone from the bus */
+		if (!!(csts & NVME_CSTS_RDY) == want)
+			return true;
+		if (want && (csts & NVME_CSTS_CFS))
+			return false;
+		if (time_us() - start > c->to_us)
+			return false;
+		udelay(100);
+	}
+}
+
+/* Clears CC.EN and waits for CSTS.RDY to follow: afterwards the controller
+ * runs no command and touches none of ferry's memory. */
+static int nvme_disable(struct nvme_ctrl *c)
+{
+	u32 cc = nvme_rd(c, NVME_CC);
+	if (cc & NVME_CC_EN)
+		nvme_wr(c, NVME_CC, cc & ~NVME_CC_EN);
+	if (!nvme_wait_rdy(c, false)) {
+		log_err("nvme: the controller did not stop within %lu ms (CSTS=%08x)", c->to_us / 1000,
+			nvme_rd(c, NVME_CSTS));
+		c->enabled = true; /* it may still be running */
+		return -E_TIMEDOUT;
+	}
+	c->enabled = false;
+	return 0;
+}
+
+static void nvme_queue_init(struct nvme_ctrl *c, struct nvme_queue *q, u16 qid, u16 entries, unsigned sq_pg,
+			    unsigned cq_pg)
+{
+	*q = (struct nvme_queue){
+		.sq = (struct nvme_sqe *)nvme_page(c, sq_pg),
+		.cq = (volatile struct nvme_cqe *)nvme_page(c, cq_pg),
+		.qid = qid,
+		.entries = entries,
+		.phase = 1,
+	};
+	memset(nvme_page(c, sq_pg), 0, NVME_PAGE);
+	memset(nvme_page(c, cq_pg), 0, NVME_PAGE);
+}
+
+/* Disable, admin queue, enable (7.6.1).  Leaves c->enabled set whenever
+ * CC.EN may be set, whether or not the controller came up. */
+static int nvme_enable(struct nvme_ctrl *c)
+{
+	int rc = nvme_disable(c);
+	if (rc < 0)
+		return rc;
+	nvme_queue_init(c, &c->admin, 0, (u16)NVME_ADMIN_ENTRIES, NVME_PG_ASQ, NVME_PG_ACQ);
+	nvme_wr(c, NVME_INTMS, ~0u);
+	nvme_wr(c, NVME_AQA, ((NVME_ADMIN_ENTRIES - 1) << 16) | (NVME_ADMIN_ENTRIES - 1));
+	nvme_wr64(c, NVME_ASQ, virt_to_phys(nvme_page(c, NVME_PG_ASQ)));
+	nvme_wr64(c, NVME_ACQ, virt_to_phys(nvme_page(c, NVME_PG_ACQ)));
+	wmb();
+	c->enabled = true;
+	nvme_wr(c, NVME_CC, NVME_CC_EN | NVME_CC_CSS_NVM | NVME_CC_MPS_4K | NVME_CC_AMS_RR | NVME_CC_IOSQES |
+				    NVME_CC_IOCQES);
+	if (!nvme_wait_rdy(c, true)) {
+		u32 csts = nvme_rd(c, NVME_CSTS);
+		log_err("nvme: the controller did not become ready within %lu ms (CSTS=%08x%s)", c->to_us / 1000, csts,
+			(csts & NVME_CSTS_CFS) ? ", fatal status" : "");
+		return -E_TIMEDOUT;
+	}
+	return 0;
+}
+
+/* ---- Commands ------------------------------------------------------------ */
+
+static const char *nvme_op_name(const struct nvme_queue *q, u8 op)
+{
+	if (q->qid == 0) {
+		switch (op) {
+		case NVME_ADM_IDENTIFY: return "IDENTIFY";
+		case NVME_ADM_CREATE_CQ: return "CREATE I/O CQ";
+		case NVME_ADM_CREATE_SQ: return "CREATE I/O SQ";
+		case NVME_ADM_SET_FEATURES: return "SET FEATURES";
+		default: return "admin command";
+		}
+	}
+	switch (op) {
+	case NVME_CMD_READ: return "READ";
+	case NVME_CMD_WRITE: return "WRITE";
+	case NVME_CMD_FLUSH: return "FLUSH";
+	default: return "I/O command";
+	}
+}
+
+/* Waits for the completion of cid on q.  Returns its status field, or -1
+ * on timeout or a controller that went fatal or away.  A completion for
+ * another CID (cannot happen with one command in flight) is consumed. */
+static int nvme_reap(struct nvme_ctrl *c, struct nvme_queue *q, u16 cid, u64 timeout_us)
+{
+	u64 start = time_us();
+	for (;;) {
+		volatile struct nvme_cqe *e = &q->cq[q->cq_head];
+		u16 status = e->status;
+		if ((status & NVME_CQE_PHASE) == q->phase) {
+			rmb(); /* the rest of the entry, and the data, after the phase tag */
+			u16 got = e->cid;
+			if (++q->cq_head == q->entries) {
+				q->cq_head = 0;
+				q->phase ^= 1;
+			}
+			nvme_wr(c, nvme_db(c, q->qid, true), q->cq_head);
+			if (got == cid)
+				return (int)(status & 0xFFFEu);
+			log_debug("nvme: stale completion cid %u on queue %u", got, q->qid);
+			continue;
+		}
+		if (time_us() - start > timeout_us || (nvme_rd(c, NVME_CSTS) & NVME_CSTS_CFS))
+			return -1;
+		cpu_relax();
+	}
+}
+
+/* Submits cmd on q and polls for its completion: 0, -E_TIMEDOUT (the
+ * controller is then reset before the next request) or -E_IO. */
+static int nvme_exec(struct nvme_ctrl *c, struct nvme_queue *q, struct nvme_sqe *cmd, u64 timeout_us)
+{
+	u8 op = (u8)cmd->cdw0;
+	u16 cid = ++q->cid;
+	cmd->cdw0 = op | ((u32)cid << 16); /* PSDT 0: PRPs */
+	q->sq[q->sq_tail] = *cmd;
+	q->sq_tail = (u16)((q->sq_tail + 1) % q->entries);
+	wmb(); /* the entry and everything it points at are in memory first */
+	nvme_wr(c, nvme_db(c, q->qid, false), q->sq_tail);
+
+	int status = nvme_reap(c, q, cid, timeout_us);
+	if (status == 0)
+		return 0;
+	if (status < 0) {
+		u32 csts = nvme_rd(c, NVME_CSTS);
+		log_err("nvme: %s (nsid %u) %s; resetting the controller before the next request (CSTS=%08x)",
+			nvme_op_name(q, op), cmd->nsid, (csts & NVME_CSTS_CFS) ? "hit a fatal controller status" :
+			"timed out", csts);
+		c->need_reset = true;
+		return -E_TIMEDOUT;
+	}
+	u32 sct = NVME_CQE_SCT((u32)status), sc = NVME_CQE_SC((u32)status);
+	if (sct == 0 && (sc == NVME_SC_INVALID_NS || sc == NVME_SC_NS_NOT_READY) && q->qid != 0)
+		log_err("nvme: %s: namespace %u is gone or not ready (SCT %u SC %02x)", nvme_op_name(q, op), cmd->nsid,
+			sct, sc);
+	else
+		log_err("nvme: %s (nsid %u) failed: SCT %u SC %02x", nvme_op_name(q, op), cmd->nsid, sct, sc);
+	return -E_IO;
+}
+
+static int nvme_identify(struct nvme_ctrl *c, u32 cns, u32 nsid)
+{
+	struct nvme_sqe cmd = {
+		.cdw0 = NVME_ADM_IDENTIFY,
+		.nsid = nsid,
+		.prp1 = virt_to_phys(nvme_page(c, NVME_PG_IDENT)),
+		.cdw10 = cns,
+	};
+	memset(nvme_page(c, NVME_PG_IDENT), 0, NVME_PAGE);
+	return nvme_exec(c, &c->admin, &cmd, NVME_ADMIN_US);
+}
+
+/* Enable, then one I/O queue pair (one CQ, one SQ on it; 5.3, 5.4). */
+static int nvme_bring_up(struct nvme_ctrl *c)
+{
+	int rc = nvme_enable(c);
+	if (rc < 0)
+		return rc;
+	u16 entries = (u16)MIN(NVME_IO_ENTRIES, (c->cap & NVME_CAP_MQES_MASK) + 1);
+	nvme_queue_init(c, &c->io, 1, entries, NVME_PG_IOSQ, NVME_PG_IOCQ);
+	struct nvme_sqe nq = { .cdw0 = NVME_ADM_SET_FEATURES, .cdw10 = NVME_FEAT_NUM_QUEUES, .cdw11 = 0 };
+	struct nvme_sqe cq = {
+		.cdw0 = NVME_ADM_CREATE_CQ,
+		.prp1 = virt_to_phys(nvme_page(c, NVME_PG_IOCQ)),
+		.cdw10 = ((u32)(entries - 1) << 16) | 1,
+		.cdw11 = NVME_QUEUE_PHYS_CONTIG, /* IEN clear: polled */
+	};
+	struct nvme_sqe sq = {
+		.cdw0 = NVME_ADM_CREATE_SQ,
+		.prp1 = virt_to_phys(nvme_page(c, NVME_PG_IOSQ)),
+		.cdw10 = ((u32)(entries - 1) << 16) | 1,
+		.cdw11 = (1u << 16) | NVME_QUEUE_PHYS_CONTIG,
+	};
+	if ((rc = nvme_exec(c, &c->admin, &nq, NVME_ADMIN_US)) < 0 ||
+	    (rc = nvme_exec(c, &c->admin, &cq, NVME_ADMIN_US)) < 0 ||
+	    (rc = nvme_exec(c, &c->admin, &sq, NVME_ADMIN_US)) < 0)
+		return rc;
+	c->need_reset = false;
+	return 0;
+}
+
+/* ---- Data transfer --------------------------------------------------------- */
+
+/* Resets a controller whose last command timed out; gives up for good
+ * when that fails. */
+static int nvme_usable(struct nvme_ctrl *c)
+{
+	if (c->dead)
+		return -E_IO;
+	if (!c->need_reset)
+		return 0;
+	log_warn("nvme: resetting the controller");
+	if (nvme_bring_up(c) == 0)
+		return 0;
+	c->dead = true;
+	log_err("nvme: the controller did not come back; every request to %s now fails", nvme_name);
+	return -E_IO;
+}
+
+static int nvme_rw(struct blk_dev *dev, u64 lba, u32 count, const struct blk_seg *segs, unsigned nseg, bool write)
+{
+	struct nvme_ctrl *c = dev ? dev->priv : NULL;
+	if (!c || count == 0 || count > dev->info.max_sectors || lba >= c->sectors || count > c->sectors - lba)
+		return -E_INVAL;
+	u64 bytes = (u64)count * c->sector_size;
+	int rc = nvme_check_segs(segs, nseg, bytes);
+	if (rc < 0)
+		return rc;
+	if ((rc = nvme_usable(c)) < 0)
+		return rc;
+
+	struct nvme_sqe cmd = {
+		.cdw0 = write ? NVME_CMD_WRITE : NVME_CMD_READ,
+		.nsid = c->nsid,
+		.cdw10 = (u32)lba,
+		.cdw11 = (u32)(lba >> 32),
+		.cdw12 = count - 1, /* NLB, 0's based */
+	};
+	u8 *bounce = nvme_page(c, NVME_PG_BOUNCE);
+	struct blk_seg whole = { .addr = virt_to_phys(bounce), .len = (u32)bytes };
+	u64 *prp_list = (u64 *)nvme_page(c, NVME_PG_PRP), prp_list_pa = virt_to_phys(prp_list);
+	u64 prp1 = 0, prp2 = 0;
+	bool bounced = !nvme_build_prp(prp_list, prp_list_pa, segs, nseg, &prp1, &prp2);
+	if (bounced) {
+		if (write)
+			nvme_bounce_copy(bounce, segs, nseg, true);
+		nvme_build_prp(prp_list, prp_list_pa, &whole, 1, &prp1, &prp2); /* one page-aligned segment always fits */
+	}
+	cmd.prp1 = prp1;
+	cmd.prp2 = prp2;
+	rc = nvme_exec(c, &c->io, &cmd, NVME_IO_US);
+	if (rc == 0 && bounced && !write)
+		nvme_bounce_copy(bounce, segs, nseg, false);
+	return rc;
+}
+
+static int nvme_read(struct blk_dev *dev, u64 lba, u32 count, const struct blk_seg *segs, unsigned nseg)
+{
+	return nvme_rw(dev, lba, count, segs, nseg, false);
+}
+
+static int nvme_write(struct blk_dev *dev, u64 lba, u32 count, const struct blk_seg *segs, unsigned nseg)
+{
+	return nvme_rw(dev, lba, count, segs, nseg, true);
+}
+
+static int nvme_flush(struct blk_dev *dev)
+{
+	struct nvme_ctrl *c = dev ? dev->priv : NULL;
+	if (!c)
+		return -E_INVAL;
+	int rc = nvme_usable(c);
+	if (rc < 0)
+		return rc;
+	struct nvme_sqe cmd = { .cdw0 = NVME_CMD_FLUSH, .nsid = c->nsid };
+	return nvme_exec(c, &c->io, &cmd, NVME_FLUSH_US);
+}
+
+static const struct blk_ops nvme_ops = {
+	.read = nvme_read,
+	.write = nvme_write,
+	.flush = nvme_flush,
+};
+
+/* ---- IDENTIFY ------------------------------------------------------------ */
+
+static inline u32 nvme_le32(const u8 *p) { return p[0] | (u32)p[1] << 8 | (u32)p[2] << 16 | (u32)p[3] << 24; }
+static inline u64 nvme_le64(const u8 *p) { return nvme_le32(p) | (u64)nvme_le32(p + 4) << 32; }
+
+/* An ASCII field of IDENTIFY, trailing blanks removed, anything not
+ * printable as '?'. */
+static void nvme_str(char *dst, const u8 *src, size_t n)
+{
+	size_t len = 0;
+	for (size_t i = 0; i < n; i++) {
+		char ch = (char)src[i];
+		dst[i] = (ch >= 0x20 && ch < 0x7F) ? ch : '?';
+		if (ch != ' ' && ch != 0)
+			len = i + 1;
+	}
+	dst[len] = 0;
+}
+
+/* IDENTIFY NAMESPACE nsid: 0 with the geometry in *info when ferry can
+ * serve it, -E_NOTSUP (logged) when it cannot, another code on failure. */
+static int nvme_ns_info(struct nvme_ctrl *c, u32 nsid, struct blk_info *info)
+{
+	int rc = nvme_identify(c, NVME_CNS_NS, nsid);
+	if (rc < 0)
+		return rc;
+	const u8 *id = nvme_page(c, NVME_PG_IDENT);
+	u64 nsze = nvme_le64(id + NVME_IDN_NSZE);
+	unsigned fmt = id[NVME_IDN_FLBAS] & 0xF;
+	if (nsze == 0) {
+		log_info("nvme: nvme0n%u: inactive (size 0)", nsid);
+		return -E_NOTSUP;
+	}
+	if (fmt > id[NVME_IDN_NLBAF] || fmt >= NVME_IDN_LBAF_MAX) {
+		log_warn("nvme: nvme0n%u: LBA format %u is out of range", nsid, fmt);
+		return -E_NOTSUP;
+	}
+	u32 lbaf = nvme_le32(id + NVME_IDN_LBAF + 4 * fmt);
+	u32 ms = lbaf & 0xFFFF, lbads = (lbaf >> 16) & 0xFF;
+	if (ms != 0 || (lbads != 9 && lbads != 12)) {
+		log_warn("nvme: nvme0n%u: LBA format %u (2^%u bytes, %u metadata bytes) is not supported; "
+			 "ferry serves 512 or 4096 bytes without metadata", nsid, fmt, lbads, ms);
+		return -E_NOTSUP;
+	}
+	info->sectors = nsze;
+	info->sector_size = 1u << lbads;
+	info->max_sectors = c->max_bytes >> lbads;
+	info->read_only = id[NVME_IDN_NSATTR] & 1;
+	log_info("nvme: nvme0n%u: %lu sectors of %u bytes (%lu MiB)%s", nsid, nsze, info->sector_size,
+		 (nsze << lbads) >> 20, info->read_only ? ", write protected" : "");
+	return 0;
+}
+
+/* Every active namespace (CNS 2, or 1..NN where the controller has no
+ * such list) is a disk and is logged; ferry serves the first it can, or
+ * the one named want. */
+static int nvme_pick_ns(struct nvme_ctrl *c, u32 nn, const char *want, struct blk_info *info)
+{
+	static u32 ids[NVME_PAGE / 4];
+	unsigned n = 0;
+	if (nvme_identify(c, NVME_CNS_NS_LIST, 0) == 0) {
+		const u8 *id = nvme_page(c, NVME_PG_IDENT);
+		while (n < ARRAY_SIZE(ids) && nvme_le32(id + 4 * n))
+			ids[n] = nvme_le32(id + 4 * n), n++;
+	} else {
+		log_info("nvme: no active namespace list; trying namespaces 1..%u", nn);
+		for (u32 i = 1; i <= nn && n < ARRAY_SIZE(ids); i++)
+			ids[n++] = i;
+	}
+	log_info("nvme: %u namespace%s", n, n == 1 ? "" : "s");
+	int rc = -E_NOENT;
+	for (unsigned i = 0; i < n; i++) {
+		struct blk_info ns = *info; /* model and serial are the controller's */
+		char name[24];
+		int r = nvme_ns_info(c, ids[i], &ns);
+		fmt_snprintf(name, sizeof(name), "nvme0n%u", ids[i]);
+		if (r == 0 && blk_take(want, name) && !c->nsid) {
+			c->nsid = ids[i];
+			*info = ns;
+			rc = 0;
+		} else if (r < 0 && r != -E_NOTSUP && rc != 0) {
+			rc = r;
+		}
+	}
+	return rc;
+}
+
+/* IDENTIFY CONTROLLER: model, serial, MDTS, NN. */
+static int nvme_ctrl_info(struct nvme_ctrl *c, struct blk_info *info, u32 *nn)
+{
+	int rc = nvme_identify(c, NVME_CNS_CTRL, 0);
+	if (rc < 0)
+		return rc;
+	const u8 *id = nvme_page(c, NVME_PG_IDENT);
+	nvme_str(info->model, id + NVME_IDC_MN, 40);
+	nvme_str(info->serial, id + NVME_IDC_SN, 20);
+	u8 mdts = id[NVME_IDC_MDTS];
+	c->max_bytes = NVME_MAX_BYTES;
+	if (mdts && mdts < 20 && (NVME_PAGE << mdts) < c->max_bytes)
+		c->max_bytes = NVME_PAGE << mdts;
+	*nn = nvme_le32(id + NVME_IDC_NN);
+	log_info("nvme: model \"%s\" serial \"%s\", %u namespaces, %u KiB per request", info->model, info->serial,
+		 *nn, c->max_bytes / 1024);
+	return 0;
+}
+
+/* ---- Probe --------------------------------------------------------------- */
+
+/* Undoes a probe that failed after pci_claim: a controller ferry stopped
+ * (CC.EN clear, CSTS.RDY followed) goes back to the guest and its pages to
+ * the pool; one that would not stop may still move data and stays
+ * quarantined with its pages. */
+static void nvme_abandon(struct nvme_ctrl *c)
+{
+	if (c->regs && c->enabled && nvme_disable(c) < 0) {
+		pci_quarantine(c->pci, "nvme: the controller would not stop");
+		return;
+	}
+	if (c->dma)
+		page_free(c->dma, NVME_DMA_PAGES);
+	pci_release(c->pci);
+}
+
+/* CAP: the NVM command set, 4 KiB pages, the timeout and the doorbells. */
+static int nvme_read_cap(struct nvme_ctrl *c, u64 bar_size)
+{
+	c->cap = nvme_rd(c, NVME_CAP) | (u64)nvme_rd(c, NVME_CAP + 4) << 32;
+	c->vs = nvme_rd(c, NVME_VS);
+	c->dstrd = (u32)((c->cap >> NVME_CAP_DSTRD_SHIFT) & NVME_CAP_DSTRD_MASK);
+	u64 to = (c->cap >> NVME_CAP_TO_SHIFT) & NVME_CAP_TO_MASK;
+	c->to_us = (to ? to : 1) * NVME_TO_UNIT_US;
+	log_info("nvme: NVMe %u.%u, CAP=%016lx (timeout %lu ms, doorbell stride %u)", c->vs >> 16, (c->vs >> 8) & 0xFF,
+		 c->cap, c->to_us / 1000, 4u << c->dstrd);
+	if (!(c->cap & NVME_CAP_CSS_NVM) || ((c->cap >> NVME_CAP_MPSMIN_SHIFT) & NVME_CAP_MPSMIN_MASK) != 0) {
+		log_err("nvme: the controller lacks the NVM command set or 4 KiB pages (CAP=%016lx)", c->cap);
+		return -E_NOTSUP;
+	}
+	if (nvme_db(c, 1, true) + 4 > bar_size) {
+		log_err("nvme: BAR0 (%lx bytes) does not hold the doorbells of queue 1", bar_size);
+		return -E_IO;
+	}
+	return 0;
+}
+
+static int nvme_probe(const char *want, struct blk_dev **out)
+{
+	struct pci_dev *pd = pci_find_class(NVME_PCI_CLASS, NVME_PCI_SUBCLASS, NVME_PCI_PROGIF, 0);
+	struct nvme_ctrl *c = &nvme_ctrl;
+	u32 nn = 0;
+	int rc;
+
+	if (!pd) {
+		log_debug("nvme: no NVMe controller");
+		return -E_NOENT;
+	}
+	if (pd->owner) {
+		log_warn("nvme: %02x:%02x.%x is already taken by %s", pd->bus, pd->dev, pd->fn, pd->owner);
+		return -E_EXIST;
+	}
+	const struct pci_bar *bar = &pd->bar[NVME_PCI_BAR];
+	if (bar->is_io || bar->base == 0 || bar->size < NVME_REGS_MIN) {
+		log_err("nvme: %02x:%02x.%x: BAR0 is missing, too small or not memory", pd->bus, pd->dev, pd->fn);
+		return -E_IO;
+	}
+	log_info("nvme: %02x:%02x.%x %04x:%04x", pd->bus, pd->dev, pd->fn, pd->vendor, pd->device);
+	pci_claim(pd, "nvme");
+	*c = (struct nvme_ctrl){ .pci = pd, .regs = mmio_map(bar->base, bar->size), .dma = page_alloc(NVME_DMA_PAGES) };
+	nvme_blk = (struct blk_dev){ 0 };
+	rc = -E_NOMEM;
+	if (!c->regs || !c->dma)
+		goto fail;
+	if ((rc = nvme_read_cap(c, bar->size)) < 0 || (rc = nvme_bring_up(c)) < 0 ||
+	    (rc = nvme_ctrl_info(c, &nvme_blk.info, &nn)) < 0 || (rc = nvme_pick_ns(c, nn, want, &nvme_blk.info)) < 0)
+		goto fail;
+	c->sector_size = nvme_blk.info.sector_size;
+	c->sectors = nvme_blk.info.sectors;
+	fmt_snprintf(nvme_name, sizeof(nvme_name), "nvme0n%u", c->nsid);
+	nvme_blk.name = nvme_name;
+	nvme_blk.ops = &nvme_ops;
+	nvme_blk.priv = c;
+	*out = &nvme_blk;
+	return 0;
+
+fail:
+	if (rc == -E_NOENT)
+		log_info("nvme: no namespace ferry can serve on %02x:%02x.%x", pd->bus, pd->dev, pd->fn);
+	nvme_abandon(c);
+	return rc;
+}
+
+const struct blk_driver nvme_driver = {
+	.name = "nvme",
+	.probe = nvme_probe,
+};

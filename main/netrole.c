@@ -32,6 +32,21 @@ static u64 bad_mac_frames(void)
 	return stats ? stats->rx_drop[NET_DROP_MAC] : 0;
 }
 
+/* One line when frames of another protocol version arrive: the first few,
+ * then every 1000 (anyone on the wire can send them). */
+static void log_version(const char *role)
+{
+	static u64 reported;
+	u64 n = stats ? stats->rx_drop[NET_DROP_VERSION] : 0;
+	if (n == reported || (reported >= 8 && n - reported < 1000))
+		return;
+	reported = n;
+	const u8 *m = stats->bad_version_from;
+	log_warn("%s: dropped %lu frames of ferry protocol version %u (last from %02x:%02x:%02x:%02x:%02x:%02x); "
+		 "this ferry speaks version %u only: run the same ferry release on both ends",
+		 role, n, stats->bad_version, m[0], m[1], m[2], m[3], m[4], m[5], NET_VERSION);
+}
+
 void netrole_log_stats(void)
 {
 	char line[400];
@@ -73,6 +88,7 @@ struct blk_dev *netrole_client_start(struct nic *nic)
 			return d;
 		}
 		waited += slice;
+		log_version("client");
 		if (waited < total)
 			log_info("client: no server yet after %lu s%s", waited / 1000000,
 				 bad_mac_frames() ? "; some answers failed authentication" : "");
@@ -128,6 +144,7 @@ static void server_poll(struct vm *vm)
 		log_warn("server: %lu frames failed authentication so far (a client with another key?)", bad);
 		reported_bad = bad;
 	}
+	log_version("server");
 	log_refusal();
 }
 

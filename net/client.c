@@ -16,7 +16,7 @@
 
 static const u8 bcast[ETH_ALEN] = { 0xff, 0xff, 0xff, 0xff, 0xff, 0xff };
 
-static void cl_emit(struct net_client *c, const struct net_key *key, struct net_msg *m)
+static void cl_emit(struct net_client *c, struct net_key *key, struct net_msg *m)
 {
 	int len = net_encode(c->tx_buf, key, m);
 	if (len < 0 || c->link.send(c->link.ctx, c->tx_buf, (size_t)len) < 0) {
@@ -56,12 +56,12 @@ static void send_hello(struct net_client *c)
 	const u8 *dst = c->bound ? c->server : c->cfg.want_server ? c->cfg.server_mac : bcast;
 	cl_fill(c, dst, &m);
 	m.dst_sess = 0;
-	m.counter = ++c->kc_counter;
+	m.counter = ++c->hello_counter;
 	memcpy(m.b.hello.name, c->ident, NET_NAME_MAX);
 	memcpy(m.b.hello.nc, c->hs.nc, NET_NONCE_LEN);
 	m.b.hello.dev = c->cfg.dev;
 	m.b.hello.max_frame = NET_FRAME_MAX;
-	cl_emit(c, &c->kc_key, &m);
+	cl_emit(c, &c->hello_key, &m);
 }
 
 static void send_bind(struct net_client *c)
@@ -101,7 +101,7 @@ void cl_send_discover(struct net_client *c)
 		hs->tag = c->next_tag++;
 		/* Never repeats (our session and a count), and unpredictable to
 		 * anyone without our key. */
-		net_nonce(&c->kc_key, c->cfg.session, hs->tag, hs->nc);
+		net_nonce(&c->kc_mac, c->cfg.session, hs->tag, hs->nc);
 		c->stats.handshakes++;
 	}
 	send_hello(c);
@@ -213,8 +213,15 @@ static int got_bind_answer(struct net_client *c, const struct net_msg *m)
  * when no key of ours fits (counted). */
 static const struct net_key *key_for(struct net_client *c, const struct net_hdr *h, const u8 *src)
 {
-	if (h->type == NET_T_COOKIE)
-		return &c->kc_key;
+	if (h->type == NET_T_COOKIE) {
+		/* Under the server session it claims (a forged claim only
+		 * costs us a derivation: the tag then fails). */
+		if (c->cookie_ssess != h->src_sess || !h->src_sess) {
+			net_cookie_key(c->kc, h->src_sess, c->cfg.session, &c->cookie_key);
+			c->cookie_ssess = h->src_sess;
+		}
+		return &c->cookie_key;
+	}
 	if (c->hs.phase == NET_HS_BIND && h->tag == c->hs.tag && !memcmp(src, c->hs.server, ETH_ALEN))
 		return &c->hs.rx;
 	if (!c->bound) {
@@ -239,7 +246,7 @@ int cl_rx(struct net_client *c, struct net_msg *m)
 	struct net_hdr h;
 	int v = net_peek(c->rx_buf, len, c->cfg.mac, &h);
 	if (v != NET_OK) {
-		c->stats.rx_drop[v]++;
+		net_count_drop(&c->stats, v, c->rx_buf, &h);
 		return RX_DROP;
 	}
 	if (memcmp(c->rx_buf, c->cfg.mac, ETH_ALEN) != 0) {
@@ -379,7 +386,8 @@ int net_client_init(struct net_client *c, const struct net_client_cfg *cfg, cons
 		c->cfg.dead_time_us = NET_DEAD_TIME_US;
 	c->link = *link;
 	memcpy(c->kc, cfg->key, NET_CLIENT_KEY_LEN);
-	net_key_init(&c->kc_key, c->kc, sizeof(c->kc));
+	hmac_sha256_init(&c->kc_mac, c->kc, sizeof(c->kc));
+	net_hello_key(c->kc, c->cfg.session, &c->hello_key);
 	c->next_tag = 1;
 	str_copy(c->name, "net", sizeof(c->name));
 	c->blk.name = c->name;

@@ -59,8 +59,11 @@ struct net_client {
 	struct net_link link;
 	char ident[NET_NAME_MAX + 1]; /* the client's name, NUL-padded (the wire field) */
 	u8 kc[NET_CLIENT_KEY_LEN];    /* K_c: the session keys derive from it */
-	struct net_key kc_key;        /* K_c as HMAC pads: HELLO and COOKIE */
-	u64 kc_counter;               /* frames sent under K_c */
+	struct hmac_sha256_ctx kc_mac; /* K_c as HMAC pads: handshake nonces */
+	struct net_key hello_key;     /* K_hello of our boot session: HELLO */
+	u64 hello_counter;            /* last counter sent under hello_key */
+	struct net_key cookie_key;    /* K_cookie for the server session cookie_ssess */
+	u64 cookie_ssess;             /* 0: cookie_key not derived yet */
 	struct net_key tx, rx;        /* the bound session's keys: c2s, s2c */
 	u64 counter;                  /* last counter sent under tx */
 	u64 next_tag;                 /* tags: 1, 2, ... per session, never reused */

@@ -26,11 +26,34 @@ void net_client_key(const struct net_master *mk, const char *name, size_t len, u
 
 static void put64(u8 *p, u64 v) { memcpy(p, &v, 8); }
 
+/* HKDF(K_c, no salt, label | a | b) as a frame key; b only when two. */
+static void handshake_key(const u8 kc[NET_CLIENT_KEY_LEN], const char *label, size_t llen, u64 a, u64 b,
+			  bool two, struct net_key *out)
+{
+	u8 info[16 + 16], key[AEAD_KEY_LEN];
+	memcpy(info, label, llen);
+	put64(info + llen, a);
+	put64(info + llen + 8, b);
+	hkdf(NULL, 0, kc, NET_CLIENT_KEY_LEN, info, llen + (two ? 16 : 8), key, sizeof(key));
+	net_key_init(out, key);
+	secure_wipe(key, sizeof(key));
+}
+
+void net_hello_key(const u8 kc[NET_CLIENT_KEY_LEN], u64 csess, struct net_key *out)
+{
+	handshake_key(kc, "ferry v3 hello", 14, csess, 0, false, out);
+}
+
+void net_cookie_key(const u8 kc[NET_CLIENT_KEY_LEN], u64 ssess, u64 csess, struct net_key *out)
+{
+	handshake_key(kc, "ferry v3 cookie", 15, ssess, csess, true, out);
+}
+
 void net_session_keys(const u8 kc[NET_CLIENT_KEY_LEN], const struct net_binding *b, struct net_key *c2s,
 		      struct net_key *s2c)
 {
 	u8 salt[2 * NET_NONCE_LEN], prk[HKDF_PRK_SIZE], key[32];
-	/* "ferry v2 c2s" | client MAC | server MAC | session | ts | dev */
+	/* "ferry v3 c2s" | client MAC | server MAC | session | ts | dev */
 	u8 info[12 + 2 * ETH_ALEN + 8 + 8 + 2];
 	memcpy(salt, b->nc, NET_NONCE_LEN);
 	memcpy(salt + NET_NONCE_LEN, b->ns, NET_NONCE_LEN);
@@ -40,20 +63,20 @@ void net_session_keys(const u8 kc[NET_CLIENT_KEY_LEN], const struct net_binding 
 	put64(info + 24, b->csess);
 	put64(info + 32, b->ts);
 	memcpy(info + 40, &b->dev, 2);
-	memcpy(info, "ferry v2 c2s", 12);
+	memcpy(info, "ferry v3 c2s", 12);
 	hkdf_expand(prk, sizeof(prk), info, sizeof(info), key, sizeof(key));
-	net_key_init(c2s, key, sizeof(key));
-	memcpy(info, "ferry v2 s2c", 12);
+	net_key_init(c2s, key);
+	memcpy(info, "ferry v3 s2c", 12);
 	hkdf_expand(prk, sizeof(prk), info, sizeof(info), key, sizeof(key));
-	net_key_init(s2c, key, sizeof(key));
+	net_key_init(s2c, key);
 	secure_wipe(prk, sizeof(prk));
 	secure_wipe(key, sizeof(key));
 }
 
-void net_cookie_of(const struct net_key *secret, const struct net_binding *b, const char *name_field,
+void net_cookie_of(const struct hmac_sha256_ctx *secret, const struct net_binding *b, const char *name_field,
 		   u8 out[NET_COOKIE_LEN])
 {
-	struct hmac_sha256_ctx c = secret->base;
+	struct hmac_sha256_ctx c = *secret;
 	u8 full[SHA256_DIGEST_SIZE], v[8];
 	hmac_sha256_update(&c, "ferry v2 cookie", 15);
 	hmac_sha256_update(&c, b->cmac, ETH_ALEN);
@@ -69,9 +92,9 @@ void net_cookie_of(const struct net_key *secret, const struct net_binding *b, co
 	memcpy(out, full, NET_COOKIE_LEN);
 }
 
-void net_nonce(const struct net_key *k, u64 a, u64 b, u8 out[NET_NONCE_LEN])
+void net_nonce(const struct hmac_sha256_ctx *k, u64 a, u64 b, u8 out[NET_NONCE_LEN])
 {
-	struct hmac_sha256_ctx c = k->base;
+	struct hmac_sha256_ctx c = *k;
 	u8 full[SHA256_DIGEST_SIZE], v[16];
 	put64(v, a);
 	put64(v + 8, b);

@@ -1,7 +1,7 @@
-/* The ferry block protocol's codec, MAC and replay window (net/proto.h,
- * docs/protocol.md).  Strict: every length and field is checked, in the
- * order that keeps unauthenticated input from steering anything but the
- * location of the MAC. */
+/* The ferry block protocol's codec, frame protection and replay window
+ * (net/proto.h, docs/protocol.md).  Strict: every length and field is
+ * checked, in the order that keeps unauthenticated input from steering
+ * anything but the location of the tag. */
 #include "proto.h"
 #include "lib/string.h"
 #include "lib/fmt.h"
@@ -11,9 +11,10 @@ _Static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__, "the wire format is th
 
 static const u8 bcast[ETH_ALEN] = { 0xff, 0xff, 0xff, 0xff, 0xff, 0xff };
 
-void net_key_init(struct net_key *k, const void *key, size_t len)
+void net_key_init(struct net_key *k, const u8 key[AEAD_KEY_LEN])
 {
-	hmac_sha256_init(&k->base, key, len);
+	memcpy(k->k, key, AEAD_KEY_LEN);
+	k->sent = 0;
 }
 
 void net_key_wipe(struct net_key *k)
@@ -21,23 +22,36 @@ void net_key_wipe(struct net_key *k)
 	secure_wipe(k, sizeof(*k));
 }
 
-static void mac_of(const struct net_key *k, const u8 *msg, size_t len, u8 out[NET_MAC_LEN])
+u32 net_type_dir(u8 type)
 {
-	struct hmac_sha256_ctx c = k->base;
-	u8 full[SHA256_DIGEST_SIZE];
-
-	hmac_sha256_update(&c, msg, len);
-	hmac_sha256_final(&c, full);
-	memcpy(out, full, NET_MAC_LEN);
+	switch (type) {
+	case NET_T_DEVINFO:
+	case NET_T_DATA:
+	case NET_T_NEED:
+	case NET_T_STATUS:
+	case NET_T_COOKIE: return NET_DIR_S2C;
+	default: return NET_DIR_C2S;
+	}
 }
 
-/* Constant time: the comparison does not reveal how many bytes matched. */
-static bool mac_equal(const u8 *a, const u8 *b)
+bool net_body_clear(u8 type)
 {
-	u8 diff = 0;
-	for (unsigned i = 0; i < NET_MAC_LEN; i++)
-		diff |= a[i] ^ b[i];
-	return diff == 0;
+	return type == NET_T_HELLO || type == NET_T_COOKIE || type == NET_T_BIND;
+}
+
+/* direction (le32) | counter (le64): distinct counters under one key give
+ * distinct nonces, and the two directions never share one. */
+static void nonce_of(u8 type, u64 counter, u8 nonce[AEAD_NONCE_LEN])
+{
+	u32 dir = net_type_dir(type);
+	memcpy(nonce, &dir, 4);
+	memcpy(nonce + 4, &counter, 8);
+}
+
+/* How much of a frame of len bytes (tag included) is additional data. */
+static size_t aad_len(u8 type, size_t len)
+{
+	return net_body_clear(type) ? len - NET_MAC_LEN : ETH_HLEN + NET_HDR_LEN;
 }
 
 const char *net_verdict_name(int v)
@@ -245,9 +259,9 @@ int net_check(const struct net_msg *m)
 	return NET_DROP_TYPE;
 }
 
-int net_encode(u8 *out, const struct net_key *key, const struct net_msg *m)
+int net_encode(u8 *out, struct net_key *key, const struct net_msg *m)
 {
-	if (net_check(m) != NET_OK)
+	if (net_check(m) != NET_OK || m->counter <= key->sent)
 		return -E_INVAL;
 	u32 blen = net_body_len(m->type, m->data_len);
 	u32 fixed = blen - m->data_len;
@@ -276,7 +290,11 @@ int net_encode(u8 *out, const struct net_key *key, const struct net_msg *m)
 	memcpy(out + ETH_HLEN + NET_HDR_LEN, &m->b, fixed);
 	if (m->data_len)
 		memcpy(out + ETH_HLEN + NET_HDR_LEN + fixed, m->data, m->data_len);
-	mac_of(key, out, len, out + len);
+	u8 nonce[AEAD_NONCE_LEN];
+	nonce_of(m->type, m->counter, nonce);
+	size_t ad = aad_len(m->type, len + NET_MAC_LEN);
+	aead_seal(key->k, nonce, out, ad, out + ad, len - ad, out + ad, out + len);
+	key->sent = m->counter;
 	return (int)(len + NET_MAC_LEN);
 }
 
@@ -300,7 +318,7 @@ int net_peek(const u8 *frame, size_t len, const u8 *self, struct net_hdr *h)
 	return NET_OK;
 }
 
-int net_decode(const u8 *frame, size_t len, const struct net_key *key, const u8 *self, struct net_msg *m)
+int net_decode(u8 *frame, size_t len, const struct net_key *key, const u8 *self, struct net_msg *m)
 {
 	const struct net_eth *eth = (const struct net_eth *)frame;
 	struct net_hdr h;
@@ -308,13 +326,14 @@ int net_decode(const u8 *frame, size_t len, const struct net_key *key, const u8 
 	if (v != NET_OK)
 		return v;
 
-	u8 mac[NET_MAC_LEN];
-	size_t mlen = len - NET_MAC_LEN;
-	mac_of(key, frame, mlen, mac);
-	if (!mac_equal(mac, frame + mlen))
+	u8 nonce[AEAD_NONCE_LEN];
+	nonce_of(h.type, h.counter, nonce);
+	size_t mlen = len - NET_MAC_LEN, ad = aad_len(h.type, len);
+	if (aead_open(key->k, nonce, frame, ad, frame + ad, mlen - ad, frame + ad, frame + mlen) < 0)
 		return NET_DROP_MAC;
 
-	/* Authentic from here on: a peer holding the key sent exactly this. */
+	/* Authentic from here on: a peer holding the key sent exactly this,
+	 * and the body is plaintext now. */
 	memset(m, 0, sizeof(*m));
 	memcpy(m->dst, eth->dst, ETH_ALEN);
 	memcpy(m->src, eth->src, ETH_ALEN);
@@ -455,6 +474,15 @@ bool net_replay_accept(struct net_replay *w, u64 ctr)
 }
 
 /* ---- Statistics ---------------------------------------------------------- */
+
+void net_count_drop(struct net_stats *st, int v, const u8 *frame, const struct net_hdr *h)
+{
+	st->rx_drop[v]++;
+	if (v == NET_DROP_VERSION) {
+		st->bad_version = h->version;
+		memcpy(st->bad_version_from, frame + ETH_ALEN, ETH_ALEN);
+	}
+}
 
 int net_stats_format(const struct net_stats *st, char *buf, size_t size)
 {

@@ -1,4 +1,5 @@
-/* The ferry block protocol: wire format, codec, MAC and replay window.
+/* The ferry block protocol: wire format, codec, frame protection and
+ * replay window.
  *
  * A client ferry (no disk) carries its guest's block commands over raw
  * Ethernet (EtherType 0x88B5) to a server ferry that owns the disk.  This
@@ -8,28 +9,36 @@
  *
  * A frame is:
  *
- *   Ethernet header (14) | ferry header (40) | body (hdr.len bytes) | MAC (16)
+ *   Ethernet header (14) | ferry header (40) | body (hdr.len bytes) | tag (16)
  *
  * at most 1514 bytes.  All multi-byte fields after the EtherType are
  * little-endian (ferry runs on x86 only; the structs below are its native
- * layout, and a _Static_assert refuses a big-endian build).  The MAC is the
- * first 16 bytes of HMAC-SHA-256(key, every byte before the MAC, Ethernet
- * header included), where the key is the client's own key for HELLO and
- * COOKIE and the session's key for its direction for everything else
- * (net/keys.h). */
+ * layout, and a _Static_assert refuses a big-endian build).
+ *
+ * Every frame is sealed with AEAD_CHACHA20_POLY1305 (RFC 8439, lib/aead.h)
+ * under the key of its direction (net/keys.h): the nonce is the direction
+ * (4 bytes, 1 = client to server, 2 = server to client, known from the
+ * type) followed by the frame's counter (8 bytes); the additional data is
+ * the Ethernet and ferry headers; the body is the ciphertext and the tag
+ * follows it.  The handshake's bodies (HELLO, COOKIE, BIND) hold nothing
+ * secret and are read before the key is known, so for those three types
+ * the body is additional data too and the ciphertext is empty.  A sender
+ * never seals two frames under one (key, counter): net_encode refuses a
+ * counter not above the last one sealed under the key. */
 #ifndef FERRY_NET_PROTO_H
 #define FERRY_NET_PROTO_H
 
 #include "lib/types.h"
 #include "lib/sha256.h"
+#include "lib/aead.h"
 #include "platform/nic.h"
 #include "platform/blk.h"
 
 #define NET_ETHERTYPE 0x88B5 /* IEEE 802 local experimental 1 */
-#define NET_VERSION 2
+#define NET_VERSION 3 /* 2: HMAC-SHA-256-128, bodies in the clear */
 
 #define NET_HDR_LEN 40  /* the ferry header */
-#define NET_MAC_LEN 16  /* truncated HMAC-SHA-256 */
+#define NET_MAC_LEN AEAD_TAG_LEN /* the Poly1305 tag */
 #define NET_OVERHEAD (ETH_HLEN + NET_HDR_LEN + NET_MAC_LEN)  /* 70 */
 #define NET_FRAME_MAX NIC_MAX_FRAME                        /* 1514 */
 #define NET_BODY_MAX (NET_FRAME_MAX - NET_OVERHEAD)        /* 1444 */
@@ -226,14 +235,24 @@ struct net_msg {
 
 /* ---- Keys and the codec -------------------------------------------------- */
 
-/* One direction's key (a client key, or a session key), hashed into
- * HMAC's inner and outer pads once.  net_encode seals and net_decode opens
- * frames under it; nothing else looks inside. */
+/* One direction's key: a handshake key or a session key (net/keys.h).
+ * sent is the highest counter net_encode sealed under it; it refuses any
+ * counter not above, so no (key, nonce) pair seals two frames.  A copy of
+ * the struct carries sent along, so keys move between owners as a whole. */
 struct net_key {
-	struct hmac_sha256_ctx base;
+	u8 k[AEAD_KEY_LEN];
+	u64 sent;
 };
-void net_key_init(struct net_key *k, const void *key, size_t len);
+void net_key_init(struct net_key *k, const u8 key[AEAD_KEY_LEN]);
 void net_key_wipe(struct net_key *k);
+
+/* The direction of a message type: NET_DIR_C2S or NET_DIR_S2C (the
+ * nonce's first word). */
+enum { NET_DIR_C2S = 1, NET_DIR_S2C = 2 };
+u32 net_type_dir(u8 type);
+/* Is the body of this type additional data (the handshake's), not
+ * ciphertext? */
+bool net_body_clear(u8 type);
 
 /* Why net_decode refused a frame (0: accepted). */
 enum net_verdict {
@@ -242,7 +261,7 @@ enum net_verdict {
 	NET_DROP_DST,       /* destination is neither self nor broadcast */
 	NET_DROP_LEN,       /* truncated, oversize, or hdr.len disagrees with the frame length */
 	NET_DROP_VERSION,   /* hdr.version != NET_VERSION */
-	NET_DROP_MAC,       /* the MAC does not verify */
+	NET_DROP_MAC,       /* the tag does not verify (tampered, or another key) */
 	NET_DROP_TYPE,      /* authentic, but an unknown message type */
 	NET_DROP_MALFORMED, /* authentic, but a field breaks the rules */
 	NET_VERDICT_COUNT,
@@ -253,20 +272,23 @@ const char *net_verdict_name(int v);
  * an unknown type. */
 u32 net_body_len(u8 type, u32 data_len);
 
-/* Encodes m into out (NET_FRAME_MAX bytes) and appends the MAC.  Returns the
- * frame length, or -E_INVAL when m breaks a rule the decoder enforces (the
- * encoder never emits a frame its peer would refuse). */
-int net_encode(u8 *out, const struct net_key *key, const struct net_msg *m);
+/* Encodes and seals m into out (NET_FRAME_MAX bytes) under key.  Returns
+ * the frame length, or -E_INVAL when m breaks a rule the decoder enforces
+ * (the encoder never emits a frame its peer would refuse) or m->counter is
+ * not above key->sent; on success key->sent becomes m->counter. */
+int net_encode(u8 *out, struct net_key *key, const struct net_msg *m);
 
-/* Parses and authenticates frame: 0 and *m, or a NET_DROP_* reason.  self
+/* Parses, authenticates and decrypts frame in place: 0 and *m (m->data
+ * points into frame), or a NET_DROP_* reason with frame unchanged.  self
  * (may be NULL: any destination) is the receiver's MAC address; broadcast
  * is accepted as well, and the role decides which types may arrive so. */
-int net_decode(const u8 *frame, size_t len, const struct net_key *key, const u8 *self, struct net_msg *m);
+int net_decode(u8 *frame, size_t len, const struct net_key *key, const u8 *self, struct net_msg *m);
 
-/* The checks before the MAC (EtherType, destination, lengths, version):
+/* The checks before the tag (EtherType, destination, lengths, version):
  * 0 and the header, or NET_DROP_*.  The roles use it to choose the key a
  * frame must verify under (by its type, ticket or client name) before
- * net_decode authenticates it. */
+ * net_decode authenticates it.  A frame of another protocol version is
+ * NET_DROP_VERSION with h->version set (the roles log it). */
 int net_peek(const u8 *frame, size_t len, const u8 *self, struct net_hdr *h);
 
 /* A client name: 1 to NET_NAME_MAX bytes of printable ASCII other than
@@ -366,7 +388,14 @@ struct net_stats {
 	/* server */
 	u64 hellos, binds, bind_dups, identifies, reads, read_hits, writes, write_dups, flushes, errors;
 	u64 buf_evictions, peer_evictions, needs;
+	/* the last frame of another protocol version: its version and sender */
+	u8 bad_version;
+	u8 bad_version_from[ETH_ALEN];
 };
+
+/* Counts a frame net_peek or net_decode refused for reason v (h: its
+ * header, as net_peek filled it), noting another version's sender. */
+void net_count_drop(struct net_stats *st, int v, const u8 *frame, const struct net_hdr *h);
 
 /* "name=value" for every non-zero field, space separated.  Returns the
  * length the full text has (like snprintf). */

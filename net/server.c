@@ -21,6 +21,7 @@ void srv_send(struct net_server *s, struct net_srv_peer *p, struct net_msg *m)
 	m->src_sess = b->ticket;
 	m->dst_sess = p->sess;
 	m->counter = ++b->tx_counter;
+	s->sealed++;
 	int len = net_encode(s->tx, &b->tx_key, m);
 	if (len < 0 || s->link.send(s->link.ctx, s->tx, (size_t)len) < 0) {
 		s->stats.tx_errors++;
@@ -345,7 +346,7 @@ static void do_frame(struct net_server *s, size_t len)
 	struct net_hdr h;
 	int v = net_peek(s->rx, len, s->cfg.mac, &h);
 	if (v != NET_OK) {
-		s->stats.rx_drop[v]++;
+		net_count_drop(&s->stats, v, s->rx, &h);
 		return;
 	}
 	if (h.type == NET_T_HELLO) {
@@ -433,7 +434,7 @@ int net_server_init(struct net_server *s, const struct net_server_cfg *cfg, cons
 	memcpy(ctx, &cfg->session, 8);
 	memcpy(ctx + 8, cfg->mac, ETH_ALEN);
 	hkdf(ctx, sizeof(ctx), cfg->key, cfg->key_len, "ferry v2 cookie secret", 22, sec, sizeof(sec));
-	net_key_init(&s->cookie, sec, sizeof(sec));
+	hmac_sha256_init(&s->cookie, sec, sizeof(sec));
 	secure_wipe(sec, sizeof(sec));
 	s->nbufs = (unsigned)MIN(cfg->buf_size / NET_MAX_REQ_BYTES, (size_t)NET_SRV_MAX_BUFS);
 	for (unsigned i = 0; i < s->nbufs; i++)

@@ -106,9 +106,13 @@ struct net_server {
 	struct net_server_cfg cfg;
 	struct net_link link;
 	struct net_master master;   /* client keys derive from it */
-	struct net_key cookie;      /* this boot's cookie secret */
+	struct hmac_sha256_ctx cookie; /* this boot's cookie secret */
 	struct net_b_devinfo info;  /* what DEVINFO says */
-	u64 counter;                /* last counter sent under a client key (COOKIE) */
+	/* Frames sealed this boot: a COOKIE or a refusal is sealed at
+	 * ++sealed, and a new binding's counters start above it, so even a
+	 * binding whose keys come back (a BIND bound again after its slot was
+	 * reset) never seals under a counter used before. */
+	u64 sealed;
 	u64 nonces;                 /* server nonces made */
 	u64 last_ts;                /* the last COOKIE's ts: each one later */
 	u64 tickets;                /* tickets issued */

@@ -88,7 +88,8 @@ static u64 next_ts(struct net_server *s)
 
 void srv_hello(struct net_server *s, size_t len, const struct net_hdr *h)
 {
-	/* The name picks the key, so it is read before the MAC. */
+	/* The name picks the key, so it is read before the tag (the HELLO's
+	 * body is additional data, in the clear). */
 	if (h->len != sizeof(struct net_b_hello)) {
 		s->stats.rx_drop[NET_DROP_LEN]++;
 		return;
@@ -101,13 +102,14 @@ void srv_hello(struct net_server *s, size_t len, const struct net_hdr *h)
 	struct net_key k;
 	struct net_msg m;
 	net_client_key(&s->master, hb->name, nlen, kc);
-	net_key_init(&k, kc, sizeof(kc));
-	secure_wipe(kc, sizeof(kc));
+	net_hello_key(kc, h->src_sess, &k);
+	char name[NET_NAME_MAX];
+	memcpy(name, hb->name, NET_NAME_MAX);
 	int v = net_decode(s->rx, len, &k, s->cfg.mac, &m);
 	if (v != NET_OK) {
 		s->stats.rx_drop[v]++;
 		if (v == NET_DROP_MAC)
-			note_refusal(s, NET_REFUSE_KEY, hb->name);
+			note_refusal(s, NET_REFUSE_KEY, name);
 		goto out;
 	}
 	if (m.b.hello.dev != NET_DEV_ANY && m.b.hello.dev != 0) {
@@ -121,7 +123,7 @@ void srv_hello(struct net_server *s, size_t len, const struct net_hdr *h)
 	net_nonce(&s->cookie, s->cfg.session, ++s->nonces, b.ns);
 
 	struct net_msg c = { .type = NET_T_COOKIE, .tag = m.tag, .src_sess = s->cfg.session,
-			     .dst_sess = m.src_sess, .counter = ++s->counter };
+			     .dst_sess = m.src_sess, .counter = ++s->sealed };
 	memcpy(c.dst, m.src, ETH_ALEN);
 	memcpy(c.src, s->cfg.mac, ETH_ALEN);
 	struct net_b_cookie *ck = &c.b.cookie;
@@ -133,12 +135,15 @@ void srv_hello(struct net_server *s, size_t len, const struct net_hdr *h)
 	net_cookie_of(&s->cookie, &b, m.b.hello.name, ck->cookie);
 	s->stats.rx_ok++;
 	s->stats.hellos++;
+	net_key_wipe(&k);
+	net_cookie_key(kc, s->cfg.session, m.src_sess, &k);
 	int n = net_encode(s->tx, &k, &c);
 	if (n < 0 || s->link.send(s->link.ctx, s->tx, (size_t)n) < 0)
 		s->stats.tx_errors++;
 	else
 		s->stats.tx_frames++;
 out:
+	secure_wipe(kc, sizeof(kc));
 	net_key_wipe(&k);
 }
 
@@ -235,7 +240,7 @@ static void bind_again(struct net_server *s, struct net_srv_peer *p, size_t len,
 static void bind_busy(struct net_server *s, const struct net_msg *m, struct net_key *tx)
 {
 	struct net_msg r = { .type = NET_T_STATUS, .tag = m->tag, .src_sess = s->cfg.session,
-			     .dst_sess = m->src_sess, .counter = 1 };
+			     .dst_sess = m->src_sess, .counter = ++s->sealed };
 	memcpy(r.dst, m->src, ETH_ALEN);
 	memcpy(r.src, s->cfg.mac, ETH_ALEN);
 	r.b.status.status = NET_ST_BUSY;
@@ -275,7 +280,7 @@ static void bind_new(struct net_server *s, struct net_srv_peer *p, const struct 
 	p->cur.tx_key = *s2c;
 	net_replay_init(&p->cur.win);
 	net_replay_mark(&p->cur.win, m->counter);
-	p->cur.tx_counter = 0;
+	p->cur.tx_counter = s->sealed;
 	p->last_use = now;
 	s->stats.rx_ok++;
 	s->stats.binds++;

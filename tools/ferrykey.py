@@ -19,6 +19,8 @@ import sys
 
 CLIENT_KEY_SALT = b"ferry client key"
 NAME_MAX = 32
+SERVER_TYPES = {2, 5, 7, 9, 10}  # DEVINFO DATA NEED STATUS COOKIE
+CLEAR_TYPES = {1, 10, 11}        # HELLO COOKIE BIND: the body is additional data
 
 
 def hkdf_extract(salt, ikm):
@@ -65,7 +67,23 @@ def session_keys(kc, nc, ns, cmac, smac, csess, ts, dev):
     """(K_c2s, K_s2c) of one binding; cmac and smac are 6 bytes each."""
     prk = hkdf_extract(nc + ns, kc)
     ctx = cmac + smac + struct.pack("<QQH", csess, ts, dev)
-    return (hkdf_expand(prk, b"ferry v2 c2s" + ctx, 32), hkdf_expand(prk, b"ferry v2 s2c" + ctx, 32))
+    return (hkdf_expand(prk, b"ferry v3 c2s" + ctx, 32), hkdf_expand(prk, b"ferry v3 s2c" + ctx, 32))
+
+
+def hello_key(kc, csess):
+    """K_hello: seals the HELLOs of the client boot session csess."""
+    return hkdf(None, kc, b"ferry v3 hello" + struct.pack("<Q", csess), 32)
+
+
+def cookie_key(kc, ssess, csess):
+    """K_cookie: seals the server boot session ssess's COOKIEs to csess."""
+    return hkdf(None, kc, b"ferry v3 cookie" + struct.pack("<QQ", ssess, csess), 32)
+
+
+def frame_nonce(mtype, counter):
+    """The AEAD nonce of a frame: direction (1 client to server, 2 server
+    to client, by type) | counter, little-endian."""
+    return struct.pack("<IQ", 2 if mtype in SERVER_TYPES else 1, counter)
 
 
 def main():

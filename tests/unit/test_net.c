@@ -4,8 +4,10 @@
  * bit corruption, serving RAM disks that count every call.
  *
  * Every frame any side sends is checked on the wire: it must be at most
- * 1514 bytes and decode (MAC included) under a key its sender holds for
- * that peer (the client's own key, or a session's).
+ * 1514 bytes and open (tag included) under a key its sender holds for
+ * that peer (a handshake key, or a session's), and a ledger of every
+ * (key, nonce) sealed checks that none seals two frames and that each
+ * key's counters rise strictly, retransmissions included.
  *
  * The servers hold KEY as their master key; each client holds the key
  * derived from it for its name (client_start), as tools/ferrykey.py makes
@@ -70,7 +72,75 @@ static struct sim {
 	unsigned down_after_writes;
 	u64 restart_at, restart_session, restart_delay;
 	u64 replay_at; /* the captured server frames go to client 0 again then */
+	/* (key, nonce) pairs sealed on the wire since sim_reset, and each
+	 * key's last counter */
+	u64 sealed, nonce_reuse, ctr_regress, ledger_full;
 } S;
+
+/* ---- The nonce ledger ---------------------------------------------------------- */
+
+#define LEDGER_SLOTS (1u << 17)
+#define LEDGER_KEYS 256
+static struct sealing {
+	u8 key[32];
+	u8 nonce[12];
+	bool used;
+} *ledger;
+static struct key_last {
+	u8 key[32];
+	u64 last;
+} key_last[LEDGER_KEYS];
+static unsigned nkeys;
+
+static void ledger_reset(void)
+{
+	if (!ledger)
+		ledger = malloc(LEDGER_SLOTS * sizeof(*ledger));
+	memset(ledger, 0, LEDGER_SLOTS * sizeof(*ledger));
+	nkeys = 0;
+	S.sealed = S.nonce_reuse = S.ctr_regress = S.ledger_full = 0;
+}
+
+/* Notes that key sealed a frame under nonce (direction | counter). */
+static void ledger_note(const u8 key[32], const u8 nonce[12])
+{
+	u64 h = 0xcbf29ce484222325ull;
+	for (unsigned i = 0; i < 32; i++)
+		h = (h ^ key[i]) * 0x100000001b3ull;
+	for (unsigned i = 0; i < 12; i++)
+		h = (h ^ nonce[i]) * 0x100000001b3ull;
+	S.sealed++;
+	for (u64 probe = 0; probe < LEDGER_SLOTS; probe++) {
+		struct sealing *e = &ledger[(h + probe) & (LEDGER_SLOTS - 1)];
+		if (!e->used) {
+			e->used = true;
+			memcpy(e->key, key, 32);
+			memcpy(e->nonce, nonce, 12);
+			break;
+		}
+		if (!memcmp(e->key, key, 32) && !memcmp(e->nonce, nonce, 12)) {
+			S.nonce_reuse++;
+			return;
+		}
+		if (probe == LEDGER_SLOTS - 1)
+			S.ledger_full++;
+	}
+	u64 ctr;
+	memcpy(&ctr, nonce + 4, 8);
+	for (unsigned i = 0; i < nkeys; i++)
+		if (!memcmp(key_last[i].key, key, 32)) {
+			if (ctr <= key_last[i].last)
+				S.ctr_regress++;
+			key_last[i].last = ctr;
+			return;
+		}
+	if (nkeys == LEDGER_KEYS) {
+		S.ledger_full++;
+		return;
+	}
+	memcpy(key_last[nkeys].key, key, 32);
+	key_last[nkeys++].last = ctr;
+}
 
 static struct net_server *srv[MAX_SRV];
 static const char *srv_clients[MAX_SRV]; /* the next server_start's clients= */
@@ -149,26 +219,39 @@ static int client_of(const u8 *mac)
 	return -1;
 }
 
+static const u8 *opened_by; /* the key of the last opens() that succeeded */
+
 static bool opens(const void *frame, size_t len, const struct net_key *k)
 {
 	struct net_msg m;
-	return net_decode(frame, len, k, NULL, &m) == NET_OK;
+	u8 copy[NET_FRAME_MAX];
+	if (len > sizeof(copy))
+		return false;
+	memcpy(copy, frame, len); /* net_decode decrypts in place */
+	if (net_decode(copy, len, k, NULL, &m) != NET_OK)
+		return false;
+	static u8 k_copy[32];
+	memcpy(k_copy, k->k, 32);
+	opened_by = k_copy;
+	return true;
 }
 
 /* Does the frame verify under a key its sender holds for this exchange?
- * A client: its own key, its session's, its handshake's.  A server: the
- * client's key (COOKIE), the handshake's (a refusal), or a binding of one
- * of its slots. */
+ * A client: its HELLO key, its session's, its handshake's.  A server: the
+ * COOKIE key for its session and the client's, the handshake's (a
+ * refusal), or a binding of one of its slots. */
 static bool sealed_right(const struct port *pt, const void *frame, size_t len)
 {
 	int c = pt->server ? client_of(frame) : (int)pt->idx;
 	if (c < 0)
 		return false;
 	const struct net_client *cl = cli[c];
-	if (opens(frame, len, &cl->kc_key))
-		return true;
 	if (!pt->server)
-		return opens(frame, len, &cl->tx) || opens(frame, len, &cl->hs.tx);
+		return opens(frame, len, &cl->hello_key) || opens(frame, len, &cl->tx) || opens(frame, len, &cl->hs.tx);
+	struct net_key ck;
+	net_cookie_key(cl->kc, srv[pt->idx]->cfg.session, cl->cfg.session, &ck);
+	if (opens(frame, len, &ck))
+		return true;
 	if (opens(frame, len, &cl->hs.rx))
 		return true;
 	for (unsigned i = 0; i < NET_SRV_PEERS; i++) {
@@ -191,8 +274,15 @@ static int wire_send(void *ctx, const void *frame, size_t len)
 	}
 	if (len == NET_FRAME_MAX)
 		S.full_frames++;
-	if (!sealed_right(pt, frame, len))
+	if (!sealed_right(pt, frame, len)) {
 		S.bad_frames++;
+	} else {
+		u8 nonce[12];
+		u32 dir = net_type_dir(type);
+		memcpy(nonce, &dir, 4);
+		memcpy(nonce + 4, (const u8 *)frame + 38, 8);
+		ledger_note(opened_by, nonce);
+	}
 	if (!pt->server) {
 		if (S.capture_c2s)
 			push(&S.cap_c2s, frame, len, 0);
@@ -418,6 +508,7 @@ static void sim_reset(u64 seed)
 	S.flood = false;
 	S.down_after_writes = 0;
 	S.restart_at = S.restart_session = S.restart_delay = S.replay_at = 0;
+	ledger_reset();
 	disk_init(0, 8192, 512, 65535, "RAM DISK A");
 	disk_init(1, 4096, 512, 65535, "RAM DISK B");
 }
@@ -500,10 +591,13 @@ static int pair(const struct net_client_cfg *over)
 
 static bool wire_clean(void)
 {
-	if (S.bad_frames || S.oversize || S.qdrops)
-		printf("  wire: %llu bad, %llu oversize, %llu queue drops\n", (unsigned long long)S.bad_frames,
-		       (unsigned long long)S.oversize, (unsigned long long)S.qdrops);
-	return !S.bad_frames && !S.oversize && !S.qdrops;
+	if (S.bad_frames || S.oversize || S.qdrops || S.nonce_reuse || S.ctr_regress || S.ledger_full)
+		printf("  wire: %llu bad, %llu oversize, %llu queue drops, %llu nonces reused, %llu counters not "
+		       "rising, %llu ledger overflows\n",
+		       (unsigned long long)S.bad_frames, (unsigned long long)S.oversize, (unsigned long long)S.qdrops,
+		       (unsigned long long)S.nonce_reuse, (unsigned long long)S.ctr_regress,
+		       (unsigned long long)S.ledger_full);
+	return !S.bad_frames && !S.oversize && !S.qdrops && !S.nonce_reuse && !S.ctr_regress && !S.ledger_full;
 }
 
 static void fill(u8 *p, size_t n, u32 seed)
@@ -853,7 +947,10 @@ TEST(wrong_key_applies_nothing)
 	memcpy(cli[2], cli[1], sizeof(*cli[1]));
 	cli[2]->blk.priv = cli[2];
 	cli[2]->link = fake.link;
-	cli[2]->kc_key = cli[2]->tx = cli[2]->rx = fake.kc_key;
+	cli[2]->hello_key = cli[2]->tx = cli[2]->rx = fake.hello_key;
+	memcpy(cli[2]->kc, fake.kc, sizeof(fake.kc));
+	cli[2]->kc_mac = fake.kc_mac;
+	cli[2]->cookie_ssess = 0;
 	cli[2]->cfg.retries = 2;
 	cli[2]->cfg.rebind_after = 100;
 	cli[2]->cfg.dead_time_us = 1;
@@ -1321,7 +1418,10 @@ TEST(client_key_cannot_act_as_another)
 	memcpy(cli[2], cli[1], sizeof(*cli[1]));
 	cli[2]->blk.priv = cli[2];
 	cli[2]->link = link;
-	cli[2]->kc_key = cli[2]->tx = cli[2]->rx = cli[0]->tx; /* whatever alice holds */
+	cli[2]->hello_key = cli[2]->tx = cli[2]->rx = cli[0]->tx; /* whatever alice holds */
+	memcpy(cli[2]->kc, cli[0]->kc, sizeof(cli[0]->kc));
+	cli[2]->kc_mac = cli[0]->kc_mac;
+	cli[2]->cookie_ssess = 0;
 	cli[2]->cfg.retries = 2;
 	cli[2]->cfg.rebind_after = 100;
 	fill(bufa, 8 * 512, 80);
@@ -1331,7 +1431,7 @@ TEST(client_key_cannot_act_as_another)
 	/* Alice forging the server's answers to Bob: STATUS OK for Bob's next
 	 * write (the server being down), and a COOKIE, under each of her keys. */
 	S.up[0] = false;
-	const struct net_key *hers[] = { &cli[0]->kc_key, &cli[0]->tx, &cli[0]->rx };
+	struct net_key hers[] = { cli[0]->hello_key, cli[0]->tx, cli[0]->rx, cli[0]->cookie_key };
 	u64 bad = cli[1]->stats.rx_drop[NET_DROP_MAC];
 	for (unsigned k = 0; k < ARRAY_SIZE(hers); k++) {
 		for (u64 d = 0; d < 3; d++) {
@@ -1340,7 +1440,8 @@ TEST(client_key_cannot_act_as_another)
 			smac(0, m.src);
 			cmac(1, m.dst);
 			u8 f[NET_FRAME_MAX];
-			int n = net_encode(f, hers[k], &m);
+			hers[k].sent = 0; /* a forger picks any counter */
+			int n = net_encode(f, &hers[k], &m);
 			CHECK(n > 0);
 			push(&S.to_cli[1], f, (size_t)n, S.now + 1000 * d);
 		}
@@ -1351,7 +1452,8 @@ TEST(client_key_cannot_act_as_another)
 		c.b.cookie.ts = 1;
 		c.b.cookie.max_frame = NET_FRAME_MAX;
 		u8 f[NET_FRAME_MAX];
-		int n = net_encode(f, hers[k], &c);
+		hers[k].sent = 0;
+		int n = net_encode(f, &hers[k], &c);
 		CHECK(n > 0);
 		push(&S.to_cli[1], f, (size_t)n, S.now + 500);
 	}
@@ -1779,6 +1881,153 @@ TEST(a_write_whose_status_was_lost_lands_once_on_the_new_server)
 	status_lost_before_restart(34, 1000, 512); /* three bursts */
 }
 
+/* ---- Frame protection -------------------------------------------------------- */
+
+/* The ledger itself: a (key, nonce) sealed twice, or a key's counter
+ * going back, is counted (so wire_clean can fail). */
+TEST(nonce_ledger_catches_reuse)
+{
+	sim_reset(40);
+	u8 k1[32] = { 1 }, k2[32] = { 2 }, n[12] = { 1 };
+	n[4] = 5;
+	ledger_note(k1, n);
+	ledger_note(k2, n);
+	CHECK(wire_clean());
+	ledger_note(k1, n);
+	CHECK_EQ(S.nonce_reuse, 1);
+	n[4] = 4;
+	ledger_note(k2, n);
+	CHECK_EQ(S.ctr_regress, 1);
+	CHECK(!wire_clean());
+}
+
+/* Thousands of frames over a link that loses a quarter of them: every
+ * retransmission is sealed again under a new counter, each key's counters
+ * rise strictly and no (key, nonce) pair seals two frames. */
+TEST(thousands_of_frames_never_reuse_a_nonce)
+{
+	struct net_client_cfg cfg = { .rto_us = 2000, .rto_max_us = 16000, .retries = 30 };
+	sim_reset(41);
+	CHECK_EQ(pair(&cfg), 0);
+	impair(250, 50, 10, 300);
+	for (unsigned k = 0; k < 24; k++) {
+		u32 count = 64 + rnd(448);
+		u64 lba = rnd(8192 - count + 1);
+		fill(bufa, count * 512, 4100 + k);
+		CHECK_EQ(io(0, true, lba, count, bufa, 1 + rnd(4)), 0);
+		memset(bufb, 0, count * 512);
+		CHECK_EQ(io(0, false, lba, count, bufb, 1 + rnd(4)), 0);
+		CHECK(!memcmp(bufa, bufb, count * 512));
+	}
+	CHECK(S.sealed > 5000);
+	CHECK(cli[0]->stats.retransmits > 50);
+	CHECK_EQ(srv[0]->peers[0].cur.tx_key.sent, srv[0]->peers[0].cur.tx_counter);
+	CHECK_EQ(cli[0]->tx.sent, cli[0]->counter);
+	CHECK(wire_clean());
+}
+
+static unsigned mac_drops(void)
+{
+	return (unsigned)srv[0]->stats.rx_drop[NET_DROP_MAC];
+}
+
+/* Pushes f (len bytes) to server 0 and runs it: the MAC drops it caused. */
+static unsigned refused(const u8 *f, size_t len)
+{
+	unsigned before = mac_drops();
+	push(&S.to_srv[0], f, len, S.now);
+	run_servers();
+	return mac_drops() - before;
+}
+
+/* A sealed WRITE tampered anywhere (header, payload, tag), moved to another
+ * client's session, turned around, or kept for the client's next session,
+ * is refused before it touches anything; its data is not on the wire. */
+TEST(sealed_frames_are_useless_elsewhere)
+{
+	sim_reset(42);
+	CHECK_EQ(pair(NULL), 0);
+	CHECK_EQ(client_start(1, 0xC11E27C11E270002ull, NULL, KEY), 0);
+	CHECK_EQ(net_client_discover(cli[1], 5000000), 0);
+	S.capture_c2s = true;
+	fill(bufa, 4 * 512, 4242);
+	CHECK_EQ(io(0, true, 100, 4, bufa, 1), 0);
+	S.capture_c2s = false;
+	int at = -1;
+	for (unsigned i = 0; i < S.cap_c2s.n; i++)
+		if (S.cap_c2s.p[i].buf[15] == NET_T_WRITE)
+			at = (int)i;
+	CHECK(at >= 0);
+	const struct pkt *w = &S.cap_c2s.p[at];
+	size_t len = w->len;
+	u8 f[NET_FRAME_MAX];
+	/* The payload is not in the clear: no 16 bytes of it on the wire. */
+	for (unsigned off = 0; off + 16 <= 4 * 512; off += 16)
+		for (size_t i = 0; i + 16 <= len; i++)
+			CHECK(memcmp(w->buf + i, bufa + off, 16) != 0);
+	unsigned writes = disk[0].writes;
+	/* Tampered: a header field (the tag, 46), a payload byte, the tag. */
+	static const unsigned spots[] = { 16, 20, 38, 46, 54, 70, 300, 1 };
+	for (unsigned i = 0; i < ARRAY_SIZE(spots); i++) {
+		memcpy(f, w->buf, len);
+		size_t off = spots[i] == 1 ? len - 1 : spots[i];
+		f[off] ^= 0x20;
+		CHECK_EQ(refused(f, len), 1);
+	}
+	/* The same frame addressed as client 1's (its address, session and
+	 * ticket): it lands on client 1's binding and fails there. */
+	memcpy(f, w->buf, len);
+	cmac(1, f + 6);
+	memcpy(f + 22, &cli[1]->cfg.session, 8);
+	memcpy(f + 30, &cli[1]->ticket, 8);
+	CHECK_EQ(refused(f, len), 1);
+	/* The other direction of the same session, and the other session. */
+	struct net_msg m;
+	memcpy(f, w->buf, len);
+	CHECK_EQ(net_decode(f, len, &cli[0]->rx, NULL, &m), NET_DROP_MAC);
+	CHECK_EQ(net_decode(f, len, &cli[1]->tx, NULL, &m), NET_DROP_MAC);
+	CHECK(!memcmp(f, w->buf, len)); /* a refused frame is left as it was */
+	CHECK_EQ(net_decode(f, len, &srv[0]->peers[0].cur.rx_key, NULL, &m), NET_OK);
+	CHECK(!memcmp(m.data, bufa + m.b.data.chunk * NET_CHUNK, m.data_len)); /* the control: it opens */
+	/* The client's next session (a new handshake): the old frame under the
+	 * new ticket is refused, while the client's new frames are taken. */
+	CHECK_EQ(net_client_discover(cli[0], 5000000), 0);
+	memcpy(f, w->buf, len);
+	memcpy(f + 30, &cli[0]->ticket, 8);
+	CHECK_EQ(refused(f, len), 1);
+	CHECK_EQ(disk[0].writes, writes);
+	CHECK_EQ(io(0, false, 100, 4, bufb, 1), 0);
+	CHECK(!memcmp(bufa, bufb, 4 * 512));
+	CHECK(wire_clean());
+}
+
+/* net_encode refuses a counter not above the key's last: a sender cannot
+ * seal two frames under one nonce even by mistake. */
+TEST(encode_refuses_a_counter_that_does_not_rise)
+{
+	sim_reset(43);
+	CHECK_EQ(pair(NULL), 0);
+	struct net_key k = cli[0]->tx;
+	struct net_msg m = { .type = NET_T_FLUSH, .tag = 9, .src_sess = 1, .dst_sess = 2, .counter = k.sent };
+	u8 f[NET_FRAME_MAX];
+	CHECK_EQ(net_encode(f, &k, &m), -E_INVAL);
+	m.counter = k.sent - 1;
+	CHECK_EQ(net_encode(f, &k, &m), -E_INVAL);
+	m.counter = k.sent + 1;
+	CHECK(net_encode(f, &k, &m) > 0);
+	CHECK_EQ(k.sent, m.counter);
+	CHECK_EQ(net_encode(f, &k, &m), -E_INVAL);
+	/* A client whose counter was wound back by two: its next two frames
+	 * are not sent (counted); the retransmission after them, under the next
+	 * counter up, is. */
+	u64 errs = cli[0]->stats.tx_errors;
+	cli[0]->counter -= 2;
+	CHECK_EQ(io(0, false, 0, 1, bufb, 1), 0);
+	CHECK_EQ(cli[0]->stats.tx_errors - errs, 2);
+	CHECK(cli[0]->stats.retransmits >= 2);
+	CHECK(wire_clean());
+}
+
 int main(void)
 {
 	console_register(&log_sink);
@@ -1820,5 +2069,9 @@ int main(void)
 	RUN(an_idle_client_waits_the_full_dead_time);
 	RUN(replayed_server_frames_do_not_end_a_silence);
 	RUN(a_write_whose_status_was_lost_lands_once_on_the_new_server);
+	RUN(nonce_ledger_catches_reuse);
+	RUN(thousands_of_frames_never_reuse_a_nonce);
+	RUN(sealed_frames_are_useless_elsewhere);
+	RUN(encode_refuses_a_counter_that_does_not_rise);
 	return CHECK_SUMMARY();
 }

@@ -46,11 +46,11 @@ test_shell_SRCS = tests/unit/test_shell.c guest/shell.c guest/shell_cmds.c $(wil
 	lib/sha256.c lib/string.c lib/fmt.c lib/err.c
 
 UNIT_TESTS += test_proto
-test_proto_SRCS = tests/unit/test_proto.c net/proto.c net/keys.c lib/hkdf.c lib/sha256.c lib/fmt.c lib/string.c lib/err.c
+test_proto_SRCS = tests/unit/test_proto.c net/proto.c net/keys.c lib/aead.c lib/chacha20.c lib/poly1305.c lib/hkdf.c lib/sha256.c lib/fmt.c lib/string.c lib/err.c
 
 UNIT_TESTS += test_net
 test_net_SRCS = tests/unit/test_net.c net/client.c net/client_req.c net/server.c net/server_bind.c net/proto.c \
-	net/keys.c platform/console.c lib/hkdf.c lib/sha256.c lib/fmt.c lib/string.c lib/err.c
+	net/keys.c platform/console.c lib/aead.c lib/chacha20.c lib/poly1305.c lib/hkdf.c lib/sha256.c lib/fmt.c lib/string.c lib/err.c
 
 UNIT_TESTS += test_config
 test_config_SRCS = tests/unit/test_config.c platform/config.c tests/unit/fake_hv.c lib/string.c lib/fmt.c lib/err.c

@@ -48,6 +48,9 @@ test_shell_SRCS = tests/unit/test_shell.c guest/shell.c guest/shell_cmds.c $(wil
 UNIT_TESTS += test_proto
 test_proto_SRCS = tests/unit/test_proto.c net/proto.c net/keys.c lib/hkdf.c lib/sha256.c lib/fmt.c lib/string.c lib/err.c
 
+UNIT_TESTS += test_aoe
+test_aoe_SRCS = tests/unit/test_aoe.c net/aoe.c lib/string.c
+
 UNIT_TESTS += test_net
 test_net_SRCS = tests/unit/test_net.c net/client.c net/client_req.c net/server.c net/server_bind.c net/proto.c \
 	net/keys.c platform/console.c lib/hkdf.c lib/sha256.c lib/fmt.c lib/string.c lib/err.c

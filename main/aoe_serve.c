@@ -29,18 +29,22 @@ static int demux_recv(void *ctx, void *buf, size_t cap, size_t *len)
 	for (unsigned n = 0; n < AOE_POLL_BUDGET; n++) {
 		size_t got;
 		int rc = nic_link.recv(nic_link.ctx, rx, sizeof(rx), &got);
-		if (rc < 0)
+		if (rc < 0) {
+			aoe_target_commit(&target); /* the batch is over: flush, answer the writes */
 			return rc;
+		}
 		if (is_aoe(rx, got)) {
 			aoe_target_frame(&target, rx, got);
 			continue;
 		}
 		if (got > cap)
 			continue; /* longer than the ferry protocol's frames: not one */
+		aoe_target_commit(&target);
 		memcpy(buf, rx, got);
 		*len = got;
 		return 0;
 	}
+	aoe_target_commit(&target);
 	return -E_NOENT;
 }
 
@@ -93,7 +97,7 @@ void aoe_serve_log_stats(void)
 		return;
 	const struct aoe_target_stats *s = &target.stats;
 	log_info("aoe: rx %lu tx %lu (tx errors %lu) dropped %lu; configs %lu identifies %lu reads %lu writes %lu "
-		 "flushes %lu; E answers %lu, ATA errors %lu",
+		 "flushes %lu (batch flushes %lu); E answers %lu, ATA errors %lu",
 		 s->rx, s->tx, s->tx_errors, s->dropped, s->configs, s->identifies, s->reads, s->writes, s->flushes,
-		 s->errors, s->ata_failed);
+		 s->commits, s->errors, s->ata_failed);
 }

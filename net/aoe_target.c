@@ -136,7 +136,8 @@ static struct ata_result ata_fail(struct aoe_target *t, u8 error)
 }
 
 /* A READ or WRITE, 28- or 48-bit: -1 when the request itself is bad (E
- * flag, error 2), else *r. */
+ * flag, error 2), else *r: 0 to answer now, 1 for a write whose answer
+ * waits for the flush. */
 static int ata_rw(struct aoe_target *t, const struct aoe_ata *a, bool write, bool ext, struct ata_result *r)
 {
 	u32 count = a->count;
@@ -169,19 +170,19 @@ static int ata_rw(struct aoe_target *t, const struct aoe_ata *a, bool write, boo
 	}
 	/* The frame's data may sit anywhere; the disk wants 4-byte alignment. */
 	memcpy(buf, a->data, count * AOE_SECTOR);
-	/* Durable before the answer: Linux's initiator never flushes. */
-	if (disk_rw(t, true, lba, count, buf) < 0 || t->cfg.dev->ops->flush(t->cfg.dev) < 0) {
+	if (disk_rw(t, true, lba, count, buf) < 0) {
 		*r = ata_fail(t, ATA_ER_ABRT);
 		return 0;
 	}
 	*r = (struct ata_result){ ATA_ST_DRDY, 0, 0 };
-	return 0;
+	return 1; /* answer once durable (aoe_target_commit) */
 }
 
 static void do_ata(struct aoe_target *t, struct aoe_msg *m)
 {
 	struct aoe_ata *a = &m->b.ata;
 	struct ata_result r = { ATA_ST_DRDY, 0, 0 };
+	int held = 0;
 	if (t->nres && !mac_in(t->res, t->nres, m->src)) {
 		reply_error(t, m, AOE_ERR_RESERVED);
 		return;
@@ -198,7 +199,8 @@ static void do_ata(struct aoe_target *t, struct aoe_msg *m)
 	case ATA_CMD_WRITE_EXT: {
 		bool write = a->cmd == ATA_CMD_WRITE || a->cmd == ATA_CMD_WRITE_EXT;
 		bool ext = a->cmd == ATA_CMD_READ_EXT || a->cmd == ATA_CMD_WRITE_EXT;
-		if (ata_rw(t, a, write, ext, &r) < 0) {
+		held = ata_rw(t, a, write, ext, &r);
+		if (held < 0) {
 			reply_error(t, m, AOE_ERR_ARG);
 			return;
 		}
@@ -219,7 +221,34 @@ static void do_ata(struct aoe_target *t, struct aoe_msg *m)
 	a->aflags &= AOE_AF_EXT | AOE_AF_DEV | AOE_AF_ASYNC | AOE_AF_WRITE;
 	a->data = t->tx + AOE_ATA_HDR_LEN;
 	a->data_len = r.data_len;
-	send_reply(t, m);
+	if (!held) {
+		send_reply(t, m);
+		return;
+	}
+	/* Linux's initiator never flushes: the write must be durable
+	 * before it hears of it. */
+	a->data_len = 0;
+	t->pending[t->npending++] = *m;
+	if (t->npending == AOE_TGT_PENDING)
+		aoe_target_commit(t);
+}
+
+void aoe_target_commit(struct aoe_target *t)
+{
+	if (!t->npending)
+		return;
+	t->stats.commits++;
+	bool ok = t->cfg.dev->ops->flush(t->cfg.dev) == 0;
+	for (unsigned i = 0; i < t->npending; i++) {
+		struct aoe_msg *m = &t->pending[i];
+		if (!ok) {
+			struct ata_result r = ata_fail(t, ATA_ER_ABRT);
+			m->b.ata.cmd = r.status;
+			m->b.ata.feature = r.error;
+		}
+		send_reply(t, m);
+	}
+	t->npending = 0;
 }
 
 /* ---- Query Config, MAC mask list, reserve/release -------------------------------- */

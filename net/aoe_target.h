@@ -18,6 +18,7 @@
 #define AOE_TGT_RES_MAX 16   /* MACs in the reserve list */
 #define AOE_TGT_MAX_SECTORS 17 /* per frame: a 9000-byte MTU */
 #define AOE_TGT_FWVER 0x0001
+#define AOE_TGT_PENDING 32     /* write answers held for one flush */
 
 struct aoe_target_cfg {
 	u16 shelf;           /* 0 to 0xFFFE */
@@ -36,6 +37,7 @@ struct aoe_target_stats {
 	u64 dropped;   /* not for us, refused by a MAC list, a response, a runt */
 	u64 errors;    /* answered with the E flag */
 	u64 configs, identifies, reads, writes, flushes;
+	u64 commits;    /* flushes for batches of writes */
 	u64 ata_failed; /* answered with an ATA error status */
 };
 
@@ -51,6 +53,9 @@ struct aoe_target {
 	u8 res[AOE_TGT_RES_MAX][ETH_ALEN];
 	unsigned nres;
 	struct aoe_target_stats stats;
+	/* Answers to writes done but not yet flushed (aoe_target_commit). */
+	struct aoe_msg pending[AOE_TGT_PENDING];
+	unsigned npending;
 	/* Answers are built here; the disk reads and writes the data part
 	 * directly, so in ferry it must be host-physical = virtual (.bss). */
 	u8 tx[AOE_ATA_HDR_LEN + AOE_TGT_MAX_SECTORS * AOE_SECTOR] __aligned(4);
@@ -61,8 +66,16 @@ struct aoe_target {
  * (sectors other than 512 bytes, a frame too small for one sector). */
 int aoe_target_init(struct aoe_target *t, const struct aoe_target_cfg *cfg, const struct net_link *link);
 
-/* Handles one received frame (any EtherType: others are counted as dropped). */
+/* Handles one received frame (any EtherType: others are counted as
+ * dropped).  Answers to writes wait for aoe_target_commit (or for room):
+ * each write must be durable before its answer, and one flush for a
+ * batch costs far less than one per write. */
 void aoe_target_frame(struct aoe_target *t, const u8 *f, size_t len);
+
+/* Flushes the disk and sends the held write answers: call it after each
+ * batch of frames, before waiting for more.  A failed flush fails them
+ * all (ATA error status). */
+void aoe_target_commit(struct aoe_target *t);
 
 /* The 256 IDENTIFY DEVICE words (ATA8-ACS 7.16) for a disk of info, in
  * wire order (little-endian words), into out[512]. */

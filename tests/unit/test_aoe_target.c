@@ -73,6 +73,7 @@ static bool xfer(const u8 *src, const struct aoe_msg *m)
 		abort();
 	unsigned before = nsent;
 	aoe_target_frame(&tgt, req, n);
+	aoe_target_commit(&tgt);
 	if (nsent == before)
 		return false;
 	int v = aoe_decode(sent, sent_len, &ans);
@@ -245,6 +246,63 @@ TEST(write_then_read_lba28)
 	CHECK(xfer(HOST, &m));
 	CHECK_EQ(ans.b.ata.cmd, ATA_ST_DRDY | ATA_ST_ERR);
 	CHECK_EQ(ans.b.ata.feature, ATA_ER_ABRT);
+}
+
+/* Frames of one batch: writes are done at once, answered after one flush. */
+static void frame_only(const struct aoe_msg *m)
+{
+	struct aoe_msg q = *m;
+	memcpy(q.src, HOST, 6);
+	memcpy(q.dst, TGT, 6);
+	q.ver = AOE_VERSION;
+	size_t n = aoe_encode(req, sizeof(req), &q);
+	aoe_target_frame(&tgt, req, n);
+}
+
+TEST(writes_answered_after_one_flush)
+{
+	setup();
+	u8 a[1024], b[1024];
+	pattern(a, sizeof(a), 1);
+	pattern(b, sizeof(b), 2);
+	struct aoe_msg m = ata(ATA_CMD_WRITE_EXT, true, 100, 2, a);
+	m.tag = 1;
+	frame_only(&m);
+	m = ata(ATA_CMD_WRITE_EXT, true, 200, 2, b);
+	m.tag = 2;
+	frame_only(&m);
+	CHECK_EQ(nsent, 0); /* not durable yet: no answer */
+	CHECK_EQ(disk.ncalls, 2);
+	CHECK(!memcmp(disk.data + 100 * 512, a, 1024));
+	/* A read in the same batch is answered at once, with the new data. */
+	m = ata(ATA_CMD_READ_EXT, true, 100, 2, NULL);
+	m.tag = 3;
+	frame_only(&m);
+	CHECK_EQ(nsent, 1);
+	aoe_target_commit(&tgt);
+	CHECK_EQ(disk.ncalls, 4);
+	CHECK_EQ(disk.call[3].op, 'f');
+	CHECK_EQ(nsent, 3);
+	CHECK_EQ(aoe_decode(sent, sent_len, &ans), AOE_OK);
+	CHECK_EQ(ans.tag, 2);
+	CHECK_EQ(ans.b.ata.cmd, ATA_ST_DRDY);
+	aoe_target_commit(&tgt); /* nothing held: no flush */
+	CHECK_EQ(disk.ncalls, 4);
+	/* The flush fails: every held write is answered with an ATA error. */
+	m = ata(ATA_CMD_WRITE_EXT, true, 100, 2, b);
+	frame_only(&m);
+	disk.fail = -E_IO;
+	aoe_target_commit(&tgt);
+	CHECK_EQ(aoe_decode(sent, sent_len, &ans), AOE_OK);
+	CHECK_EQ(ans.flags, AOE_F_RESP);
+	CHECK(ans.b.ata.cmd & ATA_ST_FAIL);
+	disk.fail = 0;
+	/* A full batch flushes by itself. */
+	unsigned before = nsent;
+	for (unsigned i = 0; i < AOE_TGT_PENDING; i++)
+		frame_only(&m);
+	CHECK_EQ(nsent, before + AOE_TGT_PENDING);
+	CHECK_EQ(tgt.npending, 0);
 }
 
 TEST(duplicate_write_is_harmless)
@@ -500,6 +558,7 @@ TEST(random_frames)
 		}
 		unsigned calls = disk.ncalls;
 		aoe_target_frame(&tgt, req, len);
+		aoe_target_commit(&tgt);
 		if (disk.ncalls > calls && disk.call[calls].op == 'w') {
 			CHECK(len >= AOE_ATA_HDR_LEN && (req[27] == ATA_CMD_WRITE || req[27] == ATA_CMD_WRITE_EXT));
 			CHECK(req[24] & AOE_AF_WRITE);
@@ -516,6 +575,7 @@ int main(void)
 	RUN(identify);
 	RUN(write_then_read_lba48);
 	RUN(write_then_read_lba28);
+	RUN(writes_answered_after_one_flush);
 	RUN(duplicate_write_is_harmless);
 	RUN(ata_errors_by_status);
 	RUN(bad_requests_get_e_flag);

@@ -12,6 +12,7 @@
 #include "platform/lapic.h"
 #include "net/client.h"
 #include "net/server.h"
+#include "aoe_serve.h"
 
 static struct net_link link;
 static struct net_client client;
@@ -50,6 +51,7 @@ static void log_version(const char *role)
 void netrole_log_stats(void)
 {
 	char line[400];
+	aoe_serve_log_stats();
 	if (!stats)
 		return;
 	net_stats_format(stats, line, sizeof(line));
@@ -170,7 +172,10 @@ int netrole_server_start(struct vm *vm, struct nic *nic, struct blk_dev *disk)
 	};
 	memcpy(cfg.mac, nic->mac, ETH_ALEN);
 	net_link_nic(&link, nic);
-	int rc = net_server_init(&server, &cfg, &link);
+	int rc;
+	if (config.aoe && (rc = aoe_serve_start(&link, nic, disk)) < 0)
+		return rc;
+	rc = net_server_init(&server, &cfg, &link);
 	if (rc < 0) {
 		log_err("server: cannot export %s: %s", disk->name, err_name(rc));
 		return rc;

@@ -202,6 +202,33 @@ static int set_disk(const char *v, size_t vlen)
 	return 0;
 }
 
+/* aoe_allow: MAC addresses separated by ',' (blanks around them allowed). */
+static int set_mac_list(const char *key, const char *v, size_t vlen)
+{
+	u8 macs[CONFIG_AOE_ALLOW_MAX][6];
+	u32 n = 0;
+	for (size_t i = 0; i <= vlen;) {
+		size_t b = i;
+		while (i < vlen && v[i] != ',')
+			i++;
+		size_t e = i++;
+		while (b < e && (v[b] == ' ' || v[b] == '\t'))
+			b++;
+		while (e > b && (v[e - 1] == ' ' || v[e - 1] == '\t'))
+			e--;
+		if (n == CONFIG_AOE_ALLOW_MAX) {
+			cfg_err("%s lists more than %u addresses", key, CONFIG_AOE_ALLOW_MAX);
+			return -E_INVAL;
+		}
+		if (set_mac(key, v + b, e - b, macs[n]) < 0)
+			return -E_INVAL;
+		n++;
+	}
+	memcpy(config.aoe_allow, macs, sizeof(macs[0]) * n);
+	config.aoe_nallow = n;
+	return 0;
+}
+
 /* kernel, initrd: the name of a file in the stick's ferry folder, which
  * the loaders give as a boot module of that name.  A module's name is one
  * word, so no blanks; no folder; not ferry's own two files. */
@@ -234,6 +261,32 @@ static int set_file_name(const char *key, const char *v, size_t vlen, char *out)
 		return -E_INVAL;
 	}
 	return 0;
+}
+
+/* The AoE target's keys (docs/aoe.md): 0 or -E_INVAL, 1 when key is none
+ * of them. */
+static int set_aoe_key(const char *key, const char *v, size_t vlen)
+{
+	int choice, rc;
+	u32 x;
+	if (!strcmp(key, "aoe")) {
+		if ((rc = set_choice(key, v, vlen, onoff, &choice)) == 0)
+			config.aoe = choice;
+		return rc;
+	}
+	if (!strcmp(key, "aoe_shelf")) {
+		if ((rc = set_u32(key, v, vlen, 0, 0xFFFE, &x)) == 0)
+			config.aoe_shelf = (u16)x;
+		return rc;
+	}
+	if (!strcmp(key, "aoe_slot")) {
+		if ((rc = set_u32(key, v, vlen, 0, 0xFE, &x)) == 0)
+			config.aoe_slot = (u8)x;
+		return rc;
+	}
+	if (!strcmp(key, "aoe_allow"))
+		return set_mac_list(key, v, vlen);
+	return 1;
 }
 
 static int set_key(const char *k, size_t klen, const char *v, size_t vlen)
@@ -292,6 +345,8 @@ static int set_key(const char *k, size_t klen, const char *v, size_t vlen)
 			config.read_only = choice;
 		return rc;
 	}
+	if ((rc = set_aoe_key(key, v, vlen)) != 1)
+		return rc;
 	if (!strcmp(key, "virtio_blk")) {
 		if ((rc = set_choice(key, v, vlen, onoff, &choice)) == 0)
 			config.virtio_blk = choice;
@@ -391,6 +446,10 @@ int config_parse_file(const char *name, const char *text, size_t len)
 int config_check(void)
 {
 	where[0] = 0;
+	if (config.aoe && config.role != ROLE_SERVER) {
+		cfg_err("aoe=on makes a server answer ATA over Ethernet; it needs role=server");
+		return -E_INVAL;
+	}
 	if (config.role == ROLE_SERVER && !config.key_len) {
 		cfg_err("key is required for role=server (the master key clients' keys derive from, 32+ hex digits)");
 		return -E_INVAL;

@@ -22,6 +22,7 @@ enum nic_choice { NIC_ANY, NIC_E1000, NIC_VIRTIO };
 #define CONFIG_CLIENT_KEY_LEN 32 /* a client's own key (net/keys.h NET_CLIENT_KEY_LEN) */
 #define CONFIG_CLIENT_NAME_MAX 32 /* bytes of a client's name (net/proto.h NET_NAME_MAX) */
 #define CONFIG_CLIENTS_MAX 1023 /* bytes of the clients= list */
+#define CONFIG_AOE_ALLOW_MAX 16 /* MACs in aoe_allow (net/aoe_target.h AOE_TGT_ALLOW_MAX) */
 #define CONFIG_NAME_MAX 63 /* bytes of a file name (kernel, initrd) */
 #define CONFIG_DISK_MAX 23 /* bytes of disk=, a disk's name (e.g. nvme0n1, ahci0:port1) */
 
@@ -37,6 +38,11 @@ struct ferry_config {
 	bool want_server;       /* client: import only from server_mac */
 	u8 server_mac[6];
 	bool read_only;         /* server: export read-only */
+	bool aoe;               /* server: also answer ATA over Ethernet (unauthenticated) */
+	u16 aoe_shelf;          /* server: the AoE address shelf.slot */
+	u8 aoe_slot;
+	u8 aoe_allow[CONFIG_AOE_ALLOW_MAX][6]; /* server: MACs AoE answers; none: all */
+	u32 aoe_nallow;
 	bool virtio_blk;        /* local, client: the guest also gets a virtio-blk PCI device */
 	u32 discover_timeout;   /* client: seconds to wait for a server */
 	u32 dead_time;          /* client: seconds a silent server is waited for */

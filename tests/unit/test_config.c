@@ -264,6 +264,37 @@ TEST(secrets_masked_in_logs)
 	CHECK_STR(out, "key=<");
 }
 
+TEST(aoe_keys)
+{
+	reset();
+	CHECK(!config.aoe);
+	CHECK_EQ(config.aoe_shelf, 0);
+	CHECK_EQ(config.aoe_slot, 0);
+	CHECK_EQ(file("role = server\nkey = 00112233445566778899AABBCCDDEEFF\naoe = on\naoe_shelf = 65534\n"
+		      "aoe_slot = 254\naoe_allow = 52:54:00:00:00:01, 02-00-00-00-00-0a\n"),
+		 0);
+	CHECK(config.aoe);
+	CHECK_EQ(config.aoe_shelf, 65534);
+	CHECK_EQ(config.aoe_slot, 254);
+	CHECK_EQ(config.aoe_nallow, 2);
+	CHECK_EQ(config.aoe_allow[1][5], 0x0a);
+	CHECK_EQ(config_check(), 0);
+	CHECK_EQ(file("aoe_shelf = 65535\n"), -E_INVAL); /* the broadcast shelf */
+	CHECK_EQ(file("aoe_slot = 255\n"), -E_INVAL);
+	CHECK_EQ(file("aoe_allow = 52:54:00:00:00\n"), -E_INVAL);
+	CHECK_EQ(file("aoe_allow = 52:54:00:00:00:01,\n"), -E_INVAL);
+	CHECK_EQ(file("aoe = yes\n"), -E_INVAL);
+	CHECK_EQ(config.aoe_nallow, 2); /* a refused value changes nothing */
+	char many[400] = "aoe_allow = ";
+	for (int i = 0; i < 17; i++)
+		snprintf(many + strlen(many), sizeof(many) - strlen(many), "%s02:00:00:00:00:%02x", i ? "," : "", i);
+	CHECK_EQ(file(many), -E_INVAL);
+	reset();
+	CHECK_EQ(file("role = client\naoe = on\n"), 0);
+	CHECK_EQ(config_check(), -E_INVAL); /* AoE target is a server's */
+	CHECK(strstr(fake_log_last, "aoe=on") != NULL);
+}
+
 int main(void)
 {
 	RUN(defaults);
@@ -279,5 +310,6 @@ int main(void)
 	RUN(client_names_and_keys);
 	RUN(secrets_masked_in_logs);
 	RUN(disk_names);
+	RUN(aoe_keys);
 	return CHECK_SUMMARY();
 }

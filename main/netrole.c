@@ -13,19 +13,25 @@
 #include "net/client.h"
 #include "net/server.h"
 #include "aoe_serve.h"
+#include "platform/entropy.h"
 
 static struct net_link link;
 static struct net_client client;
 static struct net_server server;
 static const struct net_stats *stats;
 
-/* Different on every boot (the protocol's replay windows are per session). */
+/* Different on every boot: the protocol's replay windows, handshake keys,
+ * cookie secret and nonces all rest on it (docs/protocol.md). */
 static u64 new_session(const u8 *mac)
 {
-	u64 s = rdtsc() ^ ((u64)mac[2] << 40 | (u64)mac[3] << 32 | (u64)mac[4] << 24 | (u64)mac[5] << 16);
-	s ^= s >> 29;
-	s *= 0xBF58476D1CE4E5B9ULL;
-	return s ? s : 1;
+	u8 r[32];
+	u64 s;
+	entropy_get(mac, ETH_ALEN, r);
+	memcpy(&s, r, sizeof(s));
+	mem_wipe(r, sizeof(r));
+	s = s ? s : 1;
+	log_info("net: this boot's session is %016lx", s); /* on the wire in every header anyway */
+	return s;
 }
 
 static u64 bad_mac_frames(void)

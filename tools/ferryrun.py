@@ -4,7 +4,7 @@
 Used by `make run-local`, `make demo`, `make bench` and the emulator tests.
 Only the Python standard library is needed.
 
-QEMU runs with TCG (software emulation) and `-cpu qemu64,+svm,+npt`: AMD
+QEMU runs with TCG (software emulation) and `-cpu qemu64,+svm,+npt,+rdrand`: AMD
 SVM with nested paging, which is what ferry's SVM back end needs.  ferry
 ends the emulator through QEMU's isa-debug-exit device once the guest has
 powered off, so a run ends by itself.
@@ -29,7 +29,7 @@ ISO = os.path.join(BUILD, "ferry.iso")
 OVMF_CODE = "/usr/share/OVMF/OVMF_CODE.fd"
 OVMF_VARS = "/usr/share/OVMF/OVMF_VARS.fd"
 
-CPU_SVM = "qemu64,+svm,+npt"
+CPU_SVM = "qemu64,+svm,+npt,+rdrand"  # RDRAND: per-boot session values (platform/entropy.c)
 
 
 QEMU_NIC = {"e1000": "e1000", "e1000e": "e1000e", "virtio": "virtio-net-pci,disable-legacy=on",

@@ -296,3 +296,30 @@ for _nic in NICS:
     _register(client_started_first, f"pair_{_nic}_client_started_first")
     _register(wrong_key_touches_nothing, f"pair_{_nic}_wrong_key_touches_nothing")
     _register(server_killed_mid_run, f"pair_{_nic}_server_killed_mid_run")
+
+
+def lone_client_session(cpu):
+    run = ferryrun.run(ferryrun.qemu_cmd(
+        cpu=cpu, guest_cmds="ls /",
+        ferry_args=ferryrun.client_ferry_args(ferryrun.TEST_CLIENT_KEY, "e1000", 1),
+        extra=["-netdev", "user,id=n0,restrict=on", "-device", "e1000,netdev=n0"]), timeout=120)
+    m = run.find(r"^ferry: net: this boot's session is ([0-9a-f]{16})$")
+    assert m, run.output[-3000:]
+    return m.group(1), run
+
+
+@test
+def session_values_differ_per_boot_and_say_where_they_come_from(tmp):
+    """The session (and with it the handshake keys, cookie secret and the
+    nonces' uniqueness across boots) comes from RDRAND where the CPU has
+    it: two boots of one machine get different sessions and no warning.
+    A CPU without RDRAND is named in a warning: its sessions rest on
+    timing alone."""
+    a, run_a = lone_client_session(ferryrun.CPU_SVM)
+    b, run_b = lone_client_session(ferryrun.CPU_SVM)
+    assert a != b, f"two boots had the session {a}"
+    for run in (run_a, run_b):
+        assert not run.find(r"ferry: warning: entropy:"), run.output[-3000:]
+    _, run_c = lone_client_session("qemu64,+svm,+npt")
+    assert run_c.find(r"ferry: warning: entropy: this CPU has no RDRAND or RDSEED; this boot's session values rest "
+                      r"on timing"), run_c.output[-3000:]

@@ -4,7 +4,7 @@
  * are in net/client_req.c.
  *
  * Every frame taken from the link must be authentic under the key its
- * kind calls for (a COOKIE under our own key; the DEVINFO answering our
+ * kind calls for (a COOKIE under our K_cookie; the DEVINFO answering our
  * BIND under the new session's key; everything else under the bound
  * session's), from the right server, under our session and, once bound,
  * the binding's ticket, with a fresh counter. */

@@ -66,7 +66,7 @@ _Static_assert(NET_MAX_REQ_BYTES % NET_MAX_SECTOR == 0, "whole sectors per reque
 
 /* Message types.  C = client to server, S = server to client. */
 enum net_type {
-	NET_T_HELLO = 1,    /* C, broadcast or unicast: who exports what? (under the client key) */
+	NET_T_HELLO = 1,    /* C, broadcast or unicast: who exports what? (under K_hello) */
 	NET_T_DEVINFO = 2,  /* S: one exported device (answers BIND, IDENTIFY) */
 	NET_T_IDENTIFY = 3, /* C: DEVINFO again, on the bound session */
 	NET_T_READ = 4,     /* C: read, and which chunks of the data to send */
@@ -112,7 +112,7 @@ struct net_hdr {
 	u8 version;    /* 14: NET_VERSION */
 	u8 type;       /* 15: enum net_type */
 	u16 flags;     /* 16: NET_F_* */
-	u16 len;       /* 18: body bytes (data included), MAC excluded */
+	u16 len;       /* 18: body bytes (data included), tag excluded */
 	u16 live;      /* 20: requests: tag - live = the client's oldest request
 	                *     still outstanding (0: this is the only one);
 	                *     HELLO, BIND and server frames: 0 */

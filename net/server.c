@@ -3,8 +3,8 @@
  * in net/server_bind.c.
  *
  * Every accepted request has passed, in this order: the checks before the
- * MAC (EtherType, destination, lengths, version), the slot lookup (the
- * binding's ticket, client MAC and client session), the MAC under that
+ * tag (EtherType, destination, lengths, version), the slot lookup (the
+ * binding's ticket, client MAC and client session), the tag under that
  * binding's client-to-server key, the field rules and the binding's replay
  * window.  Only then does it touch the disk or any state. */
 #include "server_int.h"

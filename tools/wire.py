@@ -33,6 +33,9 @@ As a module (tests, tools/ferryrun.py's Pair):
              WireFaults(loss=0.1, seed=1), names=("s", "c"))
     w.start(); ...; w.counters()["s2c"]["lost"]; w.stop()
 
+Setting w.record to a list records every datagram received, before any
+fault (a capture of the UDP traffic between the emulators).
+
 Python 3 standard library only.
 """
 import argparse
@@ -175,6 +178,7 @@ class Wire:
         self.thread = None
         self.started = self.ended = None
         self._ovfl = {self.sock_a: 0, self.sock_b: 0}
+        self.record = None  # a list: every datagram received is appended, as it came
 
     # -- the loop -----------------------------------------------------------
 
@@ -195,6 +199,8 @@ class Wire:
                     self._ovfl[sock] = total
             now = time.monotonic()
             with self.lock:
+                if self.record is not None:
+                    self.record.append(data)
                 for due, out in d.decide(data, now):
                     if due <= now and not self.queue:
                         self._send(d, out)

@@ -49,7 +49,7 @@ static void log_version(const char *role)
 		return;
 	reported = n;
 	const u8 *m = stats->bad_version_from;
-	log_warn("%s: dropped %lu frames of ferry protocol version %u (last from %02x:%02x:%02x:%02x:%02x:%02x); "
+	log_warn("%s: dropped %lu frames of ferry protocol version %u (unauthenticated; last from %02x:%02x:%02x:%02x:%02x:%02x); "
 		 "this ferry speaks version %u only: run the same ferry release on both ends",
 		 role, n, stats->bad_version, m[0], m[1], m[2], m[3], m[4], m[5], NET_VERSION);
 }

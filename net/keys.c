@@ -78,7 +78,7 @@ void net_cookie_of(const struct hmac_sha256_ctx *secret, const struct net_bindin
 {
 	struct hmac_sha256_ctx c = *secret;
 	u8 full[SHA256_DIGEST_SIZE], v[8];
-	hmac_sha256_update(&c, "ferry v2 cookie", 15);
+	hmac_sha256_update(&c, "ferry v3 cookie", 15);
 	hmac_sha256_update(&c, b->cmac, ETH_ALEN);
 	put64(v, b->csess);
 	hmac_sha256_update(&c, v, 8);
@@ -98,7 +98,7 @@ void net_nonce(const struct hmac_sha256_ctx *k, u64 a, u64 b, u8 out[NET_NONCE_L
 	u8 full[SHA256_DIGEST_SIZE], v[16];
 	put64(v, a);
 	put64(v + 8, b);
-	hmac_sha256_update(&c, "ferry v2 nonce", 14);
+	hmac_sha256_update(&c, "ferry v3 nonce", 14);
 	hmac_sha256_update(&c, v, sizeof(v));
 	hmac_sha256_final(&c, full);
 	memcpy(out, full, NET_NONCE_LEN);

@@ -64,7 +64,7 @@ void net_session_keys(const u8 kc[NET_CLIENT_KEY_LEN], const struct net_binding 
 void net_cookie_of(const struct hmac_sha256_ctx *secret, const struct net_binding *b, const char *name_field,
 		   u8 out[NET_COOKIE_LEN]);
 
-/* An unpredictable, never-repeating nonce: HMAC(k, "ferry v2 nonce" | a | b),
+/* An unpredictable, never-repeating nonce: HMAC(k, "ferry v3 nonce" | a | b),
  * 16 bytes, for distinct (a, b). */
 void net_nonce(const struct hmac_sha256_ctx *k, u64 a, u64 b, u8 out[NET_NONCE_LEN]);
 

@@ -279,7 +279,9 @@ u32 net_body_len(u8 type, u32 data_len);
 int net_encode(u8 *out, struct net_key *key, const struct net_msg *m);
 
 /* Parses, authenticates and decrypts frame in place: 0 and *m (m->data
- * points into frame), or a NET_DROP_* reason with frame unchanged.  self
+ * points into frame), or a NET_DROP_* reason.  A frame refused before its
+ * tag verified is unchanged; one refused after (NET_DROP_TYPE,
+ * NET_DROP_MALFORMED) has its body decrypted.  self
  * (may be NULL: any destination) is the receiver's MAC address; broadcast
  * is accepted as well, and the role decides which types may arrive so. */
 int net_decode(u8 *frame, size_t len, const struct net_key *key, const u8 *self, struct net_msg *m);

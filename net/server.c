@@ -433,7 +433,7 @@ int net_server_init(struct net_server *s, const struct net_server_cfg *cfg, cons
 	u8 sec[32], ctx[8 + ETH_ALEN];
 	memcpy(ctx, &cfg->session, 8);
 	memcpy(ctx + 8, cfg->mac, ETH_ALEN);
-	hkdf(ctx, sizeof(ctx), cfg->key, cfg->key_len, "ferry v2 cookie secret", 22, sec, sizeof(sec));
+	hkdf(ctx, sizeof(ctx), cfg->key, cfg->key_len, "ferry v3 cookie secret", 22, sec, sizeof(sec));
 	hmac_sha256_init(&s->cookie, sec, sizeof(sec));
 	secure_wipe(sec, sizeof(sec));
 	s->nbufs = (unsigned)MIN(cfg->buf_size / NET_MAX_REQ_BYTES, (size_t)NET_SRV_MAX_BUFS);

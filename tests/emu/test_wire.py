@@ -223,7 +223,7 @@ def wire_old_protocol_version_is_logged(tmp):
     finally:
         pair.kill()
     assert client.passed(), client.output[-3000:]
-    assert server.find(r"server: dropped \d+ frames of ferry protocol version 2 \(last from 52:54:00:c1:00:01\); "
+    assert server.find(r"server: dropped \d+ frames of ferry protocol version 2 \(unauthenticated; last from 52:54:00:c1:00:01\); "
                        r"this ferry speaks version 3 only"), server.output[-3000:]
 
 

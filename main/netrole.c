@@ -12,7 +12,7 @@
 #include "platform/lapic.h"
 #include "net/client.h"
 #include "net/server.h"
-#include "aoe_serve.h"
+#include "aoe_role.h"
 
 static struct net_link link;
 static struct net_client client;
@@ -36,7 +36,7 @@ static u64 bad_mac_frames(void)
 void netrole_log_stats(void)
 {
 	char line[400];
-	aoe_serve_log_stats();
+	aoe_log_stats();
 	if (!stats)
 		return;
 	net_stats_format(stats, line, sizeof(line));
@@ -45,6 +45,8 @@ void netrole_log_stats(void)
 
 struct blk_dev *netrole_client_start(struct nic *nic)
 {
+	if (config.protocol == PROTO_AOE)
+		return aoe_client_start(nic);
 	struct net_client_cfg cfg = {
 		.key = config.key,
 		.key_len = config.key_len,

@@ -7,6 +7,7 @@
  * and is idempotent, so a retransmitted duplicate does the same again. */
 #include "aoe_target.h"
 #include "lib/string.h"
+#include "disk_rw.h"
 
 static const u8 BCAST[ETH_ALEN] = { 0xff, 0xff, 0xff, 0xff, 0xff, 0xff };
 
@@ -106,22 +107,6 @@ static void reply_error(struct aoe_target *t, struct aoe_msg *m, u8 err)
 
 /* ---- ATA -------------------------------------------------------------------- */
 
-/* Reads or writes count sectors at lba through data, in pieces the disk takes. */
-static int disk_rw(struct aoe_target *t, bool write, u64 lba, u32 count, u8 *data)
-{
-	struct blk_dev *dev = t->cfg.dev;
-	u32 step = dev->info.max_sectors ? dev->info.max_sectors : count;
-	for (u32 done = 0; done < count;) {
-		u32 n = MIN(step, count - done);
-		struct blk_seg seg = { (hpa_t)(uintptr_t)(data + (size_t)done * AOE_SECTOR), n * AOE_SECTOR };
-		int rc = write ? dev->ops->write(dev, lba + done, n, &seg, 1) : dev->ops->read(dev, lba + done, n, &seg, 1);
-		if (rc < 0)
-			return rc;
-		done += n;
-	}
-	return 0;
-}
-
 /* Status and error registers of the answer; data_len bytes of read data at
  * t->tx + AOE_ATA_HDR_LEN. */
 struct ata_result {
@@ -156,7 +141,7 @@ static int ata_rw(struct aoe_target *t, const struct aoe_ata *a, bool write, boo
 	u8 *buf = t->tx + AOE_ATA_HDR_LEN;
 	if (!write) {
 		t->stats.reads++;
-		if (disk_rw(t, false, lba, count, buf) < 0) {
+		if (net_disk_rw(t->cfg.dev, false, lba, count, buf) < 0) {
 			*r = ata_fail(t, ATA_ER_UNC);
 			return 0;
 		}
@@ -170,7 +155,7 @@ static int ata_rw(struct aoe_target *t, const struct aoe_ata *a, bool write, boo
 	}
 	/* The frame's data may sit anywhere; the disk wants 4-byte alignment. */
 	memcpy(buf, a->data, count * AOE_SECTOR);
-	if (disk_rw(t, true, lba, count, buf) < 0) {
+	if (net_disk_rw(t->cfg.dev, true, lba, count, buf) < 0) {
 		*r = ata_fail(t, ATA_ER_ABRT);
 		return 0;
 	}

@@ -50,11 +50,11 @@ def linux_initiator_cmd(initrd, nic, local_port, remote_port, pcap=None):
             + ferryrun.nic_args(nic, local_port, remote_port, pcap=pcap, mac=ferryrun.CLIENT_MAC))
 
 
-def tshark_check(pcap):
-    """Every AoE frame from the server decodes without a malformed mark."""
-    if not shutil.which("tshark"):
-        return None
-    out = subprocess.run(["tshark", "-r", pcap, "-Y", f"aoe && eth.src == {ferryrun.SERVER_MAC}",
+def tshark_check(pcap, src=ferryrun.SERVER_MAC):
+    """Every AoE frame from src (ferry) decodes without a malformed mark;
+    how many there were."""
+    assert shutil.which("tshark"), "tshark is missing (tools/deps.sh)"
+    out = subprocess.run(["tshark", "-r", pcap, "-Y", f"aoe && eth.src == {src}",
                           "-T", "fields", "-e", "aoe.cmd", "-e", "_ws.malformed", "-e", "_ws.expert"],
                          capture_output=True, text=True, timeout=300)
     assert out.returncode == 0, out.stderr
@@ -119,7 +119,7 @@ def linux_initiator(tmp, nic):
     assert re.search(r"aoe: serving .* AoE has no authentication", s.output), s.output[-2000:]
     check_rates(c)
     n = tshark_check(pcap)
-    assert n is None or n > 2 * SPAN * 1024, f"only {n} AoE frames from ferry in the capture"
+    assert n > 2 * SPAN * 1024, f"only {n} AoE frames from ferry in the capture"
 
 
 @test
@@ -176,12 +176,14 @@ class Netns:
         subprocess.run(["ip", "netns", "del", self.name], check=False)
 
 
-def tap_nic(nic):
-    return ["-netdev", "tap,id=n0,ifname=tap0,script=no,downscript=no"] + \
-        ferryrun.nic_device(nic, ferryrun.CLIENT_MAC)
+def tap_nic(nic, pcap=None):
+    # vnet_hdr=off: else filter-dump writes virtio-net's header into the capture
+    return ["-netdev", "tap,id=n0,ifname=tap0,script=no,downscript=no,vnet_hdr=off"] + \
+        ferryrun.nic_device(nic, ferryrun.CLIENT_MAC) + \
+        (["-object", f"filter-dump,id=f0,netdev=n0,file={pcap}"] if pcap else [])
 
 
-def vblade_runner(nic, read_only=False, extra=""):
+def vblade_runner(nic, read_only=False, extra="", pcap=None):
     def run(img, cmds):
         with Netns() as ns:
             ns.start_vblade(img, read_only=read_only)
@@ -189,7 +191,7 @@ def vblade_runner(nic, read_only=False, extra=""):
                 guest_cmds=cmds,
                 ferry_args=f"loglevel=info role=client protocol=aoe target=e1.0 nic={nic} "
                            f"discover_timeout=60 {extra}".strip(),
-                extra=tap_nic(nic)))
+                extra=tap_nic(nic, pcap)))
             r = ferryrun.run(cmd, timeout=600)
         assert not r.timed_out, "client timed out:\n" + r.output[-3000:]
         assert r.find(r"client: importing .* from aoe:e1\.0"), r.output[-3000:]
@@ -199,13 +201,17 @@ def vblade_runner(nic, read_only=False, extra=""):
 
 def vblade_files(tmp, nic):
     from test_local import file_roundtrip
-    file_roundtrip(tmp, 32, "none", 64, vblade_runner(nic))
+    pcap = os.path.join(tmp, "aoe.pcap")
+    file_roundtrip(tmp, 32, "none", 64, vblade_runner(nic, pcap=pcap))
+    n = tshark_check(pcap, ferryrun.CLIENT_MAC)
+    assert n > 1000, f"only {n} AoE frames from ferry's client in the capture"
 
 
 @test
 def aoe_client_vblade_e1000_files(tmp):
     """A ferry client's guest on a disk Debian's vblade exports (e1000): the
-    file round trips of the pair tests, checked on vblade's image."""
+    file round trips of the pair tests, checked on vblade's image; the
+    client's frames checked by tshark's AoE dissector."""
     vblade_files(tmp, "e1000")
 
 

@@ -236,3 +236,19 @@ def aoe_client_vblade_read_only(tmp):
     assert not r.passed()
     with open(img.path, "rb") as f:
         assert f.read() == before, "a read-only vblade's image changed"
+
+
+@test
+def aoe_on_server_serves_ferry_clients(tmp):
+    """With aoe=on the server's NIC carries both EtherTypes: a ferry client
+    (0x88B5) still gets every frame through the AoE dispatch and passes the
+    file round trips."""
+    from test_local import file_roundtrip
+
+    def run(img, cmds):
+        client, server = ferryrun.run_pair(img, cmds, nic="e1000", timeout=400, server_args="aoe=on")
+        assert not client.timed_out, "client timed out:\n" + client.output[-3000:]
+        assert client.find(r"client: importing .* from net:"), client.output[-3000:]
+        assert re.search(r"aoe: serving", server.output), server.output[-2000:]
+        return client
+    file_roundtrip(tmp, 32, "none", 64, run)

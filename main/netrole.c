@@ -12,7 +12,7 @@
 #include "platform/lapic.h"
 #include "net/client.h"
 #include "net/server.h"
-#include "aoe_serve.h"
+#include "aoe_role.h"
 #include "platform/entropy.h"
 
 static struct net_link link;
@@ -57,7 +57,7 @@ static void log_version(const char *role)
 void netrole_log_stats(void)
 {
 	char line[400];
-	aoe_serve_log_stats();
+	aoe_log_stats();
 	if (!stats)
 		return;
 	net_stats_format(stats, line, sizeof(line));
@@ -66,6 +66,8 @@ void netrole_log_stats(void)
 
 struct blk_dev *netrole_client_start(struct nic *nic)
 {
+	if (config.protocol == PROTO_AOE)
+		return aoe_client_start(nic);
 	struct net_client_cfg cfg = {
 		.key = config.key,
 		.key_len = config.key_len,

@@ -7,6 +7,7 @@
  * and is idempotent, so a retransmitted duplicate does the same again. */
 #include "aoe_target.h"
 #include "lib/string.h"
+#include "disk_rw.h"
 
 static const u8 BCAST[ETH_ALEN] = { 0xff, 0xff, 0xff, 0xff, 0xff, 0xff };
 
@@ -106,22 +107,6 @@ static void reply_error(struct aoe_target *t, struct aoe_msg *m, u8 err)
 
 /* ---- ATA -------------------------------------------------------------------- */
 
-/* Reads or writes count sectors at lba through data, in pieces the disk takes. */
-static int disk_rw(struct aoe_target *t, bool write, u64 lba, u32 count, u8 *data)
-{
-	struct blk_dev *dev = t->cfg.dev;
-	u32 step = dev->info.max_sectors ? dev->info.max_sectors : count;
-	for (u32 done = 0; done < count;) {
-		u32 n = MIN(step, count - done);
-		struct blk_seg seg = { (hpa_t)(uintptr_t)(data + (size_t)done * AOE_SECTOR), n * AOE_SECTOR };
-		int rc = write ? dev->ops->write(dev, lba + done, n, &seg, 1) : dev->ops->read(dev, lba + done, n, &seg, 1);
-		if (rc < 0)
-			return rc;
-		done += n;
-	}
-	return 0;
-}
-
 /* Status and error registers of the answer; data_len bytes of read data at
  * t->tx + AOE_ATA_HDR_LEN. */
 struct ata_result {
@@ -135,11 +120,60 @@ static struct ata_result ata_fail(struct aoe_target *t, u8 error)
 	return (struct ata_result){ ATA_ST_DRDY | ATA_ST_ERR, error, 0 };
 }
 
-/* A READ or WRITE, 28- or 48-bit: -1 when the request itself is bad (E
- * flag, error 2), else *r: 0 to answer now, 1 for a write whose answer
- * waits for the flush. */
-static int ata_rw(struct aoe_target *t, const struct aoe_ata *a, bool write, bool ext, struct ata_result *r)
+static void set_status(struct aoe_msg *m, struct ata_result r)
 {
+	struct aoe_ata *a = &m->b.ata;
+	a->cmd = r.status;
+	a->feature = r.error;
+	a->aflags &= AOE_AF_EXT | AOE_AF_DEV | AOE_AF_ASYNC | AOE_AF_WRITE;
+}
+
+/* Holds the answer to a write done but not yet durable: Linux's
+ * initiator never flushes, so it must not hear of the write before. */
+static void hold_answer(struct aoe_target *t, struct aoe_msg *m)
+{
+	m->b.ata.data_len = 0;
+	t->pending[t->npending++] = *m;
+	if (t->npending == AOE_TGT_PENDING)
+		aoe_target_commit(t);
+}
+
+/* Executes the run: one disk command for requests that were contiguous,
+ * then each one's answer (a write's held for the flush). */
+static void run_end(struct aoe_target *t)
+{
+	if (!t->nrun)
+		return;
+	unsigned n = t->nrun;
+	t->nrun = 0;
+	int rc = net_disk_rw(t->cfg.dev, t->run_write, t->run_lba, t->run_count, t->run_buf);
+	for (unsigned i = 0; i < n; i++) {
+		struct aoe_msg *m = &t->run[i];
+		struct aoe_ata *a = &m->b.ata;
+		if (rc < 0) {
+			set_status(m, ata_fail(t, t->run_write ? ATA_ER_ABRT : ATA_ER_UNC));
+			a->data_len = 0;
+			send_reply(t, m);
+			continue;
+		}
+		set_status(m, (struct ata_result){ ATA_ST_DRDY, 0, 0 });
+		if (t->run_write) {
+			hold_answer(t, m);
+			continue;
+		}
+		a->data = t->run_buf + (size_t)(aoe_ata_lba(a) - t->run_lba) * AOE_SECTOR;
+		a->data_len = (size_t)a->count * AOE_SECTOR;
+		send_reply(t, m);
+	}
+}
+
+/* A READ or WRITE, 28- or 48-bit: -1 when the request itself is bad (E
+ * flag, error 2), 0 with *r to answer now, 1 when it joined the run
+ * (answered by run_end).  Requests for consecutive sectors in one batch
+ * become one disk command: a 1500-byte frame carries only 2 sectors. */
+static int ata_rw(struct aoe_target *t, struct aoe_msg *m, bool write, bool ext, struct ata_result *r)
+{
+	const struct aoe_ata *a = &m->b.ata;
 	u32 count = a->count;
 	if (!count || count > t->scnt || ext != ((a->aflags & AOE_AF_EXT) != 0) ||
 	    (write && (!(a->aflags & AOE_AF_WRITE) || a->data_len < count * AOE_SECTOR)))
@@ -153,102 +187,87 @@ static int ata_rw(struct aoe_target *t, const struct aoe_ata *a, bool write, boo
 		*r = ata_fail(t, ATA_ER_IDNF);
 		return 0;
 	}
-	u8 *buf = t->tx + AOE_ATA_HDR_LEN;
-	if (!write) {
-		t->stats.reads++;
-		if (disk_rw(t, false, lba, count, buf) < 0) {
-			*r = ata_fail(t, ATA_ER_UNC);
+	if (write) {
+		t->stats.writes++;
+		if (t->cfg.read_only) {
+			*r = ata_fail(t, ATA_ER_ABRT);
 			return 0;
 		}
-		*r = (struct ata_result){ ATA_ST_DRDY, 0, count * AOE_SECTOR };
-		return 0;
+	} else {
+		t->stats.reads++;
 	}
-	t->stats.writes++;
-	if (t->cfg.read_only) {
-		*r = ata_fail(t, ATA_ER_ABRT);
-		return 0;
+	if (t->nrun && (t->run_write != write || t->run_lba + t->run_count != lba ||
+			t->run_count + count > AOE_TGT_RUN_SECTORS || t->nrun == AOE_TGT_PENDING))
+		run_end(t);
+	if (!t->nrun) {
+		t->run_write = write;
+		t->run_lba = lba;
+		t->run_count = 0;
 	}
-	/* The frame's data may sit anywhere; the disk wants 4-byte alignment. */
-	memcpy(buf, a->data, count * AOE_SECTOR);
-	if (disk_rw(t, true, lba, count, buf) < 0) {
-		*r = ata_fail(t, ATA_ER_ABRT);
-		return 0;
-	}
-	*r = (struct ata_result){ ATA_ST_DRDY, 0, 0 };
-	return 1; /* answer once durable (aoe_target_commit) */
+	/* The frame's data is copied out: the caller's buffer is reused. */
+	if (write)
+		memcpy(t->run_buf + (size_t)t->run_count * AOE_SECTOR, a->data, count * AOE_SECTOR);
+	t->run_count += count;
+	t->run[t->nrun++] = *m;
+	return 1;
 }
 
 static void do_ata(struct aoe_target *t, struct aoe_msg *m)
 {
 	struct aoe_ata *a = &m->b.ata;
 	struct ata_result r = { ATA_ST_DRDY, 0, 0 };
-	int held = 0;
 	if (t->nres && !mac_in(t->res, t->nres, m->src)) {
 		reply_error(t, m, AOE_ERR_RESERVED);
 		return;
 	}
-	switch (a->cmd) {
-	case ATA_CMD_IDENTIFY:
-		t->stats.identifies++;
-		memcpy(t->tx + AOE_ATA_HDR_LEN, t->ident, AOE_SECTOR);
-		r.data_len = AOE_SECTOR;
-		break;
-	case ATA_CMD_READ:
-	case ATA_CMD_READ_EXT:
-	case ATA_CMD_WRITE:
-	case ATA_CMD_WRITE_EXT: {
-		bool write = a->cmd == ATA_CMD_WRITE || a->cmd == ATA_CMD_WRITE_EXT;
-		bool ext = a->cmd == ATA_CMD_READ_EXT || a->cmd == ATA_CMD_WRITE_EXT;
-		held = ata_rw(t, a, write, ext, &r);
-		if (held < 0) {
+	bool write = a->cmd == ATA_CMD_WRITE || a->cmd == ATA_CMD_WRITE_EXT;
+	bool ext = a->cmd == ATA_CMD_READ_EXT || a->cmd == ATA_CMD_WRITE_EXT;
+	if (write || ext || a->cmd == ATA_CMD_READ) {
+		int rc = ata_rw(t, m, write, ext, &r);
+		if (rc < 0)
 			reply_error(t, m, AOE_ERR_ARG);
+		if (rc != 0)
 			return;
-		}
-		break;
-	}
-	case ATA_CMD_FLUSH:
-	case ATA_CMD_FLUSH_EXT:
-		t->stats.flushes++;
-		if (t->cfg.dev->ops->flush(t->cfg.dev) < 0)
+	} else {
+		run_end(t); /* a FLUSH must follow the writes before it */
+		switch (a->cmd) {
+		case ATA_CMD_IDENTIFY:
+			t->stats.identifies++;
+			memcpy(t->tx + AOE_ATA_HDR_LEN, t->ident, AOE_SECTOR);
+			r.data_len = AOE_SECTOR;
+			break;
+		case ATA_CMD_FLUSH:
+		case ATA_CMD_FLUSH_EXT:
+			t->stats.flushes++;
+			if (t->cfg.dev->ops->flush(t->cfg.dev) < 0)
+				r = ata_fail(t, ATA_ER_ABRT);
+			break;
+		default:
 			r = ata_fail(t, ATA_ER_ABRT);
-		break;
-	default:
-		r = ata_fail(t, ATA_ER_ABRT);
-		break;
+			break;
+		}
 	}
-	a->cmd = r.status;
-	a->feature = r.error;
-	a->aflags &= AOE_AF_EXT | AOE_AF_DEV | AOE_AF_ASYNC | AOE_AF_WRITE;
+	set_status(m, r);
 	a->data = t->tx + AOE_ATA_HDR_LEN;
 	a->data_len = r.data_len;
-	if (!held) {
-		send_reply(t, m);
-		return;
-	}
-	/* Linux's initiator never flushes: the write must be durable
-	 * before it hears of it. */
-	a->data_len = 0;
-	t->pending[t->npending++] = *m;
-	if (t->npending == AOE_TGT_PENDING)
-		aoe_target_commit(t);
+	send_reply(t, m);
 }
 
 void aoe_target_commit(struct aoe_target *t)
 {
+	run_end(t);
 	if (!t->npending)
 		return;
 	t->stats.commits++;
 	bool ok = t->cfg.dev->ops->flush(t->cfg.dev) == 0;
-	for (unsigned i = 0; i < t->npending; i++) {
+	unsigned n = t->npending;
+	t->npending = 0;
+	for (unsigned i = 0; i < n; i++) {
 		struct aoe_msg *m = &t->pending[i];
-		if (!ok) {
-			struct ata_result r = ata_fail(t, ATA_ER_ABRT);
-			m->b.ata.cmd = r.status;
-			m->b.ata.feature = r.error;
-		}
+		if (!ok)
+			set_status(m, ata_fail(t, ATA_ER_ABRT));
 		send_reply(t, m);
 	}
-	t->npending = 0;
 }
 
 /* ---- Query Config, MAC mask list, reserve/release -------------------------------- */
@@ -378,6 +397,8 @@ void aoe_target_frame(struct aoe_target *t, const u8 *f, size_t len)
 		reply_error(t, &m, v == AOE_BAD_VERSION ? AOE_ERR_VER : v == AOE_BAD_CMD ? AOE_ERR_CMD : AOE_ERR_ARG);
 		return;
 	}
+	if (m.cmd != AOE_CMD_ATA)
+		run_end(t); /* a reservation or mask applies after what came before */
 	switch (m.cmd) {
 	case AOE_CMD_ATA:
 		do_ata(t, &m);

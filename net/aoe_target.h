@@ -18,7 +18,8 @@
 #define AOE_TGT_RES_MAX 16   /* MACs in the reserve list */
 #define AOE_TGT_MAX_SECTORS 17 /* per frame: a 9000-byte MTU */
 #define AOE_TGT_FWVER 0x0001
-#define AOE_TGT_PENDING 32     /* write answers held for one flush */
+#define AOE_TGT_PENDING 32     /* write answers held for one flush; requests in a run */
+#define AOE_TGT_RUN_SECTORS 128 /* consecutive sectors done as one disk command */
 
 struct aoe_target_cfg {
 	u16 shelf;           /* 0 to 0xFFFE */
@@ -56,6 +57,14 @@ struct aoe_target {
 	/* Answers to writes done but not yet flushed (aoe_target_commit). */
 	struct aoe_msg pending[AOE_TGT_PENDING];
 	unsigned npending;
+	/* Reads or writes of consecutive sectors waiting to be done as one
+	 * disk command (run_buf holds a write run's data, then a read's). */
+	struct aoe_msg run[AOE_TGT_PENDING];
+	unsigned nrun;
+	bool run_write;
+	u64 run_lba;
+	u32 run_count;
+	u8 run_buf[AOE_TGT_RUN_SECTORS * AOE_SECTOR] __aligned(4);
 	/* Answers are built here; the disk reads and writes the data part
 	 * directly, so in ferry it must be host-physical = virtual (.bss). */
 	u8 tx[AOE_ATA_HDR_LEN + AOE_TGT_MAX_SECTORS * AOE_SECTOR] __aligned(4);
@@ -67,14 +76,15 @@ struct aoe_target {
 int aoe_target_init(struct aoe_target *t, const struct aoe_target_cfg *cfg, const struct net_link *link);
 
 /* Handles one received frame (any EtherType: others are counted as
- * dropped).  Answers to writes wait for aoe_target_commit (or for room):
- * each write must be durable before its answer, and one flush for a
- * batch costs far less than one per write. */
+ * dropped).  Reads and writes of consecutive sectors wait to be done as
+ * one disk command, and answers to writes for aoe_target_commit (or for
+ * room): each write must be durable before its answer, and one flush for
+ * a batch costs far less than one per write. */
 void aoe_target_frame(struct aoe_target *t, const u8 *f, size_t len);
 
-/* Flushes the disk and sends the held write answers: call it after each
- * batch of frames, before waiting for more.  A failed flush fails them
- * all (ATA error status). */
+/* Executes the waiting run, flushes the disk and sends the held write
+ * answers: call it after each batch of frames, before waiting for more.
+ * A failed flush fails them all (ATA error status). */
 void aoe_target_commit(struct aoe_target *t);
 
 /* The 256 IDENTIFY DEVICE words (ATA8-ACS 7.16) for a disk of info, in

@@ -10,6 +10,7 @@
 #include "server_int.h"
 #include "lib/string.h"
 #include "lib/hkdf.h"
+#include "disk_rw.h"
 
 /* ---- Sending -------------------------------------------------------------- */
 
@@ -147,25 +148,6 @@ static u32 check_extent(const struct net_server *s, u16 dev, u64 lba, u32 count)
 	return NET_ST_OK;
 }
 
-/* Runs a read or write of the whole request on the disk, in pieces of the
- * disk's own max_sectors, one segment each. */
-static int disk_rw(struct net_server *s, bool write, u64 lba, u32 count, u8 *data)
-{
-	struct blk_dev *dev = s->cfg.dev;
-	u32 ss = s->info.sector_size;
-	u32 step = dev->info.max_sectors ? dev->info.max_sectors : count;
-
-	for (u32 done = 0; done < count;) {
-		u32 n = MIN(step, count - done);
-		struct blk_seg seg = { (hpa_t)(uintptr_t)(data + (size_t)done * ss), n * ss };
-		int rc = write ? dev->ops->write(dev, lba + done, n, &seg, 1) : dev->ops->read(dev, lba + done, n, &seg, 1);
-		if (rc < 0)
-			return rc;
-		done += n;
-	}
-	return 0;
-}
-
 /* ---- Requests --------------------------------------------------------------- */
 
 static void send_chunks(struct net_server *s, struct net_srv_peer *p, const struct net_srv_buf *b,
@@ -214,7 +196,7 @@ static void do_read(struct net_server *s, struct net_srv_peer *p, const struct n
 		s->stats.read_hits++;
 	} else {
 		b = buf_take(s, NET_BUF_READ, p, m->tag, r->lba, r->count);
-		int rc = disk_rw(s, false, r->lba, r->count, b->data);
+		int rc = net_disk_rw(s->cfg.dev, false, r->lba, r->count, b->data);
 		s->stats.reads++;
 		if (rc < 0) {
 			b->state = NET_BUF_FREE; /* nothing to keep for re-requests */
@@ -287,7 +269,7 @@ static void do_write(struct net_server *s, struct net_srv_peer *p, const struct 
 		b->nhave++;
 	}
 	if (b->nhave == b->nchunks) {
-		int rc = disk_rw(s, true, b->lba, b->count, b->data);
+		int rc = net_disk_rw(s->cfg.dev, true, b->lba, b->count, b->data);
 		b->state = NET_BUF_FREE;
 		s->stats.writes++;
 		st = net_err_to_status(rc);

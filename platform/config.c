@@ -40,6 +40,9 @@ static const struct choice yesno[] = {
 static const struct choice onoff[] = {
 	{ "off", 0 }, { "on", 1 }, { NULL, 0 },
 };
+static const struct choice protocols[] = {
+	{ "ferry", PROTO_FERRY }, { "aoe", PROTO_AOE }, { NULL, 0 },
+};
 static const struct choice nics[] = {
 	{ "any", NIC_ANY }, { "e1000", NIC_E1000 }, { "virtio", NIC_VIRTIO }, { NULL, 0 },
 };
@@ -263,7 +266,27 @@ static int set_file_name(const char *key, const char *v, size_t vlen, char *out)
 	return 0;
 }
 
-/* The AoE target's keys (docs/aoe.md): 0 or -E_INVAL, 1 when key is none
+/* target: an AoE address eS.N (shelf 0-65534, slot 0-254), as Linux names
+ * its disks. */
+static int set_aoe_target(const char *key, const char *v, size_t vlen)
+{
+	size_t dot = 1;
+	while (dot < vlen && v[dot] != '.')
+		dot++;
+	u64 shelf, slot;
+	if (vlen < 4 || to_lower(v[0]) != 'e' || dot >= vlen || str_to_u64(v + 1, dot - 1, &shelf) < 0 ||
+	    str_to_u64(v + dot + 1, vlen - dot - 1, &slot) < 0 || shelf > 0xFFFE || slot > 0xFE) {
+		cfg_err("%s=%.*s is not an AoE address eS.N (shelf 0-65534, slot 0-254), e.g. e0.0", key,
+			(int)MIN(vlen, (size_t)40), v);
+		return -E_INVAL;
+	}
+	config.aoe_want_target = true;
+	config.aoe_target_shelf = (u16)shelf;
+	config.aoe_target_slot = (u8)slot;
+	return 0;
+}
+
+/* The AoE keys, target's and initiator's (docs/aoe.md): 0 or -E_INVAL, 1 when key is none
  * of them. */
 static int set_aoe_key(const char *key, const char *v, size_t vlen)
 {
@@ -286,6 +309,13 @@ static int set_aoe_key(const char *key, const char *v, size_t vlen)
 	}
 	if (!strcmp(key, "aoe_allow"))
 		return set_mac_list(key, v, vlen);
+	if (!strcmp(key, "protocol")) {
+		if ((rc = set_choice(key, v, vlen, protocols, &choice)) == 0)
+			config.protocol = (enum net_protocol)choice;
+		return rc;
+	}
+	if (!strcmp(key, "target"))
+		return set_aoe_target(key, v, vlen);
 	return 1;
 }
 
@@ -454,7 +484,16 @@ int config_check(void)
 		cfg_err("key is required for role=server (the master key clients' keys derive from, 32+ hex digits)");
 		return -E_INVAL;
 	}
-	if (config.role == ROLE_CLIENT && config.key_len != CONFIG_CLIENT_KEY_LEN) {
+	if (config.protocol == PROTO_AOE || config.aoe_want_target) {
+		if (config.role != ROLE_CLIENT || config.protocol != PROTO_AOE) {
+			cfg_err("protocol=aoe and target= are for role=client (a server answers AoE with aoe=on)");
+			return -E_INVAL;
+		}
+		if (config.key_len) {
+			cfg_err("key is not used with protocol=aoe: AoE has no authentication (docs/aoe.md)");
+			return -E_INVAL;
+		}
+	} else if (config.role == ROLE_CLIENT && config.key_len != CONFIG_CLIENT_KEY_LEN) {
 		cfg_err("key for role=client is this client's own key, %u hex digits: tools/ferrykey.py derive "
 			"--master <the server's key> --client <this client's name>%s",
 			2 * CONFIG_CLIENT_KEY_LEN, config.key_len ? "" : " (no key given)");

@@ -18,6 +18,11 @@ enum ferry_role {
 
 enum nic_choice { NIC_ANY, NIC_E1000, NIC_VIRTIO };
 
+enum net_protocol {
+	PROTO_FERRY, /* ferry's own authenticated protocol (docs/protocol.md) */
+	PROTO_AOE,   /* ATA over Ethernet to any AoE target (docs/aoe.md) */
+};
+
 #define CONFIG_KEY_MAX 64 /* bytes of key */
 #define CONFIG_CLIENT_KEY_LEN 32 /* a client's own key (net/keys.h NET_CLIENT_KEY_LEN) */
 #define CONFIG_CLIENT_NAME_MAX 32 /* bytes of a client's name (net/proto.h NET_NAME_MAX) */
@@ -43,6 +48,10 @@ struct ferry_config {
 	u8 aoe_slot;
 	u8 aoe_allow[CONFIG_AOE_ALLOW_MAX][6]; /* server: MACs AoE answers; none: all */
 	u32 aoe_nallow;
+	enum net_protocol protocol; /* client: what it speaks to its server */
+	bool aoe_want_target;       /* client, protocol=aoe: target= given */
+	u16 aoe_target_shelf;
+	u8 aoe_target_slot;
 	bool virtio_blk;        /* local, client: the guest also gets a virtio-blk PCI device */
 	u32 discover_timeout;   /* client: seconds to wait for a server */
 	u32 dead_time;          /* client: seconds a silent server is waited for */

@@ -23,6 +23,9 @@ declare -A need=(
 	[dpkg-deb]=dpkg
 	[apt-get]=apt
 	[qemu-x86_64]=qemu-user
+	[vblade]=vblade
+	[tshark]=tshark
+	[ip]=iproute2
 )
 # files -> package
 declare -A need_files=(

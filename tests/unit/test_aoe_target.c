@@ -272,19 +272,20 @@ TEST(writes_answered_after_one_flush)
 	m.tag = 2;
 	frame_only(&m);
 	CHECK_EQ(nsent, 0); /* not durable yet: no answer */
-	CHECK_EQ(disk.ncalls, 2);
-	CHECK(!memcmp(disk.data + 100 * 512, a, 1024));
-	/* A read in the same batch is answered at once, with the new data. */
+	/* A read in the same batch gets the new data. */
 	m = ata(ATA_CMD_READ_EXT, true, 100, 2, NULL);
 	m.tag = 3;
 	frame_only(&m);
-	CHECK_EQ(nsent, 1);
+	CHECK_EQ(nsent, 0);
 	aoe_target_commit(&tgt);
-	CHECK_EQ(disk.ncalls, 4);
+	CHECK(!memcmp(disk.data + 100 * 512, a, 1024));
+	CHECK(!memcmp(disk.data + 200 * 512, b, 1024));
+	CHECK_EQ(disk.ncalls, 4); /* write, write, read, one flush */
+	CHECK_EQ(disk.call[2].op, 'r');
 	CHECK_EQ(disk.call[3].op, 'f');
 	CHECK_EQ(nsent, 3);
 	CHECK_EQ(aoe_decode(sent, sent_len, &ans), AOE_OK);
-	CHECK_EQ(ans.tag, 2);
+	CHECK(ans.tag == 1 || ans.tag == 2); /* the write answers come after the flush */
 	CHECK_EQ(ans.b.ata.cmd, ATA_ST_DRDY);
 	aoe_target_commit(&tgt); /* nothing held: no flush */
 	CHECK_EQ(disk.ncalls, 4);
@@ -297,12 +298,69 @@ TEST(writes_answered_after_one_flush)
 	CHECK_EQ(ans.flags, AOE_F_RESP);
 	CHECK(ans.b.ata.cmd & ATA_ST_FAIL);
 	disk.fail = 0;
-	/* A full batch flushes by itself. */
+	/* A full batch flushes by itself (rewriting the same sectors: each
+	 * write ends the run before it). */
 	unsigned before = nsent;
-	for (unsigned i = 0; i < AOE_TGT_PENDING; i++)
+	for (unsigned i = 0; i < AOE_TGT_PENDING + 1; i++)
 		frame_only(&m);
 	CHECK_EQ(nsent, before + AOE_TGT_PENDING);
 	CHECK_EQ(tgt.npending, 0);
+	CHECK_EQ(tgt.nrun, 1);
+}
+
+/* Consecutive requests of one batch become one disk command each way. */
+TEST(runs_coalesce)
+{
+	setup();
+	static u8 w[16 * 512];
+	pattern(w, sizeof(w), 4);
+	for (unsigned i = 0; i < 8; i++) {
+		struct aoe_msg m = ata(ATA_CMD_WRITE_EXT, true, 40 + 2 * i, 2, w + i * 1024);
+		m.tag = 100 + i;
+		frame_only(&m);
+	}
+	CHECK_EQ(nsent, 0);
+	aoe_target_commit(&tgt);
+	CHECK_EQ(nsent, 8);
+	CHECK(!memcmp(disk.data + 40 * 512, w, sizeof(w)));
+	CHECK_EQ(disk.ncalls, 3); /* 16 sectors as the fake disk's 8 + 8, one flush */
+	CHECK_EQ(disk.call[0].lba, 40);
+	CHECK_EQ(disk.call[0].count, 8);
+	CHECK_EQ(disk.call[2].op, 'f');
+	disk.ncalls = 0;
+	nsent = 0;
+	for (unsigned i = 0; i < 8; i++) {
+		struct aoe_msg m = ata(ATA_CMD_READ_EXT, true, 40 + 2 * i, 2, NULL);
+		m.tag = 200 + i;
+		frame_only(&m);
+	}
+	aoe_target_commit(&tgt);
+	CHECK_EQ(disk.ncalls, 2);
+	CHECK_EQ(nsent, 8);
+	/* Each answer of a run carries its own sectors: the last sent. */
+	CHECK_EQ(aoe_decode(sent, sent_len, &ans), AOE_OK);
+	CHECK_EQ(ans.tag, 207);
+	CHECK_EQ(aoe_ata_lba(&ans.b.ata), 54);
+	CHECK(!memcmp(ans.b.ata.data, w + 14 * 512, 1024));
+	/* A request that does not continue the run ends it first. */
+	struct aoe_msg r = ata(ATA_CMD_READ_EXT, true, 0, 2, NULL);
+	frame_only(&r);
+	struct aoe_msg id = ata(ATA_CMD_IDENTIFY, false, 0, 1, NULL);
+	frame_only(&id);
+	CHECK_EQ(disk.ncalls, 3);
+	CHECK_EQ(nsent, 10);
+	/* A failing disk fails every request of the run. */
+	disk.fail = -E_IO;
+	nsent = 0;
+	for (unsigned i = 0; i < 3; i++) {
+		struct aoe_msg m = ata(ATA_CMD_READ_EXT, true, 2 * i, 2, NULL);
+		frame_only(&m);
+	}
+	aoe_target_commit(&tgt);
+	CHECK_EQ(nsent, 3);
+	CHECK_EQ(aoe_decode(sent, sent_len, &ans), AOE_OK);
+	CHECK(ans.b.ata.cmd & ATA_ST_FAIL);
+	disk.fail = 0;
 }
 
 TEST(duplicate_write_is_harmless)
@@ -576,6 +634,7 @@ int main(void)
 	RUN(write_then_read_lba48);
 	RUN(write_then_read_lba28);
 	RUN(writes_answered_after_one_flush);
+	RUN(runs_coalesce);
 	RUN(duplicate_write_is_harmless);
 	RUN(ata_errors_by_status);
 	RUN(bad_requests_get_e_flag);

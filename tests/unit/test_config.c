@@ -295,6 +295,39 @@ TEST(aoe_keys)
 	CHECK(strstr(fake_log_last, "aoe=on") != NULL);
 }
 
+TEST(aoe_client_keys)
+{
+	reset();
+	CHECK_EQ(config.protocol, PROTO_FERRY);
+	CHECK_EQ(file("role = client\nprotocol = aoe\n"), 0);
+	CHECK_EQ(config_check(), 0); /* no key: AoE has none */
+	CHECK(!config.aoe_want_target);
+	CHECK_EQ(file("target = e65534.254\n"), 0);
+	CHECK(config.aoe_want_target);
+	CHECK_EQ(config.aoe_target_shelf, 65534);
+	CHECK_EQ(config.aoe_target_slot, 254);
+	CHECK_EQ(file("target = E1.2\n"), 0);
+	CHECK_EQ(config.aoe_target_shelf, 1);
+	CHECK_EQ(config.aoe_target_slot, 2);
+	CHECK_EQ(file("target = e65535.0\n"), -E_INVAL);
+	CHECK_EQ(file("target = e1.255\n"), -E_INVAL);
+	CHECK_EQ(file("target = e1\n"), -E_INVAL);
+	CHECK_EQ(file("target = 1.2\n"), -E_INVAL);
+	CHECK_EQ(file("target = e.2\n"), -E_INVAL);
+	CHECK_EQ(file("target = e1.\n"), -E_INVAL);
+	CHECK_EQ(file("protocol = nbd\n"), -E_INVAL);
+	CHECK_EQ(config.aoe_target_shelf, 1);
+	CHECK_EQ(file("key = 00112233445566778899AABBCCDDEEFF\n"), 0);
+	CHECK_EQ(config_check(), -E_INVAL);
+	CHECK(strstr(fake_log_last, "no authentication") != NULL);
+	reset();
+	CHECK_EQ(file("role = server\nkey = 00112233445566778899AABBCCDDEEFF\nprotocol = aoe\n"), 0);
+	CHECK_EQ(config_check(), -E_INVAL);
+	reset();
+	CHECK_EQ(file("role = client\ntarget = e0.0\n"), 0); /* target= without protocol=aoe */
+	CHECK_EQ(config_check(), -E_INVAL);
+}
+
 int main(void)
 {
 	RUN(defaults);
@@ -311,5 +344,6 @@ int main(void)
 	RUN(secrets_masked_in_logs);
 	RUN(disk_names);
 	RUN(aoe_keys);
+	RUN(aoe_client_keys);
 	return CHECK_SUMMARY();
 }

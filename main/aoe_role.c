@@ -1,16 +1,21 @@
-/* The AoE target beside ferry's own protocol on the server's NIC
- * (net/aoe_target.h, docs/aoe.md): one link in front of the NIC hands every
- * frame of EtherType 0x88A2 to the target and passes the rest on to the
- * ferry server, so both are served from the same timer poll. */
-#include "aoe_serve.h"
+/* ATA over Ethernet in the machine (docs/aoe.md).  Server: the target
+ * (net/aoe_target.h) beside ferry's own protocol, one link in front of the
+ * NIC handing every frame of EtherType 0x88A2 to the target and the rest
+ * to the ferry server, so both are served from the same timer poll.
+ * Client: the initiator (net/aoe_client.h) as the guest's back end. */
+#include "aoe_role.h"
 #include "platform/config.h"
 #include "platform/console.h"
+#include "lib/fmt.h"
 #include "lib/string.h"
 #include "net/aoe_target.h"
+#include "net/aoe_client.h"
 
 #define AOE_POLL_BUDGET 64 /* AoE frames taken per recv call */
 
 static struct aoe_target target;
+static struct aoe_client client;
+static bool client_running;
 static struct net_link nic_link;
 static u8 rx[NIC_JUMBO_FRAME] __aligned(4);
 static bool running;
@@ -91,8 +96,53 @@ int aoe_serve_start(struct net_link *link, struct nic *nic, struct blk_dev *disk
 	return 0;
 }
 
-void aoe_serve_log_stats(void)
+struct blk_dev *aoe_client_start(struct nic *nic)
 {
+	struct aoe_client_cfg cfg = {
+		.max_frame = nic->max_frame,
+		.want_target = config.aoe_want_target,
+		.shelf = config.aoe_target_shelf,
+		.slot = config.aoe_target_slot,
+		.dead_time_us = (u64)config.dead_time * 1000000,
+	};
+	memcpy(cfg.mac, nic->mac, ETH_ALEN);
+	net_link_nic(&nic_link, nic);
+	if (aoe_client_init(&client, &cfg, &nic_link) < 0) {
+		log_err("client: bad AoE configuration");
+		return NULL;
+	}
+	char want[24] = "any target";
+	if (cfg.want_target)
+		fmt_snprintf(want, sizeof(want), "e%u.%u", cfg.shelf, cfg.slot);
+	log_warn("client: looking for AoE %s on %s (up to %u s); AoE has no authentication: any machine on this "
+		 "network could answer as the target", want, nic->name, config.discover_timeout);
+	int rc = aoe_client_discover(&client, (u64)config.discover_timeout * 1000000);
+	if (rc < 0) {
+		log_err("client: %s: %s", want,
+			rc == -E_TIMEDOUT ? "no AoE target answered (is vblade running on this network, with that "
+					    "shelf and slot?)"
+					  : err_name(rc));
+		return NULL;
+	}
+	client_running = true;
+	struct blk_dev *d = &client.blk;
+	const u8 *m = client.target;
+	log_info("client: importing \"%s\" (serial \"%s\") from %s at %02x:%02x:%02x:%02x:%02x:%02x: %lu sectors "
+		 "of 512 bytes (%lu MiB), %s, %u sectors per frame, %u frames in flight%s",
+		 d->info.model, d->info.serial, d->name, m[0], m[1], m[2], m[3], m[4], m[5], d->info.sectors,
+		 d->info.sectors / 2048, client.lba48 ? "LBA48" : "LBA28", client.scnt, client.window,
+		 client.can_flush ? "" : ", no write cache to flush");
+	return d;
+}
+
+void aoe_log_stats(void)
+{
+	if (client_running) {
+		const struct aoe_client_stats *c = &client.stats;
+		log_info("aoe: tx %lu rx %lu retransmits %lu stale %lu; ATA errors %lu, E answers %lu; rtt %lu us, "
+			 "rto %lu us",
+			 c->tx, c->rx, c->retransmits, c->stale, c->ata_errors, c->e_answers, client.srtt, client.rto);
+	}
 	if (!running)
 		return;
 	const struct aoe_target_stats *s = &target.stats;

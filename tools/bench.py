@@ -91,19 +91,28 @@ def remote_rows(nic, raw):
     return rows
 
 
-def disk_if_rows(raw):
+DISK_IF_MIB = 128  # per direction: at emulated speeds 32 MiB takes tens of ms, too noisy
+DISK_IF_TRIES = 3  # the best of these, for each row
+
+
+def disk_if_rows(tmp):
     """Raw write and read through the logical device with the disk on each
     controller ferry has a driver for (ferryrun.DISK_IFS), 256 KiB per
-    request."""
+    request, the best of DISK_IF_TRIES runs."""
+    raw = raw_image(tmp, DISK_IF_MIB, "raw-disks.img")
     rows = {}
     for disk_if in ferryrun.DISK_IFS:
-        r = ferryrun.run_local(raw, f"devbench write {RAW_MIB} 256; devbench read {RAW_MIB} 256", timeout=900,
-                               disk_if=disk_if)
-        if not r.passed():
-            sys.exit(f"bench: raw device on {disk_if} failed:\n" + r.output[-3000:])
-        s = stats_lines(r)
-        rows[disk_if] = [row(f"raw {op} {disk_if}, 256 KiB/req", RAW_MIB * 1024 * 1024, s[2 * i], s[2 * i + 1])
-                         for i, op in enumerate(("write", "read"))]
+        best = None
+        for _ in range(DISK_IF_TRIES):
+            r = ferryrun.run_local(raw, f"devbench write {DISK_IF_MIB} 256; devbench read {DISK_IF_MIB} 256",
+                                   timeout=900, disk_if=disk_if)
+            if not r.passed():
+                sys.exit(f"bench: raw device on {disk_if} failed:\n" + r.output[-3000:])
+            s = stats_lines(r)
+            got = [row(f"raw {op} {disk_if}, 256 KiB/req", DISK_IF_MIB * 1024 * 1024, s[2 * i], s[2 * i + 1])
+                   for i, op in enumerate(("write", "read"))]
+            best = got if best is None else [max(a, b, key=lambda x: x["mibps"]) for a, b in zip(best, got)]
+        rows[disk_if] = best
     return rows
 
 
@@ -120,10 +129,10 @@ def print_disk_if(rows):
             print(f"  {disk_if}: write {w:.2f}, read {rd:.2f}")
 
 
-def raw_image(tmp):
-    raw = os.path.join(tmp, "raw.img")
+def raw_image(tmp, mib=RAW_MIB, name="raw.img"):
+    raw = os.path.join(tmp, name)
     with open(raw, "wb") as f:
-        f.truncate((RAW_MIB + 8) * 1024 * 1024)
+        f.truncate((mib + 8) * 1024 * 1024)
     return raw
 
 
@@ -193,7 +202,7 @@ def main():
     os.makedirs(tmp, exist_ok=True)
     raw = raw_image(tmp)
     if "--disks" in sys.argv[1:]:
-        print_disk_if(disk_if_rows(raw))
+        print_disk_if(disk_if_rows(tmp))
         return
     crypto = crypto_rows()
     fs = disks.make_fat(os.path.join(tmp, "fs.img"), 32, FILE_MIB * 2 + 32)
@@ -215,8 +224,8 @@ def main():
             row("raw read,  64 KiB/request", RAW_MIB * 1024 * 1024, s1[6], s1[7]),
             row(f"file write {FILE_MIB} MiB + sync", n, s2[0], s2[1]),
             row(f"file read {FILE_MIB} MiB (sha256)", n, s2[1], s2[2])]
-    print(f"bench: raw device on each disk controller ({', '.join(ferryrun.DISK_IFS)}), {RAW_MIB} MiB each way")
-    by_if = disk_if_rows(raw)
+    print(f"bench: raw device on each disk controller ({', '.join(ferryrun.DISK_IFS)}), {DISK_IF_MIB} MiB each way")
+    by_if = disk_if_rows(tmp)
     print("bench: remote raw device through a server/client pair, and the frame pump, for e1000 and virtio")
     remote = {nic: remote_rows(nic, raw) for nic in ("e1000", "virtio")}
     pumps = {nic: pump_rate(nic) for nic in ("e1000", "virtio")}

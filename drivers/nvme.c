@@ -32,6 +32,7 @@
  * References: NVM Express Base Specification 1.4 (sections in nvme.h). */
 #include "nvme.h"
 #include "nvme_prp.h"
+#include "blk_segs.h"
 #include "drivers.h"
 #include "platform/console.h"
 #include "platform/mem.h"
@@ -318,7 +319,7 @@ static int nvme_rw(struct blk_dev *dev, u64 lba, u32 count, const struct blk_seg
 	if (!c || count == 0 || count > dev->info.max_sectors || lba >= c->sectors || count > c->sectors - lba)
 		return -E_INVAL;
 	u64 bytes = (u64)count * c->sector_size;
-	int rc = nvme_check_segs(segs, nseg, bytes);
+	int rc = blk_segs_check(segs, nseg, bytes);
 	if (rc < 0)
 		return rc;
 	if ((rc = nvme_usable(c)) < 0)
@@ -338,14 +339,14 @@ static int nvme_rw(struct blk_dev *dev, u64 lba, u32 count, const struct blk_seg
 	bool bounced = !nvme_build_prp(prp_list, prp_list_pa, segs, nseg, &prp1, &prp2);
 	if (bounced) {
 		if (write)
-			nvme_bounce_copy(bounce, segs, nseg, true);
+			blk_segs_copy(bounce, segs, nseg, true);
 		nvme_build_prp(prp_list, prp_list_pa, &whole, 1, &prp1, &prp2); /* one page-aligned segment always fits */
 	}
 	cmd.prp1 = prp1;
 	cmd.prp2 = prp2;
 	rc = nvme_exec(c, &c->io, &cmd, NVME_IO_US);
 	if (rc == 0 && bounced && !write)
-		nvme_bounce_copy(bounce, segs, nseg, false);
+		blk_segs_copy(bounce, segs, nseg, false);
 	return rc;
 }
 

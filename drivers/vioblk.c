@@ -21,6 +21,7 @@
  * References: Virtio 1.2 (OASIS virtio-v1.2-cs01), sections in vioblk.h
  * and virtio_pci.h. */
 #include "vioblk.h"
+#include "blk_segs.h"
 #include "drivers.h"
 #include "virtio_pci.h"
 #include "platform/console.h"
@@ -128,29 +129,16 @@ static int vioblk_issue(struct vioblk *v, u32 type, u64 sector, unsigned st, u64
 	return s == VIOBLK_S_UNSUPP ? -E_NOTSUP : -E_IO;
 }
 
-static void vioblk_copy(u8 *buf, const struct blk_seg *segs, unsigned nseg, bool to_buf)
-{
-	for (unsigned i = 0; i < nseg; i++) {
-		void *p = phys_to_virt(segs[i].addr);
-		memcpy(to_buf ? buf : p, to_buf ? p : buf, segs[i].len);
-		buf += segs[i].len;
-	}
-}
-
 static int vioblk_rw(struct blk_dev *dev, u64 lba, u32 count, const struct blk_seg *segs, unsigned nseg, bool write)
 {
 	struct vioblk *v = dev ? dev->priv : NULL;
-	if (!v || !segs || nseg == 0 || nseg > BLK_MAX_SEGS || count == 0 || count > dev->info.max_sectors ||
+	if (!v || count == 0 || count > dev->info.max_sectors ||
 	    lba >= v->sectors || count > v->sectors - lba)
 		return -E_INVAL;
-	u64 bytes = (u64)count * v->sector_size, total = 0;
-	for (unsigned i = 0; i < nseg; i++) {
-		if (segs[i].len == 0 || ((segs[i].addr | segs[i].len) & 3) || segs[i].addr + segs[i].len < segs[i].addr)
-			return -E_INVAL;
-		total += segs[i].len;
-	}
-	if (total != bytes)
-		return -E_INVAL;
+	u64 bytes = (u64)count * v->sector_size;
+	int rc = blk_segs_check(segs, nseg, bytes);
+	if (rc < 0)
+		return rc;
 	if (write && dev->info.read_only) {
 		log_guest_warn("virtio-blk: %s is read-only (VIRTIO_BLK_F_RO): writes are refused", vioblk_name);
 		return -E_ROFS;
@@ -164,14 +152,14 @@ static int vioblk_rw(struct blk_dev *dev, u64 lba, u32 count, const struct blk_s
 	bool bounced = !vioblk_fill(v, segs, nseg, !write, &st);
 	if (bounced) {
 		if (write)
-			vioblk_copy(bounce, segs, nseg, true);
+			blk_segs_copy(bounce, segs, nseg, true);
 		if (!vioblk_fill(v, &whole, 1, !write, &st))
 			return -E_INVAL; /* max_sectors keeps the bounce buffer within seg_max */
 	}
 	u64 sector = lba * (v->sector_size / VIOBLK_SECTOR);
-	int rc = vioblk_issue(v, write ? VIOBLK_T_OUT : VIOBLK_T_IN, sector, st, VIOBLK_IO_US);
+	rc = vioblk_issue(v, write ? VIOBLK_T_OUT : VIOBLK_T_IN, sector, st, VIOBLK_IO_US);
 	if (rc == 0 && bounced && !write)
-		vioblk_copy(bounce, segs, nseg, false);
+		blk_segs_copy(bounce, segs, nseg, false);
 	return rc;
 }
 

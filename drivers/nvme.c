@@ -227,6 +227,8 @@ static int nvme_reap(struct nvme_ctrl *c, struct nvme_queue *q, u16 cid, u64 tim
 static int nvme_exec(struct nvme_ctrl *c, struct nvme_queue *q, struct nvme_sqe *cmd, u64 timeout_us)
 {
 	u8 op = (u8)cmd->cdw0;
+	if (c->need_reset)
+		return -E_IO; /* the queues are stale until the reset: no second wait on them */
 	u16 cid = ++q->cid;
 	cmd->cdw0 = op | ((u32)cid << 16); /* PSDT 0: PRPs */
 	q->sq[q->sq_tail] = *cmd;
@@ -272,6 +274,7 @@ static int nvme_bring_up(struct nvme_ctrl *c)
 	int rc = nvme_enable(c);
 	if (rc < 0)
 		return rc;
+	c->need_reset = false; /* fresh admin queue; set again if a command below times out */
 	u16 entries = (u16)MIN(NVME_IO_ENTRIES, (c->cap & NVME_CAP_MQES_MASK) + 1);
 	nvme_queue_init(c, &c->io, 1, entries, NVME_PG_IOSQ, NVME_PG_IOCQ);
 	struct nvme_sqe nq = { .cdw0 = NVME_ADM_SET_FEATURES, .cdw10 = NVME_FEAT_NUM_QUEUES, .cdw11 = 0 };
@@ -291,7 +294,6 @@ static int nvme_bring_up(struct nvme_ctrl *c)
 	    (rc = nvme_exec(c, &c->admin, &cq, NVME_ADMIN_US)) < 0 ||
 	    (rc = nvme_exec(c, &c->admin, &sq, NVME_ADMIN_US)) < 0)
 		return rc;
-	c->need_reset = false;
 	return 0;
 }
 

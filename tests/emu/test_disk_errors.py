@@ -1,7 +1,9 @@
-"""A disk that fails requests (QEMU's blkdebug driver injects EIO on the
-reads and writes that touch one sector) behind ferry's NVMe and
-virtio-blk drivers: each failing request is an I/O error the guest sees,
-the driver says what failed, and the requests around it, and ferry, go on."""
+"""Disks that fail behind ferry's NVMe and virtio-blk drivers.  Media
+errors (QEMU's blkdebug injects EIO on the reads and writes that touch
+one sector): each failing request is an I/O error the guest sees, the
+driver says what failed, and the requests around it, and ferry, go on.
+A disk that never answers in time (null-co with a 40 s latency): each
+request is an I/O error after the driver's timeout, never a hang."""
 import os
 
 import disks
@@ -48,3 +50,37 @@ def nvme_media_errors_are_io_errors(tmp):
 @test
 def vioblk_media_errors_are_io_errors(tmp):
     failing_disk(tmp, "virtio-blk-pci,drive=d0,disable-legacy=on", r"virtio-blk: IN at sector \d+ failed: status 1")
+
+
+def slow_disk(device, cmds):
+    """A disk that takes 40 s for every read or write (QEMU's null-co with
+    latency-ns; its IDENTIFY and GET_ID answer at once): far beyond the
+    drivers' 10 s command timeout."""
+    extra = ["-blockdev", "driver=null-co,node-name=n0,size=67108864,read-zeroes=on,latency-ns=40000000000",
+             "-device", device]
+    run = ferryrun.run_local(None, cmds, timeout=300, extra=extra)
+    assert not run.timed_out, "ferry hung on the slow disk:\n" + run.output[-3000:]
+    assert run.find(r"ferry: guest stopped: the guest powered off"), run.output[-3000:]
+    errs = [t for k, t in run.results() if k == "err"]
+    for c in cmds.split("; "):
+        assert any(t.startswith(c) for t in errs), f"'{c}' did not fail:\n{run.output[-3000:]}"
+    return run
+
+
+@test
+def nvme_command_timeout_is_an_io_error(tmp):
+    """The timed-out READ fails; the next request resets the controller
+    first (CC.EN = 0 aborts the stale command) and fails on its own
+    timeout; ferry powers off with the guest."""
+    run = slow_disk(f"nvme,serial={ferryrun.NVME_SERIAL},drive=n0", "vblk-read 0 1; vblk-read 1 1")
+    timeouts = [l for l in run.ferry_lines() if "READ (nsid 1) timed out; resetting the controller" in l]
+    assert len(timeouts) == 2, run.output[-3000:]
+    assert run.find(r"nvme: resetting the controller$"), run.output[-3000:]
+
+
+@test
+def vioblk_request_timeout_is_an_io_error(tmp):
+    """The timed-out IN fails and so does every request after it, at once."""
+    run = slow_disk("virtio-blk-pci,drive=n0,disable-legacy=on", "vblk-read 0 1; vblk-read 1 1; vblk-flush")
+    assert run.find(r"virtio-blk: IN at sector 0 timed out \(device_status=\w+\); every request to virtio0 now fails"), \
+        run.output[-3000:]

@@ -203,19 +203,20 @@ BOCHS ?= client
 # [APPEND='kernel command line'] (tools/linux.py fetch gets Debian's).
 LINUX_ARGS = $(if $(KERNEL),--kernel "$(KERNEL)") $(if $(INITRD),--initrd "$(INITRD)") $(if $(APPEND),--append "$(APPEND)")
 
-# DISK_IF=ahci|ide|nvme: the controller QEMU puts DISK on (q35's AHCI;
-# ide: the i440FX board's PIIX IDE; nvme: an NVMe controller).
+# DISK_IF=ahci|ide|nvme|virtio: the controller QEMU puts DISK on (q35's
+# AHCI; ide: the i440FX board's PIIX IDE; nvme: an NVMe controller;
+# virtio: a virtio-blk PCI device).
 DISK_IF ?= ahci
 
 .PHONY: run-local
 run-local: all
-	@test -n "$(DISK)" || { echo "usage: make run-local DISK=image GUEST_CMDS='ls /; sha256 /A.TXT' [DISK_IF=ahci|ide|nvme] [EMU=qemu|bochs] [KERNEL=file [INITRD=file] [APPEND='...']]"; exit 2; }
+	@test -n "$(DISK)" || { echo "usage: make run-local DISK=image GUEST_CMDS='ls /; sha256 /A.TXT' [DISK_IF=ahci|ide|nvme|virtio] [EMU=qemu|bochs] [KERNEL=file [INITRD=file] [APPEND='...']]"; exit 2; }
 	@python3 tools/$(if $(filter bochs,$(EMU)),bochsrun.py,ferryrun.py --disk-if "$(DISK_IF)") --disk "$(DISK)" --cmds "$(GUEST_CMDS)" --ferry-args "$(FERRY_ARGS)" $(LINUX_ARGS)
 
 .PHONY: run-pair
 NIC ?= e1000
 run-pair: all
-	@test -n "$(DISK)" || { echo "usage: make run-pair DISK=image GUEST_CMDS='ls /; sha256 /A.TXT' [NIC=e1000|virtio] [DISK_IF=ahci|ide|nvme] [EMU=qemu|bochs [BOCHS=client|server|both]]"; exit 2; }
+	@test -n "$(DISK)" || { echo "usage: make run-pair DISK=image GUEST_CMDS='ls /; sha256 /A.TXT' [NIC=e1000|virtio] [DISK_IF=ahci|ide|nvme|virtio] [EMU=qemu|bochs [BOCHS=client|server|both]]"; exit 2; }
 	@python3 tools/$(if $(filter bochs,$(EMU)),bochsrun.py --bochs "$(BOCHS)",ferryrun.py --nic "$(NIC)" --disk-if "$(DISK_IF)") --pair --disk "$(DISK)" --cmds "$(GUEST_CMDS)" $(LINUX_ARGS)
 
 # Debian's kernel and busybox-static for the Linux guest (tools/linux.py):

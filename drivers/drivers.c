@@ -3,6 +3,7 @@
 #include "ata.h"
 #include "e1000.h"
 #include "nvme.h"
+#include "vioblk.h"
 #include "virtio_net.h"
 #include "lib/string.h"
 
@@ -28,6 +29,7 @@ const struct blk_driver *const blk_drivers[] = {
 	&ahci_driver,
 	&ata_driver,
 	&nvme_driver,
+	&vioblk_driver,
 	NULL,
 };
 

@@ -32,6 +32,7 @@
  * References: NVM Express Base Specification 1.4 (sections in nvme.h). */
 #include "nvme.h"
 #include "nvme_prp.h"
+#include "blk_segs.h"
 #include "drivers.h"
 #include "platform/console.h"
 #include "platform/mem.h"
@@ -226,6 +227,8 @@ static int nvme_reap(struct nvme_ctrl *c, struct nvme_queue *q, u16 cid, u64 tim
 static int nvme_exec(struct nvme_ctrl *c, struct nvme_queue *q, struct nvme_sqe *cmd, u64 timeout_us)
 {
 	u8 op = (u8)cmd->cdw0;
+	if (c->need_reset)
+		return -E_IO; /* the queues are stale until the reset: no second wait on them */
 	u16 cid = ++q->cid;
 	cmd->cdw0 = op | ((u32)cid << 16); /* PSDT 0: PRPs */
 	q->sq[q->sq_tail] = *cmd;
@@ -271,6 +274,7 @@ static int nvme_bring_up(struct nvme_ctrl *c)
 	int rc = nvme_enable(c);
 	if (rc < 0)
 		return rc;
+	c->need_reset = false; /* fresh admin queue; set again if a command below times out */
 	u16 entries = (u16)MIN(NVME_IO_ENTRIES, (c->cap & NVME_CAP_MQES_MASK) + 1);
 	nvme_queue_init(c, &c->io, 1, entries, NVME_PG_IOSQ, NVME_PG_IOCQ);
 	struct nvme_sqe nq = { .cdw0 = NVME_ADM_SET_FEATURES, .cdw10 = NVME_FEAT_NUM_QUEUES, .cdw11 = 0 };
@@ -290,7 +294,6 @@ static int nvme_bring_up(struct nvme_ctrl *c)
 	    (rc = nvme_exec(c, &c->admin, &cq, NVME_ADMIN_US)) < 0 ||
 	    (rc = nvme_exec(c, &c->admin, &sq, NVME_ADMIN_US)) < 0)
 		return rc;
-	c->need_reset = false;
 	return 0;
 }
 
@@ -318,7 +321,7 @@ static int nvme_rw(struct blk_dev *dev, u64 lba, u32 count, const struct blk_seg
 	if (!c || count == 0 || count > dev->info.max_sectors || lba >= c->sectors || count > c->sectors - lba)
 		return -E_INVAL;
 	u64 bytes = (u64)count * c->sector_size;
-	int rc = nvme_check_segs(segs, nseg, bytes);
+	int rc = blk_segs_check(segs, nseg, bytes);
 	if (rc < 0)
 		return rc;
 	if ((rc = nvme_usable(c)) < 0)
@@ -338,14 +341,14 @@ static int nvme_rw(struct blk_dev *dev, u64 lba, u32 count, const struct blk_seg
 	bool bounced = !nvme_build_prp(prp_list, prp_list_pa, segs, nseg, &prp1, &prp2);
 	if (bounced) {
 		if (write)
-			nvme_bounce_copy(bounce, segs, nseg, true);
+			blk_segs_copy(bounce, segs, nseg, true);
 		nvme_build_prp(prp_list, prp_list_pa, &whole, 1, &prp1, &prp2); /* one page-aligned segment always fits */
 	}
 	cmd.prp1 = prp1;
 	cmd.prp2 = prp2;
 	rc = nvme_exec(c, &c->io, &cmd, NVME_IO_US);
 	if (rc == 0 && bounced && !write)
-		nvme_bounce_copy(bounce, segs, nseg, false);
+		blk_segs_copy(bounce, segs, nseg, false);
 	return rc;
 }
 

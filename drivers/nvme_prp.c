@@ -1,26 +1,7 @@
 /* NVMe data pointers: a block request's segment list as PRP entries
- * (NVMe 1.4, 4.3), or through a bounce buffer where it cannot be one.
- * Kept apart from the controller (drivers/nvme.c) so the rules can be
- * tested on the host. */
+ * (NVMe 1.4, 4.3).  Kept apart from the controller (drivers/nvme.c) so
+ * the rules can be tested on the host. */
 #include "nvme_prp.h"
-#include "platform/mem.h"
-#include "lib/string.h"
-
-/* blk.h's rules for a segment list of bytes in all. */
-int nvme_check_segs(const struct blk_seg *segs, unsigned nseg, u64 bytes)
-{
-	u64 total = 0;
-	if (!segs || nseg == 0 || nseg > BLK_MAX_SEGS)
-		return -E_INVAL;
-	for (unsigned i = 0; i < nseg; i++) {
-		hpa_t a = segs[i].addr;
-		u32 len = segs[i].len;
-		if (len == 0 || ((a | len) & 3) || a + len < a)
-			return -E_INVAL;
-		total += len;
-	}
-	return total == bytes ? 0 : -E_INVAL;
-}
 
 /* The PRP entries of a checked segment list (4.3): false when the list
  * cannot be one (a page gap inside the transfer). */
@@ -46,16 +27,4 @@ bool nvme_build_prp(u64 *list, u64 list_pa, const struct blk_seg *segs, unsigned
 	}
 	*prp2 = n == 0 ? 0 : n == 1 ? list[0] : list_pa;
 	return true;
-}
-
-void nvme_bounce_copy(u8 *buf, const struct blk_seg *segs, unsigned nseg, bool to_buf)
-{
-	for (unsigned i = 0; i < nseg; i++) {
-		void *p = phys_to_virt(segs[i].addr);
-		if (to_buf)
-			memcpy(buf, p, segs[i].len);
-		else
-			memcpy(p, buf, segs[i].len);
-		buf += segs[i].len;
-	}
 }

@@ -48,6 +48,22 @@ u16 virtio_cfg_rd16(const struct virtio_dev *vd, u32 off)
 	return vd->device && off + 2 <= vd->device_len ? mmio_rd16(vd->device, off) : 0;
 }
 
+u32 virtio_cfg_rd32(const struct virtio_dev *vd, u32 off)
+{
+	return vd->device && off + 4 <= vd->device_len ? mmio_rd32(vd->device, off) : 0;
+}
+
+u64 virtio_cfg_rd64(const struct virtio_dev *vd, u32 off)
+{
+	u8 gen;
+	u64 v;
+	do {
+		gen = virtio_config_generation(vd);
+		v = virtio_cfg_rd32(vd, off) | (u64)virtio_cfg_rd32(vd, off + 4) << 32;
+	} while (gen != virtio_config_generation(vd));
+	return v;
+}
+
 u8 virtio_isr_read(struct virtio_dev *vd) { return mmio_rd8(vd->isr, 0); }
 
 void virtio_intx_enable(struct virtio_dev *vd, bool on)

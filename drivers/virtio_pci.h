@@ -9,7 +9,7 @@
  * Structures the device reads and writes by DMA are packed structs checked
  * with _Static_assert; bit fields are masks, never C bit-fields.
  *
- * A driver (drivers/virtio_net.c) does:
+ * A driver (drivers/virtio_net.c, drivers/vioblk.c) does:
  *   virtio_pci_open()      find the structures, claim the function, reset
  *   virtio_negotiate()     ACKNOWLEDGE, DRIVER, features, FEATURES_OK
  *   virtio_queue_setup()   for each virtqueue it uses
@@ -215,6 +215,8 @@ u8 virtio_status(const struct virtio_dev *vd);
 u8 virtio_config_generation(const struct virtio_dev *vd);
 u8 virtio_cfg_rd8(const struct virtio_dev *vd, u32 off);
 u16 virtio_cfg_rd16(const struct virtio_dev *vd, u32 off);
+u32 virtio_cfg_rd32(const struct virtio_dev *vd, u32 off);
+u64 virtio_cfg_rd64(const struct virtio_dev *vd, u32 off); /* two halves, one generation */
 
 /* Interrupts: legacy INTx through PCI_COMMAND.INTX_DISABLE, acknowledged by
  * reading the ISR status (4.1.5.5), which returns VIRTIO_ISR_* bits. */

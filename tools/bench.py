@@ -6,6 +6,9 @@ One run of ferry + guest under QEMU (software-emulated SVM/NPT) measures,
 side by side:
   - raw device writes and reads (devbench: 1 MiB per request, no file system),
   - the same with 64 KiB requests,
+  - raw writes and reads of 256 KiB requests with the disk on each
+    controller ferry drives (AHCI, PIIX IDE, NVMe, virtio-blk), as ratios
+    against AHCI,
   - a 32 MiB file written through the FAT32 file system and read back
     (sha256), i.e. what an application sees.
   - remote: the same raw device rows through a server/client pair, for
@@ -19,7 +22,8 @@ side by side:
     tests/bench/crypto_bench.c), on the host and under TCG: qemu-x86_64
     (QEMU's translator without the system emulator's soft MMU), and the
     guest's cryptobench under ferry in QEMU (soft MMU, as ferry runs).
-`tools/bench.py --crypto` runs only the crypto rows.
+`tools/bench.py --crypto` runs only the crypto rows, `--disks` only the
+raw device on each disk controller (AHCI, IDE, NVMe, virtio-blk).
 Rates come from the guest's TSC and ferry's calibrated TSC frequency;
 requests and VM exits from the device's COMPLETED register and ferry's exit
 counters (CPUID 0x40000003).  The absolute numbers depend on the host
@@ -87,6 +91,51 @@ def remote_rows(nic, raw):
     return rows
 
 
+DISK_IF_MIB = 128  # per direction: at emulated speeds 32 MiB takes tens of ms, too noisy
+DISK_IF_TRIES = 3  # the best of these, for each row
+
+
+def disk_if_rows(tmp):
+    """Raw write and read through the logical device with the disk on each
+    controller ferry has a driver for (ferryrun.DISK_IFS), 256 KiB per
+    request, the best of DISK_IF_TRIES runs."""
+    raw = raw_image(tmp, DISK_IF_MIB, "raw-disks.img")
+    rows = {}
+    for disk_if in ferryrun.DISK_IFS:
+        best = None
+        for _ in range(DISK_IF_TRIES):
+            r = ferryrun.run_local(raw, f"devbench write {DISK_IF_MIB} 256; devbench read {DISK_IF_MIB} 256",
+                                   timeout=900, disk_if=disk_if)
+            if not r.passed():
+                sys.exit(f"bench: raw device on {disk_if} failed:\n" + r.output[-3000:])
+            s = stats_lines(r)
+            got = [row(f"raw {op} {disk_if}, 256 KiB/req", DISK_IF_MIB * 1024 * 1024, s[2 * i], s[2 * i + 1])
+                   for i, op in enumerate(("write", "read"))]
+            best = got if best is None else [max(a, b, key=lambda x: x["mibps"]) for a, b in zip(best, got)]
+        rows[disk_if] = best
+    return rows
+
+
+def print_disk_if(rows):
+    print(f"{'':34} {'MiB/s':>8} {'requests':>9} {'exits/req':>10}")
+    for disk_if in rows:
+        for r in rows[disk_if]:
+            print(f"{r['name']:34} {r['mibps']:8.1f} {r['requests']:9d} {r['exits'] / r['requests']:10.2f}")
+    base = rows["ahci"]
+    print("ratios against AHCI (same run, same machine):")
+    for disk_if in rows:
+        if disk_if != "ahci":
+            w, rd = (rows[disk_if][i]["mibps"] / base[i]["mibps"] for i in (0, 1))
+            print(f"  {disk_if}: write {w:.2f}, read {rd:.2f}")
+
+
+def raw_image(tmp, mib=RAW_MIB, name="raw.img"):
+    raw = os.path.join(tmp, name)
+    with open(raw, "wb") as f:
+        f.truncate((mib + 8) * 1024 * 1024)
+    return raw
+
+
 def pump_rate(model, size=1514, window=32, frames=20000):
     """The frame pump's rate between two ferries on the UDP wire: frames/s
     and MiB/s each way.  model is the QEMU NIC (ferryrun.QEMU_NIC); the
@@ -149,12 +198,13 @@ def main():
     if "--crypto" in sys.argv[1:]:
         print_crypto(crypto_rows())
         return
-    crypto = crypto_rows()
     tmp = os.path.join(ferryrun.BUILD, "bench")
     os.makedirs(tmp, exist_ok=True)
-    raw = os.path.join(tmp, "raw.img")
-    with open(raw, "wb") as f:
-        f.truncate((RAW_MIB + 8) * 1024 * 1024)
+    raw = raw_image(tmp)
+    if "--disks" in sys.argv[1:]:
+        print_disk_if(disk_if_rows(tmp))
+        return
+    crypto = crypto_rows()
     fs = disks.make_fat(os.path.join(tmp, "fs.img"), 32, FILE_MIB * 2 + 32)
     n = FILE_MIB * 1024 * 1024
 
@@ -174,6 +224,8 @@ def main():
             row("raw read,  64 KiB/request", RAW_MIB * 1024 * 1024, s1[6], s1[7]),
             row(f"file write {FILE_MIB} MiB + sync", n, s2[0], s2[1]),
             row(f"file read {FILE_MIB} MiB (sha256)", n, s2[1], s2[2])]
+    print(f"bench: raw device on each disk controller ({', '.join(ferryrun.DISK_IFS)}), {DISK_IF_MIB} MiB each way")
+    by_if = disk_if_rows(tmp)
     print("bench: remote raw device through a server/client pair, and the frame pump, for e1000 and virtio")
     remote = {nic: remote_rows(nic, raw) for nic in ("e1000", "virtio")}
     pumps = {nic: pump_rate(nic) for nic in ("e1000", "virtio")}
@@ -188,6 +240,8 @@ def main():
         npf = r["npf"] / r["requests"] if r["requests"] else 0
         print(f"{r['name']:34} {r['mibps']:8.1f} {r['requests']:9d} {r['kib_per_req']:8.0f} {r['exits']:7d} "
               f"{per:10.2f} {npf:8.2f}")
+    print()
+    print_disk_if(by_if)
     print()
     print(f"{'':34} {'MiB/s':>8} {'requests':>9} {'KiB/req':>8} {'exits/req':>10} {'frames/req':>11}")
     for nic in remote:

@@ -75,9 +75,11 @@ def nic_device(nic, mac=None):
 
 
 # The controllers the test disk can sit on (DISK_IF of make run-local):
-# q35's AHCI, the i440FX board's PIIX IDE, an NVMe controller.
-DISK_IFS = ("ahci", "ide", "nvme")
+# q35's AHCI, the i440FX board's PIIX IDE, an NVMe controller, a modern
+# (non-transitional) virtio-blk.
+DISK_IFS = ("ahci", "ide", "nvme", "virtio")
 NVME_SERIAL = "FERRYNVME0"
+VIRTIO_SERIAL = "FERRYVIRTIO0"
 
 
 def disk_args(disk, disk_if="ahci", machine="q35", opts=""):
@@ -89,7 +91,8 @@ def disk_args(disk, disk_if="ahci", machine="q35", opts=""):
     drive = ["-drive", f"file={disk},format=raw,if=none,id=d0"]
     dev = {"ahci": "ide-hd,drive=d0,bus=ide.0" + (",unit=0" if machine == "pc" else ""),
            "ide": "ide-hd,drive=d0,bus=ide.0,unit=0",
-           "nvme": f"nvme,serial={NVME_SERIAL},drive=d0"}[disk_if]
+           "nvme": f"nvme,serial={NVME_SERIAL},drive=d0",
+           "virtio": f"virtio-blk-pci,drive=d0,disable-legacy=on,serial={VIRTIO_SERIAL}"}[disk_if]
     return drive + ["-device", dev + ("," + opts if opts else "")]
 
 

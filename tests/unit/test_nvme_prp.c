@@ -2,9 +2,10 @@
  * shapes PRP can describe (NVMe 1.4, 4.3: the first entry anywhere
  * dword-aligned, every later one a page start, every page but the last
  * ending on a boundary), the ones it cannot (then the driver bounces),
- * and the segment checks of blk.h. */
+ * and the segment checks and bounce copies of drivers/blk_segs.c. */
 #include "check.h"
 #include "drivers/nvme_prp.h"
+#include "drivers/blk_segs.h"
 
 #define PG NVME_PAGE
 #define LIST_PA 0x77000ull
@@ -83,15 +84,15 @@ TEST(a_list_page_bounds_the_entries)
 TEST(segment_checks)
 {
 	struct blk_seg s[] = { { 0x1000, 512 }, { 0x3000, 512 } };
-	CHECK_EQ(nvme_check_segs(s, 2, 1024), 0);
-	CHECK_EQ(nvme_check_segs(s, 2, 512), -E_INVAL);
-	CHECK_EQ(nvme_check_segs(s, 0, 0), -E_INVAL);
-	CHECK_EQ(nvme_check_segs(NULL, 1, 512), -E_INVAL);
-	CHECK_EQ(nvme_check_segs(s, BLK_MAX_SEGS + 1, 1024), -E_INVAL);
+	CHECK_EQ(blk_segs_check(s, 2, 1024), 0);
+	CHECK_EQ(blk_segs_check(s, 2, 512), -E_INVAL);
+	CHECK_EQ(blk_segs_check(s, 0, 0), -E_INVAL);
+	CHECK_EQ(blk_segs_check(NULL, 1, 512), -E_INVAL);
+	CHECK_EQ(blk_segs_check(s, BLK_MAX_SEGS + 1, 1024), -E_INVAL);
 	struct blk_seg odd[] = { { 0x1002, 512 } }, empty[] = { { 0x1000, 0 } }, wrap[] = { { ~0ull - 3, 8 } };
-	CHECK_EQ(nvme_check_segs(odd, 1, 512), -E_INVAL);
-	CHECK_EQ(nvme_check_segs(empty, 1, 0), -E_INVAL);
-	CHECK_EQ(nvme_check_segs(wrap, 1, 8), -E_INVAL);
+	CHECK_EQ(blk_segs_check(odd, 1, 512), -E_INVAL);
+	CHECK_EQ(blk_segs_check(empty, 1, 0), -E_INVAL);
+	CHECK_EQ(blk_segs_check(wrap, 1, 8), -E_INVAL);
 }
 
 TEST(bounce_copies_both_ways)
@@ -100,12 +101,12 @@ TEST(bounce_copies_both_ways)
 	for (unsigned i = 0; i < sizeof(buf); i++)
 		buf[i] = (u8)i;
 	struct blk_seg s[] = { { (hpa_t)(uintptr_t)a, sizeof(a) }, { (hpa_t)(uintptr_t)b, sizeof(b) } };
-	nvme_bounce_copy(buf, s, 2, false);
+	blk_segs_copy(buf, s, 2, false);
 	CHECK_EQ(a[99], 99);
 	CHECK_EQ(b[0], 100);
 	CHECK_EQ(b[59], 159);
 	memset(buf, 0, sizeof(buf));
-	nvme_bounce_copy(buf, s, 2, true);
+	blk_segs_copy(buf, s, 2, true);
 	CHECK_EQ(buf[50], 50);
 	CHECK_EQ(buf[159], 159);
 }

@@ -144,4 +144,4 @@ UNIT_HELPERS += aead_cli
 aead_cli_SRCS = tests/unit/aead_cli.c lib/chacha20.c lib/poly1305.c lib/aead.c
 
 UNIT_TESTS += test_nvme_prp
-test_nvme_prp_SRCS = tests/unit/test_nvme_prp.c drivers/nvme_prp.c lib/string.c
+test_nvme_prp_SRCS = tests/unit/test_nvme_prp.c drivers/nvme_prp.c drivers/blk_segs.c lib/string.c

@@ -1,0 +1,20 @@
+# Fuzz harnesses (docs/testing.md, "Fuzzing"): each entry names a harness
+# (tests/fuzz/fuzz_NAME.c) and the sources it links.  The root Makefile
+# builds each twice: build/unit/fuzz_NAME (tests/fuzz/replay.c's main,
+# ASan + UBSan with HOSTCC; tests/run.py --unit replays the seeds, corpus
+# and regressions) and build/fuzz/NAME (clang -fsanitize=fuzzer, make fuzz).
+
+FUZZERS += decode
+decode_FUZZ_SRCS = x86/x86_decode.c
+
+FUZZERS += config
+config_FUZZ_SRCS = platform/config.c tests/unit/fake_hv.c lib/string.c lib/fmt.c lib/err.c
+
+FUZZ_NET_SRCS = net/proto.c net/keys.c lib/hkdf.c lib/sha256.c lib/fmt.c lib/string.c lib/err.c \
+	$(wildcard lib/chacha20.c lib/poly1305.c lib/aead.c)
+
+FUZZERS += proto
+proto_FUZZ_SRCS = $(FUZZ_NET_SRCS)
+
+FUZZERS += net
+net_FUZZ_SRCS = net/client.c net/client_req.c net/server.c net/server_bind.c platform/console.c $(FUZZ_NET_SRCS)

@@ -18,3 +18,9 @@ proto_FUZZ_SRCS = $(FUZZ_NET_SRCS)
 
 FUZZERS += net
 net_FUZZ_SRCS = net/client.c net/client_req.c net/server.c net/server_bind.c platform/console.c $(FUZZ_NET_SRCS)
+
+FUZZERS += gmem
+gmem_FUZZ_SRCS = vm/gmem.c
+
+FUZZERS += lbd
+lbd_FUZZ_SRCS = vdev/lbd_cmd.c vdev/blk_req.c vm/gmem.c tests/unit/fake_hv.c lib/string.c lib/err.c

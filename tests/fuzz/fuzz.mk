@@ -24,3 +24,6 @@ gmem_FUZZ_SRCS = vm/gmem.c
 
 FUZZERS += lbd
 lbd_FUZZ_SRCS = vdev/lbd_cmd.c vdev/blk_req.c vm/gmem.c tests/unit/fake_hv.c lib/string.c lib/err.c
+
+FUZZERS += virtq
+virtq_FUZZ_SRCS = vdev/virtq.c vm/gmem.c tests/unit/fake_disk.c

@@ -27,3 +27,6 @@ lbd_FUZZ_SRCS = vdev/lbd_cmd.c vdev/blk_req.c vm/gmem.c tests/unit/fake_hv.c lib
 
 FUZZERS += virtq
 virtq_FUZZ_SRCS = vdev/virtq.c vm/gmem.c tests/unit/fake_disk.c
+
+FUZZERS += image
+image_FUZZ_SRCS = vm/linux_boot.c vm/gmem.c boot/efi/image.c tests/unit/fake_hv.c lib/string.c lib/err.c

@@ -94,6 +94,11 @@ static int parse_bzimage(const u8 *file, u64 size, struct linux_image *li)
 			size - setup, (unsigned)LINUX_ENTRY64_OFFSET);
 		return -E_INVAL;
 	}
+	/* linux_place rounds with masks: an alignment is a power of two. */
+	if (h->relocatable_kernel && (h->kernel_alignment & (h->kernel_alignment - 1))) {
+		log_err("guest: the bzImage's kernel_alignment %x is not a power of two", h->kernel_alignment);
+		return -E_INVAL;
+	}
 	li->file = file + setup;
 	li->file_size = size - setup;
 	li->pref_address = h->pref_address;

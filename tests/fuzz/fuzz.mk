@@ -30,3 +30,6 @@ virtq_FUZZ_SRCS = vdev/virtq.c vm/gmem.c tests/unit/fake_disk.c
 
 FUZZERS += image
 image_FUZZ_SRCS = vm/linux_boot.c vm/gmem.c boot/efi/image.c tests/unit/fake_hv.c lib/string.c lib/err.c
+
+FUZZERS += fat
+fat_FUZZ_SRCS = $(wildcard guest/fat_*.c) guest/part.c guest/alloc.c lib/string.c

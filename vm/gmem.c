@@ -44,6 +44,8 @@ int gmem_add(struct gmem *gm, gpa_t start, gpa_t end)
 
 int gmem_remove(struct gmem *gm, gpa_t start, gpa_t end)
 {
+	if (start >= end)
+		return 0; /* empty or inverted: rounded outwards it would cover a page */
 	start = ALIGN_DOWN(start, PAGE_SIZE);
 	end = end > GMEM_TOP ? GMEM_TOP : ALIGN_UP(end, PAGE_SIZE); /* ALIGN_UP would wrap to 0 */
 	if (start >= end)

@@ -52,10 +52,16 @@ static void make_public(const char *text, size_t n)
 		if (!public_text[i])
 			public_text[i] = ' ';
 	for (size_t i = 0; i + 3 <= n; i++) {
-		if (memcmp(public_text + i, "key", 3))
+		/* "key" starting a word, then '=' (blanks around it in the file) */
+		if (memcmp(public_text + i, "key", 3) || (i && !strchr(" \t\r\n", public_text[i - 1])))
 			continue;
 		size_t j = i + 3;
-		while (j < n && (public_text[j] == ' ' || public_text[j] == '\t' || public_text[j] == '='))
+		while (j < n && (public_text[j] == ' ' || public_text[j] == '\t'))
+			j++;
+		if (j == n || public_text[j] != '=')
+			continue;
+		j++;
+		while (j < n && (public_text[j] == ' ' || public_text[j] == '\t'))
 			j++;
 		while (j < n && public_text[j] && !strchr(" \t\r\n", public_text[j]))
 			public_text[j++] = '#';

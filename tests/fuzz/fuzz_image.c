@@ -18,6 +18,7 @@
 #include "lib/elf.h"
 #include "boot/efi/image.h"
 #include "tests/unit/fake_hv.h"
+#include "tests/unit/fake_bzimage.h"
 
 static void quiet(const char *line) { (void)line; }
 
@@ -115,21 +116,7 @@ void fuzz_seeds(void (*emit)(const void *buf, size_t len))
 	static u8 bz[1 + 0x6000];
 	u8 *f = bz + 1;
 	bz[0] = 9;
-	f[0x1F1] = 39 / 4; /* setup sectors */
-	f[0x1FE] = 0x55, f[0x1FF] = 0xAA;
-	f[0x200] = 0xEB, f[0x201] = 0x6A;
-	memcpy(f + 0x202, "HdrS", 4);
-	u16 version = 0x020F, xlf = LINUX_XLF_KERNEL_64;
-	u32 align = 2 << 20, init_size = 64 << 20, cmdline_size = 2047, addr_max = 0x7FFFFFFF;
-	u64 pref = 0x1000000;
-	memcpy(f + 0x206, &version, 2);
-	memcpy(f + 0x230, &align, 4);
-	f[0x234] = 1;
-	memcpy(f + 0x236, &xlf, 2);
-	memcpy(f + 0x238, &cmdline_size, 4);
-	memcpy(f + 0x22C, &addr_max, 4);
-	memcpy(f + 0x258, &pref, 8);
-	memcpy(f + 0x260, &init_size, 4);
+	fake_bzimage_header(f, 0x020F, LINUX_XLF_KERNEL_64);
 	emit(bz, sizeof(bz));
 
 	static struct fake_elf e;

@@ -33,3 +33,6 @@ image_FUZZ_SRCS = vm/linux_boot.c vm/gmem.c boot/efi/image.c tests/unit/fake_hv.
 
 FUZZERS += fat
 fat_FUZZ_SRCS = $(wildcard guest/fat_*.c) guest/part.c guest/alloc.c lib/string.c
+
+FUZZERS += mb2
+mb2_FUZZ_SRCS = boot/multiboot.c boot/efi/mb2.c lib/string.c

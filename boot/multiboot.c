@@ -188,9 +188,10 @@ static void parse_mb2(const u8 *info, struct boot_info *bi)
 		}
 		case MB2_TAG_MMAP: {
 			const struct mb2_mmap_tag *mt = (const void *)t;
-			if (mt->entry_size < sizeof(struct mb2_mmap_entry))
+			if (t->size < sizeof(*mt) || mt->entry_size < sizeof(struct mb2_mmap_entry))
 				break;
-			for (u32 e = sizeof(*mt); e + mt->entry_size <= t->size; e += mt->entry_size) {
+			/* u64: in u32, e + a huge entry_size wraps below the tag's size */
+			for (u64 e = sizeof(*mt); e + mt->entry_size <= t->size; e += mt->entry_size) {
 				const struct mb2_mmap_entry *me = (const void *)((const u8 *)t + e);
 				add_mem(bi, me->base, me->len, me->type);
 			}

@@ -44,7 +44,7 @@ static void hex(const u8 *k, size_t n, bool upper, char *out)
  * e.g. in guest_cmds, and the log may rightly quote that). */
 static char public_text[8192 + 1];
 
-static void make_public(const char *text, size_t n)
+static void make_public(const char *text, size_t n, size_t file_len)
 {
 	memcpy(public_text, text, n);
 	public_text[n] = 0;
@@ -52,18 +52,21 @@ static void make_public(const char *text, size_t n)
 		if (!public_text[i])
 			public_text[i] = ' ';
 	for (size_t i = 0; i + 3 <= n; i++) {
-		/* "key" starting a word, then '=' (blanks around it in the file) */
+		/* "key" starting a word, then '=': on the command line right
+		 * after it, in the file (text before file_len) with blanks
+		 * around it allowed */
+		bool file = i < file_len;
 		if (memcmp(public_text + i, "key", 3) || (i && !strchr(" \t\r\n", public_text[i - 1])))
 			continue;
 		size_t j = i + 3;
-		while (j < n && (public_text[j] == ' ' || public_text[j] == '\t'))
+		while (file && j < n && (public_text[j] == ' ' || public_text[j] == '\t'))
 			j++;
 		if (j == n || public_text[j] != '=')
 			continue;
 		j++;
-		while (j < n && (public_text[j] == ' ' || public_text[j] == '\t'))
+		while (file && j < n && (public_text[j] == ' ' || public_text[j] == '\t'))
 			j++;
-		while (j < n && public_text[j] && !strchr(" \t\r\n", public_text[j]))
+		while (j < n && public_text[j] && !strchr(file ? "\r\n" : " \t\r\n", public_text[j]))
 			public_text[j++] = '#';
 	}
 }
@@ -98,12 +101,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	logged_len = 0;
 	logged[0] = 0;
 
-	make_public((const char *)data + 1, size - 1);
 	u8 how = data[0] % 3;
 	const char *text = (const char *)data + 1;
 	size_t n = size - 1;
 	const u8 *split = memchr(text, 0xFF, n);
 	size_t flen = how == 2 && split ? (size_t)(split - (const u8 *)text) : n;
+	make_public(text, n, how == 1 ? 0 : flen);
 
 	if (how != 1) {
 		char *f = malloc(flen ? flen : 1); /* exactly flen bytes: ASan sees overreads */

@@ -66,7 +66,7 @@ static void make_public(const char *text, size_t n, size_t file_len)
 		j++;
 		while (file && j < n && (public_text[j] == ' ' || public_text[j] == '\t'))
 			j++;
-		while (j < n && public_text[j] && !strchr(file ? "\r\n" : " \t\r\n", public_text[j]))
+		while (j < (file ? file_len : n) && public_text[j] && !strchr(file ? "\r\n" : " \t\r\n", public_text[j]))
 			public_text[j++] = '#';
 	}
 }

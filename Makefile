@@ -133,6 +133,49 @@ $(O)/unit/$(1): $$($(1)_SRCS) $$(wildcard tests/unit/*.h)
 endef
 $(foreach t,$(UNIT_TESTS) $(UNIT_HELPERS),$(eval $(call unit_rule,$(t))))
 
+# ---- fuzz harnesses (tests/fuzz/, docs/testing.md) ---------------------------
+include tests/fuzz/fuzz.mk
+FUZZ_REPLAY_BINS := $(addprefix $(O)/unit/fuzz_,$(FUZZERS))
+FUZZ_BINS := $(addprefix $(O)/fuzz/,$(FUZZERS))
+FUZZ_CC ?= clang
+FUZZ_SECONDS ?= 60
+FUZZ_CFLAGS := -std=gnu11 -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
+	-fno-omit-frame-pointer -DFERRY_HOST_TEST -DFERRY_FUZZ -Wall -Wextra -Wno-unused-parameter -Werror -I.
+FUZZ_DEPS := tests/fuzz/fuzz.h $(wildcard tests/unit/*.h)
+
+define fuzz_rule
+$(O)/unit/fuzz_$(1): tests/fuzz/fuzz_$(1).c tests/fuzz/replay.c $$($(1)_FUZZ_SRCS) $(FUZZ_DEPS)
+	@mkdir -p $$(@D); echo "  HOSTCC  $$@"
+	$(Q)$$(HOSTCC) $$(UNIT_CFLAGS) -Wno-unused-parameter -o $$@ tests/fuzz/fuzz_$(1).c tests/fuzz/replay.c $$($(1)_FUZZ_SRCS)
+$(O)/fuzz/$(1): tests/fuzz/fuzz_$(1).c $$($(1)_FUZZ_SRCS) $(FUZZ_DEPS) | fuzz-cc
+	@mkdir -p $$(@D); echo "  FUZZCC  $$@"
+	$(Q)$$(FUZZ_CC) $$(FUZZ_CFLAGS) -o $$@ tests/fuzz/fuzz_$(1).c $$($(1)_FUZZ_SRCS)
+endef
+$(foreach f,$(FUZZERS),$(eval $(call fuzz_rule,$(f))))
+UNIT_HELPER_BINS += $(FUZZ_REPLAY_BINS)
+
+# Is there a clang with libFuzzer?  A one-line program tells.
+.PHONY: fuzz-cc fuzz fuzz-build
+fuzz-cc:
+	@mkdir -p $(O)/fuzz; printf 'int LLVMFuzzerTestOneInput(const unsigned char *d, unsigned long n) { (void)d; (void)n; return 0; }\n' >$(O)/fuzz/probe.c
+	@$(FUZZ_CC) -fsanitize=fuzzer -o $(O)/fuzz/probe $(O)/fuzz/probe.c 2>/dev/null || { \
+	  echo "fuzz: $(FUZZ_CC) cannot link with -fsanitize=fuzzer (libFuzzer); install Debian's clang" \
+	       "(apt-get install clang), or name another with FUZZ_CC=clang-NN" >&2; exit 1; }
+fuzz-build: $(FUZZ_BINS) $(FUZZ_REPLAY_BINS)
+# Each harness in turn, FUZZ_SECONDS each, one job (FUZZ=name picks one):
+# its corpus in build/fuzz/corpus/NAME starts from its seeds and the
+# checked-in inputs; crashes land in build/fuzz/crash/NAME/.
+fuzz: fuzz-build
+	@for f in $(if $(FUZZ),$(FUZZ),$(FUZZERS)); do \
+	  c=$(O)/fuzz/corpus/$$f; mkdir -p $$c $(O)/fuzz/crash/$$f; \
+	  $(O)/unit/fuzz_$$f --seeds $$c >/dev/null || exit 1; \
+	  echo "== fuzz $$f for $(FUZZ_SECONDS) s"; \
+	  $(O)/fuzz/$$f -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 \
+	    -artifact_prefix=$(O)/fuzz/crash/$$f/ $$c $(wildcard tests/fuzz/corpus/$$f tests/fuzz/regress/$$f) \
+	    2>&1 | grep -E '^#[0-9]+.*(DONE|INITED)|^Done|stat::|ERROR|SUMMARY|oracle|Test unit written' ; \
+	  test $${PIPESTATUS[0]} = 0 || exit 1; \
+	done
+
 # ---- lib/'s crypto as ferry builds it (KCFLAGS: freestanding, -O2, no SSE) ---
 # linked into host programs: the crypto benchmark tests/bench/crypto_bench.c,
 # which make bench runs natively and under qemu-x86_64 (TCG), and a second
@@ -253,6 +296,7 @@ help:
 	@echo "make test       install missing packages, then run every unit and emulator test"
 	@echo "make test-unit  host unit tests only (ASan + UBSan)"
 	@echo "make test-emu   emulator tests only (K=substring to pick some)"
+	@echo "make fuzz       each libFuzzer harness in tests/fuzz/ for FUZZ_SECONDS (60) s (FUZZ=name: one)"
 	@echo "make bench      large sequential write and read: MiB/s, requests, VM exits per request;"
 	@echo "                the frame protection's cost: HMAC vs ChaCha20-Poly1305, host and TCG"
 	@echo "make iso        $(O)/ferry.iso: GRUB ISO for BIOS and UEFI (GUEST_CMDS, FERRY_ARGS, FERRY_CFG=file)"

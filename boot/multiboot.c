@@ -108,6 +108,16 @@ static void set_rsdp(struct boot_info *bi, const u8 *rsdp, u32 len, bool v2)
 	bi->rsdp_len = want;
 }
 
+/* Does the string at byte `at` of tag t end (NUL) within the tag? */
+static bool tag_str_ok(const struct mb2_tag *t, u32 at)
+{
+	const char *s = (const char *)t;
+	for (u32 i = at; i < t->size; i++)
+		if (!s[i])
+			return true;
+	return false;
+}
+
 static void note_scrub(struct boot_info *bi, const void *p, size_t len)
 {
 	if (bi->nscrub < ARRAY_SIZE(bi->scrub) && p)
@@ -158,25 +168,30 @@ static void parse_mb2(const u8 *info, struct boot_info *bi)
 	bi->info_end = bi->info_start + total;
 	note_scrub(bi, info, total);
 
-	/* Tags start at offset 8 and are 8-byte aligned (spec 3.6.1). */
+	/* Tags start at offset 8 and are 8-byte aligned (spec 3.6.1).  A tag
+	 * running past total_size ends the list: nothing outside the
+	 * structure is read. */
 	for (u64 off = 8; off + sizeof(struct mb2_tag) <= total;) {
 		const struct mb2_tag *t = (const void *)(info + off);
-		if (t->type == MB2_TAG_END || t->size < sizeof(*t))
+		if (t->type == MB2_TAG_END || t->size < sizeof(*t) || t->size > total - off)
 			break;
 		switch (t->type) {
 		case MB2_TAG_CMDLINE:
-			set_cmdline(bi, (const char *)(t + 1));
+			if (tag_str_ok(t, sizeof(*t)))
+				set_cmdline(bi, (const char *)(t + 1));
 			break;
 		case MB2_TAG_MODULE: {
 			const struct mb2_module_tag *m = (const void *)t;
-			add_module(bi, m->mod_start, m->mod_end, m->cmdline);
+			if (t->size >= sizeof(*m) && tag_str_ok(t, sizeof(*m)))
+				add_module(bi, m->mod_start, m->mod_end, m->cmdline);
 			break;
 		}
 		case MB2_TAG_MMAP: {
 			const struct mb2_mmap_tag *mt = (const void *)t;
-			if (mt->entry_size < sizeof(struct mb2_mmap_entry))
+			if (t->size < sizeof(*mt) || mt->entry_size < sizeof(struct mb2_mmap_entry))
 				break;
-			for (u32 e = sizeof(*mt); e + mt->entry_size <= t->size; e += mt->entry_size) {
+			/* u64: in u32, e + a huge entry_size wraps below the tag's size */
+			for (u64 e = sizeof(*mt); e + mt->entry_size <= t->size; e += mt->entry_size) {
 				const struct mb2_mmap_entry *me = (const void *)((const u8 *)t + e);
 				add_mem(bi, me->base, me->len, me->type);
 			}
@@ -193,7 +208,7 @@ static void parse_mb2(const u8 *info, struct boot_info *bi)
 			set_rsdp(bi, (const u8 *)(t + 1), t->size - (u32)sizeof(*t), t->type == MB2_TAG_ACPI_NEW);
 			break;
 		}
-		off += ALIGN_UP(t->size, 8);
+		off += ALIGN_UP((u64)t->size, 8); /* in u32, a size near 4 GiB rounds to 0: a loop */
 	}
 }
 

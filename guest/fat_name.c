@@ -169,7 +169,7 @@ bool fat_name_to_short(const char *name, size_t len, u8 sn[11], u8 *nt_res)
 	memset(sn, ' ', 11);
 	*nt_res = 0;
 	for (int part = 0; part < 2; part++) {
-		const char *p = part ? dot + 1 : name;
+		const char *p = part ? (dot ? dot + 1 : name + len) : name; /* no dot: an empty extension */
 		size_t n = part ? elen : blen;
 		bool lower = false, upper = false;
 		for (size_t i = 0; i < n; i++) {

@@ -22,6 +22,20 @@ struct ferry_config config = {
 static char where[48];
 #define cfg_err(fmt, ...) log_err("config: %s" fmt, where, ##__VA_ARGS__)
 
+/* A value quoted in an error: up to its first blank or control character,
+ * at most CFG_ECHO_MAX characters.  A line or word that went wrong may
+ * hold the key (a misplaced line break, "nic=virtio key=..." on one line
+ * of the file), and the log goes to the serial port and the screen: a
+ * quote shows too little of it to matter (6 bytes at most). */
+#define CFG_ECHO_MAX 12
+static int echo_len(const char *v, size_t vlen)
+{
+	size_t n = 0;
+	while (n < vlen && n < CFG_ECHO_MAX && (u8)v[n] > ' ' && (u8)v[n] < 0x7f)
+		n++;
+	return (int)n;
+}
+
 struct choice {
 	const char *name;
 	int value;
@@ -66,7 +80,7 @@ static int set_choice(const char *key, const char *v, size_t vlen, const struct 
 	size_t n = 0;
 	for (const struct choice *c = list; c->name && n < sizeof(allowed); c++)
 		n += (size_t)fmt_snprintf(allowed + n, sizeof(allowed) - n, "%s%s", c->name, c[1].name ? ", " : "");
-	cfg_err("%s=%.*s is not one of: %s", key, (int)vlen, v, allowed);
+	cfg_err("%s=%.*s is not one of: %s", key, echo_len(v, vlen), v, allowed);
 	return -E_INVAL;
 }
 
@@ -74,7 +88,7 @@ static int set_u32(const char *key, const char *v, size_t vlen, u32 min, u32 max
 {
 	u64 x;
 	if (str_to_u64(v, vlen, &x) < 0 || x < min || x > max) {
-		cfg_err("%s=%.*s must be a number from %u to %u", key, (int)vlen, v, min, max);
+		cfg_err("%s=%.*s must be a number from %u to %u", key, echo_len(v, vlen), v, min, max);
 		return -E_INVAL;
 	}
 	*out = (u32)x;
@@ -123,7 +137,7 @@ static int set_client_name(const char *v, size_t vlen)
 {
 	if (!name_ok(v, vlen)) {
 		cfg_err("client=%.*s: a client name is 1 to %u characters of printable ASCII without blanks or ','",
-			(int)MIN(vlen, (size_t)40), v, CONFIG_CLIENT_NAME_MAX);
+			echo_len(v, vlen), v, CONFIG_CLIENT_NAME_MAX);
 		return -E_INVAL;
 	}
 	memcpy(config.client_name, v, vlen);
@@ -147,7 +161,7 @@ static int set_clients(const char *v, size_t vlen)
 			e--;
 		if (!name_ok(v + b, e - b)) {
 			cfg_err("clients: \"%.*s\" is not a client name (1 to %u characters of printable ASCII without "
-				"blanks or ',')", (int)MIN(e - b, (size_t)40), v + b, CONFIG_CLIENT_NAME_MAX);
+				"blanks or ',')", echo_len(v + b, e - b), v + b, CONFIG_CLIENT_NAME_MAX);
 			return -E_INVAL;
 		}
 		if (o + (o ? 1 : 0) + (e - b) > CONFIG_CLIENTS_MAX) {
@@ -179,7 +193,7 @@ static int set_mac(const char *key, const char *v, size_t vlen, u8 *mac)
 	}
 	return 0;
 bad:
-	cfg_err("%s=%.*s is not a MAC address like 52:54:00:12:34:56", key, (int)vlen, v);
+	cfg_err("%s=%.*s is not a MAC address like 52:54:00:12:34:56", key, echo_len(v, vlen), v);
 	return -E_INVAL;
 }
 
@@ -242,17 +256,18 @@ static int set_file_name(const char *key, const char *v, size_t vlen, char *out)
 		return -E_INVAL;
 	}
 	if (vlen > CONFIG_NAME_MAX) {
-		cfg_err("%s=%.*s... is %zu characters; a file name has at most %u", key, 20, v, vlen, CONFIG_NAME_MAX);
+		cfg_err("%s=%.*s... is %zu characters; a file name has at most %u", key, echo_len(v, vlen), v, vlen,
+			CONFIG_NAME_MAX);
 		return -E_INVAL;
 	}
 	for (size_t i = 0; i < vlen; i++) {
 		if (v[i] == '/' || v[i] == '\\') {
-			cfg_err("%s=%.*s: name a file in the ferry folder itself, without a folder ('%c')", key, (int)vlen,
-				v, v[i]);
+			cfg_err("%s=%.*s: name a file in the ferry folder itself, without a folder ('%c')", key,
+				echo_len(v, vlen), v, v[i]);
 			return -E_INVAL;
 		}
 		if ((u8)v[i] <= ' ' || (u8)v[i] >= 0x7f) {
-			cfg_err("%s=%.*s: a file name here is printable ASCII without blanks", key, (int)vlen, v);
+			cfg_err("%s=%.*s: a file name here is printable ASCII without blanks", key, echo_len(v, vlen), v);
 			return -E_INVAL;
 		}
 	}
@@ -419,7 +434,7 @@ int config_parse_cmdline(const char *cmdline)
 		} else if (!first) {
 			/* Only the first word may lack '=': loaders put the kernel's
 			 * path there. */
-			cfg_err("\"%.*s\" is not key=value", (int)(end - p), p);
+			cfg_err("\"%.*s\" is not key=value", echo_len(p, (size_t)(end - p)), p);
 			return -E_INVAL;
 		}
 		p = end;
@@ -454,7 +469,7 @@ int config_parse_file(const char *name, const char *text, size_t len)
 		while (eq < e && text[eq] != '=')
 			eq++;
 		if (eq == e) {
-			cfg_err("\"%.*s\" is not key = value", (int)MIN(e - b, 40), text + b);
+			cfg_err("\"%.*s\" is not key = value", echo_len(text + b, e - b), text + b);
 			return -E_INVAL;
 		}
 		size_t ke = eq, vb = eq + 1;

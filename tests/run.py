@@ -64,11 +64,16 @@ def run_unit(pattern):
     if not pattern or pattern in "aead_cross":
         p, f = run_aead_cross()
         passed, failed = passed + p, failed + f
-    for binary in sorted(glob.glob(os.path.join(ferryrun.BUILD, "unit", "test_*"))):
+    # test_*: the unit tests; fuzz_*: the fuzz harnesses replaying their
+    # seeds, corpus and regression inputs (tests/fuzz/, docs/testing.md).
+    env = dict(os.environ, FERRY_ROOT=ROOT)
+    binaries = sorted(glob.glob(os.path.join(ferryrun.BUILD, "unit", "test_*")))
+    binaries += sorted(glob.glob(os.path.join(ferryrun.BUILD, "unit", "fuzz_*")))
+    for binary in binaries:
         name = os.path.basename(binary)
         if pattern and pattern not in name:
             continue
-        r = subprocess.run([binary], capture_output=True, text=True, timeout=300)
+        r = subprocess.run([binary], capture_output=True, text=True, timeout=300, env=env)
         for line in r.stdout.splitlines():
             if line.startswith("PASS "):
                 passed += 1

@@ -1,5 +1,9 @@
 #include "gmem.h"
 
+/* The highest page boundary: no range ends above it (an end of 2^64 is
+ * not a gpa_t), so rounding up past it means "to the end of memory". */
+#define GMEM_TOP ALIGN_DOWN(~(gpa_t)0, PAGE_SIZE)
+
 static void remove_at(struct gmem *gm, unsigned i)
 {
 	for (unsigned k = i; k + 1 < gm->n; k++)
@@ -20,6 +24,8 @@ static int insert_at(struct gmem *gm, unsigned i, gpa_t s, gpa_t e)
 
 int gmem_add(struct gmem *gm, gpa_t start, gpa_t end)
 {
+	if (start > GMEM_TOP)
+		return 0; /* no whole page: ALIGN_UP would wrap to 0 */
 	start = ALIGN_UP(start, PAGE_SIZE);
 	end = ALIGN_DOWN(end, PAGE_SIZE);
 	if (end <= start)
@@ -38,8 +44,10 @@ int gmem_add(struct gmem *gm, gpa_t start, gpa_t end)
 
 int gmem_remove(struct gmem *gm, gpa_t start, gpa_t end)
 {
+	if (start >= end)
+		return 0; /* empty or inverted: rounded outwards it would cover a page */
 	start = ALIGN_DOWN(start, PAGE_SIZE);
-	end = ALIGN_UP(end, PAGE_SIZE);
+	end = end > GMEM_TOP ? GMEM_TOP : ALIGN_UP(end, PAGE_SIZE); /* ALIGN_UP would wrap to 0 */
 	if (start >= end)
 		return 0; /* nothing: an empty range must not split the one around it */
 	for (unsigned i = 0; i < gm->n;) {

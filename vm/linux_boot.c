@@ -86,6 +86,19 @@ static int parse_bzimage(const u8 *file, u64 size, struct linux_image *li)
 		log_err("guest: the bzImage is truncated (%lu bytes, setup alone is %lu)", size, setup);
 		return -E_INVAL;
 	}
+	/* The 64-bit entry (LINUX_ENTRY64_OFFSET into the kernel) must be one
+	 * of the kernel's bytes, or ferry would start the guest in whatever
+	 * lies past the copy. */
+	if (size - setup <= LINUX_ENTRY64_OFFSET) {
+		log_err("guest: the bzImage is truncated (%lu bytes of kernel after the setup, its 64-bit entry is at %u)",
+			size - setup, (unsigned)LINUX_ENTRY64_OFFSET);
+		return -E_INVAL;
+	}
+	/* linux_place rounds with masks: an alignment is a power of two. */
+	if (h->relocatable_kernel && (h->kernel_alignment & (h->kernel_alignment - 1))) {
+		log_err("guest: the bzImage's kernel_alignment %x is not a power of two", h->kernel_alignment);
+		return -E_INVAL;
+	}
 	li->file = file + setup;
 	li->file_size = size - setup;
 	li->pref_address = h->pref_address;

@@ -13,6 +13,7 @@ enum log_level log_threshold = LOG_WARN;
 int fake_log_count;
 int fake_log_by_level[LOG_DEBUG + 1];
 char fake_log_last[512];
+void (*fake_log_hook)(const char *line);
 char fake_console[16384];
 size_t fake_console_len;
 int fake_console_writes;
@@ -36,6 +37,10 @@ void log_printf(enum log_level lvl, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(fake_log_last, sizeof(fake_log_last), fmt, ap);
 	va_end(ap);
+	if (fake_log_hook) {
+		fake_log_hook(fake_log_last);
+		return;
+	}
 	if (lvl <= log_threshold)
 		printf("  [log] %s\n", fake_log_last);
 }

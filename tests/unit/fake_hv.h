@@ -8,6 +8,9 @@
 extern int fake_log_count;               /* every log_printf call */
 extern int fake_log_by_level[LOG_DEBUG + 1];
 extern char fake_log_last[512];          /* the last message, formatted */
+/* When set, gets every log line (formatted) instead of stdout (the fuzz
+ * harnesses' oracles, tests/fuzz/). */
+extern void (*fake_log_hook)(const char *line);
 
 /* console_line: every line, each followed by a newline, in order; how many
  * lines; the last line's level. */

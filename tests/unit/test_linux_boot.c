@@ -6,26 +6,14 @@
 #include <stdlib.h>
 #include "vm/linux_boot.h"
 #include "lib/elf.h"
+#include "fake_bzimage.h"
 
 /* A bzImage of size bytes: 39 setup sectors, protocol 2.15, 64-bit entry,
  * 2 MiB alignment, init_size 64 MiB. */
 static unsigned char *fake_bzimage(size_t size, u16 version, u16 xlf)
 {
 	unsigned char *f = calloc(1, size);
-	f[0x1F1] = 39;
-	f[0x1FE] = 0x55, f[0x1FF] = 0xAA;
-	f[0x200] = 0xEB, f[0x201] = 0x6A; /* header ends at 0x26C */
-	memcpy(f + 0x202, "HdrS", 4);
-	memcpy(f + 0x206, &version, 2);
-	u32 align = 2 << 20, init_size = 64 << 20, cmdline_size = 2047, addr_max = 0x7FFFFFFF;
-	u64 pref = 0x1000000;
-	memcpy(f + 0x230, &align, 4);
-	f[0x234] = 1;
-	memcpy(f + 0x236, &xlf, 2);
-	memcpy(f + 0x238, &cmdline_size, 4);
-	memcpy(f + 0x22C, &addr_max, 4);
-	memcpy(f + 0x258, &pref, 8);
-	memcpy(f + 0x260, &init_size, 4);
+	fake_bzimage_header(f, version, xlf);
 	return f;
 }
 

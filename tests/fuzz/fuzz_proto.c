@@ -1,0 +1,277 @@
+/* Fuzzes the frame codec (net/proto.c), built only through net/proto.h's
+ * API, so it holds whatever protects the frames.
+ *
+ * Input: a mode byte, then
+ *   0  a raw frame: net_peek and net_decode under the test key.  Oracle:
+ *      a frame accepted re-encodes to exactly itself (nothing accepted
+ *      that the encoder would not have produced).
+ *   1  a message's fields (struct net_msg, see read_msg): net_encode.
+ *      Oracles: it refuses exactly what net_check refuses; a frame it
+ *      makes decodes under the same key to a message that re-encodes to
+ *      the same bytes, and is refused under another key, with any one bit
+ *      flipped, or cut short (only authentic frames are accepted).
+ *   2  counters for a replay window.  Oracle: net_replay_accept agrees
+ *      with a model that remembers every counter accepted. */
+#include <string.h>
+#include "fuzz.h"
+#include "net/proto.h"
+
+static const char KEY[] = "the fuzzing key, 32 bytes long..";
+static const char OTHER[] = "another key of the same length..";
+static const u8 SELF[ETH_ALEN] = { 0x02, 0, 0, 0, 0xAA, 1 };
+
+static struct net_key key, other;
+
+static void keys(void)
+{
+	static bool init;
+	if (init)
+		return;
+	net_key_init(&key, KEY, sizeof(KEY) - 1);
+	net_key_init(&other, OTHER, sizeof(OTHER) - 1);
+	init = true;
+}
+
+/* ---- The structured form of a message (mode 1, and the seeds) ------------ */
+
+struct fields {
+	struct net_msg m;
+	u16 flip; /* bit to flip: index into the frame's bits, modulo */
+	u8 data[NET_CHUNK + 2];
+};
+
+static void read_msg(struct fuzz_in *in, struct fields *f)
+{
+	memset(f, 0, sizeof(*f));
+	struct net_msg *m = &f->m;
+	m->type = fz_u8(in);
+	m->flags = fz_u16(in);
+	m->live = fz_u16(in);
+	m->src_sess = fz_u64(in);
+	m->dst_sess = fz_u64(in);
+	m->counter = fz_u64(in);
+	m->tag = fz_u64(in);
+	fz_fill(in, m->dst, ETH_ALEN);
+	fz_fill(in, m->src, ETH_ALEN);
+	fz_fill(in, &m->b, sizeof(m->b));
+	m->data_len = fz_u16(in) % (NET_CHUNK + 2);
+	f->flip = fz_u16(in);
+	fz_fill(in, f->data, m->data_len);
+	m->data = m->data_len ? f->data : NULL;
+}
+
+static size_t put(u8 *out, size_t at, u64 v, unsigned k)
+{
+	for (unsigned i = 0; i < k; i++)
+		out[at + i] = (u8)(v >> (8 * i));
+	return at + k;
+}
+
+/* The inverse of read_msg, after the mode byte. */
+static size_t write_msg(u8 *out, const struct net_msg *m, u16 flip)
+{
+	size_t at = 0;
+	out[at++] = m->type;
+	at = put(out, at, m->flags, 2);
+	at = put(out, at, m->live, 2);
+	at = put(out, at, m->src_sess, 8);
+	at = put(out, at, m->dst_sess, 8);
+	at = put(out, at, m->counter, 8);
+	at = put(out, at, m->tag, 8);
+	memcpy(out + at, m->dst, ETH_ALEN);
+	memcpy(out + at + ETH_ALEN, m->src, ETH_ALEN);
+	at += 2 * ETH_ALEN;
+	memcpy(out + at, &m->b, sizeof(m->b));
+	at += sizeof(m->b);
+	at = put(out, at, m->data_len, 2);
+	at = put(out, at, flip, 2);
+	if (m->data_len)
+		memcpy(out + at, m->data, m->data_len);
+	return at + m->data_len;
+}
+
+/* ---- Modes ---------------------------------------------------------------- */
+
+static void raw(const u8 *frame, size_t len)
+{
+	struct net_hdr h;
+	struct net_msg m;
+	int p = net_peek(frame, len, SELF, &h);
+	fuzz_assert(p >= 0 && p < NET_VERDICT_COUNT && net_verdict_name(p));
+	int v = net_decode(frame, len, &key, SELF, &m);
+	fuzz_assert(v >= 0 && v < NET_VERDICT_COUNT && net_verdict_name(v));
+	if (v != NET_OK)
+		return;
+	fuzz_assert(p == NET_OK);
+	fuzz_assert(net_check(&m) == NET_OK);
+	u8 again[NET_FRAME_MAX];
+	int n = net_encode(again, &key, &m);
+	fuzz_assert(n > 0 && (size_t)n == len && !memcmp(again, frame, len));
+}
+
+static void structured(struct fuzz_in *in)
+{
+	static struct fields f;
+	read_msg(in, &f);
+	u8 frame[NET_FRAME_MAX];
+	int n = net_encode(frame, &key, &f.m);
+	int chk = net_check(&f.m);
+	if (n < 0) {
+		fuzz_assert(n == -E_INVAL);
+		/* refused: a rule broken, or a body too large for one frame */
+		fuzz_assert(chk != NET_OK || net_body_len(f.m.type, f.m.data_len) + NET_OVERHEAD > NET_FRAME_MAX);
+		return;
+	}
+	fuzz_assert(chk == NET_OK);
+	fuzz_assert(n >= NET_OVERHEAD && n <= NET_FRAME_MAX);
+	fuzz_assert((u32)n == NET_OVERHEAD + net_body_len(f.m.type, f.m.data_len));
+	size_t len = (size_t)n;
+
+	struct net_msg d;
+	fuzz_assert(net_decode(frame, len, &key, NULL, &d) == NET_OK);
+	fuzz_assert(d.type == f.m.type && d.counter == f.m.counter && d.tag == f.m.tag &&
+		    d.src_sess == f.m.src_sess && d.dst_sess == f.m.dst_sess && d.data_len == f.m.data_len);
+	fuzz_assert(!memcmp(d.src, f.m.src, ETH_ALEN) && !memcmp(d.dst, f.m.dst, ETH_ALEN));
+	fuzz_assert(!d.data_len || !memcmp(d.data, f.data, d.data_len));
+	u8 again[NET_FRAME_MAX];
+	fuzz_assert(net_encode(again, &key, &d) == n && !memcmp(again, frame, len));
+
+	/* only authentic frames: another key, a flipped bit, a cut */
+	fuzz_assert(net_decode(frame, len, &other, NULL, &d) != NET_OK);
+	u32 bit = f.flip % (u32)(len * 8);
+	frame[bit / 8] ^= (u8)(1u << (bit % 8));
+	fuzz_assert(net_decode(frame, len, &key, NULL, &d) != NET_OK);
+	frame[bit / 8] ^= (u8)(1u << (bit % 8));
+	fuzz_assert(net_decode(frame, len - 1 - f.flip % 64 % len, &key, NULL, &d) != NET_OK);
+}
+
+/* The model: every counter accepted, and the highest. */
+static void replay(struct fuzz_in *in)
+{
+	static u64 seen[4096];
+	unsigned nseen = 0;
+	u64 top = 0;
+	struct net_replay w;
+	net_replay_init(&w);
+	while (in->n && nseen < 4096) {
+		/* a step back, a step forward, or a jump */
+		u8 op = fz_u8(in);
+		u64 ctr;
+		if (op < 96)
+			ctr = top - (op % 80);
+		else if (op < 224)
+			ctr = top + (u64)((op - 96) % 80);
+		else
+			ctr = top + fz_u64(in) % (NET_REPLAY_JUMP * 2);
+		bool was = false;
+		for (unsigned i = 0; i < nseen && !was; i++)
+			was = seen[i] == ctr;
+		bool expect = ctr != 0 && !was && (ctr > top ? ctr - top <= NET_REPLAY_JUMP : top - ctr < NET_REPLAY_WINDOW);
+		int j = net_replay_judge(&w, ctr);
+		fuzz_assert((j == NET_RP_FRESH) == expect);
+		fuzz_assert(j != NET_RP_JUMP || (ctr > top && ctr - top > NET_REPLAY_JUMP));
+		bool got = net_replay_accept(&w, ctr);
+		if (got != expect)
+			fuzz_fail("counter %llu top %llu: accepted %d, model %d", (unsigned long long)ctr,
+				  (unsigned long long)top, got, expect);
+		if (got) {
+			seen[nseen++] = ctr;
+			top = ctr > top ? ctr : top;
+		}
+		fuzz_assert(w.top == top);
+	}
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	keys();
+	if (size < 1)
+		return 0;
+	struct fuzz_in in = { data + 1, size - 1 };
+	switch (data[0] % 3) {
+	case 0:
+		raw(data + 1, size - 1);
+		break;
+	case 1:
+		structured(&in);
+		break;
+	default:
+		replay(&in);
+	}
+	return 0;
+}
+
+/* ---- Seeds: one valid message of each type, as fields and as a frame ------ */
+
+static void emit_msg(void (*emit)(const void *, size_t), struct net_msg *m)
+{
+	static u8 buf[2 + sizeof(struct fields) + 64];
+	buf[0] = 1;
+	size_t n = 1 + write_msg(buf + 1, m, (u16)(m->type * 37));
+	emit(buf, n);
+	int len = net_encode(buf + 1, &key, m);
+	if (len < 0)
+		fuzz_fail("seed of type %u does not encode", m->type);
+	buf[0] = 0;
+	emit(buf, 1 + (size_t)len);
+}
+
+void fuzz_seeds(void (*emit)(const void *buf, size_t len))
+{
+	keys();
+	static u8 chunk[NET_CHUNK];
+	for (unsigned i = 0; i < sizeof(chunk); i++)
+		chunk[i] = (u8)(i * 7);
+	for (u8 t = 1; t <= NET_T_MAX; t++) {
+		struct net_msg m = { .type = t, .src_sess = 0x1111, .dst_sess = t == NET_T_HELLO ? 0 : 0x2222,
+				     .counter = 5, .tag = 3 };
+		memcpy(m.dst, SELF, ETH_ALEN);
+		memcpy(m.src, (u8[]){ 0x02, 0, 0, 0, 0xCC, 0 }, ETH_ALEN);
+		switch (t) {
+		case NET_T_HELLO:
+		case NET_T_BIND:
+			memcpy(t == NET_T_HELLO ? m.b.hello.name : m.b.bind.name, "client-a", 8);
+			m.b.hello.dev = 0;
+			m.b.hello.max_frame = NET_FRAME_MAX;
+			if (t == NET_T_BIND) {
+				m.b.bind.ts = 99;
+				m.b.bind.max_frame = NET_FRAME_MAX;
+			}
+			break;
+		case NET_T_COOKIE:
+			m.b.cookie.ts = 99;
+			m.b.cookie.max_frame = NET_FRAME_MAX;
+			break;
+		case NET_T_DEVINFO: {
+			struct blk_info info = { .sectors = 8192, .sector_size = 512, .max_sectors = 128 };
+			memcpy(info.model, "FUZZ DISK", 10);
+			memcpy(info.serial, "F1", 3);
+			net_blk_to_devinfo(&info, false, &m.b.info);
+			break;
+		}
+		case NET_T_READ:
+			m.b.read.count = 8;
+			m.b.read.lba = 100;
+			m.b.read.want[0] = 0x7;
+			m.live = 2;
+			break;
+		case NET_T_DATA:
+		case NET_T_WRITE:
+			m.b.data.count = 8;
+			m.b.data.lba = 100;
+			m.b.data.chunk = 2;
+			m.data = chunk;
+			m.data_len = 4096 - 2 * NET_CHUNK;
+			m.flags = t == NET_T_DATA ? NET_F_LAST : NET_F_ACK_REQ;
+			break;
+		case NET_T_NEED:
+			m.b.need.nchunks = 3;
+			m.b.need.have[0] = 5;
+			break;
+		}
+		emit_msg(emit, &m);
+	}
+	/* replay windows: forward steps, steps back, jumps */
+	static const u8 w[] = { 2, 100, 100, 101, 150, 10, 10, 95, 223, 0, 240, 1, 2, 3, 4, 5, 6, 7, 8, 90, 100 };
+	emit(w, sizeof(w));
+}

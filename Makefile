@@ -50,16 +50,16 @@ GUEST_OBJS := $(call objs,guest,$(GUEST_SRCS))
 
 $(O)/ferry/%.c.o: %.c
 	@mkdir -p $(@D); echo "  CC      $<"
-	$(Q)$(CC) $(KCFLAGS) -MMD -c $< -o $@
+	$(Q)$(CC) $(KCFLAGS) -MMD -MP -c $< -o $@
 $(O)/ferry/%.S.o: %.S
 	@mkdir -p $(@D); echo "  AS      $<"
-	$(Q)$(CC) $(KASFLAGS) -MMD -c $< -o $@
+	$(Q)$(CC) $(KASFLAGS) -MMD -MP -c $< -o $@
 $(O)/guest/%.c.o: %.c
 	@mkdir -p $(@D); echo "  CC      $< (guest)"
-	$(Q)$(CC) $(KCFLAGS) -DFERRY_GUEST -MMD -c $< -o $@
+	$(Q)$(CC) $(KCFLAGS) -DFERRY_GUEST -MMD -MP -c $< -o $@
 $(O)/guest/%.S.o: %.S
 	@mkdir -p $(@D); echo "  AS      $< (guest)"
-	$(Q)$(CC) $(KASFLAGS) -DFERRY_GUEST -MMD -c $< -o $@
+	$(Q)$(CC) $(KASFLAGS) -DFERRY_GUEST -MMD -MP -c $< -o $@
 
 # The 20 rounds of ChaCha20 keep 16 state words live: they need every
 # register, rbp too (nothing in ferry walks frame pointers).  One more
@@ -105,7 +105,7 @@ EFI_OBJS := $(call objs,efi,$(EFI_SRCS))
 
 $(O)/efi/%.c.o: %.c
 	@mkdir -p $(@D); echo "  CC      $< (uefi)"
-	$(Q)$(CC) $(EFI_CFLAGS) -MMD -c $< -o $@
+	$(Q)$(CC) $(EFI_CFLAGS) -MMD -MP -c $< -o $@
 $(O)/efi/bootx64.so: $(EFI_OBJS)
 	@echo "  LD      $@"
 	$(Q)$(LD) $(EFI_LDFLAGS) $(EFI_LIB)/crt0-efi-x86_64.o $(EFI_OBJS) -o $@ -lefi -lgnuefi
@@ -191,7 +191,7 @@ $(O)/unit/test_aead_kcflags: tests/unit/test_aead.c $(wildcard tests/unit/*.h) $
 UNIT_BINS += $(O)/unit/test_aead_kcflags
 $(O)/bench/%.c.o: %.c
 	@mkdir -p $(@D); echo "  CC      $< (bench)"
-	$(Q)$(CC) $(KCFLAGS) -MMD -c $< -o $@
+	$(Q)$(CC) $(KCFLAGS) -MMD -MP -c $< -o $@
 $(O)/bench/crypto_bench: tests/bench/crypto_bench.c $(BENCH_LIB_OBJS)
 	@mkdir -p $(@D); echo "  HOSTCC  $@"
 	$(Q)$(HOSTCC) -std=gnu11 -O2 -Wall -Wextra -Werror $(WSTRICT) -I. -no-pie -o $@ $^

@@ -30,7 +30,7 @@ static u64 new_session(const u8 *mac)
 	memcpy(&s, r, sizeof(s));
 	mem_wipe(r, sizeof(r));
 	s = s ? s : 1;
-	log_info("net: this boot's session is %016lx", s); /* on the wire in every header anyway */
+	log_info("this boot's session is %016lx", s); /* on the wire in every header anyway */
 	return s;
 }
 

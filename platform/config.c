@@ -211,7 +211,7 @@ static int set_disk(const char *v, size_t vlen)
 		chars = (v[i] >= 'a' && v[i] <= 'z') || (v[i] >= '0' && v[i] <= '9') || v[i] == ':' || v[i] == '-';
 	if (!kind || !chars) {
 		cfg_err("disk=%.*s: name a disk as ferry's log does: ahci0:portN, ata0:primary-master, nvme0nN or "
-			"virtio0 (at most %u characters)", (int)MIN(vlen, (size_t)40), v, CONFIG_DISK_MAX);
+			"virtio0 (at most %u characters)", echo_len(v, vlen), v, CONFIG_DISK_MAX);
 		return -E_INVAL;
 	}
 	memcpy(config.disk, v, vlen);

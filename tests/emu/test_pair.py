@@ -214,7 +214,7 @@ def lone_client_session(cpu):
         cpu=cpu, guest_cmds="ls /",
         ferry_args=ferryrun.client_ferry_args(ferryrun.TEST_CLIENT_KEY, "e1000", 1),
         extra=["-netdev", "user,id=n0,restrict=on", "-device", "e1000,netdev=n0"]), timeout=120)
-    m = run.find(r"^ferry: net: this boot's session is ([0-9a-f]{16})$")
+    m = run.find(r"^ferry: this boot's session is ([0-9a-f]{16})$")
     assert m, run.output[-3000:]
     return m.group(1), run
 

@@ -282,6 +282,9 @@ bench: deps all linux $(O)/bench/crypto_bench
 # ---- tests --------------------------------------------------------------------
 .PHONY: unit-build test test-unit test-emu
 unit-build: $(UNIT_BINS) $(UNIT_HELPER_BINS)
+# The unit binaries tests/run.py must find (one that failed to build is a failure).
+unit-list:
+	@echo $(notdir $(UNIT_BINS) $(FUZZ_REPLAY_BINS))
 test: deps all unit-build linux
 	@python3 tests/run.py
 test-unit: unit-build

@@ -69,6 +69,14 @@ def run_unit(pattern):
     env = dict(os.environ, FERRY_ROOT=ROOT)
     binaries = sorted(glob.glob(os.path.join(ferryrun.BUILD, "unit", "test_*")))
     binaries += sorted(glob.glob(os.path.join(ferryrun.BUILD, "unit", "fuzz_*")))
+    # Every binary the Makefile names must be there: a test that failed to
+    # build must not pass by its absence.
+    listed = subprocess.run(["make", "-s", "--no-print-directory", "-C", ROOT, "unit-list"],
+                            capture_output=True, text=True).stdout.split()
+    for name in listed:
+        if (not pattern or pattern in name) and not os.path.exists(os.path.join(ferryrun.BUILD, "unit", name)):
+            failed += 1
+            print(f"FAIL unit/{name}: not built (make unit-build)")
     for binary in binaries:
         name = os.path.basename(binary)
         if pattern and pattern not in name:

@@ -535,8 +535,11 @@ void config_mask_secrets(const char *cmdline, char *out, size_t size)
 	size_t o = 0;
 	if (!size)
 		return;
+	/* A word starts after any blank or control byte: the parser splits on
+	 * ' ' alone, but a "key=" after a newline or tab (a word it refuses)
+	 * must not be printed either. */
 	for (const char *p = cmdline; *p && o + 1 < size;) {
-		bool secret = (p == cmdline || p[-1] == ' ') && !strncmp(p, "key=", 4);
+		bool secret = (p == cmdline || (u8)p[-1] <= ' ') && !strncmp(p, "key=", 4);
 		if (!secret) {
 			out[o++] = *p++;
 			continue;
@@ -544,7 +547,7 @@ void config_mask_secrets(const char *cmdline, char *out, size_t size)
 		o += str_copy(out + o, "key=<hidden>", size - o);
 		if (o >= size)
 			o = size - 1;
-		while (*p && *p != ' ')
+		while ((u8)*p > ' ')
 			p++;
 	}
 	out[o] = 0;

@@ -262,6 +262,9 @@ TEST(secrets_masked_in_logs)
 	CHECK_STR(out, "monkey=1 key=<hidden>");
 	config_mask_secrets("key=ab", out, 6); /* truncated, still terminated, never the secret */
 	CHECK_STR(out, "key=<");
+	/* after a newline or tab (found by fuzz_config), and up to one */
+	config_mask_secrets("nic=e1000\nkey=00112233\tkey=44556677\nrole=client", out, sizeof(out));
+	CHECK_STR(out, "nic=e1000\nkey=<hidden>\tkey=<hidden>\nrole=client");
 }
 
 TEST(aoe_keys)

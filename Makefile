@@ -171,7 +171,7 @@ fuzz: fuzz-build
 	  $(O)/unit/fuzz_$$f --seeds $$c >/dev/null || exit 1; \
 	  echo "== fuzz $$f for $(FUZZ_SECONDS) s"; \
 	  $(O)/fuzz/$$f -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 \
-	    -artifact_prefix=$(O)/fuzz/crash/$$f/ $$c $(wildcard tests/fuzz/corpus/$$f tests/fuzz/regress/$$f) \
+	    -artifact_prefix=$(O)/fuzz/crash/$$f/ $$c $$(for d in tests/fuzz/corpus/$$f tests/fuzz/regress/$$f; do [ -d $$d ] && echo $$d; done) \
 	    2>&1 | grep -E '^#[0-9]+.*(DONE|INITED)|^Done|stat::|ERROR|SUMMARY|oracle|Test unit written' ; \
 	  test $${PIPESTATUS[0]} = 0 || exit 1; \
 	done

@@ -535,9 +535,10 @@ void config_mask_secrets(const char *cmdline, char *out, size_t size)
 	size_t o = 0;
 	if (!size)
 		return;
-	/* A word starts after any blank or control byte: the parser splits on
-	 * ' ' alone, but a "key=" after a newline or tab (a word it refuses)
-	 * must not be printed either. */
+	/* A secret starts after any blank or control byte: the parser splits
+	 * on ' ' alone, but a "key=" after a newline or tab (in a word it
+	 * refuses) must not be printed either.  It ends where the parser's
+	 * word does: at a space, control bytes included. */
 	for (const char *p = cmdline; *p && o + 1 < size;) {
 		bool secret = (p == cmdline || (u8)p[-1] <= ' ') && !strncmp(p, "key=", 4);
 		if (!secret) {
@@ -547,7 +548,7 @@ void config_mask_secrets(const char *cmdline, char *out, size_t size)
 		o += str_copy(out + o, "key=<hidden>", size - o);
 		if (o >= size)
 			o = size - 1;
-		while ((u8)*p > ' ')
+		while (*p && *p != ' ') /* to the end of the parser's word */
 			p++;
 	}
 	out[o] = 0;

@@ -263,8 +263,10 @@ TEST(secrets_masked_in_logs)
 	config_mask_secrets("key=ab", out, 6); /* truncated, still terminated, never the secret */
 	CHECK_STR(out, "key=<");
 	/* after a newline or tab (found by fuzz_config), and up to one */
-	config_mask_secrets("nic=e1000\nkey=00112233\tkey=44556677\nrole=client", out, sizeof(out));
-	CHECK_STR(out, "nic=e1000\nkey=<hidden>\tkey=<hidden>\nrole=client");
+	config_mask_secrets("nic=e1000\nkey=00112233\tkey=44556677 role=client", out, sizeof(out));
+	CHECK_STR(out, "nic=e1000\nkey=<hidden> role=client");
+	config_mask_secrets("key=0011\x05" "2233 nic=e1000", out, sizeof(out)); /* a control byte inside */
+	CHECK_STR(out, "key=<hidden> nic=e1000");
 }
 
 TEST(aoe_keys)

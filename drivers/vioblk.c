@@ -86,10 +86,10 @@ static bool vioblk_fill(struct vioblk *v, const struct blk_seg *segs, unsigned n
 static const char *vioblk_type_name(u32 type)
 {
 	switch (type) {
-	case VIOBLK_T_IN: return "IN";
-	case VIOBLK_T_OUT: return "OUT";
-	case VIOBLK_T_FLUSH: return "FLUSH";
-	case VIOBLK_T_GET_ID: return "GET_ID";
+	case VIRTIO_BLK_T_IN: return "IN";
+	case VIRTIO_BLK_T_OUT: return "OUT";
+	case VIRTIO_BLK_T_FLUSH: return "FLUSH";
+	case VIRTIO_BLK_T_GET_ID: return "GET_ID";
 	default: return "request";
 	}
 }
@@ -98,9 +98,9 @@ static const char *vioblk_type_name(u32 type)
  * it: 0, -E_NOTSUP (UNSUPP), -E_IO or -E_TIMEDOUT. */
 static int vioblk_issue(struct vioblk *v, u32 type, u64 sector, unsigned st, u64 timeout_us)
 {
-	struct vioblk_req_hdr *h = (struct vioblk_req_hdr *)v->dma;
+	struct virtio_blk_req_hdr *h = (struct virtio_blk_req_hdr *)v->dma;
 	volatile u8 *status = v->dma + VIOBLK_STATUS_OFF;
-	*h = (struct vioblk_req_hdr){ .type = type, .sector = sector };
+	*h = (struct virtio_blk_req_hdr){ .type = type, .sector = sector };
 	*status = 0xFF;
 	v->q.desc[0] = (struct virtq_desc){ vioblk_pa(v, 0), sizeof(*h), VIRTQ_DESC_F_NEXT, 1 };
 	v->q.desc[st] = (struct virtq_desc){ vioblk_pa(v, VIOBLK_STATUS_OFF), 1, VIRTQ_DESC_F_WRITE, 0 };
@@ -122,11 +122,11 @@ static int vioblk_issue(struct vioblk *v, u32 type, u64 sector, unsigned st, u64
 	}
 	rmb(); /* the status byte and the data after the used element */
 	u8 s = *status;
-	if (s == VIOBLK_S_OK)
+	if (s == VIRTIO_BLK_S_OK)
 		return 0;
 	log_err("virtio-blk: %s at sector %lu failed: status %u%s", vioblk_type_name(type), sector, s,
-		s == VIOBLK_S_UNSUPP ? " (unsupported)" : "");
-	return s == VIOBLK_S_UNSUPP ? -E_NOTSUP : -E_IO;
+		s == VIRTIO_BLK_S_UNSUPP ? " (unsupported)" : "");
+	return s == VIRTIO_BLK_S_UNSUPP ? -E_NOTSUP : -E_IO;
 }
 
 static int vioblk_rw(struct blk_dev *dev, u64 lba, u32 count, const struct blk_seg *segs, unsigned nseg, bool write)
@@ -156,8 +156,8 @@ static int vioblk_rw(struct blk_dev *dev, u64 lba, u32 count, const struct blk_s
 		if (!vioblk_fill(v, &whole, 1, !write, &st))
 			return -E_INVAL; /* max_sectors keeps the bounce buffer within seg_max */
 	}
-	u64 sector = lba * (v->sector_size / VIOBLK_SECTOR);
-	rc = vioblk_issue(v, write ? VIOBLK_T_OUT : VIOBLK_T_IN, sector, st, VIOBLK_IO_US);
+	u64 sector = lba * (v->sector_size / VIRTIO_BLK_SECTOR);
+	rc = vioblk_issue(v, write ? VIRTIO_BLK_T_OUT : VIRTIO_BLK_T_IN, sector, st, VIOBLK_IO_US);
 	if (rc == 0 && bounced && !write)
 		blk_segs_copy(bounce, segs, nseg, false);
 	return rc;
@@ -182,9 +182,9 @@ static int vioblk_flush(struct blk_dev *dev)
 		return -E_INVAL;
 	if (v->broken)
 		return -E_IO;
-	if (!virtio_has(&v->vd, VIOBLK_F_FLUSH))
+	if (!virtio_has(&v->vd, VIRTIO_BLK_F_FLUSH))
 		return 0;
-	return vioblk_issue(v, VIOBLK_T_FLUSH, 0, 1, VIOBLK_FLUSH_US);
+	return vioblk_issue(v, VIRTIO_BLK_T_FLUSH, 0, 1, VIOBLK_FLUSH_US);
 }
 
 static const struct blk_ops vioblk_ops = {
@@ -209,18 +209,18 @@ static bool vioblk_match(struct pci_dev *pd)
 static int vioblk_geometry(struct vioblk *v, struct blk_info *info)
 {
 	const struct virtio_dev *vd = &v->vd;
-	u64 cap = virtio_cfg_rd64(vd, VIOBLK_CFG_CAPACITY);
-	u32 bs = virtio_has(vd, VIOBLK_F_BLK_SIZE) ? virtio_cfg_rd32(vd, VIOBLK_CFG_BLK_SIZE) : VIOBLK_SECTOR;
-	v->sector_size = bs == 4096 ? 4096 : VIOBLK_SECTOR;
-	v->sectors = cap / (v->sector_size / VIOBLK_SECTOR);
+	u64 cap = virtio_cfg_rd64(vd, VIRTIO_BLK_CFG_CAPACITY);
+	u32 bs = virtio_has(vd, VIRTIO_BLK_F_BLK_SIZE) ? virtio_cfg_rd32(vd, VIRTIO_BLK_CFG_BLK_SIZE) : VIRTIO_BLK_SECTOR;
+	v->sector_size = bs == 4096 ? 4096 : VIRTIO_BLK_SECTOR;
+	v->sectors = cap / (v->sector_size / VIRTIO_BLK_SECTOR);
 	v->seg_max = v->q.size - 2;
-	if (virtio_has(vd, VIOBLK_F_SEG_MAX)) {
-		u32 sm = virtio_cfg_rd32(vd, VIOBLK_CFG_SEG_MAX);
+	if (virtio_has(vd, VIRTIO_BLK_F_SEG_MAX)) {
+		u32 sm = virtio_cfg_rd32(vd, VIRTIO_BLK_CFG_SEG_MAX);
 		v->seg_max = sm ? MIN(sm, v->seg_max) : 1;
 	}
 	v->size_max = 1u << 22;
-	if (virtio_has(vd, VIOBLK_F_SIZE_MAX)) {
-		u32 sz = virtio_cfg_rd32(vd, VIOBLK_CFG_SIZE_MAX) & ~(u32)(PAGE_SIZE - 1);
+	if (virtio_has(vd, VIRTIO_BLK_F_SIZE_MAX)) {
+		u32 sz = virtio_cfg_rd32(vd, VIRTIO_BLK_CFG_SIZE_MAX) & ~(u32)(PAGE_SIZE - 1);
 		v->size_max = sz ? MIN(sz, v->size_max) : PAGE_SIZE;
 	}
 	if (!v->sectors) {
@@ -232,7 +232,7 @@ static int vioblk_geometry(struct vioblk *v, struct blk_info *info)
 		.sectors = v->sectors,
 		.sector_size = v->sector_size,
 		.max_sectors = (u32)(max_bytes / v->sector_size),
-		.read_only = virtio_has(vd, VIOBLK_F_RO),
+		.read_only = virtio_has(vd, VIRTIO_BLK_F_RO),
 	};
 	if (!info->max_sectors) {
 		log_err("virtio-blk: limits too small for one sector (seg_max %u, size_max %u)", v->seg_max, v->size_max);
@@ -240,11 +240,11 @@ static int vioblk_geometry(struct vioblk *v, struct blk_info *info)
 	}
 	str_copy(info->model, "virtio-blk", sizeof(info->model));
 	u8 *id = v->dma + VIOBLK_ID_OFF;
-	memset(id, 0, VIOBLK_ID_BYTES);
-	v->q.desc[1] = (struct virtq_desc){ vioblk_pa(v, VIOBLK_ID_OFF), VIOBLK_ID_BYTES,
+	memset(id, 0, VIRTIO_BLK_ID_BYTES);
+	v->q.desc[1] = (struct virtq_desc){ vioblk_pa(v, VIOBLK_ID_OFF), VIRTIO_BLK_ID_BYTES,
 					    VIRTQ_DESC_F_NEXT | VIRTQ_DESC_F_WRITE, 2 };
-	if (vioblk_issue(v, VIOBLK_T_GET_ID, 0, 2, VIOBLK_IO_US) == 0)
-		for (unsigned i = 0; i < VIOBLK_ID_BYTES && id[i]; i++)
+	if (vioblk_issue(v, VIRTIO_BLK_T_GET_ID, 0, 2, VIOBLK_IO_US) == 0)
+		for (unsigned i = 0; i < VIRTIO_BLK_ID_BYTES && id[i]; i++)
 			info->serial[i] = (id[i] >= 0x20 && id[i] < 0x7F) ? (char)id[i] : '?';
 	return v->broken ? -E_IO : 0;
 }
@@ -258,8 +258,8 @@ static int vioblk_attach(struct pci_dev *pd, struct vioblk *v, struct blk_info *
 	if (rc < 0)
 		goto fail;
 	opened = true;
-	u64 want = BIT(VIOBLK_F_RO) | BIT(VIOBLK_F_BLK_SIZE) | BIT(VIOBLK_F_FLUSH) | BIT(VIOBLK_F_SEG_MAX) |
-		   BIT(VIOBLK_F_SIZE_MAX) | BIT(VIRTIO_F_ACCESS_PLATFORM) | BIT(VIRTIO_F_ORDER_PLATFORM);
+	u64 want = BIT(VIRTIO_BLK_F_RO) | BIT(VIRTIO_BLK_F_BLK_SIZE) | BIT(VIRTIO_BLK_F_FLUSH) | BIT(VIRTIO_BLK_F_SEG_MAX) |
+		   BIT(VIRTIO_BLK_F_SIZE_MAX) | BIT(VIRTIO_F_ACCESS_PLATFORM) | BIT(VIRTIO_F_ORDER_PLATFORM);
 	if ((rc = virtio_negotiate(&v->vd, want, BIT(VIRTIO_F_VERSION_1))) < 0 ||
 	    (rc = virtio_queue_setup(&v->vd, 0, VIOBLK_QUEUE_SIZE, &v->q)) < 0)
 		goto fail;

@@ -4,11 +4,10 @@
 #include <sys/mman.h>
 #include "fake_nvme.h"
 #include "fake_bus.h"
+#include "fake_clock.h"
 #include "drivers/nvme.h"
-#include "platform/time.h"
 
 struct fake_nvme fake_nvme;
-u64 fake_now_us;
 
 struct fq {
 	bool live;
@@ -41,6 +40,7 @@ void fake_nvme_reset(void)
 		if (p != (void *)FAKE_NVME_REGS_PA)
 			abort();
 		regs = p;
+		fake_clock_tick = fake_nvme_step;
 		struct fake_pci_fn *f = fake_pci_add(0, 5, 0, 0x1B36, 0x0010, 0x01080200, 0);
 		fake_pci_bar(f, 0, false, (u32)FAKE_NVME_REGS_PA, FAKE_NVME_REGS_SIZE);
 	}
@@ -238,18 +238,4 @@ void fake_nvme_step(void)
 		run_queue(0);
 		run_queue(1);
 	}
-}
-
-/* The fake clock: every look at it lets the controller act. */
-u64 time_us(void)
-{
-	fake_now_us += 10;
-	fake_nvme_step();
-	return fake_now_us;
-}
-
-void udelay(u64 us)
-{
-	fake_now_us += us;
-	fake_nvme_step();
 }

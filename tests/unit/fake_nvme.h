@@ -3,12 +3,11 @@
  * Its registers are a page of host memory at a fixed low address, which
  * is BAR0 of a fake PCI function (fake_bus.h); mmio_map is the identity on
  * the host.  The controller has no thread of its own: it acts in
- * fake_nvme_step(), which the fake clock (time_us, udelay, also defined
- * here) runs on every call, so a driver polling CSTS or a completion queue
- * sees it progress.  It implements what the driver uses: CC.EN and
- * CSTS.RDY, the admin queue, IDENTIFY (controller, namespace, active list),
- * SET FEATURES, CREATE I/O CQ/SQ, and READ, WRITE and FLUSH through PRPs on
- * in-memory namespaces.  Faults are switched on by the test. */
+ * fake_nvme_step(), which the fake clock (fake_clock.h) runs on every
+ * look, so a driver polling CSTS or a completion queue sees it progress.
+ * It implements what the driver uses: CC.EN and CSTS.RDY, the admin queue,
+ * IDENTIFY (controller, namespace, active list), SET FEATURES, CREATE I/O
+ * CQ/SQ, and READ, WRITE and FLUSH through PRPs on in-memory namespaces.  Faults are switched on by the test. */
 #ifndef FERRY_FAKE_NVME_H
 #define FERRY_FAKE_NVME_H
 
@@ -39,7 +38,6 @@ struct fake_nvme {
 };
 
 extern struct fake_nvme fake_nvme;
-extern u64 fake_now_us;
 
 /* A fresh controller (TO = 1 s) without namespaces.  The first call also
  * puts its PCI function on the fake bus (after fake_bus_reset, before

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include "check.h"
 #include "fake_bus.h"
+#include "fake_clock.h"
 #include "fake_hv.h"
 #include "fake_nvme.h"
 #include "drivers/drivers.h"

@@ -1,10 +1,9 @@
 /* A fake NVMe controller (fake_nvme.h). */
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 #include "fake_nvme.h"
 #include "fake_bus.h"
-#include "fake_clock.h"
+#include "fake_dev.h"
 #include "drivers/nvme.h"
 
 struct fake_nvme fake_nvme;
@@ -35,11 +34,7 @@ void fake_nvme_reset(void)
 	memset(q, 0, sizeof(q));
 	enabled = false;
 	if (!regs) {
-		void *p = mmap((void *)FAKE_NVME_REGS_PA, FAKE_NVME_REGS_SIZE, PROT_READ | PROT_WRITE,
-			       MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0);
-		if (p != (void *)FAKE_NVME_REGS_PA)
-			abort();
-		regs = p;
+		regs = fake_bar_map(FAKE_NVME_REGS_PA, FAKE_NVME_REGS_SIZE);
 		fake_clock_tick = fake_nvme_step;
 		struct fake_pci_fn *f = fake_pci_add(0, 5, 0, 0x1B36, 0x0010, 0x01080200, 0);
 		fake_pci_bar(f, 0, false, (u32)FAKE_NVME_REGS_PA, FAKE_NVME_REGS_SIZE);

@@ -3,7 +3,7 @@
  * Its registers are a page of host memory at a fixed low address, which
  * is BAR0 of a fake PCI function (fake_bus.h); mmio_map is the identity on
  * the host.  The controller has no thread of its own: it acts in
- * fake_nvme_step(), which the fake clock (fake_clock.h) runs on every
+ * fake_nvme_step(), which the fake clock (fake_dev.h) runs on every
  * look, so a driver polling CSTS or a completion queue sees it progress.
  * It implements what the driver uses: CC.EN and CSTS.RDY, the admin queue,
  * IDENTIFY (controller, namespace, active list), SET FEATURES, CREATE I/O

@@ -1,10 +1,9 @@
 /* A fake modern virtio-blk PCI device (fake_vioblk.h). */
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 #include "fake_vioblk.h"
 #include "fake_bus.h"
-#include "fake_clock.h"
+#include "fake_dev.h"
 #include "drivers/virtio_pci.h"
 #include "lib/virtio_blk.h"
 #include "platform/pci.h"
@@ -198,11 +197,7 @@ static void cap(unsigned at, unsigned next, u8 type, u32 off, u32 len, unsigned 
 void fake_vioblk_reset(u64 sectors)
 {
 	if (!bar) {
-		void *p = mmap((void *)FAKE_VIOBLK_PA, FAKE_VIOBLK_SIZE, PROT_READ | PROT_WRITE,
-			       MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0);
-		if (p != (void *)FAKE_VIOBLK_PA)
-			abort();
-		bar = p;
+		bar = fake_bar_map(FAKE_VIOBLK_PA, FAKE_VIOBLK_SIZE);
 		fn = fake_pci_add(0, 6, 0, VIRTIO_PCI_VENDOR, VIRTIO_PCI_MODERN_ID_BASE + VIRTIO_ID_BLOCK, 0x01000001, 0);
 		fake_pci_bar(fn, 0, false, (u32)FAKE_VIOBLK_PA, FAKE_VIOBLK_SIZE);
 		fn->cfg[1] |= (u32)PCI_STATUS_CAP_LIST << 16;

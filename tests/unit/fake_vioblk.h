@@ -7,7 +7,7 @@
  * at 1000h, ISR at 2000h, device configuration at 3000h.  The common
  * configuration is a register model (fake_mmio_access, x86/io.h): feature
  * and queue selects, device_status with its reset.  The request queue is
- * served whenever the fake clock is read (fake_clock.h).  Faults are
+ * served whenever the fake clock is read (fake_dev.h).  Faults are
  * switched on by the test. */
 #ifndef FERRY_FAKE_VIOBLK_H
 #define FERRY_FAKE_VIOBLK_H

@@ -8,34 +8,13 @@
 #include <stdlib.h>
 #include "check.h"
 #include "fake_bus.h"
-#include "fake_clock.h"
+#include "fake_dev.h"
 #include "fake_hv.h"
 #include "fake_nvme.h"
 #include "drivers/drivers.h"
 #include "drivers/nvme.h"
 #include "platform/pci.h"
 
-
-/* The driver never gives back the DMA pages of a controller it serves
- * (ferry has no driver unload); each test probes afresh. */
-const char *__lsan_default_suppressions(void);
-const char *__lsan_default_suppressions(void) { return "leak:nvme_probe\n"; }
-const char *__lsan_default_options(void);
-const char *__lsan_default_options(void) { return "print_suppressions=0"; }
-
-/* blk_take, as drivers/drivers.c has it, without the driver table. */
-bool blk_take(const char *want, const char *name)
-{
-	return !want || !strcmp(want, name);
-}
-
-static char logbuf[8192];
-static void log_line(const char *line)
-{
-	size_t n = strlen(logbuf);
-	snprintf(logbuf + n, sizeof(logbuf) - n, "%s\n", line);
-}
-static bool logged(const char *s) { return strstr(logbuf, s) != NULL; }
 
 static struct pci_dev *pd;
 static struct blk_dev *dev;
@@ -51,16 +30,9 @@ static void setup(void)
 	pd->owner = NULL;
 	fake_pci[0].cfg[1] &= 0xFFFF0000u; /* command register: off */
 	dev = NULL;
-	logbuf[0] = 0;
-	fake_log_hook = log_line;
+	fake_log_capture();
 }
 
-static u8 *pages(unsigned n)
-{
-	u8 *p = aligned_alloc(NVME_PAGE, (size_t)n * NVME_PAGE);
-	memset(p, 0, (size_t)n * NVME_PAGE);
-	return p;
-}
 
 static void fill(u8 *p, size_t n, unsigned seed)
 {
@@ -94,7 +66,7 @@ TEST(serves_the_first_namespace_and_round_trips_through_prp_lists_and_bounces)
 
 	/* 5 pages through a PRP list: an unaligned first segment ending on a
 	 * page, two whole pages elsewhere, a short last one. */
-	u8 *a = pages(6), *b = pages(2);
+	u8 *a = fake_pages(6), *b = fake_pages(2);
 	struct blk_seg s[] = {
 		{ (hpa_t)(uintptr_t)(a + 0xA00), NVME_PAGE - 0xA00 },
 		{ (hpa_t)(uintptr_t)b, 2 * NVME_PAGE },
@@ -113,7 +85,7 @@ TEST(serves_the_first_namespace_and_round_trips_through_prp_lists_and_bounces)
 
 	/* Back through segments PRP cannot describe (a middle one not on a
 	 * page): the bounce buffer. */
-	u8 *c = pages(12);
+	u8 *c = fake_pages(12);
 	struct blk_seg t[] = {
 		{ (hpa_t)(uintptr_t)c, 512 },
 		{ (hpa_t)(uintptr_t)(c + NVME_PAGE + 4), bytes - 512 },
@@ -135,7 +107,7 @@ TEST(a_4096_byte_namespace_is_picked_by_name_and_keeps_its_sector_size)
 	CHECK_STR(dev->name, "nvme0n2");
 	CHECK_EQ(dev->info.sector_size, 4096);
 	CHECK_EQ(dev->info.sectors, 256);
-	u8 *p = pages(2);
+	u8 *p = fake_pages(2);
 	fill(p, 2 * NVME_PAGE, 9);
 	CHECK_EQ(wr(255, 1, p), 0);
 	CHECK(!memcmp(fake_nvme.ns[1].data + 255 * 4096, p, 4096));
@@ -148,7 +120,7 @@ TEST(a_name_that_is_no_namespace_is_not_found_and_the_controller_goes_back)
 {
 	setup();
 	CHECK_EQ(nvme_driver.probe("nvme0n3", &dev), -E_NOENT);
-	CHECK(logged("no namespace ferry can serve"));
+	CHECK(fake_logged("no namespace ferry can serve"));
 	CHECK(pd->owner == NULL); /* stopped and released to the guest */
 	CHECK_EQ(fake_pci_cfg32(&fake_pci[0], 0x04) & 0xFFFF, 0); /* its command register as it was */
 }
@@ -161,7 +133,7 @@ TEST(a_controller_that_never_becomes_ready_fails_the_probe_after_cap_to)
 	CHECK_EQ(nvme_driver.probe(NULL, &dev), -E_TIMEDOUT);
 	u64 took = fake_now_us - t0;
 	CHECK(took >= 1000 * 1000 && took < 1200 * 1000); /* CAP.TO is 2 x 500 ms */
-	CHECK(logged("did not become ready within 1000 ms"));
+	CHECK(fake_logged("did not become ready within 1000 ms"));
 	CHECK(pd->owner == NULL); /* never ready, so quiet: given back */
 }
 
@@ -172,7 +144,7 @@ TEST(a_controller_fatal_at_enable_fails_at_once)
 	u64 t0 = fake_now_us;
 	CHECK_EQ(nvme_driver.probe(NULL, &dev), -E_IO);
 	CHECK(fake_now_us - t0 < 10 * 1000);
-	CHECK(logged("did not become ready: it reports a fatal status"));
+	CHECK(fake_logged("did not become ready: it reports a fatal status"));
 }
 
 TEST(a_controller_that_will_not_stop_stays_hidden_without_bus_mastering)
@@ -183,8 +155,8 @@ TEST(a_controller_that_will_not_stop_stays_hidden_without_bus_mastering)
 	/* It claims to be ready from before: CC.EN = 0 is never followed. */
 	*(volatile u32 *)(FAKE_NVME_REGS_PA + NVME_CSTS) = NVME_CSTS_RDY;
 	CHECK(nvme_driver.probe(NULL, &dev) < 0);
-	CHECK(logged("did not stop within 1000 ms"));
-	CHECK(logged("stays hidden from the guest with bus mastering off"));
+	CHECK(fake_logged("did not stop within 1000 ms"));
+	CHECK(fake_logged("stays hidden from the guest with bus mastering off"));
 	CHECK(pd->owner != NULL);
 	CHECK_EQ(fake_pci_cfg32(&fake_pci[0], 0x04) & 0x4, 0);
 }
@@ -193,20 +165,20 @@ TEST(a_command_that_times_out_is_an_error_then_the_controller_is_reset)
 {
 	setup();
 	CHECK_EQ(nvme_driver.probe(NULL, &dev), 0);
-	u8 *p = pages(1);
+	u8 *p = fake_pages(1);
 	fake_nvme.io_silent = true;
 	u64 t0 = fake_now_us;
 	CHECK_EQ(rd(0, 8, p), -E_TIMEDOUT);
 	u64 took = fake_now_us - t0;
 	CHECK(took >= 10 * 1000 * 1000 && took < 11 * 1000 * 1000);
-	CHECK(logged("READ (nsid 1) timed out; resetting the controller"));
+	CHECK(fake_logged("READ (nsid 1) timed out; resetting the controller"));
 	/* The next request resets it first, then runs. */
 	fake_nvme.io_silent = false;
 	fill(fake_nvme.ns[0].data, 4096, 5);
 	CHECK_EQ(rd(0, 8, p), 0);
 	CHECK(!memcmp(p, fake_nvme.ns[0].data, 4096));
 	CHECK_EQ(fake_nvme.enables, 2);
-	CHECK(logged("resetting the controller\n"));
+	CHECK(fake_logged("resetting the controller\n"));
 	free(p);
 }
 
@@ -214,12 +186,12 @@ TEST(a_reset_that_fails_makes_every_later_request_fail_at_once)
 {
 	setup();
 	CHECK_EQ(nvme_driver.probe(NULL, &dev), 0);
-	u8 *p = pages(1);
+	u8 *p = fake_pages(1);
 	fake_nvme.io_silent = true;
 	CHECK_EQ(rd(0, 1, p), -E_TIMEDOUT);
 	fake_nvme.never_ready = true;
 	CHECK_EQ(wr(0, 1, p), -E_IO);
-	CHECK(logged("did not come back; every request to nvme0n1 now fails"));
+	CHECK(fake_logged("did not come back; every request to nvme0n1 now fails"));
 	u64 t0 = fake_now_us;
 	CHECK_EQ(rd(0, 1, p), -E_IO);
 	CHECK_EQ(dev->ops->flush(dev), -E_IO);
@@ -232,7 +204,7 @@ TEST(a_namespace_that_disappears_fails_its_requests_with_its_name)
 {
 	setup();
 	CHECK_EQ(nvme_driver.probe(NULL, &dev), 0);
-	u8 *p = pages(1);
+	u8 *p = fake_pages(1);
 	fill(p, 4096, 3);
 	fake_nvme.ns[0].present = false; /* detached behind ferry's back */
 	u64 t0 = fake_now_us;
@@ -240,7 +212,7 @@ TEST(a_namespace_that_disappears_fails_its_requests_with_its_name)
 	CHECK_EQ(rd(8, 8, p), -E_IO);
 	CHECK_EQ(dev->ops->flush(dev), -E_IO);
 	CHECK(fake_now_us - t0 < 10 * 1000);
-	CHECK(logged("WRITE: namespace 1 is gone or not ready"));
+	CHECK(fake_logged("WRITE: namespace 1 is gone or not ready"));
 	CHECK_EQ(fake_nvme.writes, 0);
 	/* Attached again: requests work again, with no reset in between. */
 	fake_nvme.ns[0].present = true;
@@ -254,11 +226,11 @@ TEST(a_controller_gone_from_the_bus_fails_requests_without_a_hang)
 {
 	setup();
 	CHECK_EQ(nvme_driver.probe(NULL, &dev), 0);
-	u8 *p = pages(1);
+	u8 *p = fake_pages(1);
 	fake_nvme.gone = true;
 	u64 t0 = fake_now_us;
 	CHECK(rd(0, 1, p) < 0);
-	CHECK(logged("gone from the bus"));
+	CHECK(fake_logged("gone from the bus"));
 	CHECK(wr(0, 1, p) < 0);
 	CHECK(dev->ops->flush(dev) < 0);
 	CHECK(fake_now_us - t0 < 2 * 1000 * 1000); /* at most one failed reset's wait */

@@ -8,7 +8,7 @@
 #include <stdlib.h>
 #include "check.h"
 #include "fake_bus.h"
-#include "fake_clock.h"
+#include "fake_dev.h"
 #include "fake_hv.h"
 #include "fake_vioblk.h"
 #include "drivers/drivers.h"
@@ -16,26 +16,6 @@
 #include "drivers/virtio_pci.h"
 #include "lib/virtio_blk.h"
 #include "platform/pci.h"
-
-/* The driver never gives back the pages of a device it serves (ferry has
- * no driver unload); each test probes afresh. */
-const char *__lsan_default_suppressions(void);
-const char *__lsan_default_suppressions(void) { return "leak:vioblk_probe\n"; }
-const char *__lsan_default_options(void);
-const char *__lsan_default_options(void) { return "print_suppressions=0"; }
-
-bool blk_take(const char *want, const char *name)
-{
-	return !want || !strcmp(want, name);
-}
-
-static char logbuf[8192];
-static void log_line(const char *line)
-{
-	size_t n = strlen(logbuf);
-	snprintf(logbuf + n, sizeof(logbuf) - n, "%s\n", line);
-}
-static bool logged(const char *s) { return strstr(logbuf, s) != NULL; }
 
 static struct pci_dev *pd;
 static struct blk_dev *dev;
@@ -47,16 +27,9 @@ static void setup(void)
 	pd->owner = NULL; /* as after a reboot: the last test's probe took it */
 	fake_pci[0].cfg[1] &= 0xFFFF0000u;
 	dev = NULL;
-	logbuf[0] = 0;
-	fake_log_hook = log_line;
+	fake_log_capture();
 }
 
-static u8 *pages(unsigned n)
-{
-	u8 *p = aligned_alloc(4096, (size_t)n * 4096);
-	memset(p, 0, (size_t)n * 4096);
-	return p;
-}
 
 static int rw(bool write, u64 lba, u32 count, u8 *p)
 {
@@ -78,7 +51,7 @@ TEST(serves_the_device_and_round_trips_split_at_size_max)
 	CHECK(fake_vioblk.accepted & BIT(VIRTIO_F_VERSION_1));
 	CHECK(fake_vioblk.accepted & BIT(VIRTIO_BLK_F_FLUSH));
 	/* 200 KiB in one segment: four descriptors of size_max (64 KiB). */
-	u8 *p = pages(50), *q = pages(50);
+	u8 *p = fake_pages(50), *q = fake_pages(50);
 	for (unsigned i = 0; i < 50 * 4096; i++)
 		p[i] = (u8)(i * 13 + 1);
 	CHECK_EQ(rw(true, 1000, 400, p), 0);
@@ -98,7 +71,7 @@ TEST(a_read_only_device_is_a_read_only_disk)
 	fake_vioblk.features |= BIT(VIRTIO_BLK_F_RO);
 	CHECK_EQ(vioblk_driver.probe(NULL, &dev), 0);
 	CHECK(dev->info.read_only);
-	u8 *p = pages(1);
+	u8 *p = fake_pages(1);
 	CHECK_EQ(rw(true, 0, 1, p), -E_ROFS);
 	CHECK_EQ(fake_vioblk.writes, 0);
 	CHECK_EQ(rw(false, 0, 1, p), 0);
@@ -114,8 +87,8 @@ TEST(a_device_whose_reset_never_completes_stays_hidden_without_bus_mastering)
 	CHECK_EQ(vioblk_driver.probe(NULL, &dev), -E_TIMEDOUT);
 	u64 took = fake_now_us - t0;
 	CHECK(took >= 1000 * 1000 && took < 1100 * 1000);
-	CHECK(logged("device reset did not complete"));
-	CHECK(logged("stays hidden from the guest with bus mastering off"));
+	CHECK(fake_logged("device reset did not complete"));
+	CHECK(fake_logged("stays hidden from the guest with bus mastering off"));
 	CHECK(pd->owner != NULL);
 	CHECK(!bus_master());
 }
@@ -125,7 +98,7 @@ TEST(refused_features_fail_the_probe_and_give_the_device_back)
 	setup();
 	fake_vioblk.refuse_features = true;
 	CHECK_EQ(vioblk_driver.probe(NULL, &dev), -E_NOTSUP);
-	CHECK(logged("refused features"));
+	CHECK(fake_logged("refused features"));
 	CHECK(pd->owner == NULL);
 	CHECK_EQ(fake_vioblk.status, 0); /* reset again */
 }
@@ -135,7 +108,7 @@ TEST(a_device_without_version_1_is_not_driven)
 	setup();
 	fake_vioblk.features &= ~BIT(VIRTIO_F_VERSION_1);
 	CHECK_EQ(vioblk_driver.probe(NULL, &dev), -E_NOTSUP);
-	CHECK(logged("lacks required features"));
+	CHECK(fake_logged("lacks required features"));
 	CHECK(pd->owner == NULL);
 }
 
@@ -144,7 +117,7 @@ TEST(a_device_that_refuses_driver_ok_fails_the_probe)
 	setup();
 	fake_vioblk.reject_driver_ok = true;
 	CHECK_EQ(vioblk_driver.probe(NULL, &dev), -E_IO);
-	CHECK(logged("did not accept DRIVER_OK"));
+	CHECK(fake_logged("did not accept DRIVER_OK"));
 	CHECK(pd->owner == NULL);
 	CHECK_EQ(fake_vioblk.reads + fake_vioblk.writes, 0);
 }
@@ -153,14 +126,14 @@ TEST(a_request_never_completed_times_out_and_later_ones_fail_at_once)
 {
 	setup();
 	CHECK_EQ(vioblk_driver.probe(NULL, &dev), 0);
-	u8 *p = pages(1);
+	u8 *p = fake_pages(1);
 	fake_vioblk.io_silent = true;
 	u64 t0 = fake_now_us;
 	CHECK_EQ(rw(false, 8, 8, p), -E_TIMEDOUT);
 	u64 took = fake_now_us - t0;
 	CHECK(took >= 10 * 1000 * 1000 && took < 11 * 1000 * 1000);
-	CHECK(logged("IN at sector 8 timed out"));
-	CHECK(logged("every request to virtio0 now fails"));
+	CHECK(fake_logged("IN at sector 8 timed out"));
+	CHECK(fake_logged("every request to virtio0 now fails"));
 	fake_vioblk.io_silent = false;
 	t0 = fake_now_us;
 	CHECK_EQ(rw(true, 8, 8, p), -E_IO);
@@ -174,12 +147,12 @@ TEST(a_device_that_needs_a_reset_fails_the_request_at_once)
 {
 	setup();
 	CHECK_EQ(vioblk_driver.probe(NULL, &dev), 0);
-	u8 *p = pages(1);
+	u8 *p = fake_pages(1);
 	fake_vioblk.io_needs_reset = true;
 	u64 t0 = fake_now_us;
 	CHECK(rw(true, 0, 8, p) < 0);
 	CHECK(fake_now_us - t0 < 10 * 1000);
-	CHECK(logged("OUT at sector 0 made the device need a reset"));
+	CHECK(fake_logged("OUT at sector 0 made the device need a reset"));
 	CHECK(rw(false, 0, 8, p) < 0);
 	free(p);
 }
@@ -188,10 +161,10 @@ TEST(an_io_error_fails_that_request_only)
 {
 	setup();
 	CHECK_EQ(vioblk_driver.probe(NULL, &dev), 0);
-	u8 *p = pages(1);
+	u8 *p = fake_pages(1);
 	fake_vioblk.io_error = true;
 	CHECK_EQ(rw(false, 0, 8, p), -E_IO);
-	CHECK(logged("IN at sector 0 failed: status 1"));
+	CHECK(fake_logged("IN at sector 0 failed: status 1"));
 	fake_vioblk.io_error = false;
 	memset(fake_vioblk.data, 0x5A, 4096);
 	CHECK_EQ(rw(false, 0, 8, p), 0);

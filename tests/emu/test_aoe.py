@@ -252,3 +252,83 @@ def aoe_on_server_serves_ferry_clients(tmp):
         assert re.search(r"aoe: serving", server.output), server.output[-2000:]
         return client
     file_roundtrip(tmp, 32, "none", 64, run)
+
+
+# ---- iPXE's sanboot aoe: --------------------------------------------------------
+
+IPXE_LKRN = "/boot/ipxe.lkrn"  # Debian's ipxe package
+BOOTSECT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "aoe_bootsect.S")
+TOKEN_LBA = 5000  # the boot sector reads this sector through INT 13h (2.4 MiB in)
+
+
+def boot_sector(tmp, token_lba):
+    """tests/emu/aoe_bootsect.S assembled with the system's gcc and ld into
+    a 512-byte boot sector whose INT 13h read asks for token_lba."""
+    obj, binf = os.path.join(tmp, "bootsect.o"), os.path.join(tmp, "bootsect.bin")
+    subprocess.run(["gcc", "-m32", "-c", "-o", obj, BOOTSECT], check=True)
+    subprocess.run(["ld", "-m", "elf_i386", "-Ttext", "0x7c00", "-e", "_start", "--oformat", "binary",
+                    "-o", binf, obj], check=True)
+    nm = subprocess.run(["nm", obj], capture_output=True, text=True, check=True).stdout
+    off = int(re.search(r"^([0-9a-f]+) T dap_lba$", nm, re.M).group(1), 16)
+    with open(binf, "rb") as f:
+        sect = bytearray(f.read())
+    assert len(sect) == 512 and sect[510:] == b"\x55\xaa", "the boot sector did not assemble to 512 bytes"
+    sect[off:off + 8] = token_lba.to_bytes(8, "little")
+    return bytes(sect)
+
+
+def ipxe_sanboot(tmp, nic):
+    assert os.path.exists(IPXE_LKRN), f"{IPXE_LKRN} is missing (tools/deps.sh: Debian's ipxe)"
+    img = os.path.join(tmp, "disk.img")
+    data = bytearray(os.urandom(DISK_MIB * MIB))
+    token = os.urandom(16).hex().encode()  # 32 printable bytes
+    data[:512] = boot_sector(tmp, TOKEN_LBA)
+    data[TOKEN_LBA * 512:TOKEN_LBA * 512 + len(token)] = token
+    with open(img, "wb") as f:
+        f.write(data)
+    pcap = os.path.join(tmp, "aoe.pcap")
+    ps, pc = ferryrun.free_udp_ports(2)
+    server = ferryrun.Background(ferryrun.qemu_cmd(
+        disk=img, guest_cmds="spin 0",
+        ferry_args=ferryrun.server_ferry_args(ferryrun.TEST_KEY, nic, "aoe=on"),
+        extra=ferryrun.nic_args(nic, ps, pc, mac=ferryrun.SERVER_MAC)))
+    client = None
+    try:
+        assert server.wait_for(r"aoe: serving", 120), server.text()[-3000:]
+        # iPXE's own driver for the NIC; its console is the BIOS screen, the
+        # boot sector's is COM1 (stdio).
+        client = ferryrun.Background(
+            ["qemu-system-x86_64", "-machine", "pc", "-accel", "tcg", "-m", "128M", "-nodefaults",
+             "-display", "none", "-no-reboot", "-serial", "stdio",
+             "-kernel", IPXE_LKRN, "-append", "ifopen net0 && sanboot aoe:e0.0"]
+            + ferryrun.nic_args(nic, pc, ps, pcap=pcap, mac=ferryrun.CLIENT_MAC))
+        booted = client.wait_for(r"FERRY-AOE-BOOT (halt|int13 read failed)", 300)
+        c = client.stop()
+    finally:
+        if client:
+            client.stop()
+        s = server.stop()
+    assert booted, "iPXE did not run the boot sector served by ferry:\n" + c.output[-3000:] + s.output[-2000:]
+    assert "FERRY-AOE-BOOT ran" in c.output, c.output[-3000:]
+    assert "int13 read failed" not in c.output, "INT 13h on the AoE disk failed:\n" + c.output[-3000:]
+    m = re.search(r"FERRY-AOE-BOOT token (\S{32})", c.output)
+    assert m and m.group(1).encode() == token, \
+        f"the boot sector read other bytes than sector {TOKEN_LBA} holds ({token}):\n" + c.output[-3000:]
+    with open(img, "rb") as f:
+        assert f.read() == bytes(data), "iPXE's boot changed the image"
+    assert tshark_check(pcap) >= 3  # Query Config, IDENTIFY, reads
+
+
+@test
+def aoe_ipxe_sanboot_e1000(tmp):
+    """iPXE (Debian's ipxe.lkrn) runs sanboot aoe:e0.0 against a ferry
+    server over e1000: the boot sector on ferry's disk runs, prints on COM1
+    and reads a sector 2.4 MiB in through INT 13h (the hooked AoE disk);
+    the token it prints is the one on the image."""
+    ipxe_sanboot(tmp, "e1000")
+
+
+@test
+def aoe_ipxe_sanboot_virtio(tmp):
+    """The same over virtio-net."""
+    ipxe_sanboot(tmp, "virtio")

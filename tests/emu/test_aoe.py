@@ -64,13 +64,13 @@ def tshark_check(pcap, src=ferryrun.SERVER_MAC):
     return len(rows)
 
 
-def run_initiator(tmp, nic, server_args=""):
+def run_initiator(tmp, nic, server_args="", script=SCRIPT, extra=None, disk_mib=DISK_MIB):
     img = os.path.join(tmp, "disk.img")
-    data = os.urandom(DISK_MIB * MIB)
+    data = os.urandom(disk_mib * MIB)
     with open(img, "wb") as f:
         f.write(data)
     pcap = os.path.join(tmp, "aoe.pcap")
-    initrd = linux.test_initramfs(os.path.join(tmp, "initrd.gz"), SCRIPT)
+    initrd = linux.test_initramfs(os.path.join(tmp, "initrd.gz"), script, extra=extra)
     ps, pc = ferryrun.free_udp_ports(2)
     server = ferryrun.Background(ferryrun.qemu_cmd(
         disk=img, guest_cmds="spin 0",
@@ -133,6 +133,84 @@ def aoe_linux_initiator_e1000(tmp):
 def aoe_linux_initiator_virtio(tmp):
     """The same over virtio-net."""
     linux_initiator(tmp, "virtio")
+
+
+# ---- a file system made and checked by Linux ------------------------------------
+
+FS_MIB = 24
+# (name, bytes): files Linux writes on the ext4 it made over AoE.
+FS_FILES = [("d/big.bin", 3 * MIB + 12345), ("d/small.txt", 777), ("top.bin", 256 * 1024)]
+
+FS_SCRIPT = """#!/bin/sh
+ip link set eth0 up
+i=0
+while [ ! -b /dev/etherd/e0.0 ] && [ $i -lt 60 ]; do
+	echo > /dev/etherd/discover 2>/dev/null
+	sleep 1; i=$((i+1))
+done
+[ -b /dev/etherd/e0.0 ] || { echo "AOE no e0.0"; exit 1; }
+D=/dev/etherd/e0.0
+/usr/sbin/mke2fs -q -F -t ext4 -L ferryaoe $D || { echo "AOE mkfs failed"; exit 1; }
+mount -t ext4 $D /mnt || { echo "AOE mount failed"; exit 1; }
+mkdir /mnt/d
+%s
+umount /mnt || echo "AOE umount failed"
+/usr/sbin/e2fsck -f -n $D
+echo "AOE fsck $?"
+mount -t ext4 -o ro $D /mnt || echo "AOE remount failed"
+%s
+umount /mnt
+"""
+
+
+def fs_script():
+    """Each file from /dev/urandom; sha256 when written and again after a
+    remount (the page cache gone with the umount, so read over AoE)."""
+    write = "\n".join(f"head -c {n} /dev/urandom > /mnt/{name}; echo \"AOE wrote {name} "
+                      f"$(sha256sum < /mnt/{name})\"" for name, n in FS_FILES)
+    again = "\n".join(f"echo \"AOE again {name} $(sha256sum < /mnt/{name})\"" for name, _ in FS_FILES)
+    return FS_SCRIPT % (write, again)
+
+
+def linux_filesystem(tmp, nic):
+    extra = linux.host_programs(["mke2fs", "e2fsck"])
+    with open("/etc/mke2fs.conf", "rb") as f:
+        extra["etc/mke2fs.conf"] = (f.read(), 0o644)
+    _, _, c, s, pcap = run_initiator(tmp, nic, script=fs_script(), extra=extra, disk_mib=FS_MIB)
+    out = c.output
+    for bad in ("AOE no e0.0", "AOE mkfs failed", "AOE mount failed", "AOE umount failed", "AOE remount failed"):
+        assert bad not in out, out[-4000:]
+    assert re.search(r"^AOE fsck 0\s*$", out, re.M), "e2fsck in Linux found errors:\n" + out[-4000:]
+    img = os.path.join(tmp, "disk.img")
+    r = subprocess.run(["e2fsck", "-f", "-n", img], capture_output=True, text=True)
+    assert r.returncode == 0, "e2fsck on the host found errors in the image:\n" + r.stdout + r.stderr
+    for name, n in FS_FILES:
+        m = re.search(r"^AOE wrote %s ([0-9a-f]{64})" % re.escape(name), out, re.M)
+        assert m, out[-4000:]
+        assert re.search(r"^AOE again %s %s" % (re.escape(name), m.group(1)), out, re.M), \
+            f"{name} read back after the remount differs:\n" + out[-4000:]
+        dump = os.path.join(tmp, "dump.bin")
+        subprocess.run(["debugfs", "-R", f"dump /{name} {dump}", img], capture_output=True, check=True)
+        with open(dump, "rb") as f:
+            got = f.read()
+        assert len(got) == n and hashlib.sha256(got).hexdigest() == m.group(1), \
+            f"/{name} on the host's image is not what Linux wrote"
+    tshark_check(pcap)
+
+
+@test
+def aoe_linux_filesystem_e1000(tmp):
+    """Linux makes an ext4 on ferry's e0.0 (mke2fs over aoe.ko, e1000),
+    writes files, unmounts, e2fsck in Linux is clean, the files read back
+    after a remount; on the host the image passes e2fsck and holds the
+    same files (debugfs, sha256)."""
+    linux_filesystem(tmp, "e1000")
+
+
+@test
+def aoe_linux_filesystem_virtio(tmp):
+    """The same over virtio-net."""
+    linux_filesystem(tmp, "virtio")
 
 
 # ---- ferry's initiator against Debian's vblade ---------------------------------

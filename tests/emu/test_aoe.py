@@ -19,14 +19,17 @@ DISK_MIB = 8
 READ_AT, WRITE_AT, SPAN = 1, 4, 2  # MiB: Linux reads [1, 3), writes [4, 6)
 APPEND = "console=ttyS0 quiet cryptomgr.notests=1"
 
-SCRIPT = f"""#!/bin/sh
+# The initramfs's script up to the moment e0.0 is there (or a minute gone).
+DISCOVER = """#!/bin/sh
 ip link set eth0 up
 i=0
 while [ ! -b /dev/etherd/e0.0 ] && [ $i -lt 60 ]; do
 	echo > /dev/etherd/discover 2>/dev/null
 	sleep 1; i=$((i+1))
 done
-[ -b /dev/etherd/e0.0 ] || {{ echo "AOE no e0.0"; ls -l /dev/etherd; exit 1; }}
+"""
+
+SCRIPT = DISCOVER + f"""[ -b /dev/etherd/e0.0 ] || {{ echo "AOE no e0.0"; ls -l /dev/etherd; exit 1; }}
 echo "AOE size $(cat /sys/block/etherd!e0.0/size)"
 a=$(cut -d' ' -f1 /proc/uptime)
 echo "AOE read $(dd if=/dev/etherd/e0.0 bs=64k skip={READ_AT * 16} count={SPAN * 16} iflag=direct 2>/dev/null | sha256sum)"
@@ -141,14 +144,7 @@ FS_MIB = 24
 # (name, bytes): files Linux writes on the ext4 it made over AoE.
 FS_FILES = [("d/big.bin", 3 * MIB + 12345), ("d/small.txt", 777), ("top.bin", 256 * 1024)]
 
-FS_SCRIPT = """#!/bin/sh
-ip link set eth0 up
-i=0
-while [ ! -b /dev/etherd/e0.0 ] && [ $i -lt 60 ]; do
-	echo > /dev/etherd/discover 2>/dev/null
-	sleep 1; i=$((i+1))
-done
-[ -b /dev/etherd/e0.0 ] || { echo "AOE no e0.0"; exit 1; }
+FS_SCRIPT = DISCOVER + """[ -b /dev/etherd/e0.0 ] || { echo "AOE no e0.0"; exit 1; }
 D=/dev/etherd/e0.0
 /usr/sbin/mke2fs -q -F -t ext4 -L ferryaoe $D || { echo "AOE mkfs failed"; exit 1; }
 mount -t ext4 $D /mnt || { echo "AOE mount failed"; exit 1; }

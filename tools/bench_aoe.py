@@ -80,7 +80,10 @@ def linux_rows(out, what):
         rows[op] = {"mibps": MIB / secs, "frames_per_mib": int(frames) / MIB}
     if set(rows) != {"read", "write"} or "BENCH read failed" in out or "BENCH write failed" in out:
         sys.exit(f"bench: {what} failed:\n" + out[-3000:])
-    rows["debug"] = [l[len("BENCH-DEBUG "):] for l in out.splitlines() if l.startswith("BENCH-DEBUG ")]
+    # Of Linux's aoe debugfs file, the target's line (MAC:nout:maxout:nframes,
+    # maxout being the window) and its ssthresh, after each direction.
+    rows["debug"] = [l[len("BENCH-DEBUG "):].strip() for l in out.splitlines()
+                     if re.match(r"BENCH-DEBUG \s*([0-9a-f]{12}:\d+:\d+:\d+|ssthresh:\d+)\s*$", l)]
     return rows
 
 
@@ -213,11 +216,10 @@ def print_table(table):
         ref = refs[link(name)]
         print(f"  {name}: read {r['read']['mibps'] / ref['read']['mibps']:.2f}, "
               f"write {r['write']['mibps'] / ref['write']['mibps']:.2f}")
+    print("Linux's window after the read and the write (debugfs: target MAC:outstanding:window:frames, ssthresh):")
     for name, r in table:
         if r.get("debug"):
-            print(f"Linux's aoe debugfs after {name}:")
-            for l in r["debug"]:
-                print("    " + l)
+            print(f"  {name:44} {'  '.join(r['debug'])}")
 
 
 def main():

@@ -247,7 +247,7 @@ static const struct hv_arch *start_core(u32 magic, u32 info)
 	}
 	log_info("back end: %s", arch->name);
 	arch->log_features();
-	if (mem_init(&boot) < 0 || arch->cpu_init() < 0) {
+	if (mem_init(&boot, config.role == ROLE_SERVER ? (size_t)config.net_buffers * MiB : 0) < 0 || arch->cpu_init() < 0) {
 		log_err("cannot run: out of memory while setting up %s", arch->name);
 		machine_stop(3);
 	}

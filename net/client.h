@@ -74,6 +74,7 @@ struct net_rq {
 	u32 timeouts;      /* in a row without progress */
 	u32 quiet;         /* in a row without a frame from the server */
 	u32 credit;        /* frames of the shared budget this request has in flight */
+	u64 sent_seq;      /* when it last sent: the client's send_seq then */
 	int rc;            /* NET_RQ_DONE: what done gets */
 	/* read and write */
 	u64 lba;
@@ -129,6 +130,7 @@ struct net_client {
 	struct net_rq rq[NET_DEPTH];
 	u8 order[NET_DEPTH];
 	unsigned held, credit;
+	u64 send_seq;                 /* counts requests' sends (rounds, bursts, probes) */
 	bool done_any;                /* some rq[] is NET_RQ_DONE */
 	struct net_abandoned ab[NET_TAG_SPAN];
 	unsigned nab;

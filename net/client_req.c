@@ -236,6 +236,19 @@ static void pump(struct net_client *c)
 
 /* ---- Receiving --------------------------------------------------------------- */
 
+/* The server answered a request sent at seq: it works through what it
+ * got in order, so the requests sent after that one are queued behind it,
+ * not lost.  Their RTO starts again (a request sent before it gets no
+ * such grace: its frames were likely lost). */
+static void queue_moves(struct net_client *c, u64 seq)
+{
+	for (unsigned i = 0; i < c->held; i++) {
+		struct net_rq *y = rq_at(c, i);
+		if (y->state == NET_RQ_ACTIVE && !y->send && y->sent_seq > seq)
+			cl_rq_alive(c, y);
+	}
+}
+
 /* An authentic frame from the bound server: to the active request with
  * its tag, or stale. */
 static void dispatch(struct net_client *c, const struct net_msg *m)
@@ -252,6 +265,7 @@ static void dispatch(struct net_client *c, const struct net_msg *m)
 			cl_got_write(c, r, m);
 		else
 			cl_got_simple(c, r, m);
+		queue_moves(c, r->sent_seq);
 		return;
 	}
 	c->stats.rx_stale++;

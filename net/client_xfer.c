@@ -146,6 +146,7 @@ bool cl_rq_send(struct net_client *c, struct net_rq *r)
 	if (!n)
 		return false;
 	r->send = false;
+	r->sent_seq = ++c->send_seq;
 	if (r->type == NET_T_READ)
 		send_read(c, r, n);
 	else if (r->type == NET_T_WRITE)

@@ -5,7 +5,7 @@
  *      shell_pattern_fill(SEED * 1000003 + i), up to QD in flight;
  *      overlapping ones land in the order they were offered (the device
  *      promises no order, ferry does: platform/blk.h);
- *   2. a FLUSH;
+ *   2. a FLUSH, offered while writes are still in flight;
  *   3. the whole span read back in 64-sector requests, up to QD in flight;
  *   4. N reads at random sectors again, up to QD in flight, each compared
  *      with what step 3 read.
@@ -119,6 +119,27 @@ static bool drain(struct qd *q)
 
 static int usage(struct shell *sh) { return shell_usage(sh); }
 
+/* n requests at random sectors from *rs: writes of their pattern
+ * (img NULL), or reads compared with img. */
+static bool random_pass(struct qd *q, u64 *rs, u64 seed, u64 n, u64 span, u8 *img)
+{
+	for (u64 i = 0; i < n; i++) {
+		struct qslot *s = slot(q);
+		if (!s)
+			return false;
+		u32 count = (u32)(1 + next(rs) % QD_SECTORS);
+		u64 sector = next(rs) % (span - count + 1);
+		if (img) {
+			offer(q, s, VIRTIO_BLK_T_IN, sector, count, NULL, img + sector * VIRTIO_BLK_SECTOR);
+			continue;
+		}
+		u64 ps = seed * 1000003 + i;
+		shell_pattern_fill(&ps, qbuf[s - qs], count * VIRTIO_BLK_SECTOR);
+		offer(q, s, VIRTIO_BLK_T_OUT, sector, count, NULL, NULL);
+	}
+	return true;
+}
+
 int vblk_cmd_qd(struct shell *sh, int argc, char **argv)
 {
 	u64 seed, n, span, depth;
@@ -134,22 +155,11 @@ int vblk_cmd_qd(struct shell *sh, int argc, char **argv)
 	if (!img)
 		return -E_NOMEM;
 	u64 rs = seed;
-	bool ok = true;
-	for (u64 i = 0; ok && i < n; i++) { /* 1: writes */
-		struct qslot *s = slot(&q);
-		ok = s != NULL;
-		if (!ok)
-			break;
-		u32 count = (u32)(1 + next(&rs) % QD_SECTORS);
-		u64 sector = next(&rs) % (span - count + 1);
-		u64 ps = seed * 1000003 + i;
-		shell_pattern_fill(&ps, qbuf[s - qs], count * VIRTIO_BLK_SECTOR);
-		offer(&q, s, VIRTIO_BLK_T_OUT, sector, count, NULL, NULL);
-	}
-	ok = ok && drain(&q);
-	if (ok) /* 2: the flush, after every write */
-		offer(&q, slot(&q), VIRTIO_BLK_T_FLUSH, 0, 0, NULL, NULL);
-	ok = ok && drain(&q);
+	bool ok = random_pass(&q, &rs, seed, n, span, NULL); /* 1: writes */
+	struct qslot *fs = ok ? slot(&q) : NULL;
+	if (fs) /* 2: the flush, with writes still in flight: ferry holds it back */
+		offer(&q, fs, VIRTIO_BLK_T_FLUSH, 0, 0, NULL, NULL);
+	ok = fs && drain(&q);
 	for (u64 sec = 0; ok && sec < span; sec += QD_SECTORS) { /* 3: the span */
 		struct qslot *s = slot(&q);
 		ok = s != NULL;
@@ -158,15 +168,7 @@ int vblk_cmd_qd(struct shell *sh, int argc, char **argv)
 			      img + sec * VIRTIO_BLK_SECTOR, NULL);
 	}
 	ok = ok && drain(&q);
-	for (u64 i = 0; ok && i < n; i++) { /* 4: random reads against step 3 */
-		struct qslot *s = slot(&q);
-		ok = s != NULL;
-		if (!ok)
-			break;
-		u32 count = (u32)(1 + next(&rs) % QD_SECTORS);
-		u64 sector = next(&rs) % (span - count + 1);
-		offer(&q, s, VIRTIO_BLK_T_IN, sector, count, NULL, img + sector * VIRTIO_BLK_SECTOR);
-	}
+	ok = ok && random_pass(&q, &rs, seed, n, span, img); /* 4: reads against step 3 */
 	ok = ok && drain(&q);
 	u8 d[32];
 	char hex[65];

@@ -17,6 +17,8 @@ side by side:
   - the frame pump between two ferries (no disk, no guest) on the same
     wire: the link's ceiling, against which the remote rows are a ratio;
   - Linux on ferry's virtio-blk against plain QEMU's (tools/bench_linux.py).
+  - remote virtio-blk with 32 requests in flight against one, and Linux's
+    dd on a ferry client (tools/bench_deepq.py).
   - crypto: bytes/us of today's HMAC-SHA-256 frame MAC against
     ChaCha20-Poly1305 (lib/ built with ferry's flags,
     tests/bench/crypto_bench.c), on the host and under TCG: qemu-x86_64
@@ -41,6 +43,7 @@ sys.path.insert(0, os.path.join(ROOT, "tests", "emu"))
 import disks  # noqa: E402
 import ferryrun  # noqa: E402
 import bench_linux  # noqa: E402
+import bench_deepq  # noqa: E402
 
 FILE_MIB = 32
 RAW_MIB = 32
@@ -271,6 +274,7 @@ def main():
     print()
     print_crypto(crypto)
     bench_linux.main()
+    bench_deepq.main()
 
 
 if __name__ == "__main__":

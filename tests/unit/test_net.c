@@ -2178,6 +2178,7 @@ static void pipeline_run(u64 seed, unsigned loss, unsigned dup, unsigned corrupt
 	CHECK_EQ(pair(&cfg), 0);
 	a_reset();
 	impair(loss, dup, corrupt, 300);
+	memset(&logged, 0, sizeof(logged));
 	if (restart) {
 		S.down_after_writes = ops / 4;
 		S.restart_delay = 2000000;
@@ -2216,6 +2217,10 @@ static void pipeline_run(u64 seed, unsigned loss, unsigned dup, unsigned corrupt
 		CHECK_EQ(disk[0].writes, writes); /* each exactly once */
 	else
 		CHECK(cli[0]->stats.rebinds >= 1 && srv[0]->cfg.session == S.restart_session);
+	/* one outage for the client, however many requests rode it out */
+	CHECK_EQ(logged.silent, restart ? 1u : 0u);
+	CHECK_EQ(logged.back, restart ? 1u : 0u);
+	CHECK_EQ(logged.dead, 0);
 	CHECK_EQ(disk[0].violations, 0);
 	CHECK(wire_clean());
 }

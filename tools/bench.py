@@ -17,8 +17,8 @@ side by side:
   - the frame pump between two ferries (no disk, no guest) on the same
     wire: the link's ceiling, against which the remote rows are a ratio;
   - Linux on ferry's virtio-blk against plain QEMU's (tools/bench_linux.py).
-  - remote virtio-blk with 32 requests in flight against one, and Linux's
-    dd on a ferry client (tools/bench_deepq.py).
+  - remote virtio-blk with 32 requests in flight against one, from ferry's
+    own guest (tools/bench_deepq.py).
   - crypto: bytes/us of today's HMAC-SHA-256 frame MAC against
     ChaCha20-Poly1305 (lib/ built with ferry's flags,
     tests/bench/crypto_bench.c), on the host and under TCG: qemu-x86_64

@@ -6,9 +6,8 @@ A server/client pair for each NIC; the client's guest runs guest/vblk_qd.c's
 of 1-64 sectors, a flush, the span read back in 32 KiB requests, N random
 reads.  The rate is over the guest's TSC between `stats` lines (emulated
 time, so only the ratio between the two depths means much); exits/req is
-every VM exit of the interval over the virtio-blk requests in it.  Then
-Linux on the client: tools/bench_linux.py's dd workload (O_DIRECT 1 MiB
-and 64 KiB blocks, a buffered read) on the remote disk."""
+every VM exit of the interval over the virtio-blk requests in it.  Linux
+on a ferry client is tools/bench_remote.py."""
 import os
 import re
 import sys
@@ -17,10 +16,8 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(ROOT, "tools"))
 sys.path.insert(0, os.path.join(ROOT, "tests", "emu"))
 
-import bench_linux  # noqa: E402
 import disks  # noqa: E402
 import ferryrun  # noqa: E402
-import linux  # noqa: E402
 
 SEED, N, SPAN = 5, 600, 8192
 M64 = (1 << 64) - 1
@@ -62,20 +59,6 @@ def rows(nic, img):
     return out, int(net.group(1)) if net else 0
 
 
-def linux_rows(nic, d):
-    """MiB/s of each dd of bench_linux.WORK by Linux on a ferry client."""
-    linux.fetch(linux.DEFAULT_DIR)
-    kernel = os.path.join(linux.DEFAULT_DIR, "vmlinux")
-    work = linux.test_initramfs(os.path.join(d, "work.gz"), bench_linux.script(True))
-    disk = os.path.join(d, "linux-remote.img")
-    with open(disk, "wb") as f:
-        f.truncate((bench_linux.MIB + 16) * 1024 * 1024)
-    client, _ = ferryrun.run_pair(disk, "", nic=nic, timeout=1500,
-                                  linux=ferryrun.Linux(kernel, work, bench_linux.APPEND))
-    exits, reqs = bench_linux.counters(client.lines)
-    return bench_linux.rates(client.lines, f"Linux on a {nic} ferry client"), exits, reqs
-
-
 def main():
     tmp = os.path.join(ferryrun.BUILD, "bench")
     os.makedirs(tmp, exist_ok=True)
@@ -89,15 +72,6 @@ def main():
         for r in rs:
             print(f"{r['name']:30} {r['mibps']:8.1f} {r['requests']:9d} {r['exits_per_req']:10.2f}")
         print(f"  {nic}: depth 32 vs depth 1: {rs[1]['mibps'] / rs[0]['mibps']:.2f}; client inflight_max={most}")
-    if "--no-linux" in sys.argv[1:]:
-        return
-    print(f"bench: Linux dd of {bench_linux.MIB} MiB on a ferry client (virtio-blk over the ferry protocol)")
-    for nic in ("e1000", "virtio"):
-        rates, exits, reqs = linux_rows(nic, tmp)
-        for i, (label, _) in enumerate(bench_linux.WORK):
-            print(f"Linux client {nic} {label:24} {rates[i]:8.1f} MiB/s")
-        if exits and reqs:
-            print(f"  {nic}: {reqs} virtio-blk requests, {exits / reqs:.2f} VM exits per request")
 
 
 if __name__ == "__main__":

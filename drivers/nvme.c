@@ -100,21 +100,39 @@ static inline u32 nvme_db(const struct nvme_ctrl *c, u16 qid, bool cq)
 
 /* ---- Controller enable and disable (7.6.1, 3.1.5) ---------------------- */
 
-static bool nvme_wait_rdy(const struct nvme_ctrl *c, bool want)
+/* CSTS reads all ones once the function is gone from the bus (surprise
+ * removal, a link down): no register means anything then. */
+static inline bool nvme_gone(u32 csts) { return csts == 0xFFFFFFFFu; }
+
+/* Waits up to CAP.TO for CSTS.RDY to become want: 0, -E_TIMEDOUT, or -E_IO
+ * at once for a controller that went fatal (when enabling) or is gone. */
+static int nvme_wait_rdy(const struct nvme_ctrl *c, bool want)
 {
 	u64 start = time_us();
 	for (;;) {
 		u32 csts = nvme_rd(c, NVME_CSTS);
-		if (csts == 0xFFFFFFFFu)
-			return false; /* the function is gone from the bus */
+		if (nvme_gone(csts))
+			return -E_IO;
 		if (!!(csts & NVME_CSTS_RDY) == want)
-			return true;
+			return 0;
 		if (want && (csts & NVME_CSTS_CFS))
-			return false;
+			return -E_IO;
 		if (time_us() - start > c->to_us)
-			return false;
+			return -E_TIMEDOUT;
 		udelay(100);
 	}
+}
+
+/* Logs why a wait on CSTS for `what` ("stop", "become ready") failed. */
+static void nvme_log_wait(const struct nvme_ctrl *c, int rc, const char *what)
+{
+	u32 csts = nvme_rd(c, NVME_CSTS);
+	if (nvme_gone(csts))
+		log_err("nvme: the controller did not %s: it is gone from the bus (CSTS reads all ones)", what);
+	else if (rc == -E_IO)
+		log_err("nvme: the controller did not %s: it reports a fatal status (CSTS=%08x)", what, csts);
+	else
+		log_err("nvme: the controller did not %s within %lu ms (CSTS=%08x)", what, c->to_us / 1000, csts);
 }
 
 /* Clears CC.EN and waits for CSTS.RDY to follow: afterwards the controller
@@ -124,11 +142,11 @@ static int nvme_disable(struct nvme_ctrl *c)
 	u32 cc = nvme_rd(c, NVME_CC);
 	if (cc & NVME_CC_EN)
 		nvme_wr(c, NVME_CC, cc & ~NVME_CC_EN);
-	if (!nvme_wait_rdy(c, false)) {
-		log_err("nvme: the controller did not stop within %lu ms (CSTS=%08x)", c->to_us / 1000,
-			nvme_rd(c, NVME_CSTS));
+	int rc = nvme_wait_rdy(c, false);
+	if (rc < 0) {
+		nvme_log_wait(c, rc, "stop");
 		c->enabled = true; /* it may still be running */
-		return -E_TIMEDOUT;
+		return rc;
 	}
 	c->enabled = false;
 	return 0;
@@ -164,13 +182,9 @@ static int nvme_enable(struct nvme_ctrl *c)
 	c->enabled = true;
 	nvme_wr(c, NVME_CC, NVME_CC_EN | NVME_CC_CSS_NVM | NVME_CC_MPS_4K | NVME_CC_AMS_RR | NVME_CC_IOSQES |
 				    NVME_CC_IOCQES);
-	if (!nvme_wait_rdy(c, true)) {
-		u32 csts = nvme_rd(c, NVME_CSTS);
-		log_err("nvme: the controller did not become ready within %lu ms (CSTS=%08x%s)", c->to_us / 1000, csts,
-			(csts & NVME_CSTS_CFS) ? ", fatal status" : "");
-		return -E_TIMEDOUT;
-	}
-	return 0;
+	if ((rc = nvme_wait_rdy(c, true)) < 0)
+		nvme_log_wait(c, rc, "become ready");
+	return rc;
 }
 
 /* ---- Commands ------------------------------------------------------------ */
@@ -241,11 +255,12 @@ static int nvme_exec(struct nvme_ctrl *c, struct nvme_queue *q, struct nvme_sqe 
 		return 0;
 	if (status < 0) {
 		u32 csts = nvme_rd(c, NVME_CSTS);
+		const char *why = nvme_gone(csts) ? "failed: the controller is gone from the bus" :
+				  (csts & NVME_CSTS_CFS) ? "hit a fatal controller status" : "timed out";
 		log_err("nvme: %s (nsid %u) %s; resetting the controller before the next request (CSTS=%08x)",
-			nvme_op_name(q, op), cmd->nsid, (csts & NVME_CSTS_CFS) ? "hit a fatal controller status" :
-			"timed out", csts);
+			nvme_op_name(q, op), cmd->nsid, why, csts);
 		c->need_reset = true;
-		return -E_TIMEDOUT;
+		return (csts & NVME_CSTS_CFS) ? -E_IO : -E_TIMEDOUT;
 	}
 	u32 sct = NVME_CQE_SCT((u32)status), sc = NVME_CQE_SC((u32)status);
 	if (sct == 0 && (sc == NVME_SC_INVALID_NS || sc == NVME_SC_NS_NOT_READY) && q->qid != 0)

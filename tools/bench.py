@@ -16,7 +16,9 @@ side by side:
     counters,
   - the frame pump between two ferries (no disk, no guest) on the same
     wire: the link's ceiling, against which the remote rows are a ratio;
-  - Linux on ferry's virtio-blk against plain QEMU's (tools/bench_linux.py).
+  - Linux on ferry's virtio-blk against plain QEMU's (tools/bench_linux.py);
+  - Linux on a ferry client: dd, random reads 32 and 1 deep, the CPU left
+    to the guest beside I/O, exits per request (tools/bench_remote.py);
   - remote virtio-blk with 32 requests in flight against one, from ferry's
     own guest (tools/bench_deepq.py).
   - crypto: bytes/us of today's HMAC-SHA-256 frame MAC against
@@ -44,6 +46,7 @@ import disks  # noqa: E402
 import ferryrun  # noqa: E402
 import bench_linux  # noqa: E402
 import bench_deepq  # noqa: E402
+import bench_remote  # noqa: E402
 
 FILE_MIB = 32
 RAW_MIB = 32
@@ -275,6 +278,7 @@ def main():
     print_crypto(crypto)
     bench_linux.main()
     bench_deepq.main()
+    bench_remote.main()
 
 
 if __name__ == "__main__":

@@ -37,6 +37,7 @@ declare -A need_files=(
 	[/usr/share/bochs/BIOS-bochs-latest]=bochsbios
 	[/usr/share/vgabios/vgabios.bin]=vgabios
 	[/usr/lib/python3/dist-packages/cryptography/hazmat/primitives/ciphers/aead.py]=python3-cryptography
+	[/usr/lib/x86_64-linux-gnu/libc.a]=libc6-dev
 )
 # The sanitizer runtimes come with gcc on Debian (libasan8, libubsan1).
 

@@ -190,11 +190,12 @@ def initramfs(d, out, script=None):
         f.write(gzip.compress(c.finish(), compresslevel=6, mtime=0))
 
 
-def test_initramfs(out, script, d=DEFAULT_DIR):
+def test_initramfs(out, script, d=DEFAULT_DIR, extra=None):
     """The base initramfs (built once per kernel, DIR/initramfs-base.gz)
-    followed by a second archive holding only /ferry/test.sh: Linux
-    unpacks concatenated archives in order, so a test pays ~1 KB, not the
-    modules' 2 MB, for its script."""
+    followed by a second archive holding only /ferry/test.sh and the
+    files of extra ({path: (bytes, mode)}): Linux unpacks concatenated
+    archives in order, so a test pays ~1 KB, not the modules' 2 MB, for
+    its script."""
     base = os.path.join(d, "initramfs-base.gz")
     kver = fetch(d)
     stamp = base + ".kver"
@@ -205,6 +206,8 @@ def test_initramfs(out, script, d=DEFAULT_DIR):
     c = Cpio()
     c.dir("ferry")
     c.file("ferry/test.sh", script.encode(), 0o755)
+    for path, (data, mode) in (extra or {}).items():
+        c.file(path, data, mode)
     with open(base, "rb") as f, open(out, "wb") as o:
         o.write(f.read())
         o.write(gzip.compress(c.finish(), compresslevel=6, mtime=0))

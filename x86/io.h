@@ -23,12 +23,39 @@ static inline u16 inw(u16 port) { u16 v; __asm__ volatile("inw %1, %0" : "=a"(v)
 static inline u32 inl(u16 port) { u32 v; __asm__ volatile("inl %1, %0" : "=a"(v) : "Nd"(port)); return v; }
 #endif
 
+#ifdef FERRY_HOST_TEST
+/* A host test may model a device's registers (tests/unit/fake_vioblk.c):
+ * when it links this function, every MMIO access goes to it first, and it
+ * returns true for the ones it handled.  Without it MMIO is plain memory. */
+bool fake_mmio_access(volatile void *addr, unsigned size, bool write, u32 *val) __attribute__((weak));
+#define MMIO_ACCESSORS(bits)                                                                  \
+	static inline u##bits mmio_rd##bits(volatile void *base, u32 off)                     \
+	{                                                                                     \
+		volatile u8 *a = (volatile u8 *)base + off;                                   \
+		u32 v;                                                                        \
+		if (fake_mmio_access && fake_mmio_access(a, bits / 8, false, &v))             \
+			return (u##bits)v;                                                    \
+		return *(volatile u##bits *)a;                                                \
+	}                                                                                     \
+	static inline void mmio_wr##bits(volatile void *base, u32 off, u##bits v)             \
+	{                                                                                     \
+		volatile u8 *a = (volatile u8 *)base + off;                                   \
+		u32 w = v;                                                                    \
+		if (!fake_mmio_access || !fake_mmio_access(a, bits / 8, true, &w))            \
+			*(volatile u##bits *)a = v;                                           \
+	}
+MMIO_ACCESSORS(8)
+MMIO_ACCESSORS(16)
+MMIO_ACCESSORS(32)
+#undef MMIO_ACCESSORS
+#else
 static inline u32 mmio_rd32(volatile void *base, u32 off) { return *(volatile u32 *)((volatile u8 *)base + off); }
 static inline void mmio_wr32(volatile void *base, u32 off, u32 v) { *(volatile u32 *)((volatile u8 *)base + off) = v; }
 static inline u16 mmio_rd16(volatile void *base, u32 off) { return *(volatile u16 *)((volatile u8 *)base + off); }
 static inline void mmio_wr16(volatile void *base, u32 off, u16 v) { *(volatile u16 *)((volatile u8 *)base + off) = v; }
 static inline u8 mmio_rd8(volatile void *base, u32 off) { return *(volatile u8 *)((volatile u8 *)base + off); }
 static inline void mmio_wr8(volatile void *base, u32 off, u8 v) { *(volatile u8 *)((volatile u8 *)base + off) = v; }
+#endif
 
 /* Orders memory accesses against a device reading descriptors by DMA. */
 static inline void barrier(void) { __asm__ volatile("" ::: "memory"); }

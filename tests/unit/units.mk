@@ -145,3 +145,12 @@ aead_cli_SRCS = tests/unit/aead_cli.c lib/chacha20.c lib/poly1305.c lib/aead.c
 
 UNIT_TESTS += test_nvme_prp
 test_nvme_prp_SRCS = tests/unit/test_nvme_prp.c drivers/nvme_prp.c drivers/blk_segs.c lib/string.c
+
+UNIT_TESTS += test_nvme
+test_nvme_SRCS = tests/unit/test_nvme.c tests/unit/fake_nvme.c tests/unit/fake_dev.c drivers/nvme.c drivers/nvme_prp.c drivers/blk_segs.c \
+	platform/pci.c tests/unit/fake_bus.c tests/unit/fake_hv.c lib/fmt.c lib/string.c lib/err.c
+
+UNIT_TESTS += test_vioblk
+test_vioblk_SRCS = tests/unit/test_vioblk.c tests/unit/fake_vioblk.c tests/unit/fake_dev.c drivers/vioblk.c \
+	drivers/virtio_pci.c drivers/blk_segs.c platform/pci.c tests/unit/fake_bus.c tests/unit/fake_hv.c lib/fmt.c \
+	lib/string.c lib/err.c

@@ -1,0 +1,261 @@
+/* The NVMe driver (drivers/nvme.c) against a fake controller
+ * (fake_nvme.h): the round trip it must get right, and the failures the
+ * issue names, each a clear message and an error, never a hang: a
+ * controller that never becomes ready or goes fatal, one that will not
+ * stop, a command that times out (then a reset), a reset that fails, a
+ * namespace that disappears, and a controller gone from the bus.  Time is
+ * the fake clock, so "bounded" is checked exactly. */
+#include <stdlib.h>
+#include "check.h"
+#include "fake_bus.h"
+#include "fake_dev.h"
+#include "fake_hv.h"
+#include "fake_nvme.h"
+#include "drivers/drivers.h"
+#include "drivers/nvme.h"
+#include "platform/pci.h"
+
+
+static struct pci_dev *pd;
+static struct blk_dev *dev;
+
+/* A fresh controller with a 512-byte namespace 1 (1 MiB) and a 4096-byte
+ * namespace 2 (1 MiB), its PCI function not taken. */
+static void setup(void)
+{
+	fake_nvme_reset();
+	fake_nvme_add_ns(1, 9, 2048);
+	fake_nvme_add_ns(2, 12, 256);
+	/* As after a reboot: the last test's probe took the function. */
+	pd->owner = NULL;
+	fake_pci[0].cfg[1] &= 0xFFFF0000u; /* command register: off */
+	dev = NULL;
+	fake_log_capture();
+}
+
+
+static void fill(u8 *p, size_t n, unsigned seed)
+{
+	for (size_t i = 0; i < n; i++)
+		p[i] = (u8)(seed + i * 7 + (i >> 9));
+}
+
+/* One segment of n bytes at p. */
+static int rd(u64 lba, u32 count, u8 *p)
+{
+	struct blk_seg s = { (hpa_t)(uintptr_t)p, count * dev->info.sector_size };
+	return dev->ops->read(dev, lba, count, &s, 1);
+}
+
+static int wr(u64 lba, u32 count, u8 *p)
+{
+	struct blk_seg s = { (hpa_t)(uintptr_t)p, count * dev->info.sector_size };
+	return dev->ops->write(dev, lba, count, &s, 1);
+}
+
+TEST(serves_the_first_namespace_and_round_trips_through_prp_lists_and_bounces)
+{
+	setup();
+	CHECK_EQ(nvme_driver.probe(NULL, &dev), 0);
+	CHECK_STR(dev->name, "nvme0n1");
+	CHECK_EQ(dev->info.sectors, 2048);
+	CHECK_EQ(dev->info.sector_size, 512);
+	CHECK_STR(dev->info.model, "fake nvme");
+	CHECK_STR(dev->info.serial, "FAKE0001");
+	CHECK(pd->owner != NULL);
+
+	/* 5 pages through a PRP list: an unaligned first segment ending on a
+	 * page, two whole pages elsewhere, a short last one. */
+	u8 *a = fake_pages(6), *b = fake_pages(2);
+	struct blk_seg s[] = {
+		{ (hpa_t)(uintptr_t)(a + 0xA00), NVME_PAGE - 0xA00 },
+		{ (hpa_t)(uintptr_t)b, 2 * NVME_PAGE },
+		{ (hpa_t)(uintptr_t)(a + 2 * NVME_PAGE), 0 },
+	};
+	u32 bytes = 40 * 512;
+	s[2].len = bytes - s[0].len - s[1].len;
+	fill(a + 0xA00, s[0].len, 1);
+	fill(b, s[1].len, 2);
+	fill(a + 2 * NVME_PAGE, s[2].len, 3);
+	CHECK_EQ(dev->ops->write(dev, 100, 40, s, 3), 0);
+	const u8 *disk = fake_nvme.ns[0].data + 100 * 512;
+	CHECK(!memcmp(disk, a + 0xA00, s[0].len));
+	CHECK(!memcmp(disk + s[0].len, b, s[1].len));
+	CHECK(!memcmp(disk + s[0].len + s[1].len, a + 2 * NVME_PAGE, s[2].len));
+
+	/* Back through segments PRP cannot describe (a middle one not on a
+	 * page): the bounce buffer. */
+	u8 *c = fake_pages(12);
+	struct blk_seg t[] = {
+		{ (hpa_t)(uintptr_t)c, 512 },
+		{ (hpa_t)(uintptr_t)(c + NVME_PAGE + 4), bytes - 512 },
+	};
+	CHECK_EQ(dev->ops->read(dev, 100, 40, t, 2), 0);
+	CHECK(!memcmp(c, disk, 512));
+	CHECK(!memcmp(c + NVME_PAGE + 4, disk + 512, bytes - 512));
+
+	CHECK_EQ(dev->ops->flush(dev), 0);
+	CHECK_EQ(fake_nvme.flushes, 1);
+	CHECK_EQ(fake_nvme.enables, 1);
+	free(a), free(b), free(c);
+}
+
+TEST(a_4096_byte_namespace_is_picked_by_name_and_keeps_its_sector_size)
+{
+	setup();
+	CHECK_EQ(nvme_driver.probe("nvme0n2", &dev), 0);
+	CHECK_STR(dev->name, "nvme0n2");
+	CHECK_EQ(dev->info.sector_size, 4096);
+	CHECK_EQ(dev->info.sectors, 256);
+	u8 *p = fake_pages(2);
+	fill(p, 2 * NVME_PAGE, 9);
+	CHECK_EQ(wr(255, 1, p), 0);
+	CHECK(!memcmp(fake_nvme.ns[1].data + 255 * 4096, p, 4096));
+	CHECK_EQ(wr(255, 2, p), -E_INVAL); /* past the end: refused before the controller */
+	CHECK_EQ(fake_nvme.writes, 1);
+	free(p);
+}
+
+TEST(a_name_that_is_no_namespace_is_not_found_and_the_controller_goes_back)
+{
+	setup();
+	CHECK_EQ(nvme_driver.probe("nvme0n3", &dev), -E_NOENT);
+	CHECK(fake_logged("no namespace ferry can serve"));
+	CHECK(pd->owner == NULL); /* stopped and released to the guest */
+	CHECK_EQ(fake_pci_cfg32(&fake_pci[0], 0x04) & 0xFFFF, 0); /* its command register as it was */
+}
+
+TEST(a_controller_that_never_becomes_ready_fails_the_probe_after_cap_to)
+{
+	setup();
+	fake_nvme.never_ready = true;
+	u64 t0 = fake_now_us;
+	CHECK_EQ(nvme_driver.probe(NULL, &dev), -E_TIMEDOUT);
+	u64 took = fake_now_us - t0;
+	CHECK(took >= 1000 * 1000 && took < 1200 * 1000); /* CAP.TO is 2 x 500 ms */
+	CHECK(fake_logged("did not become ready within 1000 ms"));
+	CHECK(pd->owner == NULL); /* never ready, so quiet: given back */
+}
+
+TEST(a_controller_fatal_at_enable_fails_at_once)
+{
+	setup();
+	fake_nvme.fatal_on_enable = true;
+	u64 t0 = fake_now_us;
+	CHECK_EQ(nvme_driver.probe(NULL, &dev), -E_IO);
+	CHECK(fake_now_us - t0 < 10 * 1000);
+	CHECK(fake_logged("did not become ready: it reports a fatal status"));
+}
+
+TEST(a_controller_that_will_not_stop_stays_hidden_without_bus_mastering)
+{
+	setup();
+	fake_nvme.never_ready = true;
+	fake_nvme.wont_stop = true;
+	/* It claims to be ready from before: CC.EN = 0 is never followed. */
+	*(volatile u32 *)(FAKE_NVME_REGS_PA + NVME_CSTS) = NVME_CSTS_RDY;
+	CHECK(nvme_driver.probe(NULL, &dev) < 0);
+	CHECK(fake_logged("did not stop within 1000 ms"));
+	CHECK(fake_logged("stays hidden from the guest with bus mastering off"));
+	CHECK(pd->owner != NULL);
+	CHECK_EQ(fake_pci_cfg32(&fake_pci[0], 0x04) & 0x4, 0);
+}
+
+TEST(a_command_that_times_out_is_an_error_then_the_controller_is_reset)
+{
+	setup();
+	CHECK_EQ(nvme_driver.probe(NULL, &dev), 0);
+	u8 *p = fake_pages(1);
+	fake_nvme.io_silent = true;
+	u64 t0 = fake_now_us;
+	CHECK_EQ(rd(0, 8, p), -E_TIMEDOUT);
+	u64 took = fake_now_us - t0;
+	CHECK(took >= 10 * 1000 * 1000 && took < 11 * 1000 * 1000);
+	CHECK(fake_logged("READ (nsid 1) timed out; resetting the controller"));
+	/* The next request resets it first, then runs. */
+	fake_nvme.io_silent = false;
+	fill(fake_nvme.ns[0].data, 4096, 5);
+	CHECK_EQ(rd(0, 8, p), 0);
+	CHECK(!memcmp(p, fake_nvme.ns[0].data, 4096));
+	CHECK_EQ(fake_nvme.enables, 2);
+	CHECK(fake_logged("resetting the controller\n"));
+	free(p);
+}
+
+TEST(a_reset_that_fails_makes_every_later_request_fail_at_once)
+{
+	setup();
+	CHECK_EQ(nvme_driver.probe(NULL, &dev), 0);
+	u8 *p = fake_pages(1);
+	fake_nvme.io_silent = true;
+	CHECK_EQ(rd(0, 1, p), -E_TIMEDOUT);
+	fake_nvme.never_ready = true;
+	CHECK_EQ(wr(0, 1, p), -E_IO);
+	CHECK(fake_logged("did not come back; every request to nvme0n1 now fails"));
+	u64 t0 = fake_now_us;
+	CHECK_EQ(rd(0, 1, p), -E_IO);
+	CHECK_EQ(dev->ops->flush(dev), -E_IO);
+	CHECK(fake_now_us - t0 < 1000); /* no second wait for a dead controller */
+	CHECK_EQ(fake_nvme.writes, 0);
+	free(p);
+}
+
+TEST(a_namespace_that_disappears_fails_its_requests_with_its_name)
+{
+	setup();
+	CHECK_EQ(nvme_driver.probe(NULL, &dev), 0);
+	u8 *p = fake_pages(1);
+	fill(p, 4096, 3);
+	fake_nvme.ns[0].present = false; /* detached behind ferry's back */
+	u64 t0 = fake_now_us;
+	CHECK_EQ(wr(8, 8, p), -E_IO);
+	CHECK_EQ(rd(8, 8, p), -E_IO);
+	CHECK_EQ(dev->ops->flush(dev), -E_IO);
+	CHECK(fake_now_us - t0 < 10 * 1000);
+	CHECK(fake_logged("WRITE: namespace 1 is gone or not ready"));
+	CHECK_EQ(fake_nvme.writes, 0);
+	/* Attached again: requests work again, with no reset in between. */
+	fake_nvme.ns[0].present = true;
+	CHECK_EQ(wr(8, 8, p), 0);
+	CHECK(!memcmp(fake_nvme.ns[0].data + 8 * 512, p, 4096));
+	CHECK_EQ(fake_nvme.enables, 1);
+	free(p);
+}
+
+TEST(a_controller_gone_from_the_bus_fails_requests_without_a_hang)
+{
+	setup();
+	CHECK_EQ(nvme_driver.probe(NULL, &dev), 0);
+	u8 *p = fake_pages(1);
+	fake_nvme.gone = true;
+	u64 t0 = fake_now_us;
+	CHECK(rd(0, 1, p) < 0);
+	CHECK(fake_logged("gone from the bus"));
+	CHECK(wr(0, 1, p) < 0);
+	CHECK(dev->ops->flush(dev) < 0);
+	CHECK(fake_now_us - t0 < 2 * 1000 * 1000); /* at most one failed reset's wait */
+	free(p);
+}
+
+int main(void)
+{
+	fake_bus_reset();
+	fake_nvme_reset();
+	pci_init();
+	pd = pci_find_class(NVME_PCI_CLASS, NVME_PCI_SUBCLASS, NVME_PCI_PROGIF, 0);
+	if (!pd) {
+		printf("FAIL setup: the fake controller is not on the bus\n");
+		return 1;
+	}
+	RUN(serves_the_first_namespace_and_round_trips_through_prp_lists_and_bounces);
+	RUN(a_4096_byte_namespace_is_picked_by_name_and_keeps_its_sector_size);
+	RUN(a_name_that_is_no_namespace_is_not_found_and_the_controller_goes_back);
+	RUN(a_controller_that_never_becomes_ready_fails_the_probe_after_cap_to);
+	RUN(a_controller_fatal_at_enable_fails_at_once);
+	RUN(a_controller_that_will_not_stop_stays_hidden_without_bus_mastering);
+	RUN(a_command_that_times_out_is_an_error_then_the_controller_is_reset);
+	RUN(a_reset_that_fails_makes_every_later_request_fail_at_once);
+	RUN(a_namespace_that_disappears_fails_its_requests_with_its_name);
+	RUN(a_controller_gone_from_the_bus_fails_requests_without_a_hang);
+	return CHECK_SUMMARY();
+}

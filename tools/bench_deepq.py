@@ -20,26 +20,14 @@ import disks  # noqa: E402
 import ferryrun  # noqa: E402
 
 SEED, N, SPAN = 5, 600, 8192
-M64 = (1 << 64) - 1
 STATS = re.compile(r"^stats tsc=(\d+) tsc_khz=(\d+) exits=(\d+) ")
 
 
 def workload():
     """(requests, bytes) of one vblk-qd run (guest/vblk_qd.c's generator)."""
-    state, nbytes = SEED, 0
-
-    def nxt():
-        nonlocal state
-        state = (state + 0x9E3779B97F4A7C15) & M64
-        z = state
-        z = ((z ^ (z >> 30)) * 0xBF58476D1CE4E5B9) & M64
-        z = ((z ^ (z >> 27)) * 0x94D049BB133111EB) & M64
-        return z ^ (z >> 31)
-
+    next_request, nbytes = disks.vblk_qd_plan(SEED, 64), 0
     for _ in range(2 * N):  # the writes, then the reads
-        count = 1 + nxt() % 64
-        nxt()
-        nbytes += count * 512
+        nbytes += next_request(SPAN)[1] * 512
     return 2 * N + 1 + (SPAN + 63) // 64, nbytes + SPAN * 512
 
 

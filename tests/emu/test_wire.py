@@ -308,20 +308,10 @@ M64 = (1 << 64) - 1
 def _qd_shadow(image, seed, n, span):
     """What `vblk-qd SEED N SPAN QD` leaves in the first span sectors of
     image: its writes applied in the order the guest offered them."""
-    state = seed
-
-    def nxt():
-        nonlocal state
-        state = (state + 0x9E3779B97F4A7C15) & M64
-        z = state
-        z = ((z ^ (z >> 30)) * 0xBF58476D1CE4E5B9) & M64
-        z = ((z ^ (z >> 27)) * 0x94D049BB133111EB) & M64
-        return z ^ (z >> 31)
-
+    next_request = disks.vblk_qd_plan(seed, 64)
     buf = bytearray(image[:span * 512])
     for i in range(n):
-        count = 1 + nxt() % 64
-        sector = nxt() % (span - count + 1)
+        sector, count = next_request(span)
         buf[sector * 512:(sector + count) * 512] = disks.splitmix64_bytes(count * 512, (seed * 1000003 + i) & M64)
     return bytes(buf)
 

@@ -279,7 +279,7 @@ static void decode_exit(const struct vmcb *v, struct vm_exit *e)
 		e->insn_len = insn_len(v, 1);
 		break;
 	case SVM_EXIT_PAUSE:
-		e->reason = EXIT_PAUSE;
+		e->reason = EXIT_POLL;
 		e->insn_len = insn_len(v, 2); /* F3 90 */
 		break;
 	case SVM_EXIT_VMMCALL:

@@ -18,7 +18,7 @@ const char *exit_reason_name(enum exit_reason r)
 		[EXIT_CPUID] = "cpuid", [EXIT_RDMSR] = "rdmsr", [EXIT_WRMSR] = "wrmsr",
 		[EXIT_IO] = "io", [EXIT_HLT] = "hlt", [EXIT_NPF] = "npf",
 		[EXIT_HYPERCALL] = "hypercall", [EXIT_SHUTDOWN] = "shutdown",
-		[EXIT_INTR] = "intr", [EXIT_VIRT_INSN] = "virt-insn", [EXIT_PAUSE] = "pause",
+		[EXIT_INTR] = "intr", [EXIT_VIRT_INSN] = "virt-insn", [EXIT_POLL] = "poll",
 		[EXIT_ENTRY_FAIL] = "entry-fail", [EXIT_OTHER] = "other",
 	};
 	return r < EXIT_REASON_COUNT ? names[r] : "?";
@@ -176,7 +176,7 @@ void exit_handle(struct vcpu *vcpu, const struct vm_exit *e)
 			vm_stop(vm, VM_STOP_FATAL_MEMORY);
 		}
 		break;
-	case EXIT_PAUSE: /* a spin loop while requests are in flight: on_exit polls them */
+	case EXIT_POLL: /* requests in flight, a guest making no exits: on_exit polls them */
 		r->rip += e->insn_len;
 		break;
 	case EXIT_VIRT_INSN:

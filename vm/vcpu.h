@@ -32,7 +32,7 @@ enum exit_reason {
 	EXIT_SHUTDOWN,   /* triple fault */
 	EXIT_INTR,       /* physical interrupt while the guest ran */
 	EXIT_VIRT_INSN,  /* the guest tried a virtualization instruction */
-	EXIT_PAUSE,      /* PAUSE, intercepted while poll_exits is on */
+	EXIT_POLL,       /* poll_exits: a PAUSE (insn_len 2), or VMX's preemption timer (0) */
 	EXIT_ENTRY_FAIL, /* the CPU refused to enter the guest */
 	EXIT_OTHER,      /* anything else: reported with its raw code */
 	EXIT_REASON_COUNT
@@ -141,7 +141,7 @@ struct hv_arch {
 	 * ferry take them (true), or leave them to the guest (false, default). */
 	void (*intr_exiting)(struct vcpu *vcpu, bool on);
 	/* While on, a guest that makes no exits of its own still exits soon
-	 * (EXIT_INTR or EXIT_PAUSE), without ferry taking its interrupts: VMX
+	 * (EXIT_POLL), without ferry taking its interrupts: VMX
 	 * by the preemption timer, about every VCPU_POLL_US of guest time;
 	 * SVM, which has no such timer, on the PAUSE of a spin loop.  The
 	 * client role turns it on while remote requests are in flight.

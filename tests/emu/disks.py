@@ -49,6 +49,17 @@ def vblk_qd_plan(seed, max_count):
     return next_request
 
 
+def vblk_qd_shadow(image, seed, n, span):
+    """What `vblk-qd SEED N SPAN QD` leaves in the first span sectors of
+    image: its writes applied in the order the guest offered them."""
+    next_request = vblk_qd_plan(seed, 64)
+    buf = bytearray(image[:span * 512])
+    for i in range(n):
+        sector, count = next_request(span)
+        buf[sector * 512:(sector + count) * 512] = splitmix64_bytes(count * 512, (seed * 1000003 + i) & 0xFFFFFFFFFFFFFFFF)
+    return bytes(buf)
+
+
 def sha256(data):
     return hashlib.sha256(data).hexdigest()
 

@@ -302,18 +302,6 @@ def wire_server_restart_lossy(tmp):
 # ---- many requests in flight (guest/vblk_qd.c) ----------------------------------
 
 QD_SPAN, QD_N, QD_DEPTH, QD_SEED = 4096, 300, 48, 77
-M64 = (1 << 64) - 1
-
-
-def _qd_shadow(image, seed, n, span):
-    """What `vblk-qd SEED N SPAN QD` leaves in the first span sectors of
-    image: its writes applied in the order the guest offered them."""
-    next_request = disks.vblk_qd_plan(seed, 64)
-    buf = bytearray(image[:span * 512])
-    for i in range(n):
-        sector, count = next_request(span)
-        buf[sector * 512:(sector + count) * 512] = disks.splitmix64_bytes(count * 512, (seed * 1000003 + i) & M64)
-    return bytes(buf)
 
 
 def _deep_queue(tmp, nic, faults=None, restart=False, name="deep_queue"):
@@ -342,7 +330,7 @@ def _deep_queue(tmp, nic, faults=None, restart=False, name="deep_queue"):
     finally:
         pair.kill()
     assert not client.timed_out, "client timed out:\n" + client.output[-3000:]
-    shadow = _qd_shadow(data, QD_SEED, QD_N, QD_SPAN)
+    shadow = disks.vblk_qd_shadow(data, QD_SEED, QD_N, QD_SPAN)
     assert expect_ok(client, cmd) == f"{disks.sha256(shadow)} most={QD_DEPTH}", client.output[-3000:]
     with open(path, "rb") as f:
         image = f.read()

@@ -135,11 +135,11 @@ TEST(hlt_with_on_halt_polls_first)
 TEST(pause_exit_resumes_after_the_pause)
 {
 	setup();
-	run_exit(EXIT_PAUSE, 2);
+	run_exit(EXIT_POLL, 2);
 	CHECK(!vm_stopped(&vm));
 	CHECK_EQ(r->rip, START_RIP + 2);
-	CHECK_EQ(vcpu->stats.by_reason[EXIT_PAUSE], 1);
-	CHECK(!strcmp(exit_reason_name(EXIT_PAUSE), "pause"));
+	CHECK_EQ(vcpu->stats.by_reason[EXIT_POLL], 1);
+	CHECK(!strcmp(exit_reason_name(EXIT_POLL), "poll"));
 }
 
 TEST(hypercall_power_off)

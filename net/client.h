@@ -161,9 +161,6 @@ struct blk_dev *net_client_blk(struct net_client *c);
  * many requests are still held; with none held it does nothing. */
 int net_client_submit(struct net_client *c, struct blk_io *io);
 unsigned net_client_poll(struct net_client *c);
-/* Microseconds until the earliest retransmission timer of a request in
- * flight (0: one is due now; ~0: none), for a caller that sleeps. */
-u64 net_client_next_timer(struct net_client *c);
 
 /* Same contract as struct blk_ops (platform/blk.h): segments are host
  * addresses, dereferenced directly.  0, or -E_TIMEDOUT (the server was

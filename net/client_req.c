@@ -398,17 +398,6 @@ unsigned net_client_poll(struct net_client *c)
 	return c->held;
 }
 
-u64 net_client_next_timer(struct net_client *c)
-{
-	u64 t = cl_now(c), next = ~0ull;
-	for (unsigned i = 0; i < c->held; i++) {
-		const struct net_rq *r = rq_at(c, i);
-		if (r->state == NET_RQ_ACTIVE && !r->send)
-			next = MIN(next, r->deadline > t ? r->deadline - t : 0);
-	}
-	return next;
-}
-
 /* ---- Submitting --------------------------------------------------------------- */
 
 static int rq_submit(struct net_client *c, u8 type, struct blk_io *io, struct blk_info *info)

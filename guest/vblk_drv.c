@@ -194,8 +194,16 @@ int vblk_request(u32 type, u64 sector, u64 buf_gpa, u32 len)
 	vb.desc[s] = (struct virtq_desc){ (u64)(uintptr_t)&req_status, 1, VIRTQ_DESC_F_WRITE, 0 };
 	vblk_offer(h);
 	vblk_kick();
+	/* Done at the doorbell on a synchronous back end; else spin (ferry
+	 * catches the PAUSE while the request is in flight).  ferry ends
+	 * every request, within its dead time at worst. */
 	u32 id, ulen;
-	if (!vblk_used(&id, &ulen) || id != h)
+	for (u64 spin = 0; !vblk_used(&id, &ulen); spin++) {
+		if (spin >> 36)
+			return -E_IO;
+		__asm__ volatile("pause" ::: "memory");
+	}
+	if (id != h)
 		return -E_IO;
 	return req_status;
 }

@@ -1,7 +1,9 @@
 /* The guest's driver for a virtio-blk PCI device (1AF4:1042), ferry's
  * (vdev/virtio_blk.c): found on bus 0 through CF8/CFC, its structures
  * located by its vendor capabilities, one queue of VBLK_QSIZE entries,
- * polled (the doorbell write returns when ferry has answered).  The raw
+ * polled: vblk_request spins on the used ring (a back end that keeps
+ * requests in flight, ferry's network client, answers after the doorbell
+ * returns).  The raw
  * pieces are exported for the hostile-driver tests (guest/vblk_test.c). */
 #ifndef GUEST_VBLK_DRV_H
 #define GUEST_VBLK_DRV_H
@@ -60,6 +62,7 @@ int vblk_request(u32 type, u64 sector, u64 buf_gpa, u32 len); /* buf_gpa: the da
 
 /* vblk-irq (guest/vblk_irq.c): MSI-X end to end. */
 int vblk_cmd_irq(struct shell *sh, int argc, char **argv);
+int vblk_cmd_qd(struct shell *sh, int argc, char **argv); /* guest/vblk_qd.c */
 
 extern const struct shell_cmd vblk_shell_cmds[];
 extern const size_t vblk_shell_ncmds;

@@ -7,6 +7,7 @@
  *   vblk-id                     the device ID (GET_ID)     -> ok vblk-id <id>
  *   vblk-flush
  *   vblk-irq                    MSI-X interrupts end to end (guest/vblk_irq.c)
+ *   vblk-qd SEED N SPAN QD      QD requests in flight (guest/vblk_qd.c)
  *   vblk-evil CASE [ADDR]       one hostile request; ok when ferry answered
  *                               as it must (see cases[]): a request error
  *                               (IOERR, UNSUPP) with the device still live,
@@ -320,5 +321,6 @@ const struct shell_cmd vblk_shell_cmds[] = {
 	{ "vblk-flush", cmd_flush, "vblk-flush" },
 	{ "vblk-evil", cmd_evil, "vblk-evil CASE [ADDR]" },
 	{ "vblk-irq", vblk_cmd_irq, "vblk-irq" },
+	{ "vblk-qd", vblk_cmd_qd, "vblk-qd SEED N SPAN QD" },
 };
 const size_t vblk_shell_ncmds = ARRAY_SIZE(vblk_shell_cmds);

@@ -247,7 +247,7 @@ static const struct hv_arch *start_core(u32 magic, u32 info)
 	}
 	log_info("back end: %s", arch->name);
 	arch->log_features();
-	if (mem_init(&boot) < 0 || arch->cpu_init() < 0) {
+	if (mem_init(&boot, config.role == ROLE_SERVER ? (size_t)config.net_buffers * MiB : 0) < 0 || arch->cpu_init() < 0) {
 		log_err("cannot run: out of memory while setting up %s", arch->name);
 		machine_stop(3);
 	}
@@ -284,10 +284,30 @@ static void take_devices(struct blk_dev **disk, struct nic **nic)
 	pci_seal(); /* vm_create hides what is owned now, once */
 }
 
+/* Requests in flight finish between exits.  While some are, the guest is
+ * made to exit soon even if it spins (poll_exits), so a guest that waits
+ * for them without an exit of its own still sees them finish. */
 static void vblk_after_exit(struct vm *vm)
 {
-	(void)vm;
 	vblk_poll();
+	bool busy = vblk_inflight() != 0;
+	if (vm->arch->poll_exits && busy != vm->poll_exits_on) {
+		vm->poll_exits_on = busy;
+		vm->arch->poll_exits(&vm->vcpu, busy);
+	}
+}
+
+/* The guest halted (it waits for an interrupt) with requests in flight:
+ * poll them here until one finishes (its interrupt is then raised) or
+ * VBLK_HALT_POLL_US passed, so the guest's own interrupts are not held
+ * back for long, instead of an exit for every HLT. */
+#define VBLK_HALT_POLL_US 1000
+static void vblk_on_halt(struct vm *vm)
+{
+	(void)vm;
+	u64 end = time_us() + VBLK_HALT_POLL_US;
+	while (vblk_inflight() && !vblk_poll() && time_us() < end)
+		cpu_relax();
 }
 
 /* The guest's virtio-blk PCI function on the logical device's back end:
@@ -307,6 +327,7 @@ static void attach_virtio_blk(struct vm *vm, struct blk_dev *backend, gpa_t lbd_
 		return;
 	}
 	vm->on_exit = vblk_after_exit; /* requests in flight finish between exits */
+	vm->on_halt = vblk_on_halt;
 	log_info("virtio-blk: pci 00:%02x.0 (1af4:1042), BAR0 %lx, BAR2 %lx, on %s", slot, c.bar0, c.bar2,
 		 backend->name);
 }

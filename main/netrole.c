@@ -162,12 +162,15 @@ static void on_tick(void) {}
 
 int netrole_server_start(struct vm *vm, struct nic *nic, struct blk_dev *disk)
 {
-	/* One request buffer per client that may be mid-request; two let a
-	 * second client in without evicting the first. */
-	size_t bufsz = 2 * NET_MAX_REQ_BYTES;
+	/* One request buffer per request in flight, across the clients (each
+	 * keeps up to NET_DEPTH): net_buffers MiB of them, taken from the pool
+	 * that mem_init enlarged by as much. */
+	size_t bufsz = (size_t)config.net_buffers * MiB;
 	void *buf = page_alloc(bufsz / PAGE_SIZE);
-	if (!buf)
+	if (!buf) {
+		log_err("server: no memory for net_buffers=%u MiB of request buffers: lower net_buffers", config.net_buffers);
 		return -E_NOMEM;
+	}
 	struct net_server_cfg cfg = {
 		.key = config.key,
 		.key_len = config.key_len,
@@ -199,8 +202,8 @@ int netrole_server_start(struct vm *vm, struct nic *nic, struct blk_dev *disk)
 		log_info("server: clients enrolled: %s", config.clients);
 	else
 		log_info("server: no clients= list: any client whose key derives from this server's key is accepted");
-	log_info("server: exporting %s (\"%s\", %lu sectors of %u bytes%s) on %s, polling at %u Hz", disk->name,
-		 disk->info.model, disk->info.sectors, disk->info.sector_size, config.read_only ? ", read-only" : "",
-		 nic->name, config.poll_hz);
+	log_info("server: exporting %s (\"%s\", %lu sectors of %u bytes%s) on %s, polling at %u Hz, %u request buffers",
+		 disk->name, disk->info.model, disk->info.sectors, disk->info.sector_size,
+		 config.read_only ? ", read-only" : "", nic->name, config.poll_hz, server.nbufs);
 	return 0;
 }

@@ -330,10 +330,22 @@ static int blk_flush(struct blk_dev *dev)
 	return net_client_flush(dev->priv);
 }
 
+static int blk_submit(struct blk_dev *dev, struct blk_io *io)
+{
+	return net_client_submit(dev->priv, io);
+}
+
+static unsigned blk_poll(struct blk_dev *dev)
+{
+	return net_client_poll(dev->priv);
+}
+
 static const struct blk_ops net_blk_ops = {
 	.read = blk_read,
 	.write = blk_write,
 	.flush = blk_flush,
+	.submit = blk_submit,
+	.poll = blk_poll,
 };
 
 struct blk_dev *net_client_blk(struct net_client *c)
@@ -393,5 +405,6 @@ int net_client_init(struct net_client *c, const struct net_client_cfg *cfg, cons
 	c->blk.name = c->name;
 	c->blk.ops = &net_blk_ops;
 	c->blk.priv = c;
+	c->blk.queue_depth = NET_DEPTH;
 	return 0;
 }

@@ -1,12 +1,14 @@
 /* The ferry block protocol, client side: a struct blk_dev whose disk is on
  * a server ferry across the link (docs/protocol.md).
  *
- * Synchronous: each call sends its request, retransmits on timeouts and
- * returns when the server has answered.  A server that falls silent (it
- * restarts, the cable is out) is waited for up to dead_time_us, with
- * retransmissions and rebinds, so a restart costs the caller time and no
- * error; past that the request fails.  One request is outstanding at a
- * time; the wire format (tags) would allow more. */
+ * Up to NET_DEPTH requests in flight (submit and poll, platform/blk.h),
+ * each under its own tag with its own retransmission timing, sharing one
+ * send budget (`burst` frames in flight) so neither end's receive ring
+ * overflows.  read, write and flush are the synchronous wrappers: submit,
+ * then poll until done.  A server that falls silent (it restarts, the
+ * cable is out) is waited for up to dead_time_us, with retransmissions and
+ * rebinds, so a restart costs the caller time and no error; past that the
+ * requests fail. */
 #ifndef FERRY_NET_CLIENT_H
 #define FERRY_NET_CLIENT_H
 
@@ -23,6 +25,8 @@
 #define NET_REQ_TIMEOUT_US 10000000 /* bound on one request while the server answers */
 #define NET_DEAD_TIME_US 180000000ull /* how long a silent server is waited for */
 #define NET_BIND_TRIES 3          /* BINDs per cookie; then a new HELLO */
+#define NET_DEPTH 64              /* requests held at once (blk_dev.queue_depth) */
+#define NET_POLL_FRAMES 256       /* frames taken from the link per net_client_poll */
 
 struct net_client_cfg {
 	const void *key;     /* this client's own key K_c (net/keys.h), NET_CLIENT_KEY_LEN bytes */
@@ -54,6 +58,45 @@ struct net_client_hs {
 	u32 binds;                 /* BINDs sent for this cookie */
 };
 
+/* One request held by the client (net/client_req.c): waiting for an
+ * earlier one it must not overtake (platform/blk.h's ordering), or
+ * active on the wire. */
+enum { NET_RQ_FREE, NET_RQ_WAIT, NET_RQ_ACTIVE, NET_RQ_DONE };
+struct net_rq {
+	u8 state;          /* NET_RQ_* */
+	u8 type;           /* NET_T_READ, _WRITE, _FLUSH or _IDENTIFY */
+	bool send;         /* owes the server frames: a read round, a write burst, a probe */
+	bool probe;        /* write: the next send is a probe (after a timeout or a rebind) */
+	u64 tag, start, deadline;
+	u64 give_up;       /* the bound while the server answers: moved on by each outage ridden out */
+	u64 hard;          /* the bound, whatever happens: req_timeout_us + dead_time_us */
+	u64 rto;
+	u32 timeouts;      /* in a row without progress */
+	u32 quiet;         /* in a row without a frame from the server */
+	u32 credit;        /* frames of the shared budget this request has in flight */
+	u64 sent_seq;      /* when it last sent: the client's send_seq then */
+	int rc;            /* NET_RQ_DONE: what done gets */
+	/* read and write */
+	u64 lba;
+	u32 count, bytes, nchunks, nhave;
+	u32 pending;       /* read: asked for in this round and not yet received */
+	u32 last_want;     /* read: highest chunk asked for */
+	u8 have[NET_BITMAP_BYTES]; /* read: chunks received; write: chunks the server holds */
+	u8 want[NET_BITMAP_BYTES]; /* read: chunks asked for in this round */
+	const struct blk_seg *segs;
+	unsigned nseg;
+	struct blk_io *io;     /* the submitter's */
+	struct blk_info *info; /* identify: where the DEVINFO goes */
+};
+
+/* A write the client gave up on (-E_TIMEDOUT) whose late frames could
+ * still complete it on the server: a later overlapping request waits
+ * until the floor its frames carry (tag - live) is above it. */
+struct net_abandoned {
+	u64 tag, lba;
+	u32 count;
+};
+
 struct net_client {
 	struct net_client_cfg cfg;
 	struct net_link link;
@@ -81,6 +124,16 @@ struct net_client {
 	 * dead_time_us; the length of the last outage ridden out. */
 	u64 last_heard, silent_since, last_outage_us;
 	bool silent, dead;
+	u64 last_discover;            /* our clock when a timeout last sent HELLO or BIND */
+	/* The requests held: rq[] by slot, order[] their slots by tag (the
+	 * order submitted); credit: frames in flight of all of them. */
+	struct net_rq rq[NET_DEPTH];
+	u8 order[NET_DEPTH];
+	unsigned held, credit;
+	u64 send_seq;                 /* counts requests' sends (rounds, bursts, probes) */
+	bool done_any;                /* some rq[] is NET_RQ_DONE */
+	struct net_abandoned ab[NET_TAG_SPAN];
+	unsigned nab;
 	struct blk_dev blk;           /* ops below; info from DEVINFO */
 	char name[32];         /* "net:xx:xx:xx:xx:xx:xx" */
 	struct net_stats stats;
@@ -99,6 +152,15 @@ int net_client_discover(struct net_client *c, u64 timeout_us);
 /* The back end for the logical device: c->blk, ops calling the functions
  * below.  Valid after net_client_discover succeeded. */
 struct blk_dev *net_client_blk(struct net_client *c);
+
+/* struct blk_ops' submit and poll (platform/blk.h): up to NET_DEPTH
+ * requests, their done callbacks run from net_client_poll.  submit refuses
+ * at once with the codes below (done does not run), -E_NOSPC when full.
+ * net_client_poll takes what the link has, retransmits what timed out,
+ * sends what the budget allows, completes what finished and returns how
+ * many requests are still held; with none held it does nothing. */
+int net_client_submit(struct net_client *c, struct blk_io *io);
+unsigned net_client_poll(struct net_client *c);
 
 /* Same contract as struct blk_ops (platform/blk.h): segments are host
  * addresses, dereferenced directly.  0, or -E_TIMEDOUT (the server was

@@ -1,6 +1,7 @@
-/* The client's two halves (net/client.c: frames, binding to a server,
- * discovery and set-up; net/client_req.c: the requests, their
- * retransmission and the data) and what they share. */
+/* The client's parts (net/client.c: frames, binding to a server,
+ * discovery and set-up; net/client_req.c: the requests held, their order,
+ * retransmission and polling; net/client_xfer.c: what each request sends
+ * and what its answers mean) and what they share. */
 #ifndef FERRY_NET_CLIENT_INT_H
 #define FERRY_NET_CLIENT_INT_H
 
@@ -37,5 +38,27 @@ void cl_heard(struct net_client *c, bool restarted);
 /* Takes one frame from the link and runs it through every check that does
  * not depend on the request in progress. */
 int cl_rx(struct net_client *c, struct net_msg *m);
+
+/* ---- Between client_req.c and client_xfer.c ---- */
+
+/* The request finished with rc: out of the budget, its callback at the
+ * end of this poll. */
+void cl_rq_finish(struct net_client *c, struct net_rq *r, int rc);
+/* Its frames in flight are answered or lost: their budget is free. */
+void cl_rq_release(struct net_client *c, struct net_rq *r);
+/* The server is alive: a full RTO from now.  Progress: the backoff
+ * starts over too. */
+void cl_rq_alive(struct net_client *c, struct net_rq *r);
+void cl_rq_progress(struct net_client *c, struct net_rq *r);
+/* Sends one request frame, `live` set from the oldest tag held. */
+void cl_rq_emit(struct net_client *c, const struct net_rq *r, struct net_msg *m);
+/* A read or write checked against the bound disk: 0 or the refusal. */
+int cl_xfer_check(struct net_client *c, const struct blk_io *io);
+/* Sends what r owes the server if the budget has room: true if it did. */
+bool cl_rq_send(struct net_client *c, struct net_rq *r);
+/* A frame with r's tag, by r's type. */
+void cl_got_read(struct net_client *c, struct net_rq *r, const struct net_msg *m);
+void cl_got_write(struct net_client *c, struct net_rq *r, const struct net_msg *m);
+void cl_got_simple(struct net_client *c, struct net_rq *r, const struct net_msg *m);
 
 #endif

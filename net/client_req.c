@@ -1,66 +1,149 @@
 /* The ferry block protocol, client side: the requests (net/client.h,
- * docs/protocol.md).
+ * docs/protocol.md, "Many requests in flight").
  *
- * Every call runs one request to completion: send, then poll the link
- * (cl_rx does the checks that do not depend on the request) for frames
- * with the request's tag.  Silence for one retransmission timeout (RTO)
- * resends what is still missing; the RTO doubles up to a cap, progress
- * resets it.  A server silent for `retries` timeouts in a row is waited
- * for, retransmitting and rebinding, until dead_time_us of silence; a
- * server that answers without finishing the request is given
- * req_timeout_us (outages not counted).  Either ends it with -E_TIMEDOUT. */
+ * Up to NET_DEPTH requests are held at once, in rq[] and, by tag (the
+ * order they were submitted), in order[].  A request first WAITs while an
+ * earlier one it must not overtake is held (platform/blk.h's ordering,
+ * rq_blocked), then is ACTIVE: it sends what it owes the server (a read
+ * round, a write burst, a probe) when the shared budget of `burst` frames
+ * in flight has room, and takes the frames with its tag.  Each active
+ * request has its own timing: silence for one retransmission timeout
+ * (RTO) resends what is still missing; the RTO doubles up to a cap,
+ * progress resets it.  The server's liveness is the client's, not a
+ * request's: `retries` timeouts in a row without a frame from it make it
+ * silent (one log line), and it is waited for, retransmitting and
+ * rebinding, until dead_time_us of silence; a server that answers without
+ * finishing a request gives it req_timeout_us (outages not counted).
+ * Either ends the request with -E_TIMEDOUT.  Finished requests are DONE
+ * until the end of the poll, which runs their callbacks. */
 #include "client_int.h"
 #include "platform/mem.h"
 #include "platform/console.h"
 #include "lib/string.h"
 
+/* ---- The requests held ------------------------------------------------------ */
+
+static struct net_rq *rq_at(struct net_client *c, unsigned i)
+{
+	return &c->rq[c->order[i]];
+}
+
+/* The oldest tag the client still waits for (held and not done): what
+ * `live` counts back to, so the floor the server learns.  ~0: none. */
+static u64 oldest_tag(struct net_client *c)
+{
+	for (unsigned i = 0; i < c->held; i++)
+		if (rq_at(c, i)->state != NET_RQ_DONE)
+			return rq_at(c, i)->tag;
+	return ~0ull;
+}
+
+/* The request finished: its frames leave the budget, its callback runs at
+ * the end of this poll.  A write given up on may still land from late
+ * frames until the server's floor passes it: remembered (rq_blocked). */
+void cl_rq_finish(struct net_client *c, struct net_rq *r, int rc)
+{
+	c->credit -= r->credit;
+	r->credit = 0;
+	r->rc = rc;
+	r->state = NET_RQ_DONE;
+	c->done_any = true;
+	if (rc < 0)
+		c->stats.failures++;
+	if (rc == -E_TIMEDOUT && r->type == NET_T_WRITE && c->nab < ARRAY_SIZE(c->ab))
+		c->ab[c->nab++] = (struct net_abandoned){ r->tag, r->lba, r->count };
+}
+
+/* Its frames are answered, or lost: their room in the budget is free. */
+void cl_rq_release(struct net_client *c, struct net_rq *r)
+{
+	c->credit -= r->credit;
+	r->credit = 0;
+}
+
+static bool overlap(u64 a, u32 na, u64 b, u32 nb)
+{
+	return a < b + nb && b < a + na;
+}
+
+/* May r not be sent yet?  It must wait for every earlier request it must
+ * not overtake: a FLUSH for every earlier write (its STATUS first, so the
+ * FLUSH finds it on the disk); a read or write for an earlier overlapping
+ * write, a write for an earlier overlapping read.  And for an abandoned
+ * write it overlaps until the floor is above that write: the floor is the
+ * oldest tag still waited for (r's own frames carry it, and the server
+ * raises its floor before it applies them).  And its tag must stay within
+ * NET_TAG_SPAN of the floor (the server's duplicate cache). */
+static bool rq_blocked(struct net_client *c, unsigned pos, u64 floor)
+{
+	struct net_rq *r = rq_at(c, pos);
+	if (r->tag - floor >= NET_TAG_SPAN)
+		return true;
+	bool rw = r->type == NET_T_READ || r->type == NET_T_WRITE;
+	for (unsigned i = 0; i < pos; i++) {
+		const struct net_rq *e = rq_at(c, i);
+		if (e->state == NET_RQ_DONE)
+			continue;
+		if (r->type == NET_T_FLUSH && e->type == NET_T_WRITE)
+			return true;
+		if (rw && (e->type == NET_T_WRITE || (e->type == NET_T_READ && r->type == NET_T_WRITE)) &&
+		    overlap(r->lba, r->count, e->lba, e->count))
+			return true;
+	}
+	for (unsigned i = 0; rw && i < c->nab; i++)
+		if (c->ab[i].tag >= floor && overlap(r->lba, r->count, c->ab[i].lba, c->ab[i].count))
+			return true;
+	return false;
+}
+
+/* Abandoned writes below the floor can no longer land (the floor only
+ * rises, and every frame sent from now on carries one above them). */
+static void ab_prune(struct net_client *c, u64 floor)
+{
+	for (unsigned i = 0; i < c->nab;)
+		if (c->ab[i].tag < floor)
+			c->ab[i] = c->ab[--c->nab];
+		else
+			i++;
+}
+
 /* ---- Retransmission timing --------------------------------------------------- */
 
-struct req {
-	u8 type;  /* NET_T_READ, _WRITE, _FLUSH or _IDENTIFY */
-	u64 tag, start, deadline;
-	u64 give_up;  /* the bound while the server answers: moved on by each outage ridden out */
-	u64 hard;     /* the bound, whatever happens: req_timeout_us + dead_time_us */
-	u64 rto;
-	u32 timeouts;  /* in a row without progress */
-	u32 quiet;     /* in a row without a frame from the server */
-};
-
-static void req_start(struct net_client *c, struct req *r, u8 type)
+/* The request goes on the wire now: its clocks start. */
+static void rq_activate(struct net_client *c, struct net_rq *r)
 {
 	u64 t = cl_now(c);
-	r->type = type;
-	r->tag = c->next_tag++;
+	r->state = NET_RQ_ACTIVE;
+	r->send = true;
 	r->start = t;
 	r->rto = c->cfg.rto_us;
 	r->timeouts = r->quiet = 0;
 	r->deadline = t + r->rto;
 	r->give_up = t + c->cfg.req_timeout_us;
 	r->hard = r->give_up + c->cfg.dead_time_us;
-	c->stats.requests++;
 }
 
 /* The server is alive: wait a full RTO from now. */
-static void req_alive(struct net_client *c, struct req *r)
+void cl_rq_alive(struct net_client *c, struct net_rq *r)
 {
 	r->deadline = cl_now(c) + r->rto;
 }
 
 /* New data arrived: the backoff starts over. */
-static void req_progress(struct net_client *c, struct req *r)
+void cl_rq_progress(struct net_client *c, struct net_rq *r)
 {
 	r->timeouts = 0;
 	r->rto = c->cfg.rto_us;
-	req_alive(c, r);
+	cl_rq_alive(c, r);
 }
 
 /* `retries` timeouts without a word from it: the server has gone silent
  * (since the last frame heard, or since the request began if that was
- * earlier: an idle client expects nothing).  It is waited for (the caller
- * keeps retransmitting at rto_max_us and rebinding) until it has been
- * silent for dead_time_us; a server already dead when the request began
- * gets no second wait.  0 keep going, or -E_TIMEDOUT. */
-static int req_silent(struct net_client *c, const struct req *r, u64 t)
+ * earlier: an idle client expects nothing).  It is waited for (the
+ * requests keep retransmitting at rto_max_us and rebinding) until it has
+ * been silent for dead_time_us; a server already dead gets no second
+ * wait.  0 keep going, or -E_TIMEDOUT. */
+static int req_silent(struct net_client *c, const struct net_rq *r, u64 t)
 {
 	if (c->dead)
 		return -E_TIMEDOUT;
@@ -73,12 +156,21 @@ static int req_silent(struct net_client *c, const struct req *r, u64 t)
 	return 0;
 }
 
-/* Nothing arrived: 0 keep waiting, 1 retransmit now, -E_TIMEDOUT give up.
- * Every rebind_after timeouts in a row, ask the server for its session
- * again, in case it rebooted and no longer knows our ticket. */
-static int req_idle(struct net_client *c, struct req *r)
+/* Asks the server for its session again (it may have rebooted and no
+ * longer know our ticket), at most every rto_max_us / 2 however many
+ * requests time out together: one handshake for the client. */
+static void rebind(struct net_client *c, u64 t)
 {
-	u64 t = cl_now(c);
+	if (c->last_discover && t - c->last_discover < c->cfg.rto_max_us / 2)
+		return;
+	c->last_discover = t;
+	cl_send_discover(c);
+}
+
+/* An active request's clock: 0 keep waiting, 1 retransmit now,
+ * -E_TIMEDOUT give up.  Every rebind_after timeouts in a row, rebind. */
+static int req_idle(struct net_client *c, struct net_rq *r, u64 t)
+{
 	if (t >= r->hard)
 		return -E_TIMEDOUT;
 	if (c->silent && !c->dead && t - c->silent_since >= c->cfg.dead_time_us) {
@@ -87,11 +179,15 @@ static int req_idle(struct net_client *c, struct req *r)
 			CL_SECS(t - c->silent_since));
 		return -E_TIMEDOUT;
 	}
+	/* Dead: every request that has heard nothing for `retries` timeouts
+	 * fails now, not one by one. */
+	if (c->dead && r->quiet > c->cfg.retries)
+		return -E_TIMEDOUT;
 	/* An outage does not count against the bound on useless answers. */
 	if (!c->silent && t >= r->give_up)
 		return -E_TIMEDOUT;
-	if (t < r->deadline)
-		return 0;
+	if (r->send || t < r->deadline)
+		return 0; /* nothing on the wire yet (the budget is full), or not due */
 	c->stats.timeouts++;
 	r->timeouts++;
 	if (++r->quiet > c->cfg.retries && req_silent(c, r, t) < 0)
@@ -99,352 +195,298 @@ static int req_idle(struct net_client *c, struct req *r)
 	r->rto = MIN(r->rto * 2, (u64)c->cfg.rto_max_us);
 	r->deadline = t + r->rto;
 	if (c->cfg.rebind_after && r->timeouts % c->cfg.rebind_after == 0)
-		cl_send_discover(c);
+		rebind(c, t);
 	c->stats.retransmits++;
 	return 1;
 }
 
-/* A frame from the server after it was silent: the outage is over.  The
- * request's bound moves on by the outage, and the backoff starts over. */
-static void req_back(struct net_client *c, struct req *r)
+/* A frame from the server after it was silent: the outage is over.  Each
+ * request's bound moves on by the outage, and its backoff starts over. */
+static void req_back(struct net_client *c, struct net_rq *r)
 {
 	r->give_up = MIN(r->give_up + c->last_outage_us, r->hard);
-	req_progress(c, r);
+	cl_rq_progress(c, r);
 }
 
-static int req_end(struct net_client *c, int rc)
+/* ---- Sending: one path, so every frame's counter rises ------------------- */
+
+/* A request frame: `live` counts back to the oldest tag still waited for,
+ * so the server drops what is left of requests older than that. */
+void cl_rq_emit(struct net_client *c, const struct net_rq *r, struct net_msg *m)
 {
-	if (rc < 0)
+	u64 floor = oldest_tag(c);
+	m->live = (u16)(floor < r->tag ? r->tag - floor : 0);
+	cl_send_bound(c, m);
+}
+
+/* Starts what may start and sends what is owed, oldest first, while the
+ * budget has room. */
+static void pump(struct net_client *c)
+{
+	u64 floor = oldest_tag(c);
+	ab_prune(c, floor);
+	for (unsigned i = 0; i < c->held; i++) {
+		struct net_rq *r = rq_at(c, i);
+		if (r->state == NET_RQ_WAIT && !rq_blocked(c, i, floor))
+			rq_activate(c, r);
+		if (r->state == NET_RQ_ACTIVE && r->send && !cl_rq_send(c, r))
+			break;
+	}
+}
+
+/* ---- Receiving --------------------------------------------------------------- */
+
+/* The server answered a request sent at seq: it works through what it
+ * got in order, so the requests sent after that one are queued behind it,
+ * not lost.  Their RTO starts again (a request sent before it gets no
+ * such grace: its frames were likely lost). */
+static void queue_moves(struct net_client *c, u64 seq)
+{
+	for (unsigned i = 0; i < c->held; i++) {
+		struct net_rq *y = rq_at(c, i);
+		if (y->state == NET_RQ_ACTIVE && !y->send && y->sent_seq > seq)
+			cl_rq_alive(c, y);
+	}
+}
+
+/* An authentic frame from the bound server: to the active request with
+ * its tag, or stale. */
+static void dispatch(struct net_client *c, const struct net_msg *m)
+{
+	for (unsigned i = 0; i < c->held; i++) {
+		struct net_rq *r = rq_at(c, i);
+		if (r->tag != m->tag)
+			continue;
+		if (r->state != NET_RQ_ACTIVE)
+			break;
+		if (r->type == NET_T_READ)
+			cl_got_read(c, r, m);
+		else if (r->type == NET_T_WRITE)
+			cl_got_write(c, r, m);
+		else
+			cl_got_simple(c, r, m);
+		queue_moves(c, r->sent_seq);
+		return;
+	}
+	c->stats.rx_stale++;
+}
+
+/* Everything in flight is resent: after a rebind (the server may have
+ * rebooted and lost the requests), as probes for the writes. */
+static void resend_all(struct net_client *c)
+{
+	for (unsigned i = 0; i < c->held; i++) {
+		struct net_rq *r = rq_at(c, i);
+		if (r->state != NET_RQ_ACTIVE)
+			continue;
+		cl_rq_release(c, r);
+		r->pending = 0;
+		memset(r->want, 0, sizeof(r->want));
+		r->probe = r->send = true;
+		cl_rq_alive(c, r);
+	}
+}
+
+/* Takes one frame from the link and acts on it: false when none came. */
+static bool take_frame(struct net_client *c)
+{
+	struct net_msg m;
+	bool silent = c->silent;
+	int k = cl_rx(c, &m);
+	if (k == RX_NONE)
+		return false;
+	bool server = k == RX_MSG || k == RX_BOUND || k == RX_MISMATCH;
+	for (unsigned i = 0; server && i < c->held; i++)
+		rq_at(c, i)->quiet = 0; /* the server is there */
+	if (silent && !c->silent)
+		for (unsigned i = 0; i < c->held; i++)
+			if (rq_at(c, i)->state == NET_RQ_ACTIVE)
+				req_back(c, rq_at(c, i));
+	if (k == RX_MISMATCH) {
+		/* The server now exports another disk: nothing held may go on. */
+		for (unsigned i = 0; i < c->held; i++)
+			if (rq_at(c, i)->state != NET_RQ_DONE)
+				cl_rq_finish(c, rq_at(c, i), -E_IO);
+	} else if (k == RX_BOUND) {
+		resend_all(c);
+	} else if (k == RX_MSG) {
+		dispatch(c, &m);
+	}
+	return true;
+}
+
+/* Every active request's clock: retransmissions and the ends of those
+ * that time out.  Checked on every poll, frames or not, so a stream of
+ * frames that are of no use cannot hold a request past its budget. */
+static void check_timers(struct net_client *c)
+{
+	u64 t = cl_now(c);
+	for (unsigned i = 0; i < c->held; i++) {
+		struct net_rq *r = rq_at(c, i);
+		if (r->state != NET_RQ_ACTIVE)
+			continue;
+		int k = req_idle(c, r, t);
+		if (k < 0) {
+			cl_rq_finish(c, r, k);
+		} else if (k > 0) {
+			cl_rq_release(c, r);
+			r->pending = 0;
+			memset(r->want, 0, sizeof(r->want));
+			r->probe = r->send = true;
+		}
+	}
+}
+
+/* Frees the finished requests and runs their callbacks (which may submit
+ * again: the slot is free first). */
+static void complete(struct net_client *c)
+{
+	while (c->done_any) {
+		c->done_any = false;
+		for (unsigned i = 0; i < c->held; i++) {
+			struct net_rq *r = rq_at(c, i);
+			if (r->state != NET_RQ_DONE)
+				continue;
+			struct blk_io *io = r->io;
+			int rc = r->rc;
+			r->state = NET_RQ_FREE;
+			memmove(&c->order[i], &c->order[i + 1], c->held - i - 1);
+			c->held--;
+			io->done(io, rc);
+			c->done_any = true; /* the order changed: look again */
+			break;
+		}
+	}
+}
+
+/* The earliest time a request's clock needs looking at: a retransmission,
+ * a bound, or the dead time. */
+static u64 next_due(struct net_client *c)
+{
+	u64 due = ~0ull;
+	for (unsigned i = 0; i < c->held; i++) {
+		const struct net_rq *r = rq_at(c, i);
+		if (r->state != NET_RQ_ACTIVE)
+			continue;
+		due = MIN(due, r->hard);
+		if (!r->send)
+			due = MIN(due, r->deadline);
+		if (!c->silent)
+			due = MIN(due, r->give_up);
+	}
+	if (c->silent && !c->dead)
+		due = MIN(due, c->silent_since + c->cfg.dead_time_us);
+	return due;
+}
+
+unsigned net_client_poll(struct net_client *c)
+{
+	if (!c->held)
+		return 0;
+	/* Frames until the link has none or a clock is due: time is checked
+	 * on every turn, so a stream of frames of no use cannot hold a
+	 * request past its budget. */
+	u64 due = next_due(c);
+	for (unsigned n = 0; n < NET_POLL_FRAMES && take_frame(c); n++)
+		if (cl_now(c) >= due)
+			break;
+	check_timers(c);
+	pump(c);
+	complete(c);
+	if (c->held)
+		pump(c); /* the floor may have risen: more may start */
+	return c->held;
+}
+
+/* ---- Submitting --------------------------------------------------------------- */
+
+static int rq_submit(struct net_client *c, u8 type, struct blk_io *io, struct blk_info *info)
+{
+	if (!c->bound)
+		return -E_NOENT;
+	if (c->changed)
+		return -E_IO;
+	if (type == NET_T_READ || type == NET_T_WRITE) {
+		int rc = cl_xfer_check(c, io);
+		if (rc < 0)
+			return rc;
+	}
+	if (c->held == NET_DEPTH)
+		return -E_NOSPC;
+	unsigned slot = 0;
+	while (c->rq[slot].state != NET_RQ_FREE)
+		slot++;
+	struct net_rq *r = &c->rq[slot];
+	*r = (struct net_rq){ .state = NET_RQ_WAIT, .type = type, .tag = c->next_tag++, .io = io, .info = info };
+	if (type == NET_T_READ || type == NET_T_WRITE) {
+		r->lba = io->lba;
+		r->count = io->count;
+		r->segs = io->segs;
+		r->nseg = io->nseg;
+		r->bytes = io->count * c->blk.info.sector_size;
+		r->nchunks = net_chunks(r->bytes);
+	}
+	c->order[c->held++] = (u8)slot;
+	c->stats.requests++;
+	c->stats.inflight_max = MAX(c->stats.inflight_max, (u64)c->held);
+	pump(c); /* on the wire at once if it may go */
+	return 0;
+}
+
+int net_client_submit(struct net_client *c, struct blk_io *io)
+{
+	static const u8 types[] = { [BLK_OP_READ] = NET_T_READ, [BLK_OP_WRITE] = NET_T_WRITE,
+				    [BLK_OP_FLUSH] = NET_T_FLUSH };
+	int rc = (unsigned)io->op < ARRAY_SIZE(types) && io->done ? rq_submit(c, types[io->op], io, NULL) : -E_INVAL;
+	if (rc < 0 && rc != -E_NOSPC)
 		c->stats.failures++;
 	return rc;
 }
 
-struct xfer;
+/* ---- The synchronous calls: submit, then poll until done ------------------ */
 
-/* Sends again what the server has not answered yet: after a timeout, and
- * after a rebind (the server may have rebooted and lost the request).  x is
- * the transfer of a read or write, NULL for a flush or identify. */
-typedef void req_resend_fn(struct net_client *c, const struct req *r, struct xfer *x);
-
-/* Polls the link until a frame answers request r: 0 and *m, or the end of
- * the request (-E_TIMEDOUT; -E_IO when a rebind finds that the server now
- * exports another disk).  Frames for other tags are counted stale and
- * skipped; what a matching frame means is the caller's to decide. */
-static int req_wait(struct net_client *c, struct req *r, req_resend_fn *resend, struct xfer *x,
-		    struct net_msg *m)
+static void sync_done(struct blk_io *io, int rc)
 {
-	for (;;) {
-		/* Time is checked on every turn, so a stream of frames that are
-		 * of no use cannot hold the request past its budget. */
-		int t = req_idle(c, r);
-		if (t < 0)
-			return t;
-		if (t > 0)
-			resend(c, r, x);
-		bool silent = c->silent;
-		int k = cl_rx(c, m);
-		if (k == RX_MSG || k == RX_BOUND || k == RX_MISMATCH)
-			r->quiet = 0; /* the server is there */
-		if (silent && !c->silent)
-			req_back(c, r);
-		if (k == RX_MISMATCH)
-			return -E_IO;
-		if (k == RX_BOUND) {
-			resend(c, r, x);
-			req_alive(c, r);
-			continue;
-		}
-		if (k != RX_MSG)
-			continue;
-		if (m->tag == r->tag)
-			return 0;
-		c->stats.rx_stale++;
-	}
+	*(int *)io->ctx = rc;
 }
 
-/* ---- Data between the frames and the scatter list ----------------------- */
-
-/* Copies len bytes from byte off of the scatter list into buf (a write's
- * chunk before it is sent). */
-static void seg_read(const struct blk_seg *segs, unsigned nseg, u64 off, u8 *buf, u32 len)
+static int run_sync(struct net_client *c, u8 type, struct blk_io *io, struct blk_info *info)
 {
-	for (unsigned i = 0; i < nseg && len; i++) {
-		if (off >= segs[i].len) {
-			off -= segs[i].len;
-			continue;
-		}
-		u32 n = (u32)MIN((u64)segs[i].len - off, (u64)len);
-		memcpy(buf, (const u8 *)phys_to_virt(segs[i].addr) + off, n);
-		buf += n;
-		len -= n;
-		off = 0;
+	int rc = 1; /* done gives 0 or a negative code */
+	io->done = sync_done;
+	io->ctx = &rc;
+	int s;
+	while ((s = rq_submit(c, type, io, info)) == -E_NOSPC)
+		net_client_poll(c); /* room comes as others finish */
+	if (s < 0) {
+		c->stats.failures++;
+		return s;
 	}
-}
-
-/* Copies len bytes of buf to byte off of the scatter list (a read's chunk
- * as it arrives). */
-static void seg_write(const struct blk_seg *segs, unsigned nseg, u64 off, const u8 *buf, u32 len)
-{
-	for (unsigned i = 0; i < nseg && len; i++) {
-		if (off >= segs[i].len) {
-			off -= segs[i].len;
-			continue;
-		}
-		u32 n = (u32)MIN((u64)segs[i].len - off, (u64)len);
-		memcpy((u8 *)phys_to_virt(segs[i].addr) + off, buf, n);
-		buf += n;
-		len -= n;
-		off = 0;
-	}
-}
-
-struct xfer {
-	u64 lba;
-	u32 count, bytes, nchunks, nhave;
-	u8 have[NET_BITMAP_BYTES];  /* read: chunks received; write: chunks the server holds */
-	u8 want[NET_BITMAP_BYTES];  /* read: chunks asked for in this round */
-	u32 pending;                /* read: asked for and not yet received */
-	u32 last_want;              /* read: highest chunk asked for */
-	const struct blk_seg *segs;
-	unsigned nseg;
-};
-
-/* Checks a read or write against the bound disk: 0 and *x describing the
- * transfer, or the error that ends the request. */
-static int xfer_init(struct net_client *c, struct xfer *x, u64 lba, u32 count, const struct blk_seg *segs,
-		     unsigned nseg)
-{
-	const struct blk_info *in = &c->blk.info;
-	if (!c->bound)
-		return -E_NOENT;
-	if (c->changed)
-		return -E_IO;
-	if (!segs || nseg == 0 || nseg > BLK_MAX_SEGS || count == 0 || count > in->max_sectors)
-		return -E_INVAL;
-	if (lba >= in->sectors || count > in->sectors - lba)
-		return -E_RANGE;
-	u64 total = 0;
-	for (unsigned i = 0; i < nseg; i++) {
-		if (!segs[i].len || !segs[i].addr)
-			return -E_INVAL;
-		total += segs[i].len;
-	}
-	if (total != (u64)count * in->sector_size)
-		return -E_INVAL;
-	*x = (struct xfer){ .lba = lba, .count = count, .segs = segs, .nseg = nseg };
-	x->bytes = count * in->sector_size;
-	x->nchunks = net_chunks(x->bytes);
-	return 0;
-}
-
-/* ---- Read ------------------------------------------------------------------ */
-
-/* Asks for the first `burst` chunks not yet received. */
-static void send_read(struct net_client *c, const struct req *r, struct xfer *x)
-{
-	struct net_msg m = { .type = NET_T_READ, .tag = r->tag };
-	m.b.read.dev = c->cfg.dev;
-	m.b.read.count = x->count;
-	m.b.read.lba = x->lba;
-	x->pending = 0;
-	for (u32 i = 0; i < x->nchunks && x->pending < c->cfg.burst; i++) {
-		if (net_bit(x->have, i))
-			continue;
-		net_bit_set(m.b.read.want, i);
-		x->pending++;
-		x->last_want = i;
-	}
-	memcpy(x->want, m.b.read.want, sizeof(x->want));
-	cl_send_bound(c, &m);
-}
-
-static bool data_matches(struct net_client *c, const struct xfer *x, const struct net_msg *m)
-{
-	const struct net_b_data *d = &m->b.data;
-	return d->dev == c->cfg.dev && d->lba == x->lba && d->count == x->count && d->chunk < x->nchunks &&
-	       m->data_len == net_chunk_len(x->bytes, d->chunk);
-}
-
-static int do_read(struct net_client *c, struct xfer *x)
-{
-	struct req r;
-	req_start(c, &r, NET_T_READ);
-	send_read(c, &r, x);
-	for (;;) {
-		struct net_msg m;
-		int rc = req_wait(c, &r, send_read, x, &m);
-		if (rc < 0)
-			return rc;
-		if (m.type == NET_T_STATUS && m.b.status.status != NET_ST_OK) {
-			c->stats.rx_ok++;
-			return net_status_to_err(m.b.status.status);
-		}
-		if (m.type != NET_T_DATA) {
-			c->stats.rx_unexpected++;
-			continue;
-		}
-		if (!data_matches(c, x, &m)) {
-			c->stats.rx_drop[NET_DROP_MALFORMED]++;
-			continue;
-		}
-		c->stats.rx_ok++;
-		u32 i = m.b.data.chunk;
-		if (net_bit(x->have, i)) {
-			c->stats.rx_dup_chunks++;
-			req_alive(c, &r);
-		} else {
-			seg_write(x->segs, x->nseg, (u64)i * NET_CHUNK, m.data, m.data_len);
-			net_bit_set(x->have, i);
-			if (++x->nhave == x->nchunks)
-				return 0;
-			if (net_bit(x->want, i) && x->pending)
-				x->pending--;
-			req_progress(c, &r);
-		}
-		/* This round is complete, or its last chunk came and the others
-		 * it asked for are lost (or late): ask for the next round. */
-		if (!x->pending || ((m.flags & NET_F_LAST) && i == x->last_want))
-			send_read(c, &r, x);
-	}
+	while (rc == 1)
+		net_client_poll(c);
+	return rc;
 }
 
 int net_client_read(struct net_client *c, u64 lba, u32 count, const struct blk_seg *segs, unsigned nseg)
 {
-	struct xfer x;
-	int rc = xfer_init(c, &x, lba, count, segs, nseg);
-	return req_end(c, rc < 0 ? rc : do_read(c, &x));
-}
-
-/* ---- Write ----------------------------------------------------------------- */
-
-static void send_chunk(struct net_client *c, const struct req *r, const struct xfer *x, u32 i, bool ack)
-{
-	struct net_msg m = { .type = NET_T_WRITE, .tag = r->tag, .flags = ack ? NET_F_ACK_REQ : 0 };
-	m.b.data.dev = c->cfg.dev;
-	m.b.data.chunk = (u16)i;
-	m.b.data.count = x->count;
-	m.b.data.lba = x->lba;
-	m.data_len = net_chunk_len(x->bytes, i);
-	seg_read(x->segs, x->nseg, (u64)i * NET_CHUNK, c->chunk, m.data_len);
-	m.data = c->chunk;
-	cl_send_bound(c, &m);
-}
-
-/* Sends the first `burst` chunks the server lacks, asking for an answer
- * on the last. */
-static void send_burst(struct net_client *c, const struct req *r, const struct xfer *x)
-{
-	u32 sent = 0, prev = x->nchunks;
-	for (u32 i = 0; i < x->nchunks && sent < c->cfg.burst; i++) {
-		if (net_bit(x->have, i))
-			continue;
-		if (prev != x->nchunks)
-			send_chunk(c, r, x, prev, false);
-		prev = i;
-		sent++;
-	}
-	send_chunk(c, r, x, prev != x->nchunks ? prev : 0, true);
-}
-
-/* After a timeout or a rebind: one chunk the server lacks, asking for an
- * answer (NEED says what else is missing; STATUS if the write is done). */
-static void send_probe(struct net_client *c, const struct req *r, struct xfer *x)
-{
-	u32 i = 0;
-	while (i < x->nchunks && net_bit(x->have, i))
-		i++;
-	send_chunk(c, r, x, i < x->nchunks ? i : 0, true);
-}
-
-static int do_write(struct net_client *c, struct xfer *x)
-{
-	struct req r;
-	req_start(c, &r, NET_T_WRITE);
-	send_burst(c, &r, x);
-	for (;;) {
-		struct net_msg m;
-		int rc = req_wait(c, &r, send_probe, x, &m);
-		if (rc < 0)
-			return rc;
-		if (m.type == NET_T_STATUS) {
-			c->stats.rx_ok++;
-			return net_status_to_err(m.b.status.status);
-		}
-		if (m.type != NET_T_NEED) {
-			c->stats.rx_unexpected++;
-			continue;
-		}
-		if (m.b.need.nchunks != x->nchunks) {
-			c->stats.rx_drop[NET_DROP_MALFORMED]++;
-			continue;
-		}
-		c->stats.rx_ok++;
-		/* The server's word is the truth, even if it holds fewer chunks
-		 * than before (it may have had to drop the reassembly). */
-		u32 n = net_bits_count(m.b.need.have, x->nchunks);
-		if (n > x->nhave)
-			req_progress(c, &r);
-		else
-			req_alive(c, &r);
-		memcpy(x->have, m.b.need.have, sizeof(x->have));
-		x->nhave = n;
-		send_burst(c, &r, x);
-	}
+	struct blk_io io = { .op = BLK_OP_READ, .lba = lba, .count = count, .segs = segs, .nseg = nseg };
+	return run_sync(c, NET_T_READ, &io, NULL);
 }
 
 int net_client_write(struct net_client *c, u64 lba, u32 count, const struct blk_seg *segs, unsigned nseg)
 {
-	struct xfer x;
-	int rc = xfer_init(c, &x, lba, count, segs, nseg);
-	if (rc == 0 && c->blk.info.read_only)
-		rc = -E_ROFS;
-	return req_end(c, rc < 0 ? rc : do_write(c, &x));
-}
-
-/* ---- Flush and identify: one frame each way ---------------------------------- */
-
-static void send_simple(struct net_client *c, const struct req *r, struct xfer *x)
-{
-	(void)x;
-	struct net_msg q = { .type = r->type, .tag = r->tag };
-	q.b.dev.dev = c->cfg.dev;
-	cl_send_bound(c, &q);
-}
-
-static int do_simple(struct net_client *c, u8 type, struct blk_info *info)
-{
-	struct req r;
-
-	if (!c->bound)
-		return -E_NOENT;
-	if (c->changed)
-		return -E_IO;
-	req_start(c, &r, type);
-	send_simple(c, &r, NULL);
-	for (;;) {
-		struct net_msg m;
-		int rc = req_wait(c, &r, send_simple, NULL, &m);
-		if (rc < 0)
-			return rc;
-		if (m.type == NET_T_STATUS && (type == NET_T_FLUSH || m.b.status.status != NET_ST_OK)) {
-			c->stats.rx_ok++;
-			return net_status_to_err(m.b.status.status);
-		}
-		if (m.type == NET_T_DEVINFO && type == NET_T_IDENTIFY && m.b.info.dev == c->cfg.dev) {
-			c->stats.rx_ok++;
-			net_devinfo_to_blk(&m.b.info, info);
-			return 0;
-		}
-		c->stats.rx_unexpected++;
-	}
+	struct blk_io io = { .op = BLK_OP_WRITE, .lba = lba, .count = count, .segs = segs, .nseg = nseg };
+	return run_sync(c, NET_T_WRITE, &io, NULL);
 }
 
 int net_client_flush(struct net_client *c)
 {
-	return req_end(c, do_simple(c, NET_T_FLUSH, NULL));
+	struct blk_io io = { .op = BLK_OP_FLUSH };
+	return run_sync(c, NET_T_FLUSH, &io, NULL);
 }
 
 int net_client_identify(struct net_client *c, struct blk_info *info)
 {
-	return req_end(c, do_simple(c, NET_T_IDENTIFY, info));
+	struct blk_io io = { .op = BLK_OP_FLUSH };
+	return run_sync(c, NET_T_IDENTIFY, &io, info);
 }

@@ -60,6 +60,12 @@
 /* Largest frames a peer may announce (HELLO, COOKIE): today both ends send
  * and use NIC_MAX_FRAME; the field is there for jumbo frames. */
 #define NET_FRAME_ANNOUNCE_MAX 9216
+/* A client sends a request only while its tag is less than this far above
+ * the oldest request it still waits for: live < NET_TAG_SPAN.  The
+ * server's duplicate cache holds more finished writes than that, so a
+ * write the client may still retransmit never leaves it (docs/protocol.md,
+ * "Many requests in flight"). */
+#define NET_TAG_SPAN 120
 
 _Static_assert(NET_MAX_REQ_BYTES <= (u64)NET_MAX_CHUNKS * NET_CHUNK, "chunk bitmap too small");
 _Static_assert(NET_MAX_REQ_BYTES % NET_MAX_SECTOR == 0, "whole sectors per request");
@@ -387,6 +393,7 @@ struct net_stats {
 	/* client */
 	u64 requests, retransmits, timeouts, rebinds, rebind_mismatch, failures;
 	u64 handshakes, bind_refused;
+	u64 inflight_max;   /* most requests held at once (submitted, not yet done) */
 	/* server */
 	u64 hellos, binds, bind_dups, identifies, reads, read_hits, writes, write_dups, flushes, errors;
 	u64 buf_evictions, peer_evictions, needs;

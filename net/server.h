@@ -18,8 +18,12 @@
  * this long: twice the client's default dead time (180 s), so a client
  * that is still retrying a write never loses the slot that remembers it. */
 #define NET_SRV_EVICT_IDLE_US (360ull * 1000000)
-#define NET_SRV_MAX_BUFS 8    /* request buffers, NET_MAX_REQ_BYTES each */
-#define NET_DUP_CACHE 16      /* finished writes remembered per client */
+#define NET_SRV_MAX_BUFS 512  /* request buffers, NET_MAX_REQ_BYTES each (128 MiB) */
+/* Finished writes remembered per client: more than the tags a client may
+ * have in flight (NET_TAG_SPAN), so a write it may still retransmit
+ * never leaves the cache (docs/protocol.md, "Many requests in flight"). */
+#define NET_DUP_CACHE 128
+_Static_assert(NET_DUP_CACHE > NET_TAG_SPAN, "the duplicate cache must outlast the client's window");
 #define NET_SRV_POLL_BUDGET 64 /* frames handled per net_server_poll call */
 
 struct net_server_cfg {
@@ -36,8 +40,9 @@ struct net_server_cfg {
 	/* Request buffers: buf_size / NET_MAX_REQ_BYTES of them (1 to
 	 * NET_SRV_MAX_BUFS), 4-byte aligned; the disk reads and writes them
 	 * directly, so in ferry they are host-physical = virtual memory (pool
-	 * pages or .bss).  One is enough for one synchronous client; each
-	 * further one lets another client's request proceed without evicting. */
+	 * pages or .bss).  One per request in flight across all clients lets
+	 * every one proceed without evicting another (main/netrole.c: the
+	 * net_buffers key, 64 by default). */
 	void *buf;
 	size_t buf_size;
 };

@@ -11,6 +11,7 @@ struct ferry_config config = {
 	.discover_timeout = 60,
 	.dead_time = 180,
 	.poll_hz = 1000,
+	.net_buffers = 16,
 	.pump_frames = 10000,
 	.pump_size = 1514,
 	.pump_window = 32,
@@ -403,6 +404,8 @@ static int set_key(const char *k, size_t klen, const char *v, size_t vlen)
 		return set_u32(key, v, vlen, 1, 86400, &config.dead_time);
 	if (!strcmp(key, "poll_hz"))
 		return set_u32(key, v, vlen, 10, 10000, &config.poll_hz);
+	if (!strcmp(key, "net_buffers"))
+		return set_u32(key, v, vlen, 1, 128, &config.net_buffers);
 	if (!strcmp(key, "pump_frames"))
 		return set_u32(key, v, vlen, 1, 100000000, &config.pump_frames);
 	if (!strcmp(key, "pump_size"))

@@ -21,8 +21,8 @@ extern u64 boot_pml4[512], boot_pdpt[512], boot_pd[4 * 512];
 
 static struct {
 	hpa_t base;
-	size_t npages;
-	u8 bitmap[FERRY_POOL_SIZE / PAGE_SIZE / 8];
+	size_t npages, size;
+	u8 bitmap[(FERRY_POOL_SIZE + FERRY_POOL_EXTRA_MAX) / PAGE_SIZE / 8];
 	size_t used;
 } pool;
 
@@ -53,28 +53,29 @@ bool mem_is_ferry(hpa_t pa, u64 len)
 static int pool_place(const struct boot_info *bi)
 {
 	hpa_t img_s = (hpa_t)(uintptr_t)__ferry_start, img_e = (hpa_t)(uintptr_t)__ferry_end;
+	u64 size = pool.size;
 
 	for (int i = (int)bi->nmem - 1; i >= 0; i--) {
 		const struct mem_range *r = &bi->mem[i];
 		if (r->type != MEM_USABLE)
 			continue;
 		u64 end = MIN(r->base + r->len, 4 * GiB);
-		if (end <= r->base || end - r->base < FERRY_POOL_SIZE)
+		if (end <= r->base || end - r->base < size)
 			continue;
 		/* 2 MiB alignment lets the guest's nested tables use large pages
 		 * right up to the pool. */
-		for (u64 top = ALIGN_DOWN(end, PAGE_2M); top >= r->base + FERRY_POOL_SIZE; top -= PAGE_2M) {
-			u64 base = top - FERRY_POOL_SIZE;
-			bool clash = overlaps(base, FERRY_POOL_SIZE, img_s, img_e - img_s) ||
-				     overlaps(base, FERRY_POOL_SIZE, bi->info_start, bi->info_end - bi->info_start);
+		for (u64 top = ALIGN_DOWN(end, PAGE_2M); top >= r->base + size; top -= PAGE_2M) {
+			u64 base = top - size;
+			bool clash = overlaps(base, size, img_s, img_e - img_s) ||
+				     overlaps(base, size, bi->info_start, bi->info_end - bi->info_start);
 			for (unsigned m = 0; m < bi->nmods; m++)
-				clash |= overlaps(base, FERRY_POOL_SIZE, bi->mods[m].start,
+				clash |= overlaps(base, size, bi->mods[m].start,
 						  bi->mods[m].end - bi->mods[m].start);
 			if (!clash) {
 				pool.base = base;
 				return 0;
 			}
-			if (top < PAGE_2M + FERRY_POOL_SIZE)
+			if (top < PAGE_2M + size)
 				break;
 		}
 	}
@@ -210,15 +211,17 @@ void *mmio_map_framebuffer(hpa_t pa, u64 size) { return map_or_log(pa, size, PTE
 
 size_t mem_pool_used_pages(void) { return pool.used; }
 
-int mem_init(const struct boot_info *bi)
+int mem_init(const struct boot_info *bi, size_t extra)
 {
+	pool.size = FERRY_POOL_SIZE + MIN(ALIGN_UP(extra, PAGE_2M), (size_t)FERRY_POOL_EXTRA_MAX);
 	if (pool_place(bi) < 0) {
-		log_err("no usable RAM below 4 GiB can hold ferry's %lu MiB pool", FERRY_POOL_SIZE / MiB);
+		log_err("no usable RAM below 4 GiB can hold ferry's %lu MiB pool%s", pool.size / MiB,
+			extra ? " (with the server's net_buffers)" : "");
 		return -E_NOMEM;
 	}
-	pool.npages = FERRY_POOL_SIZE / PAGE_SIZE;
+	pool.npages = pool.size / PAGE_SIZE;
 	regions[0] = (struct ferry_region){ (hpa_t)(uintptr_t)__ferry_start, (hpa_t)(uintptr_t)__ferry_end, "image" };
-	regions[1] = (struct ferry_region){ pool.base, pool.base + FERRY_POOL_SIZE, "pool" };
+	regions[1] = (struct ferry_region){ pool.base, pool.base + pool.size, "pool" };
 
 	/* RAM above 4 GiB is guest memory that ferry must reach by DMA
 	 * descriptors; map it write-back. */
@@ -231,6 +234,6 @@ int mem_init(const struct boot_info *bi)
 		}
 	}
 	log_info("memory: image %lx-%lx, pool %lx-%lx (%lu MiB)", regions[0].start, regions[0].end,
-		 regions[1].start, regions[1].end, FERRY_POOL_SIZE / MiB);
+		 regions[1].start, regions[1].end, pool.size / MiB);
 	return 0;
 }

@@ -278,6 +278,10 @@ static void decode_exit(const struct vmcb *v, struct vm_exit *e)
 		e->reason = EXIT_HLT;
 		e->insn_len = insn_len(v, 1);
 		break;
+	case SVM_EXIT_PAUSE:
+		e->reason = EXIT_POLL;
+		e->insn_len = insn_len(v, 2); /* F3 90 */
+		break;
 	case SVM_EXIT_VMMCALL:
 		e->reason = EXIT_HYPERCALL;
 		e->insn_len = insn_len(v, 3);
@@ -407,6 +411,22 @@ static void svm_intr_exiting(struct vcpu *vcpu, bool on)
 	}
 }
 
+/* SVM has no timer that stops the guest without taking its interrupts
+ * (the client role leaves them to the guest): a spinning guest is caught
+ * at its PAUSE instead, every 64th with the pause filter, each one
+ * without it (QEMU's TCG). */
+static void svm_poll_exits(struct vcpu *vcpu, bool on)
+{
+	struct svm_vcpu *sv = vcpu->arch;
+	struct vmcb *v = sv->vmcb;
+	if (on) {
+		v->ctl.intercept_misc1 |= SVM_INTERCEPT_PAUSE;
+		v->ctl.pause_filter_count = svm.features & CPUID_SVM_EDX_PAUSE_FILTER ? 64 : 0;
+	} else {
+		v->ctl.intercept_misc1 &= ~(u32)SVM_INTERCEPT_PAUSE;
+	}
+}
+
 static void svm_flush_nested_tlb(struct vcpu *vcpu)
 {
 	((struct svm_vcpu *)vcpu->arch)->vmcb->ctl.tlb_control = SVM_TLB_FLUSH_ALL;
@@ -436,6 +456,7 @@ const struct hv_arch svm_arch = {
 	.msr_read = svm_msr_read,
 	.msr_write = svm_msr_write,
 	.intr_exiting = svm_intr_exiting,
+	.poll_exits = svm_poll_exits,
 	.flush_nested_tlb = svm_flush_nested_tlb,
 	.dump = svm_dump,
 };

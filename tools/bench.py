@@ -21,7 +21,9 @@ side by side:
     to the guest beside I/O, exits per request (tools/bench_remote.py);
   - ATA over Ethernet (tools/bench_aoe.py): a ferry client against vblade,
     Linux's initiator against a ferry server, and Linux's initiator against
-    vblade as the reference, on the same emulated link.
+    vblade as the reference, on the same emulated link;
+  - remote virtio-blk with 32 requests in flight against one, from ferry's
+    own guest (tools/bench_deepq.py);
   - crypto: bytes/us of today's HMAC-SHA-256 frame MAC against
     ChaCha20-Poly1305 (lib/ built with ferry's flags,
     tests/bench/crypto_bench.c), on the host and under TCG: qemu-x86_64
@@ -47,6 +49,7 @@ sys.path.insert(0, os.path.join(ROOT, "tests", "emu"))
 import disks  # noqa: E402
 import ferryrun  # noqa: E402
 import bench_linux  # noqa: E402
+import bench_deepq  # noqa: E402
 import bench_remote  # noqa: E402
 import bench_aoe  # noqa: E402
 
@@ -282,6 +285,7 @@ def main():
     print()
     print_crypto(crypto)
     bench_linux.main()
+    bench_deepq.main()
     bench_remote.main()
     print()
     bench_aoe.main()

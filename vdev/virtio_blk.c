@@ -177,16 +177,23 @@ static void process_queue(void)
 	signal_completions();
 }
 
-void vblk_poll(void)
+unsigned vblk_poll(void)
 {
 	if (!vb.inflight && !vb.completed)
-		return;
+		return 0;
 	if (vb.inflight && vb.dev->ops->poll)
 		vb.dev->ops->poll(vb.dev);
+	unsigned n = vb.completed;
 	if (active() && vb.q_enabled && vpci_bus_master(&vb.pci))
 		process_queue();
 	else
 		signal_completions();
+	return n;
+}
+
+unsigned vblk_inflight(void)
+{
+	return vb.inflight;
 }
 
 static void notify(u64 val)

@@ -51,8 +51,10 @@ const struct vblk_stats *vblk_get_stats(void);
 /* Takes the completions of requests in flight (the back end's poll) and
  * returns them to the driver, then takes more from the queue; one
  * interrupt for all.  Cheap when nothing is in flight: ferry calls it
- * after every exit. */
-void vblk_poll(void);
+ * after every exit.  Returns how many requests went back to the driver. */
+unsigned vblk_poll(void);
+/* Requests the back end holds for the driver now. */
+unsigned vblk_inflight(void);
 
 /* One request from its chain until the driver has it back. */
 struct vblk_slot {

@@ -18,7 +18,7 @@ const char *exit_reason_name(enum exit_reason r)
 		[EXIT_CPUID] = "cpuid", [EXIT_RDMSR] = "rdmsr", [EXIT_WRMSR] = "wrmsr",
 		[EXIT_IO] = "io", [EXIT_HLT] = "hlt", [EXIT_NPF] = "npf",
 		[EXIT_HYPERCALL] = "hypercall", [EXIT_SHUTDOWN] = "shutdown",
-		[EXIT_INTR] = "intr", [EXIT_VIRT_INSN] = "virt-insn",
+		[EXIT_INTR] = "intr", [EXIT_VIRT_INSN] = "virt-insn", [EXIT_POLL] = "poll",
 		[EXIT_ENTRY_FAIL] = "entry-fail", [EXIT_OTHER] = "other",
 	};
 	return r < EXIT_REASON_COUNT ? names[r] : "?";
@@ -160,8 +160,11 @@ void exit_handle(struct vcpu *vcpu, const struct vm_exit *e)
 			break;
 		}
 		/* Interrupts go straight to the guest; treat HLT as a pause and
-		 * let the guest check again. */
+		 * let the guest check again, after on_halt (requests in flight:
+		 * wait for them here, not in an exit per HLT). */
 		r->rip += e->insn_len;
+		if (vm->on_halt)
+			vm->on_halt(vm);
 		break;
 	case EXIT_HYPERCALL:
 		handle_hypercall(vcpu);
@@ -172,6 +175,9 @@ void exit_handle(struct vcpu *vcpu, const struct vm_exit *e)
 			report_stop(vcpu, e, "guest memory access ferry cannot emulate");
 			vm_stop(vm, VM_STOP_FATAL_MEMORY);
 		}
+		break;
+	case EXIT_POLL: /* requests in flight, a guest making no exits: on_exit polls them */
+		r->rip += e->insn_len;
 		break;
 	case EXIT_VIRT_INSN:
 		vm->arch->inject_exception(vcpu, VEC_UD, false, 0);

@@ -32,6 +32,7 @@ enum exit_reason {
 	EXIT_SHUTDOWN,   /* triple fault */
 	EXIT_INTR,       /* physical interrupt while the guest ran */
 	EXIT_VIRT_INSN,  /* the guest tried a virtualization instruction */
+	EXIT_POLL,       /* poll_exits: a PAUSE (insn_len 2), or VMX's preemption timer (0) */
 	EXIT_ENTRY_FAIL, /* the CPU refused to enter the guest */
 	EXIT_OTHER,      /* anything else: reported with its raw code */
 	EXIT_REASON_COUNT
@@ -109,6 +110,9 @@ struct nested_format {
 	u64 addr_mask;                                       /* the address bits of any entry */
 };
 
+/* poll_exits' interval on VMX (microseconds of guest time). */
+#define VCPU_POLL_US 500
+
 struct hv_arch {
 	const char *name; /* e.g. "AMD SVM with NPT" */
 	/* Can this CPU run ferry?  0, or a negative code with one line in why. */
@@ -136,6 +140,13 @@ struct hv_arch {
 	/* Physical interrupts while the guest runs: exit (EXIT_INTR) and let
 	 * ferry take them (true), or leave them to the guest (false, default). */
 	void (*intr_exiting)(struct vcpu *vcpu, bool on);
+	/* While on, a guest that makes no exits of its own still exits soon
+	 * (EXIT_POLL), without ferry taking its interrupts: VMX
+	 * by the preemption timer, about every VCPU_POLL_US of guest time;
+	 * SVM, which has no such timer, on the PAUSE of a spin loop.  The
+	 * client role turns it on while remote requests are in flight.
+	 * Optional (NULL: no such exits). */
+	void (*poll_exits)(struct vcpu *vcpu, bool on);
 	/* After nested mappings changed. */
 	void (*flush_nested_tlb)(struct vcpu *vcpu);
 	/* Prints the back end's view of the guest state (for reports). */

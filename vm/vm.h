@@ -77,6 +77,10 @@ struct vm {
 	/* Called after every exit is handled: devices with requests in flight
 	 * return those that finished (vdev/virtio_blk.c's vblk_poll). */
 	void (*on_exit)(struct vm *vm);
+	/* Called when the guest HLTs with interrupts enabled, before it
+	 * resumes: may poll what is in flight for a while (main/main.c). */
+	void (*on_halt)(struct vm *vm);
+	bool poll_exits_on;  /* arch->poll_exits is on (main/main.c) */
 	int exit_status;    /* what the guest asked to power off with */
 	/* An ACPI sleep request (vm/guest_power.c): the PM1 control values the
 	 * guest wrote with SLP_EN, which ferry writes itself once it stopped. */

@@ -504,20 +504,37 @@ static bool vmx_msr_write(struct vcpu *vcpu, u32 msr, u64 val)
  * with IF clear, external interrupts stop causing exits after the first. */
 #define INTR_WATCHDOG_US 2000
 
+/* The pin controls for intr_exiting and poll_exits: external interrupts
+ * exit with the first; the preemption timer runs with either, every
+ * INTR_WATCHDOG_US for the first, VCPU_POLL_US for the second alone. */
+static void vmx_pin_update(struct vmx_vcpu *xv)
+{
+	u32 pin = vmx.pin_ctl;
+	if (xv->intr_exiting)
+		pin |= PIN_EXT_INTR_EXITING;
+	if ((xv->intr_exiting || xv->poll_exits) && (vmx.pin.may1 & PIN_PREEMPTION_TIMER)) {
+		u64 us = xv->poll_exits ? VCPU_POLL_US : INTR_WATCHDOG_US;
+		u64 ticks = (time_tsc_khz() * us / 1000) >> VMX_MISC_PREEMPTION_SHIFT(vmx.misc);
+		pin |= PIN_PREEMPTION_TIMER;
+		vmcs_write(VMCS_PREEMPTION_TIMER_VALUE, MIN(MAX(ticks, 1), 0xFFFFFFFFu));
+	}
+	vmcs_write(VMCS_PIN_CONTROLS, pin);
+}
+
 static void vmx_intr_exiting(struct vcpu *vcpu, bool on)
 {
 	struct vmx_vcpu *xv = vcpu->arch;
-	u32 pin = vmx.pin_ctl;
 	xv->intr_exiting = on;
-	if (on) {
-		pin |= PIN_EXT_INTR_EXITING;
-		if (vmx.pin.may1 & PIN_PREEMPTION_TIMER) {
-			u64 ticks = (time_tsc_khz() * INTR_WATCHDOG_US / 1000) >> VMX_MISC_PREEMPTION_SHIFT(vmx.misc);
-			pin |= PIN_PREEMPTION_TIMER;
-			vmcs_write(VMCS_PREEMPTION_TIMER_VALUE, MIN(MAX(ticks, 1), 0xFFFFFFFFu));
-		}
-	}
-	vmcs_write(VMCS_PIN_CONTROLS, pin);
+	vmx_pin_update(xv);
+}
+
+static void vmx_poll_exits(struct vcpu *vcpu, bool on)
+{
+	struct vmx_vcpu *xv = vcpu->arch;
+	if (xv->poll_exits == on)
+		return;
+	xv->poll_exits = on;
+	vmx_pin_update(xv);
 }
 
 /* ---- EPT ------------------------------------------------------------------- */
@@ -552,6 +569,7 @@ const struct hv_arch vmx_arch = {
 	.msr_read = vmx_msr_read,
 	.msr_write = vmx_msr_write,
 	.intr_exiting = vmx_intr_exiting,
+	.poll_exits = vmx_poll_exits,
 	.flush_nested_tlb = vmx_ept_flush,
 	.dump = vmx_dump,
 };

@@ -37,6 +37,7 @@ struct vmx_vcpu {
 	void *vmcs;
 	bool launched;          /* VMLAUNCH done: VMRESUME from now on */
 	bool intr_exiting;
+	bool poll_exits;
 	u32 pending_event;      /* VM-entry interruption information, 0 if none */
 	u32 pending_error;
 	u32 pending_insn_len;   /* for software interrupts and exceptions */

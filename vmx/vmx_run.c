@@ -100,7 +100,7 @@ static u8 exit_insn_len(void)
 	return (u8)vmcs_read(VMCS_EXIT_INSN_LEN);
 }
 
-static void decode_exit(u32 reason, struct vm_exit *e)
+static void decode_exit(u32 reason, bool intr_exiting, struct vm_exit *e)
 {
 	u64 qual = vmcs_read(VMCS_EXIT_QUALIFICATION);
 
@@ -150,8 +150,12 @@ static void decode_exit(u32 reason, struct vm_exit *e)
 		e->info2 = vmcs_read(VMCS_GUEST_PHYSICAL_ADDR);
 		break;
 	case VMX_EXIT_EXTERNAL_INTR:
-	case VMX_EXIT_PREEMPTION_TIMER: /* the interrupt watchdog (vmx.c) */
 		e->reason = EXIT_INTR;
+		break;
+	case VMX_EXIT_PREEMPTION_TIMER:
+		/* The interrupt watchdog (vmx.c) when ferry takes interrupts;
+		 * else poll_exits, and ferry must not take the guest's. */
+		e->reason = intr_exiting ? EXIT_INTR : EXIT_POLL;
 		break;
 	case VMX_EXIT_TRIPLE_FAULT:
 		e->reason = EXIT_SHUTDOWN;
@@ -288,7 +292,7 @@ void vmx_run(struct vcpu *vcpu, struct vm_exit *e)
 		}
 		xv->launched = true;
 		vmcs_to_regs(xv, &vcpu->regs);
-		decode_exit(reason, e);
+		decode_exit(reason, xv->intr_exiting, e);
 		requeue_event(xv);
 		if (!handled_here(vcpu, reason, e))
 			return;

@@ -62,5 +62,6 @@
 #define CPUID_SVM_EDX_NRIPS BIT(3)           /* next_rip saved on #VMEXIT */
 #define CPUID_SVM_EDX_FLUSH_BY_ASID BIT(6)
 #define CPUID_SVM_EDX_DECODE_ASSISTS BIT(7)  /* instruction bytes on #NPF */
+#define CPUID_SVM_EDX_PAUSE_FILTER BIT(10)   /* pause_filter_count */
 
 #endif

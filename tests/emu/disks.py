@@ -28,6 +28,38 @@ def splitmix64_bytes(n, seed):
     return bytes(out[:n])
 
 
+def vblk_qd_plan(seed, max_count):
+    """guest/vblk_qd.c's requests: a function next_request(span) giving the
+    next (sector, count), count 1-max_count and the request inside [0,
+    span), drawn from splitmix64(seed) as the guest draws them."""
+    mask = 0xFFFFFFFFFFFFFFFF
+    state = seed & mask
+
+    def nxt():
+        nonlocal state
+        state = (state + 0x9E3779B97F4A7C15) & mask
+        z = state
+        z = ((z ^ (z >> 30)) * 0xBF58476D1CE4E5B9) & mask
+        z = ((z ^ (z >> 27)) * 0x94D049BB133111EB) & mask
+        return z ^ (z >> 31)
+
+    def next_request(span):
+        count = 1 + nxt() % max_count
+        return nxt() % (span - count + 1), count
+    return next_request
+
+
+def vblk_qd_shadow(image, seed, n, span):
+    """What `vblk-qd SEED N SPAN QD` leaves in the first span sectors of
+    image: its writes applied in the order the guest offered them."""
+    next_request = vblk_qd_plan(seed, 64)
+    buf = bytearray(image[:span * 512])
+    for i in range(n):
+        sector, count = next_request(span)
+        buf[sector * 512:(sector + count) * 512] = splitmix64_bytes(count * 512, (seed * 1000003 + i) & 0xFFFFFFFFFFFFFFFF)
+    return bytes(buf)
+
+
 def sha256(data):
     return hashlib.sha256(data).hexdigest()
 

@@ -86,6 +86,27 @@ def bochs_client_qemu_server_files(tmp):
 
 
 @test
+def bochs_client_deep_queue(tmp):
+    """A Bochs client (VMX) whose guest keeps 16 virtio-blk requests in
+    flight and spins for them: the preemption timer makes it exit
+    (poll_exits) without ferry taking its interrupts; the data is the
+    shadow the host computes from the seed, and the image holds it."""
+    path = os.path.join(tmp, "raw.img")
+    data = disks.random_bytes(4 * 1024 * 1024, 4)
+    with open(path, "wb") as f:
+        f.write(data)
+    cmd = "vblk-qd 3 40 2048 16"
+    client, _ = bochsrun.run_pair(path, cmd, bochs="client", timeout=400)
+    assert not client.timed_out, "client timed out:\n" + client.output[-3000:]
+    assert_vmx(client)
+    shadow = disks.vblk_qd_shadow(data, 3, 40, 2048)
+    assert expect_ok(client, cmd) == f"{disks.sha256(shadow)} most=16", client.output[-3000:]
+    with open(path, "rb") as f:
+        assert f.read(2048 * 512) == shadow, "the server's image is not the shadow"
+    assert not client.find(r"PANIC|exception in ferry"), client.output[-3000:]
+
+
+@test
 def qemu_client_bochs_server_files(tmp):
     """A QEMU client (SVM) and a Bochs server (VMX) serving its IDE disk
     from LAPIC timer exits (external-interrupt exiting) while its guest

@@ -29,6 +29,7 @@ TEST(defaults)
 	CHECK_EQ(config.discover_timeout, 60);
 	CHECK_EQ(config.dead_time, 180);
 	CHECK_EQ(config.poll_hz, 1000);
+	CHECK_EQ(config.net_buffers, 16);
 	CHECK_EQ(config.key_len, 0);
 	CHECK_EQ(config_check(), 0);
 }
@@ -93,6 +94,13 @@ TEST(bad_file_lines_are_refused)
 	CHECK_EQ(file("= value\n"), -E_INVAL);
 	reset();
 	CHECK_EQ(file("poll_hz = 5\n"), -E_INVAL);     /* below 10 */
+	reset();
+	CHECK_EQ(file("net_buffers = 0\n"), -E_INVAL); /* 1-128 MiB */
+	reset();
+	CHECK_EQ(file("net_buffers = 129\n"), -E_INVAL);
+	reset();
+	CHECK_EQ(file("net_buffers = 64\n"), 0);
+	CHECK_EQ(config.net_buffers, 64);
 	reset();
 	CHECK_EQ(file("poll_hz = 12abc\n"), -E_INVAL);
 	reset();

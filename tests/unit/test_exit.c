@@ -105,6 +105,43 @@ TEST(hlt_interrupts_on_resumes)
 	CHECK_EQ(r->rip, START_RIP + 1);
 }
 
+static unsigned halts;
+static void count_halt(struct vm *v)
+{
+	(void)v;
+	halts++;
+}
+
+TEST(hlt_with_on_halt_polls_first)
+{
+	/* HLT with interrupts on runs on_halt (requests in flight are polled
+	 * there) and resumes after the HLT; with interrupts off it stops
+	 * without. */
+	setup();
+	halts = 0;
+	vm.on_halt = count_halt;
+	r->rflags = 0x2 | RFLAGS_IF;
+	run_exit(EXIT_HLT, 1);
+	CHECK(!vm_stopped(&vm));
+	CHECK_EQ(halts, 1);
+	CHECK_EQ(r->rip, START_RIP + 1);
+	r->rflags = 0x2;
+	run_exit(EXIT_HLT, 1);
+	CHECK_EQ(vm.stop, VM_STOP_HALTED);
+	CHECK_EQ(halts, 1);
+	vm.on_halt = NULL;
+}
+
+TEST(pause_exit_resumes_after_the_pause)
+{
+	setup();
+	run_exit(EXIT_POLL, 2);
+	CHECK(!vm_stopped(&vm));
+	CHECK_EQ(r->rip, START_RIP + 2);
+	CHECK_EQ(vcpu->stats.by_reason[EXIT_POLL], 1);
+	CHECK(!strcmp(exit_reason_name(EXIT_POLL), "poll"));
+}
+
 TEST(hypercall_power_off)
 {
 	setup();
@@ -345,6 +382,8 @@ int main(void)
 	RUN(fresh_vm_runs);
 	RUN(hlt_interrupts_off_stops);
 	RUN(hlt_interrupts_on_resumes);
+	RUN(hlt_with_on_halt_polls_first);
+	RUN(pause_exit_resumes_after_the_pause);
 	RUN(hypercall_power_off);
 	RUN(hypercall_unknown);
 	RUN(io_power_off);

@@ -72,6 +72,9 @@ static struct sim {
 	unsigned down_after_writes;
 	u64 restart_at, restart_session, restart_delay;
 	u64 replay_at; /* the captured server frames go to client 0 again then */
+	u64 drop_tag[4]; /* client frames of these tags are lost (captured when capture_c2s) */
+	unsigned srv_nbufs; /* request buffers of the next server_start (2 unless a test says) */
+	void (*flush_hook)(void); /* called from the RAM disk's flush */
 	/* (key, nonce) pairs sealed on the wire since sim_reset, and each
 	 * key's last counter */
 	u64 sealed, nonce_reuse, ctr_regress, ledger_full;
@@ -286,6 +289,12 @@ static int wire_send(void *ctx, const void *frame, size_t len)
 	if (!pt->server) {
 		if (S.capture_c2s)
 			push(&S.cap_c2s, frame, len, 0);
+		u64 tag = 0;
+		if (len >= 54)
+			memcpy(&tag, (const u8 *)frame + 46, 8);
+		for (unsigned i = 0; tag && i < ARRAY_SIZE(S.drop_tag); i++)
+			if (S.drop_tag[i] == tag)
+				return 0;
 		if (S.drop_c2s_n && type == S.drop_c2s_type) {
 			S.drop_c2s_n--;
 			return 0;
@@ -449,6 +458,8 @@ static int rd_flush(struct blk_dev *d)
 {
 	struct ramdisk *r = d->priv;
 	r->flushes++;
+	if (S.flush_hook)
+		S.flush_hook();
 	return r->fail;
 }
 static const struct blk_ops rd_ops = { .read = rd_read, .write = rd_write, .flush = rd_flush };
@@ -481,7 +492,7 @@ static void sim_reset(u64 seed)
 		if (!srv[i])
 			srv[i] = malloc(sizeof(struct net_server));
 		if (!srvbuf[i])
-			srvbuf[i] = aligned_alloc(4096, 2 * NET_MAX_REQ_BYTES);
+			srvbuf[i] = aligned_alloc(4096, 64 * NET_MAX_REQ_BYTES);
 	}
 	for (unsigned i = 0; i < MAX_CLI; i++) {
 		if (!S.to_cli[i].p)
@@ -508,6 +519,9 @@ static void sim_reset(u64 seed)
 	S.flood = false;
 	S.down_after_writes = 0;
 	S.restart_at = S.restart_session = S.restart_delay = S.replay_at = 0;
+	memset(S.drop_tag, 0, sizeof(S.drop_tag));
+	S.srv_nbufs = 2;
+	S.flush_hook = NULL;
 	ledger_reset();
 	disk_init(0, 8192, 512, 65535, "RAM DISK A");
 	disk_init(1, 4096, 512, 65535, "RAM DISK B");
@@ -526,7 +540,7 @@ static int server_start(unsigned i, u64 session, bool ro, const char *key)
 {
 	struct net_server_cfg cfg = { .key = key, .key_len = strlen(key), .session = session,
 				      .dev = &disk[i].dev, .read_only = ro, .clients = srv_clients[i],
-				      .buf = srvbuf[i], .buf_size = 2 * NET_MAX_REQ_BYTES };
+				      .buf = srvbuf[i], .buf_size = S.srv_nbufs * NET_MAX_REQ_BYTES };
 	smac(i, cfg.mac);
 	S.sport[i] = (struct port){ .idx = i, .server = true };
 	struct net_link link = { &S.sport[i], wire_send, srv_recv, clock_now };
@@ -617,7 +631,8 @@ static unsigned make_segs(struct blk_seg *segs, u8 *buf, u32 bytes, unsigned wan
 	want = MAX(1u, MIN(want, (unsigned)BLK_MAX_SEGS));
 	while (off < bytes) {
 		u32 left = bytes - off;
-		u32 len = n + 1 >= want ? left : MIN(left, 4 * (1 + rnd(2 * left / 4 / (want - n) + 1)));
+		u32 pick = n + 1 >= want ? left : 4 * (1 + rnd(2 * left / 4 / (want - n) + 1)); /* MIN evaluates twice */
+		u32 len = MIN(left, pick);
 		segs[n++] = (struct blk_seg){ (hpa_t)(uintptr_t)(buf + off), len };
 		off += len;
 	}
@@ -2028,6 +2043,348 @@ TEST(encode_refuses_a_counter_that_does_not_rise)
 	CHECK(wire_clean());
 }
 
+/* ---- Many requests in flight (submit and poll) ------------------------------- */
+
+#define AQ NET_DEPTH
+#define AQ_MAX_SECT 64
+static struct aslot {
+	struct blk_io io;
+	struct blk_seg seg[4];
+	u8 *buf, *expect;
+	bool busy, write, flush;
+	int rc;
+	unsigned seq;
+} aq[AQ];
+static struct {
+	unsigned submitted, done, failed, bad_reads, flushes_done, flush_early;
+	bool is_write[4096], write_done[4096]; /* by seq */
+} A;
+static u8 *a_shadow;
+
+static void a_done(struct blk_io *io, int rc)
+{
+	struct aslot *s = io->ctx;
+	s->busy = false;
+	s->rc = rc;
+	A.done++;
+	if (rc) {
+		A.failed++;
+		return;
+	}
+	if (s->write && s->seq < ARRAY_SIZE(A.write_done))
+		A.write_done[s->seq] = true;
+	if (s->flush) {
+		/* every write submitted before it has completed */
+		A.flushes_done++;
+		for (unsigned k = 0; k < s->seq && k < ARRAY_SIZE(A.write_done); k++)
+			if (A.is_write[k] && !A.write_done[k])
+				A.flush_early++;
+	}
+	if (!s->write && !s->flush && memcmp(s->buf, s->expect, s->io.count * 512))
+		A.bad_reads++;
+}
+
+static void a_reset(void)
+{
+	memset(&A, 0, sizeof(A));
+	for (unsigned i = 0; i < AQ; i++) {
+		if (!aq[i].buf) {
+			aq[i].buf = aligned_alloc(4096, AQ_MAX_SECT * 512);
+			aq[i].expect = malloc(AQ_MAX_SECT * 512);
+		}
+		aq[i].busy = false;
+	}
+	if (!a_shadow)
+		a_shadow = malloc(8192 * 512);
+	memcpy(a_shadow, disk[0].data, 8192 * 512);
+}
+
+static struct aslot *a_free(void)
+{
+	for (unsigned i = 0; i < AQ; i++)
+		if (!aq[i].busy)
+			return &aq[i];
+	return NULL;
+}
+
+/* Submits a read or write of count sectors at lba on client 0: a write's
+ * data goes into the shadow now (overlapping requests run in submission
+ * order), a read expects the shadow as it is now.  0, or submit's code. */
+static int a_submit(bool write, u64 lba, u32 count, u32 seed)
+{
+	struct aslot *s = a_free();
+	if (!s)
+		return -E_NOSPC;
+	u32 bytes = count * 512;
+	*s = (struct aslot){ .buf = s->buf, .expect = s->expect, .busy = true, .write = write, .seq = A.submitted };
+	if (write)
+		fill(s->buf, bytes, seed);
+	else
+		memset(s->buf, 0xA5, bytes);
+	unsigned n = make_segs(s->seg, s->buf, bytes, 1 + rnd(4));
+	s->io = (struct blk_io){ .op = write ? BLK_OP_WRITE : BLK_OP_READ, .lba = lba, .count = count,
+				 .segs = s->seg, .nseg = n, .done = a_done, .ctx = s };
+	int rc = net_client_submit(cli[0], &s->io);
+	if (rc) {
+		s->busy = false;
+		return rc;
+	}
+	if (write)
+		memcpy(a_shadow + lba * 512, s->buf, bytes);
+	else
+		memcpy(s->expect, a_shadow + lba * 512, bytes);
+	if (A.submitted < ARRAY_SIZE(A.is_write))
+		A.is_write[A.submitted] = write;
+	A.submitted++;
+	return 0;
+}
+
+static int a_flush(void)
+{
+	struct aslot *s = a_free();
+	if (!s)
+		return -E_NOSPC;
+	*s = (struct aslot){ .buf = s->buf, .expect = s->expect, .busy = true, .flush = true, .seq = A.submitted };
+	s->io = (struct blk_io){ .op = BLK_OP_FLUSH, .done = a_done, .ctx = s };
+	int rc = net_client_submit(cli[0], &s->io);
+	if (rc) {
+		s->busy = false;
+		return rc;
+	}
+	A.submitted++;
+	return 0;
+}
+
+/* Polls client 0 until nothing is held (bounded). */
+static void a_drain(void)
+{
+	for (u64 end = S.now + 600000000ull; net_client_poll(cli[0]) && S.now < end;)
+		;
+}
+
+static bool a_any_free(void)
+{
+	return a_free() != NULL && cli[0]->held < NET_DEPTH;
+}
+
+/* ops random reads and writes (and a FLUSH every 16), as many in flight
+ * as the client takes, over [0, span) sectors; then everything is checked
+ * against the shadow. */
+static void pipeline_run(u64 seed, unsigned loss, unsigned dup, unsigned corrupt, unsigned ops, u32 span, bool restart)
+{
+	struct net_client_cfg cfg = { .rto_us = 2000, .rto_max_us = 16000, .retries = 20 };
+	sim_reset(seed);
+	S.srv_nbufs = 64;
+	CHECK_EQ(pair(&cfg), 0);
+	a_reset();
+	impair(loss, dup, corrupt, 300);
+	memset(&logged, 0, sizeof(logged));
+	if (restart) {
+		S.down_after_writes = ops / 4;
+		S.restart_delay = 2000000;
+		S.restart_session = 0x5E55105E55100077ull + seed;
+	}
+	unsigned writes = 0;
+	while (A.submitted < ops) {
+		while (A.submitted < ops && a_any_free()) {
+			if (rnd(16) == 0) {
+				CHECK_EQ(a_flush(), 0);
+				continue;
+			}
+			u32 count = rnd(4) == 0 ? 1 + rnd(AQ_MAX_SECT) : 1 + rnd(8);
+			u64 lba = rnd(span - count + 1);
+			bool w = rnd(2);
+			CHECK_EQ(a_submit(w, lba, count, (u32)(seed * 100000 + A.submitted)), 0);
+			writes += w;
+		}
+		net_client_poll(cli[0]);
+	}
+	a_drain();
+	CHECK_EQ(cli[0]->held, 0);
+	CHECK_EQ(A.done, A.submitted);
+	CHECK_EQ(A.failed, 0);
+	CHECK_EQ(A.bad_reads, 0);
+	CHECK_EQ(A.flush_early, 0);
+	CHECK(!memcmp(disk[0].data, a_shadow, 8192 * 512));
+	if (getenv("NET_STATS")) {
+		stats_dump("client", &cli[0]->stats);
+		stats_dump("server", &srv[0]->stats);
+		printf("  wire: %llu frames, simulated %llu ms\n", (unsigned long long)S.frames,
+		       (unsigned long long)(S.now - 1000000) / 1000);
+	}
+	CHECK(cli[0]->stats.inflight_max >= 32);
+	if (!restart)
+		CHECK_EQ(disk[0].writes, writes); /* each exactly once */
+	else
+		CHECK(cli[0]->stats.rebinds >= 1 && srv[0]->cfg.session == S.restart_session);
+	/* one outage for the client, however many requests rode it out */
+	CHECK_EQ(logged.silent, restart ? 1u : 0u);
+	CHECK_EQ(logged.back, restart ? 1u : 0u);
+	CHECK_EQ(logged.dead, 0);
+	CHECK_EQ(disk[0].violations, 0);
+	CHECK(wire_clean());
+}
+
+TEST(pipeline_clean_link) { pipeline_run(41, 0, 0, 0, 600, 8192, false); }
+TEST(pipeline_lossy_link) { pipeline_run(42, 100, 100, 20, 600, 8192, false); }
+TEST(pipeline_overlapping_lossy) { pipeline_run(43, 150, 100, 30, 400, 256, false); }
+TEST(pipeline_restart_mid_run) { pipeline_run(44, 50, 50, 10, 600, 2048, true); }
+
+TEST(pipeline_keeps_the_link_busy)
+{
+	/* 64 reads of 4 KiB in flight on a clean link with 500 us of latency:
+	 * far fewer round trips than requests, and the budget is respected. */
+	sim_reset(45);
+	S.srv_nbufs = 64;
+	CHECK_EQ(pair(NULL), 0);
+	a_reset();
+	S.latency = 500;
+	u64 t0 = S.now;
+	for (unsigned k = 0; k < 64; k++)
+		CHECK_EQ(a_submit(false, k * 100, 8, 0), 0);
+	CHECK_EQ(a_submit(false, 0, 8, 0), -E_NOSPC); /* the queue is full */
+	CHECK(cli[0]->credit <= NET_BURST);
+	a_drain();
+	CHECK_EQ(A.done, 64);
+	CHECK_EQ(A.bad_reads, 0);
+	CHECK_EQ(cli[0]->stats.inflight_max, 64);
+	/* 64 x 3 chunks = 192 frames in budgets of 64: about 3 round trips
+	 * (1 ms each), not 64 */
+	CHECK(S.now - t0 < 10 * 1000);
+	CHECK_EQ(cli[0]->stats.retransmits, 0);
+}
+
+static u8 *flush_expect;
+static unsigned flush_bad, flush_calls;
+static void check_flush(void)
+{
+	flush_calls++;
+	if (memcmp(disk[0].data, flush_expect, 4096 * 512))
+		flush_bad++;
+}
+
+TEST(flush_completes_after_every_earlier_write)
+{
+	/* 48 writes to the first half of the disk, a FLUSH, 15 writes to the
+	 * second half, all in flight together over a lossy link: whenever the
+	 * server's disk flushes, every write before the FLUSH is on it, and
+	 * when the FLUSH completes every one of them has completed. */
+	sim_reset(46);
+	S.srv_nbufs = 64;
+	struct net_client_cfg cfg = { .rto_us = 2000, .rto_max_us = 16000, .retries = 20 };
+	CHECK_EQ(pair(&cfg), 0);
+	a_reset();
+	impair(150, 100, 20, 300);
+	for (unsigned k = 0; k < 48; k++) {
+		u32 count = 1 + rnd(AQ_MAX_SECT);
+		CHECK_EQ(a_submit(true, rnd(4096 - count + 1), count, 4600 + k), 0);
+	}
+	if (!flush_expect)
+		flush_expect = malloc(4096 * 512);
+	memcpy(flush_expect, a_shadow, 4096 * 512);
+	flush_bad = flush_calls = 0;
+	S.flush_hook = check_flush;
+	CHECK_EQ(a_flush(), 0);
+	for (unsigned k = 0; k < 15; k++)
+		CHECK_EQ(a_submit(true, 4096 + rnd(4000), 8, 4700 + k), 0);
+	CHECK(cli[0]->stats.inflight_max == 64);
+	a_drain();
+	CHECK_EQ(A.failed, 0);
+	CHECK_EQ(A.flushes_done, 1);
+	CHECK_EQ(A.flush_early, 0);
+	CHECK(flush_calls >= 1);
+	CHECK_EQ(flush_bad, 0);
+	CHECK(!memcmp(disk[0].data, a_shadow, 8192 * 512));
+	CHECK_EQ(disk[0].writes, 63);
+	CHECK(wire_clean());
+}
+
+TEST(overlapping_writes_land_in_submission_order)
+{
+	/* 60 writes over the same 64 sectors, each of other data, all in
+	 * flight over a link that reorders (jitter) and loses: the disk ends
+	 * as the last write of each sector says, and each write landed once. */
+	sim_reset(47);
+	S.srv_nbufs = 64;
+	struct net_client_cfg cfg = { .rto_us = 2000, .rto_max_us = 16000, .retries = 20 };
+	CHECK_EQ(pair(&cfg), 0);
+	a_reset();
+	impair(200, 100, 0, 2000);
+	for (unsigned k = 0; k < 60; k++) {
+		u32 count = 1 + rnd(64);
+		CHECK_EQ(a_submit(true, 100 + rnd(64 - count + 1), count, 4800 + k), 0);
+	}
+	a_drain();
+	CHECK_EQ(A.failed, 0);
+	CHECK(!memcmp(disk[0].data, a_shadow, 8192 * 512));
+	CHECK_EQ(disk[0].writes, 60);
+	CHECK(wire_clean());
+}
+
+TEST(a_timed_out_write_never_lands_after_a_later_overlapping_one)
+{
+	/* W0 (sectors 500-507) and W1 (64-71) never reach the server and time
+	 * out together; R (a read of 500-507, after W0) is then the oldest
+	 * request, so the floor (tag - live) is R's, below W1.  W2 (64-71,
+	 * after W1) must not go until the floor has passed W1: every one of
+	 * its frames says so.  W1's frames then arrive after all: dropped, the
+	 * disk keeps W2's data. */
+	sim_reset(48);
+	S.srv_nbufs = 64;
+	CHECK_EQ(pair(NULL), 0);
+	a_reset();
+	cli[0]->cfg.retries = 1;
+	cli[0]->cfg.dead_time_us = 1;
+	u64 t0 = cli[0]->next_tag;
+	S.drop_tag[0] = t0;     /* W0 */
+	S.drop_tag[1] = t0 + 2; /* W1 */
+	S.capture_c2s = true;
+	CHECK_EQ(a_submit(true, 500, 8, 1), 0);
+	CHECK_EQ(a_submit(false, 500, 8, 0), 0);
+	CHECK_EQ(a_submit(true, 64, 8, 2), 0);
+	CHECK_EQ(a_submit(true, 64, 8, 3), 0);
+	struct aslot *w2 = &aq[3];
+	CHECK_EQ(w2->io.lba, 64);
+	a_drain();
+	S.capture_c2s = false;
+	CHECK_EQ(aq[0].rc, -E_TIMEDOUT);
+	CHECK_EQ(aq[2].rc, -E_TIMEDOUT);
+	CHECK_EQ(aq[1].rc, 0);
+	CHECK_EQ(w2->rc, 0);
+	CHECK(!memcmp(disk[0].data + 64 * 512, w2->buf, 8 * 512));
+	/* W2's frames carry a floor above W1; W1's are held back */
+	unsigned w2_frames = 0, w1_frames = 0;
+	for (unsigned i = 0; i < S.cap_c2s.n; i++) {
+		struct pkt *p = &S.cap_c2s.p[i];
+		u64 tag;
+		u16 live;
+		memcpy(&tag, p->buf + 46, 8);
+		memcpy(&live, p->buf + 20, 2);
+		if (tag == t0 + 3) {
+			w2_frames++;
+			CHECK(tag - live > t0 + 2);
+		}
+		w1_frames += tag == t0 + 2;
+	}
+	CHECK(w2_frames >= 1 && w1_frames >= 1);
+	/* W1's frames turn up late: the server drops them */
+	struct queue late = { malloc(QCAP * sizeof(struct pkt)), 0 };
+	for (unsigned i = 0; i < S.cap_c2s.n; i++) {
+		u64 tag;
+		memcpy(&tag, S.cap_c2s.p[i].buf + 46, 8);
+		if (tag == t0 + 2)
+			push(&late, S.cap_c2s.p[i].buf, S.cap_c2s.p[i].len, 0);
+	}
+	memset(S.drop_tag, 0, sizeof(S.drop_tag));
+	u64 writes = disk[0].writes, stale = srv[0]->stats.rx_stale;
+	replay_into(&late, &S.to_srv[0]);
+	free(late.p);
+	run_servers();
+	CHECK(srv[0]->stats.rx_stale - stale >= w1_frames);
+	CHECK_EQ(disk[0].writes, writes);
+	CHECK(!memcmp(disk[0].data + 64 * 512, w2->buf, 8 * 512));
+}
+
 int main(void)
 {
 	console_register(&log_sink);
@@ -2073,5 +2430,13 @@ int main(void)
 	RUN(thousands_of_frames_never_reuse_a_nonce);
 	RUN(sealed_frames_are_useless_elsewhere);
 	RUN(encode_refuses_a_counter_that_does_not_rise);
+	RUN(pipeline_clean_link);
+	RUN(pipeline_lossy_link);
+	RUN(pipeline_overlapping_lossy);
+	RUN(pipeline_restart_mid_run);
+	RUN(pipeline_keeps_the_link_busy);
+	RUN(flush_completes_after_every_earlier_write);
+	RUN(overlapping_writes_land_in_submission_order);
+	RUN(a_timed_out_write_never_lands_after_a_later_overlapping_one);
 	return CHECK_SUMMARY();
 }

@@ -59,7 +59,7 @@ test_aoe_client_SRCS = tests/unit/test_aoe_client.c net/aoe_client.c net/aoe_tar
 	vm/gmem.c lib/fmt.c lib/string.c
 
 UNIT_TESTS += test_net
-test_net_SRCS = tests/unit/test_net.c net/client.c net/client_req.c net/server.c net/disk_rw.c net/server_bind.c net/proto.c \
+test_net_SRCS = tests/unit/test_net.c net/client.c net/client_req.c net/client_xfer.c net/server.c net/disk_rw.c net/server_bind.c net/proto.c \
 	net/keys.c platform/console.c lib/aead.c lib/chacha20.c lib/poly1305.c lib/hkdf.c lib/sha256.c lib/fmt.c lib/string.c lib/err.c
 
 UNIT_TESTS += test_config

@@ -1,0 +1,259 @@
+/* The ferry block protocol, client side: the data of reads and writes
+ * (net/client.h, docs/protocol.md): what each request sends when the
+ * shared budget has room, and what the frames with its tag mean.  The
+ * requests, their order and their clocks are in net/client_req.c. */
+#include "client_int.h"
+#include "platform/mem.h"
+#include "lib/string.h"
+
+/* ---- Data between the frames and the scatter list ----------------------- */
+
+/* Copies len bytes from byte off of the scatter list into buf (a write's
+ * chunk before it is sent). */
+static void seg_read(const struct blk_seg *segs, unsigned nseg, u64 off, u8 *buf, u32 len)
+{
+	for (unsigned i = 0; i < nseg && len; i++) {
+		if (off >= segs[i].len) {
+			off -= segs[i].len;
+			continue;
+		}
+		u32 n = (u32)MIN((u64)segs[i].len - off, (u64)len);
+		memcpy(buf, (const u8 *)phys_to_virt(segs[i].addr) + off, n);
+		buf += n;
+		len -= n;
+		off = 0;
+	}
+}
+
+/* Copies len bytes of buf to byte off of the scatter list (a read's chunk
+ * as it arrives). */
+static void seg_write(const struct blk_seg *segs, unsigned nseg, u64 off, const u8 *buf, u32 len)
+{
+	for (unsigned i = 0; i < nseg && len; i++) {
+		if (off >= segs[i].len) {
+			off -= segs[i].len;
+			continue;
+		}
+		u32 n = (u32)MIN((u64)segs[i].len - off, (u64)len);
+		memcpy((u8 *)phys_to_virt(segs[i].addr) + off, buf, n);
+		buf += n;
+		len -= n;
+		off = 0;
+	}
+}
+
+/* Checks a read or write against the bound disk: 0, or the error that
+ * refuses it. */
+int cl_xfer_check(struct net_client *c, const struct blk_io *io)
+{
+	const struct blk_info *in = &c->blk.info;
+	if (!io->segs || io->nseg == 0 || io->nseg > BLK_MAX_SEGS || io->count == 0 || io->count > in->max_sectors)
+		return -E_INVAL;
+	if (io->lba >= in->sectors || io->count > in->sectors - io->lba)
+		return -E_RANGE;
+	u64 total = 0;
+	for (unsigned i = 0; i < io->nseg; i++) {
+		if (!io->segs[i].len || !io->segs[i].addr)
+			return -E_INVAL;
+		total += io->segs[i].len;
+	}
+	if (total != (u64)io->count * in->sector_size)
+		return -E_INVAL;
+	if (io->op == BLK_OP_WRITE && in->read_only)
+		return -E_ROFS;
+	return 0;
+}
+
+/* ---- Sending ------------------------------------------------------------------ */
+
+/* The budget left for new frames. */
+static u32 room(const struct net_client *c)
+{
+	return c->credit < c->cfg.burst ? c->cfg.burst - c->credit : 0;
+}
+
+/* Asks for the first chunks not yet received, as many as the budget has
+ * room for (at most `burst`). */
+static void send_read(struct net_client *c, struct net_rq *r, u32 n)
+{
+	struct net_msg m = { .type = NET_T_READ, .tag = r->tag };
+	m.b.read.dev = c->cfg.dev;
+	m.b.read.count = r->count;
+	m.b.read.lba = r->lba;
+	r->pending = 0;
+	for (u32 i = 0; i < r->nchunks && r->pending < n; i++) {
+		if (net_bit(r->have, i))
+			continue;
+		net_bit_set(m.b.read.want, i);
+		r->pending++;
+		r->last_want = i;
+	}
+	memcpy(r->want, m.b.read.want, sizeof(r->want));
+	r->credit += r->pending;
+	c->credit += r->pending;
+	cl_rq_emit(c, r, &m);
+}
+
+static void send_chunk(struct net_client *c, struct net_rq *r, u32 i, bool ack)
+{
+	struct net_msg m = { .type = NET_T_WRITE, .tag = r->tag, .flags = ack ? NET_F_ACK_REQ : 0 };
+	m.b.data.dev = c->cfg.dev;
+	m.b.data.chunk = (u16)i;
+	m.b.data.count = r->count;
+	m.b.data.lba = r->lba;
+	m.data_len = net_chunk_len(r->bytes, i);
+	seg_read(r->segs, r->nseg, (u64)i * NET_CHUNK, c->chunk, m.data_len);
+	m.data = c->chunk;
+	r->credit++;
+	c->credit++;
+	cl_rq_emit(c, r, &m);
+}
+
+/* Sends up to n chunks the server lacks, asking for an answer on the
+ * last.  A probe (after a timeout or a rebind) is one chunk the server
+ * lacks with ACK_REQ: NEED says what else is missing, STATUS that the
+ * write is done. */
+static void send_write(struct net_client *c, struct net_rq *r, u32 n)
+{
+	u32 sent = 0, prev = r->nchunks;
+	if (r->probe)
+		n = 1;
+	r->probe = false;
+	for (u32 i = 0; i < r->nchunks && sent < n; i++) {
+		if (net_bit(r->have, i))
+			continue;
+		if (prev != r->nchunks)
+			send_chunk(c, r, prev, false);
+		prev = i;
+		sent++;
+	}
+	send_chunk(c, r, prev != r->nchunks ? prev : 0, true);
+}
+
+static void send_simple(struct net_client *c, struct net_rq *r)
+{
+	struct net_msg q = { .type = r->type, .tag = r->tag };
+	q.b.dev.dev = c->cfg.dev;
+	r->credit++;
+	c->credit++;
+	cl_rq_emit(c, r, &q);
+}
+
+/* Sends what r owes the server if the budget has room: true if it did. */
+bool cl_rq_send(struct net_client *c, struct net_rq *r)
+{
+	u32 n = room(c);
+	if (!n)
+		return false;
+	r->send = false;
+	r->sent_seq = ++c->send_seq;
+	if (r->type == NET_T_READ)
+		send_read(c, r, n);
+	else if (r->type == NET_T_WRITE)
+		send_write(c, r, n);
+	else
+		send_simple(c, r);
+	cl_rq_alive(c, r);
+	return true;
+}
+
+/* ---- Receiving ---------------------------------------------------------------- */
+
+static bool data_matches(struct net_client *c, const struct net_rq *r, const struct net_msg *m)
+{
+	const struct net_b_data *d = &m->b.data;
+	return d->dev == c->cfg.dev && d->lba == r->lba && d->count == r->count && d->chunk < r->nchunks &&
+	       m->data_len == net_chunk_len(r->bytes, d->chunk);
+}
+
+void cl_got_read(struct net_client *c, struct net_rq *r, const struct net_msg *m)
+{
+	if (m->type == NET_T_STATUS && m->b.status.status != NET_ST_OK) {
+		c->stats.rx_ok++;
+		cl_rq_finish(c, r, net_status_to_err(m->b.status.status));
+		return;
+	}
+	if (m->type != NET_T_DATA) {
+		c->stats.rx_unexpected++;
+		return;
+	}
+	if (!data_matches(c, r, m)) {
+		c->stats.rx_drop[NET_DROP_MALFORMED]++;
+		return;
+	}
+	c->stats.rx_ok++;
+	u32 i = m->b.data.chunk;
+	if (net_bit(r->have, i)) {
+		c->stats.rx_dup_chunks++;
+		cl_rq_alive(c, r);
+	} else {
+		seg_write(r->segs, r->nseg, (u64)i * NET_CHUNK, m->data, m->data_len);
+		net_bit_set(r->have, i);
+		if (++r->nhave == r->nchunks) {
+			cl_rq_finish(c, r, 0);
+			return;
+		}
+		if (net_bit(r->want, i) && r->pending) {
+			r->pending--;
+			r->credit--;
+			c->credit--;
+		}
+		cl_rq_progress(c, r);
+	}
+	/* This round is complete, or its last chunk came and the others it
+	 * asked for are lost (or late): ask for the next round. */
+	if (!r->pending || ((m->flags & NET_F_LAST) && i == r->last_want)) {
+		cl_rq_release(c, r);
+		r->pending = 0;
+		memset(r->want, 0, sizeof(r->want));
+		r->send = true;
+	}
+}
+
+void cl_got_write(struct net_client *c, struct net_rq *r, const struct net_msg *m)
+{
+	if (m->type == NET_T_STATUS) {
+		c->stats.rx_ok++;
+		cl_rq_finish(c, r, net_status_to_err(m->b.status.status));
+		return;
+	}
+	if (m->type != NET_T_NEED) {
+		c->stats.rx_unexpected++;
+		return;
+	}
+	if (m->b.need.nchunks != r->nchunks) {
+		c->stats.rx_drop[NET_DROP_MALFORMED]++;
+		return;
+	}
+	c->stats.rx_ok++;
+	/* The server's word is the truth, even if it holds fewer chunks than
+	 * before (it may have had to drop the reassembly).  The burst it
+	 * answers is over. */
+	u32 n = net_bits_count(m->b.need.have, r->nchunks);
+	if (n > r->nhave)
+		cl_rq_progress(c, r);
+	else
+		cl_rq_alive(c, r);
+	memcpy(r->have, m->b.need.have, sizeof(r->have));
+	r->nhave = n;
+	cl_rq_release(c, r);
+	r->probe = false;
+	r->send = true;
+}
+
+void cl_got_simple(struct net_client *c, struct net_rq *r, const struct net_msg *m)
+{
+	if (m->type == NET_T_STATUS && (r->type == NET_T_FLUSH || m->b.status.status != NET_ST_OK)) {
+		c->stats.rx_ok++;
+		cl_rq_finish(c, r, net_status_to_err(m->b.status.status));
+		return;
+	}
+	if (m->type == NET_T_DEVINFO && r->type == NET_T_IDENTIFY && m->b.info.dev == c->cfg.dev) {
+		c->stats.rx_ok++;
+		net_devinfo_to_blk(&m->b.info, r->info);
+		cl_rq_finish(c, r, 0);
+		return;
+	}
+	c->stats.rx_unexpected++;
+}
+

@@ -134,6 +134,8 @@ struct net_client {
 	bool done_any;                /* some rq[] is NET_RQ_DONE */
 	struct net_abandoned ab[NET_TAG_SPAN];
 	unsigned nab;
+	u64 fail_log_at;              /* failed requests' log lines: the window's start, lines in it */
+	unsigned fail_logged;
 	struct blk_dev blk;           /* ops below; info from DEVINFO */
 	char name[32];         /* "net:xx:xx:xx:xx:xx:xx" */
 	struct net_stats stats;

@@ -38,6 +38,33 @@ static u64 oldest_tag(struct net_client *c)
 	return ~0ull;
 }
 
+/* A failed request is the guest's I/O error: each one is counted and
+ * named, at most NET_FAIL_LOG_MAX lines per NET_FAIL_LOG_US (a dead
+ * server fails every request held), the rest counted in the next line. */
+#define NET_FAIL_LOG_MAX 8
+#define NET_FAIL_LOG_US (10 * 1000 * 1000)
+static void log_failure(struct net_client *c, const struct net_rq *r, int rc)
+{
+	static const char *const names[] = { [NET_T_READ] = "READ", [NET_T_WRITE] = "WRITE",
+					     [NET_T_FLUSH] = "FLUSH", [NET_T_IDENTIFY] = "IDENTIFY" };
+	const char *what = r->type < ARRAY_SIZE(names) && names[r->type] ? names[r->type] : "request";
+	u64 t = cl_now(c);
+	c->stats.failures++;
+	if (t - c->fail_log_at >= NET_FAIL_LOG_US) {
+		c->fail_log_at = t;
+		c->fail_logged = 0;
+	}
+	if (c->fail_logged++ >= NET_FAIL_LOG_MAX)
+		return;
+	const char *more = c->fail_logged == NET_FAIL_LOG_MAX ? "; further failures in the next 10 s are only counted" : "";
+	if (r->type == NET_T_READ || r->type == NET_T_WRITE)
+		log_err("client: %s of %u sectors at LBA %lu (tag %lu) failed after %lu ms: %s%s", what, r->count,
+			r->lba, r->tag, (t - r->start) / 1000, err_name(rc), more);
+	else
+		log_err("client: %s (tag %lu) failed after %lu ms: %s%s", what, r->tag, (t - r->start) / 1000,
+			err_name(rc), more);
+}
+
 /* The request finished: its frames leave the budget, its callback runs at
  * the end of this poll.  A write given up on may still land from late
  * frames until the server's floor passes it: remembered (rq_blocked). */
@@ -49,7 +76,7 @@ void cl_rq_finish(struct net_client *c, struct net_rq *r, int rc)
 	r->state = NET_RQ_DONE;
 	c->done_any = true;
 	if (rc < 0)
-		c->stats.failures++;
+		log_failure(c, r, rc);
 	if (rc == -E_TIMEDOUT && r->type == NET_T_WRITE && c->nab < ARRAY_SIZE(c->ab))
 		c->ab[c->nab++] = (struct net_abandoned){ r->tag, r->lba, r->count };
 }

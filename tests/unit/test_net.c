@@ -1722,7 +1722,7 @@ TEST(abandoned_write_and_buffer_pressure)
 
 /* What the client logged about its server (platform/console.c). */
 static struct {
-	unsigned silent, back, dead, restarted;
+	unsigned silent, back, dead, restarted, failed;
 	char last[CONSOLE_LINE_MAX];
 } logged;
 
@@ -1741,6 +1741,8 @@ static void log_line(struct console_sink *sink, enum log_level level, const char
 		logged.restarted++;
 	if (strstr(logged.last, "requests fail until"))
 		logged.dead++;
+	if (strstr(logged.last, "failed after"))
+		logged.failed++;
 }
 static struct console_sink log_sink = { .line = log_line };
 
@@ -2345,10 +2347,14 @@ TEST(a_timed_out_write_never_lands_after_a_later_overlapping_one)
 	CHECK_EQ(a_submit(true, 64, 8, 3), 0);
 	struct aslot *w2 = &aq[3];
 	CHECK_EQ(w2->io.lba, 64);
+	unsigned failed = logged.failed;
 	a_drain();
 	S.capture_c2s = false;
 	CHECK_EQ(aq[0].rc, -E_TIMEDOUT);
 	CHECK_EQ(aq[2].rc, -E_TIMEDOUT);
+	/* Each failure is named in the log, and counted. */
+	CHECK(logged.failed - failed >= 2);
+	CHECK(cli[0]->stats.failures >= 2);
 	CHECK_EQ(aq[1].rc, 0);
 	CHECK_EQ(w2->rc, 0);
 	CHECK(!memcmp(disk[0].data + 64 * 512, w2->buf, 8 * 512));

@@ -97,7 +97,7 @@ static bool overlap(u64 a, u32 na, u64 b, u32 nb)
  * not overtake: a FLUSH for every earlier write (its STATUS first, so the
  * FLUSH finds it on the disk); a read or write for an earlier overlapping
  * write, a write for an earlier overlapping read.  And for an abandoned
- * write it overlaps until the floor is above that write: the floor is the
+ * write it overlaps (a FLUSH: any) until the floor is above that write: the floor is the
  * oldest tag still waited for (r's own frames carry it, and the server
  * raises its floor before it applies them).  And its tag must stay within
  * NET_TAG_SPAN of the floor (the server's duplicate cache). */
@@ -117,8 +117,11 @@ static bool rq_blocked(struct net_client *c, unsigned pos, u64 floor)
 		    overlap(r->lba, r->count, e->lba, e->count))
 			return true;
 	}
-	for (unsigned i = 0; rw && i < c->nab; i++)
-		if (c->ab[i].tag >= floor && overlap(r->lba, r->count, c->ab[i].lba, c->ab[i].count))
+	/* A FLUSH waits for every abandoned write, overlapping or not: one
+	 * that landed after it would not be durable when it completes. */
+	for (unsigned i = 0; (rw || r->type == NET_T_FLUSH) && i < c->nab; i++)
+		if (c->ab[i].tag >= floor &&
+		    (r->type == NET_T_FLUSH || overlap(r->lba, r->count, c->ab[i].lba, c->ab[i].count)))
 			return true;
 	return false;
 }

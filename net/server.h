@@ -42,7 +42,7 @@ struct net_server_cfg {
 	 * directly, so in ferry they are host-physical = virtual memory (pool
 	 * pages or .bss).  One per request in flight across all clients lets
 	 * every one proceed without evicting another (main/netrole.c: the
-	 * net_buffers key, 64 by default). */
+	 * net_buffers key, in MiB: 16 by default, 64 buffers). */
 	void *buf;
 	size_t buf_size;
 };

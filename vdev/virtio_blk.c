@@ -76,8 +76,19 @@ static void needs_reset(const char *why)
 	interrupt(vb.msix_config);
 }
 
+/* A reset completes only when the old driver's requests in flight have
+ * finished: until then the back end may still read their write data
+ * from, and put their read data into, the old driver's pages, which the
+ * next driver may be using.  So device_status reads non-zero (the value
+ * before the reset) until then, as the driver must wait for 0 (virtio
+ * 1.2, 4.1.4.3.2), and any other status written meanwhile is ignored. */
+static u8 status_draining;
+static bool draining(void) { return vb.status == 0 && vb.inflight > 0; }
+
 static void reset(void)
 {
+	if (vb.inflight && vb.status)
+		status_draining = vb.status;
 	vb.gen++; /* requests in flight are the old driver's: never returned */
 	vb.completed = 0;
 	vb.status = 0;
@@ -238,7 +249,7 @@ static u64 common_read(u64 off, unsigned size)
 	case VIRTIO_COMMON_GF: return vb.gfselect < 2 ? (u32)(vb.driver_features >> (32 * vb.gfselect)) : 0;
 	case VIRTIO_COMMON_MSIX: return vb.msix_config;
 	case VIRTIO_COMMON_NUMQ: return 1;
-	case VIRTIO_COMMON_STATUS: return vb.status;
+	case VIRTIO_COMMON_STATUS: return draining() ? (status_draining ? status_draining : VIRTIO_STATUS_FAILED) : vb.status;
 	case VIRTIO_COMMON_CFGGEN: return vb.generation;
 	case VIRTIO_COMMON_Q_SELECT: return vb.queue_select;
 	default: return queue_read(off, size);
@@ -305,6 +316,8 @@ static void status_write(u8 v)
 		reset();
 		return;
 	}
+	if (draining())
+		return; /* the reset has not completed: the driver must wait for 0 */
 	if ((v & VIRTIO_STATUS_FEATURES_OK) && !(vb.status & VIRTIO_STATUS_FEATURES_OK)) {
 		bool ok = !(vb.driver_features & ~vb.features) && (vb.driver_features & BIT(VIRTIO_F_VERSION_1));
 		if (!ok) {

@@ -2391,6 +2391,48 @@ TEST(a_timed_out_write_never_lands_after_a_later_overlapping_one)
 	CHECK(!memcmp(disk[0].data + 64 * 512, w2->buf, 8 * 512));
 }
 
+TEST(a_flush_waits_until_no_abandoned_write_can_land)
+{
+	/* W0 (500-507) and W1 (64-71) are lost and time out; R (read 500-507)
+	 * is then the oldest held, so the floor stays R's, below W1.  F (a
+	 * FLUSH after W1) must wait until the floor has passed W1, so that
+	 * W1's late frames, played to the server after F completed, are
+	 * dropped instead of landing after a FLUSH that followed them. */
+	sim_reset(92);
+	S.srv_nbufs = 64;
+	CHECK_EQ(pair(NULL), 0);
+	a_reset();
+	cli[0]->cfg.retries = 1;
+	cli[0]->cfg.dead_time_us = 1;
+	u64 t0 = cli[0]->next_tag;
+	S.drop_tag[0] = t0;     /* W0 */
+	S.drop_tag[1] = t0 + 2; /* W1 */
+	S.capture_c2s = true;
+	CHECK_EQ(a_submit(true, 500, 8, 1), 0);
+	CHECK_EQ(a_submit(false, 500, 8, 0), 0);
+	CHECK_EQ(a_submit(true, 64, 8, 2), 0);
+	CHECK_EQ(a_flush(), 0);
+	a_drain();
+	S.capture_c2s = false;
+	CHECK_EQ(aq[2].rc, -E_TIMEDOUT);
+	CHECK_EQ(aq[3].rc, 0); /* the FLUSH completed */
+	u64 flushes = disk[0].flushes;
+	CHECK(flushes >= 1);
+	struct queue late = { malloc(QCAP * sizeof(struct pkt)), 0 };
+	for (unsigned i = 0; i < S.cap_c2s.n; i++) {
+		u64 tag;
+		memcpy(&tag, S.cap_c2s.p[i].buf + 46, 8);
+		if (tag == t0 + 2)
+			push(&late, S.cap_c2s.p[i].buf, S.cap_c2s.p[i].len, 0);
+	}
+	memset(S.drop_tag, 0, sizeof(S.drop_tag));
+	u64 writes = disk[0].writes;
+	replay_into(&late, &S.to_srv[0]);
+	free(late.p);
+	run_servers();
+	CHECK_EQ(disk[0].writes, writes); /* W1 never lands */
+}
+
 int main(void)
 {
 	console_register(&log_sink);
@@ -2444,5 +2486,6 @@ int main(void)
 	RUN(flush_completes_after_every_earlier_write);
 	RUN(overlapping_writes_land_in_submission_order);
 	RUN(a_timed_out_write_never_lands_after_a_later_overlapping_one);
+	RUN(a_flush_waits_until_no_abandoned_write_can_land);
 	return CHECK_SUMMARY();
 }

@@ -85,7 +85,7 @@ TEST(the_device_starts_no_more_than_the_back_end_takes)
 	CHECK(vblk_get_stats()->inflight_max <= 9);
 }
 
-TEST(a_reset_orphans_what_is_in_flight)
+TEST(a_reset_completes_only_after_what_is_in_flight_finished_and_orphans_it)
 {
 	setup();
 	fake_disk_async(&disk, 64);
@@ -94,13 +94,21 @@ TEST(a_reset_orphans_what_is_in_flight)
 		in_request(i, i, 512); /* status bytes 0xEE until written */
 	kick();
 	CHECK_EQ(disk.nqueued, 3);
-	/* the driver resets and starts over on fresh rings */
-	memset(ram + AVAIL_OFF, 0, 0x1000);
-	memset(ram + USED_OFF, 0, 0x1000);
-	driver_init(linux_features);
+	/* The driver resets.  The reset is not complete while the old
+	 * requests may still touch its pages: status reads non-zero, and the
+	 * driver may not start over (a status it writes is ignored). */
+	common_wr(VIRTIO_COMMON_STATUS, 1, 0);
+	CHECK(status() != 0);
+	common_wr(VIRTIO_COMMON_STATUS, 1, VIRTIO_STATUS_ACKNOWLEDGE);
+	CHECK(status() != 0 && status() != VIRTIO_STATUS_ACKNOWLEDGE);
 	disk.complete_on_poll = true;
 	vblk_poll();
 	CHECK_EQ(disk.nqueued, 0);
+	CHECK_EQ(status(), 0); /* now it is done: the driver starts over on fresh rings */
+	memset(ram + AVAIL_OFF, 0, 0x1000);
+	memset(ram + USED_OFF, 0, 0x1000);
+	driver_init(linux_features);
+	vblk_poll();
 	CHECK_EQ(used_idx(), 0); /* the new driver's ring is untouched */
 	for (unsigned i = 0; i < 3; i++)
 		CHECK_EQ(ram[STATUS_OFF + i], 0xEE);
@@ -158,7 +166,7 @@ int main(void)
 	RUN(requests_finish_in_any_order);
 	RUN(a_write_and_a_flush_in_flight);
 	RUN(the_device_starts_no_more_than_the_back_end_takes);
-	RUN(a_reset_orphans_what_is_in_flight);
+	RUN(a_reset_completes_only_after_what_is_in_flight_finished_and_orphans_it);
 	RUN(parts_finish_out_of_order_and_any_failure_fails_the_request);
 	return CHECK_SUMMARY();
 }

@@ -7,6 +7,7 @@
 #include "platform/console.h"
 #include "platform/mem.h"
 #include "platform/time.h"
+#include "lib/fmt.h"
 #include "lib/string.h"
 #include "x86/cpu.h"
 #include "platform/lapic.h"
@@ -19,6 +20,9 @@ static struct net_link link;
 static struct net_client client;
 static struct net_server server;
 static const struct net_stats *stats;
+/* The export table from ferry.cfg's export lines (or the implicit one)
+ * and the disks main took for them, one each. */
+static struct net_exports exports;
 
 /* Different on every boot: the protocol's replay windows, handshake keys,
  * cookie secret and nonces all rest on it (docs/protocol.md). */
@@ -74,6 +78,7 @@ struct blk_dev *netrole_client_start(struct nic *nic)
 		.name = config.client_name,
 		.session = new_session(nic->mac),
 		.want_server = config.want_server,
+		.dev = config.want_export ? config.export_index : NET_DEV_ANY,
 		.dead_time_us = (u64)config.dead_time * 1000000,
 	};
 	memcpy(cfg.mac, nic->mac, ETH_ALEN);
@@ -85,12 +90,22 @@ struct blk_dev *netrole_client_start(struct nic *nic)
 	}
 	stats = &client.stats;
 
-	log_info("client: \"%s\" looking for a server on %s (up to %u s)", client.ident, nic->name,
-		 config.discover_timeout);
+	char want[24] = "its first export";
+	if (config.want_export)
+		fmt_snprintf(want, sizeof(want), "export %u", config.export_index);
+	log_info("client: \"%s\" looking for a server on %s (up to %u s), for %s", client.ident, nic->name,
+		 config.discover_timeout, want);
 	u64 waited = 0, total = (u64)config.discover_timeout * 1000000;
 	while (waited < total) {
 		u64 slice = MIN(total - waited, 5000000);
-		if (net_client_discover(&client, slice) == 0) {
+		int rc = net_client_discover(&client, slice);
+		if (rc == -E_ACCES) {
+			log_err("client: the server refuses \"%s\" %s: that export's clients= does not list this client; "
+				"the guest gets no disk", client.ident, want);
+			netrole_log_stats();
+			return NULL;
+		}
+		if (rc == 0) {
 			struct blk_dev *d = net_client_blk(&client);
 			log_info("client: importing \"%s\" from %s: %lu sectors of %u bytes (%lu MiB)%s", d->info.model,
 				 d->name, d->info.sectors, d->info.sector_size,
@@ -103,7 +118,11 @@ struct blk_dev *netrole_client_start(struct nic *nic)
 			log_info("client: no server yet after %lu s%s", waited / 1000000,
 				 bad_mac_frames() ? "; some answers failed authentication" : "");
 	}
-	if (client.stats.bind_refused)
+	if (client.refused == NET_ST_TAKEN)
+		log_err("client: %s is not shared and another client writes it: the server refused \"%s\" for %u s; "
+			"the guest gets no disk (the server's log names the writer)", want, client.ident,
+			config.discover_timeout);
+	else if (client.stats.bind_refused)
 		log_err("client: no server took us in %u s: the server has no free client slot (all in use by "
 			"active clients)", config.discover_timeout);
 	else if (bad_mac_frames())
@@ -134,11 +153,23 @@ static void log_refusal(void)
 		[NET_REFUSE_KEY] = "its frame does not authenticate under the key derived for that name (another "
 				   "client's name, or a key not made for this name from this server's key)",
 		[NET_REFUSE_BUSY] = "every client slot is in use by an active client",
+		[NET_REFUSE_DENIED] = "the export's clients= does not list it",
+		[NET_REFUSE_TAKEN] = "the export is not shared and has another writer",
 	};
+	char what[96] = "";
+	if ((r->why == NET_REFUSE_DENIED || r->why == NET_REFUSE_TAKEN) && r->dev < exports.n)
+		fmt_snprintf(what, sizeof(what), " to export %u \"%s\"", r->dev, exports.e[r->dev].name);
+	char holder[64] = "";
+	const struct net_writer *h = &r->holder;
+	if (r->why == NET_REFUSE_TAKEN && h->kind == NET_WRITER_FERRY)
+		fmt_snprintf(holder, sizeof(holder), " (client \"%.32s\")", h->name);
+	else if (r->why == NET_REFUSE_TAKEN && h->kind == NET_WRITER_AOE)
+		fmt_snprintf(holder, sizeof(holder), " (AoE initiator %02x:%02x:%02x:%02x:%02x:%02x)", h->mac[0],
+			     h->mac[1], h->mac[2], h->mac[3], h->mac[4], h->mac[5]);
 	const u8 *m = r->mac;
-	log_warn("server: refused client \"%s\" at %02x:%02x:%02x:%02x:%02x:%02x: %s (%lu refusals so far)", r->name,
-		 m[0], m[1], m[2], m[3], m[4], m[5], r->why < ARRAY_SIZE(why) && why[r->why] ? why[r->why] : "?",
-		 r->count);
+	log_warn("server: refused client \"%s\" at %02x:%02x:%02x:%02x:%02x:%02x%s: %s%s (%lu refusals so far)", r->name,
+		 m[0], m[1], m[2], m[3], m[4], m[5], what, r->why < ARRAY_SIZE(why) && why[r->why] ? why[r->why] : "?",
+		 holder, r->count);
 }
 
 /* Runs at every INTR exit: serve whatever arrived.  Bounded, so the
@@ -156,36 +187,70 @@ static void server_poll(struct vm *vm)
 	}
 	log_version("server");
 	log_refusal();
+	aoe_log_refusals();
 }
 
 static void on_tick(void) {}
 
-int netrole_server_start(struct vm *vm, struct nic *nic, struct blk_dev *disk)
+static void build_exports(struct blk_dev **disks, unsigned n)
 {
-	/* One request buffer per client that may be mid-request; two let a
-	 * second client in without evicting the first. */
-	size_t bufsz = 2 * NET_MAX_REQ_BYTES;
+	exports.n = n;
+	for (unsigned i = 0; i < n; i++) {
+		const struct config_export *c = &config.exports[i];
+		struct net_export *e = &exports.e[i];
+		str_copy(e->name, c->name, sizeof(e->name));
+		e->dev = disks[i];
+		e->read_only = c->read_only;
+		e->shared = c->shared;
+		e->clients = c->clients;
+		e->aoe = c->aoe;
+		e->shelf = c->aoe_shelf;
+		e->slot = c->aoe_slot;
+		e->nallow = c->aoe_nallow;
+		memcpy(e->allow, c->aoe_allow, sizeof(e->allow[0]) * c->aoe_nallow);
+	}
+}
+
+static void log_export(unsigned i)
+{
+	const struct net_export *e = &exports.e[i];
+	const struct blk_dev *d = e->dev;
+	char aoe[24] = "";
+	if (e->aoe)
+		fmt_snprintf(aoe, sizeof(aoe), ", AoE e%u.%u", e->shelf, e->slot);
+	log_info("server: export %u \"%s\": %s (\"%s\", %lu sectors of %u bytes)%s%s%s; clients: %s", i, e->name,
+		 d->name, d->info.model, d->info.sectors, d->info.sector_size, aoe,
+		 e->read_only || d->info.read_only ? ", read-only" : "",
+		 net_export_exclusive(&exports, i) ? ", one writer at a time" : e->read_only ? "" : ", shared",
+		 e->clients && e->clients[0] ? e->clients : "any");
+}
+
+int netrole_server_start(struct vm *vm, struct nic *nic, struct blk_dev **disks, unsigned n)
+{
+	/* One request buffer per client that may be mid-request; one more
+	 * than the exports lets a second client in without evicting. */
+	size_t bufsz = MIN(n + 1, (unsigned)NET_SRV_MAX_BUFS) * NET_MAX_REQ_BYTES;
 	void *buf = page_alloc(bufsz / PAGE_SIZE);
 	if (!buf)
 		return -E_NOMEM;
+	build_exports(disks, n);
 	struct net_server_cfg cfg = {
 		.key = config.key,
 		.key_len = config.key_len,
 		.clients = config.clients,
 		.session = new_session(nic->mac),
-		.dev = disk,
-		.read_only = config.read_only,
+		.exports = &exports,
 		.buf = buf,
 		.buf_size = bufsz,
 	};
 	memcpy(cfg.mac, nic->mac, ETH_ALEN);
 	net_link_nic(&link, nic);
 	int rc;
-	if (config.aoe && (rc = aoe_serve_start(&link, nic, disk)) < 0)
+	if (config.aoe && (rc = aoe_serve_start(&link, nic, &exports)) < 0)
 		return rc;
 	rc = net_server_init(&server, &cfg, &link);
 	if (rc < 0) {
-		log_err("server: cannot export %s: %s", disk->name, err_name(rc));
+		log_err("server: cannot export %s: %s", disks[0]->name, err_name(rc));
 		return rc;
 	}
 	stats = &server.stats;
@@ -199,8 +264,11 @@ int netrole_server_start(struct vm *vm, struct nic *nic, struct blk_dev *disk)
 		log_info("server: clients enrolled: %s", config.clients);
 	else
 		log_info("server: no clients= list: any client whose key derives from this server's key is accepted");
-	log_info("server: exporting %s (\"%s\", %lu sectors of %u bytes%s) on %s, polling at %u Hz", disk->name,
-		 disk->info.model, disk->info.sectors, disk->info.sector_size, config.read_only ? ", read-only" : "",
-		 nic->name, config.poll_hz);
+	for (unsigned i = 0; n > 1 && i < n; i++)
+		log_export(i);
+	log_info("server: exporting %s (\"%s\", %lu sectors of %u bytes%s)%s on %s, polling at %u Hz", disks[0]->name,
+		 disks[0]->info.model, disks[0]->info.sectors, disks[0]->info.sector_size,
+		 exports.e[0].read_only ? ", read-only" : "", n > 1 ? " and the exports above" : "", nic->name,
+		 config.poll_hz);
 	return 0;
 }

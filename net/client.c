@@ -158,14 +158,19 @@ static bool same_disk(const struct blk_info *a, const struct blk_info *b)
 }
 
 /* The answer to our BIND (authentic under the new session's key): a
- * DEVINFO binds us; a STATUS says the server has no slot for us now. */
+ * DEVINFO binds us; a STATUS refuses us: no slot now (BUSY), another
+ * client writes the export (TAKEN), both of which may change, so BIND
+ * again later; or the export is not ours (DENIED), which discovery takes
+ * as final. */
 static int got_bind_answer(struct net_client *c, const struct net_msg *m)
 {
 	struct net_client_hs *hs = &c->hs;
-	if (m->type == NET_T_STATUS && m->b.status.status == NET_ST_BUSY) {
+	u32 st = m->type == NET_T_STATUS ? m->b.status.status : NET_ST_OK;
+	if (st == NET_ST_BUSY || st == NET_ST_TAKEN || st == NET_ST_DENIED) {
 		c->stats.rx_ok++;
 		c->stats.bind_refused++;
-		return RX_HS; /* BIND again later: a slot may have come free */
+		c->refused = st;
+		return RX_HS;
 	}
 	if (m->type != NET_T_DEVINFO || (c->cfg.dev != NET_DEV_ANY && m->b.info.dev != hs->ck.dev)) {
 		c->stats.rx_unexpected++;
@@ -295,12 +300,18 @@ int net_client_discover(struct net_client *c, u64 timeout_us)
 	u64 deadline = t + rto;
 
 	c->bound = false;
+	c->refused = 0;
 	c->hs.phase = NET_HS_IDLE;
 	cl_send_discover(c);
 	for (;;) {
 		struct net_msg m;
-		if (cl_rx(c, &m) == RX_BOUND)
+		int k = cl_rx(c, &m);
+		if (k == RX_BOUND)
 			return 0;
+		if (k == RX_HS && c->refused == NET_ST_DENIED) {
+			c->stats.failures++;
+			return -E_ACCES;
+		}
 		t = cl_now(c);
 		if (t >= end) {
 			c->stats.failures++;

@@ -33,7 +33,8 @@ struct net_client_cfg {
 	u8 mac[ETH_ALEN];    /* the client's own address */
 	bool want_server;    /* accept only server_mac's answer to HELLO */
 	u8 server_mac[ETH_ALEN];
-	u16 dev;             /* device index to use (0) */
+	u16 dev;             /* the export to import (its device index), or NET_DEV_ANY: the
+	                      * first the server lets this client have */
 	u32 rto_us, rto_max_us, retries, rebind_after, burst, req_timeout_us;
 	u64 dead_time_us;
 };
@@ -69,6 +70,7 @@ struct net_client {
 	u64 next_tag;                 /* tags: 1, 2, ... per session, never reused */
 	bool bound;                   /* a server answered BIND */
 	bool changed;                 /* the server now exports another disk: -E_IO until rediscovered */
+	u32 refused;                  /* the last BIND refusal's status (BUSY, DENIED, TAKEN); 0: none */
 	u8 server[ETH_ALEN];
 	u64 ticket;                   /* the server's session for this binding */
 	u64 srv_sess;                 /* the server's boot session (its COOKIE's src_sess) */
@@ -93,7 +95,10 @@ int net_client_init(struct net_client *c, const struct net_client_cfg *cfg, cons
 /* Broadcasts HELLO (unicast to cfg.server_mac when want_server) and binds
  * to the first server exporting cfg.dev that answers (COOKIE, BIND,
  * DEVINFO), retransmitting with backoff, for at most timeout_us.  0 and
- * c->blk.info filled in, or -E_TIMEDOUT. */
+ * c->blk.info filled in; -E_ACCES at once when the server says the export
+ * is not this client's (STATUS DENIED); else -E_TIMEDOUT, c->refused
+ * saying why when the server refused every BIND (BUSY: no slot; TAKEN:
+ * another client writes the export). */
 int net_client_discover(struct net_client *c, u64 timeout_us);
 
 /* The back end for the logical device: c->blk, ops calling the functions

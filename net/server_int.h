@@ -11,6 +11,21 @@ static inline u64 srv_now(struct net_server *s)
 	return s->link.now_us(s->link.ctx);
 }
 
+/* What p's binding is for: its export's DEVINFO and disk. */
+static inline const struct net_b_devinfo *srv_info(const struct net_server *s, const struct net_srv_peer *p)
+{
+	return &s->info[p->dev];
+}
+
+static inline struct blk_dev *srv_dev(const struct net_server *s, const struct net_srv_peer *p)
+{
+	return s->x->e[p->dev].dev;
+}
+
+/* Builds the export table and each export's DEVINFO (net_server_init):
+ * 0, -E_INVAL or -E_NOTSUP. */
+int srv_exports_init(struct net_server *s);
+
 /* Under p's binding: its s2c key, ticket and counter. */
 void srv_send(struct net_server *s, struct net_srv_peer *p, struct net_msg *m);
 void reply_devinfo(struct net_server *s, struct net_srv_peer *p, u64 tag);

@@ -1,0 +1,88 @@
+/* Exports and the decisions about them (net/exports.h).  Pure: the clock
+ * is the caller's, and nothing here touches a disk or the wire. */
+#include "exports.h"
+#include "lib/string.h"
+
+bool net_name_listed(const char *list, const char *name, size_t len)
+{
+	if (!list || !*list)
+		return true;
+	for (const char *p = list;;) {
+		const char *e = p;
+		while (*e && *e != ',')
+			e++;
+		if ((size_t)(e - p) == len && !memcmp(p, name, len))
+			return true;
+		if (!*e)
+			return false;
+		p = e + 1;
+	}
+}
+
+bool net_export_admits(const struct net_exports *x, unsigned i, const char *name, size_t len)
+{
+	return i < x->n && net_name_listed(x->e[i].clients, name, len);
+}
+
+unsigned net_export_default(const struct net_exports *x, const char *name, size_t len)
+{
+	for (unsigned i = 0; i < x->n; i++)
+		if (net_export_admits(x, i, name, len))
+			return i;
+	return 0;
+}
+
+bool net_export_exclusive(const struct net_exports *x, unsigned i)
+{
+	if (i >= x->n)
+		return false;
+	const struct net_export *e = &x->e[i];
+	return !e->shared && !e->read_only && !(e->dev && e->dev->info.read_only);
+}
+
+static bool same_writer(const struct net_writer *a, const struct net_writer *b)
+{
+	if (a->kind != b->kind)
+		return false;
+	if (a->kind == NET_WRITER_FERRY)
+		return !memcmp(a->name, b->name, NET_NAME_MAX);
+	return !memcmp(a->mac, b->mac, ETH_ALEN);
+}
+
+/* Does the recorded writer still hold its export? */
+static bool holds(const struct net_exports *x, unsigned i, const struct net_writer *h, u64 now)
+{
+	switch (h->kind) {
+	case NET_WRITER_FERRY:
+		return !x->ferry_holds || x->ferry_holds(x->ferry_ctx, i, h->name, now);
+	case NET_WRITER_AOE: {
+		u64 lease = x->aoe_lease_us ? x->aoe_lease_us : NET_AOE_LEASE_US;
+		return now >= h->seen_us && now - h->seen_us <= lease;
+	}
+	default:
+		return false;
+	}
+}
+
+int net_export_claim(struct net_exports *x, unsigned i, const struct net_writer *w, u64 now,
+		     struct net_writer *holder)
+{
+	if (!net_export_exclusive(x, i))
+		return 0;
+	struct net_writer *h = &x->e[i].writer;
+	if (h->kind != NET_WRITER_NONE && !same_writer(h, w) && holds(x, i, h, now)) {
+		x->refused++;
+		if (holder)
+			*holder = *h;
+		return -E_EXIST;
+	}
+	*h = *w;
+	h->seen_us = now;
+	return 0;
+}
+
+void net_export_release(struct net_exports *x, unsigned i, const struct net_writer *w)
+{
+	if (i < x->n && same_writer(&x->e[i].writer, w))
+		memset(&x->e[i].writer, 0, sizeof(x->e[i].writer));
+}

@@ -2028,6 +2028,149 @@ TEST(encode_refuses_a_counter_that_does_not_rise)
 	CHECK(wire_clean());
 }
 
+/* ---- Several exports (net/exports.h) ------------------------------------------ */
+
+static struct net_exports xt;
+
+/* Server 0 exporting both RAM disks: export 0 disk A, export 1 disk B. */
+static int server_start_exports(const char *clients0, const char *clients1, bool shared, u64 evict_us)
+{
+	xt = (struct net_exports){ .n = 2 };
+	xt.e[0] = (struct net_export){ .name = "a", .dev = &disk[0].dev, .clients = clients0, .shared = shared };
+	xt.e[1] = (struct net_export){ .name = "b", .dev = &disk[1].dev, .clients = clients1, .shared = shared };
+	struct net_server_cfg cfg = { .key = KEY, .key_len = strlen(KEY), .session = 0x5E5E, .exports = &xt,
+				      .evict_idle_us = evict_us, .buf = srvbuf[0], .buf_size = 2 * NET_MAX_REQ_BYTES };
+	smac(0, cfg.mac);
+	S.sport[0] = (struct port){ .idx = 0, .server = true };
+	struct net_link link = { &S.sport[0], wire_send, srv_recv, clock_now };
+	S.to_srv[0].n = 0;
+	int rc = net_server_init(srv[0], &cfg, &link);
+	S.up[0] = rc == 0;
+	return rc;
+}
+
+static int named_client(unsigned i, const char *name, u16 dev)
+{
+	struct net_client_cfg cfg = { .name = name, .dev = dev };
+	return client_start(i, 0xC100 + i, &cfg, KEY);
+}
+
+TEST(two_exports_two_clients)
+{
+	sim_reset(40);
+	CHECK_EQ(server_start_exports("alice", "bob", false, 0), 0);
+	/* Asking for no export in particular, each gets the first that lists it. */
+	CHECK_EQ(named_client(0, "alice", NET_DEV_ANY), 0);
+	CHECK_EQ(named_client(1, "bob", NET_DEV_ANY), 0);
+	CHECK_EQ(net_client_discover(cli[0], 1000000), 0);
+	CHECK_EQ(net_client_discover(cli[1], 1000000), 0);
+	CHECK_EQ(cli[0]->cfg.dev, 0);
+	CHECK_EQ(cli[1]->cfg.dev, 1);
+	CHECK_EQ(net_client_blk(cli[0])->info.sectors, 8192);
+	CHECK_EQ(net_client_blk(cli[1])->info.sectors, 4096);
+	CHECK_STR(net_client_blk(cli[1])->info.model, "RAM DISK B");
+	/* Both write at once, each on its own disk. */
+	fill(bufa, 64 * 512, 1);
+	CHECK_EQ(io(0, true, 100, 64, bufa, 3), 0);
+	fill(bufb, 64 * 512, 2);
+	CHECK_EQ(io(1, true, 100, 64, bufb, 3), 0);
+	CHECK(!memcmp(disk[0].data + 100 * 512, bufa, 64 * 512));
+	CHECK(!memcmp(disk[1].data + 100 * 512, bufb, 64 * 512));
+	u8 *back = aligned_alloc(4096, 64 * 512);
+	CHECK_EQ(io(0, false, 100, 64, back, 2), 0);
+	CHECK(!memcmp(back, bufa, 64 * 512));
+	CHECK_EQ(io(1, false, 100, 64, back, 2), 0);
+	CHECK(!memcmp(back, bufb, 64 * 512));
+	/* A client bound to export 1 that names device 0 in its requests
+	 * reaches nothing of export 0. */
+	unsigned w0 = disk[0].writes, r0 = disk[0].reads;
+	cli[1]->cfg.dev = 0;
+	CHECK_EQ(io(1, true, 0, 8, bufb, 1), -E_NOENT);
+	CHECK_EQ(io(1, false, 0, 8, back, 1), -E_NOENT);
+	CHECK_EQ(disk[0].writes, w0);
+	CHECK_EQ(disk[0].reads, r0);
+	free(back);
+	CHECK(wire_clean());
+}
+
+TEST(an_export_not_listed_for_the_client_is_refused)
+{
+	sim_reset(41);
+	CHECK_EQ(server_start_exports("alice", "bob", false, 0), 0);
+	u8 *before = malloc(8192 * 512);
+	memcpy(before, disk[0].data, 8192 * 512);
+	CHECK_EQ(named_client(1, "bob", 0), 0);
+	u64 t0 = S.now;
+	CHECK_EQ(net_client_discover(cli[1], 30000000), -E_ACCES);
+	CHECK(S.now - t0 < 2000000); /* at once, not after the timeout */
+	CHECK_EQ(cli[1]->refused, NET_ST_DENIED);
+	CHECK_EQ(srv[0]->refused.why, NET_REFUSE_DENIED);
+	CHECK_EQ(srv[0]->refused.dev, 0);
+	CHECK_STR(srv[0]->refused.name, "bob");
+	CHECK_EQ(srv[0]->stats.binds, 0);
+	CHECK_EQ(disk[0].reads + disk[0].writes, 0);
+	CHECK(!memcmp(before, disk[0].data, 8192 * 512));
+	/* A device the server does not have: no answer at all (another
+	 * server may have it). */
+	CHECK_EQ(named_client(2, "carol", 7), 0);
+	CHECK_EQ(net_client_discover(cli[2], 2000000), -E_TIMEDOUT);
+	free(before);
+}
+
+TEST(a_second_writer_of_an_unshared_export_is_refused)
+{
+	sim_reset(42);
+	CHECK_EQ(server_start_exports(NULL, NULL, false, 20000000), 0);
+	CHECK_EQ(named_client(0, "alice", 0), 0);
+	CHECK_EQ(net_client_discover(cli[0], 1000000), 0);
+	CHECK_EQ(named_client(1, "bob", 0), 0);
+	CHECK_EQ(net_client_discover(cli[1], 3000000), -E_TIMEDOUT);
+	CHECK_EQ(cli[1]->refused, NET_ST_TAKEN);
+	CHECK_EQ(srv[0]->refused.why, NET_REFUSE_TAKEN);
+	CHECK_EQ(srv[0]->refused.holder.kind, NET_WRITER_FERRY);
+	CHECK_STR(srv[0]->refused.holder.name, "alice");
+	CHECK_EQ(xt.refused > 0, 1);
+	/* The first writer goes on working. */
+	fill(bufa, 16 * 512, 3);
+	CHECK_EQ(io(0, true, 8, 16, bufa, 1), 0);
+	CHECK(!memcmp(disk[0].data + 8 * 512, bufa, 16 * 512));
+	/* Another export of the same server is bob's to take. */
+	CHECK_EQ(named_client(2, "bob", 1), 0);
+	CHECK_EQ(net_client_discover(cli[2], 1000000), 0);
+	/* The same client rebinding (its reboot) is the same writer. */
+	CHECK_EQ(client_start(0, 0xC1A2, &(struct net_client_cfg){ .name = "alice", .dev = 0 }, KEY), 0);
+	CHECK_EQ(net_client_discover(cli[0], 1000000), 0);
+	/* Once the first writer has been silent past the eviction bound, its
+	 * export is free. */
+	S.now += 21000000;
+	CHECK_EQ(named_client(1, "bob2", 0), 0);
+	CHECK_EQ(net_client_discover(cli[1], 1000000), 0);
+	CHECK_EQ(xt.e[0].writer.kind, NET_WRITER_FERRY);
+	CHECK_STR(xt.e[0].writer.name, "bob2");
+}
+
+TEST(shared_and_read_only_exports_take_several_clients)
+{
+	sim_reset(43);
+	CHECK_EQ(server_start_exports(NULL, NULL, true, 0), 0);
+	CHECK_EQ(named_client(0, "alice", 0), 0);
+	CHECK_EQ(named_client(1, "bob", 0), 0);
+	CHECK_EQ(net_client_discover(cli[0], 1000000), 0);
+	CHECK_EQ(net_client_discover(cli[1], 1000000), 0);
+	fill(bufa, 8 * 512, 4);
+	CHECK_EQ(io(1, true, 0, 8, bufa, 1), 0);
+	CHECK(!memcmp(disk[0].data, bufa, 8 * 512));
+	/* Read-only, unshared: readers are no writers. */
+	sim_reset(44);
+	CHECK_EQ(server_start_exports(NULL, NULL, false, 0), 0);
+	xt.e[1].read_only = true; /* the table is the caller's: the writer rule reads it */
+	CHECK_EQ(named_client(0, "alice", 1), 0);
+	CHECK_EQ(named_client(1, "bob", 1), 0);
+	CHECK_EQ(net_client_discover(cli[0], 1000000), 0);
+	CHECK_EQ(net_client_discover(cli[1], 1000000), 0);
+	CHECK_EQ(srv[0]->stats.binds, 2);
+}
+
 int main(void)
 {
 	console_register(&log_sink);
@@ -2073,5 +2216,9 @@ int main(void)
 	RUN(thousands_of_frames_never_reuse_a_nonce);
 	RUN(sealed_frames_are_useless_elsewhere);
 	RUN(encode_refuses_a_counter_that_does_not_rise);
+	RUN(two_exports_two_clients);
+	RUN(an_export_not_listed_for_the_client_is_refused);
+	RUN(a_second_writer_of_an_unshared_export_is_refused);
+	RUN(shared_and_read_only_exports_take_several_clients);
 	return CHECK_SUMMARY();
 }

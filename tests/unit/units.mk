@@ -62,6 +62,9 @@ UNIT_TESTS += test_net
 test_net_SRCS = tests/unit/test_net.c net/client.c net/client_req.c net/server.c net/disk_rw.c net/server_bind.c net/exports.c net/proto.c \
 	net/keys.c platform/console.c lib/aead.c lib/chacha20.c lib/poly1305.c lib/hkdf.c lib/sha256.c lib/fmt.c lib/string.c lib/err.c
 
+UNIT_TESTS += test_exports
+test_exports_SRCS = tests/unit/test_exports.c net/exports.c lib/string.c
+
 UNIT_TESTS += test_config
 test_config_SRCS = tests/unit/test_config.c platform/config.c platform/config_export.c tests/unit/fake_hv.c lib/string.c lib/fmt.c lib/err.c
 

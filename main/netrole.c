@@ -138,16 +138,21 @@ struct blk_dev *netrole_client_start(struct nic *nic)
 }
 
 /* One line about the last handshake the server refused, at most every
- * 10 s after the first few (anyone on the wire can cause them). */
+ * 10 s after the first few (anyone on the wire can cause them); at once
+ * when another client or reason than the last line's, so one client
+ * retrying does not hide another's refusal. */
 static void log_refusal(void)
 {
 	static u64 reported, last_us;
+	static struct net_refusal last;
 	const struct net_refusal *r = &server.refused;
 	u64 now = time_us();
-	if (r->count == reported || (reported >= 8 && now - last_us < 10000000))
+	bool other = r->why != last.why || r->dev != last.dev || strcmp(r->name, last.name) != 0;
+	if (r->count == reported || (!other && reported >= 8 && now - last_us < 10000000))
 		return;
 	reported = r->count;
 	last_us = now;
+	last = *r;
 	static const char *const why[] = {
 		[NET_REFUSE_UNKNOWN] = "the name is not in clients=",
 		[NET_REFUSE_KEY] = "its frame does not authenticate under the key derived for that name (another "
@@ -179,7 +184,7 @@ static void server_poll(struct vm *vm)
 	(void)vm;
 	static u64 reported_bad;
 	for (unsigned round = 0; round < 16 && net_server_poll(&server); round++)
-		;
+		log_refusal();
 	u64 bad = bad_mac_frames();
 	if (bad != reported_bad && (reported_bad < 8 || bad - reported_bad >= 1000)) {
 		log_warn("server: %lu frames failed authentication so far (a client with another key?)", bad);

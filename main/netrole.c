@@ -107,9 +107,10 @@ struct blk_dev *netrole_client_start(struct nic *nic)
 		}
 		if (rc == 0) {
 			struct blk_dev *d = net_client_blk(&client);
-			log_info("client: importing \"%s\" from %s: %lu sectors of %u bytes (%lu MiB)%s", d->info.model,
-				 d->name, d->info.sectors, d->info.sector_size,
-				 d->info.sectors * d->info.sector_size / MiB, d->info.read_only ? ", read-only" : "");
+			log_info("client: importing \"%s\" from %s: %lu sectors of %u bytes (%lu MiB)%s, export %u",
+				 d->info.model, d->name, d->info.sectors, d->info.sector_size,
+				 d->info.sectors * d->info.sector_size / MiB, d->info.read_only ? ", read-only" : "",
+				 client.cfg.dev);
 			return d;
 		}
 		waited += slice;
@@ -131,8 +132,9 @@ struct blk_dev *netrole_client_start(struct nic *nic)
 			client.ident);
 	else
 		log_err("client: no server answered in %u s: is a server running on this network, and is key= the "
-			"key derived for client \"%s\" from the server's key (tools/ferrykey.py derive)?",
-			config.discover_timeout, client.ident);
+			"key derived for client \"%s\" from the server's key (tools/ferrykey.py derive)?%s",
+			config.discover_timeout, client.ident,
+			config.want_export ? " Does the server have that export (a server without it stays silent)?" : "");
 	netrole_log_stats();
 	return NULL;
 }

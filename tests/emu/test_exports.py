@@ -6,6 +6,7 @@ image and nowhere else, a refused client's export unchanged byte for byte,
 and the log lines on both ends that say who was refused and why."""
 import hashlib
 import os
+import re
 import time
 
 import bochsrun
@@ -110,8 +111,8 @@ def exports_two_clients_on_two_exports_at_once(tmp):
     for run in (a, b):
         assert run.passed(), run.output[-4000:]
     # Each was given its own export, and presents its size and sectors exactly.
-    assert a.find(r"client: importing .* %d sectors of 512 bytes" % (40 * 2048)), a.output[-3000:]
-    assert b.find(r"client: importing .* %d sectors of 4096 bytes" % (64 * 256)), b.output[-3000:]
+    assert a.find(r"client: importing .* %d sectors of 512 bytes .*, export 0$" % (40 * 2048)), a.output[-3000:]
+    assert b.find(r"client: importing .* %d sectors of 4096 bytes .*, export 1$" % (64 * 256)), b.output[-3000:]
     assert s.find(r'server: export 0 "home": virtio0 .*one writer at a time; clients: alice'), s.output[-3000:]
     assert s.find(r'server: export 1 "work": virtio1 .*4096 bytes.*clients: bob'), s.output[-3000:]
     assert expect_ok(a, "sha256 /A.BIN").split()[0] == disks.sha256(files_a["/A.BIN"])
@@ -219,3 +220,60 @@ def exports_config_errors_stop_ferry(tmp):
     assert run.find(r"ferry: error: config: exports a and b both have the AoE address e1.0"), run.output[-3000:]
     run = lone_server(tmp, ["export = a disk=virtio1", "export = b disk=virtio1"])
     assert run.find(r"ferry: error: config: exports a and b both name disk=virtio1"), run.output[-3000:]
+
+
+LINUX_SCRIPT = """#!/bin/sh
+ip link set eth0 up
+i=0
+while [ ! -b /dev/etherd/e1.0 ] && [ $i -lt 60 ]; do
+	echo > /dev/etherd/discover 2>/dev/null
+	sleep 1; i=$((i+1))
+done
+[ -b /dev/etherd/e1.0 ] || { echo "AOE no e1.0"; exit 1; }
+echo "AOE read $(dd if=/dev/etherd/e1.0 bs=64k count=16 iflag=direct 2>/dev/null | sha256sum)"
+dd if=/dev/urandom of=/tmp/r bs=64k count=4 2>/dev/null
+if dd if=/tmp/r of=/dev/etherd/e1.0 bs=64k seek=256 oflag=direct conv=fsync 2>/dev/null; then
+	echo "AOE write ok"
+else
+	echo "AOE write refused"
+fi
+"""
+
+
+@test
+def exports_aoe_initiator_cannot_write_under_a_ferry_writer(tmp):
+    """One writer at a time across the protocols: while alice, a ferry
+    client, holds export home, Linux's AoE initiator reads it (the bytes
+    on the image) but its write fails with EIO and writes nothing; alice
+    goes on."""
+    import linux
+    img = disks.make_fat(os.path.join(tmp, "home.img"), 32, 40, {"/H.BIN": disks.random_bytes(100000, 25)})
+    cfg = ["aoe = on", "export = home disk=virtio0 aoe=e1.0"]
+    initrd = linux.test_initramfs(os.path.join(tmp, "initrd.gz"), LINUX_SCRIPT)
+    alice_cmds = "write /A1.BIN 200000 51; sync; spin 20; write /A2.BIN 100000 52; sync"
+    with Machines(2) as m:
+        srv = m.start(server_cmd(tmp, m.hub, [img.path], cfg))
+        assert srv.wait_for(r"server: exporting", 120), srv.text()[-3000:]
+        alice = m.start(client_cmd(m.hub, 0, "alice", alice_cmds))
+        assert alice.wait_for(r"^spin \d+ ", 300), alice.text()[-3000:]
+        with open(img.path, "rb") as f:
+            before = f.read()
+        lin = m.start(["qemu-system-x86_64", "-machine", "q35", "-accel", "tcg", "-cpu", "qemu64", "-m", "256M",
+                       "-nodefaults", "-display", "none", "-no-reboot", "-serial", "stdio",
+                       "-kernel", os.path.join(linux.DEFAULT_DIR, "vmlinux"), "-initrd", initrd,
+                       "-append", "console=ttyS0 quiet cryptomgr.notests=1"]
+                      + m.hub.qemu_nic(2, NIC, mac=CLIENT_MACS[1]))
+        assert lin.wait_for(r"AOE write (ok|refused)|AOE no", 600), lin.text()[-3000:]
+        with open(img.path, "rb") as f:
+            after_linux = f.read()
+        l = lin.stop()
+        a = wait_end(alice, 600)
+        s = srv.stop()
+    assert re.search(r"^AOE read ([0-9a-f]{64})", l.output, re.M).group(1) == \
+        hashlib.sha256(before[:1 << 20]).hexdigest(), l.output[-3000:]
+    assert re.search(r"^AOE write refused", l.output, re.M), l.output[-3000:]
+    assert after_linux[(16 << 20):(16 << 20) + (256 << 10)] == before[(16 << 20):(16 << 20) + (256 << 10)]
+    assert s.find(r"aoe: e1.0 \(export home\): refused a write from 52:54:00:c1:00:02: the export has another "
+                  r"writer and is not shared"), s.output[-3000:]
+    assert a.passed(), a.output[-3000:]
+    assert img.read("/A2.BIN") == disks.splitmix64_bytes(100000, 52)

@@ -24,18 +24,19 @@ def image_digest(path):
         return hashlib.sha256(f.read()).hexdigest()
 
 
-def server_cmd(tmp, hub, imgs, cfg_lines, server_args="", sector_sizes=(512, 512)):
+def server_cmd(tmp, hub, imgs, cfg_lines, server_args="", sector_sizes=(512, 512), disk_if="virtio"):
     """The server ferry: imgs as virtio0, virtio1 (fixed PCI slots, so the
-    names cannot swap), ferry.cfg holding cfg_lines."""
+    names cannot swap), or as ahci0:port0, ahci0:port1 of q35's AHCI
+    controller; ferry.cfg holding cfg_lines."""
     cfg = os.path.join(tmp, "ferry.cfg")
     with open(cfg, "w") as f:
         f.write("\n".join(cfg_lines) + "\n")
     extra = []
     for i, (img, ss) in enumerate(zip(imgs, sector_sizes)):
         blk = f",logical_block_size={ss},physical_block_size={ss}" if ss != 512 else ""
-        extra += ["-drive", f"file={img},format=raw,if=none,id=x{i}",
-                  "-device", f"virtio-blk-pci,drive=x{i},disable-legacy=on,addr={8 + i:#x},"
-                             f"serial=FERRYEXPORT{i}{blk}"]
+        dev = (f"ide-hd,drive=x{i},bus=ide.{i}" if disk_if == "ahci" else
+               f"virtio-blk-pci,drive=x{i},disable-legacy=on,addr={8 + i:#x},serial=FERRYEXPORT{i}")
+        extra += ["-drive", f"file={img},format=raw,if=none,id=x{i}", "-device", dev + blk]
     extra += hub.qemu_nic(0, NIC, mac=ferryrun.SERVER_MAC)
     return ferryrun.qemu_cmd(guest_cmds="spin 0", config_file=cfg, extra=extra,
                              ferry_args=ferryrun.server_ferry_args(ferryrun.TEST_KEY, NIC, server_args))
@@ -87,22 +88,20 @@ def wait_end(bg, timeout):
     return run
 
 
-@test
-def exports_two_clients_on_two_exports_at_once(tmp):
-    """alice and bob import one export each of one server, at the same
-    time, and each writes and reads its files; the second export has
-    4096-byte sectors, and bob's guest sees exactly that."""
+def two_clients_on_two_exports(tmp, disk_if, names, ss_b, mib_b):
     files_a = {"/A.BIN": disks.random_bytes(300000, 21)}
     files_b = {"/B.BIN": disks.random_bytes(200000, 22)}
     img_a = disks.make_fat(os.path.join(tmp, "a.img"), 32, 40, files_a)
-    img_b = disks.make_fat(os.path.join(tmp, "b.img"), 16, 64, files_b, sector_size=4096)
-    cfg = ["export = home disk=virtio0 clients=alice",
-           "export = work disk=virtio1 clients=bob"]
+    img_b = disks.make_fat(os.path.join(tmp, "b.img"), 16 if ss_b == 4096 else 32, mib_b, files_b,
+                           sector_size=ss_b)
+    cfg = [f"export = home disk={names[0]} clients=alice",
+           f"export = work disk={names[1]} clients=bob"]
     script = lambda me, other, seed: "; ".join([
         "lbd-info", f"sha256 /{me}.BIN", f"write /{me}NEW.BIN 1500000 {seed}", f"cp /{me}.BIN /{me}COPY.BIN",
         "sync", f"sha256 /{me}NEW.BIN", f"sha256 /{me}COPY.BIN", "ls /"])
     with Machines(2) as m:
-        srv = m.start(server_cmd(tmp, m.hub, [img_a.path, img_b.path], cfg, sector_sizes=(512, 4096)))
+        srv = m.start(server_cmd(tmp, m.hub, [img_a.path, img_b.path], cfg, sector_sizes=(512, ss_b),
+                                 disk_if=disk_if))
         assert srv.wait_for(r"server: exporting", 120), srv.text()[-3000:]
         alice = m.start(client_cmd(m.hub, 0, "alice", script("A", "B", 31)))
         bob = m.start(client_cmd(m.hub, 1, "bob", script("B", "A", 32)))
@@ -112,9 +111,10 @@ def exports_two_clients_on_two_exports_at_once(tmp):
         assert run.passed(), run.output[-4000:]
     # Each was given its own export, and presents its size and sectors exactly.
     assert a.find(r"client: importing .* %d sectors of 512 bytes .*, export 0$" % (40 * 2048)), a.output[-3000:]
-    assert b.find(r"client: importing .* %d sectors of 4096 bytes .*, export 1$" % (64 * 256)), b.output[-3000:]
-    assert s.find(r'server: export 0 "home": virtio0 .*one writer at a time; clients: alice'), s.output[-3000:]
-    assert s.find(r'server: export 1 "work": virtio1 .*4096 bytes.*clients: bob'), s.output[-3000:]
+    assert b.find(r"client: importing .* %d sectors of %d bytes .*, export 1$" % (mib_b * (1 << 20) // ss_b, ss_b)), \
+        b.output[-3000:]
+    assert s.find(r'server: export 0 "home": %s .*one writer at a time; clients: alice' % names[0]), s.output[-3000:]
+    assert s.find(r'server: export 1 "work": %s .*%d bytes.*clients: bob' % (names[1], ss_b)), s.output[-3000:]
     assert expect_ok(a, "sha256 /A.BIN").split()[0] == disks.sha256(files_a["/A.BIN"])
     assert expect_ok(b, "sha256 /B.BIN").split()[0] == disks.sha256(files_b["/B.BIN"])
     # On the host: each image holds its client's files and not the other's.
@@ -126,6 +126,20 @@ def exports_two_clients_on_two_exports_at_once(tmp):
     for img in (img_a, img_b):
         ok, out = img.fsck()
         assert ok, out
+
+
+@test
+def exports_two_clients_on_two_exports_at_once(tmp):
+    """alice and bob import one export each of one server, at the same
+    time, and each writes and reads its files; the second export has
+    4096-byte sectors, and bob's guest sees exactly that."""
+    two_clients_on_two_exports(tmp, "virtio", ("virtio0", "virtio1"), 4096, 64)
+
+
+@test
+def exports_two_ports_of_one_ahci_controller(tmp):
+    """The same with two disks on one AHCI controller, one export each."""
+    two_clients_on_two_exports(tmp, "ahci", ("ahci0:port0", "ahci0:port1"), 512, 48)
 
 
 @test

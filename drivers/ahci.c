@@ -1,10 +1,12 @@
 /* AHCI disk driver: the controller.
  *
  * ferry takes the machine's first AHCI controller for itself and executes
- * its guest's block commands on the first ATA disk behind it.  This file
- * takes the controller (BIOS/OS handoff, HBA reset, spin-up and link
- * bring-up) and scans its ports; drivers/ahci_port.c runs the port that
- * has the disk and is the block back end.  Interrupts stay off (GHC.IE =
+ * its guest's block commands on the first ATA disk behind it (or the one
+ * disk= names; a server with several exports takes a port for each, the
+ * controller set up by the first probe).  This file takes the controller
+ * (BIOS/OS handoff, HBA reset, spin-up and link bring-up) and scans its
+ * ports; drivers/ahci_port.c runs each port that has a disk and is its
+ * block back end.  Interrupts stay off (GHC.IE =
  * 0, PxIE = 0): completion is polled.
  *
  * References: AHCI 1.3.1 (sections given in ahci.h and below). */

@@ -80,9 +80,3 @@ int net_export_claim(struct net_exports *x, unsigned i, const struct net_writer 
 	h->seen_us = now;
 	return 0;
 }
-
-void net_export_release(struct net_exports *x, unsigned i, const struct net_writer *w)
-{
-	if (i < x->n && same_writer(&x->e[i].writer, w))
-		memset(&x->e[i].writer, 0, sizeof(x->e[i].writer));
-}

@@ -85,8 +85,4 @@ bool net_export_exclusive(const struct net_exports *x, unsigned i);
 int net_export_claim(struct net_exports *x, unsigned i, const struct net_writer *w, u64 now,
 		     struct net_writer *holder);
 
-/* Forgets export i's writer when it is w (an AoE initiator that released
- * its reservation, a ferry slot reset): the next claim finds it free. */
-void net_export_release(struct net_exports *x, unsigned i, const struct net_writer *w);
-
 #endif

@@ -12,13 +12,13 @@
 #include "link.h"
 #include "platform/blk.h"
 
-#define AOE_TGT_BUFCNT 16    /* requests an initiator may keep outstanding */
+#define AOE_TGT_BUFCNT 64    /* requests an initiator may keep outstanding (Linux: at most 64) */
 #define AOE_TGT_ALLOW_MAX 16 /* MACs in the static allow list */
 #define AOE_TGT_MASK_MAX 16  /* MACs in the MAC mask list */
 #define AOE_TGT_RES_MAX 16   /* MACs in the reserve list */
 #define AOE_TGT_MAX_SECTORS 17 /* per frame: a 9000-byte MTU */
 #define AOE_TGT_FWVER 0x0001
-#define AOE_TGT_PENDING 32     /* write answers held for one flush; requests in a run */
+#define AOE_TGT_PENDING AOE_TGT_BUFCNT /* write answers held for one flush; requests in a run */
 #define AOE_TGT_RUN_SECTORS 128 /* consecutive sectors done as one disk command */
 
 struct aoe_target_cfg {

@@ -18,13 +18,17 @@ side by side:
     wire: the link's ceiling, against which the remote rows are a ratio;
   - Linux on ferry's virtio-blk against plain QEMU's (tools/bench_linux.py);
   - Linux on a ferry client: dd, random reads 32 and 1 deep, the CPU left
-    to the guest beside I/O, exits per request (tools/bench_remote.py).
+    to the guest beside I/O, exits per request (tools/bench_remote.py);
+  - ATA over Ethernet (tools/bench_aoe.py): a ferry client against vblade,
+    Linux's initiator against a ferry server, and Linux's initiator against
+    vblade as the reference, on the same emulated link.
   - crypto: bytes/us of today's HMAC-SHA-256 frame MAC against
     ChaCha20-Poly1305 (lib/ built with ferry's flags,
     tests/bench/crypto_bench.c), on the host and under TCG: qemu-x86_64
     (QEMU's translator without the system emulator's soft MMU), and the
     guest's cryptobench under ferry in QEMU (soft MMU, as ferry runs).
-`tools/bench.py --crypto` runs only the crypto rows, `--disks` only the
+`tools/bench.py --crypto` runs only the crypto rows, `--aoe` only the AoE
+rows, `--disks` only the
 raw device on each disk controller (AHCI, IDE, NVMe, virtio-blk).
 Rates come from the guest's TSC and ferry's calibrated TSC frequency;
 requests and VM exits from the device's COMPLETED register and ferry's exit
@@ -44,6 +48,7 @@ import disks  # noqa: E402
 import ferryrun  # noqa: E402
 import bench_linux  # noqa: E402
 import bench_remote  # noqa: E402
+import bench_aoe  # noqa: E402
 
 FILE_MIB = 32
 RAW_MIB = 32
@@ -201,6 +206,9 @@ def main():
     if "--crypto" in sys.argv[1:]:
         print_crypto(crypto_rows())
         return
+    if "--aoe" in sys.argv[1:]:
+        bench_aoe.main()
+        return
     tmp = os.path.join(ferryrun.BUILD, "bench")
     os.makedirs(tmp, exist_ok=True)
     raw = raw_image(tmp)
@@ -275,6 +283,8 @@ def main():
     print_crypto(crypto)
     bench_linux.main()
     bench_remote.main()
+    print()
+    bench_aoe.main()
 
 
 if __name__ == "__main__":

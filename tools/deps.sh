@@ -36,6 +36,7 @@ declare -A need_files=(
 	[/usr/share/consolefonts/Lat15-Terminus16.psf.gz]=console-setup-linux
 	[/usr/share/bochs/BIOS-bochs-latest]=bochsbios
 	[/usr/share/vgabios/vgabios.bin]=vgabios
+	[/boot/ipxe.lkrn]=ipxe
 	[/usr/lib/python3/dist-packages/cryptography/hazmat/primitives/ciphers/aead.py]=python3-cryptography
 	[/usr/lib/x86_64-linux-gnu/libc.a]=libc6-dev
 )

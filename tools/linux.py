@@ -190,12 +190,38 @@ def initramfs(d, out, script=None):
         f.write(gzip.compress(c.finish(), compresslevel=6, mtime=0))
 
 
+def host_programs(progs):
+    """The host's (Debian's) dynamically linked programs progs with the
+    shared libraries ldd names for them, as test_initramfs's extra
+    ({path: (bytes, mode)}): each program in /usr/sbin, the libraries where
+    the loader looks (/lib/x86_64-linux-gnu, /lib64 for the loader itself)."""
+    out, libs = {}, {}
+    for prog in progs:
+        path = shutil.which(prog, path="/usr/sbin:/usr/bin:/sbin:/bin")
+        if not path:
+            sys.exit(f"linux.py: {prog} is not installed")
+        with open(path, "rb") as f:
+            out[f"usr/sbin/{os.path.basename(path)}"] = (f.read(), 0o755)
+        r = subprocess.run(["ldd", path], capture_output=True, text=True, check=True)
+        for line in r.stdout.splitlines():
+            parts = line.split()
+            lib = parts[2] if len(parts) >= 3 and parts[1] == "=>" else parts[0]
+            if not lib.startswith("/"):
+                continue  # the vDSO
+            where = "lib64" if os.path.basename(lib).startswith("ld-linux") else "lib/x86_64-linux-gnu"
+            libs[f"{where}/{os.path.basename(lib)}"] = lib
+    for name, lib in sorted(libs.items()):
+        with open(lib, "rb") as f:
+            out[name] = (f.read(), 0o755)
+    return out
+
+
 def test_initramfs(out, script, d=DEFAULT_DIR, extra=None):
     """The base initramfs (built once per kernel, DIR/initramfs-base.gz)
     followed by a second archive holding only /ferry/test.sh and the
-    files of extra ({path: (bytes, mode)}): Linux unpacks concatenated
-    archives in order, so a test pays ~1 KB, not the modules' 2 MB, for
-    its script."""
+    files of extra ({path: (bytes, mode)}, their directories made first):
+    Linux unpacks concatenated archives in order, so a test pays ~1 KB,
+    not the modules' 2 MB, for its script."""
     base = os.path.join(d, "initramfs-base.gz")
     kver = fetch(d)
     stamp = base + ".kver"
@@ -206,7 +232,14 @@ def test_initramfs(out, script, d=DEFAULT_DIR, extra=None):
     c = Cpio()
     c.dir("ferry")
     c.file("ferry/test.sh", script.encode(), 0o755)
+    made = {"ferry"}
     for path, (data, mode) in (extra or {}).items():
+        parts = path.split("/")[:-1]
+        for i in range(1, len(parts) + 1):
+            sub = "/".join(parts[:i])
+            if sub not in made:
+                c.dir(sub)
+                made.add(sub)
         c.file(path, data, mode)
     with open(base, "rb") as f, open(out, "wb") as o:
         o.write(f.read())

@@ -19,14 +19,17 @@ DISK_MIB = 8
 READ_AT, WRITE_AT, SPAN = 1, 4, 2  # MiB: Linux reads [1, 3), writes [4, 6)
 APPEND = "console=ttyS0 quiet cryptomgr.notests=1"
 
-SCRIPT = f"""#!/bin/sh
+# The initramfs's script up to the moment e0.0 is there (or a minute gone).
+DISCOVER = """#!/bin/sh
 ip link set eth0 up
 i=0
 while [ ! -b /dev/etherd/e0.0 ] && [ $i -lt 60 ]; do
 	echo > /dev/etherd/discover 2>/dev/null
 	sleep 1; i=$((i+1))
 done
-[ -b /dev/etherd/e0.0 ] || {{ echo "AOE no e0.0"; ls -l /dev/etherd; exit 1; }}
+"""
+
+SCRIPT = DISCOVER + f"""[ -b /dev/etherd/e0.0 ] || {{ echo "AOE no e0.0"; ls -l /dev/etherd; exit 1; }}
 echo "AOE size $(cat /sys/block/etherd!e0.0/size)"
 a=$(cut -d' ' -f1 /proc/uptime)
 echo "AOE read $(dd if=/dev/etherd/e0.0 bs=64k skip={READ_AT * 16} count={SPAN * 16} iflag=direct 2>/dev/null | sha256sum)"
@@ -64,13 +67,13 @@ def tshark_check(pcap, src=ferryrun.SERVER_MAC):
     return len(rows)
 
 
-def run_initiator(tmp, nic, server_args=""):
+def run_initiator(tmp, nic, server_args="", script=SCRIPT, extra=None, disk_mib=DISK_MIB):
     img = os.path.join(tmp, "disk.img")
-    data = os.urandom(DISK_MIB * MIB)
+    data = os.urandom(disk_mib * MIB)
     with open(img, "wb") as f:
         f.write(data)
     pcap = os.path.join(tmp, "aoe.pcap")
-    initrd = linux.test_initramfs(os.path.join(tmp, "initrd.gz"), SCRIPT)
+    initrd = linux.test_initramfs(os.path.join(tmp, "initrd.gz"), script, extra=extra)
     ps, pc = ferryrun.free_udp_ports(2)
     server = ferryrun.Background(ferryrun.qemu_cmd(
         disk=img, guest_cmds="spin 0",
@@ -133,6 +136,77 @@ def aoe_linux_initiator_e1000(tmp):
 def aoe_linux_initiator_virtio(tmp):
     """The same over virtio-net."""
     linux_initiator(tmp, "virtio")
+
+
+# ---- a file system made and checked by Linux ------------------------------------
+
+FS_MIB = 24
+# (name, bytes): files Linux writes on the ext4 it made over AoE.
+FS_FILES = [("d/big.bin", 3 * MIB + 12345), ("d/small.txt", 777), ("top.bin", 256 * 1024)]
+
+FS_SCRIPT = DISCOVER + """[ -b /dev/etherd/e0.0 ] || { echo "AOE no e0.0"; exit 1; }
+D=/dev/etherd/e0.0
+/usr/sbin/mke2fs -q -F -t ext4 -L ferryaoe $D || { echo "AOE mkfs failed"; exit 1; }
+mount -t ext4 $D /mnt || { echo "AOE mount failed"; exit 1; }
+mkdir /mnt/d
+%s
+umount /mnt || echo "AOE umount failed"
+/usr/sbin/e2fsck -f -n $D
+echo "AOE fsck $?"
+mount -t ext4 -o ro $D /mnt || echo "AOE remount failed"
+%s
+umount /mnt
+"""
+
+
+def fs_script():
+    """Each file from /dev/urandom; sha256 when written and again after a
+    remount (the page cache gone with the umount, so read over AoE)."""
+    write = "\n".join(f"head -c {n} /dev/urandom > /mnt/{name}; echo \"AOE wrote {name} "
+                      f"$(sha256sum < /mnt/{name})\"" for name, n in FS_FILES)
+    again = "\n".join(f"echo \"AOE again {name} $(sha256sum < /mnt/{name})\"" for name, _ in FS_FILES)
+    return FS_SCRIPT % (write, again)
+
+
+def linux_filesystem(tmp, nic):
+    extra = linux.host_programs(["mke2fs", "e2fsck"])
+    with open("/etc/mke2fs.conf", "rb") as f:
+        extra["etc/mke2fs.conf"] = (f.read(), 0o644)
+    _, _, c, s, pcap = run_initiator(tmp, nic, script=fs_script(), extra=extra, disk_mib=FS_MIB)
+    out = c.output
+    for bad in ("AOE no e0.0", "AOE mkfs failed", "AOE mount failed", "AOE umount failed", "AOE remount failed"):
+        assert bad not in out, out[-4000:]
+    assert re.search(r"^AOE fsck 0\s*$", out, re.M), "e2fsck in Linux found errors:\n" + out[-4000:]
+    img = os.path.join(tmp, "disk.img")
+    r = subprocess.run(["e2fsck", "-f", "-n", img], capture_output=True, text=True)
+    assert r.returncode == 0, "e2fsck on the host found errors in the image:\n" + r.stdout + r.stderr
+    for name, n in FS_FILES:
+        m = re.search(r"^AOE wrote %s ([0-9a-f]{64})" % re.escape(name), out, re.M)
+        assert m, out[-4000:]
+        assert re.search(r"^AOE again %s %s" % (re.escape(name), m.group(1)), out, re.M), \
+            f"{name} read back after the remount differs:\n" + out[-4000:]
+        dump = os.path.join(tmp, "dump.bin")
+        subprocess.run(["debugfs", "-R", f"dump /{name} {dump}", img], capture_output=True, check=True)
+        with open(dump, "rb") as f:
+            got = f.read()
+        assert len(got) == n and hashlib.sha256(got).hexdigest() == m.group(1), \
+            f"/{name} on the host's image is not what Linux wrote"
+    tshark_check(pcap)
+
+
+@test
+def aoe_linux_filesystem_e1000(tmp):
+    """Linux makes an ext4 on ferry's e0.0 (mke2fs over aoe.ko, e1000),
+    writes files, unmounts, e2fsck in Linux is clean, the files read back
+    after a remount; on the host the image passes e2fsck and holds the
+    same files (debugfs, sha256)."""
+    linux_filesystem(tmp, "e1000")
+
+
+@test
+def aoe_linux_filesystem_virtio(tmp):
+    """The same over virtio-net."""
+    linux_filesystem(tmp, "virtio")
 
 
 # ---- ferry's initiator against Debian's vblade ---------------------------------
@@ -252,3 +326,83 @@ def aoe_on_server_serves_ferry_clients(tmp):
         assert re.search(r"aoe: serving", server.output), server.output[-2000:]
         return client
     file_roundtrip(tmp, 32, "none", 64, run)
+
+
+# ---- iPXE's sanboot aoe: --------------------------------------------------------
+
+IPXE_LKRN = "/boot/ipxe.lkrn"  # Debian's ipxe package
+BOOTSECT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "aoe_bootsect.S")
+TOKEN_LBA = 5000  # the boot sector reads this sector through INT 13h (2.4 MiB in)
+
+
+def boot_sector(tmp, token_lba):
+    """tests/emu/aoe_bootsect.S assembled with the system's gcc and ld into
+    a 512-byte boot sector whose INT 13h read asks for token_lba."""
+    obj, binf = os.path.join(tmp, "bootsect.o"), os.path.join(tmp, "bootsect.bin")
+    subprocess.run(["gcc", "-m32", "-c", "-o", obj, BOOTSECT], check=True)
+    subprocess.run(["ld", "-m", "elf_i386", "-Ttext", "0x7c00", "-e", "_start", "--oformat", "binary",
+                    "-o", binf, obj], check=True)
+    nm = subprocess.run(["nm", obj], capture_output=True, text=True, check=True).stdout
+    off = int(re.search(r"^([0-9a-f]+) T dap_lba$", nm, re.M).group(1), 16)
+    with open(binf, "rb") as f:
+        sect = bytearray(f.read())
+    assert len(sect) == 512 and sect[510:] == b"\x55\xaa", "the boot sector did not assemble to 512 bytes"
+    sect[off:off + 8] = token_lba.to_bytes(8, "little")
+    return bytes(sect)
+
+
+def ipxe_sanboot(tmp, nic):
+    assert os.path.exists(IPXE_LKRN), f"{IPXE_LKRN} is missing (tools/deps.sh: Debian's ipxe)"
+    img = os.path.join(tmp, "disk.img")
+    data = bytearray(os.urandom(DISK_MIB * MIB))
+    token = os.urandom(16).hex().encode()  # 32 printable bytes
+    data[:512] = boot_sector(tmp, TOKEN_LBA)
+    data[TOKEN_LBA * 512:TOKEN_LBA * 512 + len(token)] = token
+    with open(img, "wb") as f:
+        f.write(data)
+    pcap = os.path.join(tmp, "aoe.pcap")
+    ps, pc = ferryrun.free_udp_ports(2)
+    server = ferryrun.Background(ferryrun.qemu_cmd(
+        disk=img, guest_cmds="spin 0",
+        ferry_args=ferryrun.server_ferry_args(ferryrun.TEST_KEY, nic, "aoe=on"),
+        extra=ferryrun.nic_args(nic, ps, pc, mac=ferryrun.SERVER_MAC)))
+    client = None
+    try:
+        assert server.wait_for(r"aoe: serving", 120), server.text()[-3000:]
+        # iPXE's own driver for the NIC; its console is the BIOS screen, the
+        # boot sector's is COM1 (stdio).
+        client = ferryrun.Background(
+            ["qemu-system-x86_64", "-machine", "pc", "-accel", "tcg", "-m", "128M", "-nodefaults",
+             "-display", "none", "-no-reboot", "-serial", "stdio",
+             "-kernel", IPXE_LKRN, "-append", "ifopen net0 && sanboot aoe:e0.0"]
+            + ferryrun.nic_args(nic, pc, ps, pcap=pcap, mac=ferryrun.CLIENT_MAC))
+        booted = client.wait_for(r"FERRY-AOE-BOOT (halt|int13 read failed)", 300)
+        c = client.stop()
+    finally:
+        if client:
+            client.stop()
+        s = server.stop()
+    assert booted, "iPXE did not run the boot sector served by ferry:\n" + c.output[-3000:] + s.output[-2000:]
+    assert "FERRY-AOE-BOOT ran" in c.output, c.output[-3000:]
+    assert "int13 read failed" not in c.output, "INT 13h on the AoE disk failed:\n" + c.output[-3000:]
+    m = re.search(r"FERRY-AOE-BOOT token (\S{32})", c.output)
+    assert m and m.group(1).encode() == token, \
+        f"the boot sector read other bytes than sector {TOKEN_LBA} holds ({token}):\n" + c.output[-3000:]
+    with open(img, "rb") as f:
+        assert f.read() == bytes(data), "iPXE's boot changed the image"
+    assert tshark_check(pcap) >= 3  # Query Config, IDENTIFY, reads
+
+
+@test
+def aoe_ipxe_sanboot_e1000(tmp):
+    """iPXE (Debian's ipxe.lkrn) runs sanboot aoe:e0.0 against a ferry
+    server over e1000: the boot sector on ferry's disk runs, prints on COM1
+    and reads a sector 2.4 MiB in through INT 13h (the hooked AoE disk);
+    the token it prints is the one on the image."""
+    ipxe_sanboot(tmp, "e1000")
+
+
+@test
+def aoe_ipxe_sanboot_virtio(tmp):
+    """The same over virtio-net."""
+    ipxe_sanboot(tmp, "virtio")

@@ -96,15 +96,18 @@ struct blk_dev *netrole_client_start(struct nic *nic)
 	log_info("client: \"%s\" looking for a server on %s (up to %u s), for %s", client.ident, nic->name,
 		 config.discover_timeout, want);
 	u64 waited = 0, total = (u64)config.discover_timeout * 1000000;
+	u32 refused = 0; /* the last refusal of any slice: each discovery starts afresh */
 	while (waited < total) {
 		u64 slice = MIN(total - waited, 5000000);
 		int rc = net_client_discover(&client, slice);
-		if (rc == -E_ACCES) {
-			log_err("client: the server refuses \"%s\" %s: that export's clients= does not list this client; "
-				"the guest gets no disk", client.ident, want);
-			netrole_log_stats();
-			return NULL;
-		}
+		if (client.refused)
+			refused = client.refused;
+		/* Denied by the one server we want: final.  Denied by some
+		 * server while looking for any: another may yet serve us. */
+		if (rc == -E_ACCES)
+			refused = NET_ST_DENIED;
+		if (rc == -E_ACCES && config.want_server)
+			break;
 		if (rc == 0) {
 			struct blk_dev *d = net_client_blk(&client);
 			log_info("client: importing \"%s\" from %s: %lu sectors of %u bytes (%lu MiB)%s, export %u",
@@ -119,11 +122,15 @@ struct blk_dev *netrole_client_start(struct nic *nic)
 			log_info("client: no server yet after %lu s%s", waited / 1000000,
 				 bad_mac_frames() ? "; some answers failed authentication" : "");
 	}
-	if (client.refused == NET_ST_TAKEN)
+	if (refused == NET_ST_DENIED)
+		log_err("client: %s refuses \"%s\" %s: that export's clients= does not list this client; the guest "
+			"gets no disk", config.want_server ? "the server" : "every server that answered", client.ident,
+			want);
+	else if (refused == NET_ST_TAKEN)
 		log_err("client: %s is not shared and another client writes it: the server refused \"%s\" for %u s; "
 			"the guest gets no disk (the server's log names the writer)", want, client.ident,
 			config.discover_timeout);
-	else if (client.stats.bind_refused)
+	else if (refused == NET_ST_BUSY)
 		log_err("client: no server took us in %u s: the server has no free client slot (all in use by "
 			"active clients)", config.discover_timeout);
 	else if (bad_mac_frames())

@@ -23,6 +23,7 @@
 #define NET_REQ_TIMEOUT_US 10000000 /* bound on one request while the server answers */
 #define NET_DEAD_TIME_US 180000000ull /* how long a silent server is waited for */
 #define NET_BIND_TRIES 3          /* BINDs per cookie; then a new HELLO */
+#define NET_CL_DENIED_MAX 8       /* servers that said DENIED, passed over in one discovery */
 
 struct net_client_cfg {
 	const void *key;     /* this client's own key K_c (net/keys.h), NET_CLIENT_KEY_LEN bytes */
@@ -71,6 +72,10 @@ struct net_client {
 	bool bound;                   /* a server answered BIND */
 	bool changed;                 /* the server now exports another disk: -E_IO until rediscovered */
 	u32 refused;                  /* the last BIND refusal's status (BUSY, DENIED, TAKEN); 0: none */
+	/* Discovery without want_server: servers that answered DENIED, whose
+	 * COOKIEs it passes over so that another server may take it. */
+	u8 denied_by[NET_CL_DENIED_MAX][ETH_ALEN];
+	unsigned ndenied;
 	u8 server[ETH_ALEN];
 	u64 ticket;                   /* the server's session for this binding */
 	u64 srv_sess;                 /* the server's boot session (its COOKIE's src_sess) */
@@ -95,10 +100,12 @@ int net_client_init(struct net_client *c, const struct net_client_cfg *cfg, cons
 /* Broadcasts HELLO (unicast to cfg.server_mac when want_server) and binds
  * to the first server exporting cfg.dev that answers (COOKIE, BIND,
  * DEVINFO), retransmitting with backoff, for at most timeout_us.  0 and
- * c->blk.info filled in; -E_ACCES at once when the server says the export
- * is not this client's (STATUS DENIED); else -E_TIMEDOUT, c->refused
- * saying why when the server refused every BIND (BUSY: no slot; TAKEN:
- * another client writes the export). */
+ * c->blk.info filled in.  A server that says the export is not this
+ * client's (STATUS DENIED) ends it at once with -E_ACCES when it is the
+ * one server wanted (want_server); else discovery passes that server over
+ * and goes on, another may serve us, and returns -E_ACCES at the timeout.
+ * Otherwise -E_TIMEDOUT, c->refused saying why when the server refused
+ * every BIND (BUSY: no slot; TAKEN: another client writes the export). */
 int net_client_discover(struct net_client *c, u64 timeout_us);
 
 /* The back end for the logical device: c->blk, ops calling the functions

@@ -64,19 +64,36 @@ static bool holds(const struct net_exports *x, unsigned i, const struct net_writ
 	}
 }
 
-int net_export_claim(struct net_exports *x, unsigned i, const struct net_writer *w, u64 now,
-		     struct net_writer *holder)
+/* The claim of w on export i; over_aoe: an AoE holder yields to w. */
+static int claim(struct net_exports *x, unsigned i, const struct net_writer *w, u64 now, struct net_writer *holder,
+		 bool over_aoe)
 {
 	if (!net_export_exclusive(x, i))
 		return 0;
 	struct net_writer *h = &x->e[i].writer;
+	int rc = 0;
 	if (h->kind != NET_WRITER_NONE && !same_writer(h, w) && holds(x, i, h, now)) {
-		x->refused++;
 		if (holder)
 			*holder = *h;
-		return -E_EXIST;
+		if (!over_aoe || h->kind != NET_WRITER_AOE) {
+			x->refused++;
+			return -E_EXIST;
+		}
+		rc = NET_EXPORT_TOOK_OVER;
 	}
 	*h = *w;
 	h->seen_us = now;
-	return 0;
+	return rc;
+}
+
+int net_export_claim(struct net_exports *x, unsigned i, const struct net_writer *w, u64 now,
+		     struct net_writer *holder)
+{
+	return claim(x, i, w, now, holder, false);
+}
+
+int net_export_take(struct net_exports *x, unsigned i, const struct net_writer *w, u64 now,
+		    struct net_writer *holder)
+{
+	return claim(x, i, w, now, holder, w->kind == NET_WRITER_FERRY);
 }

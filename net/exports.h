@@ -11,7 +11,10 @@
  *  - ferry: a client is its export's writer from the BIND the server
  *    takes for a writable export, as long as its slot stays bound to that
  *    export and it was heard from within the slot eviction bound (the
- *    server's holds callback decides: net/server_bind.c).
+ *    server's holds callback decides: net/server_bind.c).  Each write
+ *    claims again, so a client whose record lapsed and went to another
+ *    gets its writes refused (STATUS TAKEN), not applied.  Its BIND wins
+ *    over an AoE initiator's record (net_export_take).
  *  - AoE has no sessions: an initiator becomes the writer with its first
  *    write and stays it while it writes again within aoe_lease_us of its
  *    last write.  Another's write in that time fails (ATA ABRT); reads are
@@ -84,5 +87,14 @@ bool net_export_exclusive(const struct net_exports *x, unsigned i);
  * read-only export. */
 int net_export_claim(struct net_exports *x, unsigned i, const struct net_writer *w, u64 now,
 		     struct net_writer *holder);
+
+/* A ferry client's BIND: as net_export_claim, except that an AoE
+ * initiator's record yields to it (AoE is unauthenticated: a forged write
+ * per lease would otherwise keep every ferry client out for good).  Then
+ * NET_EXPORT_TOOK_OVER, *holder the initiator whose writes are refused
+ * from now on. */
+#define NET_EXPORT_TOOK_OVER 1
+int net_export_take(struct net_exports *x, unsigned i, const struct net_writer *w, u64 now,
+		    struct net_writer *holder);
 
 #endif

@@ -418,6 +418,7 @@ int net_status_to_err(u32 st)
 	case NET_ST_ROFS: return -E_ROFS;
 	case NET_ST_INVAL: return -E_INVAL;
 	case NET_ST_NODEV: return -E_NOENT;
+	case NET_ST_TAKEN: return -E_EXIST; /* a write: the export has another writer now */
 	default: return -E_IO;
 	}
 }

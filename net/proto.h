@@ -94,7 +94,7 @@ enum net_status {
 	NET_ST_NODEV = 5,  /* no such device index */
 	NET_ST_BUSY = 6,   /* BIND: every client slot is in use by an active client */
 	NET_ST_DENIED = 7, /* BIND: this client may not import that export (its clients=) */
-	NET_ST_TAKEN = 8,  /* BIND: the export is writable, not shared, and another client writes it */
+	NET_ST_TAKEN = 8,  /* BIND, WRITE: the export is writable, not shared, and another client (or AoE initiator) writes it */
 	NET_ST_COUNT,
 };
 

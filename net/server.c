@@ -246,6 +246,8 @@ static void do_write(struct net_server *s, struct net_srv_peer *p, const struct 
 	u32 st = check_extent(s, p, d->dev, d->lba, d->count);
 	if (st == NET_ST_OK && (srv_info(s, p)->flags & NET_DEVINFO_READ_ONLY))
 		st = NET_ST_ROFS;
+	if (st == NET_ST_OK)
+		st = srv_write_allowed(s, p); /* the writer rule, at every write */
 	if (st != NET_ST_OK) {
 		s->stats.rx_ok++;
 		if (ack)

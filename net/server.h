@@ -114,6 +114,16 @@ struct net_refusal {
 	char name[NET_NAME_MAX + 1];  /* printable, '?' for anything else */
 };
 
+/* The last export an authenticated ferry BIND took from an AoE
+ * initiator's writer record (net/exports.h), for the log.  count grows
+ * with each. */
+struct net_takeover {
+	u64 count;
+	u16 dev;
+	struct net_writer from;       /* the AoE initiator */
+	char name[NET_NAME_MAX + 1];  /* the ferry client, printable */
+};
+
 struct net_server {
 	struct net_server_cfg cfg;
 	struct net_link link;
@@ -136,6 +146,7 @@ struct net_server {
 	struct net_srv_buf bufs[NET_SRV_MAX_BUFS];
 	struct net_stats stats;
 	struct net_refusal refused;
+	struct net_takeover took_over;
 	u8 rx[NET_FRAME_MAX], tx[NET_FRAME_MAX];
 };
 

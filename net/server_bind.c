@@ -32,17 +32,23 @@ int srv_clients_check(const char *list)
 	}
 }
 
+/* A name field as the log may print it: '?' for anything not printable. */
+static void printable_name(char out[NET_NAME_MAX + 1], const char *field)
+{
+	for (unsigned i = 0; i < NET_NAME_MAX; i++) {
+		char ch = field[i];
+		out[i] = ch > 0x20 && ch <= 0x7E ? ch : ch ? '?' : '\0';
+	}
+	out[NET_NAME_MAX] = '\0';
+}
+
 static void note_refusal(struct net_server *s, u8 why, const char *name_field)
 {
 	struct net_refusal *r = &s->refused;
 	r->count++;
 	r->why = why;
 	memcpy(r->mac, s->rx + ETH_ALEN, ETH_ALEN);
-	for (unsigned i = 0; i < NET_NAME_MAX; i++) {
-		char ch = name_field[i];
-		r->name[i] = ch > 0x20 && ch <= 0x7E ? ch : ch ? '?' : '\0';
-	}
-	r->name[NET_NAME_MAX] = '\0';
+	printable_name(r->name, name_field);
 }
 
 /* The enrolled client's name length, or 0 (counted, noted). */
@@ -303,9 +309,20 @@ static bool cookie_ok(struct net_server *s, const struct net_hdr *h, const struc
 	return true;
 }
 
+static struct net_writer ferry_writer(const char *name, const u8 *mac)
+{
+	struct net_writer w = { .kind = NET_WRITER_FERRY };
+	memcpy(w.name, name, NET_NAME_MAX);
+	memcpy(w.mac, mac, ETH_ALEN);
+	return w;
+}
+
 /* The export's rules for an authentic BIND: its clients= must list the
  * name, and a writable unshared export must have no other writer.  A
- * client whose BIND is taken becomes the writer (net/exports.h). */
+ * client whose BIND is taken becomes the writer (net/exports.h); an
+ * authenticated BIND wins over an AoE initiator's record (AoE is not
+ * authenticated, so anyone could otherwise keep ferry clients out with a
+ * forged write per lease), which the log says (s->took_over). */
 static bool bind_allowed(struct net_server *s, const struct net_msg *m, size_t nlen, struct net_key *s2c, u64 now)
 {
 	const struct net_b_bind *bb = &m->b.bind;
@@ -313,15 +330,32 @@ static bool bind_allowed(struct net_server *s, const struct net_msg *m, size_t n
 		bind_refuse(s, m, s2c, NET_ST_DENIED, NET_REFUSE_DENIED);
 		return false;
 	}
-	struct net_writer w = { .kind = NET_WRITER_FERRY }, holder;
-	memcpy(w.name, bb->name, NET_NAME_MAX);
-	memcpy(w.mac, m->src, ETH_ALEN);
-	if (net_export_claim(s->x, bb->dev, &w, now, &holder) < 0) {
+	struct net_writer w = ferry_writer(bb->name, m->src), holder;
+	int rc = net_export_take(s->x, bb->dev, &w, now, &holder);
+	if (rc < 0) {
 		bind_refuse(s, m, s2c, NET_ST_TAKEN, NET_REFUSE_TAKEN);
 		s->refused.holder = holder;
 		return false;
 	}
+	if (rc == NET_EXPORT_TOOK_OVER) {
+		struct net_takeover *t = &s->took_over;
+		t->count++;
+		t->dev = bb->dev;
+		t->from = holder;
+		printable_name(t->name, bb->name);
+	}
 	return true;
+}
+
+u32 srv_write_allowed(struct net_server *s, const struct net_srv_peer *p)
+{
+	struct net_writer w = ferry_writer(p->name, p->mac), holder;
+	if (net_export_claim(s->x, p->dev, &w, srv_now(s), &holder) == 0)
+		return NET_ST_OK;
+	note_refusal(s, NET_REFUSE_TAKEN, p->name);
+	s->refused.dev = p->dev;
+	s->refused.holder = holder;
+	return NET_ST_TAKEN;
 }
 
 void srv_bind(struct net_server *s, size_t len, const struct net_hdr *h)

@@ -39,6 +39,12 @@ void srv_bind(struct net_server *s, size_t len, const struct net_hdr *h);
 void srv_retire_prev(struct net_srv_peer *p);
 /* The slot whose current or previous binding has this ticket, or NULL. */
 struct net_srv_peer *peer_by_ticket(struct net_server *s, u64 ticket);
+/* The writer rule at each write (net/exports.h): NET_ST_OK when p is its
+ * export's writer, or may become it now (the one before has lapsed);
+ * NET_ST_TAKEN, noted as a refusal, when another client or an AoE
+ * initiator writes the export since.  So a binding outlives its writer
+ * record only as a reader: its writes are refused and write nothing. */
+u32 srv_write_allowed(struct net_server *s, const struct net_srv_peer *p);
 /* 0, or -E_INVAL when a name in cfg->clients breaks the name rule. */
 int srv_clients_check(const char *list);
 

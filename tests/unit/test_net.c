@@ -2033,12 +2033,17 @@ TEST(encode_refuses_a_counter_that_does_not_rise)
 static struct net_exports xt;
 
 /* Server 0 exporting both RAM disks: export 0 disk A, export 1 disk B. */
-static int server_start_exports(const char *clients0, const char *clients1, bool shared, u64 evict_us)
+static void exports_table(const char *clients0, const char *clients1, bool shared)
 {
 	xt = (struct net_exports){ .n = 2 };
 	xt.e[0] = (struct net_export){ .name = "a", .dev = &disk[0].dev, .clients = clients0, .shared = shared };
 	xt.e[1] = (struct net_export){ .name = "b", .dev = &disk[1].dev, .clients = clients1, .shared = shared };
-	struct net_server_cfg cfg = { .key = KEY, .key_len = strlen(KEY), .session = 0x5E5E, .exports = &xt,
+}
+
+/* Server 0 (boot session session) on the table xt as it stands. */
+static int server_init_exports(u64 session, u64 evict_us)
+{
+	struct net_server_cfg cfg = { .key = KEY, .key_len = strlen(KEY), .session = session, .exports = &xt,
 				      .evict_idle_us = evict_us, .buf = srvbuf[0], .buf_size = 2 * NET_MAX_REQ_BYTES };
 	smac(0, cfg.mac);
 	S.sport[0] = (struct port){ .idx = 0, .server = true };
@@ -2047,6 +2052,12 @@ static int server_start_exports(const char *clients0, const char *clients1, bool
 	int rc = net_server_init(srv[0], &cfg, &link);
 	S.up[0] = rc == 0;
 	return rc;
+}
+
+static int server_start_exports(const char *clients0, const char *clients1, bool shared, u64 evict_us)
+{
+	exports_table(clients0, clients1, shared);
+	return server_init_exports(0x5E5E, evict_us);
 }
 
 static int named_client(unsigned i, const char *name, u16 dev)
@@ -2099,11 +2110,22 @@ TEST(an_export_not_listed_for_the_client_is_refused)
 	CHECK_EQ(server_start_exports("alice", "bob", false, 0), 0);
 	u8 *before = malloc(8192 * 512);
 	memcpy(before, disk[0].data, 8192 * 512);
-	CHECK_EQ(named_client(1, "bob", 0), 0);
+	/* bob pinned to this server: final at once, not after the timeout. */
+	struct net_client_cfg pinned = { .name = "bob", .dev = 0, .want_server = true };
+	smac(0, pinned.server_mac);
+	CHECK_EQ(client_start(1, 0xC101, &pinned, KEY), 0);
 	u64 t0 = S.now;
 	CHECK_EQ(net_client_discover(cli[1], 30000000), -E_ACCES);
-	CHECK(S.now - t0 < 2000000); /* at once, not after the timeout */
+	CHECK(S.now - t0 < 2000000);
 	CHECK_EQ(cli[1]->refused, NET_ST_DENIED);
+	/* Looking for any server: another might serve him, so he asks until
+	 * the timeout and reports the denial then. */
+	CHECK_EQ(named_client(1, "bob", 0), 0);
+	t0 = S.now;
+	CHECK_EQ(net_client_discover(cli[1], 3000000), -E_ACCES);
+	CHECK(S.now - t0 >= 3000000);
+	CHECK_EQ(cli[1]->refused, NET_ST_DENIED);
+	CHECK_EQ(cli[1]->ndenied, 1);
 	CHECK_EQ(srv[0]->refused.why, NET_REFUSE_DENIED);
 	CHECK_EQ(srv[0]->refused.dev, 0);
 	CHECK_STR(srv[0]->refused.name, "bob");
@@ -2147,6 +2169,114 @@ TEST(a_second_writer_of_an_unshared_export_is_refused)
 	CHECK_EQ(net_client_discover(cli[1], 1000000), 0);
 	CHECK_EQ(xt.e[0].writer.kind, NET_WRITER_FERRY);
 	CHECK_STR(xt.e[0].writer.name, "bob2");
+	/* ... and alice, still bound, may only read: her write is refused
+	 * (TAKEN) and changes nothing on the disk. */
+	fill(bufb, 16 * 512, 4);
+	CHECK_EQ(io(1, true, 8, 16, bufb, 1), 0);
+	fill(bufa, 16 * 512, 5);
+	CHECK_EQ(io(0, true, 8, 16, bufa, 1), -E_EXIST);
+	CHECK(!memcmp(disk[0].data + 8 * 512, bufb, 16 * 512));
+	CHECK_EQ(srv[0]->refused.why, NET_REFUSE_TAKEN);
+	CHECK_STR(srv[0]->refused.name, "alice");
+	CHECK_STR(srv[0]->refused.holder.name, "bob2");
+	memset(bufa, 0, 16 * 512);
+	CHECK_EQ(io(0, false, 8, 16, bufa, 1), 0);
+	CHECK(!memcmp(bufa, bufb, 16 * 512));
+}
+
+/* Discovery without a server named: a server whose exports do not list
+ * the client must not hide another on the segment that would serve it. */
+TEST(a_denying_server_does_not_hide_another_that_would_serve)
+{
+	sim_reset(93);
+	CHECK_EQ(server_start_exports("alice", "alice", false, 0), 0);
+	CHECK_EQ(server_start(1, 0x5E2, false, KEY), 0);
+	CHECK_EQ(named_client(0, "carol", NET_DEV_ANY), 0);
+	CHECK_EQ(net_client_discover(cli[0], 3000000), 0);
+	CHECK_EQ(srv[0]->refused.why, NET_REFUSE_DENIED);
+	CHECK_STR(srv[0]->refused.name, "carol");
+	CHECK_STR(net_client_blk(cli[0])->info.model, "RAM DISK B");
+	fill(bufa, 8 * 512, 10);
+	CHECK_EQ(io(0, true, 0, 8, bufa, 1), 0);
+	CHECK(!memcmp(disk[1].data, bufa, 8 * 512));
+	CHECK_EQ(disk[0].writes, 0);
+}
+
+/* A writer idle past the eviction bound (a mounted, quiet file system)
+ * whose record went to another client: its next write is refused, not
+ * applied over the new writer's data; once the other has lapsed in turn,
+ * it is the writer again. */
+TEST(a_writer_whose_record_lapsed_cannot_write_under_the_new_writer)
+{
+	sim_reset(90);
+	CHECK_EQ(server_start_exports(NULL, NULL, false, 20000000), 0);
+	CHECK_EQ(named_client(0, "alice", 0), 0);
+	CHECK_EQ(net_client_discover(cli[0], 1000000), 0);
+	fill(bufa, 8 * 512, 5);
+	CHECK_EQ(io(0, true, 0, 8, bufa, 1), 0);
+	S.now += 21000000;
+	CHECK_EQ(named_client(1, "bob", 0), 0);
+	CHECK_EQ(net_client_discover(cli[1], 1000000), 0);
+	CHECK_STR(xt.e[0].writer.name, "bob");
+	fill(bufb, 8 * 512, 6);
+	CHECK_EQ(io(1, true, 0, 8, bufb, 1), 0);
+	unsigned w0 = disk[0].writes;
+	fill(bufa, 8 * 512, 7);
+	CHECK_EQ(io(0, true, 0, 8, bufa, 1), -E_EXIST);
+	CHECK_EQ(disk[0].writes, w0);
+	CHECK(!memcmp(disk[0].data, bufb, 8 * 512));
+	/* bob's writes go on. */
+	fill(bufb, 8 * 512, 8);
+	CHECK_EQ(io(1, true, 0, 8, bufb, 1), 0);
+	CHECK(!memcmp(disk[0].data, bufb, 8 * 512));
+	/* bob idle past the bound: alice's write takes the export back. */
+	S.now += 21000000;
+	CHECK_EQ(io(0, true, 0, 8, bufa, 1), 0);
+	CHECK(!memcmp(disk[0].data, bufa, 8 * 512));
+	CHECK_STR(xt.e[0].writer.name, "alice");
+	CHECK_EQ(io(1, true, 0, 8, bufb, 1), -E_EXIST);
+	CHECK(!memcmp(disk[0].data, bufa, 8 * 512));
+}
+
+/* The same across protocols: an AoE initiator that took the export from
+ * an idle ferry writer (aoe_may_write's claim) is not written over by it. */
+TEST(a_lapsed_ferry_writer_cannot_write_under_an_aoe_writer)
+{
+	sim_reset(91);
+	CHECK_EQ(server_start_exports(NULL, NULL, false, 20000000), 0);
+	CHECK_EQ(named_client(0, "alice", 0), 0);
+	CHECK_EQ(net_client_discover(cli[0], 1000000), 0);
+	S.now += 21000000;
+	struct net_writer w = { .kind = NET_WRITER_AOE, .mac = { 0x52, 0x54, 0, 0xc1, 0, 9 } };
+	CHECK_EQ(net_export_claim(&xt, 0, &w, S.now, NULL), 0);
+	memcpy(bufb, disk[0].data, 8 * 512);
+	fill(bufa, 8 * 512, 8);
+	CHECK_EQ(io(0, true, 0, 8, bufa, 1), -E_EXIST);
+	CHECK(!memcmp(disk[0].data, bufb, 8 * 512));
+	CHECK_EQ(srv[0]->refused.holder.kind, NET_WRITER_AOE);
+}
+
+/* AoE is unauthenticated: a forged AoE write per lease must not keep an
+ * authenticated ferry client out.  Its BIND takes the export (noted for
+ * the log); the initiator's writes are refused from then on. */
+TEST(a_ferry_bind_wins_over_an_aoe_writer)
+{
+	sim_reset(95);
+	CHECK_EQ(server_start_exports(NULL, NULL, false, 20000000), 0);
+	struct net_writer w = { .kind = NET_WRITER_AOE, .mac = { 0x52, 0x54, 0, 0xc1, 0, 0x66 } };
+	CHECK_EQ(net_export_claim(&xt, 0, &w, S.now, NULL), 0);
+	CHECK_EQ(named_client(0, "alice", 0), 0);
+	CHECK_EQ(net_client_discover(cli[0], 1000000), 0);
+	CHECK_EQ(xt.e[0].writer.kind, NET_WRITER_FERRY);
+	CHECK_STR(xt.e[0].writer.name, "alice");
+	CHECK_EQ(srv[0]->took_over.count, 1);
+	CHECK_EQ(srv[0]->took_over.dev, 0);
+	CHECK_STR(srv[0]->took_over.name, "alice");
+	CHECK(!memcmp(srv[0]->took_over.from.mac, w.mac, ETH_ALEN));
+	CHECK_EQ(net_export_claim(&xt, 0, &w, S.now + 1000, NULL), -E_EXIST);
+	fill(bufa, 8 * 512, 9);
+	CHECK_EQ(io(0, true, 0, 8, bufa, 1), 0);
+	CHECK(!memcmp(disk[0].data, bufa, 8 * 512));
 }
 
 TEST(shared_and_read_only_exports_take_several_clients)
@@ -2160,15 +2290,28 @@ TEST(shared_and_read_only_exports_take_several_clients)
 	fill(bufa, 8 * 512, 4);
 	CHECK_EQ(io(1, true, 0, 8, bufa, 1), 0);
 	CHECK(!memcmp(disk[0].data, bufa, 8 * 512));
-	/* Read-only, unshared: readers are no writers. */
+	/* ... and both write: shared means no writer rule. */
+	fill(bufb, 8 * 512, 5);
+	CHECK_EQ(io(0, true, 8, 8, bufb, 1), 0);
+	CHECK(!memcmp(disk[0].data + 8 * 512, bufb, 8 * 512));
+	/* Read-only, unshared: readers are no writers, and none writes. */
 	sim_reset(44);
-	CHECK_EQ(server_start_exports(NULL, NULL, false, 0), 0);
-	xt.e[1].read_only = true; /* the table is the caller's: the writer rule reads it */
+	exports_table(NULL, NULL, false);
+	xt.e[1].read_only = true; /* as the configuration says it, before the server starts */
+	CHECK_EQ(server_init_exports(0x5E5E, 0), 0);
 	CHECK_EQ(named_client(0, "alice", 1), 0);
 	CHECK_EQ(named_client(1, "bob", 1), 0);
 	CHECK_EQ(net_client_discover(cli[0], 1000000), 0);
 	CHECK_EQ(net_client_discover(cli[1], 1000000), 0);
 	CHECK_EQ(srv[0]->stats.binds, 2);
+	CHECK(net_client_blk(cli[0])->info.read_only);
+	unsigned w1 = disk[1].writes;
+	fill(bufa, 8 * 512, 6);
+	CHECK_EQ(io(0, true, 0, 8, bufa, 1), -E_ROFS);
+	CHECK_EQ(io(1, true, 0, 8, bufa, 1), -E_ROFS);
+	CHECK_EQ(disk[1].writes, w1);
+	CHECK_EQ(io(1, false, 0, 8, bufb, 1), 0);
+	CHECK(!memcmp(bufb, disk[1].data, 8 * 512));
 }
 
 int main(void)
@@ -2220,5 +2363,9 @@ int main(void)
 	RUN(an_export_not_listed_for_the_client_is_refused);
 	RUN(a_second_writer_of_an_unshared_export_is_refused);
 	RUN(shared_and_read_only_exports_take_several_clients);
+	RUN(a_denying_server_does_not_hide_another_that_would_serve);
+	RUN(a_writer_whose_record_lapsed_cannot_write_under_the_new_writer);
+	RUN(a_lapsed_ferry_writer_cannot_write_under_an_aoe_writer);
+	RUN(a_ferry_bind_wins_over_an_aoe_writer);
 	return CHECK_SUMMARY();
 }

@@ -146,21 +146,54 @@ struct blk_dev *netrole_client_start(struct nic *nic)
 	return NULL;
 }
 
-/* One line about the last handshake the server refused, at most every
- * 10 s after the first few (anyone on the wire can cause them); at once
- * when another client or reason than the last line's, so one client
- * retrying does not hide another's refusal. */
+/* One line about the last handshake (or write) the server refused; each
+ * line costs the server its time on a slow console, so they are limited.
+ * UNKNOWN and KEY refusals need no key at all (a forged HELLO, any name
+ * the sender likes): they are limited as a whole, the first 8 lines and
+ * then one every 10 s, whatever the names.  DENIED, TAKEN and BUSY come
+ * only after a frame authenticated under a client's key: a line for
+ * another client, export or reason than the last one's may come at once,
+ * so one client retrying does not hide another's refusal, but at most 8
+ * such extra lines in 10 s. */
+#define REFUSAL_FREE_LINES 8
+#define REFUSAL_PERIOD_US 10000000ull
+
+static bool refusal_authenticated(u8 why)
+{
+	return why == NET_REFUSE_DENIED || why == NET_REFUSE_TAKEN || why == NET_REFUSE_BUSY;
+}
+
+static bool refusal_due(const struct net_refusal *r, const struct net_refusal *last, u64 now)
+{
+	static u64 lines, last_us, burst_us;
+	static unsigned burst;
+	if (lines < REFUSAL_FREE_LINES || now - last_us >= REFUSAL_PERIOD_US) {
+		lines++;
+		last_us = now;
+		return true;
+	}
+	bool other = r->why != last->why || r->dev != last->dev || strcmp(r->name, last->name) != 0;
+	if (!refusal_authenticated(r->why) || !other)
+		return false;
+	if (now - burst_us >= REFUSAL_PERIOD_US) {
+		burst_us = now;
+		burst = 0;
+	}
+	if (burst >= REFUSAL_FREE_LINES)
+		return false;
+	burst++;
+	lines++;
+	return true;
+}
+
 static void log_refusal(void)
 {
-	static u64 reported, last_us;
+	static u64 reported;
 	static struct net_refusal last;
 	const struct net_refusal *r = &server.refused;
-	u64 now = time_us();
-	bool other = r->why != last.why || r->dev != last.dev || strcmp(r->name, last.name) != 0;
-	if (r->count == reported || (!other && reported >= 8 && now - last_us < 10000000))
+	if (r->count == reported || !refusal_due(r, &last, time_us()))
 		return;
 	reported = r->count;
-	last_us = now;
 	last = *r;
 	static const char *const why[] = {
 		[NET_REFUSE_UNKNOWN] = "the name is not in clients=",
@@ -186,14 +219,36 @@ static void log_refusal(void)
 		 holder, r->count);
 }
 
+/* One line when an authenticated ferry BIND took an export from an AoE
+ * initiator (net/exports.h net_export_take): the initiator's writes fail
+ * from then on, and the operator should know why.  Only enrolled clients
+ * cause it; limited all the same (the first 8, then one every 10 s). */
+static void log_takeover(void)
+{
+	static u64 reported, last_us;
+	const struct net_takeover *t = &server.took_over;
+	u64 now = time_us();
+	if (t->count == reported || (reported >= REFUSAL_FREE_LINES && now - last_us < REFUSAL_PERIOD_US))
+		return;
+	reported = t->count;
+	last_us = now;
+	const u8 *m = t->from.mac;
+	log_warn("server: client \"%s\" took export %u \"%s\" from AoE initiator %02x:%02x:%02x:%02x:%02x:%02x, "
+		 "whose writes are refused from now on (an authenticated BIND wins over AoE, which has none) (%lu so "
+		 "far)", t->name, t->dev, t->dev < exports.n ? exports.e[t->dev].name : "?", m[0], m[1], m[2], m[3],
+		 m[4], m[5], t->count);
+}
+
 /* Runs at every INTR exit: serve whatever arrived.  Bounded, so the
  * server's guest keeps its share of the CPU even under a flood. */
 static void server_poll(struct vm *vm)
 {
 	(void)vm;
 	static u64 reported_bad;
-	for (unsigned round = 0; round < 16 && net_server_poll(&server); round++)
+	for (unsigned round = 0; round < 16 && net_server_poll(&server); round++) {
 		log_refusal();
+		log_takeover();
+	}
 	u64 bad = bad_mac_frames();
 	if (bad != reported_bad && (reported_bad < 8 || bad - reported_bad >= 1000)) {
 		log_warn("server: %lu frames failed authentication so far (a client with another key?)", bad);

@@ -157,3 +157,7 @@ UNIT_TESTS += test_vioblk
 test_vioblk_SRCS = tests/unit/test_vioblk.c tests/unit/fake_vioblk.c tests/unit/fake_dev.c drivers/vioblk.c \
 	drivers/virtio_pci.c drivers/blk_segs.c platform/pci.c tests/unit/fake_bus.c tests/unit/fake_hv.c lib/fmt.c \
 	lib/string.c lib/err.c
+
+UNIT_TESTS += test_netrole_log
+test_netrole_log_SRCS = tests/unit/test_netrole_log.c net/client.c net/client_req.c net/server.c net/disk_rw.c net/server_bind.c net/exports.c net/proto.c \
+	net/keys.c platform/console.c platform/config.c platform/config_export.c lib/aead.c lib/chacha20.c lib/poly1305.c lib/hkdf.c lib/sha256.c lib/fmt.c lib/string.c lib/err.c

@@ -197,8 +197,10 @@ static int got_bind_answer(struct net_client *c, const struct net_msg *m)
 	hs->phase = NET_HS_IDLE;
 	/* A server of another boot session than the binding's has restarted. */
 	cl_heard(c, c->bound && hs->srv_sess != c->srv_sess);
-	if (c->bound && !same_disk(&info, &c->blk.info)) {
-		/* Re-bound mid-request to a server that now exports another disk. */
+	if (c->bound && (!same_disk(&info, &c->blk.info) || m->b.info.export_id != c->export_id)) {
+		/* Re-bound mid-request to a server that now exports another disk
+		 * or another export there (its lines reordered: twin disks look
+		 * alike, their export names do not). */
 		hs_wipe_keys(hs);
 		c->stats.rebind_mismatch++;
 		c->changed = true;
@@ -222,6 +224,7 @@ static int got_bind_answer(struct net_client *c, const struct net_msg *m)
 	}
 	c->cfg.dev = m->b.info.dev;
 	c->blk.info = info;
+	c->export_id = m->b.info.export_id;
 	c->bound = true;
 	c->changed = false;
 	return RX_BOUND;

@@ -81,6 +81,7 @@ struct net_client {
 	u64 srv_sess;                 /* the server's boot session (its COOKIE's src_sess) */
 	struct net_replay win;        /* the server's counters under rx */
 	u16 server_max_frame;         /* the server's largest frame (COOKIE) */
+	u32 export_id;                /* DEVINFO's: a rebinding to another export is a mismatch */
 	struct net_client_hs hs;
 	/* The server's liveness: the last authentic frame from it; silent
 	 * after `retries` timeouts without one (silent since the last frame

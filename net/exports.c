@@ -32,6 +32,14 @@ unsigned net_export_default(const struct net_exports *x, const char *name, size_
 	return 0;
 }
 
+u32 net_export_id(const char *name)
+{
+	u32 h = 2166136261u;
+	for (const char *p = name; *p; p++)
+		h = (h ^ (u8)*p) * 16777619u;
+	return h ? h : 1;
+}
+
 bool net_export_exclusive(const struct net_exports *x, unsigned i)
 {
 	if (i >= x->n)

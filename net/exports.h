@@ -77,6 +77,11 @@ bool net_export_admits(const struct net_exports *x, unsigned i, const char *name
  * else 0 (whose BIND is then refused, so the client hears why). */
 unsigned net_export_default(const struct net_exports *x, const char *name, size_t len);
 
+/* The export's ID in DEVINFO (docs/protocol.md): FNV-1a of its name,
+ * never 0.  Its name, not its place, so a client rebinding after the
+ * server's export lines were reordered finds out (twin disks look alike). */
+u32 net_export_id(const char *name);
+
 /* Is export i written through this binding at all (writable and not
  * shared)?  Only then does the writer rule apply. */
 bool net_export_exclusive(const struct net_exports *x, unsigned i);

@@ -177,7 +177,7 @@ struct net_b_devinfo {
 	u32 max_sectors;    /* 74: per request, max_sectors * sector_size <= NET_MAX_REQ_BYTES */
 	char model[40];     /* 78: printable ASCII, NUL-padded */
 	char serial[20];    /* 118: printable ASCII, NUL-padded */
-	u32 reserved;       /* 138 */
+	u32 export_id;      /* 138: the export's name hashed (net_export_id); a client rebinding checks it */
 } __packed;
 _Static_assert(sizeof(struct net_b_devinfo) == 88, "devinfo body");
 

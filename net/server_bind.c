@@ -454,6 +454,7 @@ int srv_exports_init(struct net_server *s)
 			return rc;
 		s->info[i].dev = (u16)i;
 		s->info[i].ndev = (u16)x->n;
+		s->info[i].export_id = net_export_id(e->name);
 	}
 	x->ferry_holds = ferry_holds;
 	x->ferry_ctx = s;

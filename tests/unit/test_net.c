@@ -2184,6 +2184,46 @@ TEST(a_second_writer_of_an_unshared_export_is_refused)
 	CHECK(!memcmp(bufa, bufb, 16 * 512));
 }
 
+/* After a server restart whose export lines were reordered (twin disks:
+ * one kind and size, no serial, as QEMU's default virtio-blk disks of one
+ * size), a client pinned to device 0 must not go on writing another
+ * export's disk: DEVINFO's export ID (the name's) tells them apart. */
+TEST(a_rebinding_to_another_export_of_twin_disks_is_a_mismatch)
+{
+	sim_reset(94);
+	disk_init(1, 8192, 512, 65535, "RAM DISK A"); /* a twin of disk 0 */
+	disk[0].dev.info.serial[0] = disk[1].dev.info.serial[0] = 0;
+	CHECK_EQ(server_start_exports(NULL, NULL, true, 0), 0);
+	CHECK_EQ(named_client(0, "alice", 0), 0);
+	CHECK_EQ(net_client_discover(cli[0], 1000000), 0);
+	CHECK_EQ(cli[0]->export_id, net_export_id("a"));
+	fill(bufa, 8 * 512, 11);
+	CHECK_EQ(io(0, true, 7, 8, bufa, 1), 0);
+	CHECK(!memcmp(disk[0].data + 7 * 512, bufa, 8 * 512));
+	/* The restart: the lines swapped, each name with its disk. */
+	struct net_export t = xt.e[0];
+	xt.e[0] = xt.e[1];
+	xt.e[1] = t;
+	CHECK_EQ(server_init_exports(0x5E5E0002, 0), 0);
+	unsigned w1 = disk[1].writes;
+	fill(bufb, 8 * 512, 12);
+	CHECK(io(0, true, 7, 8, bufb, 1) != 0);
+	CHECK_EQ(disk[1].writes, w1);
+	CHECK_EQ(cli[0]->stats.rebind_mismatch, 1);
+	CHECK(!memcmp(disk[0].data + 7 * 512, bufa, 8 * 512));
+	/* The same order again after another restart: the rebinding is fine. */
+	sim_reset(96);
+	disk_init(1, 8192, 512, 65535, "RAM DISK A");
+	disk[0].dev.info.serial[0] = disk[1].dev.info.serial[0] = 0;
+	CHECK_EQ(server_start_exports(NULL, NULL, true, 0), 0);
+	CHECK_EQ(named_client(0, "alice", 0), 0);
+	CHECK_EQ(net_client_discover(cli[0], 1000000), 0);
+	CHECK_EQ(server_init_exports(0x5E5E0003, 0), 0);
+	CHECK_EQ(io(0, true, 7, 8, bufb, 1), 0);
+	CHECK(!memcmp(disk[0].data + 7 * 512, bufb, 8 * 512));
+	CHECK_EQ(cli[0]->stats.rebind_mismatch, 0);
+}
+
 /* Discovery without a server named: a server whose exports do not list
  * the client must not hide another on the segment that would serve it. */
 TEST(a_denying_server_does_not_hide_another_that_would_serve)
@@ -2364,6 +2404,7 @@ int main(void)
 	RUN(a_second_writer_of_an_unshared_export_is_refused);
 	RUN(shared_and_read_only_exports_take_several_clients);
 	RUN(a_denying_server_does_not_hide_another_that_would_serve);
+	RUN(a_rebinding_to_another_export_of_twin_disks_is_a_mismatch);
 	RUN(a_writer_whose_record_lapsed_cannot_write_under_the_new_writer);
 	RUN(a_lapsed_ferry_writer_cannot_write_under_an_aoe_writer);
 	RUN(a_ferry_bind_wins_over_an_aoe_writer);

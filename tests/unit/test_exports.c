@@ -114,11 +114,48 @@ TEST(ferry_writer_holds_while_bound)
 	CHECK_EQ(net_export_claim(&x, 0, &a, 5000003, NULL), -E_EXIST); /* now the initiator's */
 }
 
+/* AoE is unauthenticated: a forged AoE write every 179 s for a day must
+ * not keep an authenticated ferry client out (net_export_take), and it
+ * says whom it took the export from.  A write's claim does not take over. */
+TEST(a_ferry_bind_takes_the_export_from_an_aoe_writer)
+{
+	struct net_exports x = table();
+	x.aoe_lease_us = 0; /* the real 180 s */
+	struct net_writer spoof = aoe(0x66), alice = ferry("alice"), h;
+	u64 t = 0;
+	unsigned taken = 0;
+	for (unsigned n = 0; n < 480; n++, t += 179000000ull) {
+		x.e[0].writer = (struct net_writer){ 0 }; /* alice gone again: the forger writes first */
+		CHECK_EQ(net_export_claim(&x, 0, &spoof, t, NULL), 0);
+		CHECK_EQ(net_export_claim(&x, 0, &alice, t + 1000000, NULL), -E_EXIST);
+		int rc = net_export_take(&x, 0, &alice, t + 1000000, &h);
+		taken += rc == NET_EXPORT_TOOK_OVER && h.kind == NET_WRITER_AOE && !memcmp(h.mac, spoof.mac, ETH_ALEN);
+		CHECK_EQ(x.e[0].writer.kind, NET_WRITER_FERRY);
+		CHECK_EQ(net_export_claim(&x, 0, &spoof, t + 2000000, NULL), -E_EXIST);
+	}
+	CHECK_EQ(taken, 480);
+	/* Over another ferry client it is no more than a claim. */
+	struct net_writer bob = ferry("bob");
+	CHECK_EQ(net_export_take(&x, 0, &bob, t, &h), -E_EXIST);
+	CHECK(!memcmp(h.name, "alice", 6));
+	CHECK_EQ(net_export_take(&x, 0, &alice, t, NULL), 0);
+}
+
+TEST(export_ids_are_the_names)
+{
+	CHECK_EQ(net_export_id(""), 2166136261u);
+	CHECK_EQ(net_export_id("a"), 0xe40c292cu); /* FNV-1a's published value for "a" */
+	CHECK(net_export_id("home") != net_export_id("vault"));
+	CHECK(net_export_id("home") != 0);
+}
+
 int main(void)
 {
 	RUN(names_and_defaults);
 	RUN(only_unshared_writable_exports_have_one_writer);
 	RUN(aoe_writer_holds_for_its_lease);
 	RUN(ferry_writer_holds_while_bound);
+	RUN(a_ferry_bind_takes_the_export_from_an_aoe_writer);
+	RUN(export_ids_are_the_names);
 	return CHECK_SUMMARY();
 }

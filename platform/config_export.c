@@ -35,8 +35,27 @@ static bool all_digits(const char *v, size_t n)
 	return n > 0;
 }
 
+static const char *const export_keys[] = { "disk", "clients", "aoe", "aoe_allow", "read_only", "shared" };
+
+/* The option's index in export_keys, once per line: a second one is an
+ * error (which of the two was meant?).  -1 after the error line. */
+static int export_key_once(const struct config_export *e, const char *w, size_t eq, unsigned *seen)
+{
+	for (unsigned k = 0; k < ARRAY_SIZE(export_keys); k++) {
+		if (strlen(export_keys[k]) != eq || strncmp(w, export_keys[k], eq))
+			continue;
+		if (*seen & (1u << k)) {
+			cfg_err("export %s: %s= given twice in its line; give each option once", e->name, export_keys[k]);
+			return -1;
+		}
+		*seen |= 1u << k;
+		return (int)k;
+	}
+	return (int)ARRAY_SIZE(export_keys); /* unknown: export_option says so */
+}
+
 /* One option of an export line, "key=value". */
-static int export_option(struct config_export *e, const char *w, size_t n)
+static int export_option(struct config_export *e, const char *w, size_t n, unsigned *seen)
 {
 	size_t eq = 0;
 	while (eq < n && w[eq] != '=')
@@ -50,6 +69,8 @@ static int export_option(struct config_export *e, const char *w, size_t n)
 			e->name, config_echo_len(w, n), w);
 		return -E_INVAL;
 	}
+	if (export_key_once(e, w, eq, seen) < 0)
+		return -E_INVAL;
 	if (OPT("disk"))
 		return config_disk(v, vlen, e->disk);
 	if (OPT("clients"))
@@ -109,6 +130,7 @@ int config_export(const char *v, size_t vlen)
 	struct config_export *e = &config.exports[config.export_lines];
 	memset(e, 0, sizeof(*e));
 	memcpy(e->name, v, i);
+	unsigned seen = 0;
 	for (;;) {
 		while (i < vlen && is_blank(v[i]))
 			i++;
@@ -117,7 +139,7 @@ int config_export(const char *v, size_t vlen)
 		size_t b = i;
 		while (i < vlen && !is_blank(v[i]))
 			i++;
-		if (export_option(e, v + b, i - b) < 0)
+		if (export_option(e, v + b, i - b, &seen) < 0)
 			return -E_INVAL;
 	}
 	config.export_lines++;
@@ -141,6 +163,42 @@ static void implicit_export(void)
 	memcpy(e->aoe_allow, config.aoe_allow, sizeof(e->aoe_allow));
 	e->aoe_nallow = config.aoe_nallow;
 	config.nexports = 1;
+}
+
+/* Is name[0 .. n) an item of the comma-separated list? */
+static bool listed(const char *list, const char *name, size_t n)
+{
+	for (const char *p = list;;) {
+		const char *c = p;
+		while (*c && *c != ',')
+			c++;
+		if ((size_t)(c - p) == n && !strncmp(p, name, n))
+			return true;
+		if (!*c)
+			return false;
+		p = c + 1;
+	}
+}
+
+/* An export's clients= may only narrow the server's clients=: a name the
+ * server does not enroll could never import it. */
+static int export_clients_enrolled(const struct config_export *e)
+{
+	if (!config.clients[0] || !e->clients[0])
+		return 0;
+	for (const char *p = e->clients;;) {
+		const char *c = p;
+		while (*c && *c != ',')
+			c++;
+		if (!listed(config.clients, p, (size_t)(c - p))) {
+			cfg_err("export %s: clients= names %.*s, who is not in the server's clients= (%s): that client "
+				"could never import it", e->name, (int)(c - p), p, config.clients);
+			return -E_INVAL;
+		}
+		if (!*c)
+			return 0;
+		p = c + 1;
+	}
 }
 
 /* Export i against the ones before it: names, disks and AoE addresses
@@ -188,6 +246,13 @@ static int check_lines(void)
 				e->aoe_shelf, e->aoe_slot);
 			return -E_INVAL;
 		}
+		if (e->allow_given && !e->aoe) {
+			cfg_err("export %s has aoe_allow= but no aoe=eS.N: it is not served over AoE at all; add aoe= "
+				"or drop aoe_allow=", e->name);
+			return -E_INVAL;
+		}
+		if (export_clients_enrolled(e) < 0)
+			return -E_INVAL;
 		if (!e->read_only_given)
 			e->read_only = config.read_only;
 		if (!e->allow_given) {

@@ -483,6 +483,37 @@ TEST(client_export_number)
 	CHECK(said("AoE clients use target="));
 }
 
+/* Mistakes in export lines that used to be taken silently. */
+TEST(export_line_mistakes_are_errors)
+{
+	/* read_only=yes then =no: which is meant?  Not "the last". */
+	reset();
+	CHECK_EQ(server_file("export = a disk=virtio0 read_only=yes read_only=no\n"), -E_INVAL);
+	CHECK(said("export a: read_only= given twice in its line"));
+	reset();
+	CHECK_EQ(server_file("export = a disk=virtio0 disk=virtio1\n"), -E_INVAL);
+	CHECK(said("export a: disk= given twice"));
+	/* aoe_allow without aoe: the admin believes AoE is narrowed. */
+	reset();
+	CHECK_EQ(server_file("aoe = on\nexport = a disk=virtio0 aoe_allow=52:54:00:c1:00:01\n"
+			     "export = b disk=virtio1 aoe=e1.0\n"), -E_INVAL);
+	CHECK(said("export a has aoe_allow= but no aoe=eS.N"));
+	/* An export for a client the server does not enroll: nobody could
+	 * import it. */
+	reset();
+	CHECK_EQ(server_file("clients = alice\nexport = a disk=virtio0 clients=alice,bob\n"), -E_INVAL);
+	CHECK(said("export a: clients= names bob, who is not in the server's clients= (alice)"));
+	/* What is right stays right. */
+	reset();
+	CHECK_EQ(server_file("clients = alice,bob\naoe = on\n"
+			     "export = a disk=virtio0 clients=bob aoe=e1.0 aoe_allow=52:54:00:c1:00:01 read_only=yes\n"
+			     "export = b disk=virtio1 clients=alice,bob\n"), 0);
+	CHECK_EQ(config.nexports, 2);
+	CHECK(config.exports[0].read_only);
+	reset();
+	CHECK_EQ(server_file("export = a disk=virtio0 clients=carol\n"), 0); /* no server-wide list: any */
+}
+
 int main(void)
 {
 	RUN(defaults);
@@ -504,5 +535,6 @@ int main(void)
 	RUN(export_lines);
 	RUN(export_line_errors);
 	RUN(client_export_number);
+	RUN(export_line_mistakes_are_errors);
 	return CHECK_SUMMARY();
 }

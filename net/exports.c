@@ -5,18 +5,7 @@
 
 bool net_name_listed(const char *list, const char *name, size_t len)
 {
-	if (!list || !*list)
-		return true;
-	for (const char *p = list;;) {
-		const char *e = p;
-		while (*e && *e != ',')
-			e++;
-		if ((size_t)(e - p) == len && !memcmp(p, name, len))
-			return true;
-		if (!*e)
-			return false;
-		p = e + 1;
-	}
+	return !list || !*list || str_list_has(list, name, len);
 }
 
 bool net_export_admits(const struct net_exports *x, unsigned i, const char *name, size_t len)

@@ -165,21 +165,6 @@ static void implicit_export(void)
 	config.nexports = 1;
 }
 
-/* Is name[0 .. n) an item of the comma-separated list? */
-static bool listed(const char *list, const char *name, size_t n)
-{
-	for (const char *p = list;;) {
-		const char *c = p;
-		while (*c && *c != ',')
-			c++;
-		if ((size_t)(c - p) == n && !strncmp(p, name, n))
-			return true;
-		if (!*c)
-			return false;
-		p = c + 1;
-	}
-}
-
 /* An export's clients= may only narrow the server's clients=: a name the
  * server does not enroll could never import it. */
 static int export_clients_enrolled(const struct config_export *e)
@@ -190,7 +175,7 @@ static int export_clients_enrolled(const struct config_export *e)
 		const char *c = p;
 		while (*c && *c != ',')
 			c++;
-		if (!listed(config.clients, p, (size_t)(c - p))) {
+		if (!str_list_has(config.clients, p, (size_t)(c - p))) {
 			cfg_err("export %s: clients= names %.*s, who is not in the server's clients= (%s): that client "
 				"could never import it", e->name, (int)(c - p), p, config.clients);
 			return -E_INVAL;

@@ -199,7 +199,9 @@ def exports_refused_clients_get_nothing_and_change_nothing(tmp):
     assert ok, out
 
 
-def lone_server(tmp, cfg_lines, nimgs=2):
+def lone_server(tmp, cfg_lines, nimgs=2, ide=False):
+    """A server alone that must stop at start: its disks as virtio0, 1, ...
+    (ide: as the primary master and slave of QEMU's pc board's PIIX IDE)."""
     imgs = []
     for i in range(nimgs):
         p = os.path.join(tmp, f"d{i}.img")
@@ -211,11 +213,13 @@ def lone_server(tmp, cfg_lines, nimgs=2):
         f.write("\n".join(cfg_lines) + "\n")
     extra = []
     for i, img in enumerate(imgs):
-        extra += ["-drive", f"file={img},format=raw,if=none,id=x{i}",
-                  "-device", f"virtio-blk-pci,drive=x{i},disable-legacy=on,addr={8 + i:#x}"]
+        dev = f"ide-hd,drive=x{i},bus=ide.0,unit={i}" if ide else \
+            f"virtio-blk-pci,drive=x{i},disable-legacy=on,addr={8 + i:#x}"
+        extra += ["-drive", f"file={img},format=raw,if=none,id=x{i}", "-device", dev]
     extra += ["-netdev", "user,id=n0,restrict=on", "-device", "e1000,netdev=n0"]
     digests = [image_digest(p) for p in imgs]
     run = ferryrun.run(ferryrun.qemu_cmd(guest_cmds="spin 0", config_file=cfg, extra=extra,
+                                         machine="pc" if ide else "q35",
                                          ferry_args=ferryrun.server_ferry_args(ferryrun.TEST_KEY, "e1000")),
                        timeout=120)
     assert not run.timed_out, "ferry kept running:\n" + run.output[-3000:]
@@ -236,6 +240,23 @@ def exports_config_errors_stop_ferry(tmp):
     assert run.find(r"ferry: error: config: exports a and b both have the AoE address e1.0"), run.output[-3000:]
     run = lone_server(tmp, ["export = a disk=virtio1", "export = b disk=virtio1"])
     assert run.find(r"ferry: error: config: exports a and b both name disk=virtio1"), run.output[-3000:]
+    run = lone_server(tmp, ["export = a disk=virtio0 read_only=yes read_only=no"])
+    assert run.find(r"ferry: error: config: .*export a: read_only= given twice in its line"), run.output[-3000:]
+
+
+@test
+def exports_a_second_ide_disk_is_refused(tmp):
+    """The IDE driver serves one disk: a second export on it (the primary
+    slave beside the primary master) stops ferry with a line naming the
+    disk served.  (QEMU's pc board has one IDE controller, whose second
+    probe was refused before too, as "already taken"; the case that made
+    two exports one device, a second controller, is refused by the same
+    check in ata_probe before any controller is looked at.)"""
+    run = lone_server(tmp, ["export = a disk=ata0:primary-master", "export = b disk=ata0:primary-slave"], ide=True)
+    assert run.find(r"ferry: error: ata: ata0:primary-master is served already; the IDE driver serves one ATA "
+                    r"disk, so ata0:primary-slave cannot be a second"), run.output[-3000:]
+    assert run.find(r"ferry: error: cannot run: export b: disk=ata0:primary-slave names no disk ferry can serve"), \
+        run.output[-3000:]
 
 
 LINUX_SCRIPT = """#!/bin/sh

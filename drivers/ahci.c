@@ -1,10 +1,12 @@
 /* AHCI disk driver: the controller.
  *
  * ferry takes the machine's first AHCI controller for itself and executes
- * its guest's block commands on the first ATA disk behind it.  This file
- * takes the controller (BIOS/OS handoff, HBA reset, spin-up and link
- * bring-up) and scans its ports; drivers/ahci_port.c runs the port that
- * has the disk and is the block back end.  Interrupts stay off (GHC.IE =
+ * its guest's block commands on the first ATA disk behind it (or the one
+ * disk= names; a server with several exports takes a port for each, the
+ * controller set up by the first probe).  This file takes the controller
+ * (BIOS/OS handoff, HBA reset, spin-up and link bring-up) and scans its
+ * ports; drivers/ahci_port.c runs each port that has a disk and is its
+ * block back end.  Interrupts stay off (GHC.IE =
  * 0, PxIE = 0): completion is polled.
  *
  * References: AHCI 1.3.1 (sections given in ahci.h and below). */
@@ -30,10 +32,16 @@ struct ahci_hba {
 	u32 cap, cap2, pi, vs;
 };
 
+/* One controller; up to AHCI_DISKS of its ports, each a disk of its own
+ * (a server may export several: one probe each). */
+#define AHCI_DISKS 8
 static struct ahci_hba ahci_hba;
-static struct ahci_port ahci_port;
-static struct blk_dev ahci_blk;
-static char ahci_name[24];
+static struct ahci_port ahci_port[AHCI_DISKS];
+static struct blk_dev ahci_blk[AHCI_DISKS];
+static char ahci_name[AHCI_DISKS][24];
+static unsigned ahci_taken;      /* disks handed out */
+static u32 ahci_ports_impl;      /* the controller's ports (the first probe's scan) */
+static u32 ahci_ports_used;      /* ports serving one of them */
 
 static inline u32 ahci_rd(const struct ahci_hba *hba, u32 reg) { return mmio_rd32(hba->abar, reg); }
 static inline void ahci_wr(const struct ahci_hba *hba, u32 reg, u32 v) { mmio_wr32(hba->abar, reg, v); }
@@ -203,12 +211,13 @@ static void ahci_note_port(const struct ahci_hba *hba, unsigned n, const char *w
 }
 
 /* Tries the ports in order (only the one named want, when want is not
- * NULL) until one serves an ATA disk: 0 with ahci_port running it, else
- * the last error other than -E_NOENT (-E_NOENT when every port was empty
- * or held something else). */
+ * NULL) until one serves an ATA disk: 0 with ahci_port[ahci_taken]
+ * running it, else the last error other than -E_NOENT (-E_NOENT when
+ * every port was empty or held something else). */
 static int ahci_scan_ports(const struct ahci_hba *hba, u32 ports, const char *want, struct ahci_scan *s)
 {
-	struct ahci_port *p = &ahci_port;
+	struct ahci_port *p = &ahci_port[ahci_taken];
+	char *name = ahci_name[ahci_taken];
 	int rc = -E_NOENT;
 
 	*s = (struct ahci_scan){ .dma = ahci_dma_alloc(hba) };
@@ -217,9 +226,9 @@ static int ahci_scan_ports(const struct ahci_hba *hba, u32 ports, const char *wa
 	for (unsigned n = 0; n < AHCI_MAX_PORTS; n++) {
 		if (!(ports & BIT(n)))
 			continue;
-		fmt_snprintf(ahci_name, sizeof(ahci_name), "ahci0:port%u", n);
-		if (want && strcmp(want, ahci_name)) {
-			ahci_note_port(hba, n, want, ahci_name);
+		fmt_snprintf(name, sizeof(ahci_name[0]), "ahci0:port%u", n);
+		if (want && strcmp(want, name)) {
+			ahci_note_port(hba, n, want, name);
 			continue;
 		}
 		*p = (struct ahci_port){
@@ -229,8 +238,8 @@ static int ahci_scan_ports(const struct ahci_hba *hba, u32 ports, const char *wa
 			.s64a = hba->cap & AHCI_CAP_S64A,
 		};
 		bool quiet;
-		int r = ahci_port_attach(p, &ahci_blk.info, &quiet);
-		if (r == 0 && blk_take(want, ahci_name))
+		int r = ahci_port_attach(p, &ahci_blk[ahci_taken].info, &quiet);
+		if (r == 0 && blk_take(want, name))
 			return 0;
 		if (!quiet) {
 			/* The HBA may still write there: never hand it out again. */
@@ -284,6 +293,34 @@ static void ahci_abandon(const struct ahci_hba *hba, u32 ports, struct ahci_dma 
 	pci_release(hba->pci);
 }
 
+/* The port ahci_scan_ports started, as the next disk handed out. */
+static void ahci_hand_out(struct blk_dev **out)
+{
+	unsigned i = ahci_taken++;
+	ahci_ports_used |= BIT(ahci_port[i].num);
+	ahci_blk[i].name = ahci_name[i];
+	ahci_blk[i].ops = &ahci_ops;
+	ahci_blk[i].priv = &ahci_port[i];
+	*out = &ahci_blk[i];
+}
+
+/* Another disk of the controller ferry already runs: a port not serving
+ * yet.  A failure leaves the controller and the ports it serves alone. */
+static int ahci_probe_more(const char *want, struct blk_dev **out)
+{
+	struct ahci_scan scan;
+	if (ahci_taken == AHCI_DISKS)
+		return -E_NOENT;
+	int rc = ahci_scan_ports(&ahci_hba, ahci_ports_impl & ~ahci_ports_used, want, &scan);
+	if (rc < 0) {
+		if (scan.dma)
+			page_free(scan.dma, AHCI_DMA_PAGES); /* no port points at it (a stuck one's was left) */
+		return rc;
+	}
+	ahci_hand_out(out);
+	return 0;
+}
+
 static int ahci_probe(const char *want, struct blk_dev **out)
 {
 	struct pci_dev *pd = pci_find_class(AHCI_PCI_CLASS, AHCI_PCI_SUBCLASS, AHCI_PCI_PROGIF, 0);
@@ -297,6 +334,8 @@ static int ahci_probe(const char *want, struct blk_dev **out)
 		log_debug("ahci: no AHCI controller");
 		return -E_NOENT;
 	}
+	if (pd->owner && ahci_taken && ahci_hba.pci == pd)
+		return ahci_probe_more(want, out);
 	if (pd->owner) {
 		log_warn("ahci: %02x:%02x.%x is already taken by %s", pd->bus, pd->dev, pd->fn, pd->owner);
 		return -E_EXIST;
@@ -329,10 +368,8 @@ static int ahci_probe(const char *want, struct blk_dev **out)
 		goto fail_stuck;
 	if (rc < 0)
 		goto fail;
-	ahci_blk.name = ahci_name;
-	ahci_blk.ops = &ahci_ops;
-	ahci_blk.priv = &ahci_port;
-	*out = &ahci_blk;
+	ahci_ports_impl = ports;
+	ahci_hand_out(out);
 	return 0;
 
 fail_stuck:

@@ -46,9 +46,13 @@
 #include "lib/fmt.h"
 #include "lib/string.h"
 
+/* One disk's state: the driver serves one ATA disk, however many IDE
+ * controllers the machine has (a second probe, for another export, is
+ * refused: ata_probe). */
 static struct ata_disk ata_disk;
 static struct blk_dev ata_blk;
 static char ata_name[32];
+static bool ata_taken; /* ata_blk handed out */
 
 static const char *const ata_chan_names[2] = { "primary", "secondary" };
 static const char *const ata_unit_names[2] = { "master", "slave" };
@@ -445,14 +449,27 @@ static int ata_probe(const char *want, struct blk_dev **out)
 	int rc = -E_NOENT;
 	struct pci_dev *pd;
 
+	if (ata_taken) {
+		/* Probing again would overwrite the disk handed out, turning two
+		 * exports into one device. */
+		if (want && !strncmp(want, "ata", 3)) {
+			log_err("ata: %s is served already; the IDE driver serves one ATA disk, so %s cannot be a "
+				"second (use AHCI ports, virtio-blk or another driver for the other export)", ata_name, want);
+			return -E_EXIST;
+		}
+		return -E_NOENT;
+	}
+
 	for (unsigned idx = 0; (pd = pci_find_class(ATA_PCI_CLASS, ATA_PCI_SUBCLASS, -1, idx)) != NULL; idx++) {
 		if (pd->owner) {
 			log_warn("ata: %02x:%02x.%x is already taken by %s", pd->bus, pd->dev, pd->fn, pd->owner);
 			continue;
 		}
 		int r = ata_try_controller(pd, want, out);
-		if (r == 0)
+		if (r == 0) {
+			ata_taken = true;
 			return 0;
+		}
 		if (r != -E_NOENT)
 			rc = r;
 	}

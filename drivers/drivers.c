@@ -9,10 +9,25 @@
 
 static char found[128];
 
+/* Is name an item of found already (a second probe, for another export)? */
+static bool found_has(const char *name)
+{
+	size_t len = strlen(name);
+	for (const char *p = found; *p;) {
+		const char *e = p;
+		while (*e && *e != ',')
+			e++;
+		if ((size_t)(e - p) == len && !memcmp(p, name, len))
+			return true;
+		p = *e ? e + 2 : e;
+	}
+	return false;
+}
+
 bool blk_take(const char *want, const char *name)
 {
 	size_t n = strlen(found);
-	if (n + strlen(name) + 3 < sizeof(found)) {
+	if (!found_has(name) && n + strlen(name) + 3 < sizeof(found)) {
 		if (n)
 			memcpy(found + n, ", ", 2), n += 2;
 		str_copy(found + n, name, sizeof(found) - n);

@@ -550,6 +550,15 @@ static int nvme_probe(const char *want, struct blk_dev **out)
 		log_debug("nvme: no NVMe controller");
 		return -E_NOENT;
 	}
+	if (pd->owner && nvme_blk.ops && c->pci == pd) {
+		/* Handed out: another probe (export) would overwrite its state. */
+		if (want && !strncmp(want, "nvme", 4)) {
+			log_err("nvme: %s is served already; the NVMe driver serves one namespace of one controller, so "
+				"%s cannot be a second", nvme_name, want);
+			return -E_EXIST;
+		}
+		return -E_NOENT;
+	}
 	if (pd->owner) {
 		log_warn("nvme: %02x:%02x.%x is already taken by %s", pd->bus, pd->dev, pd->fn, pd->owner);
 		return -E_EXIST;

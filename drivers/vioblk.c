@@ -51,11 +51,14 @@ struct vioblk {
 	u32 sector_size;
 	u64 sectors;      /* of sector_size */
 	bool broken;
+	char name[16];    /* virtioN */
 };
 
-static struct vioblk vioblk;
-static struct blk_dev vioblk_blk;
-static char vioblk_name[16];
+/* One per disk taken: a server may export several (one probe each). */
+#define VIOBLK_DISKS 8
+static struct vioblk vioblk[VIOBLK_DISKS];
+static struct blk_dev vioblk_blk[VIOBLK_DISKS];
+static unsigned vioblk_taken;
 
 static inline u64 vioblk_pa(const struct vioblk *v, unsigned off) { return virt_to_phys(v->dma + off); }
 
@@ -114,7 +117,7 @@ static int vioblk_issue(struct vioblk *v, u32 type, u64 sector, unsigned st, u64
 		if ((ds & VIRTIO_STATUS_NEEDS_RESET) || time_us() - start > timeout_us) {
 			log_err("virtio-blk: %s at sector %lu %s (device_status=%02x); every request to %s now fails",
 				vioblk_type_name(type), sector, (ds & VIRTIO_STATUS_NEEDS_RESET) ? "made the device "
-				"need a reset" : "timed out", ds, vioblk_name);
+				"need a reset" : "timed out", ds, v->name);
 			v->broken = true;
 			return -E_TIMEDOUT;
 		}
@@ -140,7 +143,7 @@ static int vioblk_rw(struct blk_dev *dev, u64 lba, u32 count, const struct blk_s
 	if (rc < 0)
 		return rc;
 	if (write && dev->info.read_only) {
-		log_guest_warn("virtio-blk: %s is read-only (VIRTIO_BLK_F_RO): writes are refused", vioblk_name);
+		log_guest_warn("virtio-blk: %s is read-only (VIRTIO_BLK_F_RO): writes are refused", v->name);
 		return -E_ROFS;
 	}
 	if (v->broken)
@@ -291,7 +294,11 @@ fail:
 
 static int vioblk_probe(const char *want, struct blk_dev **out)
 {
-	struct vioblk *v = &vioblk;
+	if (vioblk_taken == VIOBLK_DISKS) {
+		log_warn("virtio-blk: ferry takes at most %u virtio-blk disks", VIOBLK_DISKS);
+		return -E_NOENT;
+	}
+	struct vioblk *v = &vioblk[vioblk_taken];
 	unsigned idx = 0;
 	struct pci_dev *pd;
 	int rc = -E_NOENT;
@@ -317,14 +324,15 @@ static int vioblk_probe(const char *want, struct blk_dev **out)
 			continue;
 		}
 		blk_take(want, name);
-		str_copy(vioblk_name, name, sizeof(vioblk_name));
+		str_copy(v->name, name, sizeof(v->name));
 		log_info("virtio-blk: %s: %02x:%02x.%x %04x:%04x, %lu sectors of %u bytes (%lu MiB)%s, id \"%s\", "
 			 "%u-entry queue, seg_max %u, size_max %u, features %lx", name, pd->bus, pd->dev, pd->fn,
 			 pd->vendor, pd->device, info.sectors, info.sector_size, (info.sectors * info.sector_size) >> 20,
 			 info.read_only ? ", read-only" : "", info.serial, v->q.size, v->seg_max, v->size_max,
 			 v->vd.features);
-		vioblk_blk = (struct blk_dev){ .name = vioblk_name, .ops = &vioblk_ops, .info = info, .priv = v };
-		*out = &vioblk_blk;
+		struct blk_dev *d = &vioblk_blk[vioblk_taken++];
+		*d = (struct blk_dev){ .name = v->name, .ops = &vioblk_ops, .info = info, .priv = v };
+		*out = d;
 		return 0;
 	}
 	if (rc == -E_NOENT)

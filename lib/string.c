@@ -113,6 +113,20 @@ int str_casecmp(const char *a, const char *b)
 	return (u8)to_upper(*a) - (u8)to_upper(*b);
 }
 
+bool str_list_has(const char *list, const char *item, size_t len)
+{
+	for (const char *p = list;;) {
+		const char *e = p;
+		while (*e && *e != ',')
+			e++;
+		if ((size_t)(e - p) == len && !memcmp(p, item, len))
+			return true;
+		if (!*e)
+			return false;
+		p = e + 1;
+	}
+}
+
 int str_to_u64(const char *s, size_t len, u64 *out)
 {
 	unsigned base = 10;

@@ -25,6 +25,8 @@ size_t str_copy(char *dst, const char *src, size_t size);
  * stores the value, or -E_INVAL on junk / -E_RANGE on overflow. */
 int str_to_u64(const char *s, size_t len, u64 *out);
 int str_casecmp(const char *a, const char *b);
+/* Is item[0 .. len) one of the comma-separated items of list (no blanks)? */
+bool str_list_has(const char *list, const char *item, size_t len);
 char to_upper(char c);
 char to_lower(char c);
 

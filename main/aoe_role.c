@@ -10,10 +10,18 @@
 #include "lib/string.h"
 #include "net/aoe_target.h"
 #include "net/aoe_client.h"
+#include "platform/mem.h"
 
 #define AOE_POLL_BUDGET (2 * AOE_TGT_BUFCNT) /* frames taken per recv call */
 
-static struct aoe_target target;
+/* One target per export with an AoE address, from the pool (each holds
+ * a run buffer of 64 KiB the disk reads and writes directly). */
+static struct aoe_target *targets[NET_EXPORTS_MAX];
+static struct aoe_export {
+	struct net_exports *x;
+	unsigned idx;
+} target_export[NET_EXPORTS_MAX];
+static unsigned ntargets;
 static struct aoe_client client;
 static bool client_running;
 static struct net_link nic_link;
@@ -26,6 +34,12 @@ static u64 polls, batches, batch_max;
 static bool is_aoe(const u8 *f, size_t len)
 {
 	return len >= ETH_HLEN && f[12] == (AOE_ETHERTYPE >> 8) && f[13] == (AOE_ETHERTYPE & 0xFF);
+}
+
+static void commit_all(void)
+{
+	for (unsigned i = 0; i < ntargets; i++)
+		aoe_target_commit(targets[i]);
 }
 
 /* recv for the ferry server: AoE frames are answered on the way; the
@@ -43,7 +57,8 @@ static int demux_recv(void *ctx, void *buf, size_t cap, size_t *len)
 		if (rc < 0)
 			break;
 		if (is_aoe(rx, got)) {
-			aoe_target_frame(&target, rx, got);
+			for (unsigned t = 0; t < ntargets; t++) /* each takes what is addressed to it */
+				aoe_target_frame(targets[t], rx, got);
 			n++;
 			continue;
 		}
@@ -57,7 +72,7 @@ static int demux_recv(void *ctx, void *buf, size_t cap, size_t *len)
 		batches++;
 		batch_max = MAX(batch_max, (u64)n);
 	}
-	aoe_target_commit(&target); /* the batch is over: flush, answer the writes */
+	commit_all(); /* the batch is over: flush, answer the writes */
 	return i == AOE_POLL_BUDGET ? -E_NOENT : rc;
 }
 
@@ -73,35 +88,91 @@ static u64 demux_now(void *ctx)
 	return nic_link.now_us(nic_link.ctx);
 }
 
-int aoe_serve_start(struct net_link *link, struct nic *nic, struct blk_dev *disk)
+/* The writer rule for an AoE initiator (net/exports.h): its write may go
+ * ahead when the export has no other live writer. */
+static bool aoe_may_write(void *ctx, const u8 *mac)
 {
+	const struct aoe_export *ae = ctx;
+	struct net_writer w = { .kind = NET_WRITER_AOE };
+	memcpy(w.mac, mac, ETH_ALEN);
+	return net_export_claim(ae->x, ae->idx, &w, nic_link.now_us(nic_link.ctx), NULL) == 0;
+}
+
+static int serve_export(struct nic *nic, struct net_exports *x, unsigned i)
+{
+	const struct net_export *e = &x->e[i];
 	struct aoe_target_cfg cfg = {
-		.shelf = config.aoe_shelf,
-		.slot = config.aoe_slot,
+		.shelf = e->shelf,
+		.slot = e->slot,
 		.max_frame = nic->max_frame,
-		.dev = disk,
-		.read_only = config.read_only,
-		.nallow = config.aoe_nallow,
+		.dev = e->dev,
+		.read_only = e->read_only,
+		.nallow = e->nallow,
+		.may_write = aoe_may_write,
+		.may_write_ctx = &target_export[ntargets],
 	};
 	memcpy(cfg.mac, nic->mac, ETH_ALEN);
-	memcpy(cfg.allow, config.aoe_allow, sizeof(cfg.allow[0]) * config.aoe_nallow);
-	nic_link = *link;
-	int rc = aoe_target_init(&target, &cfg, &nic_link);
+	memcpy(cfg.allow, e->allow, sizeof(cfg.allow[0]) * e->nallow);
+	target_export[ntargets] = (struct aoe_export){ x, i };
+	size_t pages = (sizeof(struct aoe_target) + PAGE_SIZE - 1) / PAGE_SIZE;
+	struct aoe_target *t = page_alloc(pages);
+	int rc = t ? aoe_target_init(t, &cfg, &nic_link) : -E_NOMEM;
 	if (rc < 0) {
-		log_err("aoe: cannot export %s as e%u.%u: %s%s", disk->name, cfg.shelf, cfg.slot, err_name(rc),
-			rc == -E_NOTSUP ? " (AoE carries 512-byte sectors only)" : "");
+		log_err("aoe: cannot export %s (%s) as e%u.%u: %s%s", e->name, e->dev->name, cfg.shelf, cfg.slot,
+			err_name(rc), rc == -E_NOTSUP ? " (AoE carries 512-byte sectors only)" : "");
+		if (t)
+			page_free(t, pages);
 		return rc;
+	}
+	targets[ntargets++] = t;
+	log_warn("aoe: serving %s (export %s) as e%u.%u (%u sectors per frame%s%s); AoE has no authentication: %s "
+		 "can read%s it", e->dev->name, e->name, cfg.shelf, cfg.slot, t->scnt, cfg.read_only ? ", read-only" : "",
+		 net_export_exclusive(x, i) ? ", one writer at a time" : "",
+		 cfg.nallow ? "every machine with an address in aoe_allow" : "every machine on this network",
+		 cfg.read_only ? "" : " and write");
+	return 0;
+}
+
+int aoe_serve_start(struct net_link *link, struct nic *nic, struct net_exports *x)
+{
+	nic_link = *link;
+	for (unsigned i = 0; i < x->n; i++) {
+		int rc = x->e[i].aoe ? serve_export(nic, x, i) : 0;
+		if (rc < 0)
+			return rc;
 	}
 	link->send = demux_send;
 	link->recv = demux_recv;
 	link->now_us = demux_now;
 	link->ctx = NULL;
 	running = true;
-	log_warn("aoe: serving %s as e%u.%u (%u sectors per frame%s); AoE has no authentication: %s can read%s it",
-		 disk->name, cfg.shelf, cfg.slot, target.scnt, cfg.read_only ? ", read-only" : "",
-		 cfg.nallow ? "every machine with an address in aoe_allow" : "every machine on this network",
-		 cfg.read_only ? "" : " and write");
 	return 0;
+}
+
+/* One line per AoE initiator refused since the last call: frames from a
+ * MAC no list allows (answered with silence), writes refused by the
+ * writer rule.  Rate-limited: the first few, then every 1000. */
+void aoe_log_refusals(void)
+{
+	static u64 told_src[NET_EXPORTS_MAX], told_wr[NET_EXPORTS_MAX];
+	for (unsigned i = 0; i < ntargets; i++) {
+		const struct aoe_target_stats *st = &targets[i]->stats;
+		const struct net_export *e = &target_export[i].x->e[target_export[i].idx];
+		const u8 *m = st->not_allowed_mac;
+		if (st->not_allowed != told_src[i] && (told_src[i] < 8 || st->not_allowed - told_src[i] >= 1000)) {
+			told_src[i] = st->not_allowed;
+			log_warn("aoe: e%u.%u (export %s): ignored frames from %02x:%02x:%02x:%02x:%02x:%02x: not in its "
+				 "aoe_allow (or the initiators' MAC mask list) (%lu so far)", e->shelf, e->slot, e->name, m[0],
+				 m[1], m[2], m[3], m[4], m[5], st->not_allowed);
+		}
+		m = st->refused_mac;
+		if (st->writes_refused != told_wr[i] && (told_wr[i] < 8 || st->writes_refused - told_wr[i] >= 1000)) {
+			told_wr[i] = st->writes_refused;
+			log_warn("aoe: e%u.%u (export %s): refused a write from %02x:%02x:%02x:%02x:%02x:%02x: the export "
+				 "has another writer and is not shared (%lu so far)", e->shelf, e->slot, e->name, m[0], m[1],
+				 m[2], m[3], m[4], m[5], st->writes_refused);
+		}
+	}
 }
 
 struct blk_dev *aoe_client_start(struct nic *nic)
@@ -151,12 +222,14 @@ void aoe_log_stats(void)
 			 "rto %lu us",
 			 c->tx, c->rx, c->retransmits, c->stale, c->ata_errors, c->e_answers, client.srtt, client.rto);
 	}
-	if (!running)
-		return;
-	const struct aoe_target_stats *s = &target.stats;
-	log_info("aoe: rx %lu tx %lu (tx errors %lu) dropped %lu; configs %lu identifies %lu reads %lu writes %lu "
-		 "flushes %lu (batch flushes %lu); E answers %lu, ATA errors %lu",
-		 s->rx, s->tx, s->tx_errors, s->dropped, s->configs, s->identifies, s->reads, s->writes, s->flushes,
-		 s->commits, s->errors, s->ata_failed);
-	log_info("aoe: %lu polls, %lu with AoE frames (%lu frames in the largest)", polls, batches, batch_max);
+	for (unsigned i = 0; running && i < ntargets; i++) {
+		const struct aoe_target_stats *s = &targets[i]->stats;
+		log_info("aoe: e%u.%u: rx %lu tx %lu (tx errors %lu) dropped %lu; configs %lu identifies %lu reads %lu "
+			 "writes %lu flushes %lu (batch flushes %lu); E answers %lu, ATA errors %lu; refused: %lu frames "
+			 "not allowed, %lu writes", targets[i]->cfg.shelf, targets[i]->cfg.slot, s->rx, s->tx, s->tx_errors,
+			 s->dropped, s->configs, s->identifies, s->reads, s->writes, s->flushes, s->commits, s->errors,
+			 s->ata_failed, s->not_allowed, s->writes_refused);
+	}
+	if (running)
+		log_info("aoe: %lu polls, %lu with AoE frames (%lu frames in the largest)", polls, batches, batch_max);
 }

@@ -99,23 +99,24 @@ static void scrub_boot_secrets(void)
 }
 
 /* The drivers in their order (drivers/drivers.c): the first disk found,
- * or the one disk= names.  A disk= that names no disk stops ferry, saying
- * what there is: serving another disk could hand out the wrong data. */
-static struct blk_dev *probe_disk(void)
+ * or the one want names (who: the key that named it).  A name that
+ * matches no disk stops ferry, saying what there is: serving another disk
+ * could hand out the wrong data. */
+static struct blk_dev *probe_disk(const char *want, const char *who)
 {
-	const char *want = config.disk[0] ? config.disk : NULL;
 	for (unsigned i = 0; blk_drivers[i]; i++) {
 		struct blk_dev *dev;
 		int rc = blk_drivers[i]->probe(want, &dev);
 		if (rc == 0) {
-			log_info("disk: %s (%s driver)%s", dev->name, blk_drivers[i]->name, want ? ", chosen by disk=" : "");
+			log_info("disk: %s (%s driver)%s%s", dev->name, blk_drivers[i]->name, want ? ", chosen by " : "",
+				 want ? who : "");
 			return dev;
 		}
 		if (rc != -E_NOENT)
 			log_err("disk: the %s driver failed: %s", blk_drivers[i]->name, err_name(rc));
 	}
 	if (want) {
-		log_err("cannot run: disk=%s names no disk ferry can serve; found: %s", want, blk_found_names());
+		log_err("cannot run: %s%s names no disk ferry can serve; found: %s", who, want, blk_found_names());
 		machine_stop(3);
 	}
 	return NULL;
@@ -263,12 +264,31 @@ static const struct hv_arch *start_core(u32 magic, u32 info)
 /* Takes the devices the role needs, before the guest's address space is
  * built, so their BARs and ports stay out of it; then no more claims
  * (pci_seal).  Stops the machine when a role cannot do without one. */
+static struct blk_dev *export_disks[CONFIG_EXPORTS_MAX];
+
+/* A server's disks, one per export (config.exports): the first is *disk. */
+static void take_export_disks(struct blk_dev **disk)
+{
+	char who[CONFIG_EXPORT_NAME_MAX + 16];
+	for (unsigned i = 1; i < config.nexports; i++) {
+		fmt_snprintf(who, sizeof(who), "export %s: disk=", config.exports[i].name);
+		export_disks[i] = probe_disk(config.exports[i].disk, who);
+	}
+	*disk = export_disks[0];
+}
+
 static void take_devices(struct blk_dev **disk, struct nic **nic)
 {
 	*disk = NULL;
 	*nic = NULL;
 	if (config.role == ROLE_LOCAL || config.role == ROLE_SERVER) {
-		*disk = probe_disk();
+		char who[CONFIG_EXPORT_NAME_MAX + 16] = "disk=";
+		if (config.role == ROLE_SERVER && config.export_lines)
+			fmt_snprintf(who, sizeof(who), "export %s: disk=", config.exports[0].name);
+		*disk = export_disks[0] = probe_disk(config.disk[0] ? config.disk : config.exports[0].disk[0] ?
+							     config.exports[0].disk : NULL, who);
+		if (config.role == ROLE_SERVER && *disk)
+			take_export_disks(disk);
 		if (!*disk && config.role == ROLE_SERVER) {
 			log_err("cannot run: the server has no disk to export (no supported disk controller or disk)");
 			machine_stop(3);
@@ -362,7 +382,7 @@ static void build_guest(struct vm *vm, const struct hv_arch *arch, struct blk_de
 	if (rc == 0)
 		rc = arch->vcpu_init(&vm->vcpu, &bs);
 	if (rc == 0 && config.role == ROLE_SERVER)
-		rc = netrole_server_start(vm, nic, disk);
+		rc = netrole_server_start(vm, nic, export_disks, config.nexports);
 	if (rc < 0) {
 		log_err("cannot start the guest: %s", err_name(rc));
 		machine_stop(3);

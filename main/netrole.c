@@ -7,6 +7,7 @@
 #include "platform/console.h"
 #include "platform/mem.h"
 #include "platform/time.h"
+#include "lib/fmt.h"
 #include "lib/string.h"
 #include "x86/cpu.h"
 #include "platform/lapic.h"
@@ -19,6 +20,9 @@ static struct net_link link;
 static struct net_client client;
 static struct net_server server;
 static const struct net_stats *stats;
+/* The export table from ferry.cfg's export lines (or the implicit one)
+ * and the disks main took for them, one each. */
+static struct net_exports exports;
 
 /* Different on every boot: the protocol's replay windows, handshake keys,
  * cookie secret and nonces all rest on it (docs/protocol.md). */
@@ -74,6 +78,7 @@ struct blk_dev *netrole_client_start(struct nic *nic)
 		.name = config.client_name,
 		.session = new_session(nic->mac),
 		.want_server = config.want_server,
+		.dev = config.want_export ? config.export_index : NET_DEV_ANY,
 		.dead_time_us = (u64)config.dead_time * 1000000,
 	};
 	memcpy(cfg.mac, nic->mac, ETH_ALEN);
@@ -85,16 +90,30 @@ struct blk_dev *netrole_client_start(struct nic *nic)
 	}
 	stats = &client.stats;
 
-	log_info("client: \"%s\" looking for a server on %s (up to %u s)", client.ident, nic->name,
-		 config.discover_timeout);
+	char want[24] = "its first export";
+	if (config.want_export)
+		fmt_snprintf(want, sizeof(want), "export %u", config.export_index);
+	log_info("client: \"%s\" looking for a server on %s (up to %u s), for %s", client.ident, nic->name,
+		 config.discover_timeout, want);
 	u64 waited = 0, total = (u64)config.discover_timeout * 1000000;
+	u32 refused = 0; /* the last refusal of any slice: each discovery starts afresh */
 	while (waited < total) {
 		u64 slice = MIN(total - waited, 5000000);
-		if (net_client_discover(&client, slice) == 0) {
+		int rc = net_client_discover(&client, slice);
+		if (client.refused)
+			refused = client.refused;
+		/* Denied by the one server we want: final.  Denied by some
+		 * server while looking for any: another may yet serve us. */
+		if (rc == -E_ACCES)
+			refused = NET_ST_DENIED;
+		if (rc == -E_ACCES && config.want_server)
+			break;
+		if (rc == 0) {
 			struct blk_dev *d = net_client_blk(&client);
-			log_info("client: importing \"%s\" from %s: %lu sectors of %u bytes (%lu MiB)%s", d->info.model,
-				 d->name, d->info.sectors, d->info.sector_size,
-				 d->info.sectors * d->info.sector_size / MiB, d->info.read_only ? ", read-only" : "");
+			log_info("client: importing \"%s\" from %s: %lu sectors of %u bytes (%lu MiB)%s, export %u",
+				 d->info.model, d->name, d->info.sectors, d->info.sector_size,
+				 d->info.sectors * d->info.sector_size / MiB, d->info.read_only ? ", read-only" : "",
+				 client.cfg.dev);
 			return d;
 		}
 		waited += slice;
@@ -103,7 +122,15 @@ struct blk_dev *netrole_client_start(struct nic *nic)
 			log_info("client: no server yet after %lu s%s", waited / 1000000,
 				 bad_mac_frames() ? "; some answers failed authentication" : "");
 	}
-	if (client.stats.bind_refused)
+	if (refused == NET_ST_DENIED)
+		log_err("client: %s refuses \"%s\" %s: that export's clients= does not list this client; the guest "
+			"gets no disk", config.want_server ? "the server" : "every server that answered", client.ident,
+			want);
+	else if (refused == NET_ST_TAKEN)
+		log_err("client: %s is not shared and another client writes it: the server refused \"%s\" for %u s; "
+			"the guest gets no disk (the server's log names the writer)", want, client.ident,
+			config.discover_timeout);
+	else if (refused == NET_ST_BUSY)
 		log_err("client: no server took us in %u s: the server has no free client slot (all in use by "
 			"active clients)", config.discover_timeout);
 	else if (bad_mac_frames())
@@ -112,33 +139,104 @@ struct blk_dev *netrole_client_start(struct nic *nic)
 			client.ident);
 	else
 		log_err("client: no server answered in %u s: is a server running on this network, and is key= the "
-			"key derived for client \"%s\" from the server's key (tools/ferrykey.py derive)?",
-			config.discover_timeout, client.ident);
+			"key derived for client \"%s\" from the server's key (tools/ferrykey.py derive)?%s",
+			config.discover_timeout, client.ident,
+			config.want_export ? " Does the server have that export (a server without it stays silent)?" : "");
 	netrole_log_stats();
 	return NULL;
 }
 
-/* One line about the last handshake the server refused, at most every
- * 10 s after the first few (anyone on the wire can cause them). */
+/* One line about the last handshake (or write) the server refused; each
+ * line costs the server its time on a slow console, so they are limited.
+ * UNKNOWN and KEY refusals need no key at all (a forged HELLO, any name
+ * the sender likes): they are limited as a whole, the first 8 lines and
+ * then one every 10 s, whatever the names.  DENIED, TAKEN and BUSY come
+ * only after a frame authenticated under a client's key: a line for
+ * another client, export or reason than the last one's may come at once,
+ * so one client retrying does not hide another's refusal, but at most 8
+ * such extra lines in 10 s. */
+#define REFUSAL_FREE_LINES 8
+#define REFUSAL_PERIOD_US 10000000ull
+
+static bool refusal_authenticated(u8 why)
+{
+	return why == NET_REFUSE_DENIED || why == NET_REFUSE_TAKEN || why == NET_REFUSE_BUSY;
+}
+
+static bool refusal_due(const struct net_refusal *r, const struct net_refusal *last, u64 now)
+{
+	static u64 lines, last_us, burst_us;
+	static unsigned burst;
+	if (lines < REFUSAL_FREE_LINES || now - last_us >= REFUSAL_PERIOD_US) {
+		lines++;
+		last_us = now;
+		return true;
+	}
+	bool other = r->why != last->why || r->dev != last->dev || strcmp(r->name, last->name) != 0;
+	if (!refusal_authenticated(r->why) || !other)
+		return false;
+	if (now - burst_us >= REFUSAL_PERIOD_US) {
+		burst_us = now;
+		burst = 0;
+	}
+	if (burst >= REFUSAL_FREE_LINES)
+		return false;
+	burst++;
+	lines++;
+	return true;
+}
+
 static void log_refusal(void)
 {
-	static u64 reported, last_us;
+	static u64 reported;
+	static struct net_refusal last;
 	const struct net_refusal *r = &server.refused;
-	u64 now = time_us();
-	if (r->count == reported || (reported >= 8 && now - last_us < 10000000))
+	if (r->count == reported || !refusal_due(r, &last, time_us()))
 		return;
 	reported = r->count;
-	last_us = now;
+	last = *r;
 	static const char *const why[] = {
 		[NET_REFUSE_UNKNOWN] = "the name is not in clients=",
 		[NET_REFUSE_KEY] = "its frame does not authenticate under the key derived for that name (another "
 				   "client's name, or a key not made for this name from this server's key)",
 		[NET_REFUSE_BUSY] = "every client slot is in use by an active client",
+		[NET_REFUSE_DENIED] = "the export's clients= does not list it",
+		[NET_REFUSE_TAKEN] = "the export is not shared and has another writer",
 	};
+	char what[96] = "";
+	if ((r->why == NET_REFUSE_DENIED || r->why == NET_REFUSE_TAKEN) && r->dev < exports.n)
+		fmt_snprintf(what, sizeof(what), " to export %u \"%s\"", r->dev, exports.e[r->dev].name);
+	char holder[64] = "";
+	const struct net_writer *h = &r->holder;
+	if (r->why == NET_REFUSE_TAKEN && h->kind == NET_WRITER_FERRY)
+		fmt_snprintf(holder, sizeof(holder), " (client \"%.32s\")", h->name);
+	else if (r->why == NET_REFUSE_TAKEN && h->kind == NET_WRITER_AOE)
+		fmt_snprintf(holder, sizeof(holder), " (AoE initiator %02x:%02x:%02x:%02x:%02x:%02x)", h->mac[0],
+			     h->mac[1], h->mac[2], h->mac[3], h->mac[4], h->mac[5]);
 	const u8 *m = r->mac;
-	log_warn("server: refused client \"%s\" at %02x:%02x:%02x:%02x:%02x:%02x: %s (%lu refusals so far)", r->name,
-		 m[0], m[1], m[2], m[3], m[4], m[5], r->why < ARRAY_SIZE(why) && why[r->why] ? why[r->why] : "?",
-		 r->count);
+	log_warn("server: refused client \"%s\" at %02x:%02x:%02x:%02x:%02x:%02x%s: %s%s (%lu refusals so far)", r->name,
+		 m[0], m[1], m[2], m[3], m[4], m[5], what, r->why < ARRAY_SIZE(why) && why[r->why] ? why[r->why] : "?",
+		 holder, r->count);
+}
+
+/* One line when an authenticated ferry BIND took an export from an AoE
+ * initiator (net/exports.h net_export_take): the initiator's writes fail
+ * from then on, and the operator should know why.  Only enrolled clients
+ * cause it; limited all the same (the first 8, then one every 10 s). */
+static void log_takeover(void)
+{
+	static u64 reported, last_us;
+	const struct net_takeover *t = &server.took_over;
+	u64 now = time_us();
+	if (t->count == reported || (reported >= REFUSAL_FREE_LINES && now - last_us < REFUSAL_PERIOD_US))
+		return;
+	reported = t->count;
+	last_us = now;
+	const u8 *m = t->from.mac;
+	log_warn("server: client \"%s\" took export %u \"%s\" from AoE initiator %02x:%02x:%02x:%02x:%02x:%02x, "
+		 "whose writes are refused from now on (an authenticated BIND wins over AoE, which has none) (%lu so "
+		 "far)", t->name, t->dev, t->dev < exports.n ? exports.e[t->dev].name : "?", m[0], m[1], m[2], m[3],
+		 m[4], m[5], t->count);
 }
 
 /* Runs at every INTR exit: serve whatever arrived.  Bounded, so the
@@ -147,8 +245,10 @@ static void server_poll(struct vm *vm)
 {
 	(void)vm;
 	static u64 reported_bad;
-	for (unsigned round = 0; round < 16 && net_server_poll(&server); round++)
-		;
+	for (unsigned round = 0; round < 16 && net_server_poll(&server); round++) {
+		log_refusal();
+		log_takeover();
+	}
 	u64 bad = bad_mac_frames();
 	if (bad != reported_bad && (reported_bad < 8 || bad - reported_bad >= 1000)) {
 		log_warn("server: %lu frames failed authentication so far (a client with another key?)", bad);
@@ -156,11 +256,45 @@ static void server_poll(struct vm *vm)
 	}
 	log_version("server");
 	log_refusal();
+	aoe_log_refusals();
 }
 
 static void on_tick(void) {}
 
-int netrole_server_start(struct vm *vm, struct nic *nic, struct blk_dev *disk)
+static void build_exports(struct blk_dev **disks, unsigned n)
+{
+	exports.n = n;
+	for (unsigned i = 0; i < n; i++) {
+		const struct config_export *c = &config.exports[i];
+		struct net_export *e = &exports.e[i];
+		str_copy(e->name, c->name, sizeof(e->name));
+		e->dev = disks[i];
+		e->read_only = c->read_only;
+		e->shared = c->shared;
+		e->clients = c->clients;
+		e->aoe = c->aoe;
+		e->shelf = c->aoe_shelf;
+		e->slot = c->aoe_slot;
+		e->nallow = c->aoe_nallow;
+		memcpy(e->allow, c->aoe_allow, sizeof(e->allow[0]) * c->aoe_nallow);
+	}
+}
+
+static void log_export(unsigned i)
+{
+	const struct net_export *e = &exports.e[i];
+	const struct blk_dev *d = e->dev;
+	char aoe[24] = "";
+	if (e->aoe)
+		fmt_snprintf(aoe, sizeof(aoe), ", AoE e%u.%u", e->shelf, e->slot);
+	log_info("server: export %u \"%s\": %s (\"%s\", %lu sectors of %u bytes)%s%s%s; clients: %s", i, e->name,
+		 d->name, d->info.model, d->info.sectors, d->info.sector_size, aoe,
+		 e->read_only || d->info.read_only ? ", read-only" : "",
+		 net_export_exclusive(&exports, i) ? ", one writer at a time" : e->read_only ? "" : ", shared",
+		 e->clients && e->clients[0] ? e->clients : "any");
+}
+
+int netrole_server_start(struct vm *vm, struct nic *nic, struct blk_dev **disks, unsigned n)
 {
 	/* One request buffer per request in flight, across the clients (each
 	 * keeps up to NET_DEPTH): net_buffers MiB of them, taken from the pool
@@ -171,24 +305,24 @@ int netrole_server_start(struct vm *vm, struct nic *nic, struct blk_dev *disk)
 		log_err("server: no memory for net_buffers=%u MiB of request buffers: lower net_buffers", config.net_buffers);
 		return -E_NOMEM;
 	}
+	build_exports(disks, n);
 	struct net_server_cfg cfg = {
 		.key = config.key,
 		.key_len = config.key_len,
 		.clients = config.clients,
 		.session = new_session(nic->mac),
-		.dev = disk,
-		.read_only = config.read_only,
+		.exports = &exports,
 		.buf = buf,
 		.buf_size = bufsz,
 	};
 	memcpy(cfg.mac, nic->mac, ETH_ALEN);
 	net_link_nic(&link, nic);
 	int rc;
-	if (config.aoe && (rc = aoe_serve_start(&link, nic, disk)) < 0)
+	if (config.aoe && (rc = aoe_serve_start(&link, nic, &exports)) < 0)
 		return rc;
 	rc = net_server_init(&server, &cfg, &link);
 	if (rc < 0) {
-		log_err("server: cannot export %s: %s", disk->name, err_name(rc));
+		log_err("server: cannot export %s: %s", disks[0]->name, err_name(rc));
 		return rc;
 	}
 	stats = &server.stats;
@@ -202,8 +336,11 @@ int netrole_server_start(struct vm *vm, struct nic *nic, struct blk_dev *disk)
 		log_info("server: clients enrolled: %s", config.clients);
 	else
 		log_info("server: no clients= list: any client whose key derives from this server's key is accepted");
-	log_info("server: exporting %s (\"%s\", %lu sectors of %u bytes%s) on %s, polling at %u Hz, %u request buffers",
-		 disk->name, disk->info.model, disk->info.sectors, disk->info.sector_size,
-		 config.read_only ? ", read-only" : "", nic->name, config.poll_hz, server.nbufs);
+	for (unsigned i = 0; n > 1 && i < n; i++)
+		log_export(i);
+	log_info("server: exporting %s (\"%s\", %lu sectors of %u bytes%s)%s on %s, polling at %u Hz, %u request buffers",
+		 disks[0]->name, disks[0]->info.model, disks[0]->info.sectors, disks[0]->info.sector_size,
+		 exports.e[0].read_only ? ", read-only" : "", n > 1 ? " and the exports above" : "", nic->name,
+		 config.poll_hz, server.nbufs);
 	return 0;
 }

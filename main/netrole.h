@@ -10,8 +10,9 @@
 /* Finds a server (waiting up to config.discover_timeout) and returns the
  * remote disk as a block back end, or NULL after saying why. */
 struct blk_dev *netrole_client_start(struct nic *nic);
-/* Exports disk on nic and serves it from ferry's timer while vm runs. */
-int netrole_server_start(struct vm *vm, struct nic *nic, struct blk_dev *disk);
+/* Exports disks[i] as config.exports[i] (n of them) on nic and serves
+ * them from ferry's timer while vm runs. */
+int netrole_server_start(struct vm *vm, struct nic *nic, struct blk_dev **disks, unsigned n);
 /* One line of protocol counters (on stop). */
 void netrole_log_stats(void);
 

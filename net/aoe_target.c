@@ -193,6 +193,12 @@ static int ata_rw(struct aoe_target *t, struct aoe_msg *m, bool write, bool ext,
 			*r = ata_fail(t, ATA_ER_ABRT);
 			return 0;
 		}
+		if (t->cfg.may_write && !t->cfg.may_write(t->cfg.may_write_ctx, m->src)) {
+			t->stats.writes_refused++;
+			memcpy(t->stats.refused_mac, m->src, ETH_ALEN);
+			*r = ata_fail(t, ATA_ER_ABRT);
+			return 0;
+		}
 	} else {
 		t->stats.reads++;
 	}
@@ -382,9 +388,14 @@ void aoe_target_frame(struct aoe_target *t, const u8 *f, size_t len)
 	bool exact = m.shelf == t->cfg.shelf && m.slot == t->cfg.slot;
 	bool bcast = (m.shelf == t->cfg.shelf || m.shelf == AOE_BCAST_SHELF) &&
 		     (m.slot == t->cfg.slot || m.slot == AOE_BCAST_SLOT);
-	if (v == AOE_BAD_SHORT || v == AOE_BAD_TYPE || (m.flags & AOE_F_RESP) || !to_us || !bcast ||
-	    !src_allowed(t, m.src)) {
+	if (v == AOE_BAD_SHORT || v == AOE_BAD_TYPE || (m.flags & AOE_F_RESP) || !to_us || !bcast) {
 		t->stats.dropped++;
+		return;
+	}
+	if (!src_allowed(t, m.src)) {
+		t->stats.dropped++;
+		t->stats.not_allowed++;
+		memcpy(t->stats.not_allowed_mac, m.src, ETH_ALEN);
 		return;
 	}
 	/* Only Query Config may be broadcast: a broadcast write would reach

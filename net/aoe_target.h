@@ -31,6 +31,11 @@ struct aoe_target_cfg {
 	/* Only these source MACs get any answer; nallow 0: everyone. */
 	u8 allow[AOE_TGT_ALLOW_MAX][ETH_ALEN];
 	unsigned nallow;
+	/* Optional: may the initiator at mac write now?  The writer rule of
+	 * an unshared export (net/exports.h); false fails the write (ATA
+	 * ABRT) and nothing is written. */
+	bool (*may_write)(void *ctx, const u8 *mac);
+	void *may_write_ctx;
 };
 
 struct aoe_target_stats {
@@ -40,6 +45,10 @@ struct aoe_target_stats {
 	u64 configs, identifies, reads, writes, flushes;
 	u64 commits;    /* flushes for batches of writes */
 	u64 ata_failed; /* answered with an ATA error status */
+	u64 not_allowed;           /* frames for us from a MAC no list allows: silence */
+	u8 not_allowed_mac[ETH_ALEN]; /* the last one's source */
+	u64 writes_refused;        /* writes may_write refused */
+	u8 refused_mac[ETH_ALEN];  /* the last one's source */
 };
 
 struct aoe_target {

@@ -107,6 +107,14 @@ void cl_send_discover(struct net_client *c)
 	send_hello(c);
 }
 
+static bool denied_by(const struct net_client *c, const u8 *mac)
+{
+	for (unsigned i = 0; i < c->ndenied; i++)
+		if (!memcmp(c->denied_by[i], mac, ETH_ALEN))
+			return true;
+	return false;
+}
+
 /* A COOKIE answering our HELLO: derive the session's keys, BIND. */
 static int got_cookie(struct net_client *c, const struct net_msg *m)
 {
@@ -117,7 +125,7 @@ static int got_cookie(struct net_client *c, const struct net_msg *m)
 		return RX_DROP;
 	}
 	if ((c->cfg.want_server && memcmp(m->src, c->cfg.server_mac, ETH_ALEN) != 0) ||
-	    (c->bound && memcmp(m->src, c->server, ETH_ALEN) != 0) ||
+	    (c->bound && memcmp(m->src, c->server, ETH_ALEN) != 0) || (!c->bound && denied_by(c, m->src)) ||
 	    (c->cfg.dev != NET_DEV_ANY && k->dev != c->cfg.dev)) {
 		c->stats.rx_unexpected++;
 		return RX_DROP;
@@ -158,14 +166,26 @@ static bool same_disk(const struct blk_info *a, const struct blk_info *b)
 }
 
 /* The answer to our BIND (authentic under the new session's key): a
- * DEVINFO binds us; a STATUS says the server has no slot for us now. */
+ * DEVINFO binds us; a STATUS refuses us: no slot now (BUSY), another
+ * client writes the export (TAKEN), both of which may change, so BIND
+ * again later; or the export is not ours (DENIED): final when that is
+ * the one server we want, else that server is passed over and a new
+ * HELLO looks for another (net_client_discover). */
 static int got_bind_answer(struct net_client *c, const struct net_msg *m)
 {
 	struct net_client_hs *hs = &c->hs;
-	if (m->type == NET_T_STATUS && m->b.status.status == NET_ST_BUSY) {
+	u32 st = m->type == NET_T_STATUS ? m->b.status.status : NET_ST_OK;
+	if (st == NET_ST_BUSY || st == NET_ST_TAKEN || st == NET_ST_DENIED) {
 		c->stats.rx_ok++;
 		c->stats.bind_refused++;
-		return RX_HS; /* BIND again later: a slot may have come free */
+		c->refused = st;
+		if (st == NET_ST_DENIED && !c->bound && !c->cfg.want_server) {
+			if (!denied_by(c, m->src) && c->ndenied < NET_CL_DENIED_MAX)
+				memcpy(c->denied_by[c->ndenied++], m->src, ETH_ALEN);
+			hs_wipe_keys(hs);
+			hs->phase = NET_HS_IDLE; /* the next step is a new HELLO */
+		}
+		return RX_HS;
 	}
 	if (m->type != NET_T_DEVINFO || (c->cfg.dev != NET_DEV_ANY && m->b.info.dev != hs->ck.dev)) {
 		c->stats.rx_unexpected++;
@@ -177,8 +197,10 @@ static int got_bind_answer(struct net_client *c, const struct net_msg *m)
 	hs->phase = NET_HS_IDLE;
 	/* A server of another boot session than the binding's has restarted. */
 	cl_heard(c, c->bound && hs->srv_sess != c->srv_sess);
-	if (c->bound && !same_disk(&info, &c->blk.info)) {
-		/* Re-bound mid-request to a server that now exports another disk. */
+	if (c->bound && (!same_disk(&info, &c->blk.info) || m->b.info.export_id != c->export_id)) {
+		/* Re-bound mid-request to a server that now exports another disk
+		 * or another export there (its lines reordered: twin disks look
+		 * alike, their export names do not). */
 		hs_wipe_keys(hs);
 		c->stats.rebind_mismatch++;
 		c->changed = true;
@@ -202,6 +224,7 @@ static int got_bind_answer(struct net_client *c, const struct net_msg *m)
 	}
 	c->cfg.dev = m->b.info.dev;
 	c->blk.info = info;
+	c->export_id = m->b.info.export_id;
 	c->bound = true;
 	c->changed = false;
 	return RX_BOUND;
@@ -295,16 +318,27 @@ int net_client_discover(struct net_client *c, u64 timeout_us)
 	u64 deadline = t + rto;
 
 	c->bound = false;
+	c->refused = 0;
+	c->ndenied = 0;
 	c->hs.phase = NET_HS_IDLE;
 	cl_send_discover(c);
 	for (;;) {
 		struct net_msg m;
-		if (cl_rx(c, &m) == RX_BOUND)
+		int k = cl_rx(c, &m);
+		if (k == RX_BOUND)
 			return 0;
+		if (k == RX_HS && c->refused == NET_ST_DENIED && c->cfg.want_server) {
+			c->stats.failures++;
+			return -E_ACCES;
+		}
+		if (k == RX_HS && c->hs.phase == NET_HS_IDLE) {
+			cl_send_discover(c); /* denied: look for another server at once */
+			continue;
+		}
 		t = cl_now(c);
 		if (t >= end) {
 			c->stats.failures++;
-			return -E_TIMEDOUT;
+			return c->ndenied ? -E_ACCES : -E_TIMEDOUT;
 		}
 		if (t >= deadline) {
 			rto = MIN(rto * 2, (u64)c->cfg.rto_max_us);

@@ -27,6 +27,7 @@
 #define NET_BIND_TRIES 3          /* BINDs per cookie; then a new HELLO */
 #define NET_DEPTH 64              /* requests held at once (blk_dev.queue_depth) */
 #define NET_POLL_FRAMES 256       /* frames taken from the link per net_client_poll */
+#define NET_CL_DENIED_MAX 8       /* servers that said DENIED, passed over in one discovery */
 
 struct net_client_cfg {
 	const void *key;     /* this client's own key K_c (net/keys.h), NET_CLIENT_KEY_LEN bytes */
@@ -37,7 +38,8 @@ struct net_client_cfg {
 	u8 mac[ETH_ALEN];    /* the client's own address */
 	bool want_server;    /* accept only server_mac's answer to HELLO */
 	u8 server_mac[ETH_ALEN];
-	u16 dev;             /* device index to use (0) */
+	u16 dev;             /* the export to import (its device index), or NET_DEV_ANY: the
+	                      * first the server lets this client have */
 	u32 rto_us, rto_max_us, retries, rebind_after, burst, req_timeout_us;
 	u64 dead_time_us;
 };
@@ -112,11 +114,17 @@ struct net_client {
 	u64 next_tag;                 /* tags: 1, 2, ... per session, never reused */
 	bool bound;                   /* a server answered BIND */
 	bool changed;                 /* the server now exports another disk: -E_IO until rediscovered */
+	u32 refused;                  /* the last BIND refusal's status (BUSY, DENIED, TAKEN); 0: none */
+	/* Discovery without want_server: servers that answered DENIED, whose
+	 * COOKIEs it passes over so that another server may take it. */
+	u8 denied_by[NET_CL_DENIED_MAX][ETH_ALEN];
+	unsigned ndenied;
 	u8 server[ETH_ALEN];
 	u64 ticket;                   /* the server's session for this binding */
 	u64 srv_sess;                 /* the server's boot session (its COOKIE's src_sess) */
 	struct net_replay win;        /* the server's counters under rx */
 	u16 server_max_frame;         /* the server's largest frame (COOKIE) */
+	u32 export_id;                /* DEVINFO's: a rebinding to another export is a mismatch */
 	struct net_client_hs hs;
 	/* The server's liveness: the last authentic frame from it; silent
 	 * after `retries` timeouts without one (silent since the last frame
@@ -148,7 +156,12 @@ int net_client_init(struct net_client *c, const struct net_client_cfg *cfg, cons
 /* Broadcasts HELLO (unicast to cfg.server_mac when want_server) and binds
  * to the first server exporting cfg.dev that answers (COOKIE, BIND,
  * DEVINFO), retransmitting with backoff, for at most timeout_us.  0 and
- * c->blk.info filled in, or -E_TIMEDOUT. */
+ * c->blk.info filled in.  A server that says the export is not this
+ * client's (STATUS DENIED) ends it at once with -E_ACCES when it is the
+ * one server wanted (want_server); else discovery passes that server over
+ * and goes on, another may serve us, and returns -E_ACCES at the timeout.
+ * Otherwise -E_TIMEDOUT, c->refused saying why when the server refused
+ * every BIND (BUSY: no slot; TAKEN: another client writes the export). */
 int net_client_discover(struct net_client *c, u64 timeout_us);
 
 /* The back end for the logical device: c->blk, ops calling the functions

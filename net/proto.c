@@ -216,7 +216,7 @@ int net_check(const struct net_msg *m)
 		const struct net_b_devinfo *d = &m->b.info;
 		u32 ss = d->sector_size;
 		if (d->ndev < 1 || d->ndev == NET_DEV_ANY || d->dev >= d->ndev || (d->flags & ~NET_DEVINFO_READ_ONLY) ||
-		    d->reserved || d->sectors < 1 || ss < NET_MIN_SECTOR || ss > NET_MAX_SECTOR || (ss & (ss - 1)) ||
+		    d->sectors < 1 || ss < NET_MIN_SECTOR || ss > NET_MAX_SECTOR || (ss & (ss - 1)) ||
 		    d->max_sectors < 1 || d->max_sectors > NET_MAX_REQ_BYTES / ss || !text_ok(d->model, sizeof(d->model)) ||
 		    !text_ok(d->serial, sizeof(d->serial)))
 			return NET_DROP_MALFORMED;
@@ -418,6 +418,7 @@ int net_status_to_err(u32 st)
 	case NET_ST_ROFS: return -E_ROFS;
 	case NET_ST_INVAL: return -E_INVAL;
 	case NET_ST_NODEV: return -E_NOENT;
+	case NET_ST_TAKEN: return -E_EXIST; /* a write: the export has another writer now */
 	default: return -E_IO;
 	}
 }

@@ -99,6 +99,8 @@ enum net_status {
 	NET_ST_INVAL = 4,  /* inconsistent request */
 	NET_ST_NODEV = 5,  /* no such device index */
 	NET_ST_BUSY = 6,   /* BIND: every client slot is in use by an active client */
+	NET_ST_DENIED = 7, /* BIND: this client may not import that export (its clients=) */
+	NET_ST_TAKEN = 8,  /* BIND, WRITE: the export is writable, not shared, and another client (or AoE initiator) writes it */
 	NET_ST_COUNT,
 };
 
@@ -181,7 +183,7 @@ struct net_b_devinfo {
 	u32 max_sectors;    /* 74: per request, max_sectors * sector_size <= NET_MAX_REQ_BYTES */
 	char model[40];     /* 78: printable ASCII, NUL-padded */
 	char serial[20];    /* 118: printable ASCII, NUL-padded */
-	u32 reserved;       /* 138 */
+	u32 export_id;      /* 138: the export's name hashed (net_export_id); a client rebinding checks it */
 } __packed;
 _Static_assert(sizeof(struct net_b_devinfo) == 88, "devinfo body");
 

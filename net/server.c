@@ -43,7 +43,7 @@ static void reply_status(struct net_server *s, struct net_srv_peer *p, u64 tag, 
 void reply_devinfo(struct net_server *s, struct net_srv_peer *p, u64 tag)
 {
 	struct net_msg m = { .type = NET_T_DEVINFO, .tag = tag };
-	m.b.info = s->info;
+	m.b.info = *srv_info(s, p);
 	srv_send(s, p, &m);
 }
 
@@ -129,7 +129,7 @@ static struct net_srv_buf *buf_take(struct net_server *s, u8 state, const struct
 	b->tag = tag;
 	b->lba = lba;
 	b->count = count;
-	b->bytes = count * s->info.sector_size;
+	b->bytes = count * srv_info(s, p)->sector_size;
 	b->nchunks = net_chunks(b->bytes);
 	b->nhave = 0;
 	memset(b->have, 0, sizeof(b->have));
@@ -138,12 +138,14 @@ static struct net_srv_buf *buf_take(struct net_server *s, u8 state, const struct
 
 /* ---- The disk -------------------------------------------------------------- */
 
-/* Checks a request against the export: NET_ST_OK or the status to answer. */
-static u32 check_extent(const struct net_server *s, u16 dev, u64 lba, u32 count)
+/* Checks a request against p's export (the only device its binding is
+ * for): NET_ST_OK or the status to answer. */
+static u32 check_extent(const struct net_server *s, const struct net_srv_peer *p, u16 dev, u64 lba, u32 count)
 {
-	if (dev != 0)
+	const struct net_b_devinfo *info = srv_info(s, p);
+	if (dev != p->dev)
 		return NET_ST_NODEV;
-	if (count < 1 || count > s->info.max_sectors || lba >= s->info.sectors || count > s->info.sectors - lba)
+	if (count < 1 || count > info->max_sectors || lba >= info->sectors || count > info->sectors - lba)
 		return NET_ST_RANGE;
 	return NET_ST_OK;
 }
@@ -161,7 +163,7 @@ static void send_chunks(struct net_server *s, struct net_srv_peer *p, const stru
 		if (!net_bit(want, i))
 			continue;
 		struct net_msg m = { .type = NET_T_DATA, .tag = tag, .flags = i == last ? NET_F_LAST : 0 };
-		m.b.data.dev = 0;
+		m.b.data.dev = p->dev;
 		m.b.data.chunk = (u16)i;
 		m.b.data.count = b->count;
 		m.b.data.lba = b->lba;
@@ -175,13 +177,13 @@ static void do_read(struct net_server *s, struct net_srv_peer *p, const struct n
 {
 	const struct net_b_read *r = &m->b.read;
 	unsigned idx = (unsigned)(p - s->peers);
-	u32 st = check_extent(s, r->dev, r->lba, r->count);
+	u32 st = check_extent(s, p, r->dev, r->lba, r->count);
 	if (st != NET_ST_OK) {
 		s->stats.rx_ok++; /* acted upon: refused with a status, as a write is */
 		reply_status(s, p, m->tag, st);
 		return;
 	}
-	u32 bytes = r->count * s->info.sector_size;
+	u32 bytes = r->count * srv_info(s, p)->sector_size;
 	if (net_bits_beyond(r->want, net_chunks(bytes))) {
 		s->stats.rx_drop[NET_DROP_MALFORMED]++;
 		return;
@@ -196,7 +198,7 @@ static void do_read(struct net_server *s, struct net_srv_peer *p, const struct n
 		s->stats.read_hits++;
 	} else {
 		b = buf_take(s, NET_BUF_READ, p, m->tag, r->lba, r->count);
-		int rc = net_disk_rw(s->cfg.dev, false, r->lba, r->count, b->data);
+		int rc = net_disk_rw(srv_dev(s, p), false, r->lba, r->count, b->data);
 		s->stats.reads++;
 		if (rc < 0) {
 			b->state = NET_BUF_FREE; /* nothing to keep for re-requests */
@@ -208,12 +210,13 @@ static void do_read(struct net_server *s, struct net_srv_peer *p, const struct n
 	send_chunks(s, p, b, r->want, m->tag);
 }
 
-/* Kept reads that a write changed must not be served again. */
-static void drop_reads_over(struct net_server *s, u64 lba, u32 count)
+/* Kept reads of export dev that a write changed must not be served again. */
+static void drop_reads_over(struct net_server *s, u16 dev, u64 lba, u32 count)
 {
 	for (unsigned i = 0; i < s->nbufs; i++) {
 		struct net_srv_buf *b = &s->bufs[i];
-		if (b->state == NET_BUF_READ && b->lba < lba + count && lba < b->lba + b->count)
+		if (b->state == NET_BUF_READ && s->peers[b->peer].dev == dev && b->lba < lba + count &&
+		    lba < b->lba + b->count)
 			b->state = NET_BUF_FREE;
 	}
 }
@@ -240,16 +243,18 @@ static void do_write(struct net_server *s, struct net_srv_peer *p, const struct 
 		s->stats.rx_stale++;
 		return;
 	}
-	u32 st = check_extent(s, d->dev, d->lba, d->count);
-	if (st == NET_ST_OK && (s->info.flags & NET_DEVINFO_READ_ONLY))
+	u32 st = check_extent(s, p, d->dev, d->lba, d->count);
+	if (st == NET_ST_OK && (srv_info(s, p)->flags & NET_DEVINFO_READ_ONLY))
 		st = NET_ST_ROFS;
+	if (st == NET_ST_OK)
+		st = srv_write_allowed(s, p); /* the writer rule, at every write */
 	if (st != NET_ST_OK) {
 		s->stats.rx_ok++;
 		if (ack)
 			reply_status(s, p, m->tag, st);
 		return;
 	}
-	u32 bytes = d->count * s->info.sector_size;
+	u32 bytes = d->count * srv_info(s, p)->sector_size;
 	u32 nchunks = net_chunks(bytes);
 	struct net_srv_buf *b = buf_find(s, NET_BUF_WRITE, idx, m->tag);
 	if (d->chunk >= nchunks || m->data_len != net_chunk_len(bytes, d->chunk) ||
@@ -269,12 +274,12 @@ static void do_write(struct net_server *s, struct net_srv_peer *p, const struct 
 		b->nhave++;
 	}
 	if (b->nhave == b->nchunks) {
-		int rc = net_disk_rw(s->cfg.dev, true, b->lba, b->count, b->data);
+		int rc = net_disk_rw(srv_dev(s, p), true, b->lba, b->count, b->data);
 		b->state = NET_BUF_FREE;
 		s->stats.writes++;
 		st = net_err_to_status(rc);
 		done_add(p, m->tag, st);
-		drop_reads_over(s, d->lba, d->count);
+		drop_reads_over(s, p->dev, d->lba, d->count);
 		reply_status(s, p, m->tag, st);
 		return;
 	}
@@ -365,20 +370,20 @@ static void do_frame(struct net_server *s, size_t len)
 	case NET_T_IDENTIFY:
 		s->stats.rx_ok++;
 		s->stats.identifies++;
-		if (m.b.dev.dev != 0)
+		if (m.b.dev.dev != p->dev)
 			reply_status(s, p, m.tag, NET_ST_NODEV);
 		else
 			reply_devinfo(s, p, m.tag);
 		return;
 	case NET_T_FLUSH: {
 		s->stats.rx_ok++;
-		if (m.b.dev.dev != 0) {
+		if (m.b.dev.dev != p->dev) {
 			reply_status(s, p, m.tag, NET_ST_NODEV);
 			return;
 		}
 		/* Idempotent: a repeated flush simply flushes again. */
 		s->stats.flushes++;
-		int rc = s->cfg.dev->ops->flush(s->cfg.dev);
+		int rc = srv_dev(s, p)->ops->flush(srv_dev(s, p));
 		reply_status(s, p, m.tag, net_err_to_status(rc));
 		return;
 	}
@@ -397,15 +402,15 @@ static void do_frame(struct net_server *s, size_t len)
 int net_server_init(struct net_server *s, const struct net_server_cfg *cfg, const struct net_link *link)
 {
 	memset(s, 0, sizeof(*s));
-	if (!cfg->key || cfg->key_len < NET_KEY_MIN || !cfg->session || !cfg->dev || !cfg->dev->ops || !cfg->buf ||
+	if (!cfg->key || cfg->key_len < NET_KEY_MIN || !cfg->session || !cfg->buf ||
 	    ((uintptr_t)cfg->buf & 3) || cfg->buf_size < NET_MAX_REQ_BYTES || !link->send || !link->recv ||
 	    !link->now_us || srv_clients_check(cfg->clients) < 0)
 		return -E_INVAL;
-	int rc = net_blk_to_devinfo(&cfg->dev->info, cfg->read_only, &s->info);
-	if (rc < 0)
-		return rc;
 	s->cfg = *cfg;
 	s->link = *link;
+	int rc = srv_exports_init(s);
+	if (rc < 0)
+		return rc;
 	if (!s->cfg.evict_idle_us)
 		s->cfg.evict_idle_us = NET_SRV_EVICT_IDLE_US;
 	net_master_init(&s->master, cfg->key, cfg->key_len);

@@ -12,6 +12,7 @@
 #include "proto.h"
 #include "keys.h"
 #include "link.h"
+#include "exports.h"
 
 #define NET_SRV_PEERS 8       /* clients bound at once */
 /* A client's slot may go to another client only after it has been silent
@@ -35,8 +36,12 @@ struct net_server_cfg {
 	u64 evict_idle_us;   /* 0: NET_SRV_EVICT_IDLE_US */
 	u64 session;         /* non-zero, different on every boot */
 	u8 mac[ETH_ALEN];    /* the server's own address */
-	struct blk_dev *dev; /* the exported disk */
-	bool read_only;      /* export read-only even if the disk is writable */
+	/* The exports, device i being exports->e[i]; the caller keeps the
+	 * table (the AoE target shares it).  NULL: one export, dev, shared
+	 * by every client as before several exports existed. */
+	struct net_exports *exports;
+	struct blk_dev *dev; /* without exports: the exported disk */
+	bool read_only;      /* without exports: export read-only even if the disk is writable */
 	/* Request buffers: buf_size / NET_MAX_REQ_BYTES of them (1 to
 	 * NET_SRV_MAX_BUFS), 4-byte aligned; the disk reads and writes them
 	 * directly, so in ferry they are host-physical = virtual memory (pool
@@ -70,6 +75,7 @@ struct net_srv_peer {
 	u8 nc[NET_NONCE_LEN], ns[NET_NONCE_LEN];
 	u64 ts;                   /* the binding's cookie time: a BIND not newer is refused */
 	u16 max_frame;            /* the client's largest frame (HELLO, BIND) */
+	u16 dev;                  /* the export its binding is for */
 	struct net_srv_binding cur, prev;
 	struct net_srv_binding *via; /* the one the frame being answered came under */
 	u64 last_use;             /* server clock (us) of its last authentic frame */
@@ -99,12 +105,28 @@ struct net_srv_buf {
 
 /* The last handshake refused, for the log (main/netrole.c): which client
  * (as the frame claimed) and why.  count grows with each. */
-enum net_refusal_why { NET_REFUSE_UNKNOWN = 1, NET_REFUSE_KEY, NET_REFUSE_BUSY };
+enum net_refusal_why {
+	NET_REFUSE_UNKNOWN = 1, NET_REFUSE_KEY, NET_REFUSE_BUSY,
+	NET_REFUSE_DENIED,            /* the export's clients= does not list it */
+	NET_REFUSE_TAKEN,             /* the export has another writer (holder) */
+};
 struct net_refusal {
 	u64 count;
 	u8 why;                       /* enum net_refusal_why */
+	u16 dev;                      /* DENIED, TAKEN: the export */
+	struct net_writer holder;     /* TAKEN: who writes it */
 	u8 mac[ETH_ALEN];
 	char name[NET_NAME_MAX + 1];  /* printable, '?' for anything else */
+};
+
+/* The last export an authenticated ferry BIND took from an AoE
+ * initiator's writer record (net/exports.h), for the log.  count grows
+ * with each. */
+struct net_takeover {
+	u64 count;
+	u16 dev;
+	struct net_writer from;       /* the AoE initiator */
+	char name[NET_NAME_MAX + 1];  /* the ferry client, printable */
 };
 
 struct net_server {
@@ -112,7 +134,9 @@ struct net_server {
 	struct net_link link;
 	struct net_master master;   /* client keys derive from it */
 	struct hmac_sha256_ctx cookie; /* this boot's cookie secret */
-	struct net_b_devinfo info;  /* what DEVINFO says */
+	struct net_exports *x;      /* cfg.exports, or own */
+	struct net_exports own;     /* the one export without cfg.exports */
+	struct net_b_devinfo info[NET_EXPORTS_MAX]; /* what DEVINFO says, per export */
 	/* Frames sealed this boot: a COOKIE or a refusal is sealed at
 	 * ++sealed, and a new binding's counters start above it, so even a
 	 * binding whose keys come back (a BIND bound again after its slot was
@@ -127,6 +151,7 @@ struct net_server {
 	struct net_srv_buf bufs[NET_SRV_MAX_BUFS];
 	struct net_stats stats;
 	struct net_refusal refused;
+	struct net_takeover took_over;
 	u8 rx[NET_FRAME_MAX], tx[NET_FRAME_MAX];
 };
 

@@ -15,24 +15,6 @@
 
 /* ---- Names ------------------------------------------------------------------- */
 
-/* Is name[0 .. len) in the comma-separated list?  An empty or missing list
- * enrolls every name. */
-static bool list_has(const char *list, const char *name, size_t len)
-{
-	if (!list || !*list)
-		return true;
-	for (const char *p = list;;) {
-		const char *e = p;
-		while (*e && *e != ',')
-			e++;
-		if ((size_t)(e - p) == len && !memcmp(p, name, len))
-			return true;
-		if (!*e)
-			return false;
-		p = e + 1;
-	}
-}
-
 int srv_clients_check(const char *list)
 {
 	if (!list || !*list)
@@ -50,24 +32,30 @@ int srv_clients_check(const char *list)
 	}
 }
 
+/* A name field as the log may print it: '?' for anything not printable. */
+static void printable_name(char out[NET_NAME_MAX + 1], const char *field)
+{
+	for (unsigned i = 0; i < NET_NAME_MAX; i++) {
+		char ch = field[i];
+		out[i] = ch > 0x20 && ch <= 0x7E ? ch : ch ? '?' : '\0';
+	}
+	out[NET_NAME_MAX] = '\0';
+}
+
 static void note_refusal(struct net_server *s, u8 why, const char *name_field)
 {
 	struct net_refusal *r = &s->refused;
 	r->count++;
 	r->why = why;
 	memcpy(r->mac, s->rx + ETH_ALEN, ETH_ALEN);
-	for (unsigned i = 0; i < NET_NAME_MAX; i++) {
-		char ch = name_field[i];
-		r->name[i] = ch > 0x20 && ch <= 0x7E ? ch : ch ? '?' : '\0';
-	}
-	r->name[NET_NAME_MAX] = '\0';
+	printable_name(r->name, name_field);
 }
 
 /* The enrolled client's name length, or 0 (counted, noted). */
 static size_t known_name(struct net_server *s, const char *field)
 {
 	size_t n = net_name_len(field, NET_NAME_MAX);
-	if (!n || !list_has(s->cfg.clients, field, n)) {
+	if (!n || !net_name_listed(s->cfg.clients, field, n)) {
 		s->stats.rx_unknown_client++;
 		note_refusal(s, NET_REFUSE_UNKNOWN, field);
 		return 0;
@@ -112,11 +100,14 @@ void srv_hello(struct net_server *s, size_t len, const struct net_hdr *h)
 			note_refusal(s, NET_REFUSE_KEY, name);
 		goto out;
 	}
-	if (m.b.hello.dev != NET_DEV_ANY && m.b.hello.dev != 0) {
-		s->stats.rx_unexpected++; /* a device we do not have */
+	u16 dev = m.b.hello.dev;
+	if (dev == NET_DEV_ANY) {
+		dev = (u16)net_export_default(s->x, name, nlen);
+	} else if (dev >= s->x->n) {
+		s->stats.rx_unexpected++; /* a device we do not have: another server may */
 		goto out;
 	}
-	struct net_binding b = { .csess = m.src_sess, .ts = next_ts(s), .dev = 0 };
+	struct net_binding b = { .csess = m.src_sess, .ts = next_ts(s), .dev = dev };
 	memcpy(b.cmac, m.src, ETH_ALEN);
 	memcpy(b.smac, s->cfg.mac, ETH_ALEN);
 	memcpy(b.nc, m.b.hello.nc, NET_NONCE_LEN);
@@ -235,17 +226,19 @@ static void bind_again(struct net_server *s, struct net_srv_peer *p, size_t len,
 	reply_devinfo(s, p, m.tag);
 }
 
-/* No slot for an authentic newcomer: tell it, under the keys it expects
- * (a STATUS is smaller than the BIND: no amplification). */
-static void bind_busy(struct net_server *s, const struct net_msg *m, struct net_key *tx)
+/* An authentic BIND refused (no slot, the export not this client's, or
+ * another writer's): tell it why, under the keys it expects (a STATUS is
+ * smaller than the BIND: no amplification). */
+static void bind_refuse(struct net_server *s, const struct net_msg *m, struct net_key *tx, u32 status, u8 why)
 {
 	struct net_msg r = { .type = NET_T_STATUS, .tag = m->tag, .src_sess = s->cfg.session,
 			     .dst_sess = m->src_sess, .counter = ++s->sealed };
 	memcpy(r.dst, m->src, ETH_ALEN);
 	memcpy(r.src, s->cfg.mac, ETH_ALEN);
-	r.b.status.status = NET_ST_BUSY;
+	r.b.status.status = status;
 	s->stats.rx_refused++;
-	note_refusal(s, NET_REFUSE_BUSY, m->b.bind.name);
+	note_refusal(s, why, m->b.bind.name);
+	s->refused.dev = m->b.bind.dev;
 	int n = net_encode(s->tx, tx, &r);
 	if (n < 0 || s->link.send(s->link.ctx, s->tx, (size_t)n) < 0)
 		s->stats.tx_errors++;
@@ -262,6 +255,8 @@ static void bind_new(struct net_server *s, struct net_srv_peer *p, const struct 
 {
 	if (p->used && p->sess != m->src_sess)
 		peer_reset(s, p); /* the client rebooted */
+	else if (p->used && p->dev != b->dev)
+		free_bufs_of(s, (unsigned)(p - s->peers)); /* kept for another export */
 	/* The binding before stays usable until the client shows it has the
 	 * new one; the one before that is gone. */
 	srv_retire_prev(p);
@@ -276,6 +271,7 @@ static void bind_new(struct net_server *s, struct net_srv_peer *p, const struct 
 	memcpy(p->ns, b->ns, NET_NONCE_LEN);
 	p->ts = b->ts;
 	p->max_frame = m->b.bind.max_frame;
+	p->dev = b->dev;
 	p->cur.rx_key = *c2s;
 	p->cur.tx_key = *s2c;
 	net_replay_init(&p->cur.win);
@@ -313,6 +309,55 @@ static bool cookie_ok(struct net_server *s, const struct net_hdr *h, const struc
 	return true;
 }
 
+static struct net_writer ferry_writer(const char *name, const u8 *mac)
+{
+	struct net_writer w = { .kind = NET_WRITER_FERRY };
+	memcpy(w.name, name, NET_NAME_MAX);
+	memcpy(w.mac, mac, ETH_ALEN);
+	return w;
+}
+
+/* The export's rules for an authentic BIND: its clients= must list the
+ * name, and a writable unshared export must have no other writer.  A
+ * client whose BIND is taken becomes the writer (net/exports.h); an
+ * authenticated BIND wins over an AoE initiator's record (AoE is not
+ * authenticated, so anyone could otherwise keep ferry clients out with a
+ * forged write per lease), which the log says (s->took_over). */
+static bool bind_allowed(struct net_server *s, const struct net_msg *m, size_t nlen, struct net_key *s2c, u64 now)
+{
+	const struct net_b_bind *bb = &m->b.bind;
+	if (!net_export_admits(s->x, bb->dev, bb->name, nlen)) {
+		bind_refuse(s, m, s2c, NET_ST_DENIED, NET_REFUSE_DENIED);
+		return false;
+	}
+	struct net_writer w = ferry_writer(bb->name, m->src), holder;
+	int rc = net_export_take(s->x, bb->dev, &w, now, &holder);
+	if (rc < 0) {
+		bind_refuse(s, m, s2c, NET_ST_TAKEN, NET_REFUSE_TAKEN);
+		s->refused.holder = holder;
+		return false;
+	}
+	if (rc == NET_EXPORT_TOOK_OVER) {
+		struct net_takeover *t = &s->took_over;
+		t->count++;
+		t->dev = bb->dev;
+		t->from = holder;
+		printable_name(t->name, bb->name);
+	}
+	return true;
+}
+
+u32 srv_write_allowed(struct net_server *s, const struct net_srv_peer *p)
+{
+	struct net_writer w = ferry_writer(p->name, p->mac), holder;
+	if (net_export_claim(s->x, p->dev, &w, srv_now(s), &holder) == 0)
+		return NET_ST_OK;
+	note_refusal(s, NET_REFUSE_TAKEN, p->name);
+	s->refused.dev = p->dev;
+	s->refused.holder = holder;
+	return NET_ST_TAKEN;
+}
+
 void srv_bind(struct net_server *s, size_t len, const struct net_hdr *h)
 {
 	if (memcmp(s->rx, s->cfg.mac, ETH_ALEN) != 0) {
@@ -333,6 +378,10 @@ void srv_bind(struct net_server *s, size_t len, const struct net_hdr *h)
 	u64 now = srv_now(s);
 	if (!nlen || !cookie_ok(s, h, bb, now, &b))
 		return;
+	if (b.dev >= s->x->n) {
+		s->stats.rx_unexpected++; /* a cookie of ours is for a device we have */
+		return;
+	}
 	struct net_srv_peer *p = peer_by_name(s, bb->name);
 	if (p && p->ts == b.ts && net_equal(p->ns, b.ns, NET_NONCE_LEN)) {
 		bind_again(s, p, len, now);
@@ -355,6 +404,8 @@ void srv_bind(struct net_server *s, size_t len, const struct net_hdr *h)
 			note_refusal(s, NET_REFUSE_KEY, bb->name);
 	} else if (m.counter > NET_REPLAY_JUMP) {
 		s->stats.rx_jump++;
+	} else if (!bind_allowed(s, &m, nlen, &s2c, now)) {
+		/* refused: the slot, if any, keeps its binding */
 	} else if (p) {
 		bind_new(s, p, &m, &b, &c2s, &s2c, now);
 	} else if ((p = peer_alloc(s, now)) != NULL) {
@@ -362,8 +413,50 @@ void srv_bind(struct net_server *s, size_t len, const struct net_hdr *h)
 			peer_reset(s, p); /* evicted: silent for longer than the bound */
 		bind_new(s, p, &m, &b, &c2s, &s2c, now);
 	} else {
-		bind_busy(s, &m, &s2c);
+		bind_refuse(s, &m, &s2c, NET_ST_BUSY, NET_REFUSE_BUSY);
 	}
 	net_key_wipe(&c2s);
 	net_key_wipe(&s2c);
+}
+
+/* ---- Exports ---------------------------------------------------------------------- */
+
+/* The writer rule's "still bound" for a ferry client (net/exports.h): its
+ * slot is bound to export i and was heard from within the eviction bound,
+ * so it may still be retrying a write there. */
+static bool ferry_holds(void *ctx, unsigned i, const char *name, u64 now)
+{
+	struct net_server *s = ctx;
+	const struct net_srv_peer *p = peer_by_name(s, name);
+	return p && p->dev == i && now - p->last_use <= s->cfg.evict_idle_us;
+}
+
+int srv_exports_init(struct net_server *s)
+{
+	const struct net_server_cfg *cfg = &s->cfg;
+	if (cfg->exports) {
+		s->x = cfg->exports;
+	} else {
+		s->x = &s->own;
+		s->own = (struct net_exports){ .n = 1 };
+		s->own.e[0] = (struct net_export){ .dev = cfg->dev, .read_only = cfg->read_only, .shared = true };
+		str_copy(s->own.e[0].name, "default", sizeof(s->own.e[0].name));
+	}
+	struct net_exports *x = s->x;
+	if (!x->n || x->n > NET_EXPORTS_MAX)
+		return -E_INVAL;
+	for (unsigned i = 0; i < x->n; i++) {
+		const struct net_export *e = &x->e[i];
+		if (!e->dev || !e->dev->ops || srv_clients_check(e->clients) < 0)
+			return -E_INVAL;
+		int rc = net_blk_to_devinfo(&e->dev->info, e->read_only, &s->info[i]);
+		if (rc < 0)
+			return rc;
+		s->info[i].dev = (u16)i;
+		s->info[i].ndev = (u16)x->n;
+		s->info[i].export_id = net_export_id(e->name);
+	}
+	x->ferry_holds = ferry_holds;
+	x->ferry_ctx = s;
+	return 0;
 }

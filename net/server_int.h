@@ -11,6 +11,21 @@ static inline u64 srv_now(struct net_server *s)
 	return s->link.now_us(s->link.ctx);
 }
 
+/* What p's binding is for: its export's DEVINFO and disk. */
+static inline const struct net_b_devinfo *srv_info(const struct net_server *s, const struct net_srv_peer *p)
+{
+	return &s->info[p->dev];
+}
+
+static inline struct blk_dev *srv_dev(const struct net_server *s, const struct net_srv_peer *p)
+{
+	return s->x->e[p->dev].dev;
+}
+
+/* Builds the export table and each export's DEVINFO (net_server_init):
+ * 0, -E_INVAL or -E_NOTSUP. */
+int srv_exports_init(struct net_server *s);
+
 /* Under p's binding: its s2c key, ticket and counter. */
 void srv_send(struct net_server *s, struct net_srv_peer *p, struct net_msg *m);
 void reply_devinfo(struct net_server *s, struct net_srv_peer *p, u64 tag);
@@ -24,6 +39,12 @@ void srv_bind(struct net_server *s, size_t len, const struct net_hdr *h);
 void srv_retire_prev(struct net_srv_peer *p);
 /* The slot whose current or previous binding has this ticket, or NULL. */
 struct net_srv_peer *peer_by_ticket(struct net_server *s, u64 ticket);
+/* The writer rule at each write (net/exports.h): NET_ST_OK when p is its
+ * export's writer, or may become it now (the one before has lapsed);
+ * NET_ST_TAKEN, noted as a refusal, when another client or an AoE
+ * initiator writes the export since.  So a binding outlives its writer
+ * record only as a reader: its writes are refused and write nothing. */
+u32 srv_write_allowed(struct net_server *s, const struct net_srv_peer *p);
 /* 0, or -E_INVAL when a name in cfg->clients breaks the name rule. */
 int srv_clients_check(const char *list);
 

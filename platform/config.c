@@ -1,4 +1,5 @@
 #include "config.h"
+#include "config_int.h"
 #include "console.h"
 #include "nic.h"
 #include "lib/fmt.h"
@@ -20,8 +21,8 @@ struct ferry_config config = {
 
 /* Where the value being parsed came from, for error messages:
  * "" (the command line) or "ferry.cfg line 12: ". */
-static char where[48];
-#define cfg_err(fmt, ...) log_err("config: %s" fmt, where, ##__VA_ARGS__)
+char config_where[48];
+#define where config_where
 
 /* A value quoted in an error: up to its first blank or control character,
  * at most CFG_ECHO_MAX characters.  A line or word that went wrong may
@@ -29,18 +30,13 @@ static char where[48];
  * of the file), and the log goes to the serial port and the screen: a
  * quote shows too little of it to matter (6 bytes at most). */
 #define CFG_ECHO_MAX 12
-static int echo_len(const char *v, size_t vlen)
+int config_echo_len(const char *v, size_t vlen)
 {
 	size_t n = 0;
 	while (n < vlen && n < CFG_ECHO_MAX && (u8)v[n] > ' ' && (u8)v[n] < 0x7f)
 		n++;
 	return (int)n;
 }
-
-struct choice {
-	const char *name;
-	int value;
-};
 
 static const struct choice loglevels[] = {
 	{ "error", LOG_ERR }, { "warn", LOG_WARN }, { "info", LOG_INFO }, { "debug", LOG_DEBUG }, { NULL, 0 },
@@ -49,7 +45,7 @@ static const struct choice roles[] = {
 	{ "local", ROLE_LOCAL }, { "client", ROLE_CLIENT }, { "server", ROLE_SERVER },
 	{ "pump-echo", ROLE_PUMP_ECHO }, { "pump-send", ROLE_PUMP_SEND }, { NULL, 0 },
 };
-static const struct choice yesno[] = {
+const struct choice config_yesno[] = {
 	{ "no", 0 }, { "yes", 1 }, { NULL, 0 },
 };
 static const struct choice onoff[] = {
@@ -70,7 +66,7 @@ const char *config_role_name(enum ferry_role r)
 	return "?";
 }
 
-static int set_choice(const char *key, const char *v, size_t vlen, const struct choice *list, int *out)
+int config_choice(const char *key, const char *v, size_t vlen, const struct choice *list, int *out)
 {
 	for (const struct choice *c = list; c->name; c++)
 		if (strlen(c->name) == vlen && !strncmp(c->name, v, vlen)) {
@@ -81,7 +77,7 @@ static int set_choice(const char *key, const char *v, size_t vlen, const struct 
 	size_t n = 0;
 	for (const struct choice *c = list; c->name && n < sizeof(allowed); c++)
 		n += (size_t)fmt_snprintf(allowed + n, sizeof(allowed) - n, "%s%s", c->name, c[1].name ? ", " : "");
-	cfg_err("%s=%.*s is not one of: %s", key, echo_len(v, vlen), v, allowed);
+	cfg_err("%s=%.*s is not one of: %s", key, config_echo_len(v, vlen), v, allowed);
 	return -E_INVAL;
 }
 
@@ -89,7 +85,7 @@ static int set_u32(const char *key, const char *v, size_t vlen, u32 min, u32 max
 {
 	u64 x;
 	if (str_to_u64(v, vlen, &x) < 0 || x < min || x > max) {
-		cfg_err("%s=%.*s must be a number from %u to %u", key, echo_len(v, vlen), v, min, max);
+		cfg_err("%s=%.*s must be a number from %u to %u", key, config_echo_len(v, vlen), v, min, max);
 		return -E_INVAL;
 	}
 	*out = (u32)x;
@@ -138,7 +134,7 @@ static int set_client_name(const char *v, size_t vlen)
 {
 	if (!name_ok(v, vlen)) {
 		cfg_err("client=%.*s: a client name is 1 to %u characters of printable ASCII without blanks or ','",
-			echo_len(v, vlen), v, CONFIG_CLIENT_NAME_MAX);
+			config_echo_len(v, vlen), v, CONFIG_CLIENT_NAME_MAX);
 		return -E_INVAL;
 	}
 	memcpy(config.client_name, v, vlen);
@@ -147,8 +143,8 @@ static int set_client_name(const char *v, size_t vlen)
 }
 
 /* clients: names separated by ',' (blanks around them allowed), stored
- * as "a,b,c". */
-static int set_clients(const char *v, size_t vlen)
+ * as "a,b,c" in out[CONFIG_CLIENTS_MAX + 1]. */
+int config_clients(const char *v, size_t vlen, char *out)
 {
 	size_t o = 0, i = 0;
 	for (;;) {
@@ -162,7 +158,7 @@ static int set_clients(const char *v, size_t vlen)
 			e--;
 		if (!name_ok(v + b, e - b)) {
 			cfg_err("clients: \"%.*s\" is not a client name (1 to %u characters of printable ASCII without "
-				"blanks or ',')", echo_len(v + b, e - b), v + b, CONFIG_CLIENT_NAME_MAX);
+				"blanks or ',')", config_echo_len(v + b, e - b), v + b, CONFIG_CLIENT_NAME_MAX);
 			return -E_INVAL;
 		}
 		if (o + (o ? 1 : 0) + (e - b) > CONFIG_CLIENTS_MAX) {
@@ -170,14 +166,14 @@ static int set_clients(const char *v, size_t vlen)
 			return -E_INVAL;
 		}
 		if (o)
-			config.clients[o++] = ',';
-		memcpy(config.clients + o, v + b, e - b);
+			out[o++] = ',';
+		memcpy(out + o, v + b, e - b);
 		o += e - b;
 		if (i == vlen)
 			break;
 		i++; /* the ',' */
 	}
-	config.clients[o] = 0;
+	out[o] = 0;
 	return 0;
 }
 
@@ -194,14 +190,14 @@ static int set_mac(const char *key, const char *v, size_t vlen, u8 *mac)
 	}
 	return 0;
 bad:
-	cfg_err("%s=%.*s is not a MAC address like 52:54:00:12:34:56", key, echo_len(v, vlen), v);
+	cfg_err("%s=%.*s is not a MAC address like 52:54:00:12:34:56", key, config_echo_len(v, vlen), v);
 	return -E_INVAL;
 }
 
 /* disk: a disk's name as ferry's drivers give it (docs/configuration.md):
  * a kind ferry has a driver for, then lower-case letters, digits, ':' and
  * '-'.  Whether that disk exists is known only once the drivers probed. */
-static int set_disk(const char *v, size_t vlen)
+int config_disk(const char *v, size_t vlen, char *out)
 {
 	static const char *const kinds[] = { "ahci", "ata", "nvme", "virtio" };
 	bool kind = false;
@@ -212,16 +208,16 @@ static int set_disk(const char *v, size_t vlen)
 		chars = (v[i] >= 'a' && v[i] <= 'z') || (v[i] >= '0' && v[i] <= '9') || v[i] == ':' || v[i] == '-';
 	if (!kind || !chars) {
 		cfg_err("disk=%.*s: name a disk as ferry's log does: ahci0:portN, ata0:primary-master, nvme0nN or "
-			"virtio0 (at most %u characters)", echo_len(v, vlen), v, CONFIG_DISK_MAX);
+			"virtio0 (at most %u characters)", config_echo_len(v, vlen), v, CONFIG_DISK_MAX);
 		return -E_INVAL;
 	}
-	memcpy(config.disk, v, vlen);
-	config.disk[vlen] = 0;
+	memcpy(out, v, vlen);
+	out[vlen] = 0;
 	return 0;
 }
 
 /* aoe_allow: MAC addresses separated by ',' (blanks around them allowed). */
-static int set_mac_list(const char *key, const char *v, size_t vlen)
+int config_mac_list(const char *key, const char *v, size_t vlen, u8 (*out)[6], u32 *nout)
 {
 	u8 macs[CONFIG_AOE_ALLOW_MAX][6];
 	u32 n = 0;
@@ -242,8 +238,8 @@ static int set_mac_list(const char *key, const char *v, size_t vlen)
 			return -E_INVAL;
 		n++;
 	}
-	memcpy(config.aoe_allow, macs, sizeof(macs[0]) * n);
-	config.aoe_nallow = n;
+	memcpy(out, macs, sizeof(macs[0]) * n);
+	*nout = n;
 	return 0;
 }
 
@@ -257,18 +253,18 @@ static int set_file_name(const char *key, const char *v, size_t vlen, char *out)
 		return -E_INVAL;
 	}
 	if (vlen > CONFIG_NAME_MAX) {
-		cfg_err("%s=%.*s... is %zu characters; a file name has at most %u", key, echo_len(v, vlen), v, vlen,
+		cfg_err("%s=%.*s... is %zu characters; a file name has at most %u", key, config_echo_len(v, vlen), v, vlen,
 			CONFIG_NAME_MAX);
 		return -E_INVAL;
 	}
 	for (size_t i = 0; i < vlen; i++) {
 		if (v[i] == '/' || v[i] == '\\') {
 			cfg_err("%s=%.*s: name a file in the ferry folder itself, without a folder ('%c')", key,
-				echo_len(v, vlen), v, v[i]);
+				config_echo_len(v, vlen), v, v[i]);
 			return -E_INVAL;
 		}
 		if ((u8)v[i] <= ' ' || (u8)v[i] >= 0x7f) {
-			cfg_err("%s=%.*s: a file name here is printable ASCII without blanks", key, echo_len(v, vlen), v);
+			cfg_err("%s=%.*s: a file name here is printable ASCII without blanks", key, config_echo_len(v, vlen), v);
 			return -E_INVAL;
 		}
 	}
@@ -284,7 +280,7 @@ static int set_file_name(const char *key, const char *v, size_t vlen, char *out)
 
 /* target: an AoE address eS.N (shelf 0-65534, slot 0-254), as Linux names
  * its disks. */
-static int set_aoe_target(const char *key, const char *v, size_t vlen)
+int config_aoe_addr(const char *key, const char *v, size_t vlen, u16 *shelf_out, u8 *slot_out)
 {
 	size_t dot = 1;
 	while (dot < vlen && v[dot] != '.')
@@ -296,9 +292,8 @@ static int set_aoe_target(const char *key, const char *v, size_t vlen)
 			(int)MIN(vlen, (size_t)40), v);
 		return -E_INVAL;
 	}
-	config.aoe_want_target = true;
-	config.aoe_target_shelf = (u16)shelf;
-	config.aoe_target_slot = (u8)slot;
+	*shelf_out = (u16)shelf;
+	*slot_out = (u8)slot;
 	return 0;
 }
 
@@ -309,29 +304,55 @@ static int set_aoe_key(const char *key, const char *v, size_t vlen)
 	int choice, rc;
 	u32 x;
 	if (!strcmp(key, "aoe")) {
-		if ((rc = set_choice(key, v, vlen, onoff, &choice)) == 0)
+		if ((rc = config_choice(key, v, vlen, onoff, &choice)) == 0)
 			config.aoe = choice;
 		return rc;
 	}
 	if (!strcmp(key, "aoe_shelf")) {
 		if ((rc = set_u32(key, v, vlen, 0, 0xFFFE, &x)) == 0)
 			config.aoe_shelf = (u16)x;
+		config.aoe_addr_given = true;
 		return rc;
 	}
 	if (!strcmp(key, "aoe_slot")) {
 		if ((rc = set_u32(key, v, vlen, 0, 0xFE, &x)) == 0)
 			config.aoe_slot = (u8)x;
+		config.aoe_addr_given = true;
 		return rc;
 	}
 	if (!strcmp(key, "aoe_allow"))
-		return set_mac_list(key, v, vlen);
+		return config_mac_list(key, v, vlen, config.aoe_allow, &config.aoe_nallow);
 	if (!strcmp(key, "protocol")) {
-		if ((rc = set_choice(key, v, vlen, protocols, &choice)) == 0)
+		if ((rc = config_choice(key, v, vlen, protocols, &choice)) == 0)
 			config.protocol = (enum net_protocol)choice;
 		return rc;
 	}
-	if (!strcmp(key, "target"))
-		return set_aoe_target(key, v, vlen);
+	if (!strcmp(key, "target")) {
+		config.aoe_want_target = true;
+		return config_aoe_addr(key, v, vlen, &config.aoe_target_shelf, &config.aoe_target_slot);
+	}
+	return 1;
+}
+
+/* The keys that are a number in a range: 0 or -E_INVAL, 1 for another key. */
+static int set_number_key(const char *key, const char *v, size_t vlen)
+{
+	static const struct {
+		const char *name;
+		u32 min, max;
+		u32 *field;
+	} keys[] = {
+		{ "discover_timeout", 1, 86400, &config.discover_timeout },
+		{ "dead_time", 1, 86400, &config.dead_time },
+		{ "poll_hz", 10, 10000, &config.poll_hz },
+		{ "net_buffers", 1, 128, &config.net_buffers },
+		{ "pump_frames", 1, 100000000, &config.pump_frames },
+		{ "pump_size", 64, NIC_JUMBO_FRAME, &config.pump_size },
+		{ "pump_window", 1, 256, &config.pump_window },
+	};
+	for (size_t i = 0; i < ARRAY_SIZE(keys); i++)
+		if (!strcmp(key, keys[i].name))
+			return set_u32(key, v, vlen, keys[i].min, keys[i].max, keys[i].field);
 	return 1;
 }
 
@@ -346,28 +367,28 @@ static int set_key(const char *k, size_t klen, const char *v, size_t vlen)
 	key[klen] = 0;
 	int choice, rc;
 	if (!strcmp(key, "loglevel")) {
-		if ((rc = set_choice(key, v, vlen, loglevels, &choice)) == 0)
+		if ((rc = config_choice(key, v, vlen, loglevels, &choice)) == 0)
 			config.loglevel = choice;
 		return rc;
 	}
 	if (!strcmp(key, "role")) {
-		if ((rc = set_choice(key, v, vlen, roles, &choice)) == 0)
+		if ((rc = config_choice(key, v, vlen, roles, &choice)) == 0)
 			config.role = (enum ferry_role)choice;
 		return rc;
 	}
 	if (!strcmp(key, "nic")) {
-		if ((rc = set_choice(key, v, vlen, nics, &choice)) == 0)
+		if ((rc = config_choice(key, v, vlen, nics, &choice)) == 0)
 			config.nic = (enum nic_choice)choice;
 		return rc;
 	}
 	if (!strcmp(key, "disk"))
-		return set_disk(v, vlen);
+		return config_disk(v, vlen, config.disk);
 	if (!strcmp(key, "key"))
 		return set_psk(v, vlen);
 	if (!strcmp(key, "client"))
 		return set_client_name(v, vlen);
 	if (!strcmp(key, "clients"))
-		return set_clients(v, vlen);
+		return config_clients(v, vlen, config.clients);
 	if (!strcmp(key, "guest_cmds")) {
 		if (vlen >= sizeof(config.guest_cmds)) {
 			cfg_err("guest_cmds is %zu bytes; at most %zu", vlen, sizeof(config.guest_cmds) - 1);
@@ -387,31 +408,21 @@ static int set_key(const char *k, size_t klen, const char *v, size_t vlen)
 		return set_mac(key, v, vlen, config.server_mac);
 	}
 	if (!strcmp(key, "read_only")) {
-		if ((rc = set_choice(key, v, vlen, yesno, &choice)) == 0)
+		if ((rc = config_choice(key, v, vlen, config_yesno, &choice)) == 0)
 			config.read_only = choice;
 		return rc;
 	}
 	if ((rc = set_aoe_key(key, v, vlen)) != 1)
 		return rc;
+	if (!strcmp(key, "export"))
+		return config_export(v, vlen);
 	if (!strcmp(key, "virtio_blk")) {
-		if ((rc = set_choice(key, v, vlen, onoff, &choice)) == 0)
+		if ((rc = config_choice(key, v, vlen, onoff, &choice)) == 0)
 			config.virtio_blk = choice;
 		return rc;
 	}
-	if (!strcmp(key, "discover_timeout"))
-		return set_u32(key, v, vlen, 1, 86400, &config.discover_timeout);
-	if (!strcmp(key, "dead_time"))
-		return set_u32(key, v, vlen, 1, 86400, &config.dead_time);
-	if (!strcmp(key, "poll_hz"))
-		return set_u32(key, v, vlen, 10, 10000, &config.poll_hz);
-	if (!strcmp(key, "net_buffers"))
-		return set_u32(key, v, vlen, 1, 128, &config.net_buffers);
-	if (!strcmp(key, "pump_frames"))
-		return set_u32(key, v, vlen, 1, 100000000, &config.pump_frames);
-	if (!strcmp(key, "pump_size"))
-		return set_u32(key, v, vlen, 64, NIC_JUMBO_FRAME, &config.pump_size);
-	if (!strcmp(key, "pump_window"))
-		return set_u32(key, v, vlen, 1, 256, &config.pump_window);
+	if ((rc = set_number_key(key, v, vlen)) != 1)
+		return rc;
 	cfg_err("unknown key %s (see docs/configuration.md)", key);
 	return -E_INVAL;
 }
@@ -437,7 +448,7 @@ int config_parse_cmdline(const char *cmdline)
 		} else if (!first) {
 			/* Only the first word may lack '=': loaders put the kernel's
 			 * path there. */
-			cfg_err("\"%.*s\" is not key=value", echo_len(p, (size_t)(end - p)), p);
+			cfg_err("\"%.*s\" is not key=value", config_echo_len(p, (size_t)(end - p)), p);
 			return -E_INVAL;
 		}
 		p = end;
@@ -472,7 +483,7 @@ int config_parse_file(const char *name, const char *text, size_t len)
 		while (eq < e && text[eq] != '=')
 			eq++;
 		if (eq == e) {
-			cfg_err("\"%.*s\" is not key = value", echo_len(text + b, e - b), text + b);
+			cfg_err("\"%.*s\" is not key = value", config_echo_len(text + b, e - b), text + b);
 			return -E_INVAL;
 		}
 		size_t ke = eq, vb = eq + 1;
@@ -517,6 +528,8 @@ int config_check(void)
 			2 * CONFIG_CLIENT_KEY_LEN, config.key_len ? "" : " (no key given)");
 		return -E_INVAL;
 	}
+	if (config_check_exports() < 0)
+		return -E_INVAL;
 	if (config.kernel[0] && !str_casecmp(config.kernel, config.initrd)) {
 		cfg_err("initrd=%s names the kernel's own file", config.initrd);
 		return -E_INVAL;

@@ -31,6 +31,26 @@ enum net_protocol {
 #define CONFIG_NAME_MAX 63 /* bytes of a file name (kernel, initrd) */
 #define CONFIG_DISK_MAX 23 /* bytes of disk=, a disk's name (e.g. nvme0n1, ahci0:port1) */
 
+#define CONFIG_EXPORTS_MAX 8     /* export lines (net/exports.h NET_EXPORTS_MAX) */
+#define CONFIG_EXPORT_NAME_MAX 15 /* bytes of an export's name */
+
+/* One disk a server exports (an export line; docs/configuration.md,
+ * "Several exports").  Without any line, config_check makes one from
+ * disk, read_only and the aoe_* keys, as ferry always did. */
+struct config_export {
+	char name[CONFIG_EXPORT_NAME_MAX + 1];
+	char disk[CONFIG_DISK_MAX + 1];       /* "": the first disk found (the implicit export only) */
+	char clients[CONFIG_CLIENTS_MAX + 1]; /* ferry names that may import it; "": every client */
+	bool read_only;
+	bool shared;                          /* more than one writer at a time is allowed */
+	bool aoe;                             /* also served over AoE, as aoe_shelf.aoe_slot */
+	u16 aoe_shelf;
+	u8 aoe_slot;
+	u8 aoe_allow[CONFIG_AOE_ALLOW_MAX][6]; /* the only MACs AoE answers for it; none: all */
+	u32 aoe_nallow;
+	bool read_only_given, allow_given;    /* in the line; else the server-wide key applies */
+};
+
 struct ferry_config {
 	int loglevel;
 	enum ferry_role role;
@@ -46,8 +66,14 @@ struct ferry_config {
 	bool aoe;               /* server: also answer ATA over Ethernet (unauthenticated) */
 	u16 aoe_shelf;          /* server: the AoE address shelf.slot */
 	u8 aoe_slot;
+	bool aoe_addr_given;    /* aoe_shelf or aoe_slot given (the implicit export's) */
 	u8 aoe_allow[CONFIG_AOE_ALLOW_MAX][6]; /* server: MACs AoE answers; none: all */
 	u32 aoe_nallow;
+	struct config_export exports[CONFIG_EXPORTS_MAX]; /* server: after config_check, at least one */
+	u32 nexports;
+	u32 export_lines;       /* server: export lines given (0: the implicit export) */
+	bool want_export;       /* client: export = N given */
+	u16 export_index;       /* client: the export to import (ferry's protocol: its device index) */
 	enum net_protocol protocol; /* client: what it speaks to its server */
 	bool aoe_want_target;       /* client, protocol=aoe: target= given */
 	u16 aoe_target_shelf;

@@ -8,7 +8,7 @@ FUZZERS += decode
 decode_FUZZ_SRCS = x86/x86_decode.c
 
 FUZZERS += config
-config_FUZZ_SRCS = platform/config.c tests/unit/fake_hv.c lib/string.c lib/fmt.c lib/err.c
+config_FUZZ_SRCS = platform/config.c platform/config_export.c tests/unit/fake_hv.c lib/string.c lib/fmt.c lib/err.c
 
 FUZZ_NET_SRCS = net/proto.c net/keys.c lib/hkdf.c lib/sha256.c lib/fmt.c lib/string.c lib/err.c \
 	$(wildcard lib/chacha20.c lib/poly1305.c lib/aead.c)
@@ -17,7 +17,7 @@ FUZZERS += proto
 proto_FUZZ_SRCS = $(FUZZ_NET_SRCS)
 
 FUZZERS += net
-net_FUZZ_SRCS = net/client.c net/client_req.c net/client_xfer.c net/server.c net/disk_rw.c net/server_bind.c platform/console.c $(FUZZ_NET_SRCS)
+net_FUZZ_SRCS = net/client.c net/client_req.c net/client_xfer.c net/server.c net/disk_rw.c net/server_bind.c net/exports.c platform/console.c $(FUZZ_NET_SRCS)
 
 FUZZERS += gmem
 gmem_FUZZ_SRCS = vm/gmem.c

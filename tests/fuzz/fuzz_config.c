@@ -138,6 +138,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	fuzz_assert(terminated(config.initrd, sizeof(config.initrd)));
 	fuzz_assert(!config.have_guest_cmds || terminated(config.guest_cmds, sizeof(config.guest_cmds)));
 	fuzz_assert(config_role_name(config.role) != NULL);
+	fuzz_assert(config.export_lines <= CONFIG_EXPORTS_MAX && config.nexports <= CONFIG_EXPORTS_MAX);
+	fuzz_assert(rc < 0 || config.role != ROLE_SERVER || config.nexports >= 1);
+	for (unsigned i = 0; i < CONFIG_EXPORTS_MAX; i++) {
+		const struct config_export *e = &config.exports[i];
+		fuzz_assert(terminated(e->name, sizeof(e->name)) && terminated(e->disk, sizeof(e->disk)) &&
+			    terminated(e->clients, sizeof(e->clients)) && e->aoe_nallow <= CONFIG_AOE_ALLOW_MAX);
+	}
 	key_absent(logged, "a log line");
 	return 0;
 }
@@ -153,6 +160,10 @@ void fuzz_seeds(void (*emit)(const void *buf, size_t len))
 		("\2role=server\nkernel=vmlinuz\ninitrd=initrd.img\npoll_hz=2000\n\xffrole=client dead_time=5 "
 		 "discover_timeout=3 virtio_blk=1 key=ffeeddccbbaa99887766554433221100ffeeddccbbaa99887766554433221100"),
 		"\0role=pump-send\npump_frames=100\npump_size=1514\npump_window=8\nnic=e1000\n",
+		("\0role=server\nkey=000102030405060708090a0b0c0d0e0f\naoe=on\n"
+		 "export = home disk=virtio0 aoe=e1.0 clients=alice,bob aoe_allow=52:54:00:c1:00:01 shared=no\n"
+		 "export = lib disk=ahci0:port1 read_only=yes aoe=e1.1\nexport = x disk=virtio0\n"),
+		"\1role=client key=00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff export=3",
 	};
 	for (unsigned i = 0; i < sizeof(seeds) / sizeof(seeds[0]); i++)
 		emit(seeds[i], 1 + strlen(seeds[i] + 1));

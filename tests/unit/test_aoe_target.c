@@ -475,6 +475,42 @@ TEST(read_only)
 	CHECK_EQ(disk.data[5 * 512], fake_disk_byte(5 * 512));
 }
 
+/* The writer rule's hook (net/exports.h): a write it refuses fails with
+ * ABRT and changes nothing; reads go on; the refusal is counted. */
+static const u8 *writer_mac;
+static bool only_writer(void *ctx, const u8 *mac)
+{
+	return ctx == &writer_mac && !memcmp(mac, writer_mac, 6);
+}
+
+TEST(second_writer_refused)
+{
+	struct aoe_target_cfg c = base_cfg();
+	c.may_write = only_writer;
+	c.may_write_ctx = &writer_mac;
+	writer_mac = HOST;
+	CHECK_EQ(setup_cfg(&c), 0);
+	u8 data[512];
+	memset(data, 0xAB, sizeof(data));
+	struct aoe_msg m = ata(ATA_CMD_WRITE_EXT, true, 5, 1, data);
+	CHECK(xfer(HOST, &m));
+	CHECK_EQ(ans.b.ata.cmd, ATA_ST_DRDY);
+	CHECK_EQ(disk.data[5 * 512], 0xAB);
+	memset(data, 0xCD, sizeof(data));
+	m = ata(ATA_CMD_WRITE_EXT, true, 6, 1, data);
+	CHECK(xfer(OTHER, &m));
+	CHECK_EQ(ans.flags, AOE_F_RESP);
+	CHECK_EQ(ans.b.ata.cmd, ATA_ST_DRDY | ATA_ST_ERR);
+	CHECK_EQ(ans.b.ata.feature, ATA_ER_ABRT);
+	CHECK_EQ(disk.data[6 * 512], fake_disk_byte(6 * 512));
+	CHECK_EQ(tgt.stats.writes_refused, 1);
+	CHECK(!memcmp(tgt.stats.refused_mac, OTHER, 6));
+	m = ata(ATA_CMD_READ_EXT, true, 5, 1, NULL);
+	CHECK(xfer(OTHER, &m));
+	CHECK_EQ(ans.b.ata.cmd, ATA_ST_DRDY);
+	CHECK_EQ(ans.b.ata.data[0], 0xAB);
+}
+
 TEST(allow_list)
 {
 	struct aoe_target_cfg c = base_cfg();
@@ -642,6 +678,7 @@ int main(void)
 	RUN(allow_list);
 	RUN(mac_mask_list);
 	RUN(reserve_release);
+	RUN(second_writer_refused);
 	RUN(init_refuses);
 	RUN(random_frames);
 	fake_disk_free(&disk);

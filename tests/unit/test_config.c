@@ -1,5 +1,7 @@
 /* ferry's configuration: the file (ferry.cfg), the command line that
  * overrides it, and the clear refusal of anything it does not understand. */
+#include <stdio.h>
+#include <string.h>
 #include "check.h"
 #include "platform/config.h"
 #include "platform/console.h"
@@ -341,6 +343,185 @@ TEST(aoe_client_keys)
 	CHECK_EQ(config_check(), -E_INVAL);
 }
 
+/* ---- Several exports (platform/config_export.c) ------------------------------- */
+
+static const char SRV[] = "role = server\nkey = 0123456789abcdef0123456789abcdef\n";
+
+static int server_file(const char *lines)
+{
+	char text[2048];
+	snprintf(text, sizeof(text), "%s%s", SRV, lines);
+	int rc = file(text);
+	return rc < 0 ? rc : config_check();
+}
+
+/* The error line says this. */
+static bool said(const char *what)
+{
+	return strstr(fake_log_last, what) != NULL;
+}
+
+TEST(no_export_lines_export_the_one_disk_as_before)
+{
+	reset();
+	CHECK_EQ(server_file("disk = virtio1\nread_only = yes\naoe = on\naoe_shelf = 3\naoe_slot = 4\n"
+			     "aoe_allow = 52:54:00:c1:00:01\n"), 0);
+	CHECK_EQ(config.nexports, 1);
+	const struct config_export *e = &config.exports[0];
+	CHECK_STR(e->name, "default");
+	CHECK_STR(e->disk, "virtio1");
+	CHECK(e->read_only);
+	CHECK(e->shared); /* no writer rule: what existing configurations did */
+	CHECK(e->aoe);
+	CHECK_EQ(e->aoe_shelf, 3);
+	CHECK_EQ(e->aoe_slot, 4);
+	CHECK_EQ(e->aoe_nallow, 1);
+	CHECK_STR(e->clients, "");
+	/* A local ferry has no exports. */
+	reset();
+	CHECK_EQ(config_check(), 0);
+	CHECK_EQ(config.nexports, 0);
+}
+
+TEST(export_lines)
+{
+	reset();
+	CHECK_EQ(server_file("aoe = on\nread_only = yes\naoe_allow = 52:54:00:00:00:09\n"
+			     "export = home   disk=virtio0 aoe=e1.0 clients=alice read_only=no\n"
+			     "export = lib\tdisk=ahci0:port1  clients=alice,bob aoe=e1.1 aoe_allow=52:54:00:c1:00:01,"
+			     "52:54:00:c1:00:02 shared=yes\n"
+			     "export = scratch disk=nvme0n1\n"), 0);
+	CHECK_EQ(config.nexports, 3);
+	const struct config_export *e = config.exports;
+	CHECK_STR(e[0].name, "home");
+	CHECK_STR(e[0].disk, "virtio0");
+	CHECK_STR(e[0].clients, "alice");
+	CHECK(!e[0].read_only);
+	CHECK(!e[0].shared);
+	CHECK(e[0].aoe);
+	CHECK_EQ(e[0].aoe_shelf, 1);
+	CHECK_EQ(e[0].aoe_slot, 0);
+	CHECK_EQ(e[0].aoe_nallow, 1); /* the server-wide aoe_allow */
+	CHECK_EQ(e[0].aoe_allow[0][5], 9);
+	CHECK_STR(e[1].clients, "alice,bob");
+	CHECK(e[1].read_only); /* the server-wide read_only */
+	CHECK(e[1].shared);
+	CHECK_EQ(e[1].aoe_nallow, 2);
+	CHECK_EQ(e[1].aoe_allow[1][5], 2);
+	CHECK(!e[2].aoe);
+	CHECK_STR(e[2].disk, "nvme0n1");
+	/* The command line's key=value words: an export line without blanks. */
+	reset();
+	CHECK_EQ(file(SRV), 0);
+	CHECK_EQ(config_parse_cmdline("ferry.elf export=solo"), 0);
+	CHECK_EQ(config_check(), -E_INVAL);
+	CHECK(said("export solo names no disk: add disk=NAME"));
+}
+
+TEST(export_line_errors)
+{
+	reset();
+	CHECK_EQ(server_file("export = home\n"), -E_INVAL);
+	CHECK(said("export home names no disk"));
+	reset();
+	CHECK_EQ(server_file("export = a disk=virtio0\nexport = b disk=virtio0\n"), -E_INVAL);
+	CHECK(said("exports a and b both name disk=virtio0"));
+	reset();
+	CHECK_EQ(server_file("aoe = on\nexport = a disk=virtio0 aoe=e1.2\nexport = b disk=virtio1 aoe=e1.2\n"), -E_INVAL);
+	CHECK(said("exports a and b both have the AoE address e1.2"));
+	reset();
+	CHECK_EQ(server_file("export = a disk=virtio0\nexport = A disk=virtio1\n"), -E_INVAL);
+	CHECK(said("export A is named twice"));
+	reset();
+	CHECK_EQ(server_file("export = a disk=virtio0 aoe=e1.2\n"), -E_INVAL);
+	CHECK(said("aoe is off"));
+	reset();
+	CHECK_EQ(server_file("aoe = on\nexport = a disk=virtio0\n"), -E_INVAL);
+	CHECK(said("no export line has an aoe=eS.N address"));
+	reset();
+	CHECK_EQ(server_file("disk = virtio0\nexport = a disk=virtio1\n"), -E_INVAL);
+	CHECK(said("disk is for a server without export lines"));
+	reset();
+	CHECK_EQ(server_file("aoe_slot = 1\nexport = a disk=virtio1\n"), -E_INVAL);
+	CHECK(said("aoe_shelf/aoe_slot is for a server without export lines"));
+	reset();
+	CHECK_EQ(server_file("export = a disk=virtio0 size=3\n"), -E_INVAL);
+	CHECK(said("export a: unknown option size"));
+	reset();
+	CHECK_EQ(server_file("export = a disk=virtio0 shared\n"), -E_INVAL);
+	CHECK(said("is not key=value"));
+	reset();
+	CHECK_EQ(server_file("export = a disk=floppy0\n"), -E_INVAL);
+	CHECK(said("name a disk as ferry's log does"));
+	reset();
+	CHECK_EQ(server_file("export = a disk=virtio0 clients=al ice\n"), -E_INVAL);
+	reset();
+	CHECK_EQ(server_file("export = -a disk=virtio0\n"), -E_INVAL);
+	CHECK(said("an export line starts with its name"));
+	reset();
+	char many[1024] = "";
+	for (unsigned i = 0; i <= CONFIG_EXPORTS_MAX; i++)
+		snprintf(many + strlen(many), sizeof(many) - strlen(many), "export = e%u disk=virtio%u\n", i, i);
+	CHECK_EQ(server_file(many), -E_INVAL);
+	CHECK(said("more than 8 export lines"));
+	/* Export lines are a server's; export = N a ferry client's. */
+	reset();
+	CHECK_EQ(file("role = client\nexport = a disk=virtio0\n"
+		      "key = a2e89e3576ba7e74b39b828b3358debee59b175c59ea98a1e9cd341ff201c5b6\n"), 0);
+	CHECK_EQ(config_check(), -E_INVAL);
+	CHECK(said("export lines (export = a ...) are for role=server"));
+	reset();
+	CHECK_EQ(server_file("export = 1\n"), -E_INVAL);
+	CHECK(said("a server's export line starts with a name"));
+}
+
+TEST(client_export_number)
+{
+	reset();
+	CHECK(!config.want_export);
+	CHECK_EQ(config_parse_cmdline("ferry.elf role=client key=a2e89e3576ba7e74b39b828b3358debee59b175c59ea98a1e9cd341ff201c5b6 export=3"), 0);
+	CHECK_EQ(config_check(), 0);
+	CHECK(config.want_export);
+	CHECK_EQ(config.export_index, 3);
+	reset();
+	CHECK_EQ(config_parse_cmdline("export=65535"), -E_INVAL);
+	reset();
+	CHECK_EQ(config_parse_cmdline("role=client protocol=aoe export=1"), 0);
+	CHECK_EQ(config_check(), -E_INVAL);
+	CHECK(said("AoE clients use target="));
+}
+
+/* Mistakes in export lines that used to be taken silently. */
+TEST(export_line_mistakes_are_errors)
+{
+	/* read_only=yes then =no: which is meant?  Not "the last". */
+	reset();
+	CHECK_EQ(server_file("export = a disk=virtio0 read_only=yes read_only=no\n"), -E_INVAL);
+	CHECK(said("export a: read_only= given twice in its line"));
+	reset();
+	CHECK_EQ(server_file("export = a disk=virtio0 disk=virtio1\n"), -E_INVAL);
+	CHECK(said("export a: disk= given twice"));
+	/* aoe_allow without aoe: the admin believes AoE is narrowed. */
+	reset();
+	CHECK_EQ(server_file("aoe = on\nexport = a disk=virtio0 aoe_allow=52:54:00:c1:00:01\n"
+			     "export = b disk=virtio1 aoe=e1.0\n"), -E_INVAL);
+	CHECK(said("export a has aoe_allow= but no aoe=eS.N"));
+	/* An export for a client the server does not enroll: nobody could
+	 * import it. */
+	reset();
+	CHECK_EQ(server_file("clients = alice\nexport = a disk=virtio0 clients=alice,bob\n"), -E_INVAL);
+	CHECK(said("export a: clients= names bob, who is not in the server's clients= (alice)"));
+	/* What is right stays right. */
+	reset();
+	CHECK_EQ(server_file("clients = alice,bob\naoe = on\n"
+			     "export = a disk=virtio0 clients=bob aoe=e1.0 aoe_allow=52:54:00:c1:00:01 read_only=yes\n"
+			     "export = b disk=virtio1 clients=alice,bob\n"), 0);
+	CHECK_EQ(config.nexports, 2);
+	CHECK(config.exports[0].read_only);
+	reset();
+	CHECK_EQ(server_file("export = a disk=virtio0 clients=carol\n"), 0); /* no server-wide list: any */
+}
+
 int main(void)
 {
 	RUN(defaults);
@@ -358,5 +539,10 @@ int main(void)
 	RUN(disk_names);
 	RUN(aoe_keys);
 	RUN(aoe_client_keys);
+	RUN(no_export_lines_export_the_one_disk_as_before);
+	RUN(export_lines);
+	RUN(export_line_errors);
+	RUN(client_export_number);
+	RUN(export_line_mistakes_are_errors);
 	return CHECK_SUMMARY();
 }

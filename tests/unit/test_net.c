@@ -2433,6 +2433,332 @@ TEST(a_flush_waits_until_no_abandoned_write_can_land)
 	CHECK_EQ(disk[0].writes, writes); /* W1 never lands */
 }
 
+/* ---- Several exports (net/exports.h) ------------------------------------------ */
+
+static struct net_exports xt;
+
+/* Server 0 exporting both RAM disks: export 0 disk A, export 1 disk B. */
+static void exports_table(const char *clients0, const char *clients1, bool shared)
+{
+	xt = (struct net_exports){ .n = 2 };
+	xt.e[0] = (struct net_export){ .name = "a", .dev = &disk[0].dev, .clients = clients0, .shared = shared };
+	xt.e[1] = (struct net_export){ .name = "b", .dev = &disk[1].dev, .clients = clients1, .shared = shared };
+}
+
+/* Server 0 (boot session session) on the table xt as it stands. */
+static int server_init_exports(u64 session, u64 evict_us)
+{
+	struct net_server_cfg cfg = { .key = KEY, .key_len = strlen(KEY), .session = session, .exports = &xt,
+				      .evict_idle_us = evict_us, .buf = srvbuf[0], .buf_size = 2 * NET_MAX_REQ_BYTES };
+	smac(0, cfg.mac);
+	S.sport[0] = (struct port){ .idx = 0, .server = true };
+	struct net_link link = { &S.sport[0], wire_send, srv_recv, clock_now };
+	S.to_srv[0].n = 0;
+	int rc = net_server_init(srv[0], &cfg, &link);
+	S.up[0] = rc == 0;
+	return rc;
+}
+
+static int server_start_exports(const char *clients0, const char *clients1, bool shared, u64 evict_us)
+{
+	exports_table(clients0, clients1, shared);
+	return server_init_exports(0x5E5E, evict_us);
+}
+
+static int named_client(unsigned i, const char *name, u16 dev)
+{
+	struct net_client_cfg cfg = { .name = name, .dev = dev };
+	return client_start(i, 0xC100 + i, &cfg, KEY);
+}
+
+TEST(two_exports_two_clients)
+{
+	sim_reset(40);
+	CHECK_EQ(server_start_exports("alice", "bob", false, 0), 0);
+	/* Asking for no export in particular, each gets the first that lists it. */
+	CHECK_EQ(named_client(0, "alice", NET_DEV_ANY), 0);
+	CHECK_EQ(named_client(1, "bob", NET_DEV_ANY), 0);
+	CHECK_EQ(net_client_discover(cli[0], 1000000), 0);
+	CHECK_EQ(net_client_discover(cli[1], 1000000), 0);
+	CHECK_EQ(cli[0]->cfg.dev, 0);
+	CHECK_EQ(cli[1]->cfg.dev, 1);
+	CHECK_EQ(net_client_blk(cli[0])->info.sectors, 8192);
+	CHECK_EQ(net_client_blk(cli[1])->info.sectors, 4096);
+	CHECK_STR(net_client_blk(cli[1])->info.model, "RAM DISK B");
+	/* Both write at once, each on its own disk. */
+	fill(bufa, 64 * 512, 1);
+	CHECK_EQ(io(0, true, 100, 64, bufa, 3), 0);
+	fill(bufb, 64 * 512, 2);
+	CHECK_EQ(io(1, true, 100, 64, bufb, 3), 0);
+	CHECK(!memcmp(disk[0].data + 100 * 512, bufa, 64 * 512));
+	CHECK(!memcmp(disk[1].data + 100 * 512, bufb, 64 * 512));
+	u8 *back = aligned_alloc(4096, 64 * 512);
+	CHECK_EQ(io(0, false, 100, 64, back, 2), 0);
+	CHECK(!memcmp(back, bufa, 64 * 512));
+	CHECK_EQ(io(1, false, 100, 64, back, 2), 0);
+	CHECK(!memcmp(back, bufb, 64 * 512));
+	/* A client bound to export 1 that names device 0 in its requests
+	 * reaches nothing of export 0. */
+	unsigned w0 = disk[0].writes, r0 = disk[0].reads;
+	cli[1]->cfg.dev = 0;
+	CHECK_EQ(io(1, true, 0, 8, bufb, 1), -E_NOENT);
+	CHECK_EQ(io(1, false, 0, 8, back, 1), -E_NOENT);
+	CHECK_EQ(disk[0].writes, w0);
+	CHECK_EQ(disk[0].reads, r0);
+	free(back);
+	CHECK(wire_clean());
+}
+
+TEST(an_export_not_listed_for_the_client_is_refused)
+{
+	sim_reset(41);
+	CHECK_EQ(server_start_exports("alice", "bob", false, 0), 0);
+	u8 *before = malloc(8192 * 512);
+	memcpy(before, disk[0].data, 8192 * 512);
+	/* bob pinned to this server: final at once, not after the timeout. */
+	struct net_client_cfg pinned = { .name = "bob", .dev = 0, .want_server = true };
+	smac(0, pinned.server_mac);
+	CHECK_EQ(client_start(1, 0xC101, &pinned, KEY), 0);
+	u64 t0 = S.now;
+	CHECK_EQ(net_client_discover(cli[1], 30000000), -E_ACCES);
+	CHECK(S.now - t0 < 2000000);
+	CHECK_EQ(cli[1]->refused, NET_ST_DENIED);
+	/* Looking for any server: another might serve him, so he asks until
+	 * the timeout and reports the denial then. */
+	CHECK_EQ(named_client(1, "bob", 0), 0);
+	t0 = S.now;
+	CHECK_EQ(net_client_discover(cli[1], 3000000), -E_ACCES);
+	CHECK(S.now - t0 >= 3000000);
+	CHECK_EQ(cli[1]->refused, NET_ST_DENIED);
+	CHECK_EQ(cli[1]->ndenied, 1);
+	CHECK_EQ(srv[0]->refused.why, NET_REFUSE_DENIED);
+	CHECK_EQ(srv[0]->refused.dev, 0);
+	CHECK_STR(srv[0]->refused.name, "bob");
+	CHECK_EQ(srv[0]->stats.binds, 0);
+	CHECK_EQ(disk[0].reads + disk[0].writes, 0);
+	CHECK(!memcmp(before, disk[0].data, 8192 * 512));
+	/* A device the server does not have: no answer at all (another
+	 * server may have it). */
+	CHECK_EQ(named_client(2, "carol", 7), 0);
+	CHECK_EQ(net_client_discover(cli[2], 2000000), -E_TIMEDOUT);
+	free(before);
+}
+
+TEST(a_second_writer_of_an_unshared_export_is_refused)
+{
+	sim_reset(42);
+	CHECK_EQ(server_start_exports(NULL, NULL, false, 20000000), 0);
+	CHECK_EQ(named_client(0, "alice", 0), 0);
+	CHECK_EQ(net_client_discover(cli[0], 1000000), 0);
+	CHECK_EQ(named_client(1, "bob", 0), 0);
+	CHECK_EQ(net_client_discover(cli[1], 3000000), -E_TIMEDOUT);
+	CHECK_EQ(cli[1]->refused, NET_ST_TAKEN);
+	CHECK_EQ(srv[0]->refused.why, NET_REFUSE_TAKEN);
+	CHECK_EQ(srv[0]->refused.holder.kind, NET_WRITER_FERRY);
+	CHECK_STR(srv[0]->refused.holder.name, "alice");
+	CHECK_EQ(xt.refused > 0, 1);
+	/* The first writer goes on working. */
+	fill(bufa, 16 * 512, 3);
+	CHECK_EQ(io(0, true, 8, 16, bufa, 1), 0);
+	CHECK(!memcmp(disk[0].data + 8 * 512, bufa, 16 * 512));
+	/* Another export of the same server is bob's to take. */
+	CHECK_EQ(named_client(2, "bob", 1), 0);
+	CHECK_EQ(net_client_discover(cli[2], 1000000), 0);
+	/* The same client rebinding (its reboot) is the same writer. */
+	CHECK_EQ(client_start(0, 0xC1A2, &(struct net_client_cfg){ .name = "alice", .dev = 0 }, KEY), 0);
+	CHECK_EQ(net_client_discover(cli[0], 1000000), 0);
+	/* Once the first writer has been silent past the eviction bound, its
+	 * export is free. */
+	S.now += 21000000;
+	CHECK_EQ(named_client(1, "bob2", 0), 0);
+	CHECK_EQ(net_client_discover(cli[1], 1000000), 0);
+	CHECK_EQ(xt.e[0].writer.kind, NET_WRITER_FERRY);
+	CHECK_STR(xt.e[0].writer.name, "bob2");
+	/* ... and alice, still bound, may only read: her write is refused
+	 * (TAKEN) and changes nothing on the disk. */
+	fill(bufb, 16 * 512, 4);
+	CHECK_EQ(io(1, true, 8, 16, bufb, 1), 0);
+	fill(bufa, 16 * 512, 5);
+	CHECK_EQ(io(0, true, 8, 16, bufa, 1), -E_EXIST);
+	CHECK(!memcmp(disk[0].data + 8 * 512, bufb, 16 * 512));
+	CHECK_EQ(srv[0]->refused.why, NET_REFUSE_TAKEN);
+	CHECK_STR(srv[0]->refused.name, "alice");
+	CHECK_STR(srv[0]->refused.holder.name, "bob2");
+	memset(bufa, 0, 16 * 512);
+	CHECK_EQ(io(0, false, 8, 16, bufa, 1), 0);
+	CHECK(!memcmp(bufa, bufb, 16 * 512));
+}
+
+/* After a server restart whose export lines were reordered (twin disks:
+ * one kind and size, no serial, as QEMU's default virtio-blk disks of one
+ * size), a client pinned to device 0 must not go on writing another
+ * export's disk: DEVINFO's export ID (the name's) tells them apart. */
+TEST(a_rebinding_to_another_export_of_twin_disks_is_a_mismatch)
+{
+	sim_reset(94);
+	disk_init(1, 8192, 512, 65535, "RAM DISK A"); /* a twin of disk 0 */
+	disk[0].dev.info.serial[0] = disk[1].dev.info.serial[0] = 0;
+	CHECK_EQ(server_start_exports(NULL, NULL, true, 0), 0);
+	CHECK_EQ(named_client(0, "alice", 0), 0);
+	CHECK_EQ(net_client_discover(cli[0], 1000000), 0);
+	CHECK_EQ(cli[0]->export_id, net_export_id("a"));
+	fill(bufa, 8 * 512, 11);
+	CHECK_EQ(io(0, true, 7, 8, bufa, 1), 0);
+	CHECK(!memcmp(disk[0].data + 7 * 512, bufa, 8 * 512));
+	/* The restart: the lines swapped, each name with its disk. */
+	struct net_export t = xt.e[0];
+	xt.e[0] = xt.e[1];
+	xt.e[1] = t;
+	CHECK_EQ(server_init_exports(0x5E5E0002, 0), 0);
+	unsigned w1 = disk[1].writes;
+	fill(bufb, 8 * 512, 12);
+	CHECK(io(0, true, 7, 8, bufb, 1) != 0);
+	CHECK_EQ(disk[1].writes, w1);
+	CHECK_EQ(cli[0]->stats.rebind_mismatch, 1);
+	CHECK(!memcmp(disk[0].data + 7 * 512, bufa, 8 * 512));
+	/* The same order again after another restart: the rebinding is fine. */
+	sim_reset(96);
+	disk_init(1, 8192, 512, 65535, "RAM DISK A");
+	disk[0].dev.info.serial[0] = disk[1].dev.info.serial[0] = 0;
+	CHECK_EQ(server_start_exports(NULL, NULL, true, 0), 0);
+	CHECK_EQ(named_client(0, "alice", 0), 0);
+	CHECK_EQ(net_client_discover(cli[0], 1000000), 0);
+	CHECK_EQ(server_init_exports(0x5E5E0003, 0), 0);
+	CHECK_EQ(io(0, true, 7, 8, bufb, 1), 0);
+	CHECK(!memcmp(disk[0].data + 7 * 512, bufb, 8 * 512));
+	CHECK_EQ(cli[0]->stats.rebind_mismatch, 0);
+}
+
+/* Discovery without a server named: a server whose exports do not list
+ * the client must not hide another on the segment that would serve it. */
+TEST(a_denying_server_does_not_hide_another_that_would_serve)
+{
+	sim_reset(93);
+	CHECK_EQ(server_start_exports("alice", "alice", false, 0), 0);
+	CHECK_EQ(server_start(1, 0x5E2, false, KEY), 0);
+	CHECK_EQ(named_client(0, "carol", NET_DEV_ANY), 0);
+	CHECK_EQ(net_client_discover(cli[0], 3000000), 0);
+	CHECK_EQ(srv[0]->refused.why, NET_REFUSE_DENIED);
+	CHECK_STR(srv[0]->refused.name, "carol");
+	CHECK_STR(net_client_blk(cli[0])->info.model, "RAM DISK B");
+	fill(bufa, 8 * 512, 10);
+	CHECK_EQ(io(0, true, 0, 8, bufa, 1), 0);
+	CHECK(!memcmp(disk[1].data, bufa, 8 * 512));
+	CHECK_EQ(disk[0].writes, 0);
+}
+
+/* A writer idle past the eviction bound (a mounted, quiet file system)
+ * whose record went to another client: its next write is refused, not
+ * applied over the new writer's data; once the other has lapsed in turn,
+ * it is the writer again. */
+TEST(a_writer_whose_record_lapsed_cannot_write_under_the_new_writer)
+{
+	sim_reset(90);
+	CHECK_EQ(server_start_exports(NULL, NULL, false, 20000000), 0);
+	CHECK_EQ(named_client(0, "alice", 0), 0);
+	CHECK_EQ(net_client_discover(cli[0], 1000000), 0);
+	fill(bufa, 8 * 512, 5);
+	CHECK_EQ(io(0, true, 0, 8, bufa, 1), 0);
+	S.now += 21000000;
+	CHECK_EQ(named_client(1, "bob", 0), 0);
+	CHECK_EQ(net_client_discover(cli[1], 1000000), 0);
+	CHECK_STR(xt.e[0].writer.name, "bob");
+	fill(bufb, 8 * 512, 6);
+	CHECK_EQ(io(1, true, 0, 8, bufb, 1), 0);
+	unsigned w0 = disk[0].writes;
+	fill(bufa, 8 * 512, 7);
+	CHECK_EQ(io(0, true, 0, 8, bufa, 1), -E_EXIST);
+	CHECK_EQ(disk[0].writes, w0);
+	CHECK(!memcmp(disk[0].data, bufb, 8 * 512));
+	/* bob's writes go on. */
+	fill(bufb, 8 * 512, 8);
+	CHECK_EQ(io(1, true, 0, 8, bufb, 1), 0);
+	CHECK(!memcmp(disk[0].data, bufb, 8 * 512));
+	/* bob idle past the bound: alice's write takes the export back. */
+	S.now += 21000000;
+	CHECK_EQ(io(0, true, 0, 8, bufa, 1), 0);
+	CHECK(!memcmp(disk[0].data, bufa, 8 * 512));
+	CHECK_STR(xt.e[0].writer.name, "alice");
+	CHECK_EQ(io(1, true, 0, 8, bufb, 1), -E_EXIST);
+	CHECK(!memcmp(disk[0].data, bufa, 8 * 512));
+}
+
+/* The same across protocols: an AoE initiator that took the export from
+ * an idle ferry writer (aoe_may_write's claim) is not written over by it. */
+TEST(a_lapsed_ferry_writer_cannot_write_under_an_aoe_writer)
+{
+	sim_reset(91);
+	CHECK_EQ(server_start_exports(NULL, NULL, false, 20000000), 0);
+	CHECK_EQ(named_client(0, "alice", 0), 0);
+	CHECK_EQ(net_client_discover(cli[0], 1000000), 0);
+	S.now += 21000000;
+	struct net_writer w = { .kind = NET_WRITER_AOE, .mac = { 0x52, 0x54, 0, 0xc1, 0, 9 } };
+	CHECK_EQ(net_export_claim(&xt, 0, &w, S.now, NULL), 0);
+	memcpy(bufb, disk[0].data, 8 * 512);
+	fill(bufa, 8 * 512, 8);
+	CHECK_EQ(io(0, true, 0, 8, bufa, 1), -E_EXIST);
+	CHECK(!memcmp(disk[0].data, bufb, 8 * 512));
+	CHECK_EQ(srv[0]->refused.holder.kind, NET_WRITER_AOE);
+}
+
+/* AoE is unauthenticated: a forged AoE write per lease must not keep an
+ * authenticated ferry client out.  Its BIND takes the export (noted for
+ * the log); the initiator's writes are refused from then on. */
+TEST(a_ferry_bind_wins_over_an_aoe_writer)
+{
+	sim_reset(95);
+	CHECK_EQ(server_start_exports(NULL, NULL, false, 20000000), 0);
+	struct net_writer w = { .kind = NET_WRITER_AOE, .mac = { 0x52, 0x54, 0, 0xc1, 0, 0x66 } };
+	CHECK_EQ(net_export_claim(&xt, 0, &w, S.now, NULL), 0);
+	CHECK_EQ(named_client(0, "alice", 0), 0);
+	CHECK_EQ(net_client_discover(cli[0], 1000000), 0);
+	CHECK_EQ(xt.e[0].writer.kind, NET_WRITER_FERRY);
+	CHECK_STR(xt.e[0].writer.name, "alice");
+	CHECK_EQ(srv[0]->took_over.count, 1);
+	CHECK_EQ(srv[0]->took_over.dev, 0);
+	CHECK_STR(srv[0]->took_over.name, "alice");
+	CHECK(!memcmp(srv[0]->took_over.from.mac, w.mac, ETH_ALEN));
+	CHECK_EQ(net_export_claim(&xt, 0, &w, S.now + 1000, NULL), -E_EXIST);
+	fill(bufa, 8 * 512, 9);
+	CHECK_EQ(io(0, true, 0, 8, bufa, 1), 0);
+	CHECK(!memcmp(disk[0].data, bufa, 8 * 512));
+}
+
+TEST(shared_and_read_only_exports_take_several_clients)
+{
+	sim_reset(43);
+	CHECK_EQ(server_start_exports(NULL, NULL, true, 0), 0);
+	CHECK_EQ(named_client(0, "alice", 0), 0);
+	CHECK_EQ(named_client(1, "bob", 0), 0);
+	CHECK_EQ(net_client_discover(cli[0], 1000000), 0);
+	CHECK_EQ(net_client_discover(cli[1], 1000000), 0);
+	fill(bufa, 8 * 512, 4);
+	CHECK_EQ(io(1, true, 0, 8, bufa, 1), 0);
+	CHECK(!memcmp(disk[0].data, bufa, 8 * 512));
+	/* ... and both write: shared means no writer rule. */
+	fill(bufb, 8 * 512, 5);
+	CHECK_EQ(io(0, true, 8, 8, bufb, 1), 0);
+	CHECK(!memcmp(disk[0].data + 8 * 512, bufb, 8 * 512));
+	/* Read-only, unshared: readers are no writers, and none writes. */
+	sim_reset(44);
+	exports_table(NULL, NULL, false);
+	xt.e[1].read_only = true; /* as the configuration says it, before the server starts */
+	CHECK_EQ(server_init_exports(0x5E5E, 0), 0);
+	CHECK_EQ(named_client(0, "alice", 1), 0);
+	CHECK_EQ(named_client(1, "bob", 1), 0);
+	CHECK_EQ(net_client_discover(cli[0], 1000000), 0);
+	CHECK_EQ(net_client_discover(cli[1], 1000000), 0);
+	CHECK_EQ(srv[0]->stats.binds, 2);
+	CHECK(net_client_blk(cli[0])->info.read_only);
+	unsigned w1 = disk[1].writes;
+	fill(bufa, 8 * 512, 6);
+	CHECK_EQ(io(0, true, 0, 8, bufa, 1), -E_ROFS);
+	CHECK_EQ(io(1, true, 0, 8, bufa, 1), -E_ROFS);
+	CHECK_EQ(disk[1].writes, w1);
+	CHECK_EQ(io(1, false, 0, 8, bufb, 1), 0);
+	CHECK(!memcmp(bufb, disk[1].data, 8 * 512));
+}
+
 int main(void)
 {
 	console_register(&log_sink);
@@ -2487,5 +2813,15 @@ int main(void)
 	RUN(overlapping_writes_land_in_submission_order);
 	RUN(a_timed_out_write_never_lands_after_a_later_overlapping_one);
 	RUN(a_flush_waits_until_no_abandoned_write_can_land);
+
+	RUN(two_exports_two_clients);
+	RUN(an_export_not_listed_for_the_client_is_refused);
+	RUN(a_second_writer_of_an_unshared_export_is_refused);
+	RUN(shared_and_read_only_exports_take_several_clients);
+	RUN(a_denying_server_does_not_hide_another_that_would_serve);
+	RUN(a_rebinding_to_another_export_of_twin_disks_is_a_mismatch);
+	RUN(a_writer_whose_record_lapsed_cannot_write_under_the_new_writer);
+	RUN(a_lapsed_ferry_writer_cannot_write_under_an_aoe_writer);
+	RUN(a_ferry_bind_wins_over_an_aoe_writer);
 	return CHECK_SUMMARY();
 }

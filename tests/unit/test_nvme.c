@@ -116,6 +116,26 @@ TEST(a_4096_byte_namespace_is_picked_by_name_and_keeps_its_sector_size)
 	free(p);
 }
 
+/* A second probe (a second export) must not take over the state of the
+ * disk handed out: two exports would silently be one device. */
+TEST(a_second_probe_leaves_the_disk_handed_out_alone)
+{
+	setup();
+	CHECK_EQ(nvme_driver.probe("nvme0n1", &dev), 0);
+	struct blk_dev *first = dev, *second = NULL;
+	CHECK_EQ(nvme_driver.probe("nvme0n2", &second), -E_EXIST);
+	CHECK(fake_logged("nvme0n1 is served already"));
+	CHECK(second == NULL);
+	CHECK_EQ(nvme_driver.probe("virtio1", &second), -E_NOENT); /* another driver's disk: not ours to judge */
+	CHECK_STR(first->name, "nvme0n1");
+	CHECK_EQ(first->info.sector_size, 512);
+	u8 *p = fake_pages(1);
+	fill(p, 512, 12);
+	CHECK_EQ(wr(7, 1, p), 0);
+	CHECK(!memcmp(fake_nvme.ns[0].data + 7 * 512, p, 512));
+	free(p);
+}
+
 TEST(a_name_that_is_no_namespace_is_not_found_and_the_controller_goes_back)
 {
 	setup();
@@ -249,6 +269,7 @@ int main(void)
 	}
 	RUN(serves_the_first_namespace_and_round_trips_through_prp_lists_and_bounces);
 	RUN(a_4096_byte_namespace_is_picked_by_name_and_keeps_its_sector_size);
+	RUN(a_second_probe_leaves_the_disk_handed_out_alone);
 	RUN(a_name_that_is_no_namespace_is_not_found_and_the_controller_goes_back);
 	RUN(a_controller_that_never_becomes_ready_fails_the_probe_after_cap_to);
 	RUN(a_controller_fatal_at_enable_fails_at_once);

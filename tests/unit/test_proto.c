@@ -401,7 +401,7 @@ TEST(devinfo_body)
 	CHECK_EQ(MUT(NET_T_DEVINFO, memset(f + 78, 'M', 40)), NET_OK);          /* all 40 used */
 	CHECK_EQ(MUT(NET_T_DEVINFO, f[137] = 'x'), NET_DROP_MALFORMED);         /* serial */
 	CHECK_EQ(MUT(NET_T_DEVINFO, memset(f + 118, 'S', 20)), NET_OK);
-	CHECK_EQ(MUT(NET_T_DEVINFO, put32(f, 138, 1)), NET_DROP_MALFORMED);      /* reserved */
+	CHECK_EQ(MUT(NET_T_DEVINFO, put32(f, 138, 0xDEADBEEF)), NET_OK);          /* export_id: any value */
 }
 
 TEST(read_body)

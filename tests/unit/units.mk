@@ -59,11 +59,14 @@ test_aoe_client_SRCS = tests/unit/test_aoe_client.c net/aoe_client.c net/aoe_tar
 	vm/gmem.c lib/fmt.c lib/string.c
 
 UNIT_TESTS += test_net
-test_net_SRCS = tests/unit/test_net.c net/client.c net/client_req.c net/client_xfer.c net/server.c net/disk_rw.c net/server_bind.c net/proto.c \
+test_net_SRCS = tests/unit/test_net.c net/client.c net/client_req.c net/client_xfer.c net/server.c net/disk_rw.c net/server_bind.c net/exports.c net/proto.c \
 	net/keys.c platform/console.c lib/aead.c lib/chacha20.c lib/poly1305.c lib/hkdf.c lib/sha256.c lib/fmt.c lib/string.c lib/err.c
 
+UNIT_TESTS += test_exports
+test_exports_SRCS = tests/unit/test_exports.c net/exports.c lib/string.c
+
 UNIT_TESTS += test_config
-test_config_SRCS = tests/unit/test_config.c platform/config.c tests/unit/fake_hv.c lib/string.c lib/fmt.c lib/err.c
+test_config_SRCS = tests/unit/test_config.c platform/config.c platform/config_export.c tests/unit/fake_hv.c lib/string.c lib/fmt.c lib/err.c
 
 UNIT_TESTS += test_efi_boot
 test_efi_boot_SRCS = tests/unit/test_efi_boot.c boot/efi/mb2.c boot/efi/image.c boot/multiboot.c lib/string.c
@@ -124,7 +127,7 @@ UNIT_TESTS += test_apic_guard
 test_apic_guard_SRCS = tests/unit/test_apic_guard.c vm/apic_guard.c vm/ioapic_guard.c tests/unit/fake_hv.c lib/string.c
 
 UNIT_TESTS += test_guest_mods
-test_guest_mods_SRCS = tests/unit/test_guest_mods.c vm/guest_mods.c platform/config.c tests/unit/fake_hv.c \
+test_guest_mods_SRCS = tests/unit/test_guest_mods.c vm/guest_mods.c platform/config.c platform/config_export.c tests/unit/fake_hv.c \
 	lib/string.c lib/fmt.c lib/err.c
 
 UNIT_TESTS += test_x86
@@ -154,3 +157,7 @@ UNIT_TESTS += test_vioblk
 test_vioblk_SRCS = tests/unit/test_vioblk.c tests/unit/fake_vioblk.c tests/unit/fake_dev.c drivers/vioblk.c \
 	drivers/virtio_pci.c drivers/blk_segs.c platform/pci.c tests/unit/fake_bus.c tests/unit/fake_hv.c lib/fmt.c \
 	lib/string.c lib/err.c
+
+UNIT_TESTS += test_netrole_log
+test_netrole_log_SRCS = tests/unit/test_netrole_log.c net/client.c net/client_req.c net/client_xfer.c net/server.c net/disk_rw.c net/server_bind.c net/exports.c net/proto.c \
+	net/keys.c platform/console.c platform/config.c platform/config_export.c lib/aead.c lib/chacha20.c lib/poly1305.c lib/hkdf.c lib/sha256.c lib/fmt.c lib/string.c lib/err.c

@@ -2323,6 +2323,42 @@ TEST(overlapping_writes_land_in_submission_order)
 	CHECK(wire_clean());
 }
 
+/* W0 (sectors 500-507), R (a read of 500-507) and W1 (64-71) submitted
+ * on a fresh pair whose wire loses every frame of W0 and W1 (their tags
+ * t0 and t0 + 2), capturing what the client sends; one timeout and no
+ * dead time, so both writes end in -E_TIMEDOUT soon. */
+static bool lose_two_writes_behind_a_read(unsigned seed, u64 *t0)
+{
+	sim_reset(seed);
+	S.srv_nbufs = 64;
+	if (pair(NULL) != 0)
+		return false;
+	a_reset();
+	cli[0]->cfg.retries = 1;
+	cli[0]->cfg.dead_time_us = 1;
+	*t0 = cli[0]->next_tag;
+	S.drop_tag[0] = *t0;     /* W0 */
+	S.drop_tag[1] = *t0 + 2; /* W1 */
+	S.capture_c2s = true;
+	return a_submit(true, 500, 8, 1) == 0 && a_submit(false, 500, 8, 0) == 0 && a_submit(true, 64, 8, 2) == 0;
+}
+
+/* The captured frames of tag turn up at server 0 after all, late. */
+static void replay_late(u64 tag)
+{
+	struct queue late = { malloc(QCAP * sizeof(struct pkt)), 0 };
+	for (unsigned i = 0; i < S.cap_c2s.n; i++) {
+		u64 t;
+		memcpy(&t, S.cap_c2s.p[i].buf + 46, 8);
+		if (t == tag)
+			push(&late, S.cap_c2s.p[i].buf, S.cap_c2s.p[i].len, 0);
+	}
+	memset(S.drop_tag, 0, sizeof(S.drop_tag));
+	replay_into(&late, &S.to_srv[0]);
+	free(late.p);
+	run_servers();
+}
+
 TEST(a_timed_out_write_never_lands_after_a_later_overlapping_one)
 {
 	/* W0 (sectors 500-507) and W1 (64-71) never reach the server and time
@@ -2331,19 +2367,8 @@ TEST(a_timed_out_write_never_lands_after_a_later_overlapping_one)
 	 * after W1) must not go until the floor has passed W1: every one of
 	 * its frames says so.  W1's frames then arrive after all: dropped, the
 	 * disk keeps W2's data. */
-	sim_reset(48);
-	S.srv_nbufs = 64;
-	CHECK_EQ(pair(NULL), 0);
-	a_reset();
-	cli[0]->cfg.retries = 1;
-	cli[0]->cfg.dead_time_us = 1;
-	u64 t0 = cli[0]->next_tag;
-	S.drop_tag[0] = t0;     /* W0 */
-	S.drop_tag[1] = t0 + 2; /* W1 */
-	S.capture_c2s = true;
-	CHECK_EQ(a_submit(true, 500, 8, 1), 0);
-	CHECK_EQ(a_submit(false, 500, 8, 0), 0);
-	CHECK_EQ(a_submit(true, 64, 8, 2), 0);
+	u64 t0;
+	CHECK(lose_two_writes_behind_a_read(48, &t0));
 	CHECK_EQ(a_submit(true, 64, 8, 3), 0);
 	struct aslot *w2 = &aq[3];
 	CHECK_EQ(w2->io.lba, 64);
@@ -2374,18 +2399,8 @@ TEST(a_timed_out_write_never_lands_after_a_later_overlapping_one)
 	}
 	CHECK(w2_frames >= 1 && w1_frames >= 1);
 	/* W1's frames turn up late: the server drops them */
-	struct queue late = { malloc(QCAP * sizeof(struct pkt)), 0 };
-	for (unsigned i = 0; i < S.cap_c2s.n; i++) {
-		u64 tag;
-		memcpy(&tag, S.cap_c2s.p[i].buf + 46, 8);
-		if (tag == t0 + 2)
-			push(&late, S.cap_c2s.p[i].buf, S.cap_c2s.p[i].len, 0);
-	}
-	memset(S.drop_tag, 0, sizeof(S.drop_tag));
 	u64 writes = disk[0].writes, stale = srv[0]->stats.rx_stale;
-	replay_into(&late, &S.to_srv[0]);
-	free(late.p);
-	run_servers();
+	replay_late(t0 + 2);
 	CHECK(srv[0]->stats.rx_stale - stale >= w1_frames);
 	CHECK_EQ(disk[0].writes, writes);
 	CHECK(!memcmp(disk[0].data + 64 * 512, w2->buf, 8 * 512));
@@ -2398,19 +2413,8 @@ TEST(a_flush_waits_until_no_abandoned_write_can_land)
 	 * FLUSH after W1) must wait until the floor has passed W1, so that
 	 * W1's late frames, played to the server after F completed, are
 	 * dropped instead of landing after a FLUSH that followed them. */
-	sim_reset(92);
-	S.srv_nbufs = 64;
-	CHECK_EQ(pair(NULL), 0);
-	a_reset();
-	cli[0]->cfg.retries = 1;
-	cli[0]->cfg.dead_time_us = 1;
-	u64 t0 = cli[0]->next_tag;
-	S.drop_tag[0] = t0;     /* W0 */
-	S.drop_tag[1] = t0 + 2; /* W1 */
-	S.capture_c2s = true;
-	CHECK_EQ(a_submit(true, 500, 8, 1), 0);
-	CHECK_EQ(a_submit(false, 500, 8, 0), 0);
-	CHECK_EQ(a_submit(true, 64, 8, 2), 0);
+	u64 t0;
+	CHECK(lose_two_writes_behind_a_read(92, &t0));
 	CHECK_EQ(a_flush(), 0);
 	a_drain();
 	S.capture_c2s = false;
@@ -2418,18 +2422,8 @@ TEST(a_flush_waits_until_no_abandoned_write_can_land)
 	CHECK_EQ(aq[3].rc, 0); /* the FLUSH completed */
 	u64 flushes = disk[0].flushes;
 	CHECK(flushes >= 1);
-	struct queue late = { malloc(QCAP * sizeof(struct pkt)), 0 };
-	for (unsigned i = 0; i < S.cap_c2s.n; i++) {
-		u64 tag;
-		memcpy(&tag, S.cap_c2s.p[i].buf + 46, 8);
-		if (tag == t0 + 2)
-			push(&late, S.cap_c2s.p[i].buf, S.cap_c2s.p[i].len, 0);
-	}
-	memset(S.drop_tag, 0, sizeof(S.drop_tag));
 	u64 writes = disk[0].writes;
-	replay_into(&late, &S.to_srv[0]);
-	free(late.p);
-	run_servers();
+	replay_late(t0 + 2); /* W1's frames turn up after the FLUSH */
 	CHECK_EQ(disk[0].writes, writes); /* W1 never lands */
 }
 

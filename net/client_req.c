@@ -38,9 +38,10 @@ static u64 oldest_tag(struct net_client *c)
 	return ~0ull;
 }
 
-/* A failed request is the guest's I/O error: each one is counted and
- * named, at most NET_FAIL_LOG_MAX lines per NET_FAIL_LOG_US (a dead
- * server fails every request held), the rest counted in the next line. */
+/* A failed request is the guest's I/O error: each one is counted in
+ * stats.failures and named in the log, at most NET_FAIL_LOG_MAX lines per
+ * NET_FAIL_LOG_US (a dead server fails every request held); the last line
+ * of a window says that further ones are only counted. */
 #define NET_FAIL_LOG_MAX 8
 #define NET_FAIL_LOG_US (10 * 1000 * 1000)
 static void log_failure(struct net_client *c, const struct net_rq *r, int rc)

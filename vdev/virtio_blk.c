@@ -46,6 +46,7 @@ static struct vblk {
 	unsigned parts_inflight;  /* back-end requests they hold */
 	unsigned completed;       /* returned since the last interrupt */
 	u32 gen;                  /* counts resets: a slot of an older one is orphaned */
+	u8 status_draining;       /* device_status while a reset waits for its orphans (draining) */
 } vb;
 
 const struct vblk_stats *vblk_get_stats(void)
@@ -82,13 +83,12 @@ static void needs_reset(const char *why)
  * next driver may be using.  So device_status reads non-zero (the value
  * before the reset) until then, as the driver must wait for 0 (virtio
  * 1.2, 4.1.4.3.2), and any other status written meanwhile is ignored. */
-static u8 status_draining;
 static bool draining(void) { return vb.status == 0 && vb.inflight > 0; }
 
 static void reset(void)
 {
 	if (vb.inflight && vb.status)
-		status_draining = vb.status;
+		vb.status_draining = vb.status;
 	vb.gen++; /* requests in flight are the old driver's: never returned */
 	vb.completed = 0;
 	vb.status = 0;
@@ -249,7 +249,7 @@ static u64 common_read(u64 off, unsigned size)
 	case VIRTIO_COMMON_GF: return vb.gfselect < 2 ? (u32)(vb.driver_features >> (32 * vb.gfselect)) : 0;
 	case VIRTIO_COMMON_MSIX: return vb.msix_config;
 	case VIRTIO_COMMON_NUMQ: return 1;
-	case VIRTIO_COMMON_STATUS: return draining() ? (status_draining ? status_draining : VIRTIO_STATUS_FAILED) : vb.status;
+	case VIRTIO_COMMON_STATUS: return draining() ? (vb.status_draining ? vb.status_draining : VIRTIO_STATUS_FAILED) : vb.status;
 	case VIRTIO_COMMON_CFGGEN: return vb.generation;
 	case VIRTIO_COMMON_Q_SELECT: return vb.queue_select;
 	default: return queue_read(off, size);

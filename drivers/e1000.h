@@ -207,8 +207,13 @@ _Static_assert(offsetof(struct e1000_tx_desc, status) == 12, "TDESC.STA at byte 
 
 /* Ring geometry: rings must be a multiple of 128 bytes (RDLEN/TDLEN) and
  * buffers 2048 bytes (RCTL.BSIZE).  Both rings hold at most N - 1 frames
- * in flight, because head == tail means "empty" to the device (3.2.6). */
-#define E1000_RX_DESCS 256
+ * in flight, because head == tail means "empty" to the device (3.2.6).
+ * The receive ring is the deeper one: a jumbo frame takes 5 descriptors,
+ * and a device that finds fewer free than a frame needs drops it (QEMU's
+ * model does, even while it holds back frames when none is free), so 512
+ * descriptors keep about 99 jumbo frames: more than a peer's burst (64
+ * frames, net/client.h) with room to spare. */
+#define E1000_RX_DESCS 512
 #define E1000_TX_DESCS 256
 #define E1000_BUF_SIZE 2048
 _Static_assert((E1000_RX_DESCS * sizeof(struct e1000_rx_desc)) % 128 == 0, "RDLEN is a multiple of 128");

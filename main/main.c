@@ -122,6 +122,18 @@ static struct blk_dev *probe_disk(const char *want, const char *who)
 	return NULL;
 }
 
+/* Frames follow the configured MTU, as far as the NIC (and, for
+ * virtio-net, the host's link) carries them: a larger mtu falls back to
+ * what the NIC takes, saying so. */
+static void apply_mtu(struct nic *nic)
+{
+	u32 want = ETH_HLEN + config.mtu;
+	if (want > nic->max_frame)
+		log_warn("nic: mtu %u asked for; %s carries an MTU of %u at most here; using %u", config.mtu, nic->name,
+			 nic->max_frame - ETH_HLEN, nic->max_frame - ETH_HLEN);
+	nic->max_frame = MIN(nic->max_frame, want);
+}
+
 static struct nic *probe_nic(void)
 {
 	static const char *const want[] = { [NIC_ANY] = NULL, [NIC_E1000] = "e1000", [NIC_VIRTIO] = "virtio-net" };
@@ -131,8 +143,10 @@ static struct nic *probe_nic(void)
 		struct nic *nic;
 		int rc = nic_drivers[i]->probe(0, &nic);
 		if (rc == 0) {
-			log_info("nic: %s, MAC %02x:%02x:%02x:%02x:%02x:%02x, link %s", nic->name, nic->mac[0], nic->mac[1],
-				 nic->mac[2], nic->mac[3], nic->mac[4], nic->mac[5], nic->ops->link_up(nic) ? "up" : "down");
+			apply_mtu(nic);
+			log_info("nic: %s, MAC %02x:%02x:%02x:%02x:%02x:%02x, link %s, MTU %u", nic->name, nic->mac[0],
+				 nic->mac[1], nic->mac[2], nic->mac[3], nic->mac[4], nic->mac[5],
+				 nic->ops->link_up(nic) ? "up" : "down", nic->max_frame - ETH_HLEN);
 			return nic;
 		}
 		if (rc != -E_NOENT)

@@ -13,6 +13,7 @@ struct ferry_config config = {
 	.dead_time = 180,
 	.poll_hz = 1000,
 	.net_buffers = 16,
+	.mtu = ETH_MTU,
 	.pump_frames = 10000,
 	.pump_size = 1514,
 	.pump_window = 32,
@@ -346,9 +347,10 @@ static int set_number_key(const char *key, const char *v, size_t vlen)
 		{ "dead_time", 1, 86400, &config.dead_time },
 		{ "poll_hz", 10, 10000, &config.poll_hz },
 		{ "net_buffers", 1, 128, &config.net_buffers },
+		{ "mtu", ETH_MTU, ETH_JUMBO_MTU, &config.mtu },
 		{ "pump_frames", 1, 100000000, &config.pump_frames },
 		{ "pump_size", 64, NIC_JUMBO_FRAME, &config.pump_size },
-		{ "pump_window", 1, 256, &config.pump_window },
+		{ "pump_window", 1, 1024, &config.pump_window },
 	};
 	for (size_t i = 0; i < ARRAY_SIZE(keys); i++)
 		if (!strcmp(key, keys[i].name))

@@ -153,6 +153,7 @@ def pump_rate(model, size=1514, window=32, frames=20000):
     window keeps a burst within the host's UDP socket buffer, which drops
     what does not fit (about 128 KiB)."""
     nic = model.split("-")[0]
+    nic += f" mtu={size - 14}" if size > 1514 else ""
     ps, pc = ferryrun.free_udp_ports(2)
     echo = ferryrun.Background(ferryrun.qemu_cmd(
         ferry_args=f"role=pump-echo nic={nic}", extra=ferryrun.nic_args(model, ps, pc, mac=ferryrun.SERVER_MAC)))

@@ -33,8 +33,10 @@ def free_tcp_port():
 class Echo:
     """The echoing ferry, in the background, its output in a file."""
 
-    def __init__(self, tmp, wire, model, mac=ECHO_MAC):
+    def __init__(self, tmp, wire, model, mac=ECHO_MAC, mtu=None):
         self.wire, self.model = wire, model
+        # Both ferries take the same mtu (jumbo frames need it on each end).
+        self.mtu_arg = f" mtu={mtu}" if mtu else ""
         if wire == "udp":
             self.ports = ferryrun.free_udp_ports(2)
             extra = ferryrun.nic_args(model, self.ports[0], self.ports[1], mac=mac)
@@ -44,7 +46,7 @@ class Echo:
         self.log = os.path.join(tmp, "echo.log")
         with open(self.log, "wb") as out:
             self.proc = subprocess.Popen(
-                ferryrun.qemu_cmd(ferry_args=f"role=pump-echo nic={CONFIG_NIC[model]}", extra=extra),
+                ferryrun.qemu_cmd(ferry_args=f"role=pump-echo nic={CONFIG_NIC[model]}{self.mtu_arg}", extra=extra),
                 stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
 
     def sender_args(self, mac):
@@ -74,6 +76,7 @@ def pump(echo, frames, size, window, mac=SENDER_MAC, timeout=60):
     """One sending ferry against the echo; returns its Run after checking
     that every frame came back intact and the driver dropped none."""
     args = f"role=pump-send nic={CONFIG_NIC[echo.model]} pump_frames={frames} pump_size={size} pump_window={window}"
+    args += echo.mtu_arg
     run = ferryrun.run(ferryrun.qemu_cmd(ferry_args=args, extra=echo.sender_args(mac)), timeout=timeout)
     where = (f"{echo.model} on {echo.wire}, {frames} frames of {size} bytes, window {window}:\n"
              f"{run.output[-2500:]}\n-- the echoing side:\n{echo.output()[-1500:]}")
@@ -90,8 +93,8 @@ def pump(echo, frames, size, window, mac=SENDER_MAC, timeout=60):
     return run
 
 
-def with_echo(tmp, wire, model, body, mac=ECHO_MAC):
-    echo = Echo(tmp, wire, model, mac=mac)
+def with_echo(tmp, wire, model, body, mac=ECHO_MAC, mtu=None):
+    echo = Echo(tmp, wire, model, mac=mac, mtu=mtu)
     try:
         echo.wait_ready()
         return body(echo)

@@ -60,20 +60,22 @@ def nic_virtio_jumbo(tmp):
         assert re.search(r"virtio-net: .* frames up to 9014 bytes", run.output), run.output[-2000:]
         for frames, size, window in ((500, 2036, 8), (500, 2037, 8), (500, 4085, 8), (1000, 9014, 6)):
             pump(echo, frames, size, window)
-    with_echo(tmp, "udp", "virtio-jumbo", udp)
-    with_echo(tmp, "stream", "virtio-jumbo", lambda echo: pump(echo, 3000, 9014, 48))
+    with_echo(tmp, "udp", "virtio-jumbo", udp, mtu=9000)
+    with_echo(tmp, "stream", "virtio-jumbo", lambda echo: pump(echo, 3000, 9014, 48), mtu=9000)
 
 
 @test
 def nic_virtio_no_mtu_stays_standard(tmp):
     """A virtio-net device that reports no MTU carries 1514-byte frames
-    only: a 9014-byte pump is refused with an error that names the limit,
-    not sent and lost."""
+    only: mtu = 9000 falls back to 1500 with a log line, and a 9014-byte
+    pump is refused with an error that names the limit, not sent and lost."""
     def body(echo):
-        args = "role=pump-send nic=virtio pump_frames=10 pump_size=9014 pump_window=1"
+        args = "role=pump-send nic=virtio pump_frames=10 pump_size=9014 pump_window=1 mtu=9000"
         run = ferryrun.run(ferryrun.qemu_cmd(ferry_args=args, extra=echo.sender_args("52:54:00:e1:00:01")),
                            timeout=60)
         assert "pump: 9014-byte frames asked for; virtio-net carries 22 to 1514 bytes" in run.output, \
             run.output[-2000:]
         assert re.search(r"virtio-net: .* frames up to 1514 bytes", run.output), run.output[-2000:]
+        assert "nic: mtu 9000 asked for; virtio-net carries an MTU of 1500 at most here; using 1500" in run.output, \
+            run.output[-2000:]
     with_echo(tmp, "udp", "virtio", body)

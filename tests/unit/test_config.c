@@ -32,6 +32,7 @@ TEST(defaults)
 	CHECK_EQ(config.dead_time, 180);
 	CHECK_EQ(config.poll_hz, 1000);
 	CHECK_EQ(config.net_buffers, 16);
+	CHECK_EQ(config.mtu, 1500);
 	CHECK_EQ(config.key_len, 0);
 	CHECK_EQ(config_check(), 0);
 }
@@ -103,6 +104,13 @@ TEST(bad_file_lines_are_refused)
 	reset();
 	CHECK_EQ(file("net_buffers = 64\n"), 0);
 	CHECK_EQ(config.net_buffers, 64);
+	reset();
+	CHECK_EQ(file("mtu = 1499\n"), -E_INVAL); /* 1500-9000 */
+	reset();
+	CHECK_EQ(file("mtu = 9001\n"), -E_INVAL);
+	reset();
+	CHECK_EQ(file("mtu = 9000\n"), 0);
+	CHECK_EQ(config.mtu, 9000);
 	reset();
 	CHECK_EQ(file("poll_hz = 12abc\n"), -E_INVAL);
 	reset();

@@ -80,6 +80,7 @@ struct blk_dev *netrole_client_start(struct nic *nic)
 		.want_server = config.want_server,
 		.dev = config.want_export ? config.export_index : NET_DEV_ANY,
 		.dead_time_us = (u64)config.dead_time * 1000000,
+		.max_frame = nic->max_frame,
 	};
 	memcpy(cfg.mac, nic->mac, ETH_ALEN);
 	memcpy(cfg.server_mac, config.server_mac, ETH_ALEN);
@@ -314,6 +315,7 @@ int netrole_server_start(struct vm *vm, struct nic *nic, struct blk_dev **disks,
 		.exports = &exports,
 		.buf = buf,
 		.buf_size = bufsz,
+		.max_frame = nic->max_frame,
 	};
 	memcpy(cfg.mac, nic->mac, ETH_ALEN);
 	net_link_nic(&link, nic);

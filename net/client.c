@@ -50,9 +50,9 @@ static void hs_wipe_keys(struct net_client_hs *hs)
 	net_key_wipe(&hs->rx);
 }
 
-static void send_hello(struct net_client *c)
+static void emit_hello(struct net_client *c, u32 pad)
 {
-	struct net_msg m = { .type = NET_T_HELLO, .tag = c->hs.tag };
+	struct net_msg m = { .type = NET_T_HELLO, .tag = c->hs.tag, .pad = pad };
 	const u8 *dst = c->bound ? c->server : c->cfg.want_server ? c->cfg.server_mac : bcast;
 	cl_fill(c, dst, &m);
 	m.dst_sess = 0;
@@ -60,8 +60,23 @@ static void send_hello(struct net_client *c)
 	memcpy(m.b.hello.name, c->ident, NET_NAME_MAX);
 	memcpy(m.b.hello.nc, c->hs.nc, NET_NONCE_LEN);
 	m.b.hello.dev = c->cfg.dev;
-	m.b.hello.max_frame = NET_FRAME_MAX;
+	m.b.hello.max_frame = (u16)c->cfg.max_frame;
 	cl_emit(c, &c->hello_key, &m);
+}
+
+/* The frame size probe (docs/protocol.md, "Frame size"): a HELLO padded
+ * to our largest frame, answered by a COOKIE as long as both ends and the
+ * link allow.  A link that drops such frames answers neither, so from the
+ * NET_HELLO_PROBES-th try on a plain HELLO follows (sent second, its
+ * COOKIE comes second where both get through). */
+static void send_hello(struct net_client *c)
+{
+	bool probe = c->cfg.max_frame > NET_FRAME_STD;
+	if (probe)
+		emit_hello(c, c->cfg.max_frame - NET_HS_FRAME(0));
+	if (!probe || c->hs.hellos >= NET_HELLO_PROBES)
+		emit_hello(c, 0);
+	c->hs.hellos++;
 }
 
 static void send_bind(struct net_client *c)
@@ -78,7 +93,7 @@ static void send_bind(struct net_client *c)
 	b->ts = hs->ck.ts;
 	memcpy(b->cookie, hs->ck.cookie, NET_COOKIE_LEN);
 	b->dev = hs->ck.dev;
-	b->max_frame = NET_FRAME_MAX;
+	b->max_frame = hs->frame;
 	hs->binds++;
 	cl_emit(c, &hs->tx, &m);
 }
@@ -99,6 +114,7 @@ void cl_send_discover(struct net_client *c)
 		hs_wipe_keys(hs);
 		hs->phase = NET_HS_HELLO;
 		hs->tag = c->next_tag++;
+		hs->hellos = 0;
 		/* Never repeats (our session and a count), and unpredictable to
 		 * anyone without our key. */
 		net_nonce(&c->kc_mac, c->cfg.session, hs->tag, hs->nc);
@@ -134,6 +150,10 @@ static int got_cookie(struct net_client *c, const struct net_msg *m)
 	memcpy(hs->server, m->src, ETH_ALEN);
 	hs->srv_sess = m->src_sess;
 	hs->ck = *k;
+	/* The link carried a COOKIE this long, and our HELLO at least as
+	 * long: the binding's frames, within what both ends announced. */
+	u32 frame = MIN((u32)NET_HS_FRAME(m->pad), MIN(c->cfg.max_frame, (u32)k->max_frame));
+	hs->frame = (u16)MAX(frame, (u32)NET_FRAME_STD);
 	struct net_binding b = { .csess = c->cfg.session, .ts = k->ts, .dev = k->dev };
 	memcpy(b.cmac, c->cfg.mac, ETH_ALEN);
 	memcpy(b.smac, m->src, ETH_ALEN);
@@ -157,6 +177,23 @@ void cl_heard(struct net_client *c, bool restarted)
 			 CL_SECS(c->last_outage_us), restarted ? " (restarted: a new session)" : "");
 	}
 	c->silent = c->dead = false;
+}
+
+/* Says which frames the binding uses when that is news: larger ones
+ * than the standard, or the standard although both ends take larger
+ * (the link dropped the probe: docs/protocol.md, "Frame size"). */
+static void log_frame_size(const struct net_client *c)
+{
+	u32 both = MIN(c->cfg.max_frame, (u32)c->server_max_frame);
+	if (c->frame > NET_FRAME_STD)
+		log_info("client: server %s: frames of %u bytes (chunks of %u bytes)", c->name, c->frame, c->csize);
+	else if (both > NET_FRAME_STD)
+		log_warn("client: server %s and this client take frames of %u bytes, but only a plain HELLO was "
+			 "answered: the link between them seems to carry no frames over %u bytes (or lost the "
+			 "probe); using those", c->name, both, NET_FRAME_STD);
+	else if (c->cfg.max_frame > NET_FRAME_STD)
+		log_info("client: server %s takes frames of %u bytes at most (its mtu); using those", c->name,
+			 c->server_max_frame);
 }
 
 static bool same_disk(const struct blk_info *a, const struct blk_info *b)
@@ -216,11 +253,19 @@ static int got_bind_answer(struct net_client *c, const struct net_msg *m)
 	c->srv_sess = hs->srv_sess;
 	net_replay_init(&c->win);
 	net_replay_mark(&c->win, m->counter);
-	c->server_max_frame = hs->ck.max_frame;
-	if (!c->bound || memcmp(c->server, m->src, ETH_ALEN) != 0) {
+	bool news = !c->bound || memcmp(c->server, m->src, ETH_ALEN) != 0;
+	if (news) {
 		memcpy(c->server, m->src, ETH_ALEN);
 		fmt_snprintf(c->name, sizeof(c->name), "net:%02x:%02x:%02x:%02x:%02x:%02x", c->server[0],
 			     c->server[1], c->server[2], c->server[3], c->server[4], c->server[5]);
+	}
+	if (news || c->frame != hs->frame || c->server_max_frame != hs->ck.max_frame) {
+		c->server_max_frame = hs->ck.max_frame;
+		c->frame = hs->frame;
+		c->csize = net_chunk_size(c->frame);
+		/* The budget is in bytes: as many frames as `burst` standard ones. */
+		c->budget = MAX(c->cfg.burst * NET_FRAME_STD / c->frame, 1u);
+		log_frame_size(c);
 	}
 	c->cfg.dev = m->b.info.dev;
 	c->blk.info = info;
@@ -423,6 +468,8 @@ int net_client_init(struct net_client *c, const struct net_client_cfg *cfg, cons
 		c->cfg.retries = NET_RETRIES;
 	if (!c->cfg.rebind_after)
 		c->cfg.rebind_after = NET_REBIND_AFTER;
+	c->cfg.max_frame = c->cfg.max_frame ? MIN(MAX(c->cfg.max_frame, (u32)NET_FRAME_STD), (u32)NET_FRAME_MAX)
+					    : NET_FRAME_STD;
 	if (!c->cfg.burst)
 		c->cfg.burst = NET_BURST;
 	c->cfg.burst = MIN(c->cfg.burst, (u32)NET_MAX_CHUNKS);

@@ -3,8 +3,8 @@
  *
  * Up to NET_DEPTH requests in flight (submit and poll, platform/blk.h),
  * each under its own tag with its own retransmission timing, sharing one
- * send budget (`burst` frames in flight) so neither end's receive ring
- * overflows.  read, write and flush are the synchronous wrappers: submit,
+ * send budget (`burst` standard frames' worth in flight) so neither end's
+ * receive ring overflows.  read, write and flush are the synchronous wrappers: submit,
  * then poll until done.  A server that falls silent (it restarts, the
  * cable is out) is waited for up to dead_time_us, with retransmissions and
  * rebinds, so a restart costs the caller time and no error; past that the
@@ -21,13 +21,14 @@
 #define NET_RTO_MAX_US 320000     /* the timeout doubles up to this */
 #define NET_RETRIES 8             /* timeouts in a row without an answer: the server is silent */
 #define NET_REBIND_AFTER 3        /* every this many, re-ask the server's session */
-#define NET_BURST 64              /* chunks per round of a read or write */
+#define NET_BURST 64              /* frames per round trip, in standard frames' bytes (net_client.budget) */
 #define NET_REQ_TIMEOUT_US 10000000 /* bound on one request while the server answers */
 #define NET_DEAD_TIME_US 180000000ull /* how long a silent server is waited for */
 #define NET_BIND_TRIES 3          /* BINDs per cookie; then a new HELLO */
 #define NET_DEPTH 64              /* requests held at once (blk_dev.queue_depth) */
 #define NET_POLL_FRAMES 256       /* frames taken from the link per net_client_poll */
 #define NET_CL_DENIED_MAX 8       /* servers that said DENIED, passed over in one discovery */
+#define NET_HELLO_PROBES 2        /* padded HELLOs alone, before unpadded ones follow them */
 
 struct net_client_cfg {
 	const void *key;     /* this client's own key K_c (net/keys.h), NET_CLIENT_KEY_LEN bytes */
@@ -40,12 +41,17 @@ struct net_client_cfg {
 	u8 server_mac[ETH_ALEN];
 	u16 dev;             /* the export to import (its device index), or NET_DEV_ANY: the
 	                      * first the server lets this client have */
+	u32 max_frame;       /* the largest frame the link takes (the NIC's under mtu), at most
+	                      * NET_FRAME_MAX; 0: NET_FRAME_STD */
 	u32 rto_us, rto_max_us, retries, rebind_after, burst, req_timeout_us;
 	u64 dead_time_us;
 };
 
 /* A handshake in progress: HELLO sent (and repeated) until a COOKIE comes,
- * then BIND under the new session's keys until its DEVINFO comes. */
+ * then BIND under the new session's keys until its DEVINFO comes.  With
+ * max_frame above NET_FRAME_STD the HELLO is padded to it (the probe),
+ * and from the NET_HELLO_PROBES-th sending on an unpadded one follows it:
+ * the COOKIE that comes first sets the binding's frame size. */
 enum { NET_HS_IDLE, NET_HS_HELLO, NET_HS_BIND };
 struct net_client_hs {
 	u8 phase;                  /* NET_HS_* */
@@ -58,6 +64,8 @@ struct net_client_hs {
 	u64 counter;               /* last counter sent under tx */
 	u64 cookie_at;             /* our clock when the COOKIE came */
 	u32 binds;                 /* BINDs sent for this cookie */
+	u32 hellos;                /* times HELLO was sent in this handshake */
+	u16 frame;                 /* the binding's frames: the COOKIE's length, at least NET_FRAME_STD */
 };
 
 /* One request held by the client (net/client_req.c): waiting for an
@@ -81,6 +89,7 @@ struct net_rq {
 	/* read and write */
 	u64 lba;
 	u32 count, bytes, nchunks, nhave;
+	u32 csize;         /* the chunk size nchunks and the bitmaps count in */
 	u32 pending;       /* read: asked for in this round and not yet received */
 	u32 last_want;     /* read: highest chunk asked for */
 	u8 have[NET_BITMAP_BYTES]; /* read: chunks received; write: chunks the server holds */
@@ -124,6 +133,9 @@ struct net_client {
 	u64 srv_sess;                 /* the server's boot session (its COOKIE's src_sess) */
 	struct net_replay win;        /* the server's counters under rx */
 	u16 server_max_frame;         /* the server's largest frame (COOKIE) */
+	u16 frame;                    /* the binding's frames (BIND.max_frame) */
+	u32 csize;                    /* the binding's chunk size: net_chunk_size(frame) */
+	u32 budget;                   /* frames in flight at most: burst standard frames' bytes */
 	u32 export_id;                /* DEVINFO's: a rebinding to another export is a mismatch */
 	struct net_client_hs hs;
 	/* The server's liveness: the last authentic frame from it; silent
@@ -147,7 +159,7 @@ struct net_client {
 	struct blk_dev blk;           /* ops below; info from DEVINFO */
 	char name[32];         /* "net:xx:xx:xx:xx:xx:xx" */
 	struct net_stats stats;
-	u8 tx_buf[NET_FRAME_MAX], rx_buf[NET_FRAME_MAX], chunk[NET_CHUNK];
+	u8 tx_buf[NET_FRAME_MAX], rx_buf[NET_FRAME_MAX], chunk[NET_CHUNK_MAX];
 };
 
 /* 0, or -E_INVAL for a bad key, name, session or link. */

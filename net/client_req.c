@@ -302,12 +302,26 @@ static void dispatch(struct net_client *c, const struct net_msg *m)
 	c->stats.rx_stale++;
 }
 
+/* Cuts a read or write into the binding's chunks, none held yet. */
+static void rq_chunk(struct net_client *c, struct net_rq *r)
+{
+	r->csize = c->csize;
+	r->nchunks = net_chunks(r->bytes, r->csize);
+	r->nhave = 0;
+	memset(r->have, 0, sizeof(r->have));
+}
+
 /* Everything in flight is resent: after a rebind (the server may have
- * rebooted and lost the requests), as probes for the writes. */
+ * rebooted and lost the requests), as probes for the writes.  A binding
+ * with another frame size cuts every request anew: the chunks held so far
+ * are counted in the old size (a read's data is in place and comes again;
+ * the server drops a write's reassembly of the old size). */
 static void resend_all(struct net_client *c)
 {
 	for (unsigned i = 0; i < c->held; i++) {
 		struct net_rq *r = rq_at(c, i);
+		if ((r->type == NET_T_READ || r->type == NET_T_WRITE) && r->state != NET_RQ_DONE && r->csize != c->csize)
+			rq_chunk(c, r);
 		if (r->state != NET_RQ_ACTIVE)
 			continue;
 		cl_rq_release(c, r);
@@ -455,7 +469,7 @@ static int rq_submit(struct net_client *c, u8 type, struct blk_io *io, struct bl
 		r->segs = io->segs;
 		r->nseg = io->nseg;
 		r->bytes = io->count * c->blk.info.sector_size;
-		r->nchunks = net_chunks(r->bytes);
+		rq_chunk(c, r);
 	}
 	c->order[c->held++] = (u8)slot;
 	c->stats.requests++;

@@ -69,11 +69,11 @@ int cl_xfer_check(struct net_client *c, const struct blk_io *io)
 /* The budget left for new frames. */
 static u32 room(const struct net_client *c)
 {
-	return c->credit < c->cfg.burst ? c->cfg.burst - c->credit : 0;
+	return c->credit < c->budget ? c->budget - c->credit : 0;
 }
 
 /* Asks for the first chunks not yet received, as many as the budget has
- * room for (at most `burst`). */
+ * room for. */
 static void send_read(struct net_client *c, struct net_rq *r, u32 n)
 {
 	struct net_msg m = { .type = NET_T_READ, .tag = r->tag };
@@ -101,8 +101,8 @@ static void send_chunk(struct net_client *c, struct net_rq *r, u32 i, bool ack)
 	m.b.data.chunk = (u16)i;
 	m.b.data.count = r->count;
 	m.b.data.lba = r->lba;
-	m.data_len = net_chunk_len(r->bytes, i);
-	seg_read(r->segs, r->nseg, (u64)i * NET_CHUNK, c->chunk, m.data_len);
+	m.data_len = net_chunk_len(r->bytes, i, r->csize);
+	seg_read(r->segs, r->nseg, (u64)i * r->csize, c->chunk, m.data_len);
 	m.data = c->chunk;
 	r->credit++;
 	c->credit++;
@@ -163,7 +163,7 @@ static bool data_matches(struct net_client *c, const struct net_rq *r, const str
 {
 	const struct net_b_data *d = &m->b.data;
 	return d->dev == c->cfg.dev && d->lba == r->lba && d->count == r->count && d->chunk < r->nchunks &&
-	       m->data_len == net_chunk_len(r->bytes, d->chunk);
+	       m->data_len == net_chunk_len(r->bytes, d->chunk, r->csize);
 }
 
 void cl_got_read(struct net_client *c, struct net_rq *r, const struct net_msg *m)
@@ -187,7 +187,7 @@ void cl_got_read(struct net_client *c, struct net_rq *r, const struct net_msg *m
 		c->stats.rx_dup_chunks++;
 		cl_rq_alive(c, r);
 	} else {
-		seg_write(r->segs, r->nseg, (u64)i * NET_CHUNK, m->data, m->data_len);
+		seg_write(r->segs, r->nseg, (u64)i * r->csize, m->data, m->data_len);
 		net_bit_set(r->have, i);
 		if (++r->nhave == r->nchunks) {
 			cl_rq_finish(c, r, 0);

@@ -117,7 +117,7 @@ static bool zeros(const u8 *p, size_t n)
 
 static bool max_frame_ok(u16 f)
 {
-	return f >= NET_FRAME_MAX && f <= NET_FRAME_ANNOUNCE_MAX;
+	return f >= NET_FRAME_STD && f <= NET_FRAME_ANNOUNCE_MAX;
 }
 
 /* HELLO, COOKIE and BIND bodies. */
@@ -178,6 +178,17 @@ static bool extent_ok(u64 lba, u32 count)
 	return count >= 1 && count <= NET_MAX_REQ_BYTES / NET_MIN_SECTOR && lba <= ~(u64)0 - count;
 }
 
+/* Data in DATA and WRITE only, one chunk at most; padding in HELLO and
+ * COOKIE only (the probe), within NET_FRAME_MAX. */
+static bool lengths_ok(const struct net_msg *m)
+{
+	bool has_data = m->type == NET_T_DATA || m->type == NET_T_WRITE;
+	if (has_data ? (m->data_len < 1 || m->data_len > NET_CHUNK_MAX) : m->data_len != 0)
+		return false;
+	bool padded = m->type == NET_T_HELLO || m->type == NET_T_COOKIE;
+	return padded ? m->pad <= NET_BODY_MAX - sizeof(struct net_b_hello) : m->pad == 0;
+}
+
 int net_check(const struct net_msg *m)
 {
 	static const u16 allowed_flags[NET_T_MAX + 1] = {
@@ -198,8 +209,7 @@ int net_check(const struct net_msg *m)
 		       m->type == NET_T_FLUSH;
 	if (request ? m->live >= m->tag : m->live != 0)
 		return NET_DROP_MALFORMED;
-	bool has_data = m->type == NET_T_DATA || m->type == NET_T_WRITE;
-	if (has_data ? (m->data_len < 1 || m->data_len > NET_CHUNK) : m->data_len != 0)
+	if (!lengths_ok(m))
 		return NET_DROP_MALFORMED;
 
 	if (m->type == NET_T_HELLO || m->type == NET_T_COOKIE || m->type == NET_T_BIND)
@@ -228,7 +238,7 @@ int net_check(const struct net_msg *m)
 			return NET_DROP_MALFORMED;
 		/* At most the chunks of count sectors of the largest size. */
 		u64 bytes = (u64)r->count * NET_MAX_SECTOR;
-		if (net_bits_beyond(r->want, net_chunks((u32)MIN(bytes, (u64)NET_MAX_REQ_BYTES))))
+		if (net_bits_beyond(r->want, net_chunks((u32)MIN(bytes, (u64)NET_MAX_REQ_BYTES), NET_CHUNK_STD)))
 			return NET_DROP_MALFORMED;
 		return NET_OK;
 	}
@@ -237,10 +247,11 @@ int net_check(const struct net_msg *m)
 		const struct net_b_data *d = &m->b.data;
 		if (d->dev == NET_DEV_ANY || !extent_ok(d->lba, d->count) || d->chunk >= NET_MAX_CHUNKS)
 			return NET_DROP_MALFORMED;
-		/* The chunk lies within count sectors of the largest size, and only
-		 * the last chunk of a request may be short. */
+		/* The chunk lies within count sectors of the largest size even
+		 * at the smallest chunk size.  The exact rule (the binding's
+		 * chunk size, only the last chunk short) is the role's. */
 		u64 bytes = MIN((u64)d->count * NET_MAX_SECTOR, (u64)NET_MAX_REQ_BYTES);
-		if ((u64)d->chunk * NET_CHUNK + m->data_len > bytes)
+		if ((u64)d->chunk * NET_CHUNK_STD + m->data_len > bytes)
 			return NET_DROP_MALFORMED;
 		return NET_OK;
 	}
@@ -263,8 +274,8 @@ int net_encode(u8 *out, struct net_key *key, const struct net_msg *m)
 {
 	if (net_check(m) != NET_OK || m->counter <= key->sent)
 		return -E_INVAL;
-	u32 blen = net_body_len(m->type, m->data_len);
-	u32 fixed = blen - m->data_len;
+	u32 fixed = net_body_len(m->type, 0);
+	u32 blen = fixed + m->data_len + m->pad;
 	size_t len = ETH_HLEN + NET_HDR_LEN + blen;
 	if (len + NET_MAC_LEN > NET_FRAME_MAX || (m->data_len && !m->data))
 		return -E_INVAL;
@@ -290,6 +301,7 @@ int net_encode(u8 *out, struct net_key *key, const struct net_msg *m)
 	memcpy(out + ETH_HLEN + NET_HDR_LEN, &m->b, fixed);
 	if (m->data_len)
 		memcpy(out + ETH_HLEN + NET_HDR_LEN + fixed, m->data, m->data_len);
+	memset(out + ETH_HLEN + NET_HDR_LEN + fixed + m->data_len, 0, m->pad);
 	u8 nonce[AEAD_NONCE_LEN];
 	nonce_of(m->type, m->counter, nonce);
 	size_t ad = aad_len(m->type, len + NET_MAC_LEN);
@@ -348,13 +360,18 @@ int net_decode(u8 *frame, size_t len, const struct net_key *key, const u8 *self,
 	if (!fixed)
 		return NET_DROP_TYPE;
 	bool has_data = h.type == NET_T_DATA || h.type == NET_T_WRITE;
-	if (has_data ? h.len <= fixed : h.len != fixed)
+	bool padded = h.type == NET_T_HELLO || h.type == NET_T_COOKIE;
+	if (has_data ? h.len <= fixed : padded ? h.len < fixed : h.len != fixed)
 		return NET_DROP_MALFORMED;
 	const u8 *body = frame + ETH_HLEN + NET_HDR_LEN;
 	memcpy(&m->b, body, fixed);
 	if (has_data) {
 		m->data = body + fixed;
 		m->data_len = h.len - fixed;
+	} else if (padded) {
+		m->pad = h.len - fixed;
+		if (!zeros(body + fixed, m->pad))
+			return NET_DROP_MALFORMED;
 	}
 	return net_check(m);
 }

@@ -11,7 +11,9 @@
  *
  *   Ethernet header (14) | ferry header (40) | body (hdr.len bytes) | tag (16)
  *
- * at most 1514 bytes.  All multi-byte fields after the EtherType are
+ * at most 1514 bytes, or up to 9014 on a binding whose two ends and link
+ * carry jumbo frames (docs/protocol.md, "Frame size").  All multi-byte
+ * fields after the EtherType are
  * little-endian (ferry runs on x86 only; the structs below are its native
  * layout, and a _Static_assert refuses a big-endian build).
  *
@@ -40,14 +42,21 @@
 #define NET_HDR_LEN 40  /* the ferry header */
 #define NET_MAC_LEN AEAD_TAG_LEN /* the Poly1305 tag */
 #define NET_OVERHEAD (ETH_HLEN + NET_HDR_LEN + NET_MAC_LEN)  /* 70 */
-#define NET_FRAME_MAX NIC_MAX_FRAME                        /* 1514 */
-#define NET_BODY_MAX (NET_FRAME_MAX - NET_OVERHEAD)        /* 1444 */
 #define NET_DATA_HDR_LEN 16                                /* DATA / WRITE body before the data */
-#define NET_CHUNK (NET_BODY_MAX - NET_DATA_HDR_LEN)        /* 1428 data bytes per frame */
+/* Frames: every link carries NET_FRAME_STD bytes, and the handshake's
+ * frames are that long (HELLO and COOKIE may be padded: the probe).  A
+ * binding's frames are as long as both ends announce and the probe
+ * proves the link carries, at most NET_FRAME_MAX; its chunks of data
+ * fill them (net_chunk_size). */
+#define NET_FRAME_STD NIC_MAX_FRAME                        /* 1514 */
+#define NET_FRAME_MAX NIC_JUMBO_FRAME                      /* 9014 */
+#define NET_BODY_MAX (NET_FRAME_MAX - NET_OVERHEAD)        /* 8944 */
+#define NET_CHUNK_STD (NET_FRAME_STD - NET_OVERHEAD - NET_DATA_HDR_LEN) /* 1428 data bytes per frame */
+#define NET_CHUNK_MAX (NET_FRAME_MAX - NET_OVERHEAD - NET_DATA_HDR_LEN) /* 8928 */
 
-/* One request moves at most NET_MAX_REQ_BYTES, cut into chunks of
- * NET_CHUNK bytes (the last one shorter); chunk sets travel as bitmaps of
- * NET_MAX_CHUNKS bits. */
+/* One request moves at most NET_MAX_REQ_BYTES, cut into chunks of its
+ * binding's chunk size (the last one shorter); chunk sets travel as
+ * bitmaps of NET_MAX_CHUNKS bits. */
 #define NET_MAX_REQ_BYTES (256 * 1024)
 #define NET_MAX_CHUNKS 256
 #define NET_BITMAP_BYTES (NET_MAX_CHUNKS / 8)
@@ -57,8 +66,8 @@
 #define NET_NAME_MAX 32 /* bytes of a client's name */
 #define NET_NONCE_LEN 16
 #define NET_COOKIE_LEN 16
-/* Largest frames a peer may announce (HELLO, COOKIE): today both ends send
- * and use NIC_MAX_FRAME; the field is there for jumbo frames. */
+/* Largest frames a peer may announce (HELLO, COOKIE, BIND); a binding
+ * uses at most NET_FRAME_MAX of it. */
 #define NET_FRAME_ANNOUNCE_MAX 9216
 /* A client sends a request only while its tag is less than this far above
  * the oldest request it still waits for: live < NET_TAG_SPAN.  The
@@ -67,7 +76,7 @@
  * "Many requests in flight"). */
 #define NET_TAG_SPAN 120
 
-_Static_assert(NET_MAX_REQ_BYTES <= (u64)NET_MAX_CHUNKS * NET_CHUNK, "chunk bitmap too small");
+_Static_assert(NET_MAX_REQ_BYTES <= (u64)NET_MAX_CHUNKS * NET_CHUNK_STD, "chunk bitmap too small");
 _Static_assert(NET_MAX_REQ_BYTES % NET_MAX_SECTOR == 0, "whole sectors per request");
 
 /* Message types.  C = client to server, S = server to client. */
@@ -141,7 +150,8 @@ struct net_b_dev {
 _Static_assert(sizeof(struct net_b_dev) == 8, "dev body");
 
 /* HELLO: as long as COOKIE, so answering one sends no more bytes than
- * it took (no amplification). */
+ * it took (no amplification); a COOKIE is padded to at most its HELLO's
+ * length. */
 struct net_b_hello {
 	char name[NET_NAME_MAX];  /* 54: the client's name, NUL-padded (net_name_ok) */
 	u8 nc[NET_NONCE_LEN];     /* 86: client nonce, fresh per handshake */
@@ -161,6 +171,8 @@ struct net_b_cookie {
 	u32 reserved;               /* 114 */
 } __packed;
 _Static_assert(sizeof(struct net_b_cookie) == 64, "cookie body");
+/* A HELLO or COOKIE of pad bytes of padding is this long. */
+#define NET_HS_FRAME(pad) (NET_OVERHEAD + 64 + (pad))
 
 struct net_b_bind {
 	char name[NET_NAME_MAX];    /* 54: as in the HELLO */
@@ -169,7 +181,7 @@ struct net_b_bind {
 	u64 ts;                     /* 118: as in the COOKIE */
 	u8 cookie[NET_COOKIE_LEN];  /* 126: as in the COOKIE */
 	u16 dev;                    /* 142: as in the COOKIE */
-	u16 max_frame;              /* 144: as in the HELLO */
+	u16 max_frame;              /* 144: the binding's frames: the COOKIE's length (at least 1514) */
 	u32 reserved;               /* 146 */
 } __packed;
 _Static_assert(sizeof(struct net_b_bind) == 96, "bind body");
@@ -199,7 +211,7 @@ _Static_assert(sizeof(struct net_b_read) == 48, "read body");
 /* DATA and WRITE; followed by the chunk's bytes. */
 struct net_b_data {
 	u16 dev;     /* 54 */
-	u16 chunk;   /* 56: index; data starts at byte chunk * NET_CHUNK of the request */
+	u16 chunk;   /* 56: index; data starts at byte chunk * (the binding's chunk size) of the request */
 	u32 count;   /* 58: sectors of the whole request */
 	u64 lba;     /* 62: first sector of the whole request */
 } __packed;      /* data at 70 */
@@ -239,6 +251,9 @@ struct net_msg {
 	} b;
 	const u8 *data;  /* DATA / WRITE: the chunk (decode: points into the frame) */
 	u32 data_len;
+	/* HELLO, COOKIE: zero bytes after the body, which make the frame as
+	 * long as the frame size it probes for; else 0. */
+	u32 pad;
 };
 
 /* ---- Keys and the codec -------------------------------------------------- */
@@ -351,15 +366,22 @@ bool net_replay_accept(struct net_replay *w, u64 ctr);
 
 /* ---- Chunks and bitmaps ----------------------------------------------------- */
 
-static inline u32 net_chunks(u32 bytes)
+/* The chunk size of a binding whose frames are up to frame bytes
+ * (NET_FRAME_STD to NET_FRAME_MAX): one chunk fills a DATA or WRITE. */
+static inline u32 net_chunk_size(u32 frame)
 {
-	return (bytes + NET_CHUNK - 1) / NET_CHUNK;
+	return frame - NET_OVERHEAD - NET_DATA_HDR_LEN;
+}
+/* Chunks of csize bytes in a request of `bytes` bytes. */
+static inline u32 net_chunks(u32 bytes, u32 csize)
+{
+	return (bytes + csize - 1) / csize;
 }
 /* Length of chunk i of a request of `bytes` bytes. */
-static inline u32 net_chunk_len(u32 bytes, u32 i)
+static inline u32 net_chunk_len(u32 bytes, u32 i, u32 csize)
 {
-	u32 off = i * NET_CHUNK;
-	return bytes - off < NET_CHUNK ? bytes - off : NET_CHUNK;
+	u32 off = i * csize;
+	return bytes - off < csize ? bytes - off : csize;
 }
 static inline bool net_bit(const u8 *map, u32 i)
 {

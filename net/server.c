@@ -97,6 +97,12 @@ static struct net_srv_buf *buf_find(struct net_server *s, u8 state, unsigned pee
 	return NULL;
 }
 
+/* The chunk size of the binding the frame being handled came under. */
+static u32 srv_csize(const struct net_srv_peer *p)
+{
+	return (p->via ? p->via : &p->cur)->csize;
+}
+
 /* A free buffer, else the least recently used kept read, else the least
  * recently used write under reassembly (its client resends what NEED
  * then says is missing). */
@@ -130,7 +136,8 @@ static struct net_srv_buf *buf_take(struct net_server *s, u8 state, const struct
 	b->lba = lba;
 	b->count = count;
 	b->bytes = count * srv_info(s, p)->sector_size;
-	b->nchunks = net_chunks(b->bytes);
+	b->csize = srv_csize(p);
+	b->nchunks = net_chunks(b->bytes, b->csize);
 	b->nhave = 0;
 	memset(b->have, 0, sizeof(b->have));
 	return b;
@@ -152,14 +159,17 @@ static u32 check_extent(const struct net_server *s, const struct net_srv_peer *p
 
 /* ---- Requests --------------------------------------------------------------- */
 
+/* The chunks of a kept read that want asks for, in the size of the
+ * binding the READ came under (a read's data does not depend on it). */
 static void send_chunks(struct net_server *s, struct net_srv_peer *p, const struct net_srv_buf *b,
 			const u8 *want, u64 tag)
 {
+	u32 csize = srv_csize(p), nchunks = net_chunks(b->bytes, csize);
 	u32 last = 0;
-	for (u32 i = 0; i < b->nchunks; i++)
+	for (u32 i = 0; i < nchunks; i++)
 		if (net_bit(want, i))
 			last = i;
-	for (u32 i = 0; i < b->nchunks; i++) {
+	for (u32 i = 0; i < nchunks; i++) {
 		if (!net_bit(want, i))
 			continue;
 		struct net_msg m = { .type = NET_T_DATA, .tag = tag, .flags = i == last ? NET_F_LAST : 0 };
@@ -167,8 +177,8 @@ static void send_chunks(struct net_server *s, struct net_srv_peer *p, const stru
 		m.b.data.chunk = (u16)i;
 		m.b.data.count = b->count;
 		m.b.data.lba = b->lba;
-		m.data = b->data + (size_t)i * NET_CHUNK;
-		m.data_len = net_chunk_len(b->bytes, i);
+		m.data = b->data + (size_t)i * csize;
+		m.data_len = net_chunk_len(b->bytes, i, csize);
 		srv_send(s, p, &m);
 	}
 }
@@ -184,7 +194,7 @@ static void do_read(struct net_server *s, struct net_srv_peer *p, const struct n
 		return;
 	}
 	u32 bytes = r->count * srv_info(s, p)->sector_size;
-	if (net_bits_beyond(r->want, net_chunks(bytes))) {
+	if (net_bits_beyond(r->want, net_chunks(bytes, srv_csize(p)))) {
 		s->stats.rx_drop[NET_DROP_MALFORMED]++;
 		return;
 	}
@@ -254,22 +264,26 @@ static void do_write(struct net_server *s, struct net_srv_peer *p, const struct 
 			reply_status(s, p, m->tag, st);
 		return;
 	}
-	u32 bytes = d->count * srv_info(s, p)->sector_size;
-	u32 nchunks = net_chunks(bytes);
+	u32 bytes = d->count * srv_info(s, p)->sector_size, csize = srv_csize(p);
+	u32 nchunks = net_chunks(bytes, csize);
 	struct net_srv_buf *b = buf_find(s, NET_BUF_WRITE, idx, m->tag);
-	if (d->chunk >= nchunks || m->data_len != net_chunk_len(bytes, d->chunk) ||
+	if (d->chunk >= nchunks || m->data_len != net_chunk_len(bytes, d->chunk, csize) ||
 	    (b && (b->lba != d->lba || b->count != d->count))) {
 		s->stats.rx_drop[NET_DROP_MALFORMED]++;
 		return;
 	}
 	s->stats.rx_ok++;
-	if (!b)
+	/* Chunks of another size (a rebinding changed the frames) do not
+	 * add up with these: gather the write again. */
+	if (b && b->csize != csize)
+		b->state = NET_BUF_FREE;
+	if (!b || b->state == NET_BUF_FREE)
 		b = buf_take(s, NET_BUF_WRITE, p, m->tag, d->lba, d->count);
 	b->last_use = s->clock;
 	if (net_bit(b->have, d->chunk)) {
 		s->stats.rx_dup_chunks++;
 	} else {
-		memcpy(b->data + (size_t)d->chunk * NET_CHUNK, m->data, m->data_len);
+		memcpy(b->data + (size_t)d->chunk * csize, m->data, m->data_len);
 		net_bit_set(b->have, d->chunk);
 		b->nhave++;
 	}
@@ -407,6 +421,8 @@ int net_server_init(struct net_server *s, const struct net_server_cfg *cfg, cons
 	    !link->now_us || srv_clients_check(cfg->clients) < 0)
 		return -E_INVAL;
 	s->cfg = *cfg;
+	s->cfg.max_frame = cfg->max_frame ? MIN(MAX(cfg->max_frame, (u32)NET_FRAME_STD), (u32)NET_FRAME_MAX)
+					  : NET_FRAME_STD;
 	s->link = *link;
 	int rc = srv_exports_init(s);
 	if (rc < 0)

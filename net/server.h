@@ -50,6 +50,8 @@ struct net_server_cfg {
 	 * net_buffers key, in MiB: 16 by default, 64 buffers). */
 	void *buf;
 	size_t buf_size;
+	u32 max_frame;       /* the largest frame the link takes (the NIC's under mtu), at most
+	                      * NET_FRAME_MAX; 0: NET_FRAME_STD */
 };
 
 /* One binding of a client: the ticket naming it, its keys and counters. */
@@ -59,6 +61,7 @@ struct net_srv_binding {
 	struct net_key tx_key;    /* K_s2c */
 	struct net_replay win;    /* the client's counters under rx_key */
 	u64 tx_counter;           /* last counter sent under tx_key */
+	u32 csize;                /* its chunk size: the frames BIND asked for, within ours */
 };
 
 /* A client the server knows, by name: its current binding (address,
@@ -74,7 +77,6 @@ struct net_srv_peer {
 	u64 sess;                 /* the client's boot session */
 	u8 nc[NET_NONCE_LEN], ns[NET_NONCE_LEN];
 	u64 ts;                   /* the binding's cookie time: a BIND not newer is refused */
-	u16 max_frame;            /* the client's largest frame (HELLO, BIND) */
 	u16 dev;                  /* the export its binding is for */
 	struct net_srv_binding cur, prev;
 	struct net_srv_binding *via; /* the one the frame being answered came under */
@@ -97,7 +99,8 @@ struct net_srv_buf {
 	u8 peer;                  /* index into peers[] */
 	u64 sess;                 /* that peer's client session when the buffer was taken */
 	u64 tag, lba;
-	u32 count, bytes, nchunks, nhave;
+	u32 count, bytes;
+	u32 csize, nchunks, nhave; /* write: the chunks being gathered, in the size of their binding */
 	u8 have[NET_BITMAP_BYTES];
 	u64 last_use;
 	u8 *data;

@@ -78,7 +78,7 @@ void srv_hello(struct net_server *s, size_t len, const struct net_hdr *h)
 {
 	/* The name picks the key, so it is read before the tag (the HELLO's
 	 * body is additional data, in the clear). */
-	if (h->len != sizeof(struct net_b_hello)) {
+	if (h->len < sizeof(struct net_b_hello)) {
 		s->stats.rx_drop[NET_DROP_LEN]++;
 		return;
 	}
@@ -113,8 +113,11 @@ void srv_hello(struct net_server *s, size_t len, const struct net_hdr *h)
 	memcpy(b.nc, m.b.hello.nc, NET_NONCE_LEN);
 	net_nonce(&s->cookie, s->cfg.session, ++s->nonces, b.ns);
 
+	/* The probe's answer: padded like the HELLO, as far as our frames go
+	 * (never longer than the HELLO: no amplification). */
+	u32 pad = MIN(m.pad, s->cfg.max_frame - (u32)NET_HS_FRAME(0));
 	struct net_msg c = { .type = NET_T_COOKIE, .tag = m.tag, .src_sess = s->cfg.session,
-			     .dst_sess = m.src_sess, .counter = ++s->sealed };
+			     .dst_sess = m.src_sess, .counter = ++s->sealed, .pad = pad };
 	memcpy(c.dst, m.src, ETH_ALEN);
 	memcpy(c.src, s->cfg.mac, ETH_ALEN);
 	struct net_b_cookie *ck = &c.b.cookie;
@@ -122,7 +125,7 @@ void srv_hello(struct net_server *s, size_t len, const struct net_hdr *h)
 	memcpy(ck->ns, b.ns, NET_NONCE_LEN);
 	ck->ts = b.ts;
 	ck->dev = b.dev;
-	ck->max_frame = NET_FRAME_MAX;
+	ck->max_frame = (u16)s->cfg.max_frame;
 	net_cookie_of(&s->cookie, &b, m.b.hello.name, ck->cookie);
 	s->stats.rx_ok++;
 	s->stats.hellos++;
@@ -270,7 +273,7 @@ static void bind_new(struct net_server *s, struct net_srv_peer *p, const struct 
 	memcpy(p->nc, b->nc, NET_NONCE_LEN);
 	memcpy(p->ns, b->ns, NET_NONCE_LEN);
 	p->ts = b->ts;
-	p->max_frame = m->b.bind.max_frame;
+	p->cur.csize = net_chunk_size(MIN((u32)m->b.bind.max_frame, s->cfg.max_frame));
 	p->dev = b->dev;
 	p->cur.rx_key = *c2s;
 	p->cur.tx_key = *s2c;

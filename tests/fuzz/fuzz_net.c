@@ -63,6 +63,7 @@ static struct {
 	struct pkt kept[KEEP];
 	unsigned nkept;
 	struct net_key forger;
+	u32 cli_frame, srv_frame; /* each end's largest frame: 1514 or 9014 */
 } W;
 
 static struct net_server srv;
@@ -102,7 +103,7 @@ static bool pop(struct queue *q, void *buf, size_t cap, size_t *len)
  * forger's key, addressed as the real peer would address it. */
 static void forge(struct queue *q, bool to_client)
 {
-	static u8 data[NET_CHUNK];
+	static u8 data[NET_CHUNK_MAX];
 	struct net_msg m = { 0 };
 	m.type = (u8)(1 + fz_u8(&W.in) % NET_T_MAX);
 	m.flags = fz_u8(&W.in) & 3;
@@ -114,7 +115,7 @@ static void forge(struct queue *q, bool to_client)
 	m.tag = cli.next_tag - fz_u8(&W.in) % 3;
 	fz_fill(&W.in, &m.b, sizeof(m.b));
 	if (m.type == NET_T_DATA || m.type == NET_T_WRITE) {
-		m.data_len = 1 + fz_u16(&W.in) % NET_CHUNK;
+		m.data_len = 1 + fz_u16(&W.in) % NET_CHUNK_MAX;
 		memset(data, 0xEE, m.data_len);
 		m.data = data;
 	}
@@ -339,7 +340,7 @@ static void client_boot(u64 session)
 {
 	struct net_client_cfg cfg = { .key = kc, .key_len = sizeof(kc), .name = NAME, .session = session,
 				      .rto_us = 2000, .rto_max_us = 16000, .retries = 4, .req_timeout_us = 200000,
-				      .dead_time_us = 100000 };
+				      .dead_time_us = 100000, .max_frame = W.cli_frame };
 	memcpy(cfg.mac, CMAC, ETH_ALEN);
 	struct net_link link = { NULL, cli_send, cli_recv, now_us };
 	fuzz_assert(net_client_init(&cli, &cfg, &link) == 0);
@@ -403,13 +404,18 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		disk.data[i] = (u8)(i * 7 + (i >> 9));
 	/* the operations: a count, then 4 bytes each */
 	struct fuzz_in in = { data, size };
-	unsigned n = fz_u8(&in) % 24u;
+	/* the first byte: the operations' count, and which ends take jumbo frames */
+	u8 first = fz_u8(&in);
+	unsigned n = first % 24u;
+	W.cli_frame = first / 24u & 1 ? NET_FRAME_MAX : NET_FRAME_STD;
+	W.srv_frame = first / 24u & 2 ? NET_FRAME_MAX : NET_FRAME_STD;
 	const u8 *oplist = in.p;
 	size_t oplen = in.n < 4u * n ? in.n : 4u * n;
 	W.in = (struct fuzz_in){ in.p + oplen, in.n - oplen };
 
 	struct net_server_cfg scfg = { .key = MASTER, .key_len = sizeof(MASTER) - 1, .session = 0x5E55,
-				       .dev = &disk.dev, .buf = srvbuf, .buf_size = 2 * NET_MAX_REQ_BYTES };
+				       .dev = &disk.dev, .buf = srvbuf, .buf_size = 2 * NET_MAX_REQ_BYTES,
+				       .max_frame = W.srv_frame };
 	memcpy(scfg.mac, SMAC, ETH_ALEN);
 	struct net_link slink = { NULL, srv_send, srv_recv, now_us };
 	fuzz_assert(net_server_init(&srv, &scfg, &slink) == 0);
@@ -487,4 +493,13 @@ void fuzz_seeds(void (*emit)(const void *buf, size_t len))
 	static const u8 b[] = { 4, 0, 20, 40, 5, 3, 20, 40, 3, 7, 0, 0, 1, 0, 20, 40, 5,
 				0, 0x40, 0x60, 0x85, 0xC0, 0x00, 0x40, 0xE1, 0, 0x88, 0xC0, 0x61, 0x40, 0xE0, 1, 2, 3, 0xE2, 9, 9 };
 	emit(b, sizeof(b));
+	/* the same with jumbo frames at both ends (78 = 6 + 3 * 24), and at the client only */
+	static u8 c[sizeof(a)];
+	memcpy(c, a, sizeof(a));
+	c[0] = 78;
+	emit(c, sizeof(c));
+	static u8 d[sizeof(b)];
+	memcpy(d, b, sizeof(b));
+	d[0] = 4 + 24;
+	emit(d, sizeof(d));
 }

@@ -50,7 +50,7 @@ static int encode(u8 *out, const struct net_msg *m)
 struct fields {
 	struct net_msg m;
 	u16 flip; /* bit to flip: index into the frame's bits, modulo */
-	u8 data[NET_CHUNK + 2];
+	u8 data[NET_CHUNK_MAX + 2];
 };
 
 static void read_msg(struct fuzz_in *in, struct fields *f)
@@ -67,7 +67,8 @@ static void read_msg(struct fuzz_in *in, struct fields *f)
 	fz_fill(in, m->dst, ETH_ALEN);
 	fz_fill(in, m->src, ETH_ALEN);
 	fz_fill(in, &m->b, sizeof(m->b));
-	m->data_len = fz_u16(in) % (NET_CHUNK + 2);
+	m->data_len = fz_u16(in) % (NET_CHUNK_MAX + 2);
+	m->pad = fz_u16(in) % (NET_BODY_MAX + 2);
 	f->flip = fz_u16(in);
 	fz_fill(in, f->data, m->data_len);
 	m->data = m->data_len ? f->data : NULL;
@@ -97,6 +98,7 @@ static size_t write_msg(u8 *out, const struct net_msg *m, u16 flip)
 	memcpy(out + at, &m->b, sizeof(m->b));
 	at += sizeof(m->b);
 	at = put(out, at, m->data_len, 2);
+	at = put(out, at, m->pad, 2);
 	at = put(out, at, flip, 2);
 	if (m->data_len)
 		memcpy(out + at, m->data, m->data_len);
@@ -141,13 +143,14 @@ static void structured(struct fuzz_in *in)
 		fuzz_assert(n == -E_INVAL);
 		/* refused: a rule broken, a body too large for one frame, or
 		 * counter 0 (not above a fresh key's) */
-		fuzz_assert(chk != NET_OK || net_body_len(f.m.type, f.m.data_len) + NET_OVERHEAD > NET_FRAME_MAX ||
+		fuzz_assert(chk != NET_OK ||
+			    net_body_len(f.m.type, f.m.data_len) + f.m.pad + NET_OVERHEAD > NET_FRAME_MAX ||
 			    f.m.counter == 0);
 		return;
 	}
 	fuzz_assert(chk == NET_OK);
 	fuzz_assert(n >= NET_OVERHEAD && n <= NET_FRAME_MAX);
-	fuzz_assert((u32)n == NET_OVERHEAD + net_body_len(f.m.type, f.m.data_len));
+	fuzz_assert((u32)n == NET_OVERHEAD + net_body_len(f.m.type, f.m.data_len) + f.m.pad);
 	size_t len = (size_t)n;
 	memcpy(sealed, frame, len);
 	/* a sealed body shows none of its data (the handshake's are clear;
@@ -159,7 +162,8 @@ static void structured(struct fuzz_in *in)
 	struct net_msg d;
 	fuzz_assert(net_decode(frame, len, &key, NULL, &d) == NET_OK);
 	fuzz_assert(d.type == f.m.type && d.counter == f.m.counter && d.tag == f.m.tag &&
-		    d.src_sess == f.m.src_sess && d.dst_sess == f.m.dst_sess && d.data_len == f.m.data_len);
+		    d.src_sess == f.m.src_sess && d.dst_sess == f.m.dst_sess && d.data_len == f.m.data_len &&
+		    d.pad == f.m.pad);
 	fuzz_assert(!memcmp(d.src, f.m.src, ETH_ALEN) && !memcmp(d.dst, f.m.dst, ETH_ALEN));
 	fuzz_assert(!d.data_len || !memcmp(d.data, f.data, d.data_len));
 	u8 again[NET_FRAME_MAX];
@@ -249,7 +253,7 @@ static void emit_msg(void (*emit)(const void *, size_t), struct net_msg *m)
 void fuzz_seeds(void (*emit)(const void *buf, size_t len))
 {
 	keys();
-	static u8 chunk[NET_CHUNK];
+	static u8 chunk[NET_CHUNK_STD];
 	for (unsigned i = 0; i < sizeof(chunk); i++)
 		chunk[i] = (u8)(i * 7);
 	for (u8 t = 1; t <= NET_T_MAX; t++) {
@@ -263,6 +267,7 @@ void fuzz_seeds(void (*emit)(const void *buf, size_t len))
 			memcpy(t == NET_T_HELLO ? m.b.hello.name : m.b.bind.name, "client-a", 8);
 			m.b.hello.dev = 0;
 			m.b.hello.max_frame = NET_FRAME_MAX;
+			m.pad = t == NET_T_HELLO ? 300 : 0; /* a probe */
 			if (t == NET_T_BIND) {
 				m.b.bind.ts = 99;
 				m.b.bind.max_frame = NET_FRAME_MAX;
@@ -291,7 +296,7 @@ void fuzz_seeds(void (*emit)(const void *buf, size_t len))
 			m.b.data.lba = 100;
 			m.b.data.chunk = 2;
 			m.data = chunk;
-			m.data_len = 4096 - 2 * NET_CHUNK;
+			m.data_len = 4096 - 2 * NET_CHUNK_STD;
 			m.flags = t == NET_T_DATA ? NET_F_LAST : NET_F_ACK_REQ;
 			break;
 		case NET_T_NEED:

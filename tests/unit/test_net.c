@@ -73,12 +73,21 @@ static struct sim {
 	u64 restart_at, restart_session, restart_delay;
 	u64 replay_at; /* the captured server frames go to client 0 again then */
 	u64 drop_tag[4]; /* client frames of these tags are lost (captured when capture_c2s) */
+	/* frame sizes: each end's largest (0: the standard), what the link
+	 * carries (longer frames vanish, like on a switch of a smaller MTU,
+	 * counted in link_drops), and what counts as a full frame */
+	u32 cli_frame, srv_frame, link_frame, full_size;
+	u64 link_drops, longest;
 	unsigned srv_nbufs; /* request buffers of the next server_start (2 unless a test says) */
 	void (*flush_hook)(void); /* called from the RAM disk's flush */
 	/* (key, nonce) pairs sealed on the wire since sim_reset, and each
 	 * key's last counter */
 	u64 sealed, nonce_reuse, ctr_regress, ledger_full;
 } S;
+
+/* Both ends' largest frame in the runs that follow (sim_reset takes it):
+ * 0 for the standard, NET_FRAME_MAX for jumbo frames. */
+static u32 run_frame;
 
 /* ---- The nonce ledger ---------------------------------------------------------- */
 
@@ -275,8 +284,13 @@ static int wire_send(void *ctx, const void *frame, size_t len)
 		S.oversize++;
 		return -E_INVAL;
 	}
-	if (len == NET_FRAME_MAX)
+	if (len == S.full_size)
 		S.full_frames++;
+	S.longest = MAX(S.longest, (u64)len);
+	if (len > S.link_frame) {
+		S.link_drops++;
+		return 0; /* gone on the way, as the sender cannot know */
+	}
 	if (!sealed_right(pt, frame, len)) {
 		S.bad_frames++;
 	} else {
@@ -512,6 +526,10 @@ static void sim_reset(u64 seed)
 	S.loss_c2s = S.loss_s2c = S.dup = S.corrupt = S.jitter = 0;
 	S.latency = 50;
 	S.frames = S.bad_frames = S.oversize = S.full_frames = S.qdrops = 0;
+	S.cli_frame = S.srv_frame = run_frame;
+	S.link_frame = NET_FRAME_MAX;
+	S.full_size = run_frame ? run_frame : NET_FRAME_STD;
+	S.link_drops = S.longest = 0;
 	S.drop_s2c_n = S.drop_c2s_n = S.drop_s2c_to = 0;
 	S.hook = NULL;
 	memset(srv_clients, 0, sizeof(srv_clients));
@@ -540,7 +558,8 @@ static int server_start(unsigned i, u64 session, bool ro, const char *key)
 {
 	struct net_server_cfg cfg = { .key = key, .key_len = strlen(key), .session = session,
 				      .dev = &disk[i].dev, .read_only = ro, .clients = srv_clients[i],
-				      .buf = srvbuf[i], .buf_size = S.srv_nbufs * NET_MAX_REQ_BYTES };
+				      .buf = srvbuf[i], .buf_size = S.srv_nbufs * NET_MAX_REQ_BYTES,
+				      .max_frame = S.srv_frame };
 	smac(i, cfg.mac);
 	S.sport[i] = (struct port){ .idx = i, .server = true };
 	struct net_link link = { &S.sport[i], wire_send, srv_recv, clock_now };
@@ -575,6 +594,8 @@ static int client_start_raw(unsigned i, u64 session, const struct net_client_cfg
 	cfg.key = key;
 	cfg.key_len = klen;
 	cfg.session = session;
+	if (!cfg.max_frame)
+		cfg.max_frame = S.cli_frame;
 	cmac(i, cfg.mac);
 	S.cport[i] = (struct port){ .idx = i, .server = false };
 	struct net_link link = { &S.cport[i], wire_send, cli_recv, clock_now };
@@ -692,7 +713,9 @@ TEST(discover_identify_flush)
 	CHECK(wire_clean());
 }
 
-TEST(clean_link_sizes)
+/* Round trips of many sizes on a clean link: the data, one disk write
+ * each, no retransmission, and frames that fill the binding's size. */
+static void clean_link_sizes_run(void)
 {
 	static const u32 counts[] = { 1, 2, 3, 7, 8, 63, 64, 100, 255, 256, 300, 511, 512 };
 	sim_reset(2);
@@ -713,13 +736,22 @@ TEST(clean_link_sizes)
 	CHECK_EQ(disk[0].violations, 0);
 	CHECK_EQ(cli[0]->stats.retransmits, 0);
 	CHECK_EQ(cli[0]->stats.timeouts, 0);
-	CHECK(S.full_frames > 0); /* large transfers fill the MTU */
+	CHECK(S.full_frames > 0); /* large transfers fill the frames */
+	CHECK_EQ(S.longest, S.full_size);
 	CHECK(wire_clean());
+	CHECK_EQ(S.link_drops, 0);
+}
+
+TEST(clean_link_sizes)
+{
+	run_frame = 0;
+	clean_link_sizes_run();
 	/* A 256 KiB read is 184 DATA frames and 3 READ rounds of 64. */
 	u64 f0 = S.frames;
 	CHECK_EQ(io(0, false, 0, 512, bufb, 3), 0);
 	CHECK_EQ(S.frames - f0, 184 + 3);
 }
+
 
 /* Reads and writes of random sizes, positions and scatter lists over a link
  * that loses, duplicates, reorders and corrupts frames; the data must be
@@ -1722,7 +1754,7 @@ TEST(abandoned_write_and_buffer_pressure)
 
 /* What the client logged about its server (platform/console.c). */
 static struct {
-	unsigned silent, back, dead, restarted, failed;
+	unsigned silent, back, dead, restarted, failed, jumbo, fallback, peer_std;
 	char last[CONSOLE_LINE_MAX];
 } logged;
 
@@ -1743,6 +1775,12 @@ static void log_line(struct console_sink *sink, enum log_level level, const char
 		logged.dead++;
 	if (strstr(logged.last, "failed after"))
 		logged.failed++;
+	if (strstr(logged.last, ": frames of 9014 bytes (chunks of 8928 bytes)"))
+		logged.jumbo++;
+	if (strstr(logged.last, "seems to carry no frames over 1514 bytes"))
+		logged.fallback++;
+	if (strstr(logged.last, "takes frames of 1514 bytes at most (its mtu)"))
+		logged.peer_std++;
 }
 static struct console_sink log_sink = { .line = log_line };
 
@@ -2005,7 +2043,7 @@ TEST(sealed_frames_are_useless_elsewhere)
 	CHECK_EQ(net_decode(f, len, &cli[1]->tx, NULL, &m), NET_DROP_MAC);
 	CHECK(!memcmp(f, w->buf, len)); /* a refused frame is left as it was */
 	CHECK_EQ(net_decode(f, len, &srv[0]->peers[0].cur.rx_key, NULL, &m), NET_OK);
-	CHECK(!memcmp(m.data, bufa + m.b.data.chunk * NET_CHUNK, m.data_len)); /* the control: it opens */
+	CHECK(!memcmp(m.data, bufa + m.b.data.chunk * cli[0]->csize, m.data_len)); /* the control: it opens */
 	/* The client's next session (a new handshake): the old frame under the
 	 * new ticket is refused, while the client's new frames are taken. */
 	CHECK_EQ(net_client_discover(cli[0], 5000000), 0);
@@ -2254,6 +2292,25 @@ TEST(pipeline_keeps_the_link_busy)
 	 * (1 ms each), not 64 */
 	CHECK(S.now - t0 < 10 * 1000);
 	CHECK_EQ(cli[0]->stats.retransmits, 0);
+}
+
+TEST(clean_link_sizes_jumbo)
+{
+	run_frame = NET_FRAME_MAX;
+	memset(&logged, 0, sizeof(logged));
+	clean_link_sizes_run();
+	run_frame = 0;
+	CHECK_EQ(cli[0]->frame, NET_FRAME_MAX);
+	CHECK_EQ(cli[0]->csize, NET_CHUNK_MAX);
+	CHECK_EQ(srv[0]->peers[0].cur.csize, NET_CHUNK_MAX);
+	CHECK_EQ(logged.jumbo, 1);
+	CHECK_EQ(logged.fallback, 0);
+	/* A 256 KiB read is 30 DATA frames of up to 8928 bytes, in rounds of
+	 * 10 (64 standard frames' bytes: 64 * 1514 / 9014): 3 READs. */
+	CHECK_EQ(cli[0]->budget, 10);
+	u64 f0 = S.frames;
+	CHECK_EQ(io(0, false, 0, 512, bufb, 3), 0);
+	CHECK_EQ(S.frames - f0, 30 + 3);
 }
 
 static u8 *flush_expect;
@@ -2760,6 +2817,7 @@ int main(void)
 	bufb = aligned_alloc(4096, NET_MAX_REQ_BYTES);
 	RUN(discover_identify_flush);
 	RUN(clean_link_sizes);
+	RUN(clean_link_sizes_jumbo);
 	RUN(lossy_link_seed_1);
 	RUN(lossy_link_seed_2);
 	RUN(lossy_link_seed_3);

@@ -25,7 +25,7 @@ static void setup(void)
 /* A valid message of each type. */
 static struct net_msg msg(u8 type)
 {
-	static u8 data[NET_CHUNK];
+	static u8 data[NET_CHUNK_MAX];
 	struct net_msg m = { .type = type, .src_sess = 0x1111222233334444ull, .dst_sess = 0x5555666677778888ull,
 			     .counter = 42, .tag = 7 };
 	memcpy(m.dst, SELF, 6);
@@ -79,7 +79,7 @@ static struct net_msg msg(u8 type)
 		m.b.data.count = 16;
 		m.b.data.lba = 1000;
 		m.data = data;
-		m.data_len = NET_CHUNK;
+		m.data_len = NET_CHUNK_STD;
 		m.flags = type == NET_T_DATA ? NET_F_LAST : NET_F_ACK_REQ;
 		break;
 	case NET_T_NEED:
@@ -204,19 +204,71 @@ TEST(layout_offsets)
 TEST(full_data_frame_fills_the_mtu)
 {
 	setup();
-	CHECK_EQ(NET_CHUNK, 1428);
+	CHECK_EQ(NET_CHUNK_STD, 1428);
+	CHECK_EQ(net_chunk_size(NET_FRAME_STD), NET_CHUNK_STD);
 	CHECK_EQ(enc(NET_T_DATA), 1514);
 	CHECK_EQ(enc_plain(NET_T_WRITE), 1514);
 	CHECK_EQ(frame[70], (u8)5); /* data at offset 70 */
 	struct net_msg m = msg(NET_T_DATA);
-	m.data_len = NET_CHUNK + 1;
+	m.data_len = NET_CHUNK_MAX + 1;
 	CHECK_EQ(encode(&m), -E_INVAL);
 	m.data_len = 0;
 	CHECK_EQ(encode(&m), -E_INVAL);
 	/* Every frame is above the Ethernet minimum, so none is ever padded. */
 	CHECK(enc(NET_T_HELLO) >= ETH_MIN_FRAME);
 	CHECK(enc(NET_T_STATUS) >= ETH_MIN_FRAME);
-	CHECK(NET_MAX_REQ_BYTES <= NET_MAX_CHUNKS * NET_CHUNK);
+	CHECK(NET_MAX_REQ_BYTES <= NET_MAX_CHUNKS * NET_CHUNK_STD);
+}
+
+TEST(jumbo_data_frame_fills_9014_bytes)
+{
+	setup();
+	CHECK_EQ(NET_CHUNK_MAX, 8928);
+	CHECK_EQ(net_chunk_size(NET_FRAME_MAX), NET_CHUNK_MAX);
+	struct net_msg m = msg(NET_T_DATA), out;
+	m.data_len = NET_CHUNK_MAX;
+	m.b.data.chunk = 1; /* bytes 8928-17855 of 16 sectors of 4096 */
+	CHECK_EQ(encode(&m), NET_FRAME_MAX);
+	CHECK_EQ(net_decode(frame, NET_FRAME_MAX, &key, SELF, &out), NET_OK);
+	CHECK_EQ(out.data_len, NET_CHUNK_MAX);
+	CHECK(!memcmp(out.data, m.data, NET_CHUNK_MAX));
+	/* Beyond the request at even the smallest chunk size: refused. */
+	m.b.data.chunk = 45; /* 45 * 1428 + 8928 > 16 * 4096 */
+	CHECK_EQ(encode(&m), -E_INVAL);
+}
+
+/* The frame size probe: HELLO and COOKIE may carry zero padding up to the
+ * largest frame; nothing else may, and the padding must be zeros. */
+TEST(hello_and_cookie_padding)
+{
+	setup();
+	u8 types[] = { NET_T_HELLO, NET_T_COOKIE };
+	for (unsigned t = 0; t < ARRAY_SIZE(types); t++) {
+		struct net_msg m = msg(types[t]), out;
+		m.pad = NET_FRAME_MAX - NET_HS_FRAME(0);
+		CHECK_EQ(encode(&m), NET_FRAME_MAX);
+		CHECK_EQ(net_decode(frame, NET_FRAME_MAX, &key, SELF, &out), NET_OK);
+		CHECK_EQ(out.pad, m.pad);
+		CHECK(!memcmp(&out.b, &m.b, 64));
+		m.pad = 1;
+		CHECK_EQ(encode(&m), NET_HS_FRAME(1));
+		CHECK_EQ(net_decode(frame, NET_HS_FRAME(1), &key, SELF, &out), NET_OK);
+		CHECK_EQ(out.pad, 1);
+		/* A padding byte that is not zero, sealed as such. */
+		m.pad = 100;
+		CHECK_EQ(encode(&m), NET_HS_FRAME(100));
+		frame[NET_HS_FRAME(0) - NET_MAC_LEN + 50] = 1;
+		reseal(frame, NET_HS_FRAME(100));
+		CHECK_EQ(net_decode(frame, NET_HS_FRAME(100), &key, SELF, &out), NET_DROP_MALFORMED);
+		m.pad = NET_FRAME_MAX - NET_HS_FRAME(0) + 1;
+		CHECK_EQ(encode(&m), -E_INVAL);
+	}
+	u8 others[] = { NET_T_BIND, NET_T_READ, NET_T_STATUS, NET_T_DATA };
+	for (unsigned t = 0; t < ARRAY_SIZE(others); t++) {
+		struct net_msg m = msg(others[t]);
+		m.pad = 16;
+		CHECK_EQ(encode(&m), -E_INVAL);
+	}
 }
 
 TEST(round_trip_every_type)
@@ -268,8 +320,10 @@ TEST(truncated_and_oversize_frames)
 		frame[len] = 0;
 		CHECK_EQ(dec((size_t)len + 1), NET_DROP_LEN);
 	}
-	/* A frame above 1514 bytes, whatever its length field says. */
-	int len = enc(NET_T_DATA);
+	/* A frame above 9014 bytes, whatever its length field says. */
+	struct net_msg m = msg(NET_T_DATA);
+	m.data_len = NET_CHUNK_MAX;
+	int len = encode(&m);
 	CHECK_EQ(len, NET_FRAME_MAX);
 	put16(frame, 18, NET_BODY_MAX + 1);
 	CHECK_EQ(dec(NET_FRAME_MAX + 1), NET_DROP_LEN);
@@ -798,12 +852,16 @@ TEST(status_codes)
 
 TEST(chunks_and_bitmaps)
 {
-	CHECK_EQ(net_chunks(1), 1);
-	CHECK_EQ(net_chunks(NET_CHUNK), 1);
-	CHECK_EQ(net_chunks(NET_CHUNK + 1), 2);
-	CHECK_EQ(net_chunks(NET_MAX_REQ_BYTES), 184);
-	CHECK_EQ(net_chunk_len(NET_MAX_REQ_BYTES, 183), NET_MAX_REQ_BYTES - 183 * NET_CHUNK);
-	CHECK_EQ(net_chunk_len(512, 0), 512);
+	CHECK_EQ(net_chunks(1, NET_CHUNK_STD), 1);
+	CHECK_EQ(net_chunks(NET_CHUNK_STD, NET_CHUNK_STD), 1);
+	CHECK_EQ(net_chunks(NET_CHUNK_STD + 1, NET_CHUNK_STD), 2);
+	CHECK_EQ(net_chunks(NET_MAX_REQ_BYTES, NET_CHUNK_STD), 184);
+	CHECK_EQ(net_chunk_len(NET_MAX_REQ_BYTES, 183, NET_CHUNK_STD), NET_MAX_REQ_BYTES - 183 * NET_CHUNK_STD);
+	CHECK_EQ(net_chunk_len(512, 0, NET_CHUNK_STD), 512);
+	/* Jumbo frames: 30 chunks of 8928 bytes, the last 3232. */
+	CHECK_EQ(net_chunks(NET_MAX_REQ_BYTES, NET_CHUNK_MAX), 30);
+	CHECK_EQ(net_chunk_len(NET_MAX_REQ_BYTES, 29, NET_CHUNK_MAX), 3232);
+	CHECK_EQ(net_chunk_len(NET_MAX_REQ_BYTES, 28, NET_CHUNK_MAX), NET_CHUNK_MAX);
 	u8 map[NET_BITMAP_BYTES] = { 0 };
 	net_bit_set(map, 0);
 	net_bit_set(map, 9);
@@ -843,6 +901,8 @@ int main(void)
 {
 	RUN(layout_offsets);
 	RUN(full_data_frame_fills_the_mtu);
+	RUN(jumbo_data_frame_fills_9014_bytes);
+	RUN(hello_and_cookie_padding);
 	RUN(round_trip_every_type);
 	RUN(destination_checks);
 	RUN(truncated_and_oversize_frames);

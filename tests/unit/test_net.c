@@ -2269,6 +2269,18 @@ TEST(pipeline_clean_link) { pipeline_run(41, 0, 0, 0, 600, 8192, false); }
 TEST(pipeline_lossy_link) { pipeline_run(42, 100, 100, 20, 600, 8192, false); }
 TEST(pipeline_overlapping_lossy) { pipeline_run(43, 150, 100, 30, 400, 256, false); }
 TEST(pipeline_restart_mid_run) { pipeline_run(44, 50, 50, 10, 600, 2048, true); }
+TEST(pipeline_lossy_link_jumbo)
+{
+	run_frame = NET_FRAME_MAX;
+	pipeline_run(46, 100, 100, 20, 600, 8192, false);
+	run_frame = 0;
+}
+TEST(pipeline_restart_mid_run_jumbo)
+{
+	run_frame = NET_FRAME_MAX;
+	pipeline_run(47, 50, 50, 10, 600, 2048, true);
+	run_frame = 0;
+}
 
 TEST(pipeline_keeps_the_link_busy)
 {
@@ -2311,6 +2323,93 @@ TEST(clean_link_sizes_jumbo)
 	u64 f0 = S.frames;
 	CHECK_EQ(io(0, false, 0, 512, bufb, 3), 0);
 	CHECK_EQ(S.frames - f0, 30 + 3);
+}
+
+TEST(a_link_that_drops_jumbo_frames_falls_back_to_standard_ones)
+{
+	/* Both ends take 9014 bytes, the switch between them 1514: the
+	 * padded HELLOs vanish, the plain one that follows from the
+	 * NET_HELLO_PROBES-th try is answered, and the binding says why. */
+	run_frame = NET_FRAME_MAX;
+	sim_reset(51);
+	run_frame = 0;
+	S.link_frame = NET_FRAME_STD;
+	memset(&logged, 0, sizeof(logged));
+	u64 t0 = S.now;
+	CHECK_EQ(pair(NULL), 0);
+	CHECK(S.now - t0 < 200 * 1000); /* about three RTOs, not a discovery timeout */
+	CHECK_EQ(cli[0]->frame, NET_FRAME_STD);
+	CHECK_EQ(cli[0]->csize, NET_CHUNK_STD);
+	CHECK_EQ(srv[0]->peers[0].cur.csize, NET_CHUNK_STD);
+	CHECK_EQ(logged.fallback, 1);
+	CHECK_EQ(logged.jumbo, 0);
+	CHECK_EQ(S.link_drops, NET_HELLO_PROBES + 1); /* the padded HELLOs of the three tries */
+	CHECK_EQ(cli[0]->stats.retransmits, NET_HELLO_PROBES); /* the HELLO's */
+	u64 drops = S.link_drops;
+	fill(bufa, 512 * 300, 9);
+	CHECK_EQ(io(0, true, 100, 300, bufa, 3), 0);
+	CHECK_EQ(io(0, false, 100, 300, bufb, 2), 0);
+	CHECK(!memcmp(bufa, bufb, 512 * 300));
+	CHECK_EQ(S.link_drops, drops); /* nothing more lost */
+	CHECK_EQ(cli[0]->stats.retransmits, NET_HELLO_PROBES);
+}
+
+TEST(a_server_with_standard_frames_keeps_a_jumbo_client_at_1514)
+{
+	sim_reset(52);
+	S.cli_frame = NET_FRAME_MAX;
+	memset(&logged, 0, sizeof(logged));
+	CHECK_EQ(pair(NULL), 0);
+	CHECK_EQ(cli[0]->frame, NET_FRAME_STD);
+	CHECK_EQ(cli[0]->server_max_frame, NET_FRAME_STD);
+	CHECK_EQ(logged.peer_std, 1);
+	CHECK_EQ(logged.fallback, 0);
+	/* The server answered the padded HELLO with a COOKIE no longer than
+	 * its own frames, and nothing else of it exceeded them. */
+	fill(bufa, 512 * 64, 3);
+	CHECK_EQ(io(0, true, 0, 64, bufa, 1), 0);
+	CHECK_EQ(io(0, false, 0, 64, bufb, 1), 0);
+	CHECK(!memcmp(bufa, bufb, 512 * 64));
+	CHECK_EQ(S.link_drops, 0);
+	/* and the other way round: a standard client, a jumbo server */
+	sim_reset(53);
+	S.srv_frame = NET_FRAME_MAX;
+	CHECK_EQ(pair(NULL), 0);
+	CHECK_EQ(cli[0]->frame, NET_FRAME_STD);
+	CHECK_EQ(srv[0]->peers[0].cur.csize, NET_CHUNK_STD);
+	CHECK_EQ(io(0, true, 0, 64, bufa, 1), 0);
+	CHECK_EQ(S.longest, NET_FRAME_STD);
+}
+
+TEST(a_rebinding_to_smaller_frames_cuts_requests_in_flight_anew)
+{
+	/* Large writes and reads in flight under jumbo frames when the path
+	 * stops carrying them: the requests time out, the rebinding falls
+	 * back to 1514 bytes, and they finish in the new chunk size, the
+	 * server's half-gathered writes gathered again. */
+	struct net_client_cfg cfg = { .rto_us = 2000, .rto_max_us = 16000, .retries = 20 };
+	run_frame = NET_FRAME_MAX;
+	sim_reset(54);
+	run_frame = 0;
+	S.srv_nbufs = 64;
+	CHECK_EQ(pair(&cfg), 0);
+	CHECK_EQ(cli[0]->frame, NET_FRAME_MAX);
+	a_reset();
+	memset(&logged, 0, sizeof(logged));
+	for (unsigned k = 0; k < 24; k++)
+		CHECK_EQ(a_submit(k % 3 != 2, (k * 300) % 7600, 40 + k, 700 + k), 0);
+	for (unsigned n = 0; n < 3; n++)
+		net_client_poll(cli[0]); /* some chunks have reached the server */
+	S.link_frame = NET_FRAME_STD;
+	a_drain();
+	CHECK_EQ(A.done, A.submitted);
+	CHECK_EQ(A.failed, 0);
+	CHECK_EQ(A.bad_reads, 0);
+	CHECK(!memcmp(disk[0].data, a_shadow, 8192 * 512));
+	CHECK_EQ(cli[0]->frame, NET_FRAME_STD);
+	CHECK(cli[0]->stats.rebinds >= 1);
+	CHECK_EQ(logged.fallback, 1);
+	CHECK_EQ(disk[0].violations, 0);
 }
 
 static u8 *flush_expect;
@@ -2817,7 +2916,6 @@ int main(void)
 	bufb = aligned_alloc(4096, NET_MAX_REQ_BYTES);
 	RUN(discover_identify_flush);
 	RUN(clean_link_sizes);
-	RUN(clean_link_sizes_jumbo);
 	RUN(lossy_link_seed_1);
 	RUN(lossy_link_seed_2);
 	RUN(lossy_link_seed_3);
@@ -2860,6 +2958,12 @@ int main(void)
 	RUN(pipeline_lossy_link);
 	RUN(pipeline_overlapping_lossy);
 	RUN(pipeline_restart_mid_run);
+	RUN(pipeline_lossy_link_jumbo);
+	RUN(pipeline_restart_mid_run_jumbo);
+	RUN(clean_link_sizes_jumbo);
+	RUN(a_link_that_drops_jumbo_frames_falls_back_to_standard_ones);
+	RUN(a_server_with_standard_frames_keeps_a_jumbo_client_at_1514);
+	RUN(a_rebinding_to_smaller_frames_cuts_requests_in_flight_anew);
 	RUN(pipeline_keeps_the_link_busy);
 	RUN(flush_completes_after_every_earlier_write);
 	RUN(overlapping_writes_land_in_submission_order);

@@ -315,14 +315,20 @@ def client_key_for(master=TEST_KEY, name=None, mac=CLIENT_MAC):
 TEST_CLIENT_KEY = client_key_for()
 
 
+def ferry_nic(model):
+    """ferry's nic= for a QEMU NIC model of QEMU_NIC (virtio-jumbo is
+    virtio-net, e1000e is e1000 to ferry)."""
+    return {"e1000e": "e1000", "virtio-jumbo": "virtio"}.get(model, model)
+
+
 def server_ferry_args(key, nic, extra=""):
     """ferry's command line as a pair's server."""
-    return f"loglevel=info role=server key={key} nic={nic} {extra}".strip()
+    return f"loglevel=info role=server key={key} nic={ferry_nic(nic)} {extra}".strip()
 
 
 def client_ferry_args(key, nic, discover_timeout, extra=""):
     """ferry's command line as a pair's client."""
-    return (f"loglevel=info role=client key={key} nic={nic} "
+    return (f"loglevel=info role=client key={key} nic={ferry_nic(nic)} "
             f"discover_timeout={discover_timeout} {extra}").strip()
 
 

@@ -3,7 +3,8 @@
 
     tools/wire.py --a LISTEN:TO --b LISTEN:TO [--loss P] [--dup P]
                   [--reorder P] [--corrupt P] [--delay MS] [--jitter MS]
-                  [--reorder-delay MS] [--seed N] [--json FILE|-] [--duration S]
+                  [--reorder-delay MS] [--max-frame BYTES] [--seed N]
+                  [--json FILE|-] [--duration S]
 
 Each emulator sends its frames to the wire instead of to its peer: QEMU's
 `-netdev dgram,local.port=A_PORT,remote.port=A_LISTEN` (see
@@ -19,10 +20,12 @@ each frame in turn:
   reorder   hold it back by --reorder-delay ms (3) so later frames pass it
             (probability);
   delay     deliver it --delay ms later, plus 0..--jitter ms;
-  dup       deliver a second copy right behind it (probability).
+  dup       deliver a second copy right behind it (probability);
+  max-frame drop it silently if it is longer than this many bytes, as a
+            switch of a smaller MTU does (0, the default: any length).
 The decisions come from one PRNG per direction seeded from --seed, so the
 n-th frame of a direction meets the same fate in every run.  Counters per
-direction: frames, lost, corrupted, reordered, duplicated, sent (datagrams
+direction: frames, lost, too_long, corrupted, reordered, duplicated, sent (datagrams
 out), host_drops (datagrams the kernel dropped before the wire read them:
 SO_RXQ_OVFL), send_errors.  They are printed at exit, on SIGTERM or SIGINT,
 and written as JSON with --json.
@@ -50,8 +53,9 @@ import sys
 import threading
 import time
 
-FAULTS = ("loss", "dup", "reorder", "corrupt", "delay", "jitter", "reorder_delay")
-COUNTERS = ("frames", "lost", "corrupted", "reordered", "duplicated", "sent", "host_drops", "send_errors")
+FAULTS = ("loss", "dup", "reorder", "corrupt", "delay", "jitter", "reorder_delay", "max_frame")
+COUNTERS = ("frames", "lost", "too_long", "corrupted", "reordered", "duplicated", "sent", "host_drops",
+            "send_errors")
 ETH_HDR = 14
 SO_RXQ_OVFL = getattr(socket, "SO_RXQ_OVFL", 40)
 SO_RCVBUFFORCE = getattr(socket, "SO_RCVBUFFORCE", 33)
@@ -63,13 +67,17 @@ class Faults:
     """What one direction does to its frames: probabilities 0..1 and
     milliseconds."""
 
-    def __init__(self, loss=0.0, dup=0.0, reorder=0.0, corrupt=0.0, delay=0.0, jitter=0.0, reorder_delay=3.0):
+    def __init__(self, loss=0.0, dup=0.0, reorder=0.0, corrupt=0.0, delay=0.0, jitter=0.0, reorder_delay=3.0,
+                 max_frame=0):
         for name, p in (("loss", loss), ("dup", dup), ("reorder", reorder), ("corrupt", corrupt)):
             if not 0.0 <= p <= 1.0:
                 raise ValueError(f"{name}={p}: a probability is from 0 to 1")
         for name, ms in (("delay", delay), ("jitter", jitter), ("reorder_delay", reorder_delay)):
             if not 0.0 <= ms <= 60000.0:
                 raise ValueError(f"{name}={ms}: milliseconds from 0 to 60000")
+        if max_frame and not 60 <= max_frame <= MAX_DGRAM:
+            raise ValueError(f"max_frame={max_frame}: bytes from 60 to {MAX_DGRAM} (0: any length)")
+        self.max_frame = int(max_frame)
         self.loss, self.dup, self.reorder, self.corrupt = loss, dup, reorder, corrupt
         self.delay, self.jitter, self.reorder_delay = delay, jitter, reorder_delay
 
@@ -118,6 +126,9 @@ class _Direction:
         jitter = r.random() * f.jitter
         if lose:
             c["lost"] += 1
+            return []
+        if f.max_frame and len(data) > f.max_frame:
+            c["too_long"] += 1  # as a switch with a smaller MTU: silently
             return []
         if corrupt and len(data) > ETH_HDR:
             b = bytearray(data)
@@ -304,7 +315,8 @@ def main(argv=None):
     ap.add_argument("--host", default="127.0.0.1")
     ap.add_argument("--seed", type=int, default=0)
     for f in FAULTS:
-        unit = "milliseconds" if f in ("delay", "jitter", "reorder_delay") else "probability 0-1"
+        unit = ("milliseconds" if f in ("delay", "jitter", "reorder_delay") else
+                "bytes: longer frames vanish (0: any)" if f == "max_frame" else "probability 0-1")
         flag = "--" + f.replace("_", "-")
         ap.add_argument(flag, type=float, default=None, help=f"{unit}, both directions")
         for d in ("a2b", "b2a"):

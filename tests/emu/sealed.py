@@ -33,7 +33,7 @@ def opened(f, key):
     return f[54:ad] + pt
 
 
-def check_wire(frames, master):
+def check_wire(frames, master, frame_max=FRAME_MAX):
     """Every frame is a ferry frame that parses, fits the MTU and opens
     under the key docs/protocol.md says: HELLO under the client's HELLO key
     and COOKIE under its COOKIE key (both from the client key, derived
@@ -49,7 +49,7 @@ def check_wire(frames, master):
     plain = []
     for i, (f, orig) in enumerate(frames):
         assert orig == len(f), f"frame {i} truncated in the capture"
-        assert len(f) <= FRAME_MAX, f"frame {i} is {len(f)} bytes, over the {FRAME_MAX}-byte MTU"
+        assert len(f) <= frame_max, f"frame {i} is {len(f)} bytes, over the {frame_max}-byte frames"
         etype = struct.unpack_from(">H", f, 12)[0]
         assert etype == ETHERTYPE, f"frame {i}: EtherType {etype:#x}"
         version, mtype, flags, blen, live, src_sess, dst_sess, ctr, tag = HDR.unpack_from(f, 14)
@@ -63,6 +63,8 @@ def check_wire(frames, master):
             name = body[:32].rstrip(b"\0").decode()
             kc[client] = ferrykey.client_key(master, name)
         assert client in kc, f"frame {i} (type {mtype}) before its client's HELLO"
+        if mtype in (T_HELLO, T_COOKIE):
+            assert not any(body[64:]), f"frame {i} (type {mtype}): padding that is not zeros"
         if mtype == T_COOKIE:
             cookies[(client, body[0:16])] = body
         if mtype in (T_HELLO, T_COOKIE):

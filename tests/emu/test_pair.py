@@ -75,21 +75,38 @@ def read_pcap(path):
     return frames
 
 
-def capture_every_frame_parses(tmp, nic):
+def capture_every_frame_parses(tmp, nic, mtu=1500):
+    """The frames of a pair, captured at the client: each one parses and
+    opens, none carries file data in the clear, and the data frames fill
+    the frames of the binding: 1514 bytes, or 9014 with mtu = 9000 on both
+    ends (the handshake then shows the padded HELLO and COOKIE of the
+    probe, and the client says which frames it uses)."""
     pcap = os.path.join(tmp, "wire.pcap")
     data = disks.random_bytes(700000, 5)
     img = disks.make_fat(os.path.join(tmp, "disk.img"), 32, 40, {"/A.BIN": data})
-    client, server = ferryrun.run_pair(img.path, "sha256 /A.BIN; write /B.BIN 500001 4; sync", nic=nic,
-                                       timeout=120, pcap=pcap)
+    frame = 14 + mtu
+    args = f"mtu={mtu}" if mtu != 1500 else ""
+    model = "virtio-jumbo" if nic == "virtio" and mtu > 1500 else nic
+    client, server = ferryrun.run_pair(img.path, "sha256 /A.BIN; write /B.BIN 500001 4; sync", nic=model,
+                                       timeout=120, pcap=pcap, client_args=args, server_args=args)
     assert client.passed(), client.output[-3000:]
     assert expect_ok(client, "sha256 /A.BIN").split()[0] == disks.sha256(data)
     frames = read_pcap(pcap)
-    plain = check_wire(frames, bytes.fromhex(ferryrun.TEST_KEY))
+    plain = check_wire(frames, bytes.fromhex(ferryrun.TEST_KEY), frame_max=frame)
     assert_private(frames, plain, data)
     types = {f[15] for f, _ in frames}
     assert {T_HELLO, T_COOKIE, T_BIND} <= types, f"no handshake on the wire: types {sorted(types)}"
     sizes = sorted(len(f) for f, _ in frames)
-    assert sizes[-1] == FRAME_MAX, f"data frames do not fill the MTU (largest {sizes[-1]})"
+    assert sizes[-1] == frame, f"data frames do not fill the {frame}-byte frames (largest {sizes[-1]})"
+    if mtu > 1500:
+        probes = {f[15] for f, _ in frames if len(f) == frame and f[15] in (T_HELLO, T_COOKIE)}
+        assert probes == {T_HELLO, T_COOKIE}, f"no padded HELLO and COOKIE: {sorted(probes)}"
+        assert client.find(rf"client: server net:\S+: frames of {frame} bytes \(chunks of {frame - 86} bytes\)"), \
+            client.output[-3000:]
+
+
+def capture_jumbo(tmp, nic):
+    capture_every_frame_parses(tmp, nic, mtu=9000)
 
 
 def client_started_first(tmp, nic):
@@ -204,6 +221,7 @@ def _register(fn, name):
 
 for _nic in NICS:
     _register(capture_every_frame_parses, f"pair_{_nic}_capture_every_frame_parses")
+    _register(capture_jumbo, f"pair_{_nic}_jumbo_capture_every_frame_parses")
     _register(client_started_first, f"pair_{_nic}_client_started_first")
     _register(wrong_key_touches_nothing, f"pair_{_nic}_wrong_key_touches_nothing")
     _register(server_killed_mid_run, f"pair_{_nic}_server_killed_mid_run")

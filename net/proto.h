@@ -37,7 +37,7 @@
 #include "platform/blk.h"
 
 #define NET_ETHERTYPE 0x88B5 /* IEEE 802 local experimental 1 */
-#define NET_VERSION 3 /* 2: HMAC-SHA-256-128, bodies in the clear */
+#define NET_VERSION 4 /* 3: 1514-byte frames only; 2: HMAC-SHA-256-128, bodies in the clear */
 
 #define NET_HDR_LEN 40  /* the ferry header */
 #define NET_MAC_LEN AEAD_TAG_LEN /* the Poly1305 tag */

@@ -12,7 +12,7 @@ ETHERTYPE = 0x88B5
 HDR = struct.Struct("<BBHHHQQQQ")  # net/proto.h struct net_hdr, at offset 14
 MAC_LEN = 16
 FRAME_MAX = 1514
-VERSION = 3
+VERSION = 4
 T_HELLO, T_COOKIE, T_BIND = 1, 10, 11
 SERVER_TYPES = ferrykey.SERVER_TYPES
 

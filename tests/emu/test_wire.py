@@ -228,7 +228,7 @@ def wire_old_protocol_version_is_logged(tmp):
         pair.kill()
     assert client.passed(), client.output[-3000:]
     assert server.find(r"server: dropped \d+ frames of ferry protocol version 2 \(unauthenticated; last from 52:54:00:c1:00:01\); "
-                       r"this ferry speaks version 3 only"), server.output[-3000:]
+                       r"this ferry speaks version 4 only"), server.output[-3000:]
 
 
 def _write_heavy_cmds():

@@ -391,6 +391,72 @@ static void do_read(u64 lba, u32 count)
 			  (unsigned long long)lba);
 }
 
+/* Several requests in flight at once (net_client_submit): writes and reads
+ * of one batch may overlap, and the client must keep their order; each
+ * is checked when its callback runs. */
+#define BATCH 8
+static struct {
+	struct blk_io io;
+	struct blk_seg seg;
+	unsigned serial; /* write: its ops[] entry; read: 0 */
+	bool done;
+	u8 buf[MAX_SECT * SS];
+} batch[BATCH];
+
+static void batch_done(struct blk_io *io, int rc)
+{
+	unsigned i = (unsigned)(uintptr_t)io->ctx;
+	batch[i].done = true;
+	if (batch[i].serial) {
+		struct op *o = &ops[batch[i].serial];
+		if (rc == 0) {
+			o->acked = true;
+			fuzz_assert(o->applied == (o->count == 64 ? ~0ull : (1ull << o->count) - 1));
+		} else {
+			unsure = true;
+		}
+	} else if (rc == 0 && !unsure && memcmp(batch[i].buf, disk.data + io->lba * SS, (size_t)io->count * SS)) {
+		/* later overlapping writes wait for this read, so the disk still
+		 * holds what it read */
+		fuzz_fail("a read in flight of %u sectors at %llu returned other bytes than the disk's", io->count,
+			  (unsigned long long)io->lba);
+	}
+}
+
+static void do_batch(u64 lba, u32 count, u8 shape)
+{
+	unsigned n = 2 + shape % (BATCH - 1);
+	for (unsigned i = 0; i < n; i++) {
+		u64 l = (lba + i * 37u * (shape >> 4)) % (SECTORS - count + 1);
+		bool write = (shape >> (i % 4)) & 1;
+		if (write && nops == MAX_OPS)
+			write = false;
+		batch[i].serial = 0;
+		batch[i].done = false;
+		if (write) {
+			unsigned serial = ++nops;
+			ops[serial] = (struct op){ .lba = l, .count = count };
+			for (u32 k = 0; k < count; k++)
+				stamp(batch[i].buf + (u64)k * SS, serial, l + k);
+			batch[i].serial = serial;
+		}
+		batch[i].seg = (struct blk_seg){ .addr = (u64)(uintptr_t)batch[i].buf, .len = count * SS };
+		batch[i].io = (struct blk_io){ .op = write ? BLK_OP_WRITE : BLK_OP_READ, .lba = l, .count = count,
+					      .segs = &batch[i].seg, .nseg = 1, .done = batch_done,
+					      .ctx = (void *)(uintptr_t)i };
+		if (net_client_submit(&cli, &batch[i].io) < 0) {
+			batch[i].done = true;
+			if (write)
+				ops[batch[i].serial].count = 0; /* never sent: nothing of it may land */
+		}
+	}
+	/* every request ends (done or failed) within the client's bounds */
+	for (u64 end = W.now + 60000000ull; net_client_poll(&cli) && W.now < end;)
+		;
+	for (unsigned i = 0; i < n; i++)
+		fuzz_assert(batch[i].done);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	setup();
@@ -448,12 +514,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		case 5:
 			net_client_flush(&cli);
 			break;
-		case 6: {
-			struct blk_info info;
-			if (net_client_identify(&cli, &info) == 0)
-				fuzz_assert(info.sectors == SECTORS && info.sector_size == SS);
+		case 6:
+			if (o[3] & 0x80) { /* several in flight */
+				do_batch(lba % SECTORS, count, o[3]);
+			} else {
+				struct blk_info info;
+				if (net_client_identify(&cli, &info) == 0)
+					fuzz_assert(info.sectors == SECTORS && info.sector_size == SS);
+			}
 			break;
-		}
 		default: /* the client reboots: a new session, frames of the old one still on the wire */
 			client_boot(++session);
 			bound = discover();
@@ -502,4 +571,12 @@ void fuzz_seeds(void (*emit)(const void *buf, size_t len))
 	memcpy(d, b, sizeof(b));
 	d[0] = 4 + 24;
 	emit(d, sizeof(d));
+	/* batches of requests in flight (op 6 with bit 7 of its last byte),
+	 * overlapping writes and reads, standard and jumbo frames */
+	static const u8 e[] = { 5, 0, 10, 7, 0, 6, 10, 20, 0xF5, 6, 3, 64, 0xB3, 3, 10, 7, 0, 6, 0, 33, 0x9E };
+	emit(e, sizeof(e));
+	static u8 f[sizeof(e)];
+	memcpy(f, e, sizeof(e));
+	f[0] = 5 + 3 * 24;
+	emit(f, sizeof(f));
 }

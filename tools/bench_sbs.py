@@ -41,7 +41,7 @@ sys.path.insert(0, os.path.join(ROOT, "tests", "emu"))
 import ferryrun  # noqa: E402
 import linux  # noqa: E402
 import bench_remote  # noqa: E402
-from bench_aoe import ferry_nic, linux_cmd  # noqa: E402
+from bench_aoe import ferry_nic, linux_cmd, mtu_arg  # noqa: E402
 from test_aoe import Netns, tap_nic  # noqa: E402
 
 NICS = ("e1000", "virtio")
@@ -191,10 +191,6 @@ def bridge(ns, mtu):
 def tap_dev(tap, model, mac):
     return ["-netdev", f"tap,id=n0,ifname={tap},script=no,downscript=no,vnet_hdr=off"] + \
         ferryrun.nic_device(model, mac)
-
-
-def mtu_arg(mtu):
-    return f"mtu={mtu}" if mtu != 1500 else ""
 
 
 def ferry_side(tmp, nic, mtu):

@@ -41,8 +41,8 @@ from test_aoe import Netns, tap_nic, APPEND  # noqa: E402
 MIB = 32  # per direction
 SHELF, SLOT = 1, 0
 
-LINUX_SCRIPT = """#!/bin/sh
-ip link set eth0 mtu {mtu}
+# The Linux initiator's link at {mtu}, and its disk $D once discovered.
+AOE_SETUP = """ip link set eth0 mtu {mtu}
 ip link set eth0 up
 mount -t debugfs none /sys/kernel/debug 2>/dev/null
 D=/dev/etherd/e{shelf}.{slot}
@@ -52,7 +52,8 @@ while [ ! -b $D ] && [ $i -lt 60 ]; do
 	sleep 1; i=$((i+1))
 done
 [ -b $D ] || {{ echo "BENCH no target"; exit 1; }}
-S=/sys/class/net/eth0/statistics
+"""
+LINUX_SCRIPT = "#!/bin/sh\n" + AOE_SETUP + """S=/sys/class/net/eth0/statistics
 # Warm up: the window grows like slow start.
 dd if=$D of=/dev/null bs=1M count=4 iflag=direct 2>/dev/null
 for op in read write; do
@@ -124,6 +125,17 @@ def mtu_arg(mtu):
     return f"mtu={mtu}" if mtu != 1500 else ""
 
 
+def bridge(ns, mtu):
+    """tap0 (the initiator's) and tap1 on a bridge br0 in ns, at mtu."""
+    ns.ip("tuntap", "add", "dev", "tap1", "mode", "tap")
+    ns.ip("link", "add", "br0", "type", "bridge")
+    for dev in ("tap0", "tap1"):
+        ns.ip("link", "set", dev, "mtu", str(mtu))
+        ns.ip("link", "set", dev, "master", "br0")
+        ns.ip("link", "set", dev, "up")
+    ns.ip("link", "set", "br0", "up")
+
+
 def linux_ferry(tmp, nic, mtu=1500, server_args="", spin=0, img_dir=None):
     """(b) Linux's initiator against a ferry server: each QEMU on its own
     tap, both taps on a bridge in the namespace.  With spin, the server's
@@ -133,13 +145,7 @@ def linux_ferry(tmp, nic, mtu=1500, server_args="", spin=0, img_dir=None):
     img = disk_image(img_dir or tmp, "aoe-ferry.img")
     initrd = initrd_for(tmp, mtu, 0, 0)
     with Netns() as ns:
-        ns.ip("tuntap", "add", "dev", "tap1", "mode", "tap")
-        ns.ip("link", "add", "br0", "type", "bridge")
-        for dev in ("tap0", "tap1"):
-            ns.ip("link", "set", dev, "mtu", str(mtu))
-            ns.ip("link", "set", dev, "master", "br0")
-            ns.ip("link", "set", dev, "up")
-        ns.ip("link", "set", "br0", "up")
+        bridge(ns, mtu)
         server_net = ["-netdev", "tap,id=n0,ifname=tap1,script=no,downscript=no,vnet_hdr=off"] + \
             ferryrun.nic_device(ferry_nic(nic, mtu), ferryrun.SERVER_MAC)
         server = ferryrun.Background(ns.qemu(ferryrun.qemu_cmd(

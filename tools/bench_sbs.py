@@ -41,7 +41,7 @@ sys.path.insert(0, os.path.join(ROOT, "tests", "emu"))
 import ferryrun  # noqa: E402
 import linux  # noqa: E402
 import bench_remote  # noqa: E402
-from bench_aoe import ferry_nic, linux_cmd, mtu_arg  # noqa: E402
+from bench_aoe import AOE_SETUP, bridge, ferry_nic, linux_cmd, mtu_arg  # noqa: E402
 from test_aoe import Netns, tap_nic  # noqa: E402
 
 NICS = ("e1000", "virtio")
@@ -61,16 +61,6 @@ def sizes():
     return (4, 2, 2) if quick() else (32, 8, 6)
 
 
-SETUP_AOE = """ip link set eth0 mtu {mtu}
-ip link set eth0 up
-D=/dev/etherd/e{shelf}.{slot}
-i=0
-while [ ! -b $D ] && [ $i -lt 60 ]; do
-	echo > /dev/etherd/discover 2>/dev/null
-	sleep 1; i=$((i+1))
-done
-[ -b $D ] || {{ echo "BENCH no target"; exit 1; }}
-"""
 SETUP_FERRY = "D=/dev/vda\n"
 
 WORK = """#!/bin/sh
@@ -162,7 +152,7 @@ def disk_image(name):
 def aoe_side(tmp, nic, mtu):
     """(A) Linux's initiator against vblade."""
     initrd = linux.test_initramfs(os.path.join(tmp, f"sbs-aoe-{mtu}.gz"),
-                                  script(SETUP_AOE.format(mtu=mtu, shelf=SHELF, slot=SLOT)),
+                                  script(AOE_SETUP.format(mtu=mtu, shelf=SHELF, slot=SLOT)),
                                   extra={"ferry/fbench": (bench_remote.build_fbench(), 0o755)})
     img = disk_image("vblade.img")
     try:
@@ -175,17 +165,6 @@ def aoe_side(tmp, nic, mtu):
     finally:
         os.unlink(img)
     return figures(r, marks, f"Linux's AoE initiator against vblade ({nic}, MTU {mtu})")
-
-
-def bridge(ns, mtu):
-    """tap0 (the initiator's) and tap1 on a bridge br0 in ns."""
-    ns.ip("tuntap", "add", "dev", "tap1", "mode", "tap")
-    ns.ip("link", "add", "br0", "type", "bridge")
-    for dev in ("tap0", "tap1"):
-        ns.ip("link", "set", dev, "mtu", str(mtu))
-        ns.ip("link", "set", dev, "master", "br0")
-        ns.ip("link", "set", dev, "up")
-    ns.ip("link", "set", "br0", "up")
 
 
 def tap_dev(tap, model, mac):

@@ -221,13 +221,16 @@ def pump(nic, size, window, frames, echo_extra, send_extra, wrap=lambda c: c):
 
 
 def pump_side(nic, mtu):
-    """(P) the frame pump on the bridge (F) uses."""
+    """(P) the frame pump on the bridge (F) uses.  The window: 128 frames
+    of 1514 bytes echo faster than 32 (measured: about 1.5x) and lose none
+    on the taps; at 9014 bytes the rate is the same from 16 to 64 frames
+    and 128 loses some."""
     model = ferry_nic(nic, mtu)
-    frames = (10000 if quick() else 20000) * 1500 // mtu
+    window, frames = (128, 20000) if mtu == 1500 else (32, 10000)
     with Netns() as ns:
         bridge(ns, mtu)
-        return pump(nic, mtu + 14, 32, frames, tap_dev("tap1", model, ferryrun.SERVER_MAC),
-                    tap_dev("tap0", model, ferryrun.CLIENT_MAC), ns.qemu)
+        return pump(nic, mtu + 14, window, frames // 2 if quick() else frames,
+                    tap_dev("tap1", model, ferryrun.SERVER_MAC), tap_dev("tap0", model, ferryrun.CLIENT_MAC), ns.qemu)
 
 
 def run_all(tmp, links):

@@ -220,17 +220,25 @@ def pump(nic, size, window, frames, echo_extra, send_extra, wrap=lambda c: c):
     return int(m.group(1)), int(m.group(2)) / 1024.0
 
 
+PUMP_TRIES = 3  # the best of these: a ceiling, and a short run that load on the host easily halves
+
+
 def pump_side(nic, mtu):
-    """(P) the frame pump on the bridge (F) uses.  The window: 128 frames
-    of 1514 bytes echo faster than 32 (measured: about 1.5x) and lose none
-    on the taps; at 9014 bytes the rate is the same from 16 to 64 frames
-    and 128 loses some."""
+    """(P) the frame pump on the bridge (F) uses, the best of PUMP_TRIES
+    runs.  The window: 128 frames of 1514 bytes echo faster than 32
+    (measured: about 1.5x) and lose none on the taps; at 9014 bytes the
+    rate is the same from 16 to 64 frames and 128 loses some."""
     model = ferry_nic(nic, mtu)
     window, frames = (128, 20000) if mtu == 1500 else (32, 10000)
-    with Netns() as ns:
-        bridge(ns, mtu)
-        return pump(nic, mtu + 14, window, frames // 2 if quick() else frames,
-                    tap_dev("tap1", model, ferryrun.SERVER_MAC), tap_dev("tap0", model, ferryrun.CLIENT_MAC), ns.qemu)
+    best = (0, 0.0)
+    for _ in range(1 if quick() else PUMP_TRIES):
+        with Netns() as ns:
+            bridge(ns, mtu)
+            got = pump(nic, mtu + 14, window, frames // 2 if quick() else frames,
+                       tap_dev("tap1", model, ferryrun.SERVER_MAC), tap_dev("tap0", model, ferryrun.CLIENT_MAC),
+                       ns.qemu)
+        best = max(best, got, key=lambda r: r[1])
+    return best
 
 
 def run_all(tmp, links):
@@ -267,7 +275,8 @@ def print_table(res):
         ratio = {k: (r["F"][k] / r["A"][k] if r["F"][k] is not None and r["A"][k] else None) for k, _, _ in COLS}
         print(f"{'':18} {'F/A':4} " + " ".join(cell(f"{{:{len(cell(f, 0))}.2f}}", ratio[k]) for k, _, f in COLS))
         fps, pmib = r["P"]
-        print(f"{'':18} {'pump':4} {pmib:8.1f} MiB/s each way ({fps} frames/s of {mtu + 14} bytes); "
+        print(f"{'':18} {'pump':4} {pmib:8.1f} MiB/s each way ({fps} frames/s of {mtu + 14} bytes, best of "
+              f"{1 if quick() else PUMP_TRIES}); "
               f"F/pump: read {r['F']['read'] / pmib:.2f}, write {r['F']['write'] / pmib:.2f}")
     print("spin left: a spin loop's rate beside 8 threads of random 64 KiB reads over its rate alone;")
     print("fr/MiB: frames both ways on the initiator's tap per MiB of dd; fr/req32: per read at depth 32;")

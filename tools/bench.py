@@ -29,9 +29,14 @@ side by side:
     tests/bench/crypto_bench.c), on the host and under TCG: qemu-x86_64
     (QEMU's translator without the system emulator's soft MMU), and the
     guest's cryptobench under ferry in QEMU (soft MMU, as ferry runs).
+  - issue 13's side-by-side table (tools/bench_sbs.py): Linux on a ferry
+    client against Linux's AoE initiator on vblade, and the frame pump, on
+    the same tap link for each NIC at MTU 1500 and 9000, with ratios.
 `tools/bench.py --crypto` runs only the crypto rows, `--aoe` only the AoE
-rows, `--disks` only the
-raw device on each disk controller (AHCI, IDE, NVMe, virtio-blk).
+rows, `--sbs` only the side-by-side table (with `--nic NIC`, `--mtu MTU`
+for one link), `--disks` only the raw device on each disk controller
+(AHCI, IDE, NVMe, virtio-blk).  FERRY_BENCH_QUICK=1 shrinks the AoE and
+side-by-side runs to a few MiB and seconds, for trying the harness.
 Rates come from the guest's TSC and ferry's calibrated TSC frequency;
 requests and VM exits from the device's COMPLETED register and ferry's exit
 counters (CPUID 0x40000003).  The absolute numbers depend on the host
@@ -52,6 +57,7 @@ import bench_linux  # noqa: E402
 import bench_deepq  # noqa: E402
 import bench_remote  # noqa: E402
 import bench_aoe  # noqa: E402
+import bench_sbs  # noqa: E402
 
 FILE_MIB = 32
 RAW_MIB = 32
@@ -79,7 +85,6 @@ def row(name, nbytes, a, b):
 
 
 NET = re.compile(r"ferry: net: .*")
-PUMP = re.compile(r"pump: rate (\d+) frames/s, (\d+) KiB/s each way")
 
 
 def net_frames(run):
@@ -152,21 +157,10 @@ def pump_rate(model, size=1514, window=32, frames=20000):
     and MiB/s each way.  model is the QEMU NIC (ferryrun.QEMU_NIC); the
     window keeps a burst within the host's UDP socket buffer, which drops
     what does not fit (about 128 KiB)."""
-    nic = model.split("-")[0]
-    nic += f" mtu={size - 14}" if size > 1514 else ""
     ps, pc = ferryrun.free_udp_ports(2)
-    echo = ferryrun.Background(ferryrun.qemu_cmd(
-        ferry_args=f"role=pump-echo nic={nic}", extra=ferryrun.nic_args(model, ps, pc, mac=ferryrun.SERVER_MAC)))
-    try:
-        r = ferryrun.run(ferryrun.qemu_cmd(
-            ferry_args=f"role=pump-send nic={nic} pump_frames={frames} pump_size={size} pump_window={window}",
-            extra=ferryrun.nic_args(model, pc, ps, mac=ferryrun.CLIENT_MAC)), timeout=300)
-    finally:
-        echo.stop()
-    m = PUMP.search(r.output)
-    if not m:
-        sys.exit(f"bench: the frame pump over {model} ({size}-byte frames) failed:\n" + r.output[-2000:])
-    return int(m.group(1)), int(m.group(2)) / 1024.0
+    return bench_sbs.pump(model.split("-")[0], size, window, frames,
+                          ferryrun.nic_args(model, ps, pc, mac=ferryrun.SERVER_MAC),
+                          ferryrun.nic_args(model, pc, ps, mac=ferryrun.CLIENT_MAC))
 
 
 CRYPTO = re.compile(r"^crypto: size=(\d+) hmac_sha256=([\d.]+) aead_seal=([\d.]+) aead_open=([\d.]+) bytes/us")
@@ -212,6 +206,9 @@ def main():
         return
     if "--aoe" in sys.argv[1:]:
         bench_aoe.main()
+        return
+    if "--sbs" in sys.argv[1:]:
+        bench_sbs.main(sys.argv[1:])
         return
     tmp = os.path.join(ferryrun.BUILD, "bench")
     os.makedirs(tmp, exist_ok=True)
@@ -290,6 +287,8 @@ def main():
     bench_remote.main()
     print()
     bench_aoe.main()
+    print()
+    bench_sbs.main(sys.argv[1:])
 
 
 if __name__ == "__main__":

@@ -60,7 +60,9 @@ def build_fbench():
         return f.read()
 
 
-def parse(run, who):
+def parse(run, who, dd_mib=DD_MIB):
+    """The figures of a run of WORK (or a script printing the same lines,
+    tools/bench_sbs.py's, whose dd moves dd_mib each way)."""
     out = {"qd": {}}
     for l in run.lines:
         m = SPIN.match(l)
@@ -71,7 +73,7 @@ def parse(run, who):
             out["qd"][m.group(1)] = (float(m.group(3)), int(m.group(4)))
         m = DD.match(l)
         if m and float(m.group(3)) > float(m.group(2)):
-            out[m.group(1)] = DD_MIB / (float(m.group(3)) - float(m.group(2)))
+            out[m.group(1)] = dd_mib / (float(m.group(3)) - float(m.group(2)))
         m = STATS.match(l)
         if m:
             out["exits"] = int(m.group(1))

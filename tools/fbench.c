@@ -5,7 +5,9 @@
  *       THREADS threads each read KIB-sized, KIB-aligned blocks at random
  *       offsets of DEVICE with O_DIRECT, one at a time, for SECONDS: a
  *       queue THREADS deep at the block layer.  Prints
- *       "fbench qd: N reads, X MiB/s, Y IOPS, Z s".
+ *       "fbench qd: N reads, X MiB/s, Y IOPS, Z s", and ", E exits" under
+ *       ferry: its VM exits over the run (CPUID leaf 0x40000003,
+ *       lib/guest_abi.h), for exits per request.
  *   fbench spin SECONDS
  *       Counts turns of a loop for SECONDS of wall time and prints
  *       "fbench spin: N Mturns/s": the CPU left to the guest (run it alone
@@ -21,6 +23,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <cpuid.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -29,6 +32,18 @@ static double now(void)
 	struct timespec t;
 	clock_gettime(CLOCK_MONOTONIC, &t);
 	return t.tv_sec + t.tv_nsec / 1e9;
+}
+
+/* ferry's count of VM exits so far, or -1 when not under ferry (its
+ * signature "FerryHV" at leaf 0x40000000). */
+static long long ferry_exits(void)
+{
+	unsigned a, b, c, d;
+	__cpuid(0x40000000, a, b, c, d);
+	if (a < 0x40000003 || b != 0x72726546 || c != 0x00564879)
+		return -1;
+	__cpuid(0x40000003, a, b, c, d);
+	return (long long)a | (long long)b << 32;
 }
 
 struct qd {
@@ -76,6 +91,7 @@ static int qd(const char *dev, int threads, uint64_t kib, double secs)
 	}
 	struct qd q[256];
 	pthread_t t[256];
+	long long exits0 = ferry_exits();
 	double start = now();
 	for (int i = 0; i < threads; i++) {
 		q[i] = (struct qd){ .fd = fd, .blocks = size / (kib * 1024), .bs = kib * 1024, .end = start + secs,
@@ -93,8 +109,12 @@ static int qd(const char *dev, int threads, uint64_t kib, double secs)
 		failed |= q[i].failed;
 	}
 	double took = now() - start;
-	printf("fbench qd: %llu reads, %.2f MiB/s, %.0f IOPS, %.2f s\n", (unsigned long long)reads,
+	long long exits1 = ferry_exits();
+	printf("fbench qd: %llu reads, %.2f MiB/s, %.0f IOPS, %.2f s", (unsigned long long)reads,
 	       reads * (double)kib / 1024 / took, reads / took, took);
+	if (exits0 >= 0 && exits1 >= 0)
+		printf(", %lld exits", exits1 - exits0);
+	printf("\n");
 	return failed;
 }
 

@@ -124,10 +124,14 @@ UNIT_CFLAGS := -std=gnu11 -g -O1 -fsanitize=address,undefined -fno-sanitize-reco
 include tests/unit/units.mk
 
 UNIT_BINS := $(addprefix $(O)/unit/,$(UNIT_TESTS))
+# Each host test compiles its sources in one command, so it depends on
+# every header of the tree: a changed constant or struct (net/proto.h)
+# must rebuild the tests that see it, not leave them testing old code.
+TREE_HEADERS := $(wildcard */*.h */*/*.h)
 UNIT_HELPER_BINS := $(addprefix $(O)/unit/,$(UNIT_HELPERS))
 
 define unit_rule
-$(O)/unit/$(1): $$($(1)_SRCS) $$(wildcard tests/unit/*.h)
+$(O)/unit/$(1): $$($(1)_SRCS) $$(TREE_HEADERS)
 	@mkdir -p $$(@D); echo "  HOSTCC  $$@"
 	$(Q)$$(HOSTCC) $$(UNIT_CFLAGS) -o $$@ $$($(1)_SRCS)
 endef
@@ -141,7 +145,7 @@ FUZZ_CC ?= clang
 FUZZ_SECONDS ?= 60
 FUZZ_CFLAGS := -std=gnu11 -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
 	-fno-omit-frame-pointer -DFERRY_HOST_TEST -DFERRY_FUZZ -Wall -Wextra -Wno-unused-parameter -Werror -I.
-FUZZ_DEPS := tests/fuzz/fuzz.h $(wildcard tests/unit/*.h)
+FUZZ_DEPS := tests/fuzz/fuzz.h $(TREE_HEADERS)
 
 define fuzz_rule
 $(O)/unit/fuzz_$(1): tests/fuzz/fuzz_$(1).c tests/fuzz/replay.c $$($(1)_FUZZ_SRCS) $(FUZZ_DEPS)

@@ -343,7 +343,8 @@ TEST(foreign_frames)
 	CHECK_EQ(MUT(NET_T_STATUS, f[13] = 0xB6), NET_DROP_NOT_OURS);
 	CHECK_EQ(MUT(NET_T_STATUS, f[14] = 1), NET_DROP_VERSION); /* protocol version 1 */
 	CHECK_EQ(MUT(NET_T_STATUS, f[14] = 2), NET_DROP_VERSION); /* HMAC-SHA-256, bodies in the clear */
-	CHECK_EQ(MUT(NET_T_STATUS, f[14] = 4), NET_DROP_VERSION);
+	CHECK_EQ(MUT(NET_T_STATUS, f[14] = 3), NET_DROP_VERSION); /* 1514-byte frames only */
+	CHECK_EQ(MUT(NET_T_STATUS, f[14] = NET_VERSION + 1), NET_DROP_VERSION);
 	CHECK_EQ(MUT(NET_T_STATUS, f[14] = 0), NET_DROP_VERSION);
 	/* net_peek hands the roles the version for their log line. */
 	struct net_hdr h;
@@ -618,7 +619,7 @@ TEST(handshake_layouts)
 	CHECK_EQ(frame[126], 0x33);
 	memcpy(&v16, frame + 144, 2); CHECK_EQ(v16, 9000);
 	CHECK_EQ(frame[15], NET_T_BIND);
-	CHECK_EQ(frame[14], 3);
+	CHECK_EQ(frame[14], 4);
 }
 
 /* An answer to a frame nobody had to authenticate to send, or to one that

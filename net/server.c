@@ -275,9 +275,11 @@ static void do_write(struct net_server *s, struct net_srv_peer *p, const struct 
 	s->stats.rx_ok++;
 	/* Chunks of another size (a rebinding changed the frames) do not
 	 * add up with these: gather the write again. */
-	if (b && b->csize != csize)
+	if (b && b->csize != csize) {
 		b->state = NET_BUF_FREE;
-	if (!b || b->state == NET_BUF_FREE)
+		b = NULL;
+	}
+	if (!b)
 		b = buf_take(s, NET_BUF_WRITE, p, m->tag, d->lba, d->count);
 	b->last_use = s->clock;
 	if (net_bit(b->have, d->chunk)) {

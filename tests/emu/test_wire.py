@@ -308,18 +308,21 @@ def wire_server_restart_lossy(tmp):
 QD_SPAN, QD_N, QD_DEPTH, QD_SEED = 4096, 300, 48, 77
 
 
-def _deep_queue(tmp, nic, faults=None, restart=False, name="deep_queue", mtu=1500, frames=1514):
+def _deep_queue(tmp, nic, faults=None, restart=False, name="deep_queue", mtu=1500, frames=1514, n=QD_N,
+                kill_after=3.0):
     """The client's guest keeps QD_DEPTH virtio-blk requests in flight:
     random-offset writes, a flush, the span read back, random reads
     compared; the span's hash and the server's image must be the shadow
     the host computes from the same seed.  mtu goes to both ferries;
-    frames is the binding's frame size the client must end up with."""
+    frames is the binding's frame size the client must end up with.  With
+    restart, the server is killed kill_after s after the import: n
+    requests must take longer than that."""
     t0 = time.monotonic()
     path = os.path.join(tmp, "raw.img")
     data = disks.random_bytes(8 * 1024 * 1024, 9)
     with open(path, "wb") as f:
         f.write(data)
-    cmd = f"vblk-qd {QD_SEED} {QD_N} {QD_SPAN} {QD_DEPTH}"
+    cmd = f"vblk-qd {QD_SEED} {n} {QD_SPAN} {QD_DEPTH}"
     args = f"mtu={mtu}" if mtu != 1500 else ""
     model = "virtio-jumbo" if nic == "virtio" and mtu > 1500 else nic
     pair = ferryrun.Pair(path, cmd, nic=model, wire=faults, client_args=args, server_args=args)
@@ -328,7 +331,7 @@ def _deep_queue(tmp, nic, faults=None, restart=False, name="deep_queue", mtu=150
         pair.start_client()
         if restart:
             assert pair.client.wait_for(r"client: importing", 120), pair.client.text()[-3000:]
-            time.sleep(3.0)
+            time.sleep(kill_after)
             first = pair.server.stop()
             assert first.find(r"server: exporting"), first.output[-2000:]
             time.sleep(2.0)
@@ -337,7 +340,7 @@ def _deep_queue(tmp, nic, faults=None, restart=False, name="deep_queue", mtu=150
     finally:
         pair.kill()
     assert not client.timed_out, "client timed out:\n" + client.output[-3000:]
-    shadow = disks.vblk_qd_shadow(data, QD_SEED, QD_N, QD_SPAN)
+    shadow = disks.vblk_qd_shadow(data, QD_SEED, n, QD_SPAN)
     assert expect_ok(client, cmd) == f"{disks.sha256(shadow)} most={QD_DEPTH}", client.output[-3000:]
     with open(path, "rb") as f:
         image = f.read()
@@ -395,7 +398,7 @@ def wire_deep_queue_jumbo_lossy_restart(tmp):
     """Jumbo frames through 10 % loss, duplication, reordering and
     corruption, with the server restarted mid-run."""
     _deep_queue(tmp, "e1000", wire.WireFaults(seed=33, **LOSSY), restart=True,
-                name="wire_deep_queue_jumbo_lossy_restart", mtu=9000, frames=9014)
+                name="wire_deep_queue_jumbo_lossy_restart", mtu=9000, frames=9014, n=1200, kill_after=1.5)
 
 
 @test

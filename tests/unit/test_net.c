@@ -78,6 +78,9 @@ static struct sim {
 	 * counted in link_drops), and what counts as a full frame */
 	u32 cli_frame, srv_frame, link_frame, full_size;
 	u64 link_drops, longest;
+	/* the longest HELLO sent so far, and COOKIEs longer than it (an
+	 * answer larger than the unauthenticated frame it answers) */
+	u64 longest_hello, amplified;
 	unsigned srv_nbufs; /* request buffers of the next server_start (2 unless a test says) */
 	void (*flush_hook)(void); /* called from the RAM disk's flush */
 	/* (key, nonce) pairs sealed on the wire since sim_reset, and each
@@ -287,6 +290,10 @@ static int wire_send(void *ctx, const void *frame, size_t len)
 	if (len == S.full_size)
 		S.full_frames++;
 	S.longest = MAX(S.longest, (u64)len);
+	if (type == NET_T_HELLO)
+		S.longest_hello = MAX(S.longest_hello, (u64)len);
+	if (type == NET_T_COOKIE && len > S.longest_hello)
+		S.amplified++;
 	if (len > S.link_frame) {
 		S.link_drops++;
 		return 0; /* gone on the way, as the sender cannot know */
@@ -530,6 +537,7 @@ static void sim_reset(u64 seed)
 	S.link_frame = NET_FRAME_MAX;
 	S.full_size = run_frame ? run_frame : NET_FRAME_STD;
 	S.link_drops = S.longest = 0;
+	S.longest_hello = S.amplified = 0;
 	S.drop_s2c_n = S.drop_c2s_n = S.drop_s2c_to = 0;
 	S.hook = NULL;
 	memset(srv_clients, 0, sizeof(srv_clients));
@@ -2317,6 +2325,7 @@ TEST(clean_link_sizes_jumbo)
 	CHECK_EQ(srv[0]->peers[0].cur.csize, NET_CHUNK_MAX);
 	CHECK_EQ(logged.jumbo, 1);
 	CHECK_EQ(logged.fallback, 0);
+	CHECK_EQ(S.amplified, 0); /* the padded COOKIE is no longer than its HELLO */
 	/* A 256 KiB read is 30 DATA frames of up to 8928 bytes, in rounds of
 	 * 10 (64 standard frames' bytes: 64 * 1514 / 9014): 3 READs. */
 	CHECK_EQ(cli[0]->budget, 10);
@@ -2364,6 +2373,7 @@ TEST(a_server_with_standard_frames_keeps_a_jumbo_client_at_1514)
 	CHECK_EQ(cli[0]->server_max_frame, NET_FRAME_STD);
 	CHECK_EQ(logged.peer_std, 1);
 	CHECK_EQ(logged.fallback, 0);
+	CHECK_EQ(S.amplified, 0);
 	/* The server answered the padded HELLO with a COOKIE no longer than
 	 * its own frames, and nothing else of it exceeded them. */
 	fill(bufa, 512 * 64, 3);
@@ -2379,6 +2389,7 @@ TEST(a_server_with_standard_frames_keeps_a_jumbo_client_at_1514)
 	CHECK_EQ(srv[0]->peers[0].cur.csize, NET_CHUNK_STD);
 	CHECK_EQ(io(0, true, 0, 64, bufa, 1), 0);
 	CHECK_EQ(S.longest, NET_FRAME_STD);
+	CHECK_EQ(S.amplified, 0); /* a plain HELLO gets a plain COOKIE */
 }
 
 TEST(a_rebinding_to_smaller_frames_cuts_requests_in_flight_anew)

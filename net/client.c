@@ -263,8 +263,9 @@ static int got_bind_answer(struct net_client *c, const struct net_msg *m)
 		c->server_max_frame = hs->ck.max_frame;
 		c->frame = hs->frame;
 		c->csize = net_chunk_size(c->frame);
-		/* The budget is in bytes: as many frames as `burst` standard ones. */
-		c->budget = MAX(c->cfg.burst * NET_FRAME_STD / c->frame, 1u);
+		/* The budget is in bytes: `burst` standard frames, and one
+		 * frame of the binding at least. */
+		c->budget = MAX(c->cfg.burst * NET_FRAME_STD, (u32)c->frame);
 		log_frame_size(c);
 	}
 	c->cfg.dev = m->b.info.dev;

@@ -3,8 +3,9 @@
  *
  * Up to NET_DEPTH requests in flight (submit and poll, platform/blk.h),
  * each under its own tag with its own retransmission timing, sharing one
- * send budget (`burst` standard frames' worth in flight) so neither end's
- * receive ring overflows.  read, write and flush are the synchronous wrappers: submit,
+ * send budget (`burst` standard frames' bytes in flight; a frame costs its
+ * length, a standard frame's at least) so neither end's receive ring
+ * overflows.  read, write and flush are the synchronous wrappers: submit,
  * then poll until done.  A server that falls silent (it restarts, the
  * cable is out) is waited for up to dead_time_us, with retransmissions and
  * rebinds, so a restart costs the caller time and no error; past that the
@@ -83,7 +84,7 @@ struct net_rq {
 	u64 rto;
 	u32 timeouts;      /* in a row without progress */
 	u32 quiet;         /* in a row without a frame from the server */
-	u32 credit;        /* frames of the shared budget this request has in flight */
+	u32 credit;        /* bytes of the shared budget this request has in flight (client_xfer.c chunk_cost) */
 	u64 sent_seq;      /* when it last sent: the client's send_seq then */
 	int rc;            /* NET_RQ_DONE: what done gets */
 	/* read and write */
@@ -135,7 +136,7 @@ struct net_client {
 	u16 server_max_frame;         /* the server's largest frame (COOKIE) */
 	u16 frame;                    /* the binding's frames (BIND.max_frame) */
 	u32 csize;                    /* the binding's chunk size: net_chunk_size(frame) */
-	u32 budget;                   /* frames in flight at most: burst standard frames' bytes */
+	u32 budget;                   /* bytes in flight at most: burst standard frames */
 	u32 export_id;                /* DEVINFO's: a rebinding to another export is a mismatch */
 	struct net_client_hs hs;
 	/* The server's liveness: the last authentic frame from it; silent
@@ -146,7 +147,7 @@ struct net_client {
 	bool silent, dead;
 	u64 last_discover;            /* our clock when a timeout last sent HELLO or BIND */
 	/* The requests held: rq[] by slot, order[] their slots by tag (the
-	 * order submitted); credit: frames in flight of all of them. */
+	 * order submitted); credit: bytes in flight of all of them. */
 	struct net_rq rq[NET_DEPTH];
 	u8 order[NET_DEPTH];
 	unsigned held, credit;

@@ -5,8 +5,8 @@
  * order they were submitted), in order[].  A request first WAITs while an
  * earlier one it must not overtake is held (platform/blk.h's ordering,
  * rq_blocked), then is ACTIVE: it sends what it owes the server (a read
- * round, a write burst, a probe) when the shared budget of `burst` frames
- * in flight has room, and takes the frames with its tag.  Each active
+ * round, a write burst, a probe) when the shared budget (`burst` standard
+ * frames' bytes in flight) has room, and takes the frames with its tag.  Each active
  * request has its own timing: silence for one retransmission timeout
  * (RTO) resends what is still missing; the RTO doubles up to a cap,
  * progress resets it.  The server's liveness is the client's, not a

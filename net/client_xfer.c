@@ -66,31 +66,56 @@ int cl_xfer_check(struct net_client *c, const struct blk_io *io)
 
 /* ---- Sending ------------------------------------------------------------------ */
 
-/* The budget left for new frames. */
+/* The budget left for new frames, in bytes. */
 static u32 room(const struct net_client *c)
 {
 	return c->credit < c->budget ? c->budget - c->credit : 0;
 }
 
-/* Asks for the first chunks not yet received, as many as the budget has
- * room for. */
-static void send_read(struct net_client *c, struct net_rq *r, u32 n)
+/* What chunk i's frame (DATA or WRITE) costs the budget: its bytes, and
+ * a standard frame's at least, as a receive descriptor holds one frame
+ * whatever its length. */
+static u32 chunk_cost(const struct net_rq *r, u32 i)
+{
+	return MAX(NET_OVERHEAD + NET_DATA_HDR_LEN + net_chunk_len(r->bytes, i, r->csize), (u32)NET_FRAME_STD);
+}
+
+/* What the next frame r sends costs: its first chunk the server lacks
+ * (chunk 0 for a write's probe when it lacks none), or a request frame. */
+static u32 next_cost(const struct net_rq *r)
+{
+	if (r->type != NET_T_READ && r->type != NET_T_WRITE)
+		return NET_FRAME_STD;
+	u32 i = 0;
+	while (i < r->nchunks && net_bit(r->have, i))
+		i++;
+	return chunk_cost(r, i < r->nchunks ? i : 0);
+}
+
+/* Asks for the first chunks not yet received, as many as `room` bytes of
+ * the budget hold (one at least). */
+static void send_read(struct net_client *c, struct net_rq *r, u32 room)
 {
 	struct net_msg m = { .type = NET_T_READ, .tag = r->tag };
 	m.b.read.dev = c->cfg.dev;
 	m.b.read.count = r->count;
 	m.b.read.lba = r->lba;
+	u32 used = 0;
 	r->pending = 0;
-	for (u32 i = 0; i < r->nchunks && r->pending < n; i++) {
+	for (u32 i = 0; i < r->nchunks; i++) {
 		if (net_bit(r->have, i))
 			continue;
+		u32 cost = chunk_cost(r, i);
+		if (r->pending && used + cost > room)
+			break;
 		net_bit_set(m.b.read.want, i);
 		r->pending++;
 		r->last_want = i;
+		used += cost;
 	}
 	memcpy(r->want, m.b.read.want, sizeof(r->want));
-	r->credit += r->pending;
-	c->credit += r->pending;
+	r->credit += used;
+	c->credit += used;
 	cl_rq_emit(c, r, &m);
 }
 
@@ -104,28 +129,30 @@ static void send_chunk(struct net_client *c, struct net_rq *r, u32 i, bool ack)
 	m.data_len = net_chunk_len(r->bytes, i, r->csize);
 	seg_read(r->segs, r->nseg, (u64)i * r->csize, c->chunk, m.data_len);
 	m.data = c->chunk;
-	r->credit++;
-	c->credit++;
+	r->credit += chunk_cost(r, i);
+	c->credit += chunk_cost(r, i);
 	cl_rq_emit(c, r, &m);
 }
 
-/* Sends up to n chunks the server lacks, asking for an answer on the
- * last.  A probe (after a timeout or a rebind) is one chunk the server
- * lacks with ACK_REQ: NEED says what else is missing, STATUS that the
- * write is done. */
-static void send_write(struct net_client *c, struct net_rq *r, u32 n)
+/* Sends the chunks the server lacks that `room` bytes of the budget hold
+ * (one at least), asking for an answer on the last.  A probe (after a
+ * timeout or a rebind) is one chunk the server lacks with ACK_REQ: NEED
+ * says what else is missing, STATUS that the write is done. */
+static void send_write(struct net_client *c, struct net_rq *r, u32 room)
 {
-	u32 sent = 0, prev = r->nchunks;
-	if (r->probe)
-		n = 1;
+	u32 used = 0, prev = r->nchunks;
+	bool probe = r->probe;
 	r->probe = false;
-	for (u32 i = 0; i < r->nchunks && sent < n; i++) {
+	for (u32 i = 0; i < r->nchunks; i++) {
 		if (net_bit(r->have, i))
 			continue;
+		u32 cost = chunk_cost(r, i);
+		if (prev != r->nchunks && (probe || used + cost > room))
+			break;
 		if (prev != r->nchunks)
 			send_chunk(c, r, prev, false);
 		prev = i;
-		sent++;
+		used += cost;
 	}
 	send_chunk(c, r, prev != r->nchunks ? prev : 0, true);
 }
@@ -134,8 +161,8 @@ static void send_simple(struct net_client *c, struct net_rq *r)
 {
 	struct net_msg q = { .type = r->type, .tag = r->tag };
 	q.b.dev.dev = c->cfg.dev;
-	r->credit++;
-	c->credit++;
+	r->credit += NET_FRAME_STD;
+	c->credit += NET_FRAME_STD;
 	cl_rq_emit(c, r, &q);
 }
 
@@ -143,7 +170,7 @@ static void send_simple(struct net_client *c, struct net_rq *r)
 bool cl_rq_send(struct net_client *c, struct net_rq *r)
 {
 	u32 n = room(c);
-	if (!n)
+	if (n < next_cost(r))
 		return false;
 	r->send = false;
 	r->sent_seq = ++c->send_seq;
@@ -195,8 +222,8 @@ void cl_got_read(struct net_client *c, struct net_rq *r, const struct net_msg *m
 		}
 		if (net_bit(r->want, i) && r->pending) {
 			r->pending--;
-			r->credit--;
-			c->credit--;
+			r->credit -= chunk_cost(r, i);
+			c->credit -= chunk_cost(r, i);
 		}
 		cl_rq_progress(c, r);
 	}

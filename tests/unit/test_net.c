@@ -2303,7 +2303,7 @@ TEST(pipeline_keeps_the_link_busy)
 	for (unsigned k = 0; k < 64; k++)
 		CHECK_EQ(a_submit(false, k * 100, 8, 0), 0);
 	CHECK_EQ(a_submit(false, 0, 8, 0), -E_NOSPC); /* the queue is full */
-	CHECK(cli[0]->credit <= NET_BURST);
+	CHECK(cli[0]->credit <= cli[0]->budget);
 	a_drain();
 	CHECK_EQ(A.done, 64);
 	CHECK_EQ(A.bad_reads, 0);
@@ -2311,6 +2311,40 @@ TEST(pipeline_keeps_the_link_busy)
 	/* 64 x 3 chunks = 192 frames in budgets of 64: about 3 round trips
 	 * (1 ms each), not 64 */
 	CHECK(S.now - t0 < 10 * 1000);
+	CHECK_EQ(cli[0]->stats.retransmits, 0);
+}
+
+/* Requests with frames in flight (credit in the budget) on client 0. */
+static unsigned requests_sending(void)
+{
+	unsigned n = 0;
+	for (unsigned i = 0; i < NET_DEPTH; i++)
+		n += cli[0]->rq[i].state == NET_RQ_ACTIVE && cli[0]->rq[i].credit;
+	return n;
+}
+
+TEST(small_requests_on_a_jumbo_binding_cost_their_bytes_not_a_jumbo_frame)
+{
+	/* A 4 KiB read's DATA is one 4182-byte frame: 23 of them fit in the
+	 * 64 * 1514-byte budget, where 10 full jumbo frames do.  Each flush is
+	 * charged a standard frame, so 64 of them fit. */
+	run_frame = NET_FRAME_MAX;
+	sim_reset(48);
+	run_frame = 0;
+	S.srv_nbufs = 64;
+	CHECK_EQ(pair(NULL), 0);
+	CHECK_EQ(cli[0]->frame, NET_FRAME_MAX);
+	a_reset();
+	S.latency = 500;
+	for (unsigned k = 0; k < 40; k++)
+		CHECK_EQ(a_submit(false, k * 100, 8, 0), 0);
+	u32 cost = NET_OVERHEAD + NET_DATA_HDR_LEN + 4096;
+	CHECK_EQ(requests_sending(), NET_BURST * NET_FRAME_STD / cost);
+	CHECK_EQ(cli[0]->credit, NET_BURST * NET_FRAME_STD / cost * cost);
+	a_drain();
+	CHECK_EQ(A.done, 40);
+	CHECK_EQ(A.bad_reads, 0);
+	CHECK_EQ(cli[0]->credit, 0); /* every byte came back */
 	CHECK_EQ(cli[0]->stats.retransmits, 0);
 }
 
@@ -2328,7 +2362,7 @@ TEST(clean_link_sizes_jumbo)
 	CHECK_EQ(S.amplified, 0); /* the padded COOKIE is no longer than its HELLO */
 	/* A 256 KiB read is 30 DATA frames of up to 8928 bytes, in rounds of
 	 * 10 (64 standard frames' bytes: 64 * 1514 / 9014): 3 READs. */
-	CHECK_EQ(cli[0]->budget, 10);
+	CHECK_EQ(cli[0]->budget, NET_BURST * NET_FRAME_STD);
 	u64 f0 = S.frames;
 	CHECK_EQ(io(0, false, 0, 512, bufb, 3), 0);
 	CHECK_EQ(S.frames - f0, 30 + 3);
@@ -2971,6 +3005,7 @@ int main(void)
 	RUN(pipeline_restart_mid_run);
 	RUN(pipeline_lossy_link_jumbo);
 	RUN(pipeline_restart_mid_run_jumbo);
+	RUN(small_requests_on_a_jumbo_binding_cost_their_bytes_not_a_jumbo_frame);
 	RUN(clean_link_sizes_jumbo);
 	RUN(a_link_that_drops_jumbo_frames_falls_back_to_standard_ones);
 	RUN(a_server_with_standard_frames_keeps_a_jumbo_client_at_1514);

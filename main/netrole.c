@@ -81,6 +81,7 @@ struct blk_dev *netrole_client_start(struct nic *nic)
 		.dev = config.want_export ? config.export_index : NET_DEV_ANY,
 		.dead_time_us = (u64)config.dead_time * 1000000,
 		.max_frame = nic->max_frame,
+		.burst = config.burst,
 	};
 	memcpy(cfg.mac, nic->mac, ETH_ALEN);
 	memcpy(cfg.server_mac, config.server_mac, ETH_ALEN);

@@ -32,6 +32,7 @@ TEST(defaults)
 	CHECK_EQ(config.dead_time, 180);
 	CHECK_EQ(config.poll_hz, 1000);
 	CHECK_EQ(config.net_buffers, 16);
+	CHECK_EQ(config.burst, 64);
 	CHECK_EQ(config.mtu, 1500);
 	CHECK_EQ(config.key_len, 0);
 	CHECK_EQ(config_check(), 0);
@@ -104,6 +105,13 @@ TEST(bad_file_lines_are_refused)
 	reset();
 	CHECK_EQ(file("net_buffers = 64\n"), 0);
 	CHECK_EQ(config.net_buffers, 64);
+	reset();
+	CHECK_EQ(file("burst = 3\n"), -E_INVAL); /* 4-256 standard frames */
+	reset();
+	CHECK_EQ(file("burst = 257\n"), -E_INVAL);
+	reset();
+	CHECK_EQ(file("burst = 256\n"), 0);
+	CHECK_EQ(config.burst, 256);
 	reset();
 	CHECK_EQ(file("mtu = 1499\n"), -E_INVAL); /* 1500-9000 */
 	reset();

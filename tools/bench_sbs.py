@@ -174,8 +174,9 @@ def tap_dev(tap, model, mac):
 
 # (F+) is (F) with the client's `burst` (docs/configuration.md) raised to
 # what the emulated link's round trip of milliseconds wants: measured, 256
-# standard frames at MTU 1500 moved 1.6-2x the default's 64, and at 9000
-# 128 (21 jumbo frames) beat both 64 and 256 on virtio-net.
+# standard frames at MTU 1500 moved 1.3-1.8x the default's 64; at 9000, 128
+# (21 jumbo frames) beat 256 on virtio-net, and against 64 it was mixed
+# (docs/testing.md, "Where the time goes under TCG").
 TUNED_BURST = {1500: 256, 9000: 128}
 
 

@@ -13,7 +13,6 @@ struct ferry_config config = {
 	.dead_time = 180,
 	.poll_hz = 1000,
 	.net_buffers = 16,
-	.burst = 64,
 	.mtu = ETH_MTU,
 	.pump_frames = 10000,
 	.pump_size = 1514,

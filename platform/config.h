@@ -83,7 +83,7 @@ struct ferry_config {
 	u32 dead_time;          /* client: seconds a silent server is waited for */
 	u32 poll_hz;            /* server: how often to look at the network */
 	u32 net_buffers;        /* server: MiB of request buffers (reads kept, writes reassembled) */
-	u32 burst;              /* client: bytes in flight, in standard frames' worth (net_client_cfg.burst) */
+	u32 burst;              /* client: bytes in flight, in standard frames' worth; 0: net/client.h's NET_BURST */
 	u32 mtu;                /* the largest IP-sized payload of a frame ferry sends: 1500 (default) to 9000 */
 	u32 pump_frames, pump_size, pump_window;
 	bool have_guest_cmds;   /* guest_cmds given: replaces the guest module's string */

@@ -32,7 +32,7 @@ TEST(defaults)
 	CHECK_EQ(config.dead_time, 180);
 	CHECK_EQ(config.poll_hz, 1000);
 	CHECK_EQ(config.net_buffers, 16);
-	CHECK_EQ(config.burst, 64);
+	CHECK_EQ(config.burst, 0); /* unset: the client's own default */
 	CHECK_EQ(config.mtu, 1500);
 	CHECK_EQ(config.key_len, 0);
 	CHECK_EQ(config_check(), 0);

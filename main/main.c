@@ -332,15 +332,19 @@ static void vblk_after_exit(struct vm *vm)
 }
 
 /* The guest halted (it waits for an interrupt) with requests in flight:
- * poll them here until one finishes (its interrupt is then raised) or
- * VBLK_HALT_POLL_US passed, so the guest's own interrupts are not held
- * back for long, instead of an exit for every HLT. */
-#define VBLK_HALT_POLL_US 1000
+ * poll them here until one finishes (its interrupt is then raised), an
+ * interrupt of the guest's own waits in the local APIC (or an NMI in
+ * ferry) or, a bound should neither ever come, VBLK_HALT_POLL_US passed,
+ * instead of an exit for every HLT.  The guest's interrupts are its
+ * own on a client: the APIC holds them while ferry runs, so looking is
+ * what keeps them on time. */
+#define VBLK_HALT_POLL_US 20000
 static void vblk_on_halt(struct vm *vm)
 {
 	(void)vm;
 	u64 end = time_us() + VBLK_HALT_POLL_US;
-	while (vblk_inflight() && !vblk_poll() && time_us() < end)
+	while (vblk_inflight() && !vblk_poll() && !lapic_irq_deliverable() && !trap_nmi_waiting() &&
+	       time_us() < end)
 		cpu_relax();
 }
 

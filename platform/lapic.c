@@ -14,6 +14,8 @@
 #define LAPIC_EOI 0x0B0          /* write-only */
 #define LAPIC_LDR 0x0D0          /* logical destination, bits 31:24 */
 #define LAPIC_DFR 0x0E0          /* bits 31:28: 0xF flat, 0x0 cluster */
+#define LAPIC_PPR 0x0A0          /* processor priority: class in bits 7:4 */
+#define LAPIC_IRR 0x200          /* 8 registers of 32 vectors, 16 bytes apart */
 #define LAPIC_ICR_LO 0x300
 #define LAPIC_ICR_BUSY BIT(12)   /* delivery status: send pending */
 #define LAPIC_ICR_SELF (1u << 18) /* destination shorthand: self */
@@ -149,6 +151,22 @@ static bool dest_is_self(const struct lapic_msi *m)
 	if (mmio_rd32(r, LAPIC_DFR) >> 28 == 0xF)
 		return m->dest & ldr;
 	return ((m->dest >> 4) == 0xF || (m->dest >> 4) == (ldr >> 4)) && (m->dest & ldr & 0xF);
+}
+
+bool lapic_irq_deliverable(void)
+{
+	if (x2apic_mode())
+		return false;
+	volatile u8 *r = lapic_regs();
+	if (!r)
+		return false;
+	u32 ppr_class = (mmio_rd32(r, LAPIC_PPR) >> 4) & 0xF;
+	for (int i = 7; i >= 0 && (u32)i * 2 + 1 > ppr_class; i--) {
+		u32 irr = mmio_rd32(r, LAPIC_IRR + (u32)i * 0x10);
+		if (irr && (u32)(i * 32 + 31 - __builtin_clz(irr)) >> 4 > ppr_class)
+			return true;
+	}
+	return false;
 }
 
 int lapic_deliver_msi(u64 addr, u32 data)

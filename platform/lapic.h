@@ -51,5 +51,10 @@ int lapic_send_self_ipi(u8 vector);
  * self-IPI; refuses every other message (see lapic_msi_decode) with its
  * error, -E_RANGE for another destination. */
 int lapic_deliver_msi(u64 addr, u32 data);
+/* Does the local APIC hold an interrupt the CPU would take now were its
+ * IF set: a vector in the IRR of a higher priority class than the PPR
+ * (SDM Vol. 3A, 10.8.3.1)?  False in x2APIC mode, which the guest is
+ * never given. */
+bool lapic_irq_deliverable(void);
 
 #endif

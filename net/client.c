@@ -264,8 +264,9 @@ static int got_bind_answer(struct net_client *c, const struct net_msg *m)
 		c->frame = hs->frame;
 		c->csize = net_chunk_size(c->frame);
 		/* The budget is in bytes: `burst` standard frames, and one
-		 * frame of the binding at least. */
+		 * frame of the binding at least; adapting, it starts there. */
 		c->budget = MAX(c->cfg.burst * NET_FRAME_STD, (u32)c->frame);
+		c->stats.burst_max = MAX(c->stats.burst_max, (u64)c->budget / NET_FRAME_STD);
 		log_frame_size(c);
 	}
 	c->cfg.dev = m->b.info.dev;
@@ -471,6 +472,7 @@ int net_client_init(struct net_client *c, const struct net_client_cfg *cfg, cons
 		c->cfg.rebind_after = NET_REBIND_AFTER;
 	c->cfg.max_frame = c->cfg.max_frame ? MIN(MAX(c->cfg.max_frame, (u32)NET_FRAME_STD), (u32)NET_FRAME_MAX)
 					    : NET_FRAME_STD;
+	c->adaptive = !c->cfg.burst;
 	if (!c->cfg.burst)
 		c->cfg.burst = NET_BURST;
 	c->cfg.burst = MIN(c->cfg.burst, (u32)NET_MAX_CHUNKS);

@@ -23,6 +23,8 @@
 #define NET_RETRIES 8             /* timeouts in a row without an answer: the server is silent */
 #define NET_REBIND_AFTER 3        /* every this many, re-ask the server's session */
 #define NET_BURST 64              /* frames per round trip, in standard frames' bytes (net_client.budget) */
+#define NET_BURST_MIN 16          /* `burst` left 0 adapts between these two, starting at NET_BURST */
+#define NET_BURST_MAX 256
 #define NET_REQ_TIMEOUT_US 10000000 /* bound on one request while the server answers */
 #define NET_DEAD_TIME_US 180000000ull /* how long a silent server is waited for */
 #define NET_BIND_TRIES 3          /* BINDs per cookie; then a new HELLO */
@@ -44,7 +46,8 @@ struct net_client_cfg {
 	                      * first the server lets this client have */
 	u32 max_frame;       /* the largest frame the link takes (the NIC's under mtu), at most
 	                      * NET_FRAME_MAX; 0: NET_FRAME_STD */
-	u32 rto_us, rto_max_us, retries, rebind_after, burst, req_timeout_us;
+	u32 rto_us, rto_max_us, retries, rebind_after, req_timeout_us;
+	u32 burst;           /* 0: the budget adapts (client_xfer.c), else fixed at this many */
 	u64 dead_time_us;
 };
 
@@ -85,6 +88,8 @@ struct net_rq {
 	u32 timeouts;      /* in a row without progress */
 	u32 quiet;         /* in a row without a frame from the server */
 	u32 credit;        /* bytes of the shared budget this request has in flight (client_xfer.c chunk_cost) */
+	bool filled;       /* its last send took the budget past half full: its answer may widen it */
+	u32 round_bytes;   /* what its last send cost the budget */
 	u64 sent_seq;      /* when it last sent: the client's send_seq then */
 	int rc;            /* NET_RQ_DONE: what done gets */
 	/* read and write */
@@ -94,7 +99,7 @@ struct net_rq {
 	u32 pending;       /* read: asked for in this round and not yet received */
 	u32 last_want;     /* read: highest chunk asked for */
 	u8 have[NET_BITMAP_BYTES]; /* read: chunks received; write: chunks the server holds */
-	u8 want[NET_BITMAP_BYTES]; /* read: chunks asked for in this round */
+	u8 want[NET_BITMAP_BYTES]; /* chunks asked for in this round (read), sent in this burst (write) */
 	const struct blk_seg *segs;
 	unsigned nseg;
 	struct blk_io *io;     /* the submitter's */
@@ -136,7 +141,9 @@ struct net_client {
 	u16 server_max_frame;         /* the server's largest frame (COOKIE) */
 	u16 frame;                    /* the binding's frames (BIND.max_frame) */
 	u32 csize;                    /* the binding's chunk size: net_chunk_size(frame) */
-	u32 budget;                   /* bytes in flight at most: burst standard frames */
+	u32 budget;                   /* bytes in flight at most: burst standard frames, or adapting */
+	bool adaptive;                /* cfg.burst was 0: budget moves between NET_BURST_MIN and _MAX */
+	u64 cut_seq;                  /* send_seq when a loss last narrowed the budget */
 	u32 export_id;                /* DEVINFO's: a rebinding to another export is a mismatch */
 	struct net_client_hs hs;
 	/* The server's liveness: the last authentic frame from it; silent

@@ -74,6 +74,11 @@ void cl_rq_finish(struct net_client *c, struct net_rq *r, int rc)
 	c->credit -= r->credit;
 	r->credit = 0;
 	r->rc = rc;
+	if (r->state == NET_RQ_ACTIVE) {
+		u64 us = cl_now(c) - r->start;
+		c->stats.req_us += us;
+		c->stats.req_us_max = MAX(c->stats.req_us_max, us);
+	}
 	r->state = NET_RQ_DONE;
 	c->done_any = true;
 	if (rc < 0)
@@ -374,6 +379,7 @@ static void check_timers(struct net_client *c)
 		if (k < 0) {
 			cl_rq_finish(c, r, k);
 		} else if (k > 0) {
+			cl_budget_loss(c, r);
 			cl_rq_release(c, r);
 			r->pending = 0;
 			memset(r->want, 0, sizeof(r->want));

@@ -64,6 +64,36 @@ int cl_xfer_check(struct net_client *c, const struct blk_io *io)
 	return 0;
 }
 
+/* ---- The budget ---------------------------------------------------------------- */
+
+/* With `burst` left 0 the budget adapts to the path, as TCP's congestion
+ * window does (RFC 5681), in bytes: a round or burst answered whole that
+ * was sent with the budget past half full (so the budget was what held
+ * the link back) widens it by an eighth of what it carried, a standard
+ * frame at least, up to NET_BURST_MAX standard frames; a loss (a round
+ * whose last chunk came with others still missing, a write burst the
+ * server did not get whole, a timeout) halves it, down to NET_BURST_MIN.
+ * One loss event narrows it once: frames sent before the last narrowing
+ * were sent into the same congestion. */
+static void widen(struct net_client *c, const struct net_rq *r)
+{
+	if (!c->adaptive || !r->filled)
+		return;
+	u32 top = MAX((u32)NET_BURST_MAX * NET_FRAME_STD, (u32)c->frame);
+	c->budget = MIN(c->budget + MAX(r->round_bytes / 8, (u32)NET_FRAME_STD), top);
+	c->stats.burst_max = MAX(c->stats.burst_max, (u64)c->budget / NET_FRAME_STD);
+}
+
+void cl_budget_loss(struct net_client *c, const struct net_rq *r)
+{
+	if (!c->adaptive || r->sent_seq <= c->cut_seq)
+		return;
+	u32 floor = MAX((u32)NET_BURST_MIN * NET_FRAME_STD, (u32)c->frame);
+	c->budget = MAX(c->budget / 2, floor);
+	c->cut_seq = c->send_seq;
+	c->stats.burst_cuts++;
+}
+
 /* ---- Sending ------------------------------------------------------------------ */
 
 /* The budget left for new frames, in bytes. */
@@ -129,6 +159,7 @@ static void send_chunk(struct net_client *c, struct net_rq *r, u32 i, bool ack)
 	m.data_len = net_chunk_len(r->bytes, i, r->csize);
 	seg_read(r->segs, r->nseg, (u64)i * r->csize, c->chunk, m.data_len);
 	m.data = c->chunk;
+	net_bit_set(r->want, i);
 	r->credit += chunk_cost(r, i);
 	c->credit += chunk_cost(r, i);
 	cl_rq_emit(c, r, &m);
@@ -143,6 +174,7 @@ static void send_write(struct net_client *c, struct net_rq *r, u32 room)
 	u32 used = 0, prev = r->nchunks;
 	bool probe = r->probe;
 	r->probe = false;
+	memset(r->want, 0, sizeof(r->want));
 	for (u32 i = 0; i < r->nchunks; i++) {
 		if (net_bit(r->have, i))
 			continue;
@@ -180,6 +212,8 @@ bool cl_rq_send(struct net_client *c, struct net_rq *r)
 		send_write(c, r, n);
 	else
 		send_simple(c, r);
+	r->round_bytes = r->credit;
+	r->filled = c->credit * 2 >= c->budget;
 	cl_rq_alive(c, r);
 	return true;
 }
@@ -217,6 +251,7 @@ void cl_got_read(struct net_client *c, struct net_rq *r, const struct net_msg *m
 		seg_write(r->segs, r->nseg, (u64)i * r->csize, m->data, m->data_len);
 		net_bit_set(r->have, i);
 		if (++r->nhave == r->nchunks) {
+			widen(c, r);
 			cl_rq_finish(c, r, 0);
 			return;
 		}
@@ -230,6 +265,10 @@ void cl_got_read(struct net_client *c, struct net_rq *r, const struct net_msg *m
 	/* This round is complete, or its last chunk came and the others it
 	 * asked for are lost (or late): ask for the next round. */
 	if (!r->pending || ((m->flags & NET_F_LAST) && i == r->last_want)) {
+		if (r->pending)
+			cl_budget_loss(c, r);
+		else
+			widen(c, r);
 		cl_rq_release(c, r);
 		r->pending = 0;
 		memset(r->want, 0, sizeof(r->want));
@@ -241,6 +280,8 @@ void cl_got_write(struct net_client *c, struct net_rq *r, const struct net_msg *
 {
 	if (m->type == NET_T_STATUS) {
 		c->stats.rx_ok++;
+		if (m->b.status.status == NET_ST_OK)
+			widen(c, r);
 		cl_rq_finish(c, r, net_status_to_err(m->b.status.status));
 		return;
 	}
@@ -257,6 +298,13 @@ void cl_got_write(struct net_client *c, struct net_rq *r, const struct net_msg *
 	 * before (it may have had to drop the reassembly).  The burst it
 	 * answers is over. */
 	u32 n = net_bits_count(m->b.need.have, r->nchunks);
+	bool whole = true;
+	for (u32 i = 0; i < r->nchunks && whole; i++)
+		whole = !net_bit(r->want, i) || net_bit(m->b.need.have, i);
+	if (whole)
+		widen(c, r);
+	else
+		cl_budget_loss(c, r);
 	if (n > r->nhave)
 		cl_rq_progress(c, r);
 	else

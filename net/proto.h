@@ -418,6 +418,8 @@ struct net_stats {
 	u64 requests, retransmits, timeouts, rebinds, rebind_mismatch, failures;
 	u64 handshakes, bind_refused;
 	u64 inflight_max;   /* most requests held at once (submitted, not yet done) */
+	u64 req_us, req_us_max; /* time requests were on the wire (activated to done): sum, longest */
+	u64 burst_max, burst_cuts; /* the budget's widest (standard frames), times a loss narrowed it */
 	/* server */
 	u64 hellos, binds, bind_dups, identifies, reads, read_hits, writes, write_dups, flushes, errors;
 	u64 buf_evictions, peer_evictions, needs;

@@ -78,6 +78,11 @@ static struct sim {
 	 * counted in link_drops), and what counts as a full frame */
 	u32 cli_frame, srv_frame, link_frame, full_size;
 	u64 link_drops, longest;
+	/* each receiver's queue holds at most this many frames, in flight
+	 * or not yet taken (a receive ring, a socket buffer; 0: QCAP); the
+	 * frames that find it full are counted in ring_drops */
+	unsigned ring;
+	u64 ring_drops;
 	/* the longest HELLO sent so far, and COOKIEs longer than it (an
 	 * answer larger than the unauthenticated frame it answers) */
 	u64 longest_hello, amplified;
@@ -211,6 +216,10 @@ static void deliver(struct queue *q, const u8 *frame, size_t len, unsigned loss)
 {
 	if (chance(loss))
 		return;
+	if (S.ring && q->n >= S.ring) {
+		S.ring_drops++;
+		return;
+	}
 	int copies = chance(S.dup) ? 2 : 1;
 	for (int c = 0; c < copies; c++) {
 		push(q, frame, len, S.now + S.latency + rnd(S.jitter + 1));
@@ -537,6 +546,8 @@ static void sim_reset(u64 seed)
 	S.link_frame = NET_FRAME_MAX;
 	S.full_size = run_frame ? run_frame : NET_FRAME_STD;
 	S.link_drops = S.longest = 0;
+	S.ring = 0;
+	S.ring_drops = 0;
 	S.longest_hello = S.amplified = 0;
 	S.drop_s2c_n = S.drop_c2s_n = S.drop_s2c_to = 0;
 	S.hook = NULL;
@@ -726,8 +737,9 @@ TEST(discover_identify_flush)
 static void clean_link_sizes_run(void)
 {
 	static const u32 counts[] = { 1, 2, 3, 7, 8, 63, 64, 100, 255, 256, 300, 511, 512 };
+	const struct net_client_cfg fixed = { .burst = NET_BURST }; /* round counts below are exact */
 	sim_reset(2);
-	CHECK_EQ(pair(NULL), 0);
+	CHECK_EQ(pair(&fixed), 0);
 	unsigned writes = 0;
 	for (unsigned k = 0; k < ARRAY_SIZE(counts); k++) {
 		u32 count = counts[k], bytes = count * 512;
@@ -2314,6 +2326,80 @@ TEST(pipeline_keeps_the_link_busy)
 	CHECK_EQ(cli[0]->stats.retransmits, 0);
 }
 
+/* n waves of 64 requests of 32 KiB (23 chunks each) on client 0, each
+ * wave drained before the next: the simulated time they took. */
+static u64 waves(unsigned n, bool write)
+{
+	u64 t0 = S.now;
+	for (unsigned w = 0; w < n; w++) {
+		for (unsigned k = 0; k < 64; k++)
+			if (a_submit(write, (u64)k * 64, 64, w * 64 + k) != 0)
+				return ~0ull; /* the caller's count of completions fails */
+		a_drain();
+	}
+	return S.now - t0;
+}
+
+TEST(an_unset_burst_widens_on_a_clean_link_up_to_its_cap)
+{
+	/* 1 ms round trips, requests enough to fill any budget: the budget
+	 * left to adapt grows from NET_BURST to NET_BURST_MAX without a loss
+	 * and moves the same reads in far less time than a fixed one. */
+	const struct net_client_cfg fixed = { .burst = NET_BURST };
+	sim_reset(51);
+	S.srv_nbufs = 64;
+	CHECK_EQ(pair(&fixed), 0);
+	a_reset();
+	S.latency = 500;
+	u64 t_fixed = waves(4, false);
+	CHECK_EQ(cli[0]->budget, NET_BURST * NET_FRAME_STD); /* a set burst never moves */
+	CHECK_EQ(cli[0]->stats.burst_max, NET_BURST);
+
+	sim_reset(51);
+	S.srv_nbufs = 64;
+	CHECK_EQ(pair(NULL), 0);
+	CHECK_EQ(cli[0]->budget, NET_BURST * NET_FRAME_STD);
+	a_reset();
+	S.latency = 500;
+	u64 t_adapt = waves(4, false);
+	waves(2, true);
+	CHECK_EQ(A.done, 6 * 64);
+	CHECK_EQ(A.bad_reads, 0);
+	CHECK(!memcmp(disk[0].data, a_shadow, 64 * 64 * 512));
+	CHECK_EQ(cli[0]->budget, NET_BURST_MAX * NET_FRAME_STD);
+	CHECK_EQ(cli[0]->stats.burst_max, NET_BURST_MAX);
+	CHECK_EQ(cli[0]->stats.burst_cuts, 0);
+	CHECK_EQ(cli[0]->stats.retransmits, 0);
+	CHECK(t_adapt * 2 < t_fixed);
+}
+
+TEST(an_unset_burst_narrows_where_a_receive_queue_overflows)
+{
+	/* Each end's receive queue holds 90 frames (QEMU's UDP socket back
+	 * end holds about that many standard frames): widening past it loses
+	 * frames, and the budget halves, stays within its bounds, and every
+	 * byte still arrives, each write once. */
+	sim_reset(52);
+	S.srv_nbufs = 64;
+	CHECK_EQ(pair(NULL), 0);
+	a_reset();
+	S.latency = 500;
+	S.ring = 90;
+	waves(6, false);
+	waves(3, true);
+	waves(2, false);
+	CHECK_EQ(A.done, 11 * 64);
+	CHECK_EQ(A.bad_reads, 0);
+	CHECK(!memcmp(disk[0].data, a_shadow, 64 * 64 * 512));
+	CHECK_EQ(disk[0].violations, 0);
+	CHECK(S.ring_drops > 0);
+	CHECK(cli[0]->stats.burst_cuts > 0);
+	CHECK(cli[0]->stats.burst_max > NET_BURST);
+	CHECK(cli[0]->budget >= NET_BURST_MIN * NET_FRAME_STD);
+	CHECK(cli[0]->budget < NET_BURST_MAX * NET_FRAME_STD);
+	CHECK_EQ(cli[0]->stats.failures, 0);
+}
+
 /* Requests with frames in flight (credit in the budget) on client 0. */
 static unsigned requests_sending(void)
 {
@@ -3011,6 +3097,8 @@ int main(void)
 	RUN(a_server_with_standard_frames_keeps_a_jumbo_client_at_1514);
 	RUN(a_rebinding_to_smaller_frames_cuts_requests_in_flight_anew);
 	RUN(pipeline_keeps_the_link_busy);
+	RUN(an_unset_burst_widens_on_a_clean_link_up_to_its_cap);
+	RUN(an_unset_burst_narrows_where_a_receive_queue_overflows);
 	RUN(flush_completes_after_every_earlier_write);
 	RUN(overlapping_writes_land_in_submission_order);
 	RUN(a_timed_out_write_never_lands_after_a_later_overlapping_one);

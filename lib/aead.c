@@ -17,8 +17,8 @@ static void store_le64(u8 *p, u64 v)
 /* The tag of section 2.8: Poly1305, keyed with the first 32 bytes of
  * keystream block 0 (section 2.6), over aad | pad16 | ct | pad16 |
  * le64(aad_len) | le64(ct_len). */
-static void aead_tag(const u8 key[AEAD_KEY_LEN], const u8 nonce[AEAD_NONCE_LEN], const void *aad,
-		     size_t aad_len, const void *ct, size_t len, u8 tag[AEAD_TAG_LEN])
+void aead_tag_of(const u8 key[AEAD_KEY_LEN], const u8 nonce[AEAD_NONCE_LEN], const void *aad, size_t aad_len,
+		 const void *ct, size_t len, u8 tag[AEAD_TAG_LEN])
 {
 	u8 block0[CHACHA20_BLOCK_LEN], lens[16];
 	struct poly1305_ctx p;
@@ -36,12 +36,19 @@ static void aead_tag(const u8 key[AEAD_KEY_LEN], const u8 nonce[AEAD_NONCE_LEN],
 	poly1305_final(&p, tag);
 }
 
+/* The ciphertext is keystream from block 1 on (block 0 keyed the tag). */
+void aead_xor_at(const u8 key[AEAD_KEY_LEN], const u8 nonce[AEAD_NONCE_LEN], size_t pos, const void *in,
+		 void *out, size_t len)
+{
+	chacha20_xor_at(key, 1, nonce, pos, in, out, len);
+}
+
 void aead_seal(const u8 key[AEAD_KEY_LEN], const u8 nonce[AEAD_NONCE_LEN],
 	       const void *aad, size_t aad_len, const void *pt, size_t len,
 	       void *ct, u8 tag[AEAD_TAG_LEN])
 {
 	chacha20_xor(key, 1, nonce, pt, ct, len);
-	aead_tag(key, nonce, aad, aad_len, ct, len, tag);
+	aead_tag_of(key, nonce, aad, aad_len, ct, len, tag);
 }
 
 int aead_tag_differs(const u8 *a, const u8 *b, size_t n)
@@ -54,16 +61,22 @@ int aead_tag_differs(const u8 *a, const u8 *b, size_t n)
 	return (int)((diff + 0xffu) >> 8);
 }
 
+int aead_verify(const u8 key[AEAD_KEY_LEN], const u8 nonce[AEAD_NONCE_LEN], const void *aad, size_t aad_len,
+		const void *ct, size_t len, const u8 tag[AEAD_TAG_LEN])
+{
+	u8 want[AEAD_TAG_LEN];
+
+	aead_tag_of(key, nonce, aad, aad_len, ct, len, want);
+	int bad = aead_tag_differs(want, tag, AEAD_TAG_LEN);
+	mem_wipe(want, sizeof(want));
+	return bad ? -E_AUTH : 0;
+}
+
 int aead_open(const u8 key[AEAD_KEY_LEN], const u8 nonce[AEAD_NONCE_LEN],
 	      const void *aad, size_t aad_len, const void *ct, size_t len,
 	      void *pt, const u8 tag[AEAD_TAG_LEN])
 {
-	u8 want[AEAD_TAG_LEN];
-
-	aead_tag(key, nonce, aad, aad_len, ct, len, want);
-	int bad = aead_tag_differs(want, tag, AEAD_TAG_LEN);
-	mem_wipe(want, sizeof(want));
-	if (bad)
+	if (aead_verify(key, nonce, aad, aad_len, ct, len, tag) < 0)
 		return -E_AUTH;
 	chacha20_xor(key, 1, nonce, ct, pt, len);
 	return 0;

@@ -25,6 +25,22 @@ int aead_open(const u8 key[AEAD_KEY_LEN], const u8 nonce[AEAD_NONCE_LEN],
 	      const void *aad, size_t aad_len, const void *ct, size_t len,
 	      void *pt, const u8 tag[AEAD_TAG_LEN]);
 
+/* The two halves of both, for a message whose plaintext is not in one
+ * place (net/proto.c encrypts a frame's data from where it lies and
+ * decrypts it to where it belongs).  aead_xor_at encrypts or decrypts
+ * bytes [pos, pos + len) of the message, from in to out; aead_tag_of
+ * writes the tag over aad and the whole ciphertext; aead_verify checks a
+ * tag in constant time, 0 or -E_AUTH.  Sealing in pieces: every piece
+ * through aead_xor_at into one ciphertext, then aead_tag_of over it.
+ * Opening in pieces: aead_verify first, and nothing decrypted unless it
+ * said 0. */
+void aead_xor_at(const u8 key[AEAD_KEY_LEN], const u8 nonce[AEAD_NONCE_LEN], size_t pos, const void *in,
+		 void *out, size_t len);
+void aead_tag_of(const u8 key[AEAD_KEY_LEN], const u8 nonce[AEAD_NONCE_LEN], const void *aad, size_t aad_len,
+		 const void *ct, size_t len, u8 tag[AEAD_TAG_LEN]);
+int aead_verify(const u8 key[AEAD_KEY_LEN], const u8 nonce[AEAD_NONCE_LEN], const void *aad, size_t aad_len,
+		const void *ct, size_t len, const u8 tag[AEAD_TAG_LEN]);
+
 /* Compares n bytes in time that depends on n only: 0 when equal. */
 int aead_tag_differs(const u8 *a, const u8 *b, size_t n);
 

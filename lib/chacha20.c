@@ -79,6 +79,30 @@ void chacha20_block(const u8 key[CHACHA20_KEY_LEN], u32 counter, const u8 nonce[
 	mem_wipe(s, sizeof(s));
 }
 
+void chacha20_xor_at(const u8 key[CHACHA20_KEY_LEN], u32 counter, const u8 nonce[CHACHA20_NONCE_LEN], size_t pos,
+		     const void *in, void *out, size_t len)
+{
+	const u8 *src = in;
+	u8 *dst = out;
+	counter += (u32)(pos / CHACHA20_BLOCK_LEN);
+	size_t skip = pos % CHACHA20_BLOCK_LEN;
+	if (skip && len) {
+		/* the rest of a block begun before pos */
+		u8 ks[CHACHA20_BLOCK_LEN];
+		size_t n = MIN(len, CHACHA20_BLOCK_LEN - skip);
+		chacha20_block(key, counter, nonce, ks);
+		for (size_t i = 0; i < n; i++)
+			dst[i] = src[i] ^ ks[skip + i];
+		mem_wipe(ks, sizeof(ks));
+		src += n;
+		dst += n;
+		len -= n;
+		counter++;
+	}
+	if (len)
+		chacha20_xor(key, counter, nonce, src, dst, len);
+}
+
 void chacha20_xor(const u8 key[CHACHA20_KEY_LEN], u32 counter, const u8 nonce[CHACHA20_NONCE_LEN],
 		  const void *in, void *out, size_t len)
 {

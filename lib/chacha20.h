@@ -46,4 +46,12 @@ void chacha20_block(const u8 key[CHACHA20_KEY_LEN], u32 counter, const u8 nonce[
 void chacha20_xor(const u8 key[CHACHA20_KEY_LEN], u32 counter, const u8 nonce[CHACHA20_NONCE_LEN],
 		  const void *in, void *out, size_t len);
 
+/* The same with the keystream from byte pos of the stream that starts at
+ * block `counter`: chacha20_xor_at(k, c, n, pos, in, out, len) does to
+ * its bytes what chacha20_xor(k, c, n, ...) does to bytes [pos, pos +
+ * len) of a longer message, so a message may be encrypted or decrypted
+ * in pieces, each from and to its own place. */
+void chacha20_xor_at(const u8 key[CHACHA20_KEY_LEN], u32 counter, const u8 nonce[CHACHA20_NONCE_LEN], size_t pos,
+		     const void *in, void *out, size_t len);
+
 #endif

@@ -339,13 +339,20 @@ static void vblk_after_exit(struct vm *vm)
  * own on a client: the APIC holds them while ferry runs, so looking is
  * what keeps them on time. */
 #define VBLK_HALT_POLL_US 20000
+#define VBLK_HALT_APIC_US 20 /* between looks at the APIC: each is several MMIO reads */
 static void vblk_on_halt(struct vm *vm)
 {
 	(void)vm;
-	u64 end = time_us() + VBLK_HALT_POLL_US;
-	while (vblk_inflight() && !vblk_poll() && !lapic_irq_deliverable() && !trap_nmi_waiting() &&
-	       time_us() < end)
+	u64 now = time_us(), end = now + VBLK_HALT_POLL_US, look = now;
+	while (vblk_inflight() && !vblk_poll() && !trap_nmi_waiting() && now < end) {
+		if (now >= look) {
+			if (lapic_irq_deliverable())
+				break;
+			look = now + VBLK_HALT_APIC_US;
+		}
 		cpu_relax();
+		now = time_us();
+	}
 }
 
 /* The guest's virtio-blk PCI function on the logical device's back end:

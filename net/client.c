@@ -326,7 +326,7 @@ int cl_rx(struct net_client *c, struct net_msg *m)
 	const struct net_key *key = key_for(c, &h, c->rx_buf + ETH_ALEN);
 	if (!key)
 		return RX_DROP;
-	v = net_decode(c->rx_buf, len, key, c->cfg.mac, m);
+	v = net_decode_keep(c->rx_buf, len, key, c->cfg.mac, m); /* a DATA's data: cl_got_read */
 	if (v != NET_OK) {
 		c->stats.rx_drop[v]++;
 		return RX_DROP;

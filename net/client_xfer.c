@@ -25,19 +25,20 @@ static void seg_read(const struct blk_seg *segs, unsigned nseg, u64 off, u8 *buf
 	}
 }
 
-/* Copies len bytes of buf to byte off of the scatter list (a read's chunk
- * as it arrives). */
-static void seg_write(const struct blk_seg *segs, unsigned nseg, u64 off, const u8 *buf, u32 len)
+/* Decrypts m's data (a read's chunk as it arrives, sealed: it came
+ * under c->rx, the only key of RX_MSG frames) to byte off of the scatter
+ * list, straight where it belongs. */
+static void seg_open(struct net_client *c, const struct blk_seg *segs, unsigned nseg, u64 off, const struct net_msg *m)
 {
-	for (unsigned i = 0; i < nseg && len; i++) {
+	u32 done = 0;
+	for (unsigned i = 0; i < nseg && done < m->data_len; i++) {
 		if (off >= segs[i].len) {
 			off -= segs[i].len;
 			continue;
 		}
-		u32 n = (u32)MIN((u64)segs[i].len - off, (u64)len);
-		memcpy((u8 *)phys_to_virt(segs[i].addr) + off, buf, n);
-		buf += n;
-		len -= n;
+		u32 n = (u32)MIN((u64)segs[i].len - off, (u64)(m->data_len - done));
+		net_data_open(&c->rx, m, done, (u8 *)phys_to_virt(segs[i].addr) + off, n);
+		done += n;
 		off = 0;
 	}
 }
@@ -248,7 +249,7 @@ void cl_got_read(struct net_client *c, struct net_rq *r, const struct net_msg *m
 		c->stats.rx_dup_chunks++;
 		cl_rq_alive(c, r);
 	} else {
-		seg_write(r->segs, r->nseg, (u64)i * r->csize, m->data, m->data_len);
+		seg_open(c, r->segs, r->nseg, (u64)i * r->csize, m);
 		net_bit_set(r->have, i);
 		if (++r->nhave == r->nchunks) {
 			widen(c, r);

@@ -251,6 +251,7 @@ struct net_msg {
 	} b;
 	const u8 *data;  /* DATA / WRITE: the chunk (decode: points into the frame) */
 	u32 data_len;
+	bool data_sealed; /* net_decode_keep: data is still ciphertext (net_data_open) */
 	/* HELLO, COOKIE: zero bytes after the body, which make the frame as
 	 * long as the frame size it probes for; else 0. */
 	u32 pad;
@@ -308,6 +309,16 @@ int net_encode(u8 *out, struct net_key *key, const struct net_msg *m);
  * (may be NULL: any destination) is the receiver's MAC address; broadcast
  * is accepted as well, and the role decides which types may arrive so. */
 int net_decode(u8 *frame, size_t len, const struct net_key *key, const u8 *self, struct net_msg *m);
+
+/* The same, but a DATA or WRITE frame's data is left sealed (authentic:
+ * the tag covered it) and m->data_sealed set: net_data_open decrypts it
+ * piece by piece to where it belongs, one pass instead of a decryption
+ * in place and a copy.  Every other field of *m is as net_decode's. */
+int net_decode_keep(u8 *frame, size_t len, const struct net_key *key, const u8 *self, struct net_msg *m);
+/* Bytes [off, off + n) of m's data (off + n <= m->data_len), plaintext,
+ * to dst: decrypted under key (the one m was decoded with) when sealed,
+ * copied when not. */
+void net_data_open(const struct net_key *key, const struct net_msg *m, u32 off, void *dst, u32 n);
 
 /* The checks before the tag (EtherType, destination, lengths, version):
  * 0 and the header, or NET_DROP_*.  The roles use it to choose the key a

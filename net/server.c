@@ -285,7 +285,9 @@ static void do_write(struct net_server *s, struct net_srv_peer *p, const struct 
 	if (net_bit(b->have, d->chunk)) {
 		s->stats.rx_dup_chunks++;
 	} else {
-		memcpy(b->data + (size_t)d->chunk * csize, m->data, m->data_len);
+		/* decrypted straight into the reassembly (p->via: the binding
+		 * request_ok verified it under) */
+		net_data_open(&p->via->rx_key, m, 0, b->data + (size_t)d->chunk * csize, m->data_len);
 		net_bit_set(b->have, d->chunk);
 		b->nhave++;
 	}
@@ -327,7 +329,7 @@ static void raise_live_floor(struct net_server *s, struct net_srv_peer *p, u64 f
  * dropped (counted). */
 static bool request_ok(struct net_server *s, struct net_srv_binding *b, size_t len, struct net_msg *m)
 {
-	int v = net_decode(s->rx, len, &b->rx_key, s->cfg.mac, m);
+	int v = net_decode_keep(s->rx, len, &b->rx_key, s->cfg.mac, m); /* a WRITE's data: do_write */
 	if (v != NET_OK) {
 		s->stats.rx_drop[v]++;
 		return false;

@@ -107,6 +107,26 @@ static size_t write_msg(u8 *out, const struct net_msg *m, u16 flip)
 
 /* ---- Modes ---------------------------------------------------------------- */
 
+/* net_decode_keep on the same frame gives net_decode's verdict and
+ * message, and its data opened in pieces (net_data_open) is the data
+ * net_decode decrypted in place. */
+static void keep_agrees(const u8 *frame, size_t n_in, size_t len, int v, const struct net_msg *m)
+{
+	static u8 kbuf[NET_FRAME_MAX + 64], plain[NET_FRAME_MAX];
+	struct net_msg k;
+	memcpy(kbuf, frame, n_in);
+	fuzz_assert(net_decode_keep(kbuf, len, &key, SELF, &k) == v);
+	if (v != NET_OK)
+		return;
+	fuzz_assert(k.type == m->type && k.counter == m->counter && k.tag == m->tag && k.data_len == m->data_len &&
+		    k.pad == m->pad && !memcmp(&k.b, &m->b, sizeof(k.b)));
+	fuzz_assert(k.data_sealed == (k.data_len && !net_body_clear(k.type)));
+	u32 cut = k.data_len ? (u32)(len % k.data_len) : 0;
+	net_data_open(&key, &k, 0, plain, cut);
+	net_data_open(&key, &k, cut, plain + cut, k.data_len - cut);
+	fuzz_assert(!k.data_len || !memcmp(plain, m->data, k.data_len));
+}
+
 static void raw(const u8 *frame, size_t len)
 {
 	struct net_hdr h;
@@ -119,6 +139,7 @@ static void raw(const u8 *frame, size_t len)
 	memcpy(buf, frame, n_in);
 	int v = net_decode(buf, len, &key, SELF, &m);
 	fuzz_assert(v >= 0 && v < NET_VERDICT_COUNT && net_verdict_name(v));
+	keep_agrees(frame, n_in, len, v, &m);
 	if (v != NET_OK) {
 		/* refused before its tag verified: unchanged (net/proto.h) */
 		if (v != NET_DROP_TYPE && v != NET_DROP_MALFORMED)

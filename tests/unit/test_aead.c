@@ -409,6 +409,61 @@ TEST(chacha_stream_is_blocks)
 	}
 }
 
+TEST(chacha_xor_at_is_a_slice_of_the_stream)
+{
+	/* Every piece [pos, pos + n) through chacha20_xor_at is those bytes
+	 * of the whole message through chacha20_xor, from any block counter,
+	 * in place or not; nothing outside the piece is written. */
+	static u8 msg[700], whole[700], piece[702];
+	u8 key[32], nonce[12];
+	fill(key, sizeof(key), 9);
+	fill(nonce, sizeof(nonce), 10);
+	fill(msg, sizeof(msg), 11);
+	const u32 counters[] = { 0, 1, 0xfffffffeu };
+	for (unsigned c = 0; c < 3; c++) {
+		chacha20_xor(key, counters[c], nonce, msg, whole, sizeof(msg));
+		for (size_t pos = 0; pos < 200; pos += 1 + pos / 16) {
+			for (size_t n = 0; pos + n <= sizeof(msg); n += 1 + n / 4) {
+				memset(piece, 0x5a, sizeof(piece));
+				chacha20_xor_at(key, counters[c], nonce, pos, msg + pos, piece + 1, n);
+				CHECK(memcmp(piece + 1, whole + pos, n) == 0);
+				CHECK(piece[0] == 0x5a && piece[n + 1] == 0x5a);
+				memcpy(piece, msg + pos, n);
+				chacha20_xor_at(key, counters[c], nonce, pos, piece, piece, n);
+				CHECK(memcmp(piece, whole + pos, n) == 0);
+			}
+		}
+	}
+}
+
+TEST(aead_in_pieces_is_aead)
+{
+	/* Sealing in three pieces from three places gives aead_seal's
+	 * ciphertext and tag; aead_verify accepts exactly that, and opening
+	 * in pieces gives the plaintext back. */
+	static u8 pt[1500], ct[1500], ct2[1500], back[1500];
+	u8 key[32], nonce[12], aad[30], tag[16], tag2[16];
+	fill(key, sizeof(key), 12);
+	fill(nonce, sizeof(nonce), 13);
+	fill(aad, sizeof(aad), 14);
+	fill(pt, sizeof(pt), 15);
+	const size_t a = 24, b = 1428;
+	aead_seal(key, nonce, aad, sizeof(aad), pt, sizeof(pt), ct, tag);
+	aead_xor_at(key, nonce, 0, pt, ct2, a);
+	aead_xor_at(key, nonce, a, pt + a, ct2 + a, b);
+	aead_xor_at(key, nonce, a + b, pt + a + b, ct2 + a + b, sizeof(pt) - a - b);
+	aead_tag_of(key, nonce, aad, sizeof(aad), ct2, sizeof(ct2), tag2);
+	CHECK(memcmp(ct, ct2, sizeof(ct)) == 0);
+	CHECK(memcmp(tag, tag2, sizeof(tag)) == 0);
+	CHECK_EQ(aead_verify(key, nonce, aad, sizeof(aad), ct, sizeof(ct), tag), 0);
+	ct[700] ^= 1;
+	CHECK_EQ(aead_verify(key, nonce, aad, sizeof(aad), ct, sizeof(ct), tag), -E_AUTH);
+	ct[700] ^= 1;
+	aead_xor_at(key, nonce, 0, ct, back, 100);
+	aead_xor_at(key, nonce, 100, ct + 100, back + 100, sizeof(ct) - 100);
+	CHECK(memcmp(back, pt, sizeof(pt)) == 0);
+}
+
 TEST(poly1305_split_everywhere)
 {
 	/* Two pieces at every split point, three pieces at every pair of
@@ -515,6 +570,8 @@ int main(void)
 	RUN(aead_frame_lengths);
 	RUN(aead_empty_with_null);
 	RUN(chacha_stream_is_blocks);
+	RUN(chacha_xor_at_is_a_slice_of_the_stream);
+	RUN(aead_in_pieces_is_aead);
 	RUN(poly1305_split_everywhere);
 	RUN(poly1305_pad16_is_zeros);
 	RUN(poly1305_final_wipes);

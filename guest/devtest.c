@@ -256,14 +256,15 @@ static int cmd_devbench(struct shell *sh, int argc, char **argv)
  * every half second for SECONDS seconds, forever when 0. */
 static int cmd_spin(struct shell *sh, int argc, char **argv)
 {
-	u64 secs;
+	u64 secs, step_ms = 500;
 	u32 khz, x;
-	if (argc != 2 || parse_addr(argv[1], &secs) < 0)
+	if ((argc != 2 && argc != 3) || parse_addr(argv[1], &secs) < 0 ||
+	    (argc == 3 && (parse_addr(argv[2], &step_ms) < 0 || step_ms < 10 || step_ms > 10000)))
 		return shell_usage(sh);
 	cpuid4(FERRY_CPUID_TSC, &khz, &x, &x, &x);
 	if (!khz)
 		return -E_NOTSUP;
-	u64 start = rdtsc(), step = (u64)khz * 500, next = start + step, work = 0;
+	u64 start = rdtsc(), step = (u64)khz * step_ms, next = start + step, work = 0;
 	for (u64 n = 1;; work++) {
 		u64 now = rdtsc();
 		if (now >= next) {
@@ -289,7 +290,7 @@ static int cmd_in(struct shell *sh, int argc, char **argv)
 }
 
 const struct shell_cmd lbd_shell_cmds[] = {
-	{ "spin", cmd_spin, "spin SECONDS (0: forever)" },
+	{ "spin", cmd_spin, "spin SECONDS [STEP_MS] (0: forever; a line every STEP_MS, 500)" },
 	{ "devbench", cmd_devbench, "devbench read|write MIB [KIB_PER_REQUEST]" },
 	{ "lbd-info", cmd_lbd_info, "lbd-info" },
 	{ "peek", cmd_peek, "peek ADDR" },

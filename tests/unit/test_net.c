@@ -2302,15 +2302,23 @@ TEST(pipeline_restart_mid_run_jumbo)
 	run_frame = 0;
 }
 
+/* A pair for many requests in flight (a buffer for each on the server),
+ * the client configured by cfg (NULL: defaults), on a link of 500 us each
+ * way. */
+static void deep_pair(u64 seed, const struct net_client_cfg *cfg)
+{
+	sim_reset(seed);
+	S.srv_nbufs = 64;
+	CHECK_EQ(pair(cfg), 0);
+	a_reset();
+	S.latency = 500;
+}
+
 TEST(pipeline_keeps_the_link_busy)
 {
 	/* 64 reads of 4 KiB in flight on a clean link with 500 us of latency:
 	 * far fewer round trips than requests, and the budget is respected. */
-	sim_reset(45);
-	S.srv_nbufs = 64;
-	CHECK_EQ(pair(NULL), 0);
-	a_reset();
-	S.latency = 500;
+	deep_pair(45, NULL);
 	u64 t0 = S.now;
 	for (unsigned k = 0; k < 64; k++)
 		CHECK_EQ(a_submit(false, k * 100, 8, 0), 0);
@@ -2346,21 +2354,13 @@ TEST(an_unset_burst_widens_on_a_clean_link_up_to_its_cap)
 	 * left to adapt grows from NET_BURST to NET_BURST_MAX without a loss
 	 * and moves the same reads in far less time than a fixed one. */
 	const struct net_client_cfg fixed = { .burst = NET_BURST };
-	sim_reset(51);
-	S.srv_nbufs = 64;
-	CHECK_EQ(pair(&fixed), 0);
-	a_reset();
-	S.latency = 500;
+	deep_pair(51, &fixed);
 	u64 t_fixed = waves(4, false);
 	CHECK_EQ(cli[0]->budget, NET_BURST * NET_FRAME_STD); /* a set burst never moves */
 	CHECK_EQ(cli[0]->stats.burst_max, NET_BURST);
 
-	sim_reset(51);
-	S.srv_nbufs = 64;
-	CHECK_EQ(pair(NULL), 0);
+	deep_pair(51, NULL);
 	CHECK_EQ(cli[0]->budget, NET_BURST * NET_FRAME_STD);
-	a_reset();
-	S.latency = 500;
 	u64 t_adapt = waves(4, false);
 	waves(2, true);
 	CHECK_EQ(A.done, 6 * 64);
@@ -2379,11 +2379,7 @@ TEST(an_unset_burst_narrows_where_a_receive_queue_overflows)
 	 * end holds about that many standard frames): widening past it loses
 	 * frames, and the budget halves, stays within its bounds, and every
 	 * byte still arrives, each write once. */
-	sim_reset(52);
-	S.srv_nbufs = 64;
-	CHECK_EQ(pair(NULL), 0);
-	a_reset();
-	S.latency = 500;
+	deep_pair(52, NULL);
 	S.ring = 90;
 	waves(6, false);
 	waves(3, true);

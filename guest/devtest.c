@@ -253,7 +253,7 @@ static int cmd_devbench(struct shell *sh, int argc, char **argv)
 }
 
 /* A CPU-bound loop (the server's guest in tests): prints its progress
- * every half second for SECONDS seconds, forever when 0. */
+ * every STEP_MS (default 500) for SECONDS seconds, forever when 0. */
 static int cmd_spin(struct shell *sh, int argc, char **argv)
 {
 	u64 secs, step_ms = 500;

@@ -60,11 +60,12 @@ static void log_version(const char *role)
 
 void netrole_log_stats(void)
 {
-	char line[400];
+	char line[768];
 	aoe_log_stats();
 	if (!stats)
 		return;
-	net_stats_format(stats, line, sizeof(line));
+	if (net_stats_format(stats, line, sizeof(line)) >= (int)sizeof(line))
+		log_warn("net: the counters below are cut short");
 	log_info("net: %s", line);
 }
 

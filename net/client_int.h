@@ -55,7 +55,7 @@ void cl_rq_emit(struct net_client *c, const struct net_rq *r, struct net_msg *m)
 /* A read or write checked against the bound disk: 0 or the refusal. */
 int cl_xfer_check(struct net_client *c, const struct blk_io *io);
 /* A loss among r's frames: an adapting budget narrows (client_xfer.c). */
-void cl_budget_loss(struct net_client *c, const struct net_rq *r);
+void cl_budget_loss(struct net_client *c, struct net_rq *r);
 /* Sends what r owes the server if the budget has room: true if it did. */
 bool cl_rq_send(struct net_client *c, struct net_rq *r);
 /* A frame with r's tag, by r's type. */

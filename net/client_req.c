@@ -379,7 +379,11 @@ static void check_timers(struct net_client *c)
 		if (k < 0) {
 			cl_rq_finish(c, r, k);
 		} else if (k > 0) {
-			cl_budget_loss(c, r);
+			/* a FLUSH or IDENTIFY waits on the server's disk, not the link */
+			if (r->type == NET_T_READ || r->type == NET_T_WRITE)
+				cl_budget_loss(c, r);
+			else
+				r->filled = false;
 			cl_rq_release(c, r);
 			r->pending = 0;
 			memset(r->want, 0, sizeof(r->want));

@@ -76,17 +76,19 @@ int cl_xfer_check(struct net_client *c, const struct blk_io *io)
  * server did not get whole, a timeout) halves it, down to NET_BURST_MIN.
  * One loss event narrows it once: frames sent before the last narrowing
  * were sent into the same congestion. */
-static void widen(struct net_client *c, const struct net_rq *r)
+static void widen(struct net_client *c, struct net_rq *r)
 {
 	if (!c->adaptive || !r->filled)
 		return;
+	r->filled = false; /* one send widens once, however many answers it gets */
 	u32 top = MAX((u32)NET_BURST_MAX * NET_FRAME_STD, (u32)c->frame);
 	c->budget = MIN(c->budget + MAX(r->round_bytes / 8, (u32)NET_FRAME_STD), top);
 	c->stats.burst_max = MAX(c->stats.burst_max, (u64)c->budget / NET_FRAME_STD);
 }
 
-void cl_budget_loss(struct net_client *c, const struct net_rq *r)
+void cl_budget_loss(struct net_client *c, struct net_rq *r)
 {
+	r->filled = false; /* nor may a late answer to it widen */
 	if (!c->adaptive || r->sent_seq <= c->cut_seq)
 		return;
 	u32 floor = MAX((u32)NET_BURST_MIN * NET_FRAME_STD, (u32)c->frame);
@@ -266,7 +268,9 @@ void cl_got_read(struct net_client *c, struct net_rq *r, const struct net_msg *m
 	/* This round is complete, or its last chunk came and the others it
 	 * asked for are lost (or late): ask for the next round. */
 	if (!r->pending || ((m->flags & NET_F_LAST) && i == r->last_want)) {
-		if (r->pending)
+		if (r->send)
+			; /* between rounds: a late or repeated chunk judges nothing */
+		else if (r->pending)
 			cl_budget_loss(c, r);
 		else
 			widen(c, r);
@@ -299,10 +303,14 @@ void cl_got_write(struct net_client *c, struct net_rq *r, const struct net_msg *
 	 * before (it may have had to drop the reassembly).  The burst it
 	 * answers is over. */
 	u32 n = net_bits_count(m->b.need.have, r->nchunks);
+	/* Judged only for a burst on the wire (r->send: it timed out, or a
+	 * rebinding resends it; this NEED is late). */
 	bool whole = true;
 	for (u32 i = 0; i < r->nchunks && whole; i++)
 		whole = !net_bit(r->want, i) || net_bit(m->b.need.have, i);
-	if (whole)
+	if (r->send)
+		;
+	else if (whole)
 		widen(c, r);
 	else
 		cl_budget_loss(c, r);

@@ -106,7 +106,7 @@ def tap_packets(ns, dev):
     return s["rx"]["packets"] + s["tx"]["packets"]
 
 
-SPIN = re.compile(r"spin (\d+) (\d+) ms work=(\d+)")
+SPIN = re.compile(r"spin (\d+) (\d+) ms work=(\d+)\r?\n")  # whole lines only: the output is still arriving
 SPIN_STEP_MS = 100  # the server guest's spin lines: often enough for windows of a second
 
 

@@ -277,6 +277,33 @@ static int cmd_spin(struct shell *sh, int argc, char **argv)
 	return 0;
 }
 
+/* An idle guest (a server's, in tests): halts, interrupts on, for SECONDS
+ * seconds (forever when 0), printing every half second how many HLTs
+ * returned.  On a server the guest takes no interrupts (ferry takes them
+ * all), so each HLT returns when ferry resumes it. */
+static int cmd_idle(struct shell *sh, int argc, char **argv)
+{
+	u64 secs;
+	u32 khz, x;
+	if (argc != 2 || parse_addr(argv[1], &secs) < 0)
+		return shell_usage(sh);
+	cpuid4(FERRY_CPUID_TSC, &khz, &x, &x, &x);
+	if (!khz)
+		return -E_NOTSUP;
+	u64 start = rdtsc(), step = (u64)khz * 500, next = start + step, halts = 0;
+	for (u64 n = 1;; halts++) {
+		__asm__ volatile("sti; hlt; cli" ::: "memory");
+		u64 now = rdtsc();
+		if (now >= next) {
+			shell_printf(sh, "idle %lu %lu ms halts=%lu", n++, (now - start) / khz, halts);
+			next += step;
+			if (secs && now - start >= secs * khz * 1000)
+				break;
+		}
+	}
+	return 0;
+}
+
 /* Reads an I/O port: the guest's view of ports ferry owns (all ones). */
 static int cmd_in(struct shell *sh, int argc, char **argv)
 {
@@ -291,6 +318,7 @@ static int cmd_in(struct shell *sh, int argc, char **argv)
 
 const struct shell_cmd lbd_shell_cmds[] = {
 	{ "spin", cmd_spin, "spin SECONDS [STEP_MS] (0: forever; a line every STEP_MS, 500)" },
+	{ "idle", cmd_idle, "idle SECONDS (0: forever; halts with interrupts on)" },
 	{ "devbench", cmd_devbench, "devbench read|write MIB [KIB_PER_REQUEST]" },
 	{ "lbd-info", cmd_lbd_info, "lbd-info" },
 	{ "peek", cmd_peek, "peek ADDR" },

@@ -264,6 +264,18 @@ static void server_poll(struct vm *vm)
 
 static void on_tick(void) {}
 
+/* The server's guest halted.  It takes no interrupts here (ferry takes
+ * them all: intr_exiting), so nothing it could wait for comes before
+ * ferry resumes it: rather than resume it into its next HLT at once (a
+ * core spent going round), ferry sleeps until its own next interrupt
+ * (the tick at the latest, poll_hz) and serves.  sti's one-instruction
+ * shadow keeps the interrupt from slipping in before the hlt. */
+static void server_halt(struct vm *vm)
+{
+	__asm__ volatile("sti; hlt; cli" ::: "memory");
+	server_poll(vm);
+}
+
 static void build_exports(struct blk_dev **disks, unsigned n)
 {
 	exports.n = n;
@@ -335,6 +347,7 @@ int netrole_server_start(struct vm *vm, struct nic *nic, struct blk_dev **disks,
 		return rc;
 	}
 	vm->on_interrupt = server_poll;
+	vm->on_halt = server_halt;
 	vm->arch->intr_exiting(&vm->vcpu, true);
 	if (config.clients[0])
 		log_info("server: clients enrolled: %s", config.clients);

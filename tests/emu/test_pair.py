@@ -130,6 +130,57 @@ def client_started_first(tmp, nic):
     assert expect_ok(client, "sha256 /A.BIN").split()[0] == disks.sha256(data)
 
 
+IDLE = re.compile(r"^idle \d+ (\d+) ms halts=(\d+)\r?\n", re.M)
+
+
+def last_idle(text):
+    """(ms, halts) of the last whole line the guest's `idle` printed."""
+    got = IDLE.findall(text)
+    assert got, "no idle line:\n" + text[-2000:]
+    return int(got[-1][0]), int(got[-1][1])
+
+
+def cpu_seconds(proc):
+    """User and system time a process has used so far."""
+    with open(f"/proc/{proc.pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+@test
+def pair_idle_server_guest_lets_the_server_sleep(tmp):
+    """A server whose guest halts sleeps until its next tick instead of
+    resuming the guest into its next HLT at once: idle, its QEMU uses a
+    small part of a core (without the sleep, all of one), its guest's
+    halts keep returning, and it still serves a client's files."""
+    data = disks.random_bytes(60000, 8)
+    img = disks.make_fat(os.path.join(tmp, "disk.img"), 32, 40, {"/A.BIN": data})
+    pair = ferryrun.Pair(img.path, "sha256 /A.BIN; write /B.BIN 30000 9; sha256 /B.BIN", nic="e1000",
+                         server_cmds="idle 0")
+    try:
+        server = pair.start_server()
+        assert server.wait_for(r"^idle 2 ", 60), server.text()[-3000:]
+        t0, c0, h0 = time.monotonic(), cpu_seconds(server.proc), last_idle(server.text())
+        time.sleep(4)
+        share = (cpu_seconds(server.proc) - c0) / (time.monotonic() - t0)
+        h1 = last_idle(server.text())
+        pair.start_client()
+        client, srv = pair.finish(300)
+    finally:
+        pair.kill()
+    # Sleeping, the guest's HLTs return once a tick (poll_hz=1000) and the
+    # QEMU idles; resumed at once, they return tens of thousands of times
+    # a second and the QEMU takes what the host gives it.
+    per_ms = (h1[1] - h0[1]) / max(h1[0] - h0[0], 1)
+    assert per_ms < 3, f"the idle server's guest halted {per_ms:.1f} times per ms"
+    assert share < 0.5, f"the idle server used {share:.2f} of a core"
+    assert client.passed(), client.output[-3000:]
+    assert expect_ok(client, "sha256 /A.BIN").split()[0] == disks.sha256(data)
+    halts = [int(h) for h in re.findall(r"^idle \d+ \d+ ms halts=(\d+)", srv.output, re.M)]
+    assert len(halts) >= 4 and halts[-1] > halts[0], "the server's guest did not go on halting:\n" + srv.output[-2000:]
+    print(f"idle server: {share:.2f} of a core, {per_ms:.2f} guest halts per ms")
+
+
 def wrong_key_touches_nothing(tmp, nic):
     data = disks.random_bytes(20000, 7)
     img = disks.make_fat(os.path.join(tmp, "disk.img"), 32, 40, {"/A.BIN": data})

@@ -252,29 +252,39 @@ static int cmd_devbench(struct shell *sh, int argc, char **argv)
 	return rc;
 }
 
-/* A CPU-bound loop (the server's guest in tests): prints its progress
- * every STEP_MS (default 500) for SECONDS seconds, forever when 0. */
-static int cmd_spin(struct shell *sh, int argc, char **argv)
+/* The loop of spin and idle: counts turns, each one a HLT (interrupts
+ * on) when halt, and prints "NAME n MS ms WHAT=turns" every step_ms for
+ * secs seconds, forever when 0. */
+static int turns_loop(struct shell *sh, const char *name, const char *what, u64 secs, u64 step_ms, bool halt)
 {
-	u64 secs, step_ms = 500;
 	u32 khz, x;
-	if ((argc != 2 && argc != 3) || parse_addr(argv[1], &secs) < 0 ||
-	    (argc == 3 && (parse_addr(argv[2], &step_ms) < 0 || step_ms < 10 || step_ms > 10000)))
-		return shell_usage(sh);
 	cpuid4(FERRY_CPUID_TSC, &khz, &x, &x, &x);
 	if (!khz)
 		return -E_NOTSUP;
-	u64 start = rdtsc(), step = (u64)khz * step_ms, next = start + step, work = 0;
-	for (u64 n = 1;; work++) {
+	u64 start = rdtsc(), step = (u64)khz * step_ms, next = start + step, turns = 0;
+	for (u64 n = 1;; turns++) {
+		if (halt)
+			__asm__ volatile("sti; hlt; cli" ::: "memory");
 		u64 now = rdtsc();
 		if (now >= next) {
-			shell_printf(sh, "spin %lu %lu ms work=%lu", n++, (now - start) / khz, work);
+			shell_printf(sh, "%s %lu %lu ms %s=%lu", name, n++, (now - start) / khz, what, turns);
 			next += step;
 			if (secs && now - start >= secs * khz * 1000)
 				break;
 		}
 	}
 	return 0;
+}
+
+/* A CPU-bound loop (the server's guest in tests): prints its progress
+ * every STEP_MS (default 500) for SECONDS seconds, forever when 0. */
+static int cmd_spin(struct shell *sh, int argc, char **argv)
+{
+	u64 secs, step_ms = 500;
+	if ((argc != 2 && argc != 3) || parse_addr(argv[1], &secs) < 0 ||
+	    (argc == 3 && (parse_addr(argv[2], &step_ms) < 0 || step_ms < 10 || step_ms > 10000)))
+		return shell_usage(sh);
+	return turns_loop(sh, "spin", "work", secs, step_ms, false);
 }
 
 /* An idle guest (a server's, in tests): halts, interrupts on, for SECONDS
@@ -284,24 +294,9 @@ static int cmd_spin(struct shell *sh, int argc, char **argv)
 static int cmd_idle(struct shell *sh, int argc, char **argv)
 {
 	u64 secs;
-	u32 khz, x;
 	if (argc != 2 || parse_addr(argv[1], &secs) < 0)
 		return shell_usage(sh);
-	cpuid4(FERRY_CPUID_TSC, &khz, &x, &x, &x);
-	if (!khz)
-		return -E_NOTSUP;
-	u64 start = rdtsc(), step = (u64)khz * 500, next = start + step, halts = 0;
-	for (u64 n = 1;; halts++) {
-		__asm__ volatile("sti; hlt; cli" ::: "memory");
-		u64 now = rdtsc();
-		if (now >= next) {
-			shell_printf(sh, "idle %lu %lu ms halts=%lu", n++, (now - start) / khz, halts);
-			next += step;
-			if (secs && now - start >= secs * khz * 1000)
-				break;
-		}
-	}
-	return 0;
+	return turns_loop(sh, "idle", "halts", secs, 500, true);
 }
 
 /* Reads an I/O port: the guest's view of ports ferry owns (all ones). */

@@ -303,17 +303,17 @@ void cl_got_write(struct net_client *c, struct net_rq *r, const struct net_msg *
 	 * before (it may have had to drop the reassembly).  The burst it
 	 * answers is over. */
 	u32 n = net_bits_count(m->b.need.have, r->nchunks);
-	/* Judged only for a burst on the wire (r->send: it timed out, or a
-	 * rebinding resends it; this NEED is late). */
-	bool whole = true;
-	for (u32 i = 0; i < r->nchunks && whole; i++)
-		whole = !net_bit(r->want, i) || net_bit(m->b.need.have, i);
-	if (r->send)
-		;
-	else if (whole)
-		widen(c, r);
-	else
-		cl_budget_loss(c, r);
+	/* Judged only for a burst on the wire (with r->send it timed out, or
+	 * a rebinding resends it: this NEED is late). */
+	if (!r->send) {
+		bool whole = true;
+		for (u32 i = 0; i < r->nchunks && whole; i++)
+			whole = !net_bit(r->want, i) || net_bit(m->b.need.have, i);
+		if (whole)
+			widen(c, r);
+		else
+			cl_budget_loss(c, r);
+	}
 	if (n > r->nhave)
 		cl_rq_progress(c, r);
 	else

@@ -6,9 +6,17 @@
 #ifndef FERRY_HOST_TEST
 void *memcpy(void *dst, const void *src, size_t n)
 {
-	/* rep movsb is fast on every CPU ferry targets (ERMSB or not, it beats
-	 * a byte loop) and keeps the code free of SSE. */
+	/* Eight bytes a step, then the tail a byte a step: no SSE, and fast
+	 * everywhere.  On hardware rep movsq is as fast as ERMSB's rep movsb;
+	 * under QEMU's TCG, where the tests and benchmarks run, every step of
+	 * a rep instruction is emulated on its own, so the wide step copies
+	 * about seven times faster (the guest's cryptobench, copy=: 4.7 against
+	 * 0.62 bytes per ns).  Forward, a step read before it is written:
+	 * memmove relies on that for dst below src. */
 	void *ret = dst;
+	size_t q = n / 8;
+	n %= 8;
+	__asm__ volatile("rep movsq" : "+D"(dst), "+S"(src), "+c"(q) : : "memory");
 	__asm__ volatile("rep movsb" : "+D"(dst), "+S"(src), "+c"(n) : : "memory");
 	return ret;
 }
@@ -28,8 +36,13 @@ void *memmove(void *dst, const void *src, size_t n)
 
 void *memset(void *dst, int c, size_t n)
 {
+	/* As memcpy: eight bytes a step, then the tail. */
 	void *ret = dst;
-	__asm__ volatile("rep stosb" : "+D"(dst), "+c"(n) : "a"(c) : "memory");
+	size_t q = n / 8;
+	u64 v = (u8)c * 0x0101010101010101ull;
+	n %= 8;
+	__asm__ volatile("rep stosq" : "+D"(dst), "+c"(q) : "a"(v) : "memory");
+	__asm__ volatile("rep stosb" : "+D"(dst), "+c"(n) : "a"(v) : "memory");
 	return ret;
 }
 

@@ -163,14 +163,19 @@ def pump_rate(model, size=1514, window=32, frames=20000):
                           ferryrun.nic_args(model, pc, ps, mac=ferryrun.CLIENT_MAC))
 
 
-CRYPTO = re.compile(r"^crypto: size=(\d+) hmac_sha256=([\d.]+) aead_seal=([\d.]+) aead_open=([\d.]+) bytes/us")
+CRYPTO = re.compile(r"^crypto: size=(\d+) hmac_sha256=([\d.]+) aead_seal=([\d.]+) aead_open=([\d.]+) "
+                    r"memcpy=([\d.]+) bytes/us")
+FRAME = re.compile(r"^frame: size=(\d+) data=(\d+) seal=([\d.]+) open=([\d.]+) bytes/us, "
+                   r"of aead_seal=([\d.]+) aead_open=([\d.]+)")
 
 
 def crypto_rows():
     """The crypto benchmark natively, under qemu-x86_64 (TCG without a soft
     MMU) and as the guest's cryptobench under ferry in QEMU (TCG with its
     soft MMU, the way ferry's own code runs there): per (where, size),
-    bytes/us of HMAC-SHA-256, aead_seal and aead_open."""
+    bytes/us of HMAC-SHA-256, aead_seal, aead_open and memcpy; and per
+    (where, frame size) of the first two, bytes/us of net/proto.c's DATA
+    frame path (server's seal, client's open) beside aead_seal/aead_open."""
     exe = os.path.join(ferryrun.BUILD, "bench", "crypto_bench")
     if not os.path.exists(exe):
         sys.exit(f"bench: {exe} is missing (make {os.path.relpath(exe, ROOT)})")
@@ -180,23 +185,35 @@ def crypto_rows():
         outputs.append((where, " ".join(cmd), r.returncode == 0, r.stdout + r.stderr))
     r = ferryrun.run(ferryrun.qemu_cmd(guest_cmds="cryptobench 3000"), timeout=300)
     outputs.append(("QEMU TCG, guest", "the guest's cryptobench", r.passed(), "\n".join(r.guest_lines())))
-    rows = []
+    rows, frames = [], []
     for where, what, ok, out in outputs:
         got = [m for m in (CRYPTO.match(l) for l in out.splitlines()) if m]
-        if not ok or len(got) != 2:
+        fr = [m for m in (FRAME.match(l) for l in out.splitlines()) if m]
+        if not ok or len(got) != 2 or (where != "QEMU TCG, guest" and len(fr) != 2):
             sys.exit(f"bench: {what} failed:\n{out[-3000:]}")
         for m in got:
-            rows.append((where, int(m.group(1)), float(m.group(2)), float(m.group(3)), float(m.group(4))))
-    return rows
+            rows.append((where, int(m.group(1))) + tuple(float(m.group(i)) for i in range(2, 6)))
+        for m in fr:
+            frames.append((where, int(m.group(1)), int(m.group(2))) + tuple(float(m.group(i)) for i in range(3, 7)))
+    return rows, frames
 
 
-def print_crypto(rows):
-    print("crypto: bytes/\u00b5s of frame body, HMAC-SHA-256 (today's MAC) vs ChaCha20-Poly1305,")
-    print("        ferry's lib/ code and flags (-O2 -mno-sse): on the host, under qemu-user's TCG,")
-    print("        and in ferry's guest under QEMU's TCG with its soft MMU (where ferry's code runs)")
-    print(f"{'':34} {'HMAC':>8} {'seal':>8} {'open':>8} {'seal/HMAC':>10} {'open/HMAC':>10}")
-    for where, size, h, e, o in rows:
-        print(f"{where + f', {size}-byte body':34} {h:8.1f} {e:8.1f} {o:8.1f} {e / h:10.2f} {o / h:10.2f}")
+def print_crypto(tables):
+    rows, frames = tables
+    print("crypto: bytes/\u00b5s of frame body, HMAC-SHA-256 (the old MAC) vs ChaCha20-Poly1305,")
+    print("        and memcpy (one pass over the bytes); ferry's lib/ code and flags (-O2 -mno-sse):")
+    print("        on the host, under qemu-user's TCG, and in ferry's guest under QEMU's TCG with")
+    print("        its soft MMU (where ferry's code runs)")
+    print(f"{'':34} {'HMAC':>8} {'seal':>8} {'open':>8} {'memcpy':>8} {'seal/HMAC':>10} {'open/HMAC':>10}")
+    for where, size, h, e, o, c in rows:
+        print(f"{where + f', {size}-byte body':34} {h:8.1f} {e:8.1f} {o:8.1f} {c:8.0f} {e / h:10.2f} {o / h:10.2f}")
+    print()
+    print("frame: bytes/\u00b5s of data through net/proto.c, a DATA frame sealed as the server")
+    print("       does (net_encode) and opened as the client does into 4 KiB pages")
+    print("       (net_decode_keep, net_data_open), beside the bare AEAD of as many bytes")
+    print(f"{'':34} {'seal':>8} {'open':>8} {'aead_seal':>10} {'aead_open':>10} {'seal/':>6} {'open/':>6}")
+    for where, size, n, fs, fo, e, o in frames:
+        print(f"{where + f', {size}-byte frame':34} {fs:8.1f} {fo:8.1f} {e:10.1f} {o:10.1f} {fs / e:6.2f} {fo / o:6.2f}")
     print()
 
 

@@ -43,6 +43,12 @@ void aead_xor_at(const u8 key[AEAD_KEY_LEN], const u8 nonce[AEAD_NONCE_LEN], siz
 	chacha20_xor_at(key, 1, nonce, pos, in, out, len);
 }
 
+void aead_stream_init(struct chacha20_stream *st, const u8 key[AEAD_KEY_LEN], const u8 nonce[AEAD_NONCE_LEN],
+		      size_t pos)
+{
+	chacha20_stream_init(st, key, 1, nonce, pos);
+}
+
 void aead_seal(const u8 key[AEAD_KEY_LEN], const u8 nonce[AEAD_NONCE_LEN],
 	       const void *aad, size_t aad_len, const void *pt, size_t len,
 	       void *ct, u8 tag[AEAD_TAG_LEN])

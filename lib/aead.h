@@ -9,6 +9,7 @@
 #define FERRY_AEAD_H
 
 #include "types.h"
+#include "chacha20.h"
 
 #define AEAD_KEY_LEN 32
 #define AEAD_NONCE_LEN 12
@@ -36,6 +37,12 @@ int aead_open(const u8 key[AEAD_KEY_LEN], const u8 nonce[AEAD_NONCE_LEN],
  * said 0. */
 void aead_xor_at(const u8 key[AEAD_KEY_LEN], const u8 nonce[AEAD_NONCE_LEN], size_t pos, const void *in,
 		 void *out, size_t len);
+/* Pieces that follow one another: a keystream positioned at byte pos of
+ * the message, for chacha20_stream_xor (each block computed once, where
+ * aead_xor_at per piece computes the block at each seam twice); wipe it
+ * with chacha20_stream_wipe. */
+void aead_stream_init(struct chacha20_stream *st, const u8 key[AEAD_KEY_LEN], const u8 nonce[AEAD_NONCE_LEN],
+		      size_t pos);
 void aead_tag_of(const u8 key[AEAD_KEY_LEN], const u8 nonce[AEAD_NONCE_LEN], const void *aad, size_t aad_len,
 		 const void *ct, size_t len, u8 tag[AEAD_TAG_LEN]);
 int aead_verify(const u8 key[AEAD_KEY_LEN], const u8 nonce[AEAD_NONCE_LEN], const void *aad, size_t aad_len,

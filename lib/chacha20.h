@@ -54,4 +54,23 @@ void chacha20_xor(const u8 key[CHACHA20_KEY_LEN], u32 counter, const u8 nonce[CH
 void chacha20_xor_at(const u8 key[CHACHA20_KEY_LEN], u32 counter, const u8 nonce[CHACHA20_NONCE_LEN], size_t pos,
 		     const void *in, void *out, size_t len);
 
+/* A keystream used front to back, from any byte on: the pieces of one
+ * message encrypted one after another, each from and to its own place
+ * (a frame's fixed fields, then its data, then its padding; a chunk into
+ * several guest buffers), with every block computed once, where
+ * chacha20_xor_at per piece computes the block at each seam twice. */
+struct chacha20_stream {
+	u32 s[16];                 /* the state of the next block */
+	u8 ks[CHACHA20_BLOCK_LEN]; /* the last block computed */
+	u32 used;                  /* bytes of ks spent */
+	u32 skip;                  /* until the first byte: where in block s it is */
+};
+/* Positions st at byte pos of the stream that starts at block counter. */
+void chacha20_stream_init(struct chacha20_stream *st, const u8 key[CHACHA20_KEY_LEN], u32 counter,
+			  const u8 nonce[CHACHA20_NONCE_LEN], size_t pos);
+/* The next len bytes of the stream on in, to out (out == in allowed). */
+void chacha20_stream_xor(struct chacha20_stream *st, const void *in, void *out, size_t len);
+/* Zeroes st (it holds keystream and the key). */
+void chacha20_stream_wipe(struct chacha20_stream *st);
+
 #endif

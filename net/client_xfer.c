@@ -30,17 +30,20 @@ static void seg_read(const struct blk_seg *segs, unsigned nseg, u64 off, u8 *buf
  * list, straight where it belongs. */
 static void seg_open(struct net_client *c, const struct blk_seg *segs, unsigned nseg, u64 off, const struct net_msg *m)
 {
+	struct net_opener o;
 	u32 done = 0;
+	net_open_begin(&o, &c->rx, m, 0);
 	for (unsigned i = 0; i < nseg && done < m->data_len; i++) {
 		if (off >= segs[i].len) {
 			off -= segs[i].len;
 			continue;
 		}
 		u32 n = (u32)MIN((u64)segs[i].len - off, (u64)(m->data_len - done));
-		net_data_open(&c->rx, m, done, (u8 *)phys_to_virt(segs[i].addr) + off, n);
+		net_open_next(&o, (u8 *)phys_to_virt(segs[i].addr) + off, n);
 		done += n;
 		off = 0;
 	}
+	net_open_end(&o);
 }
 
 /* Checks a read or write against the bound disk: 0, or the error that

@@ -307,9 +307,12 @@ int net_encode(u8 *out, struct net_key *key, const struct net_msg *m)
 	if (ad == (size_t)(body - out)) {
 		/* The body sealed in three pieces, the data encrypted from where
 		 * it lies rather than copied first: one pass over it, not two. */
-		aead_xor_at(key->k, nonce, 0, body, body, fixed);
-		aead_xor_at(key->k, nonce, fixed, m->data, data, m->data_len);
-		aead_xor_at(key->k, nonce, fixed + m->data_len, data + m->data_len, data + m->data_len, m->pad);
+		struct chacha20_stream cs;
+		aead_stream_init(&cs, key->k, nonce, 0);
+		chacha20_stream_xor(&cs, body, body, fixed);
+		chacha20_stream_xor(&cs, m->data, data, m->data_len);
+		chacha20_stream_xor(&cs, data + m->data_len, data + m->data_len, m->pad);
+		chacha20_stream_wipe(&cs);
 	} else if (m->data_len) {
 		memcpy(data, m->data, m->data_len); /* a body in the clear (none has data today) */
 	}
@@ -398,17 +401,37 @@ int net_decode_keep(u8 *frame, size_t len, const struct net_key *key, const u8 *
 	return decode(frame, len, key, self, m, true);
 }
 
+void net_open_begin(struct net_opener *o, const struct net_key *key, const struct net_msg *m, u32 off)
+{
+	o->m = m;
+	o->at = off;
+	if (m->data_sealed) {
+		u8 nonce[AEAD_NONCE_LEN];
+		nonce_of(m->type, m->counter, nonce);
+		aead_stream_init(&o->cs, key->k, nonce, net_body_len(m->type, 0) + off);
+	}
+}
+
+void net_open_next(struct net_opener *o, void *dst, u32 n)
+{
+	if (n && o->m->data_sealed)
+		chacha20_stream_xor(&o->cs, o->m->data + o->at, dst, n);
+	else if (n) /* with none, m->data may be NULL */
+		memcpy(dst, o->m->data + o->at, n);
+	o->at += n;
+}
+
+void net_open_end(struct net_opener *o)
+{
+	chacha20_stream_wipe(&o->cs); /* harmless if it never began */
+}
+
 void net_data_open(const struct net_key *key, const struct net_msg *m, u32 off, void *dst, u32 n)
 {
-	if (!n)
-		return;
-	if (!m->data_sealed) {
-		memcpy(dst, m->data + off, n);
-		return;
-	}
-	u8 nonce[AEAD_NONCE_LEN];
-	nonce_of(m->type, m->counter, nonce);
-	aead_xor_at(key->k, nonce, net_body_len(m->type, 0) + off, m->data + off, dst, n);
+	struct net_opener o;
+	net_open_begin(&o, key, m, off);
+	net_open_next(&o, dst, n);
+	net_open_end(&o);
 }
 
 /* ---- DEVINFO <-> blk_info ------------------------------------------------ */

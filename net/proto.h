@@ -319,6 +319,20 @@ int net_decode_keep(u8 *frame, size_t len, const struct net_key *key, const u8 *
  * to dst: decrypted under key (the one m was decoded with) when sealed,
  * copied when not. */
 void net_data_open(const struct net_key *key, const struct net_msg *m, u32 off, void *dst, u32 n);
+/* The same for a chunk that goes to several places (the guest's buffers),
+ * piece after piece, front to back: net_open_begin at byte off of m's
+ * data, net_open_next for each following piece (n bytes to dst; in all
+ * at most m->data_len - off), net_open_end.  Each keystream block is
+ * computed once, where net_data_open per piece computes the one at each
+ * seam twice. */
+struct net_opener {
+	struct chacha20_stream cs;
+	const struct net_msg *m;
+	u32 at; /* the next piece's offset in m's data */
+};
+void net_open_begin(struct net_opener *o, const struct net_key *key, const struct net_msg *m, u32 off);
+void net_open_next(struct net_opener *o, void *dst, u32 n);
+void net_open_end(struct net_opener *o);
 
 /* The checks before the tag (EtherType, destination, lengths, version):
  * 0 and the header, or NET_DROP_*.  The roles use it to choose the key a

@@ -210,7 +210,7 @@ def print_crypto(tables):
     print()
     print("frame: bytes/\u00b5s of data through net/proto.c, a DATA frame sealed as the server")
     print("       does (net_encode) and opened as the client does into 4 KiB pages")
-    print("       (net_decode_keep, net_data_open), beside the bare AEAD of as many bytes")
+    print("       (net_decode_keep, net_open_*), beside the bare AEAD of as many bytes")
     print(f"{'':34} {'seal':>8} {'open':>8} {'aead_seal':>10} {'aead_open':>10} {'seal/':>6} {'open/':>6}")
     for where, size, n, fs, fo, e, o in frames:
         print(f"{where + f', {size}-byte frame':34} {fs:8.1f} {fo:8.1f} {e:10.1f} {o:10.1f} {fs / e:6.2f} {fo / o:6.2f}")

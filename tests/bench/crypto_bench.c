@@ -18,7 +18,7 @@
  * Then the whole frame path of net/proto.c (built the same way) for a DATA
  * frame of each size ferry sends, 1514 and 9014 bytes: "seal" is net_encode
  * as the server seals a chunk read from its disk, "open" net_decode_keep
- * and net_data_open as the client opens it into the guest's 4 KiB pages
+ * and net_open_* as the client's seg_open opens it into the guest's 4 KiB pages
  * (a chunk of a request that began on a page boundary, so most chunks
  * cross one or two pages).  Against aead_seal/aead_open of the same
  * bytes, this is what the protocol adds per frame.  Rates count data bytes.
@@ -104,12 +104,15 @@ static void frame_open(size_t csize)
 		exit(1);
 	}
 	size_t at = (size_t)chunk * csize, done = 0;
+	struct net_opener o;
 	chunk = (chunk + 1) % (unsigned)(REQ_BYTES / csize);
+	net_open_begin(&o, &cli_key, &m, 0);
 	while (done < m.data_len) {
 		size_t room = 4096 - (at + done) % 4096, k = m.data_len - done < room ? m.data_len - done : room;
-		net_data_open(&cli_key, &m, (u32)done, pages + at + done, (u32)k);
+		net_open_next(&o, pages + at + done, (u32)k);
 		done += k;
 	}
+	net_open_end(&o);
 }
 
 static void frame_prepare(size_t csize)

@@ -108,7 +108,7 @@ static size_t write_msg(u8 *out, const struct net_msg *m, u16 flip)
 /* ---- Modes ---------------------------------------------------------------- */
 
 /* net_decode_keep on the same frame gives net_decode's verdict and
- * message, and its data opened in pieces (net_data_open) is the data
+ * message, and its data opened in pieces (net_data_open, net_open_*) is the data
  * net_decode decrypted in place. */
 static void keep_agrees(const u8 *frame, size_t n_in, size_t len, int v, const struct net_msg *m)
 {
@@ -124,6 +124,15 @@ static void keep_agrees(const u8 *frame, size_t n_in, size_t len, int v, const s
 	u32 cut = k.data_len ? (u32)(len % k.data_len) : 0;
 	net_data_open(&key, &k, 0, plain, cut);
 	net_data_open(&key, &k, cut, plain + cut, k.data_len - cut);
+	fuzz_assert(!k.data_len || !memcmp(plain, m->data, k.data_len));
+	/* the opener, in three pieces split at cut / 2 and cut */
+	struct net_opener o;
+	memset(plain, 0, sizeof(plain));
+	net_open_begin(&o, &key, &k, 0);
+	net_open_next(&o, plain, cut / 2);
+	net_open_next(&o, plain + cut / 2, cut - cut / 2);
+	net_open_next(&o, plain + cut, k.data_len - cut);
+	net_open_end(&o);
 	fuzz_assert(!k.data_len || !memcmp(plain, m->data, k.data_len));
 }
 

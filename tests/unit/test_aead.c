@@ -436,6 +436,48 @@ TEST(chacha_xor_at_is_a_slice_of_the_stream)
 	}
 }
 
+TEST(chacha_stream_pieces_are_the_stream)
+{
+	/* A chacha20_stream from any pos, fed pieces of any lengths one after
+	 * another (in place or not), gives the bytes chacha20_xor gives the
+	 * whole message there; nothing outside a piece is written. */
+	static u8 msg[700], whole[700], out[702];
+	u8 key[32], nonce[12];
+	fill(key, sizeof(key), 12);
+	fill(nonce, sizeof(nonce), 13);
+	fill(msg, sizeof(msg), 14);
+	const u32 counters[] = { 1, 0xfffffffdu };
+	for (unsigned c = 0; c < 2; c++) {
+		chacha20_xor(key, counters[c], nonce, msg, whole, sizeof(msg));
+		for (size_t pos = 0; pos < 140; pos += 1 + pos / 8) {
+			for (unsigned step = 1; step < 150; step += 1 + step / 2) {
+				struct chacha20_stream st;
+				memset(out, 0x5a, sizeof(out));
+				chacha20_stream_init(&st, key, counters[c], nonce, pos);
+				size_t at = pos, k = 0;
+				while (at < sizeof(msg)) {
+					/* lengths step, 0, step + 7, 1, ...: empty pieces too */
+					size_t n = (k % 4 == 0) ? step : (k % 4 == 1) ? 0 : (k % 4 == 2) ? step + 7 : 1;
+					n = MIN(n, sizeof(msg) - at);
+					if (k % 3 == 0) {
+						chacha20_stream_xor(&st, msg + at, out + 1 + at, n);
+					} else {
+						memcpy(out + 1 + at, msg + at, n);
+						chacha20_stream_xor(&st, out + 1 + at, out + 1 + at, n);
+					}
+					at += n;
+					k++;
+				}
+				chacha20_stream_wipe(&st);
+				CHECK(memcmp(out + 1 + pos, whole + pos, sizeof(msg) - pos) == 0);
+				CHECK(out[pos] == 0x5a && out[sizeof(msg) + 1] == 0x5a);
+				static const struct chacha20_stream zero;
+				CHECK(memcmp(&st, &zero, sizeof(st)) == 0);
+			}
+		}
+	}
+}
+
 TEST(aead_in_pieces_is_aead)
 {
 	/* Sealing in three pieces from three places gives aead_seal's
@@ -571,6 +613,7 @@ int main(void)
 	RUN(aead_empty_with_null);
 	RUN(chacha_stream_is_blocks);
 	RUN(chacha_xor_at_is_a_slice_of_the_stream);
+	RUN(chacha_stream_pieces_are_the_stream);
 	RUN(aead_in_pieces_is_aead);
 	RUN(poly1305_split_everywhere);
 	RUN(poly1305_pad16_is_zeros);

@@ -317,6 +317,15 @@ TEST(keep_leaves_only_the_data_sealed)
 			net_data_open(&key, &out, 0, plain, cut);
 			net_data_open(&key, &out, cut, plain + cut, in.data_len - cut);
 			CHECK(!memcmp(plain, in.data, in.data_len));
+			/* the opener: from byte cut / 2 on, in pieces of cut + 1 */
+			struct net_opener o;
+			u32 from = cut / 2;
+			memset(plain, 0, sizeof(plain));
+			net_open_begin(&o, &key, &out, from);
+			for (u32 at = from; at < in.data_len; at += MIN(cut + 1, in.data_len - at))
+				net_open_next(&o, plain + at, MIN(cut + 1, in.data_len - at));
+			net_open_end(&o);
+			CHECK(!memcmp(plain + from, in.data + from, in.data_len - from));
 		}
 		len = encode(&in);
 		frame[len - NET_MAC_LEN - 1] ^= 0x80; /* the data's last byte */

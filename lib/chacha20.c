@@ -65,6 +65,7 @@ void chacha20_core(u32 out[16], const u32 in[16])
 	chacha20_rounds(x);
 	for (int i = 0; i < 16; i++)
 		out[i] = x[i] + in[i];
+	mem_wipe(x, sizeof(x)); /* with a block of keystream, x gives the key back */
 }
 
 void chacha20_block(const u8 key[CHACHA20_KEY_LEN], u32 counter, const u8 nonce[CHACHA20_NONCE_LEN],

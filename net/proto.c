@@ -414,6 +414,7 @@ void net_open_begin(struct net_opener *o, const struct net_key *key, const struc
 
 void net_open_next(struct net_opener *o, void *dst, u32 n)
 {
+	n = o->at < o->m->data_len ? MIN(n, o->m->data_len - o->at) : 0; /* never past the data */
 	if (n && o->m->data_sealed)
 		chacha20_stream_xor(&o->cs, o->m->data + o->at, dst, n);
 	else if (n) /* with none, m->data may be NULL */

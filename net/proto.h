@@ -322,7 +322,8 @@ void net_data_open(const struct net_key *key, const struct net_msg *m, u32 off, 
 /* The same for a chunk that goes to several places (the guest's buffers),
  * piece after piece, front to back: net_open_begin at byte off of m's
  * data, net_open_next for each following piece (n bytes to dst; in all
- * at most m->data_len - off), net_open_end.  Each keystream block is
+ * at most m->data_len - off: what lies past the data is never read, a
+ * piece is cut short there), net_open_end.  Each keystream block is
  * computed once, where net_data_open per piece computes the one at each
  * seam twice. */
 struct net_opener {

@@ -333,6 +333,41 @@ TEST(keep_leaves_only_the_data_sealed)
 	}
 }
 
+TEST(opener_copies_open_data_and_stops_at_its_end)
+{
+	/* Data in the clear (not sealed) is copied piece by piece; a piece
+	 * that would run past the data is cut at its end, nothing after it
+	 * read or written. */
+	static const u8 data[40] = "0123456789abcdefghijklmnopqrstuvwxyzABCD";
+	u8 out[64];
+	struct net_msg m;
+	struct net_opener o;
+	memset(&m, 0, sizeof(m));
+	m.type = NET_T_DATA;
+	m.data = data;
+	m.data_len = 30;
+	memset(out, 0x5a, sizeof(out));
+	net_open_begin(&o, &key, &m, 3);
+	net_open_next(&o, out, 10);
+	net_open_next(&o, out + 10, 0);
+	net_open_next(&o, out + 10, 30); /* 17 left */
+	net_open_next(&o, out + 27, 5);  /* none */
+	net_open_end(&o);
+	CHECK(!memcmp(out, data + 3, 27));
+	CHECK(out[27] == 0x5a && out[28] == 0x5a);
+	setup();
+	struct net_msg in = msg(NET_T_DATA), k;
+	int len = encode(&in);
+	CHECK_EQ(net_decode_keep(frame, (size_t)len, &key, SELF, &k), NET_OK);
+	static u8 plain[NET_FRAME_MAX + 8];
+	memset(plain, 0x5a, sizeof(plain));
+	net_open_begin(&o, &key, &k, 0);
+	net_open_next(&o, plain, k.data_len + 8);
+	net_open_end(&o);
+	CHECK(!memcmp(plain, in.data, in.data_len));
+	CHECK(plain[in.data_len] == 0x5a);
+}
+
 TEST(destination_checks)
 {
 	setup();
@@ -947,6 +982,7 @@ int main(void)
 	RUN(hello_and_cookie_padding);
 	RUN(round_trip_every_type);
 	RUN(keep_leaves_only_the_data_sealed);
+	RUN(opener_copies_open_data_and_stops_at_its_end);
 	RUN(destination_checks);
 	RUN(truncated_and_oversize_frames);
 	RUN(foreign_frames);

@@ -4,6 +4,9 @@
  * overlaps both ways, and not a byte written outside the destination.
  * Built without sanitizers (ours would replace theirs) and -fno-builtin,
  * so each call reaches lib/string.c. */
+#include <sys/mman.h>
+#include <unistd.h>
+
 #include "check.h"
 
 #define SPAN 160
@@ -66,6 +69,49 @@ TEST(memmove_overlaps_both_ways)
 		}
 }
 
+TEST(no_byte_past_either_end_is_touched)
+{
+	/* Source and destination end where an inaccessible page begins: a
+	 * wide step or a tail that read or wrote past n bytes would fault. */
+	long pg = sysconf(_SC_PAGESIZE);
+	unsigned char *a = mmap(NULL, (size_t)pg * 4, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	CHECK(a != MAP_FAILED);
+	unsigned char *src_end = a + pg, *dst_end = a + 3 * pg;
+	CHECK(mprotect(src_end, (size_t)pg, PROT_NONE) == 0);
+	CHECK(mprotect(dst_end, (size_t)pg, PROT_NONE) == 0);
+	for (size_t n = 0; n <= 40; n++) {
+		fill(src_end - n, n, (unsigned)n);
+		memcpy(dst_end - n, src_end - n, n);
+		CHECK(memcmp(dst_end - n, src_end - n, n) == 0);
+		memset(dst_end - n, 0x33, n);
+		for (size_t i = 0; i < n; i++)
+			CHECK(dst_end[(long)i - (long)n] == 0x33);
+		memmove(dst_end - n, src_end - n, n);
+		CHECK(memcmp(dst_end - n, src_end - n, n) == 0);
+	}
+	munmap(a, (size_t)pg * 4);
+}
+
+TEST(memmove_large_overlaps)
+{
+	/* Sizes where hardware copies in fast-string mode, overlaps at
+	 * distances around the eight-byte step and a cache line. */
+	static unsigned char buf[8192 + 128], ref[8192 + 128];
+	static const size_t dist[] = { 1, 7, 8, 9, 63, 64, 65 };
+	static const size_t lens[] = { 4096, 4103, 8000 };
+	for (size_t d = 0; d < sizeof(dist) / sizeof(dist[0]); d++)
+		for (size_t l = 0; l < sizeof(lens) / sizeof(lens[0]); l++)
+			for (int up = 0; up < 2; up++) {
+				size_t n = lens[l], s = up ? 0 : dist[d], t = up ? dist[d] : 0;
+				fill(buf, sizeof(buf), (unsigned)(d + l));
+				memcpy(ref, buf, sizeof(buf));
+				for (size_t i = 0; i < n; i++) /* the reference: through a copy */
+					ref[t + i] = buf[s + i];
+				memmove(buf + t, buf + s, n);
+				CHECK(memcmp(buf, ref, sizeof(buf)) == 0);
+			}
+}
+
 TEST(memcpy_a_large_frame)
 {
 	static unsigned char a[9100], b[9100];
@@ -81,6 +127,8 @@ int main(void)
 	RUN(memcpy_every_length_and_alignment);
 	RUN(memset_every_length_and_alignment_low_byte_only);
 	RUN(memmove_overlaps_both_ways);
+	RUN(no_byte_past_either_end_is_touched);
+	RUN(memmove_large_overlaps);
 	RUN(memcpy_a_large_frame);
 	return CHECK_SUMMARY();
 }

@@ -2,17 +2,12 @@
 #include "aead.h"
 #include "chacha20.h"
 #include "poly1305.h"
+#include "le.h"
 #include "string.h"
 
 _Static_assert(AEAD_KEY_LEN == CHACHA20_KEY_LEN && AEAD_NONCE_LEN == CHACHA20_NONCE_LEN &&
 		       AEAD_TAG_LEN == POLY1305_TAG_LEN,
 	       "the AEAD's sizes are ChaCha20's and Poly1305's");
-
-static void store_le64(u8 *p, u64 v)
-{
-	for (int i = 0; i < 8; i++)
-		p[i] = (u8)(v >> (8 * i));
-}
 
 /* The tag of section 2.8: Poly1305, keyed with the first 32 bytes of
  * keystream block 0 (section 2.6), over aad | pad16 | ct | pad16 |

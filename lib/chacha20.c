@@ -1,5 +1,6 @@
 /* ChaCha20 as specified in RFC 8439 sections 2.3 and 2.4. */
 #include "chacha20.h"
+#include "le.h"
 #include "string.h"
 
 /* "expand 32-byte k" read as four little-endian words (section 2.3). */
@@ -7,23 +8,6 @@
 #define CHACHA20_C1 0x3320646eu
 #define CHACHA20_C2 0x79622d32u
 #define CHACHA20_C3 0x6b206574u
-
-/* x86 is little-endian, so a word of the state is its bytes as they are;
- * __builtin_memcpy of a constant 4 bytes is one unaligned move (it stays a
- * builtin under -fno-builtin). */
-_Static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__, "ChaCha20 words are little-endian");
-
-static inline u32 load_le32(const u8 *p)
-{
-	u32 v;
-	__builtin_memcpy(&v, p, sizeof(v));
-	return v;
-}
-
-static inline void store_le32(u8 *p, u32 v)
-{
-	__builtin_memcpy(p, &v, sizeof(v));
-}
 
 void chacha20_init_state(u32 s[16], const u8 key[CHACHA20_KEY_LEN], u32 counter,
 			 const u8 nonce[CHACHA20_NONCE_LEN])
@@ -78,18 +62,6 @@ void chacha20_block(const u8 key[CHACHA20_KEY_LEN], u32 counter, const u8 nonce[
 	for (int i = 0; i < 16; i++)
 		store_le32(out + 4 * i, s[i]);
 	mem_wipe(s, sizeof(s));
-}
-
-static inline u64 load_le64(const u8 *p)
-{
-	u64 v;
-	__builtin_memcpy(&v, p, sizeof(v));
-	return v;
-}
-
-static inline void store_le64(u8 *p, u64 v)
-{
-	__builtin_memcpy(p, &v, sizeof(v));
 }
 
 /* dst = src ^ ks for n bytes, eight at a time where it can: under TCG a

@@ -7,25 +7,10 @@
  * modulo p = 2^130 - 5: the product needs four full multiplies and two
  * small ones, and no term exceeds 2^126. */
 #include "poly1305.h"
+#include "le.h"
 #include "string.h"
 
 typedef unsigned __int128 u128;
-
-/* x86 is little-endian: a 64-bit limb is its eight bytes as they are
- * (__builtin_memcpy of a constant size is one unaligned move). */
-_Static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__, "Poly1305 limbs are little-endian");
-
-static inline u64 load_le64(const u8 *p)
-{
-	u64 v;
-	__builtin_memcpy(&v, p, sizeof(v));
-	return v;
-}
-
-static inline void store_le64(u8 *p, u64 v)
-{
-	__builtin_memcpy(p, &v, sizeof(v));
-}
 
 void poly1305_init(struct poly1305_ctx *c, const u8 key[POLY1305_KEY_LEN])
 {

@@ -239,6 +239,19 @@ def _write_heavy_cmds():
     return sizes, "; ".join(cmds)
 
 
+def _one_line_per_outage(client):
+    """An outage is logged once, not once per request held: each "silent
+    for" is followed by its "answers again" before the next one.  A slow,
+    loaded host may see a second, genuine outage (the emulators or the
+    wire tool not scheduled for seconds); that is logged the same way."""
+    events = [(i, l) for i, l in enumerate(client.lines) if "silent for" in l or "answers again" in l]
+    shown = "\n".join(f"line {i}: {l}" for i, l in events)
+    kinds = ["silent" if "silent for" in l else "back" for _, l in events]
+    assert kinds and kinds == ["silent", "back"] * (len(kinds) // 2), \
+        "outages not logged once each (silent, answers again, in turn):\n" + shown
+    assert len(kinds) <= 4, "more than two outages in one run:\n" + shown
+
+
 def _restart_run(tmp, faults, name, kill_after=2.0, down=2.0):
     """The server is killed kill_after s into the client's write-heavy run
     and a new server boots on the same image down s later; the client's
@@ -266,7 +279,7 @@ def _restart_run(tmp, faults, name, kill_after=2.0, down=2.0):
     silent = client.find(r"client: server (\S+) silent for (\d+\.\d) s; waiting up to 180 s")
     back = client.find(r"client: server \S+ answers again after (\d+\.\d) s of silence \(restarted")
     assert silent and back, "no outage logged:\n" + client.output[-4000:]
-    assert len(re.findall(r"silent for", client.output)) == 1, client.output[-4000:]
+    _one_line_per_outage(client)
     # It was killed in the middle of the writes.
     lines = client.lines
     at = next(i for i, l in enumerate(lines) if "silent for" in l)

@@ -10,7 +10,7 @@ decode_FUZZ_SRCS = x86/x86_decode.c
 FUZZERS += config
 config_FUZZ_SRCS = platform/config.c platform/config_export.c tests/unit/fake_hv.c lib/string.c lib/fmt.c lib/err.c
 
-FUZZ_NET_SRCS = net/proto.c net/keys.c lib/hkdf.c lib/sha256.c lib/fmt.c lib/string.c lib/err.c \
+FUZZ_NET_SRCS = net/proto.c net/devinfo.c net/keys.c lib/hkdf.c lib/sha256.c lib/fmt.c lib/string.c lib/err.c \
 	$(wildcard lib/chacha20.c lib/poly1305.c lib/aead.c)
 
 FUZZERS += proto

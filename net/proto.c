@@ -518,11 +518,11 @@ int net_stats_format(const struct net_stats *st, char *buf, size_t size)
 	} fields[] = {
 #define F(x) { #x, __builtin_offsetof(struct net_stats, x) }
 		F(rx_frames), F(rx_ok), F(rx_replay), F(rx_jump), F(rx_session), F(rx_unknown_client),
-		F(rx_cookie_bad), F(rx_refused), F(rx_unexpected), F(rx_stale), F(rx_dup_chunks), F(tx_frames),
+		F(rx_cookie_bad), F(rx_refused), F(rx_unexpected), F(rx_stale), F(rx_busy), F(rx_dup_chunks), F(tx_frames),
 		F(tx_errors), F(requests), F(retransmits), F(timeouts), F(rebinds), F(rebind_mismatch),
 		F(failures), F(handshakes), F(bind_refused), F(inflight_max), F(req_us), F(req_us_max), F(burst_max), F(burst_cuts), F(hellos), F(binds), F(bind_dups), F(identifies),
 		F(reads), F(read_hits), F(writes), F(write_dups), F(flushes), F(errors), F(buf_evictions),
-		F(peer_evictions), F(needs),
+		F(peer_evictions), F(needs), F(disk_max),
 #undef F
 	};
 	size_t n = 0;

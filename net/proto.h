@@ -437,6 +437,7 @@ struct net_stats {
 	u64 rx_refused;     /* server: an authentic BIND refused, every slot busy */
 	u64 rx_unexpected;  /* authentic, but the wrong direction or not expected now */
 	u64 rx_stale;       /* answers to finished requests, write tags below the cache */
+	u64 rx_busy;        /* server: requests dropped, every buffer on the disk (the client resends) */
 	/* above rx_ok: things noticed in accepted frames */
 	u64 rx_dup_chunks;  /* data chunks already held */
 	u64 tx_frames, tx_errors;
@@ -449,6 +450,7 @@ struct net_stats {
 	/* server */
 	u64 hellos, binds, bind_dups, identifies, reads, read_hits, writes, write_dups, flushes, errors;
 	u64 buf_evictions, peer_evictions, needs;
+	u64 disk_max;       /* most requests the disk path held at once (waiting or on the disk) */
 	/* the last frame of another protocol version: its version and sender */
 	u8 bad_version;
 	u8 bad_version_from[ETH_ALEN];

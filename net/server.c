@@ -51,9 +51,13 @@ void reply_devinfo(struct net_server *s, struct net_srv_peer *p, u64 tag)
 
 void free_bufs_of(struct net_server *s, unsigned peer)
 {
-	for (unsigned i = 0; i < s->nbufs; i++)
-		if (s->bufs[i].state != NET_BUF_FREE && s->bufs[i].peer == peer)
-			s->bufs[i].state = NET_BUF_FREE;
+	for (unsigned i = 0; i < s->nbufs; i++) {
+		struct net_srv_buf *b = &s->bufs[i];
+		if (b->state == NET_BUF_DISK && b->peer == peer)
+			b->orphan = true; /* the disk has it: freed when it is done */
+		else if (b->state != NET_BUF_FREE && b->peer == peer)
+			b->state = NET_BUF_FREE;
+	}
 }
 
 /* The finished write with this tag, or NULL. */
@@ -105,7 +109,7 @@ static u32 srv_csize(const struct net_srv_peer *p)
 
 /* A free buffer, else the least recently used kept read, else the least
  * recently used write under reassembly (its client resends what NEED
- * then says is missing). */
+ * then says is missing); NULL when the disk has every one. */
 static struct net_srv_buf *buf_alloc(struct net_server *s)
 {
 	struct net_srv_buf *best = NULL;
@@ -113,25 +117,36 @@ static struct net_srv_buf *buf_alloc(struct net_server *s)
 		struct net_srv_buf *b = &s->bufs[i];
 		if (b->state == NET_BUF_FREE)
 			return b;
+		if (b->state == NET_BUF_DISK)
+			continue;
 		if (!best || (b->state == NET_BUF_READ && best->state == NET_BUF_WRITE) ||
 		    (b->state == best->state && b->last_use < best->last_use))
 			best = b;
 	}
+	if (!best)
+		return NULL;
 	if (best->state == NET_BUF_WRITE)
 		s->stats.buf_evictions++;
 	best->state = NET_BUF_FREE;
 	return best;
 }
 
-/* A buffer (buf_alloc) given to request tag of peer p: a read or write of
- * count sectors at lba. */
+/* A buffer (buf_alloc) given to request tag of peer p, under the binding
+ * its frame came under: a read or write of count sectors at lba.  NULL,
+ * counted, when the disk has every buffer: the request is dropped and
+ * its client sends it again. */
 static struct net_srv_buf *buf_take(struct net_server *s, u8 state, const struct net_srv_peer *p, u64 tag, u64 lba,
 				    u32 count)
 {
 	struct net_srv_buf *b = buf_alloc(s);
+	if (!b) {
+		s->stats.rx_busy++;
+		return NULL;
+	}
 	b->state = state;
 	b->peer = (u8)(p - s->peers);
 	b->sess = p->sess;
+	b->ticket = p->via->ticket;
 	b->tag = tag;
 	b->lba = lba;
 	b->count = count;
@@ -199,25 +214,54 @@ static void do_read(struct net_server *s, struct net_srv_peer *p, const struct n
 		return;
 	}
 	struct net_srv_buf *b = buf_find(s, NET_BUF_READ, idx, m->tag);
-	if (b && (b->lba != r->lba || b->count != r->count)) {
-		s->stats.rx_drop[NET_DROP_MALFORMED]++; /* one tag, two different reads */
+	if (!b)
+		b = buf_find(s, NET_BUF_DISK, idx, m->tag);
+	if (b && (b->lba != r->lba || b->count != r->count || (b->state == NET_BUF_DISK && b->op != BLK_OP_READ))) {
+		s->stats.rx_drop[NET_DROP_MALFORMED]++; /* one tag, two different requests */
 		return;
 	}
-	s->stats.rx_ok++;
-	if (b) {
+	if (b && b->state == NET_BUF_DISK) {
+		/* On its way from the disk: these chunks go out with the rest
+		 * (all of what this frame wants, if it came under another
+		 * binding). */
+		s->stats.rx_ok++;
 		s->stats.read_hits++;
-	} else {
-		b = buf_take(s, NET_BUF_READ, p, m->tag, r->lba, r->count);
-		int rc = net_disk_rw(srv_dev(s, p), false, r->lba, r->count, b->data);
-		s->stats.reads++;
-		if (rc < 0) {
-			b->state = NET_BUF_FREE; /* nothing to keep for re-requests */
-			reply_status(s, p, m->tag, net_err_to_status(rc));
-			return;
+		if (b->ticket != p->via->ticket) {
+			b->ticket = p->via->ticket;
+			b->csize = srv_csize(p);
+			memset(b->want, 0, sizeof(b->want));
 		}
+		for (unsigned i = 0; i < sizeof(b->want); i++)
+			b->want[i] |= r->want[i];
+		return;
 	}
+	if (b) {
+		s->stats.rx_ok++;
+		s->stats.read_hits++;
+		b->last_use = s->clock;
+		send_chunks(s, p, b, r->want, m->tag);
+		return;
+	}
+	if (!(b = buf_take(s, NET_BUF_DISK, p, m->tag, r->lba, r->count)))
+		return;
+	s->stats.rx_ok++;
+	memcpy(b->want, r->want, sizeof(b->want));
+	srv_disk_start(s, b, srv_dev(s, p), BLK_OP_READ);
+}
+
+/* A read the disk finished: its chunks go out; the data stays for
+ * re-requests unless a write over it finished meanwhile. */
+static void read_done(struct net_server *s, struct net_srv_peer *p, struct net_srv_buf *b, int rc)
+{
+	s->stats.reads++;
+	if (rc < 0) {
+		b->state = NET_BUF_FREE; /* nothing to keep for re-requests */
+		reply_status(s, p, b->tag, net_err_to_status(rc));
+		return;
+	}
+	b->state = b->stale ? NET_BUF_FREE : NET_BUF_READ;
 	b->last_use = s->clock;
-	send_chunks(s, p, b, r->want, m->tag);
+	send_chunks(s, p, b, b->want, b->tag);
 }
 
 /* Kept reads of export dev that a write changed must not be served again. */
@@ -225,10 +269,62 @@ static void drop_reads_over(struct net_server *s, u16 dev, u64 lba, u32 count)
 {
 	for (unsigned i = 0; i < s->nbufs; i++) {
 		struct net_srv_buf *b = &s->bufs[i];
-		if (b->state == NET_BUF_READ && s->peers[b->peer].dev == dev && b->lba < lba + count &&
-		    lba < b->lba + b->count)
+		bool reading = b->state == NET_BUF_DISK && b->op == BLK_OP_READ;
+		if ((b->state != NET_BUF_READ && !reading) || s->peers[b->peer].dev != dev || b->lba >= lba + count ||
+		    lba >= b->lba + b->count)
+			continue;
+		if (reading)
+			b->stale = true;
+		else
 			b->state = NET_BUF_FREE;
 	}
+}
+
+/* A write the disk finished: remembered for duplicates, answered. */
+static void write_done(struct net_server *s, struct net_srv_peer *p, struct net_srv_buf *b, int rc)
+{
+	b->state = NET_BUF_FREE;
+	s->stats.writes++;
+	u32 st = net_err_to_status(rc);
+	done_add(p, b->tag, st);
+	drop_reads_over(s, p->dev, b->lba, b->count);
+	reply_status(s, p, b->tag, st);
+}
+
+/* The binding a request on the disk is answered under: the one it came
+ * under while the client has it, else the current one.  A read's chunk
+ * map then counts in that binding's chunks: all of them. */
+static struct net_srv_binding *answer_binding(struct net_srv_peer *p, struct net_srv_buf *b)
+{
+	if (p->cur.ticket == b->ticket)
+		return &p->cur;
+	if (p->prev.ticket && p->prev.ticket == b->ticket)
+		return &p->prev;
+	b->csize = p->cur.csize;
+	memset(b->want, 0, sizeof(b->want));
+	for (u32 i = 0; i < net_chunks(b->bytes, b->csize); i++)
+		net_bit_set(b->want, i);
+	return &p->cur;
+}
+
+void srv_disk_finish(struct net_server *s, struct net_srv_buf *b, int rc)
+{
+	if (b->orphan) {
+		b->state = NET_BUF_FREE; /* its client's slot was reset: no one to answer */
+		return;
+	}
+	struct net_srv_peer *p = &s->peers[b->peer];
+	struct net_srv_binding *via = p->via;
+	p->via = answer_binding(p, b);
+	if (b->op == BLK_OP_READ) {
+		read_done(s, p, b, rc);
+	} else if (b->op == BLK_OP_WRITE) {
+		write_done(s, p, b, rc);
+	} else {
+		b->state = NET_BUF_FREE;
+		reply_status(s, p, b->tag, net_err_to_status(rc));
+	}
+	p->via = via;
 }
 
 static void do_write(struct net_server *s, struct net_srv_peer *p, const struct net_msg *m)
@@ -244,6 +340,12 @@ static void do_write(struct net_server *s, struct net_srv_peer *p, const struct 
 		s->stats.write_dups++;
 		if (ack)
 			reply_status(s, p, m->tag, p->done[k].status);
+		return;
+	}
+	if (buf_find(s, NET_BUF_DISK, idx, m->tag)) {
+		/* Whole and on the disk: its answer comes when the disk is done. */
+		s->stats.rx_ok++;
+		s->stats.write_dups++;
 		return;
 	}
 	if (m->tag <= p->tag_floor || m->tag < p->live_floor) {
@@ -272,15 +374,15 @@ static void do_write(struct net_server *s, struct net_srv_peer *p, const struct 
 		s->stats.rx_drop[NET_DROP_MALFORMED]++;
 		return;
 	}
-	s->stats.rx_ok++;
 	/* Chunks of another size (a rebinding changed the frames) do not
 	 * add up with these: gather the write again. */
 	if (b && b->csize != csize) {
 		b->state = NET_BUF_FREE;
 		b = NULL;
 	}
-	if (!b)
-		b = buf_take(s, NET_BUF_WRITE, p, m->tag, d->lba, d->count);
+	if (!b && !(b = buf_take(s, NET_BUF_WRITE, p, m->tag, d->lba, d->count)))
+		return;
+	s->stats.rx_ok++;
 	b->last_use = s->clock;
 	if (net_bit(b->have, d->chunk)) {
 		s->stats.rx_dup_chunks++;
@@ -292,13 +394,8 @@ static void do_write(struct net_server *s, struct net_srv_peer *p, const struct 
 		b->nhave++;
 	}
 	if (b->nhave == b->nchunks) {
-		int rc = net_disk_rw(srv_dev(s, p), true, b->lba, b->count, b->data);
-		b->state = NET_BUF_FREE;
-		s->stats.writes++;
-		st = net_err_to_status(rc);
-		done_add(p, m->tag, st);
-		drop_reads_over(s, p->dev, d->lba, d->count);
-		reply_status(s, p, m->tag, st);
+		b->ticket = p->via->ticket;
+		srv_disk_start(s, b, srv_dev(s, p), BLK_OP_WRITE);
 		return;
 	}
 	if (ack) {
@@ -308,6 +405,28 @@ static void do_write(struct net_server *s, struct net_srv_peer *p, const struct 
 		s->stats.needs++;
 		srv_send(s, p, &n);
 	}
+}
+
+/* Idempotent: a repeated flush simply flushes again, unless the first is
+ * still on the disk (its answer comes then).  The disk path finishes it
+ * after every write that went to the disk before it. */
+static void do_flush(struct net_server *s, struct net_srv_peer *p, const struct net_msg *m)
+{
+	if (m->b.dev.dev != p->dev) {
+		s->stats.rx_ok++;
+		reply_status(s, p, m->tag, NET_ST_NODEV);
+		return;
+	}
+	if (buf_find(s, NET_BUF_DISK, (unsigned)(p - s->peers), m->tag)) {
+		s->stats.rx_ok++;
+		return;
+	}
+	struct net_srv_buf *b = buf_take(s, NET_BUF_DISK, p, m->tag, 0, 0);
+	if (!b)
+		return;
+	s->stats.rx_ok++;
+	s->stats.flushes++;
+	srv_disk_start(s, b, srv_dev(s, p), BLK_OP_FLUSH);
 }
 
 /* The client waits for nothing older than floor any more: partial writes
@@ -393,18 +512,9 @@ static void do_frame(struct net_server *s, size_t len)
 		else
 			reply_devinfo(s, p, m.tag);
 		return;
-	case NET_T_FLUSH: {
-		s->stats.rx_ok++;
-		if (m.b.dev.dev != p->dev) {
-			reply_status(s, p, m.tag, NET_ST_NODEV);
-			return;
-		}
-		/* Idempotent: a repeated flush simply flushes again. */
-		s->stats.flushes++;
-		int rc = srv_dev(s, p)->ops->flush(srv_dev(s, p));
-		reply_status(s, p, m.tag, net_err_to_status(rc));
+	case NET_T_FLUSH:
+		do_flush(s, p, &m);
 		return;
-	}
 	case NET_T_READ:
 		do_read(s, p, &m);
 		return;
@@ -451,6 +561,7 @@ int net_server_init(struct net_server *s, const struct net_server_cfg *cfg, cons
 
 unsigned net_server_poll(struct net_server *s)
 {
+	srv_disk_poll(s);
 	unsigned n = 0;
 	while (n < NET_SRV_POLL_BUDGET) {
 		size_t len;

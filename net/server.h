@@ -89,21 +89,34 @@ struct net_srv_peer {
 	} done[NET_DUP_CACHE];
 };
 
-enum net_buf_state { NET_BUF_FREE, NET_BUF_READ, NET_BUF_WRITE };
+/* FREE; READ: a read's data, kept to answer re-requests for missing
+ * chunks without reading the disk again; WRITE: a write being
+ * reassembled; DISK: a read, write or flush the disk path holds, waiting
+ * for the disk or on it (net/server_disk.c), answered when it is done. */
+enum net_buf_state { NET_BUF_FREE, NET_BUF_READ, NET_BUF_WRITE, NET_BUF_DISK };
 
-/* A request buffer: the data of one read (kept to answer re-requests for
- * missing chunks without reading the disk again) or one write being
- * reassembled. */
+/* A request buffer, one request's data and its state. */
 struct net_srv_buf {
 	u8 state;                 /* enum net_buf_state */
 	u8 peer;                  /* index into peers[] */
+	u8 op;                    /* DISK: the enum blk_op */
+	bool orphan;              /* DISK: its client's slot was reset: finish without answering */
+	bool stale;               /* DISK read: a write over it finished meanwhile: answer, do not keep */
 	u64 sess;                 /* that peer's client session when the buffer was taken */
+	u64 ticket;               /* the binding the request came under: DISK answers under it */
 	u64 tag, lba;
 	u32 count, bytes;
 	u32 csize, nchunks, nhave; /* write: the chunks being gathered, in the size of their binding */
 	u8 have[NET_BITMAP_BYTES];
+	u8 want[NET_BITMAP_BYTES]; /* DISK read: the chunks to send when the data is in (size csize) */
 	u64 last_use;
 	u8 *data;
+	/* DISK: what the disk was handed (submit), and the wait for room */
+	struct blk_dev *dev;
+	struct blk_seg seg;
+	struct blk_io io;
+	struct net_srv_buf *wait_next;
+	bool waiting;
 };
 
 /* The last handshake refused, for the log (main/netrole.c): which client
@@ -152,6 +165,10 @@ struct net_server {
 	unsigned nbufs;
 	struct net_srv_peer peers[NET_SRV_PEERS];
 	struct net_srv_buf bufs[NET_SRV_MAX_BUFS];
+	/* The disk path: buffers it holds, and those waiting (oldest first)
+	 * for a disk with submit to have room. */
+	unsigned disk_held;
+	struct net_srv_buf *wait_head, *wait_tail;
 	struct net_stats stats;
 	struct net_refusal refused;
 	struct net_takeover took_over;
@@ -162,8 +179,16 @@ struct net_server {
  * -E_NOTSUP (a disk geometry the protocol cannot carry). */
 int net_server_init(struct net_server *s, const struct net_server_cfg *cfg, const struct net_link *link);
 
-/* Handles up to NET_SRV_POLL_BUDGET received frames; returns how many it
- * took from the link (0: nothing was waiting). */
+/* Finishes what the disks finished (answers go out), then handles up to
+ * NET_SRV_POLL_BUDGET received frames; returns how many it took from the
+ * link (0: nothing was waiting). */
 unsigned net_server_poll(struct net_server *s);
+
+/* Requests are on a disk that finishes them later (submit): poll again
+ * soon rather than sleep until the next frame or tick. */
+static inline bool net_server_disk_busy(const struct net_server *s)
+{
+	return s->disk_held != 0;
+}
 
 #endif

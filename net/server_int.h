@@ -32,6 +32,16 @@ void reply_devinfo(struct net_server *s, struct net_srv_peer *p, u64 tag);
 /* Frees the request buffers of slot idx. */
 void free_bufs_of(struct net_server *s, unsigned idx);
 
+/* The disk path (net/server_disk.c).  srv_disk_start hands buffer b
+ * (state DISK, op set by it) to dev: a back end with submit takes it now
+ * or when it has room, in the order requests were started, and the
+ * server goes on; one without runs it at once.  Either way
+ * srv_disk_finish (net/server.c) answers it when the disk is done, from
+ * srv_disk_start itself or from a later srv_disk_poll. */
+void srv_disk_start(struct net_server *s, struct net_srv_buf *b, struct blk_dev *dev, enum blk_op op);
+void srv_disk_poll(struct net_server *s);
+void srv_disk_finish(struct net_server *s, struct net_srv_buf *b, int rc);
+
 /* HELLO and BIND frames (s->rx, len bytes; h from net_peek). */
 void srv_hello(struct net_server *s, size_t len, const struct net_hdr *h);
 void srv_bind(struct net_server *s, size_t len, const struct net_hdr *h);

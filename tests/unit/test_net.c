@@ -351,12 +351,22 @@ static int wire_send(void *ctx, const void *frame, size_t len)
 }
 
 static int server_start(unsigned i, u64 session, bool ro, const char *key);
+#define RD_QUEUE 64
 static struct ramdisk {
 	struct blk_dev dev;
 	u8 *data;
 	unsigned reads, writes, flushes, violations;
 	int fail;
+	/* with submit (run_async): held requests in submission order, each
+	 * done when its time comes and nothing it must follow is held */
+	struct blk_io *q[RD_QUEUE];
+	u64 due[RD_QUEUE];
+	unsigned nq, most, submits, out_of_order;
+	bool hold; /* nothing finishes while set */
 } disk[MAX_SRV];
+/* The RAM disks' queue depth in the runs that follow (disk_init takes
+ * it): 0, synchronous; else submit and poll. */
+static unsigned run_async;
 
 static void replay_into(struct queue *from, struct queue *to);
 
@@ -494,6 +504,68 @@ static int rd_flush(struct blk_dev *d)
 }
 static const struct blk_ops rd_ops = { .read = rd_read, .write = rd_write, .flush = rd_flush };
 
+/* An asynchronous disk as platform/blk.h describes it, and no more
+ * orderly: requests finish 50-450 us after submit in any order but the
+ * two the interface promises (a FLUSH after every write before it,
+ * overlapping writes in order), and a read after a write it overlaps. */
+static int rd_submit(struct blk_dev *d, struct blk_io *io)
+{
+	struct ramdisk *r = d->priv;
+	if (!io->done || (io->op == BLK_OP_FLUSH ? io->count || io->nseg : !io->segs || !io->count)) {
+		r->violations++;
+		return -E_INVAL;
+	}
+	if (r->nq == d->queue_depth)
+		return -E_NOSPC;
+	r->q[r->nq] = io;
+	r->due[r->nq++] = S.now + 50 + rnd(400);
+	r->most = MAX(r->most, r->nq);
+	r->submits++;
+	return 0;
+}
+
+static bool rd_overlap(const struct blk_io *a, const struct blk_io *b)
+{
+	return a->op != BLK_OP_FLUSH && b->op != BLK_OP_FLUSH && a->lba < b->lba + b->count && b->lba < a->lba + a->count;
+}
+
+/* Whether q[k] may finish before the requests submitted before it. */
+static bool rd_may_finish(const struct ramdisk *r, unsigned k)
+{
+	for (unsigned j = 0; j < k; j++) {
+		const struct blk_io *a = r->q[j], *b = r->q[k];
+		if ((b->op == BLK_OP_FLUSH && a->op == BLK_OP_WRITE) ||
+		    (rd_overlap(a, b) && (a->op == BLK_OP_WRITE || b->op == BLK_OP_WRITE)))
+			return false;
+	}
+	return true;
+}
+
+static unsigned rd_poll(struct blk_dev *d)
+{
+	struct ramdisk *r = d->priv;
+	while (!r->hold) {
+		unsigned ready[RD_QUEUE], n = 0;
+		for (unsigned k = 0; k < r->nq; k++)
+			if (r->due[k] <= S.now && rd_may_finish(r, k))
+				ready[n++] = k;
+		if (!n)
+			return r->nq;
+		unsigned k = ready[rnd(n)];
+		struct blk_io *io = r->q[k];
+		r->out_of_order += k != 0;
+		memmove(&r->q[k], &r->q[k + 1], (r->nq - k - 1) * sizeof(r->q[0]));
+		memmove(&r->due[k], &r->due[k + 1], (r->nq - k - 1) * sizeof(r->due[0]));
+		r->nq--;
+		int rc = io->op == BLK_OP_FLUSH ? rd_flush(d) : rd_rw(d, io->lba, io->count, io->segs, io->nseg,
+								       io->op == BLK_OP_WRITE);
+		io->done(io, rc);
+	}
+	return r->nq;
+}
+static const struct blk_ops rd_async_ops = { .read = rd_read, .write = rd_write, .flush = rd_flush,
+					     .submit = rd_submit, .poll = rd_poll };
+
 static void disk_init(unsigned i, u64 sectors, u32 ss, u32 max, const char *model)
 {
 	struct ramdisk *r = &disk[i];
@@ -503,7 +575,8 @@ static void disk_init(unsigned i, u64 sectors, u32 ss, u32 max, const char *mode
 	for (u64 k = 0; k < sectors * ss; k++)
 		r->data[k] = (u8)(k * 31 + (k >> 9) + i * 101);
 	r->dev.name = "ram";
-	r->dev.ops = &rd_ops;
+	r->dev.ops = run_async ? &rd_async_ops : &rd_ops;
+	r->dev.queue_depth = run_async;
 	r->dev.priv = r;
 	r->dev.info = (struct blk_info){ .sectors = sectors, .sector_size = ss, .max_sectors = max };
 	str_copy(r->dev.info.model, model, sizeof(r->dev.info.model));
@@ -583,6 +656,7 @@ static int server_start(unsigned i, u64 session, bool ro, const char *key)
 	S.sport[i] = (struct port){ .idx = i, .server = true };
 	struct net_link link = { &S.sport[i], wire_send, srv_recv, clock_now };
 	S.to_srv[i].n = 0;
+	disk[i].nq = 0; /* a new boot: what the last one had on the disk is gone */
 	int rc = net_server_init(srv[i], &cfg, &link);
 	S.up[i] = rc == 0;
 	return rc;
@@ -1180,7 +1254,7 @@ TEST(read_only_export)
 static bool rx_accounted(const struct net_stats *st)
 {
 	u64 sum = st->rx_ok + st->rx_replay + st->rx_jump + st->rx_session + st->rx_unknown_client + st->rx_cookie_bad +
-		  st->rx_refused + st->rx_unexpected + st->rx_stale;
+		  st->rx_refused + st->rx_unexpected + st->rx_stale + st->rx_busy;
 	for (unsigned i = 0; i < NET_VERDICT_COUNT; i++)
 		sum += st->rx_drop[i];
 	return sum == st->rx_frames;
@@ -2230,11 +2304,12 @@ static bool a_any_free(void)
 /* ops random reads and writes (and a FLUSH every 16), as many in flight
  * as the client takes, over [0, span) sectors; then everything is checked
  * against the shadow. */
-static void pipeline_run(u64 seed, unsigned loss, unsigned dup, unsigned corrupt, unsigned ops, u32 span, bool restart)
+static void pipeline_run(u64 seed, unsigned loss, unsigned dup, unsigned corrupt, unsigned ops, u32 span, bool restart,
+			 unsigned nbufs)
 {
 	struct net_client_cfg cfg = { .rto_us = 2000, .rto_max_us = 16000, .retries = 20 };
 	sim_reset(seed);
-	S.srv_nbufs = 64;
+	S.srv_nbufs = nbufs;
 	CHECK_EQ(pair(&cfg), 0);
 	a_reset();
 	impair(loss, dup, corrupt, 300);
@@ -2285,20 +2360,20 @@ static void pipeline_run(u64 seed, unsigned loss, unsigned dup, unsigned corrupt
 	CHECK(wire_clean());
 }
 
-TEST(pipeline_clean_link) { pipeline_run(41, 0, 0, 0, 600, 8192, false); }
-TEST(pipeline_lossy_link) { pipeline_run(42, 100, 100, 20, 600, 8192, false); }
-TEST(pipeline_overlapping_lossy) { pipeline_run(43, 150, 100, 30, 400, 256, false); }
-TEST(pipeline_restart_mid_run) { pipeline_run(44, 50, 50, 10, 600, 2048, true); }
+TEST(pipeline_clean_link) { pipeline_run(41, 0, 0, 0, 600, 8192, false, 64); }
+TEST(pipeline_lossy_link) { pipeline_run(42, 100, 100, 20, 600, 8192, false, 64); }
+TEST(pipeline_overlapping_lossy) { pipeline_run(43, 150, 100, 30, 400, 256, false, 64); }
+TEST(pipeline_restart_mid_run) { pipeline_run(44, 50, 50, 10, 600, 2048, true, 64); }
 TEST(pipeline_lossy_link_jumbo)
 {
 	run_frame = NET_FRAME_MAX;
-	pipeline_run(46, 100, 100, 20, 600, 8192, false);
+	pipeline_run(46, 100, 100, 20, 600, 8192, false, 64);
 	run_frame = 0;
 }
 TEST(pipeline_restart_mid_run_jumbo)
 {
 	run_frame = NET_FRAME_MAX;
-	pipeline_run(47, 50, 50, 10, 600, 2048, true);
+	pipeline_run(47, 50, 50, 10, 600, 2048, true, 64);
 	run_frame = 0;
 }
 
@@ -3036,11 +3111,123 @@ TEST(shared_and_read_only_exports_take_several_clients)
 	CHECK(!memcmp(bufb, disk[1].data, 8 * 512));
 }
 
-int main(void)
+/* ---- The server's disk path on a disk with submit --------------------------- */
+
+/* pipeline_run's checks, and that the server kept the disk busy: many
+ * requests on it at once, finished out of order. */
+static void async_pipeline(unsigned depth, unsigned nbufs, u64 seed, unsigned loss, u32 span, bool restart)
 {
-	console_register(&log_sink);
-	bufa = aligned_alloc(4096, NET_MAX_REQ_BYTES);
-	bufb = aligned_alloc(4096, NET_MAX_REQ_BYTES);
+	run_async = depth;
+	pipeline_run(seed, loss, loss, loss / 5, 500, span, restart, nbufs);
+	run_async = 0;
+	CHECK(disk[0].submits > 0);
+	CHECK(disk[0].most >= MIN(depth, MIN(nbufs, 4u)));
+	CHECK(disk[0].out_of_order > 0);
+	CHECK(restart || srv[0]->stats.disk_max >= disk[0].most); /* a restart: the new boot counts anew */
+	CHECK(rx_accounted(&srv[0]->stats));
+}
+
+TEST(async_disk_pipeline_clean) { async_pipeline(32, 64, 61, 0, 8192, false); }
+TEST(async_disk_pipeline_lossy_overlapping) { async_pipeline(32, 64, 62, 150, 256, false); }
+TEST(async_disk_pipeline_restart) { async_pipeline(32, 64, 63, 50, 2048, true); }
+/* Two at a time on the disk: the rest wait in the server, in order. */
+TEST(async_disk_pipeline_shallow_queue) { async_pipeline(2, 64, 64, 100, 512, false); }
+
+TEST(async_disk_every_buffer_on_the_disk)
+{
+	/* Four buffers for 64 requests in flight: requests that find every
+	 * buffer on the disk are dropped (counted) and sent again. */
+	async_pipeline(32, 4, 65, 0, 1024, false);
+	CHECK(srv[0]->stats.rx_busy > 0);
+}
+
+TEST(async_disk_a_write_on_the_disk_is_not_written_again)
+{
+	/* The disk holds a write while its client retransmits it: the
+	 * retransmissions are duplicates, the write lands once, answered. */
+	run_async = 8;
+	sim_reset(66);
+	S.srv_nbufs = 8;
+	struct net_client_cfg cfg = { .rto_us = 2000, .rto_max_us = 16000, .retries = 20 };
+	CHECK_EQ(pair(&cfg), 0);
+	run_async = 0;
+	a_reset();
+	disk[0].hold = true;
+	CHECK_EQ(a_submit(true, 100, 64, 6600), 0);
+	for (u64 end = S.now + 100000; S.now < end;)
+		net_client_poll(cli[0]);
+	CHECK_EQ(disk[0].nq, 1);
+	CHECK_EQ(disk[0].writes, 0);
+	CHECK(cli[0]->stats.retransmits > 0);
+	CHECK(srv[0]->stats.write_dups > 0);
+	disk[0].hold = false;
+	a_drain();
+	CHECK_EQ(A.done, 1);
+	CHECK_EQ(A.failed, 0);
+	CHECK_EQ(disk[0].writes, 1);
+	CHECK(!memcmp(disk[0].data, a_shadow, 8192 * 512));
+}
+
+TEST(async_disk_a_read_asked_again_is_read_once)
+{
+	/* The disk holds a read while its client asks again: the data is
+	 * read once and every chunk arrives. */
+	run_async = 8;
+	sim_reset(67);
+	S.srv_nbufs = 8;
+	struct net_client_cfg cfg = { .rto_us = 2000, .rto_max_us = 16000, .retries = 20 };
+	CHECK_EQ(pair(&cfg), 0);
+	run_async = 0;
+	a_reset();
+	disk[0].hold = true;
+	CHECK_EQ(a_submit(false, 300, AQ_MAX_SECT, 0), 0);
+	for (u64 end = S.now + 100000; S.now < end;)
+		net_client_poll(cli[0]);
+	CHECK(cli[0]->stats.retransmits > 0);
+	CHECK(srv[0]->stats.read_hits > 0);
+	disk[0].hold = false;
+	a_drain();
+	CHECK_EQ(A.done, 1);
+	CHECK_EQ(A.failed, 0);
+	CHECK_EQ(A.bad_reads, 0);
+	CHECK_EQ(disk[0].reads, 1);
+}
+
+TEST(async_disk_a_rebooted_client_gets_no_answer_of_its_last_boot)
+{
+	/* The disk holds client 0's write when the client reboots: the
+	 * write still lands (it was whole), nothing of it is sent to the new
+	 * incarnation, whose own requests work. */
+	run_async = 8;
+	sim_reset(68);
+	S.srv_nbufs = 8;
+	struct net_client_cfg cfg = { .rto_us = 2000, .rto_max_us = 16000, .retries = 20 };
+	CHECK_EQ(pair(&cfg), 0);
+	run_async = 0;
+	a_reset();
+	disk[0].hold = true;
+	CHECK_EQ(a_submit(true, 0, 16, 6800), 0);
+	for (u64 end = S.now + 5000; S.now < end;)
+		net_client_poll(cli[0]);
+	CHECK_EQ(disk[0].nq, 1);
+	CHECK_EQ(client_start(0, 0xC11E27C11E270068ull, NULL, KEY), 0);
+	CHECK_EQ(net_client_discover(cli[0], 1000000), 0);
+	u64 tx = srv[0]->stats.tx_frames;
+	disk[0].hold = false;
+	run_servers();
+	CHECK_EQ(disk[0].writes, 1);
+	CHECK_EQ(srv[0]->stats.tx_frames, tx); /* no answer for the old boot's write */
+	fill(bufa, 16 * 512, 6801);
+	CHECK_EQ(io(0, true, 0, 16, bufa, 1), 0);
+	CHECK(!memcmp(disk[0].data, bufa, 16 * 512));
+	for (unsigned i = 0; i < srv[0]->nbufs; i++)
+		CHECK(srv[0]->bufs[i].state != NET_BUF_DISK);
+}
+
+/* Every test, on synchronous RAM disks, then (run_async) on ones with
+ * submit: the server's disk path must keep every rule either way. */
+static void run_all(void)
+{
 	RUN(discover_identify_flush);
 	RUN(clean_link_sizes);
 	RUN(lossy_link_seed_1);
@@ -3109,5 +3296,25 @@ int main(void)
 	RUN(a_writer_whose_record_lapsed_cannot_write_under_the_new_writer);
 	RUN(a_lapsed_ferry_writer_cannot_write_under_an_aoe_writer);
 	RUN(a_ferry_bind_wins_over_an_aoe_writer);
+}
+
+int main(void)
+{
+	console_register(&log_sink);
+	bufa = aligned_alloc(4096, NET_MAX_REQ_BYTES);
+	bufb = aligned_alloc(4096, NET_MAX_REQ_BYTES);
+	run_all();
+	run_async = 32;
+	printf("# the same on RAM disks with submit (queue depth %u)\n", run_async);
+	run_all();
+	run_async = 0;
+	RUN(async_disk_pipeline_clean);
+	RUN(async_disk_pipeline_lossy_overlapping);
+	RUN(async_disk_pipeline_restart);
+	RUN(async_disk_pipeline_shallow_queue);
+	RUN(async_disk_every_buffer_on_the_disk);
+	RUN(async_disk_a_write_on_the_disk_is_not_written_again);
+	RUN(async_disk_a_read_asked_again_is_read_once);
+	RUN(async_disk_a_rebooted_client_gets_no_answer_of_its_last_boot);
 	return CHECK_SUMMARY();
 }

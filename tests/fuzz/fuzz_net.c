@@ -220,9 +220,13 @@ struct op {
 static struct op ops[MAX_OPS + 1];
 static unsigned nops;
 
+#define DISK_DEPTH 4
 static struct {
 	struct blk_dev dev;
 	u8 data[SECTORS * SS];
+	/* with submit: held requests in submission order */
+	struct blk_io *q[DISK_DEPTH];
+	unsigned nq;
 } disk;
 
 static void stamp(u8 *sector, u64 serial, u64 lba)
@@ -283,6 +287,52 @@ static int disk_read(struct blk_dev *d, u64 l, u32 c, const struct blk_seg *s, u
 static int disk_write(struct blk_dev *d, u64 l, u32 c, const struct blk_seg *s, unsigned n) { return disk_rw(d, l, c, s, n, true); }
 static int disk_flush(struct blk_dev *d) { return 0; }
 static const struct blk_ops disk_ops = { .read = disk_read, .write = disk_write, .flush = disk_flush };
+
+/* The disk with submit (the first byte says): requests finish at polls,
+ * as many and in the order the input says, within platform/blk.h's
+ * promises (a FLUSH after every write before it, overlapping writes in
+ * order, a read after a write it overlaps). */
+static int disk_submit(struct blk_dev *d, struct blk_io *io)
+{
+	(void)d;
+	fuzz_assert(io->done && (io->op == BLK_OP_FLUSH ? !io->count && !io->nseg : io->count && io->nseg));
+	if (disk.nq == DISK_DEPTH)
+		return -E_NOSPC;
+	disk.q[disk.nq++] = io;
+	return 0;
+}
+
+static bool disk_may_finish(unsigned k)
+{
+	const struct blk_io *b = disk.q[k];
+	for (unsigned j = 0; j < k; j++) {
+		const struct blk_io *a = disk.q[j];
+		bool overlap = a->op != BLK_OP_FLUSH && b->op != BLK_OP_FLUSH && a->lba < b->lba + b->count &&
+			       b->lba < a->lba + a->count;
+		if ((b->op == BLK_OP_FLUSH && a->op == BLK_OP_WRITE) ||
+		    (overlap && (a->op == BLK_OP_WRITE || b->op == BLK_OP_WRITE)))
+			return false;
+	}
+	return true;
+}
+
+static unsigned disk_poll(struct blk_dev *d)
+{
+	/* out of input: everything, oldest first */
+	for (unsigned n = W.in.n ? fz_u8(&W.in) % (DISK_DEPTH + 1) : DISK_DEPTH; n && disk.nq; n--) {
+		unsigned k = fz_u8(&W.in) % disk.nq;
+		while (!disk_may_finish(k))
+			k--; /* the first request always may */
+		struct blk_io *io = disk.q[k];
+		memmove(&disk.q[k], &disk.q[k + 1], (disk.nq - k - 1) * sizeof(disk.q[0]));
+		disk.nq--;
+		int rc = io->op == BLK_OP_FLUSH ? 0 : disk_rw(d, io->lba, io->count, io->segs, io->nseg, io->op == BLK_OP_WRITE);
+		io->done(io, rc);
+	}
+	return disk.nq;
+}
+static const struct blk_ops disk_async_ops = { .read = disk_read, .write = disk_write, .flush = disk_flush,
+					       .submit = disk_submit, .poll = disk_poll };
 
 /* ---- The key oracle -------------------------------------------------------- */
 
@@ -470,11 +520,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		disk.data[i] = (u8)(i * 7 + (i >> 9));
 	/* the operations: a count, then 4 bytes each */
 	struct fuzz_in in = { data, size };
-	/* the first byte: the operations' count, and which ends take jumbo frames */
+	/* the first byte: the operations' count, which ends take jumbo
+	 * frames, and whether the disk has submit */
 	u8 first = fz_u8(&in);
 	unsigned n = first % 24u;
 	W.cli_frame = first / 24u & 1 ? NET_FRAME_MAX : NET_FRAME_STD;
 	W.srv_frame = first / 24u & 2 ? NET_FRAME_MAX : NET_FRAME_STD;
+	bool async = first / 24u & 4;
+	disk.dev.ops = async ? &disk_async_ops : &disk_ops;
+	disk.dev.queue_depth = async ? DISK_DEPTH : 0;
+	disk.nq = 0;
 	const u8 *oplist = in.p;
 	size_t oplen = in.n < 4u * n ? in.n : 4u * n;
 	W.in = (struct fuzz_in){ in.p + oplen, in.n - oplen };
@@ -579,4 +634,13 @@ void fuzz_seeds(void (*emit)(const void *buf, size_t len))
 	memcpy(f, e, sizeof(e));
 	f[0] = 5 + 3 * 24;
 	emit(f, sizeof(f));
+	/* the lossy run and the batches on a disk with submit (first byte
+	 * + 4 * 24) */
+	static u8 g[sizeof(b)], h[sizeof(e)];
+	memcpy(g, b, sizeof(b));
+	g[0] = 4 + 4 * 24;
+	emit(g, sizeof(g));
+	memcpy(h, e, sizeof(e));
+	h[0] = 5 + 4 * 24;
+	emit(h, sizeof(h));
 }

@@ -141,9 +141,9 @@ static int ahci_port_recover(struct ahci_port *p, bool force_reset)
 
 /* ---- Commands ---------------------------------------------------------- */
 
-static void ahci_set_fis(struct ahci_port *p, u8 command, u8 device, u64 lba, u32 count, bool ext)
+static void ahci_set_fis(struct ahci_cmd_table *t, u8 command, u8 device, u64 lba, u32 count, bool ext)
 {
-	struct fis_reg_h2d *f = &p->dma->cmd_table.cfis.h2d;
+	struct fis_reg_h2d *f = &t->cfis.h2d;
 
 	memset(f, 0, sizeof(*f));
 	f->fis_type = FIS_TYPE_REG_H2D;
@@ -162,11 +162,12 @@ static void ahci_set_fis(struct ahci_port *p, u8 command, u8 device, u64 lba, u3
 	}
 }
 
-/* Fills the PRDT from the segment list, splitting at 4 MiB.  Returns the
+/* Fills t's PRDT from the segment list, splitting at 4 MiB.  Returns the
  * number of PRDs or -E_INVAL when the list breaks blk.h's rules. */
-static int ahci_fill_prdt(struct ahci_port *p, const struct blk_seg *segs, unsigned nseg, u64 bytes)
+static int ahci_fill_prdt(struct ahci_port *p, struct ahci_cmd_table *t, const struct blk_seg *segs, unsigned nseg,
+			  u64 bytes)
 {
-	struct ahci_prd *prd = p->dma->cmd_table.prdt;
+	struct ahci_prd *prd = t->prdt;
 	unsigned n = 0;
 	u64 total = 0;
 
@@ -199,15 +200,15 @@ static int ahci_fill_prdt(struct ahci_port *p, const struct blk_seg *segs, unsig
 	return total == bytes ? (int)n : -E_INVAL;
 }
 
-/* Issues the command table in slot 0 and polls for completion. */
+/* Issues the command table of slot 0 and polls for completion. */
 static int ahci_issue(struct ahci_port *p, bool write, unsigned nprd, u64 timeout_us)
 {
 	struct ahci_cmd_header *h = &p->dma->cmd_list[0];
-	u8 command = p->dma->cmd_table.cfis.h2d.command;
+	u8 command = p->dma->cmd_table[0].cfis.h2d.command;
 	u32 is, tfd;
 	int rc;
 
-	h->info = (sizeof(struct fis_reg_h2d) / 4) | (write ? AHCI_CMDH_W : 0) | ((u32)nprd << AHCI_CMDH_PRDTL_SHIFT);
+	h->info = ahci_cmdh_info(write, nprd);
 	h->prdbc = 0;
 	ahci_port_wr(p, AHCI_PxIS, ~0u);
 	wmb(); /* header, FIS and PRDT are in memory before the HBA fetches them */
@@ -268,13 +269,14 @@ static int ahci_rw(struct blk_dev *dev, u64 lba, u32 count, const struct blk_seg
 	int rc = ahci_port_usable(p);
 	if (rc < 0)
 		return rc;
-	int nprd = ahci_fill_prdt(p, segs, nseg, (u64)count * p->sector_size);
+	struct ahci_cmd_table *t = &p->dma->cmd_table[0];
+	int nprd = ahci_fill_prdt(p, t, segs, nseg, (u64)count * p->sector_size);
 	if (nprd < 0)
 		return nprd;
 	if (p->lba48)
-		ahci_set_fis(p, write ? p->cmd_write : p->cmd_read, ATA_DEV_LBA, lba, count, true);
+		ahci_set_fis(t, write ? p->cmd_write : p->cmd_read, ATA_DEV_LBA, lba, count, true);
 	else
-		ahci_set_fis(p, write ? p->cmd_write : p->cmd_read, ATA_DEV_LBA | ((lba >> 24) & 0xF), lba, count,
+		ahci_set_fis(t, write ? p->cmd_write : p->cmd_read, ATA_DEV_LBA | ((lba >> 24) & 0xF), lba, count,
 			     false);
 	return ahci_issue(p, write, (unsigned)nprd, AHCI_CMD_US);
 }
@@ -297,7 +299,7 @@ static int ahci_flush(struct blk_dev *dev)
 	int rc = ahci_port_usable(p);
 	if (rc < 0)
 		return rc;
-	ahci_set_fis(p, p->cmd_flush, 0, 0, 0, false);
+	ahci_set_fis(&p->dma->cmd_table[0], p->cmd_flush, 0, 0, 0, false);
 	return ahci_issue(p, false, 0, AHCI_FLUSH_US);
 }
 
@@ -315,10 +317,10 @@ static int ahci_identify(struct ahci_port *p, struct blk_info *info)
 	struct blk_seg seg = { virt_to_phys(p->dma->ident), sizeof(p->dma->ident) };
 
 	memset(p->dma->ident, 0, sizeof(p->dma->ident));
-	int nprd = ahci_fill_prdt(p, &seg, 1, sizeof(p->dma->ident));
+	int nprd = ahci_fill_prdt(p, &p->dma->cmd_table[0], &seg, 1, sizeof(p->dma->ident));
 	if (nprd < 0)
 		return nprd;
-	ahci_set_fis(p, ATA_CMD_IDENTIFY_DEVICE, 0, 0, 0, false);
+	ahci_set_fis(&p->dma->cmd_table[0], ATA_CMD_IDENTIFY_DEVICE, 0, 0, 0, false);
 	int rc = ahci_issue(p, false, (unsigned)nprd, AHCI_CMD_US);
 	if (rc < 0)
 		return rc;
@@ -384,10 +386,12 @@ int ahci_port_attach(struct ahci_port *p, struct blk_info *info, bool *quiet)
 	}
 
 	hpa_t clb = virt_to_phys(p->dma->cmd_list), fb = virt_to_phys(&p->dma->rx_fis);
-	hpa_t ctba = virt_to_phys(&p->dma->cmd_table);
 	memset(p->dma, 0, sizeof(*p->dma));
-	p->dma->cmd_list[0].ctba = (u32)ctba;
-	p->dma->cmd_list[0].ctbau = (u32)(ctba >> 32);
+	for (unsigned s = 0; s < AHCI_CMD_LIST_SLOTS; s++) {
+		hpa_t ctba = virt_to_phys(&p->dma->cmd_table[s]);
+		p->dma->cmd_list[s].ctba = (u32)ctba;
+		p->dma->cmd_list[s].ctbau = (u32)(ctba >> 32);
+	}
 	ahci_port_wr(p, AHCI_PxCLB, (u32)clb);
 	ahci_port_wr(p, AHCI_PxCLBU, (u32)(clb >> 32));
 	ahci_port_wr(p, AHCI_PxFB, (u32)fb);

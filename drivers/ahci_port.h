@@ -12,17 +12,20 @@
 
 #define AHCI_LINK_US (1000 * 1000) /* PxSSTS.DET reaches 3 */
 
-/* Everything the HBA reaches by DMA for the port, in one allocation. */
+/* Everything the HBA reaches by DMA for the port, in one allocation: a
+ * command table for each slot, so every command in flight can have its
+ * own PRDT (4.2.3). */
 struct ahci_dma {
 	struct ahci_cmd_header cmd_list[AHCI_CMD_LIST_SLOTS]; /* 1 KiB aligned */
 	struct ahci_rx_fis rx_fis;                            /* 256-byte aligned */
 	u16 ident[ATA_ID_WORDS];                              /* IDENTIFY data */
 	u8 pad[0x100];
-	struct ahci_cmd_table cmd_table;                      /* 128-byte aligned */
+	struct ahci_cmd_table cmd_table[AHCI_CMD_LIST_SLOTS]; /* 128-byte aligned each */
 };
 _Static_assert(offsetof(struct ahci_dma, rx_fis) == 0x400, "received FIS placement");
 _Static_assert(offsetof(struct ahci_dma, ident) == 0x500, "IDENTIFY buffer placement");
 _Static_assert(offsetof(struct ahci_dma, cmd_table) == 0x800, "command table placement");
+_Static_assert(sizeof(struct ahci_cmd_table) % 128 == 0, "every command table 128-byte aligned");
 #define AHCI_DMA_PAGES ((sizeof(struct ahci_dma) + PAGE_SIZE - 1) / PAGE_SIZE)
 
 struct ahci_port {
@@ -39,6 +42,12 @@ struct ahci_port {
 	u32 sector_size;
 	u32 max_sectors;
 };
+
+/* Command header DW0 (4.2.2) for a register H2D FIS and nprd PRDs. */
+static inline u32 ahci_cmdh_info(bool write, unsigned nprd)
+{
+	return (sizeof(struct fis_reg_h2d) / 4) | (write ? AHCI_CMDH_W : 0) | ((u32)nprd << AHCI_CMDH_PRDTL_SHIFT);
+}
 
 /* Read-modify-write of PxCMD that never writes ICC or CLO back. */
 void ahci_cmd_update(volatile u8 *regs, u32 set, u32 clear);

@@ -6,8 +6,9 @@
  * controller set up by the first probe).  This file takes the controller
  * (BIOS/OS handoff, HBA reset, spin-up and link bring-up) and scans its
  * ports; drivers/ahci_port.c runs each port that has a disk and is its
- * block back end.  Interrupts stay off (GHC.IE =
- * 0, PxIE = 0): completion is polled.
+ * block back end, with drivers/ahci_queue.c keeping several commands in
+ * flight.  Interrupts stay off (GHC.IE = 0, PxIE = 0): completion is
+ * polled.
  *
  * References: AHCI 1.3.1 (sections given in ahci.h and below). */
 #include "ahci_port.h"
@@ -236,6 +237,8 @@ static int ahci_scan_ports(const struct ahci_hba *hba, u32 ports, const char *wa
 			.num = n,
 			.dma = s->dma,
 			.s64a = hba->cap & AHCI_CAP_S64A,
+			.sncq = hba->cap & AHCI_CAP_SNCQ,
+			.slots = (u8)(((hba->cap >> AHCI_CAP_NCS_SHIFT) & AHCI_CAP_NCS_MASK) + 1),
 		};
 		bool quiet;
 		int r = ahci_port_attach(p, &ahci_blk[ahci_taken].info, &quiet);
@@ -300,6 +303,7 @@ static void ahci_hand_out(struct blk_dev **out)
 	ahci_ports_used |= BIT(ahci_port[i].num);
 	ahci_blk[i].name = ahci_name[i];
 	ahci_blk[i].ops = &ahci_ops;
+	ahci_blk[i].queue_depth = AHCI_QUEUE_HOLD;
 	ahci_blk[i].priv = &ahci_port[i];
 	*out = &ahci_blk[i];
 }

@@ -7,7 +7,8 @@
  * Bit fields are spelled as masks, never as C bit-fields.
  *
  * The driver itself takes the first AHCI controller (drivers/ahci.c),
- * serves the first ATA disk on it (drivers/ahci_port.c) and polls: no
+ * serves the first ATA disk on it (drivers/ahci_port.c), queues commands
+ * with NCQ where both ends have it (drivers/ahci_queue.c) and polls: no
  * interrupts. */
 #ifndef FERRY_AHCI_H
 #define FERRY_AHCI_H
@@ -232,6 +233,15 @@ _Static_assert(offsetof(struct ahci_cmd_table, acmd) == 0x40, "ACMD at 40h");
 _Static_assert(offsetof(struct ahci_cmd_table, prdt) == 0x80, "PRDT at 80h");
 _Static_assert(sizeof(struct ahci_cmd_table) == 0x80 + 16 * AHCI_PRDT_ENTRIES, "command table size");
 _Static_assert(AHCI_PRDT_ENTRIES <= 0xFFFF, "PRDTL is 16 bits");
+
+/* ---- Native Command Queuing (ACS-3: READ/WRITE FPDMA QUEUED, IDENTIFY) -- */
+#define ATA_CMD_READ_FPDMA_QUEUED 0x60  /* tag in count 7:3, sector count in features 15:0 */
+#define ATA_CMD_WRITE_FPDMA_QUEUED 0x61
+#define ATA_FPDMA_TAG_SHIFT 3
+#define ATA_ID_QUEUE_DEPTH 75   /* 4:0: the most queued commands, minus one */
+#define ATA_ID_QUEUE_DEPTH_MASK 0x1Fu
+#define ATA_ID_SATA_CAP 76      /* 0000h or FFFFh: not reported; bit 8: NCQ supported */
+#define ATA_ID_SATA_CAP_NCQ BIT(8)
 
 extern const struct blk_driver ahci_driver;
 

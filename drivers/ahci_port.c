@@ -1,9 +1,11 @@
 /* One AHCI port: its engines (10.3), COMRESET (10.4.2) and non-queued
- * error recovery (6.2.2.1), the commands of one slot, IDENTIFY DEVICE and
- * port bring-up, and the blk_ops over it.  Command slot 0 and one command
- * table serve every request; completion is polled (PxIE = 0).  A request
- * maps its segment list straight into the PRDT: no bounce buffer, no
- * allocation and no logging above debug level on the normal path.
+ * error recovery (6.2.2.1), the synchronous commands, IDENTIFY DEVICE and
+ * port bring-up, and the blk_ops over it.  A synchronous command runs in
+ * slot 0 with its command table, once the queue (drivers/ahci_queue.c,
+ * submit and poll) holds nothing: slot 0 and NCQ never mix.  Completion
+ * is polled (PxIE = 0).  A request maps its segment list straight into
+ * the PRDT: no bounce buffer, no allocation and no logging above debug
+ * level on the normal path.
  *
  * References: AHCI 1.3.1 (sections given in ahci.h and below) and ACS-3 for
  * the ATA commands. */
@@ -18,8 +20,6 @@
 /* Timeouts, in microseconds. */
 #define AHCI_STOP_US (500 * 1000)         /* PxCMD.CR / FR clear (10.1.2) */
 #define AHCI_READY_US (10 * 1000 * 1000)  /* BSY/DRQ clear after a reset (spin-up) */
-#define AHCI_CMD_US (10 * 1000 * 1000)    /* one read, write or IDENTIFY */
-#define AHCI_FLUSH_US (30 * 1000 * 1000)  /* FLUSH CACHE [EXT] */
 
 /* The PRDT bound of ahci.h: a request of at most AHCI_MAX_REQ_BYTES split
  * over BLK_MAX_SEGS segments needs fewer than AHCI_PRDT_ENTRIES PRDs. */
@@ -117,7 +117,7 @@ static int ahci_port_start(struct ahci_port *p)
 /* Non-queued error recovery (6.2.2.1): stop the command engine, clear the
  * error state, COMRESET when the device is still busy (or on a timeout,
  * where the command may still be in flight) and start again. */
-static int ahci_port_recover(struct ahci_port *p, bool force_reset)
+int ahci_port_recover(struct ahci_port *p, bool force_reset)
 {
 	p->ready = false;
 	int rc = ahci_port_stop_cmd(p);
@@ -141,7 +141,7 @@ static int ahci_port_recover(struct ahci_port *p, bool force_reset)
 
 /* ---- Commands ---------------------------------------------------------- */
 
-static void ahci_set_fis(struct ahci_cmd_table *t, u8 command, u8 device, u64 lba, u32 count, bool ext)
+void ahci_set_fis(struct ahci_cmd_table *t, u8 command, u8 device, u64 lba, u32 count, bool ext)
 {
 	struct fis_reg_h2d *f = &t->cfis.h2d;
 
@@ -162,12 +162,21 @@ static void ahci_set_fis(struct ahci_cmd_table *t, u8 command, u8 device, u64 lb
 	}
 }
 
-/* Fills t's PRDT from the segment list, splitting at 4 MiB.  Returns the
- * number of PRDs or -E_INVAL when the list breaks blk.h's rules. */
-static int ahci_fill_prdt(struct ahci_port *p, struct ahci_cmd_table *t, const struct blk_seg *segs, unsigned nseg,
-			  u64 bytes)
+void ahci_set_rw_fis(const struct ahci_port *p, struct ahci_cmd_table *t, bool write, u64 lba, u32 count)
 {
-	struct ahci_prd *prd = t->prdt;
+	u8 command = write ? p->cmd_write : p->cmd_read;
+	if (p->lba48)
+		ahci_set_fis(t, command, ATA_DEV_LBA, lba, count, true);
+	else
+		ahci_set_fis(t, command, ATA_DEV_LBA | ((lba >> 24) & 0xF), lba, count, false);
+}
+
+/* Splits at 4 MiB.  Checking first (t NULL) is what lets the queue take
+ * a request it can always issue later. */
+int ahci_fill_prdt(struct ahci_port *p, struct ahci_cmd_table *t, const struct blk_seg *segs, unsigned nseg,
+		   u64 bytes)
+{
+	struct ahci_prd *prd = t ? t->prdt : NULL;
 	unsigned n = 0;
 	u64 total = 0;
 
@@ -188,10 +197,12 @@ static int ahci_fill_prdt(struct ahci_port *p, struct ahci_cmd_table *t, const s
 			u32 chunk = (u32)MIN(len, AHCI_PRD_MAX_BYTES);
 			if (n == AHCI_PRDT_ENTRIES)
 				return -E_INVAL;
-			prd[n].dba = (u32)a; /* bit 0 clear: a is a multiple of 4 */
-			prd[n].dbau = (u32)(a >> 32);
-			prd[n].rsvd = 0;
-			prd[n].dbc = chunk - 1; /* chunk even, so bit 0 is set */
+			if (prd) {
+				prd[n].dba = (u32)a; /* bit 0 clear: a is a multiple of 4 */
+				prd[n].dbau = (u32)(a >> 32);
+				prd[n].rsvd = 0;
+				prd[n].dbc = chunk - 1; /* chunk even, so bit 0 is set */
+			}
 			n++;
 			a += chunk;
 			len -= chunk;
@@ -200,12 +211,21 @@ static int ahci_fill_prdt(struct ahci_port *p, struct ahci_cmd_table *t, const s
 	return total == bytes ? (int)n : -E_INVAL;
 }
 
+void ahci_log_fail(const struct ahci_port *p, const char *what, int rc, const char *then)
+{
+	u32 tfd = ahci_port_rd(p, AHCI_PxTFD);
+	log_err("ahci: port %u: %s %s%s: PxIS=%08x PxTFD=%08x (STS=%02x ERR=%02x) PxSERR=%08x PxSACT=%08x PxCI=%08x "
+		"PxCMD=%08x", p->num, what, rc == -E_TIMEDOUT ? "timed out" : "failed", then, ahci_port_rd(p, AHCI_PxIS),
+		tfd, tfd & AHCI_PxTFD_STS_MASK, (tfd >> AHCI_PxTFD_ERR_SHIFT) & AHCI_PxTFD_ERR_MASK,
+		ahci_port_rd(p, AHCI_PxSERR), ahci_port_rd(p, AHCI_PxSACT), ahci_port_rd(p, AHCI_PxCI),
+		ahci_port_rd(p, AHCI_PxCMD));
+}
+
 /* Issues the command table of slot 0 and polls for completion. */
 static int ahci_issue(struct ahci_port *p, bool write, unsigned nprd, u64 timeout_us)
 {
 	struct ahci_cmd_header *h = &p->dma->cmd_list[0];
 	u8 command = p->dma->cmd_table[0].cfis.h2d.command;
-	u32 is, tfd;
 	int rc;
 
 	h->info = ahci_cmdh_info(write, nprd);
@@ -216,8 +236,7 @@ static int ahci_issue(struct ahci_port *p, bool write, unsigned nprd, u64 timeou
 
 	u64 start = time_us();
 	while (ahci_port_rd(p, AHCI_PxCI) & 1) {
-		is = ahci_port_rd(p, AHCI_PxIS);
-		if (is & AHCI_PxIS_ERRORS) {
+		if (ahci_port_rd(p, AHCI_PxIS) & AHCI_PxIS_ERRORS) {
 			rc = -E_IO;
 			goto fail;
 		}
@@ -228,23 +247,17 @@ static int ahci_issue(struct ahci_port *p, bool write, unsigned nprd, u64 timeou
 		cpu_relax();
 	}
 	rmb(); /* the data and received FIS are read only after completion */
-	tfd = ahci_port_rd(p, AHCI_PxTFD);
-	if (!(tfd & (ATA_STS_ERR | ATA_STS_BSY | ATA_STS_DRQ)))
+	if (!(ahci_port_rd(p, AHCI_PxTFD) & (ATA_STS_ERR | ATA_STS_BSY | ATA_STS_DRQ)))
 		return 0;
 	rc = -E_IO;
 fail:
-	is = ahci_port_rd(p, AHCI_PxIS);
-	tfd = ahci_port_rd(p, AHCI_PxTFD);
-	log_err("ahci: port %u: %s %s: PxIS=%08x PxTFD=%08x (STS=%02x ERR=%02x) PxSERR=%08x PxCI=%08x PxCMD=%08x",
-		p->num, ata_cmd_name(command), rc == -E_TIMEDOUT ? "timed out" : "failed", is, tfd,
-		tfd & AHCI_PxTFD_STS_MASK, (tfd >> AHCI_PxTFD_ERR_SHIFT) & AHCI_PxTFD_ERR_MASK,
-		ahci_port_rd(p, AHCI_PxSERR), ahci_port_rd(p, AHCI_PxCI), ahci_port_rd(p, AHCI_PxCMD));
+	ahci_log_fail(p, ata_cmd_name(command), rc, "");
 	ahci_port_recover(p, rc == -E_TIMEDOUT);
 	return rc;
 }
 
 /* A port that failed recovery gets one more try at the next request. */
-static int ahci_port_usable(struct ahci_port *p)
+int ahci_port_usable(struct ahci_port *p)
 {
 	if (p->ready)
 		return 0;
@@ -257,45 +270,40 @@ static int ahci_port_usable(struct ahci_port *p)
 	return -E_IO;
 }
 
-static int ahci_rw(struct blk_dev *dev, u64 lba, u32 count, const struct blk_seg *segs, unsigned nseg, bool write)
+/* blk.h promises all of this; the driver still never trusts it with the
+ * disk's contents. */
+static bool ahci_rw_args_ok(const struct ahci_port *p, u64 lba, u32 count, const struct blk_seg *segs, unsigned nseg)
 {
-	struct ahci_port *p = dev ? dev->priv : NULL;
+	return segs && nseg && nseg <= BLK_MAX_SEGS && count && count <= p->max_sectors && lba < p->sectors &&
+	       count <= p->sectors - lba;
+}
 
-	/* blk.h promises all of this; the driver still never trusts it with
-	 * the disk's contents. */
-	if (!p || !segs || nseg == 0 || nseg > BLK_MAX_SEGS || count == 0 || count > p->max_sectors ||
-	    lba >= p->sectors || count > p->sectors - lba)
+int ahci_check_rw(struct ahci_port *p, u64 lba, u32 count, const struct blk_seg *segs, unsigned nseg)
+{
+	if (!ahci_rw_args_ok(p, lba, count, segs, nseg))
+		return -E_INVAL;
+	int nprd = ahci_fill_prdt(p, NULL, segs, nseg, (u64)count * p->sector_size);
+	return nprd < 0 ? nprd : 0;
+}
+
+static int ahci_rw_alone(struct ahci_port *p, u64 lba, u32 count, const struct blk_seg *segs, unsigned nseg,
+			 bool write)
+{
+	struct ahci_cmd_table *t = &p->dma->cmd_table[0];
+	if (!ahci_rw_args_ok(p, lba, count, segs, nseg))
 		return -E_INVAL;
 	int rc = ahci_port_usable(p);
 	if (rc < 0)
 		return rc;
-	struct ahci_cmd_table *t = &p->dma->cmd_table[0];
 	int nprd = ahci_fill_prdt(p, t, segs, nseg, (u64)count * p->sector_size);
 	if (nprd < 0)
 		return nprd;
-	if (p->lba48)
-		ahci_set_fis(t, write ? p->cmd_write : p->cmd_read, ATA_DEV_LBA, lba, count, true);
-	else
-		ahci_set_fis(t, write ? p->cmd_write : p->cmd_read, ATA_DEV_LBA | ((lba >> 24) & 0xF), lba, count,
-			     false);
+	ahci_set_rw_fis(p, t, write, lba, count);
 	return ahci_issue(p, write, (unsigned)nprd, AHCI_CMD_US);
 }
 
-static int ahci_read(struct blk_dev *dev, u64 lba, u32 count, const struct blk_seg *segs, unsigned nseg)
+static int ahci_flush_alone(struct ahci_port *p)
 {
-	return ahci_rw(dev, lba, count, segs, nseg, false);
-}
-
-static int ahci_write(struct blk_dev *dev, u64 lba, u32 count, const struct blk_seg *segs, unsigned nseg)
-{
-	return ahci_rw(dev, lba, count, segs, nseg, true);
-}
-
-static int ahci_flush(struct blk_dev *dev)
-{
-	struct ahci_port *p = dev ? dev->priv : NULL;
-	if (!p)
-		return -E_INVAL;
 	int rc = ahci_port_usable(p);
 	if (rc < 0)
 		return rc;
@@ -303,10 +311,47 @@ static int ahci_flush(struct blk_dev *dev)
 	return ahci_issue(p, false, 0, AHCI_FLUSH_US);
 }
 
+int ahci_run_alone(struct ahci_port *p, const struct blk_io *io)
+{
+	if (io->op == BLK_OP_FLUSH)
+		return ahci_flush_alone(p);
+	return ahci_rw_alone(p, io->lba, io->count, io->segs, io->nseg, io->op == BLK_OP_WRITE);
+}
+
+/* The synchronous calls wait for whatever submit took first. */
+static int ahci_read(struct blk_dev *dev, u64 lba, u32 count, const struct blk_seg *segs, unsigned nseg)
+{
+	struct ahci_port *p = dev ? dev->priv : NULL;
+	if (!p)
+		return -E_INVAL;
+	ahci_queue_drain(p);
+	return ahci_rw_alone(p, lba, count, segs, nseg, false);
+}
+
+static int ahci_write(struct blk_dev *dev, u64 lba, u32 count, const struct blk_seg *segs, unsigned nseg)
+{
+	struct ahci_port *p = dev ? dev->priv : NULL;
+	if (!p)
+		return -E_INVAL;
+	ahci_queue_drain(p);
+	return ahci_rw_alone(p, lba, count, segs, nseg, true);
+}
+
+static int ahci_flush(struct blk_dev *dev)
+{
+	struct ahci_port *p = dev ? dev->priv : NULL;
+	if (!p)
+		return -E_INVAL;
+	ahci_queue_drain(p);
+	return ahci_flush_alone(p);
+}
+
 const struct blk_ops ahci_ops = {
 	.read = ahci_read,
 	.write = ahci_write,
 	.flush = ahci_flush,
+	.submit = ahci_submit,
+	.poll = ahci_poll,
 };
 
 /* ---- IDENTIFY DEVICE --------------------------------------------------- */
@@ -356,9 +401,13 @@ static int ahci_identify(struct ahci_port *p, struct blk_info *info)
 	};
 	str_copy(info->model, ai.model, sizeof(info->model));
 	str_copy(info->serial, ai.serial, sizeof(info->serial));
-	log_info("ahci: port %u: \"%s\" serial \"%s\": %lu sectors (%lu MiB) of %u bytes, %s, %u sectors per request",
+	ahci_queue_setup(p, id);
+	char mode[40] = "no NCQ: one command at a time";
+	if (p->ncq)
+		fmt_snprintf(mode, sizeof(mode), "NCQ: %u commands in flight", p->depth);
+	log_info("ahci: port %u: \"%s\" serial \"%s\": %lu sectors (%lu MiB) of %u bytes, %s, %u sectors per request, %s",
 		 p->num, info->model, info->serial, sectors, (sectors * ss) >> 20, ss,
-		 p->lba48 ? "LBA48" : "LBA28", p->max_sectors);
+		 p->lba48 ? "LBA48" : "LBA28", p->max_sectors, mode);
 	return 0;
 }
 

@@ -15,7 +15,10 @@
  * waits for an overlapping read or write, a read for an overlapping
  * write.  A FLUSH waits until everything before it has finished and
  * everything after it waits for the FLUSH.  Without NCQ the list runs
- * strictly in order.
+ * strictly in order.  The list takes AHCI_QUEUE_HOLD ios whatever the
+ * depth (blk_dev.queue_depth): virtio-blk starts a request only with
+ * room for 8 parts.  Nothing is allocated or copied here; on success the
+ * only log lines are a few high-water marks that show NCQ at work.
  *
  * Errors: an error bit in PxIS, or a command past its timeout, stops the
  * queue.  Queued commands whose bits had already cleared finished

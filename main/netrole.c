@@ -10,6 +10,7 @@
 #include "lib/fmt.h"
 #include "lib/string.h"
 #include "x86/cpu.h"
+#include "x86/io.h"
 #include "platform/lapic.h"
 #include "net/client.h"
 #include "net/server.h"
@@ -259,6 +260,8 @@ static void server_poll(struct vm *vm)
 			log_takeover();
 		} else if (!net_server_disk_busy(&server) || time_us() - start >= DISK_WAIT_US) {
 			break;
+		} else {
+			cpu_relax();
 		}
 	}
 	u64 bad = bad_mac_frames();

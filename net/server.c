@@ -95,7 +95,7 @@ static struct net_srv_buf *buf_find(struct net_server *s, u8 state, unsigned pee
 {
 	for (unsigned i = 0; i < s->nbufs; i++) {
 		struct net_srv_buf *b = &s->bufs[i];
-		if (b->state == state && b->peer == peer && b->sess == s->peers[peer].sess && b->tag == tag)
+		if (b->state == state && b->peer == peer && b->sess == s->peers[peer].sess && b->tag == tag && !b->orphan)
 			return b;
 	}
 	return NULL;
@@ -144,6 +144,7 @@ static struct net_srv_buf *buf_take(struct net_server *s, u8 state, const struct
 		return NULL;
 	}
 	b->state = state;
+	b->orphan = false;
 	b->peer = (u8)(p - s->peers);
 	b->sess = p->sess;
 	b->ticket = p->via->ticket;
@@ -417,6 +418,14 @@ static void do_flush(struct net_server *s, struct net_srv_peer *p, const struct 
 		reply_status(s, p, m->tag, NET_ST_NODEV);
 		return;
 	}
+	struct blk_dev *dev = srv_dev(s, p);
+	if (!dev->ops->submit) {
+		/* done at once: no buffer needed */
+		s->stats.rx_ok++;
+		s->stats.flushes++;
+		reply_status(s, p, m->tag, net_err_to_status(dev->ops->flush(dev)));
+		return;
+	}
 	if (buf_find(s, NET_BUF_DISK, (unsigned)(p - s->peers), m->tag)) {
 		s->stats.rx_ok++;
 		return;
@@ -426,7 +435,7 @@ static void do_flush(struct net_server *s, struct net_srv_peer *p, const struct 
 		return;
 	s->stats.rx_ok++;
 	s->stats.flushes++;
-	srv_disk_start(s, b, srv_dev(s, p), BLK_OP_FLUSH);
+	srv_disk_start(s, b, dev, BLK_OP_FLUSH);
 }
 
 /* The client waits for nothing older than floor any more: partial writes

@@ -8,8 +8,9 @@
  * oldest first, and goes to the disk in that order as room appears: the
  * back end's own ordering rules (a FLUSH after every write before it,
  * overlapping writes in order) then hold for the order requests became
- * whole.  A back end without submit, or a request larger than the disk
- * takes at once, runs there and then, as before there was a disk path. */
+ * whole.  A request larger than the disk takes at once waits its turn and
+ * then runs alone (runs_alone).  On a back end without submit every
+ * request runs there and then, as before there was a disk path. */
 #include "server_int.h"
 #include "disk_rw.h"
 #include "lib/string.h"
@@ -31,6 +32,31 @@ static int submit(struct net_server *s, struct net_srv_buf *b)
 	return b->dev->ops->submit(b->dev, &b->io);
 }
 
+/* A request larger than the disk takes at once runs synchronously, in
+ * pieces (net_disk_rw), and only when the disk holds nothing else of
+ * ours: it then overtakes nothing, and blocks the server only for its
+ * own time. */
+static bool runs_alone(const struct net_srv_buf *b)
+{
+	return b->op != BLK_OP_FLUSH && b->count > b->dev->info.max_sectors;
+}
+
+static bool on_disk(const struct net_server *s, const struct blk_dev *dev)
+{
+	for (unsigned i = 0; i < s->nbufs; i++)
+		if (s->bufs[i].state == NET_BUF_DISK && !s->bufs[i].waiting && s->bufs[i].dev == dev)
+			return true;
+	return false;
+}
+
+static bool in(struct blk_dev *const *set, unsigned n, const struct blk_dev *dev)
+{
+	for (unsigned i = 0; i < n; i++)
+		if (set[i] == dev)
+			return true;
+	return false;
+}
+
 /* Hands the waiting buffers to their disks, oldest first; a disk with no
  * room keeps the rest of its own waiting (another disk's go on). */
 static void submit_waiting(struct net_server *s)
@@ -40,12 +66,12 @@ static void submit_waiting(struct net_server *s)
 	struct net_srv_buf **link = &s->wait_head, *prev = NULL;
 	while (*link) {
 		struct net_srv_buf *b = *link;
-		bool skip = false;
-		for (unsigned i = 0; i < nfull; i++)
-			skip |= full[i] == b->dev;
-		int rc = skip ? -E_NOSPC : submit(s, b);
+		bool alone = runs_alone(b);
+		int rc = -E_NOSPC;
+		if (!in(full, nfull, b->dev) && (!alone || !on_disk(s, b->dev)))
+			rc = alone ? 0 : submit(s, b);
 		if (rc == -E_NOSPC) {
-			if (!skip && nfull < NET_EXPORTS_MAX)
+			if (!in(full, nfull, b->dev) && nfull < NET_EXPORTS_MAX)
 				full[nfull++] = b->dev;
 			prev = b;
 			link = &b->wait_next;
@@ -56,8 +82,10 @@ static void submit_waiting(struct net_server *s)
 			s->wait_tail = prev;
 		b->waiting = false;
 		b->wait_next = NULL;
-		if (rc < 0) {
-			s->disk_held--; /* refused at once: done will not run */
+		if (alone)
+			rc = net_disk_rw(b->dev, b->op == BLK_OP_WRITE, b->lba, b->count, b->data);
+		if (alone || rc < 0) {
+			s->disk_held--; /* done now (refused, or run alone): done will not run */
 			srv_disk_finish(s, b, rc);
 		}
 	}
@@ -75,29 +103,13 @@ void srv_disk_poll(struct net_server *s)
 	submit_waiting(s);
 }
 
-/* Until dev holds nothing but b: a request that must run at once may not
- * overtake those before it (the back end's own timeouts end the wait). */
-static void drain(struct net_server *s, struct blk_dev *dev, const struct net_srv_buf *b)
-{
-	for (;;) {
-		bool held = false;
-		for (unsigned i = 0; i < s->nbufs && !held; i++)
-			held = &s->bufs[i] != b && s->bufs[i].state == NET_BUF_DISK && s->bufs[i].dev == dev;
-		if (!held)
-			return;
-		srv_disk_poll(s);
-	}
-}
-
 void srv_disk_start(struct net_server *s, struct net_srv_buf *b, struct blk_dev *dev, enum blk_op op)
 {
 	b->state = NET_BUF_DISK;
 	b->op = (u8)op;
 	b->dev = dev;
 	b->orphan = b->stale = false;
-	if (!dev->ops->submit || (op != BLK_OP_FLUSH && b->count > dev->info.max_sectors)) {
-		if (dev->ops->submit)
-			drain(s, dev, b);
+	if (!dev->ops->submit) {
 		int rc = op == BLK_OP_FLUSH ? dev->ops->flush(dev)
 					    : net_disk_rw(dev, op == BLK_OP_WRITE, b->lba, b->count, b->data);
 		srv_disk_finish(s, b, rc);

@@ -36,8 +36,11 @@ void free_bufs_of(struct net_server *s, unsigned idx);
  * (state DISK, op set by it) to dev: a back end with submit takes it now
  * or when it has room, in the order requests were started, and the
  * server goes on; one without runs it at once.  Either way
- * srv_disk_finish (net/server.c) answers it when the disk is done, from
- * srv_disk_start itself or from a later srv_disk_poll. */
+ * srv_disk_finish (net/server.c) answers it when the disk is done: from
+ * srv_disk_start itself, from a later srv_disk_poll, or from inside the
+ * back end whenever another user's synchronous call makes it finish what
+ * it holds (the AoE target on the same disk, from the link's receive):
+ * it therefore touches neither s->rx nor the waiting list. */
 void srv_disk_start(struct net_server *s, struct net_srv_buf *b, struct blk_dev *dev, enum blk_op op);
 void srv_disk_poll(struct net_server *s);
 void srv_disk_finish(struct net_server *s, struct net_srv_buf *b, int rc);

@@ -220,7 +220,8 @@ struct op {
 static struct op ops[MAX_OPS + 1];
 static unsigned nops;
 
-#define DISK_DEPTH 4
+#define DISK_DEPTH 2
+#define DISK_ASYNC_MAX 16 /* with submit the disk takes fewer sectors at once: larger requests run alone */
 static struct {
 	struct blk_dev dev;
 	u8 data[SECTORS * SS];
@@ -291,7 +292,7 @@ static const struct blk_ops disk_ops = { .read = disk_read, .write = disk_write,
 /* The disk with submit (the first byte says): requests finish at polls,
  * as many and in the order the input says, within platform/blk.h's
  * promises (a FLUSH after every write before it, overlapping writes in
- * order, a read after a write it overlaps). */
+ * order) and one more (a read after a write it overlaps, as AHCI). */
 static int disk_submit(struct blk_dev *d, struct blk_io *io)
 {
 	(void)d;
@@ -529,6 +530,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	bool async = first / 24u & 4;
 	disk.dev.ops = async ? &disk_async_ops : &disk_ops;
 	disk.dev.queue_depth = async ? DISK_DEPTH : 0;
+	disk.dev.info.max_sectors = async ? DISK_ASYNC_MAX : MAX_SECT;
 	disk.nq = 0;
 	const u8 *oplist = in.p;
 	size_t oplen = in.n < 4u * n ? in.n : 4u * n;

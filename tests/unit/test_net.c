@@ -367,6 +367,8 @@ static struct ramdisk {
 /* The RAM disks' queue depth in the runs that follow (disk_init takes
  * it): 0, synchronous; else submit and poll. */
 static unsigned run_async;
+static u64 rd_delay_us;              /* with submit: each request takes this long (0: 50-450 us) */
+static unsigned rd_writes_at_flush;  /* disk writes when the last FLUSH finished */
 
 static void replay_into(struct queue *from, struct queue *to);
 
@@ -504,10 +506,10 @@ static int rd_flush(struct blk_dev *d)
 }
 static const struct blk_ops rd_ops = { .read = rd_read, .write = rd_write, .flush = rd_flush };
 
-/* An asynchronous disk as platform/blk.h describes it, and no more
- * orderly: requests finish 50-450 us after submit in any order but the
- * two the interface promises (a FLUSH after every write before it,
- * overlapping writes in order), and a read after a write it overlaps. */
+/* An asynchronous disk as platform/blk.h describes it: requests finish
+ * 50-450 us after submit in any order but the two the interface promises
+ * (a FLUSH after every write before it, overlapping writes in order) and
+ * one it does not (a read after a write it overlaps, as AHCI keeps). */
 static int rd_submit(struct blk_dev *d, struct blk_io *io)
 {
 	struct ramdisk *r = d->priv;
@@ -518,7 +520,7 @@ static int rd_submit(struct blk_dev *d, struct blk_io *io)
 	if (r->nq == d->queue_depth)
 		return -E_NOSPC;
 	r->q[r->nq] = io;
-	r->due[r->nq++] = S.now + 50 + rnd(400);
+	r->due[r->nq++] = S.now + (rd_delay_us ? rd_delay_us : 50 + rnd(400));
 	r->most = MAX(r->most, r->nq);
 	r->submits++;
 	return 0;
@@ -559,6 +561,8 @@ static unsigned rd_poll(struct blk_dev *d)
 		r->nq--;
 		int rc = io->op == BLK_OP_FLUSH ? rd_flush(d) : rd_rw(d, io->lba, io->count, io->segs, io->nseg,
 								       io->op == BLK_OP_WRITE);
+		if (io->op == BLK_OP_FLUSH)
+			rd_writes_at_flush = r->writes;
 		io->done(io, rc);
 	}
 	return r->nq;
@@ -3224,6 +3228,147 @@ TEST(async_disk_a_rebooted_client_gets_no_answer_of_its_last_boot)
 		CHECK(srv[0]->bufs[i].state != NET_BUF_DISK);
 }
 
+/* The server's own order matters for writes that are whole on it but
+ * that their client gave up on (timed out) or forgot (rebooted): the
+ * client then sends later writes over them, or a FLUSH. */
+static void giving_up_pair(unsigned depth, u64 seed, u32 max_sect)
+{
+	run_async = depth;
+	sim_reset(seed);
+	if (max_sect)
+		disk[0].dev.info.max_sectors = max_sect;
+	S.srv_nbufs = 16;
+	struct net_client_cfg cfg = { .rto_us = 2000, .rto_max_us = 16000, .retries = 4, .req_timeout_us = 200000,
+				      .dead_time_us = 100000 };
+	CHECK_EQ(pair(&cfg), 0);
+	run_async = 0;
+	a_reset();
+	rd_delay_us = 1000000; /* a slow disk: the client gives up first */
+}
+
+/* The client waits again as by default; the disk is quick again. */
+static void giving_up_over(void)
+{
+	rd_delay_us = 0;
+	cli[0]->cfg.req_timeout_us = 10000000;
+	cli[0]->cfg.dead_time_us = 10000000;
+	cli[0]->cfg.retries = 20;
+}
+
+static unsigned srv_disk_bufs(void)
+{
+	unsigned n = 0;
+	for (unsigned i = 0; i < srv[0]->nbufs; i++)
+		n += srv[0]->bufs[i].state == NET_BUF_DISK;
+	return n;
+}
+
+/* Until the slot is done and the server's disk path holds nothing. */
+static void run_until_done(struct aslot *a)
+{
+	for (u64 end = S.now + 5000000; S.now < end && (a->busy || srv_disk_bufs());) {
+		if (cli[0]->held) {
+			net_client_poll(cli[0]);
+		} else {
+			S.now += 100;
+			run_servers();
+		}
+	}
+}
+
+/* W0 on a disk that takes one request at a time, W1 whole and waiting in
+ * the server; the client gives up on both. */
+static void two_given_up(u64 seed, struct aslot **w0, struct aslot **w1)
+{
+	giving_up_pair(1, seed, 0);
+	*w0 = a_free();
+	CHECK_EQ(a_submit(true, 0, 8, (u32)seed * 10), 0);
+	*w1 = a_free();
+	CHECK_EQ(a_submit(true, 64, 8, (u32)seed * 10 + 1), 0);
+	for (u64 end = S.now + 900000; S.now < end && ((*w0)->busy || (*w1)->busy);)
+		net_client_poll(cli[0]);
+	CHECK((*w0)->rc == -E_TIMEDOUT && (*w1)->rc == -E_TIMEDOUT);
+	CHECK(srv[0]->wait_head != NULL);
+	giving_up_over();
+}
+
+TEST(async_disk_a_waiting_write_given_up_lands_before_a_later_one_over_it)
+{
+	struct aslot *w0, *w1;
+	two_given_up(71, &w0, &w1);
+	struct aslot *w2 = a_free();
+	CHECK_EQ(a_submit(true, 64, 8, 712), 0);
+	u8 want[8 * 512];
+	memcpy(want, w2->buf, sizeof(want));
+	run_until_done(w2);
+	CHECK_EQ(w2->rc, 0);
+	CHECK(!memcmp(disk[0].data + 64 * 512, want, sizeof(want))); /* W1 never lands over W2 */
+}
+
+TEST(async_disk_a_flush_finishes_after_a_waiting_write_given_up)
+{
+	struct aslot *w0, *w1;
+	two_given_up(72, &w0, &w1);
+	struct aslot *f = a_free();
+	CHECK_EQ(a_flush(), 0);
+	run_until_done(f);
+	CHECK_EQ(f->rc, 0);
+	CHECK_EQ(disk[0].writes, 2);
+	CHECK_EQ(rd_writes_at_flush, 2); /* nothing landed after the FLUSH */
+}
+
+TEST(async_disk_a_request_run_alone_overtakes_nothing)
+{
+	/* The disk takes 8 sectors at once: a 16-sector write runs alone,
+	 * once the write given up on before it has landed (8 sectors, on
+	 * the disk) -- never under it. */
+	giving_up_pair(8, 73, 8);
+	struct aslot *w0 = a_free();
+	CHECK_EQ(a_submit(true, 64, 8, 731), 0);
+	for (u64 end = S.now + 900000; S.now < end && w0->busy;)
+		net_client_poll(cli[0]);
+	CHECK_EQ(w0->rc, -E_TIMEDOUT);
+	CHECK_EQ(disk[0].nq, 1);
+	giving_up_over();
+	struct aslot *w2 = a_free();
+	CHECK_EQ(a_submit(true, 64, 16, 732), 0);
+	u8 want[16 * 512];
+	memcpy(want, w2->buf, sizeof(want));
+	run_until_done(w2);
+	CHECK_EQ(w2->rc, 0);
+	CHECK(!memcmp(disk[0].data + 64 * 512, want, sizeof(want)));
+	CHECK_EQ(disk[0].writes, 1 + 2); /* W0, then W2 in two pieces */
+}
+
+TEST(async_disk_a_rebooted_clients_write_runs_alone_over_its_last_boots)
+{
+	giving_up_pair(8, 74, 8);
+	CHECK_EQ(a_submit(true, 0, 8, 741), 0);
+	for (u64 end = S.now + 5000; S.now < end;)
+		net_client_poll(cli[0]);
+	CHECK_EQ(disk[0].nq, 1);
+	CHECK_EQ(client_start(0, 0xC11E27C11E270074ull, NULL, KEY), 0);
+	CHECK_EQ(net_client_discover(cli[0], 1000000), 0);
+	rd_delay_us = 0;
+	fill(bufa, 16 * 512, 742);
+	CHECK_EQ(io(0, true, 0, 16, bufa, 1), 0);
+	CHECK(!memcmp(disk[0].data, bufa, 16 * 512));
+}
+
+TEST(async_disk_a_flush_asked_again_on_the_disk_flushes_once)
+{
+	giving_up_pair(8, 75, 0);
+	giving_up_over();
+	rd_delay_us = 50000; /* the client asks again meanwhile */
+	struct aslot *f = a_free();
+	CHECK_EQ(a_flush(), 0);
+	a_drain();
+	rd_delay_us = 0;
+	CHECK_EQ(f->rc, 0);
+	CHECK(cli[0]->stats.retransmits > 0);
+	CHECK_EQ(disk[0].flushes, 1);
+}
+
 /* Every test, on synchronous RAM disks, then (run_async) on ones with
  * submit: the server's disk path must keep every rule either way. */
 static void run_all(void)
@@ -3316,5 +3461,10 @@ int main(void)
 	RUN(async_disk_a_write_on_the_disk_is_not_written_again);
 	RUN(async_disk_a_read_asked_again_is_read_once);
 	RUN(async_disk_a_rebooted_client_gets_no_answer_of_its_last_boot);
+	RUN(async_disk_a_waiting_write_given_up_lands_before_a_later_one_over_it);
+	RUN(async_disk_a_flush_finishes_after_a_waiting_write_given_up);
+	RUN(async_disk_a_request_run_alone_overtakes_nothing);
+	RUN(async_disk_a_rebooted_clients_write_runs_alone_over_its_last_boots);
+	RUN(async_disk_a_flush_asked_again_on_the_disk_flushes_once);
 	return CHECK_SUMMARY();
 }

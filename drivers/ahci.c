@@ -234,6 +234,7 @@ static int ahci_scan_ports(const struct ahci_hba *hba, u32 ports, const char *wa
 		}
 		*p = (struct ahci_port){
 			.regs = ahci_port_regs(hba, n),
+			.pci = hba->pci,
 			.num = n,
 			.dma = s->dma,
 			.s64a = hba->cap & AHCI_CAP_S64A,

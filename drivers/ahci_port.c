@@ -12,6 +12,7 @@
 #include "ahci_port.h"
 #include "platform/console.h"
 #include "platform/mem.h"
+#include "platform/pci.h"
 #include "platform/time.h"
 #include "lib/fmt.h"
 #include "lib/string.h"
@@ -130,11 +131,16 @@ int ahci_port_recover(struct ahci_port *p, bool force_reset)
 	}
 	if (rc == 0)
 		rc = ahci_port_start(p);
-	if (rc < 0)
+	if (rc < 0) {
 		log_err("ahci: port %u: recovery failed (PxCMD=%08x PxTFD=%08x PxSSTS=%08x PxSERR=%08x)", p->num,
 			ahci_port_rd(p, AHCI_PxCMD), ahci_port_rd(p, AHCI_PxTFD), ahci_port_rd(p, AHCI_PxSSTS),
 			ahci_port_rd(p, AHCI_PxSERR));
-	else
+		/* An engine still running may still move data into buffers its
+		 * callers get back (failed) next: bus mastering off stops it,
+		 * for the whole controller. */
+		if ((ahci_port_rd(p, AHCI_PxCMD) & (AHCI_PxCMD_CR | AHCI_PxCMD_FR)) && p->pci)
+			pci_quarantine(p->pci, "ahci: a port's engine would not stop after a failed command");
+	} else
 		log_info("ahci: port %u: recovered", p->num);
 	return rc;
 }

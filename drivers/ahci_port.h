@@ -37,6 +37,7 @@ _Static_assert(sizeof(struct ahci_cmd_table) % 128 == 0, "every command table 12
 
 struct ahci_port {
 	volatile u8 *regs; /* this port's register block */
+	struct pci_dev *pci; /* the controller: quarantined if an engine will not stop */
 	unsigned num;
 	struct ahci_dma *dma;
 	bool s64a;       /* CAP.S64A: PRDs may point above 4 GiB */

@@ -22,9 +22,12 @@
  *
  * Errors: an error bit in PxIS, or a command past its timeout, stops the
  * queue.  Queued commands whose bits had already cleared finished
- * (6.2.2.2); the port is recovered and each command still in flight runs
- * again alone, in submission order, through the synchronous path, so each
- * gets its own true status.  A non-queued command's failure is its own.
+ * (6.2.2.2), unless the error is the host's (a bus, interface or PRD
+ * error the device may not know of: then none counts as done); the port
+ * is recovered and each command still in flight runs again alone, in
+ * submission order, through the synchronous path, so each gets its own
+ * true status.  A recovery that cannot stop the port's engine turns bus
+ * mastering off for the controller before any io fails back.  A non-queued command's failure is its own.
  * A dead port fails every io held.  Every io submit took finishes exactly
  * once, from poll.
  *
@@ -234,13 +237,18 @@ static bool ahci_q_timed_out(const struct ahci_port *p, u32 left)
 }
 
 /* The queue stops on an error or a timeout (rc).  Queued commands whose
- * bits had cleared finished before it; after recovery each queued one
- * still in flight runs again alone, oldest first.  A queued error leaves
+ * bits had cleared finished before it, unless the error is the host's
+ * (is); after recovery each queued one still in flight (after a host
+ * error: each queued one) runs again alone, oldest first.  A queued error leaves
  * the device refusing commands until its NCQ error log is read: the
  * COMRESET of the recovery clears that too, and whatever it still held. */
-static void ahci_q_error(struct ahci_port *p, int rc, struct ahci_fin *f)
+static void ahci_q_error(struct ahci_port *p, int rc, u32 is, struct ahci_fin *f)
 {
 	bool queued = !p->nq_busy;
+	/* A host-side error (a PRD overflow, a bus or interface error) is
+	 * one the device may know nothing of: it may still report success
+	 * for the command it hit, so no queued command counts as done. */
+	bool host = (is & (AHCI_PxIS_HBFS | AHCI_PxIS_HBDS | AHCI_PxIS_IFS | AHCI_PxIS_OFS)) != 0;
 	u32 pending = ahci_q_pending(p), again = 0;
 	char then[48] = "";
 
@@ -252,7 +260,7 @@ static void ahci_q_error(struct ahci_port *p, int rc, struct ahci_fin *f)
 	}
 	for (u32 b = p->busy; b; b &= b - 1) {
 		unsigned s = ahci_q_lowest(b);
-		if (queued && (pending & BIT32(s)))
+		if (queued && (host || (pending & BIT32(s))))
 			again |= BIT32(s);
 		else
 			ahci_q_fin(p, f, p->slot_io[s], queued ? 0 : rc);
@@ -290,7 +298,7 @@ static void ahci_q_reap(struct ahci_port *p, struct ahci_fin *f)
 	else if (left && ahci_q_timed_out(p, left))
 		rc = -E_TIMEDOUT;
 	if (rc < 0) {
-		ahci_q_error(p, rc, f);
+		ahci_q_error(p, rc, is, f);
 		return;
 	}
 	if (!done)

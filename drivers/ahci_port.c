@@ -10,6 +10,7 @@
  * References: AHCI 1.3.1 (sections given in ahci.h and below) and ACS-3 for
  * the ATA commands. */
 #include "ahci_port.h"
+#include "platform/config.h"
 #include "platform/console.h"
 #include "platform/mem.h"
 #include "platform/pci.h"
@@ -408,7 +409,9 @@ static int ahci_identify(struct ahci_port *p, struct blk_info *info)
 	str_copy(info->model, ai.model, sizeof(info->model));
 	str_copy(info->serial, ai.serial, sizeof(info->serial));
 	ahci_queue_setup(p, id);
-	char mode[40] = "no NCQ: one command at a time";
+	char mode[48] = "no NCQ: one command at a time";
+	if (!config.ncq)
+		str_copy(mode, "NCQ off (ncq=off): one command at a time", sizeof(mode));
 	if (p->ncq)
 		fmt_snprintf(mode, sizeof(mode), "NCQ: %u commands in flight", p->depth);
 	log_info("ahci: port %u: \"%s\" serial \"%s\": %lu sectors (%lu MiB) of %u bytes, %s, %u sectors per request, %s",

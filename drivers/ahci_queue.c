@@ -34,6 +34,7 @@
  * References: AHCI 1.3.1 (sections in ahci.h and below), ACS-3 for READ
  * and WRITE FPDMA QUEUED and the IDENTIFY words. */
 #include "ahci_port.h"
+#include "platform/config.h"
 #include "platform/console.h"
 #include "platform/time.h"
 #include "lib/fmt.h"
@@ -61,7 +62,7 @@ void ahci_queue_setup(struct ahci_port *p, const u16 *id)
 	depth = MIN(depth, (unsigned)AHCI_CMD_LIST_SLOTS);
 	/* Word 76 reads 0000h or FFFFh when not reported.  FPDMA QUEUED
 	 * carries 48-bit LBAs; a queue of one tag would queue nothing. */
-	p->ncq = p->sncq && p->lba48 && sata != 0 && sata != 0xFFFF && (sata & ATA_ID_SATA_CAP_NCQ) && depth > 1;
+	p->ncq = config.ncq && p->sncq && p->lba48 && sata != 0 && sata != 0xFFFF && (sata & ATA_ID_SATA_CAP_NCQ) && depth > 1;
 	p->depth = p->ncq ? (u8)depth : 1;
 }
 

@@ -18,6 +18,7 @@ struct ferry_config config = {
 	.pump_size = 1514,
 	.pump_window = 32,
 	.virtio_blk = true,
+	.ncq = true,
 };
 
 /* Where the value being parsed came from, for error messages:
@@ -419,9 +420,9 @@ static int set_key(const char *k, size_t klen, const char *v, size_t vlen)
 		return rc;
 	if (!strcmp(key, "export"))
 		return config_export(v, vlen);
-	if (!strcmp(key, "virtio_blk")) {
+	if (!strcmp(key, "virtio_blk") || !strcmp(key, "ncq")) {
 		if ((rc = config_choice(key, v, vlen, onoff, &choice)) == 0)
-			config.virtio_blk = choice;
+			*(key[0] == 'n' ? &config.ncq : &config.virtio_blk) = choice;
 		return rc;
 	}
 	if ((rc = set_number_key(key, v, vlen)) != 1)

@@ -79,6 +79,7 @@ struct ferry_config {
 	u16 aoe_target_shelf;
 	u8 aoe_target_slot;
 	bool virtio_blk;        /* local, client: the guest also gets a virtio-blk PCI device */
+	bool ncq;               /* AHCI: queue commands (NCQ) where controller and disk can */
 	u32 discover_timeout;   /* client: seconds to wait for a server */
 	u32 dead_time;          /* client: seconds a silent server is waited for */
 	u32 poll_hz;            /* server: how often to look at the network */

@@ -69,7 +69,7 @@ def qemu_ncq_trace(text):
     return most, passed, flushes, breaches
 
 
-def deep_queue(tmp, seed, n, span, depth=48, traced=False, iops=0):
+def deep_queue(tmp, seed, n, span, depth=48, traced=False, iops=0, ncq=True):
     """vblk-qd on the local AHCI disk: the guest's hash and the image must
     be the shadow; returns the run and, traced, QEMU's trace.  iops
     throttles QEMU's disk to that many requests a second (so commands wait
@@ -80,7 +80,8 @@ def deep_queue(tmp, seed, n, span, depth=48, traced=False, iops=0):
     if iops:
         extra += ["-set", f"drive.d0.throttling.iops-total={iops}"]
     cmd = f"vblk-qd {seed} {n} {span} {depth}"
-    run = ferryrun.run_local(path, cmd, timeout=300, extra=extra)
+    run = ferryrun.run_local(path, cmd, timeout=300, extra=extra,
+                             ferry_args="loglevel=info" + ("" if ncq else " ncq=off"))
     assert not run.timed_out, run.output[-3000:]
     shadow = disks.vblk_qd_shadow(data, seed, n, span)
     assert expect_ok(run, cmd) == f"{disks.sha256(shadow)} most={depth}", run.output[-3000:]
@@ -88,7 +89,8 @@ def deep_queue(tmp, seed, n, span, depth=48, traced=False, iops=0):
         image = f.read()
     assert image[:span * SECTOR] == shadow, "the image is not the shadow"
     assert image[span * SECTOR:] == data[span * SECTOR:], "a write landed outside the span"
-    assert run.find(r"ahci: port 0: .*, NCQ: 32 commands in flight$"), run.output[-3000:]
+    mode = r"NCQ: 32 commands in flight" if ncq else r"NCQ off \(ncq=off\): one command at a time"
+    assert run.find(rf"ahci: port 0: .*, {mode}$"), run.output[-3000:]
     assert not run.find(r"ferry: (error|warning)"), run.output[-3000:]
     trace = None
     if traced:
@@ -106,6 +108,15 @@ def ahci_ncq_deep_queue(tmp):
     run, _ = deep_queue(tmp, 77, 300, 4096, iops=2000)
     m = [int(x) for x in re.findall(r"ahci: port 0: (\d+) queued commands in flight at once", run.output)]
     assert m and max(m) >= 16, f"at most {max(m, default=0)} queued commands in flight\n" + run.output[-3000:]
+
+
+@test
+def ahci_without_ncq_one_command_at_a_time(tmp):
+    """ncq=off (a controller or disk whose NCQ misbehaves): the same
+    requests through one ordinary command at a time, each found finished
+    by poll; the bytes are the shadow's, and nothing was queued."""
+    run, _ = deep_queue(tmp, 78, 300, 4096, iops=2000, ncq=False)
+    assert not run.find(r"queued commands in flight at once"), run.output[-3000:]
 
 
 @test

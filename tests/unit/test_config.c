@@ -181,6 +181,20 @@ TEST(virtio_blk_on_by_default_and_switchable)
 	CHECK(strstr(fake_log_last, "virtio_blk"));
 }
 
+TEST(ncq_on_by_default_and_switchable)
+{
+	reset();
+	CHECK(config.ncq);
+	CHECK_EQ(config_parse_cmdline("ncq=off"), 0);
+	CHECK(!config.ncq);
+	CHECK(config.virtio_blk); /* its own key only */
+	CHECK_EQ(file("ncq = on\n"), 0);
+	CHECK(config.ncq);
+	CHECK_EQ(config_parse_cmdline("ncq=1"), -E_INVAL);
+	CHECK(strstr(fake_log_last, "ncq"));
+	CHECK(config.ncq);
+}
+
 TEST(kernel_and_initrd_names)
 {
 	reset();
@@ -547,6 +561,7 @@ int main(void)
 	RUN(bad_file_lines_are_refused);
 	RUN(bad_command_lines_are_refused);
 	RUN(virtio_blk_on_by_default_and_switchable);
+	RUN(ncq_on_by_default_and_switchable);
 	RUN(kernel_and_initrd_names);
 	RUN(bad_kernel_names_are_refused);
 	RUN(file_module_names);

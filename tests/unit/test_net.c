@@ -3145,21 +3145,32 @@ TEST(async_disk_every_buffer_on_the_disk)
 	CHECK(srv[0]->stats.rx_busy > 0);
 }
 
+/* Client 0 on a pair whose disk (submit, 8 deep) holds everything: one
+ * request submitted, the client left to retransmit for us. */
+static bool held_on_the_disk(u64 seed, bool write, u64 lba, u32 count, u32 fill_seed, u64 us)
+{
+	run_async = 8;
+	sim_reset(seed);
+	S.srv_nbufs = 8;
+	struct net_client_cfg cfg = { .rto_us = 2000, .rto_max_us = 16000, .retries = 20 };
+	int rc = pair(&cfg);
+	run_async = 0;
+	if (rc)
+		return false;
+	a_reset();
+	disk[0].hold = true;
+	if (a_submit(write, lba, count, fill_seed))
+		return false;
+	for (u64 end = S.now + us; S.now < end;)
+		net_client_poll(cli[0]);
+	return true;
+}
+
 TEST(async_disk_a_write_on_the_disk_is_not_written_again)
 {
 	/* The disk holds a write while its client retransmits it: the
 	 * retransmissions are duplicates, the write lands once, answered. */
-	run_async = 8;
-	sim_reset(66);
-	S.srv_nbufs = 8;
-	struct net_client_cfg cfg = { .rto_us = 2000, .rto_max_us = 16000, .retries = 20 };
-	CHECK_EQ(pair(&cfg), 0);
-	run_async = 0;
-	a_reset();
-	disk[0].hold = true;
-	CHECK_EQ(a_submit(true, 100, 64, 6600), 0);
-	for (u64 end = S.now + 100000; S.now < end;)
-		net_client_poll(cli[0]);
+	CHECK(held_on_the_disk(66, true, 100, 64, 6600, 100000));
 	CHECK_EQ(disk[0].nq, 1);
 	CHECK_EQ(disk[0].writes, 0);
 	CHECK(cli[0]->stats.retransmits > 0);
@@ -3176,17 +3187,7 @@ TEST(async_disk_a_read_asked_again_is_read_once)
 {
 	/* The disk holds a read while its client asks again: the data is
 	 * read once and every chunk arrives. */
-	run_async = 8;
-	sim_reset(67);
-	S.srv_nbufs = 8;
-	struct net_client_cfg cfg = { .rto_us = 2000, .rto_max_us = 16000, .retries = 20 };
-	CHECK_EQ(pair(&cfg), 0);
-	run_async = 0;
-	a_reset();
-	disk[0].hold = true;
-	CHECK_EQ(a_submit(false, 300, AQ_MAX_SECT, 0), 0);
-	for (u64 end = S.now + 100000; S.now < end;)
-		net_client_poll(cli[0]);
+	CHECK(held_on_the_disk(67, false, 300, AQ_MAX_SECT, 0, 100000));
 	CHECK(cli[0]->stats.retransmits > 0);
 	CHECK(srv[0]->stats.read_hits > 0);
 	disk[0].hold = false;
@@ -3202,17 +3203,7 @@ TEST(async_disk_a_rebooted_client_gets_no_answer_of_its_last_boot)
 	/* The disk holds client 0's write when the client reboots: the
 	 * write still lands (it was whole), nothing of it is sent to the new
 	 * incarnation, whose own requests work. */
-	run_async = 8;
-	sim_reset(68);
-	S.srv_nbufs = 8;
-	struct net_client_cfg cfg = { .rto_us = 2000, .rto_max_us = 16000, .retries = 20 };
-	CHECK_EQ(pair(&cfg), 0);
-	run_async = 0;
-	a_reset();
-	disk[0].hold = true;
-	CHECK_EQ(a_submit(true, 0, 16, 6800), 0);
-	for (u64 end = S.now + 5000; S.now < end;)
-		net_client_poll(cli[0]);
+	CHECK(held_on_the_disk(68, true, 0, 16, 6800, 5000));
 	CHECK_EQ(disk[0].nq, 1);
 	CHECK_EQ(client_start(0, 0xC11E27C11E270068ull, NULL, KEY), 0);
 	CHECK_EQ(net_client_discover(cli[0], 1000000), 0);

@@ -221,12 +221,17 @@ static void do_read(struct net_server *s, struct net_srv_peer *p, const struct n
 		s->stats.rx_drop[NET_DROP_MALFORMED]++; /* one tag, two different requests */
 		return;
 	}
-	if (b && b->state == NET_BUF_DISK) {
+	if (b) {
+		s->stats.rx_ok++;
+		s->stats.read_hits++;
+		if (b->state == NET_BUF_READ) {
+			b->last_use = s->clock;
+			send_chunks(s, p, b, r->want, m->tag);
+			return;
+		}
 		/* On its way from the disk: these chunks go out with the rest
 		 * (all of what this frame wants, if it came under another
 		 * binding). */
-		s->stats.rx_ok++;
-		s->stats.read_hits++;
 		if (b->ticket != p->via->ticket) {
 			b->ticket = p->via->ticket;
 			b->csize = srv_csize(p);
@@ -234,13 +239,6 @@ static void do_read(struct net_server *s, struct net_srv_peer *p, const struct n
 		}
 		for (unsigned i = 0; i < sizeof(b->want); i++)
 			b->want[i] |= r->want[i];
-		return;
-	}
-	if (b) {
-		s->stats.rx_ok++;
-		s->stats.read_hits++;
-		b->last_use = s->clock;
-		send_chunks(s, p, b, r->want, m->tag);
 		return;
 	}
 	if (!(b = buf_take(s, NET_BUF_DISK, p, m->tag, r->lba, r->count)))

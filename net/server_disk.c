@@ -41,6 +41,13 @@ static bool runs_alone(const struct net_srv_buf *b)
 	return b->op != BLK_OP_FLUSH && b->count > b->dev->info.max_sectors;
 }
 
+/* b's request, there and then (flush, or in the disk's pieces). */
+static int run_now(const struct net_srv_buf *b)
+{
+	return b->op == BLK_OP_FLUSH ? b->dev->ops->flush(b->dev)
+				     : net_disk_rw(b->dev, b->op == BLK_OP_WRITE, b->lba, b->count, b->data);
+}
+
 static bool on_disk(const struct net_server *s, const struct blk_dev *dev)
 {
 	for (unsigned i = 0; i < s->nbufs; i++)
@@ -83,7 +90,7 @@ static void submit_waiting(struct net_server *s)
 		b->waiting = false;
 		b->wait_next = NULL;
 		if (alone)
-			rc = net_disk_rw(b->dev, b->op == BLK_OP_WRITE, b->lba, b->count, b->data);
+			rc = run_now(b);
 		if (alone || rc < 0) {
 			s->disk_held--; /* done now (refused, or run alone): done will not run */
 			srv_disk_finish(s, b, rc);
@@ -110,9 +117,7 @@ void srv_disk_start(struct net_server *s, struct net_srv_buf *b, struct blk_dev 
 	b->dev = dev;
 	b->orphan = b->stale = false;
 	if (!dev->ops->submit) {
-		int rc = op == BLK_OP_FLUSH ? dev->ops->flush(dev)
-					    : net_disk_rw(dev, op == BLK_OP_WRITE, b->lba, b->count, b->data);
-		srv_disk_finish(s, b, rc);
+		srv_disk_finish(s, b, run_now(b));
 		return;
 	}
 	s->disk_held++;

@@ -318,13 +318,6 @@ static int ahci_flush_alone(struct ahci_port *p)
 	return ahci_issue(p, false, 0, AHCI_FLUSH_US);
 }
 
-int ahci_run_alone(struct ahci_port *p, const struct blk_io *io)
-{
-	if (io->op == BLK_OP_FLUSH)
-		return ahci_flush_alone(p);
-	return ahci_rw_alone(p, io->lba, io->count, io->segs, io->nseg, io->op == BLK_OP_WRITE);
-}
-
 /* The synchronous calls wait for whatever submit took first. */
 static int ahci_read(struct blk_dev *dev, u64 lba, u32 count, const struct blk_seg *segs, unsigned nseg)
 {

@@ -59,6 +59,7 @@ struct ahci_port {
 	u8 nbusy;
 	u32 busy;        /* slots issued */
 	unsigned held;   /* ios held, issued or waiting: at most AHCI_QUEUE_HOLD */
+	unsigned solo;   /* after a queued error: ios at the head to run alone first */
 	struct blk_io *head, *tail; /* every io held, in submission order (io->next) */
 	struct blk_io *slot_io[AHCI_CMD_LIST_SLOTS];
 	u64 slot_t0[AHCI_CMD_LIST_SLOTS]; /* when it was issued */
@@ -105,9 +106,6 @@ int ahci_port_recover(struct ahci_port *p, bool force_reset);
 /* 0 when the port takes commands, after one more recovery if it needs it;
  * -E_IO once it is dead. */
 int ahci_port_usable(struct ahci_port *p);
-/* io on its own through slot 0, polled to the end: the synchronous path
- * without draining the queue (which must hold nothing in flight). */
-int ahci_run_alone(struct ahci_port *p, const struct blk_io *io);
 
 /* The queue (drivers/ahci_queue.c): NCQ or not and its depth, from CAP
  * and IDENTIFY data id; submit and poll of platform/blk.h; and drain,

@@ -25,9 +25,13 @@
  * (6.2.2.2), unless the error is the host's (a bus, interface or PRD
  * error the device may not know of: then none counts as done); the port
  * is recovered and each command still in flight runs again alone, in
- * submission order, through the synchronous path, so each gets its own
- * true status.  A recovery that cannot stop the port's engine turns bus
- * mastering off for the controller before any io fails back.  A non-queued command's failure is its own.
+ * submission order, so each gets its own true status.  They run one at a
+ * time from later polls (p->solo: the held list's head goes alone until
+ * the last of them has), never inside this one: a disk that hangs costs
+ * each of them its timeout, and the caller goes on meanwhile.  A
+ * recovery that cannot stop the port's engine turns bus mastering off
+ * for the controller before any io fails back.  A non-queued command's
+ * failure is its own.
  * A dead port fails every io held.  Every io submit took finishes exactly
  * once, from poll.
  *
@@ -82,10 +86,13 @@ static void ahci_q_unlink(struct ahci_port *p, struct blk_io *io)
 	p->held--;
 }
 
-/* io leaves the list; its callback runs at the end of the poll. */
+/* io leaves the list; its callback runs at the end of the poll.  While
+ * p->solo ios go alone, each one that finishes is the head, one of them. */
 static void ahci_q_fin(struct ahci_port *p, struct ahci_fin *f, struct blk_io *io, int rc)
 {
 	ahci_q_unlink(p, io);
+	if (p->solo)
+		p->solo--;
 	f->e[f->n].io = io;
 	f->e[f->n].rc = rc;
 	f->n++;
@@ -183,8 +190,9 @@ static void ahci_q_issue(struct ahci_port *p, struct blk_io *io, unsigned s, boo
 }
 
 /* Issues what may go, oldest first: each queued io nothing earlier
- * blocks, while a tag is free; an io that goes alone (a FLUSH, or any
- * without NCQ) once it is the oldest held and the port is idle, and
+ * blocks, while a tag is free; an io that goes alone (a FLUSH, any
+ * without NCQ, those p->solo counts after an error) once it is the
+ * oldest held and the port is idle, and
  * nothing after it passes it.
  *
  * An idle port whose PxTFD still shows ERR (a command failed, and the
@@ -197,7 +205,7 @@ static void ahci_q_start(struct ahci_port *p)
 		return;
 	bool stale = p->ncq && !p->busy && (ahci_q_rd(p, AHCI_PxTFD) & ATA_STS_ERR);
 	for (struct blk_io *io = p->head; io; io = io->next) {
-		if (io->op == BLK_OP_FLUSH || !p->ncq || stale) {
+		if (io->op == BLK_OP_FLUSH || !p->ncq || stale || p->solo) {
 			if (io == p->head && !p->busy)
 				ahci_q_issue(p, io, 0, false);
 			return;
@@ -240,7 +248,9 @@ static bool ahci_q_timed_out(const struct ahci_port *p, u32 left)
 /* The queue stops on an error or a timeout (rc).  Queued commands whose
  * bits had cleared finished before it, unless the error is the host's
  * (is); after recovery each queued one still in flight (after a host
- * error: each queued one) runs again alone, oldest first.  A queued error leaves
+ * error: each queued one) runs again alone, oldest first, from the next
+ * polls on: every io held up to the last of them goes alone (p->solo),
+ * an io that was waiting between them too.  A queued error leaves
  * the device refusing commands until its NCQ error log is read: the
  * COMRESET of the recovery clears that too, and whatever it still held. */
 static void ahci_q_error(struct ahci_port *p, int rc, u32 is, struct ahci_fin *f)
@@ -270,17 +280,14 @@ static void ahci_q_error(struct ahci_port *p, int rc, u32 is, struct ahci_fin *f
 	p->nbusy = 0;
 	p->nq_busy = false;
 	ahci_port_recover(p, queued || rc == -E_TIMEDOUT);
-	for (struct blk_io *io = p->head, *next; io && again; io = next) {
-		next = io->next;
-		for (u32 b = again; b; b &= b - 1) {
-			unsigned s = ahci_q_lowest(b);
-			if (p->slot_io[s] == io) {
-				again &= ~BIT32(s);
-				ahci_q_fin(p, f, io, ahci_run_alone(p, io));
-				break;
-			}
-		}
+	unsigned n = 0;
+	for (struct blk_io *io = p->head; io && again; io = io->next) {
+		n++;
+		for (u32 b = again; b; b &= b - 1)
+			if (p->slot_io[ahci_q_lowest(b)] == io)
+				again &= ~BIT32(ahci_q_lowest(b));
 	}
+	p->solo = n;
 	for (unsigned s = 0; s < AHCI_CMD_LIST_SLOTS; s++)
 		p->slot_io[s] = NULL;
 }
@@ -320,6 +327,7 @@ static void ahci_q_fail_held(struct ahci_port *p)
 		ahci_q_unlink(p, io);
 		io->done(io, -E_IO);
 	}
+	p->solo = 0;
 }
 
 static void ahci_q_poll(struct ahci_port *p)

@@ -343,16 +343,18 @@ class Pair:
 
     def __init__(self, disk, guest_cmds, nic="e1000", key=TEST_KEY, client_key=None,
                  server_cmds="spin 0", pcap=None, discover_timeout=60, client_args="", server_args="",
-                 linux=None, wire=None, disk_if="ahci"):
+                 linux=None, wire=None, disk_if="ahci", server_extra=()):
         """key is the server's master key; the client gets client_key, by
-        default the key derived from key for the client's default name."""
+        default the key derived from key for the client's default name.
+        server_extra goes on the server's QEMU command line (e.g. a disk
+        of QEMU's own, with disk None)."""
         ps, pc, ws, wc = free_udp_ports(4)
         # Each side sends to the other's port, or to its side of the wire.
         to_s, to_c = (wc, ws) if wire else (ps, pc)
         self.server_cmd = qemu_cmd(
             disk=disk, disk_if=disk_if, guest_cmds=server_cmds,
             ferry_args=server_ferry_args(key, nic, server_args),
-            extra=nic_args(nic, ps, to_c, mac=SERVER_MAC))
+            extra=nic_args(nic, ps, to_c, mac=SERVER_MAC) + list(server_extra))
         self.client_cmd = qemu_cmd(
             guest_cmds=guest_cmds, linux=linux,
             ferry_args=client_ferry_args(client_key or client_key_for(key), nic, discover_timeout,

@@ -192,3 +192,38 @@ def ahci_ncq_timeout_is_an_io_error(tmp):
     assert run.find(r"ahci: port 0: READ/WRITE FPDMA QUEUED timed out \(1 in flight, each to run alone\)"), \
         run.output[-3000:]
     assert run.find(r"ahci: port 0: READ DMA EXT timed out"), run.output[-3000:]
+
+
+def spin_gaps(text, start, end):
+    """The server guest's spin lines between the first match of start and
+    the first of end after it: (seconds they cover, longest gap in
+    seconds), by the guest's own clock."""
+    a = re.search(start, text, re.M)
+    b = a and re.search(end, text[a.end():], re.M)
+    assert a and b, text[-3000:]
+    ms = [int(x) for x in re.findall(r"^spin \d+ (\d+) ms", text[a.end():a.end() + b.start()], re.M)]
+    if len(ms) < 2:
+        return 0.0, float("inf")
+    return (ms[-1] - ms[0]) / 1000, max(y - x for x, y in zip(ms, ms[1:])) / 1000
+
+
+@test
+def ahci_recovery_leaves_the_server_running(tmp):
+    """The server's disk takes 15 s for every read (null-co): a client's
+    READ times out queued after 10 s, the port is reset, and the READ runs
+    again alone, timing out 10 s later.  Those 10 s are spent waiting on
+    the disk, not inside ferry: the server's own guest runs on, its spin
+    lines on time all through them."""
+    extra = ["-blockdev", "driver=null-co,node-name=n0,size=67108864,read-zeroes=on,latency-ns=15000000000",
+             "-device", "ide-hd,drive=n0,bus=ide.0"]
+    client, server = ferryrun.run_pair(None, "vblk-read 0 1; spin 30", timeout=400, server_cmds="spin 0 200",
+                                       server_extra=extra)
+    assert not client.timed_out, "client timed out:\n" + client.output[-3000:]
+    assert client.find(r"^err vblk-read 0 1"), client.output[-3000:]
+    queued = r"ahci: port 0: READ/WRITE FPDMA QUEUED timed out \(1 in flight, each to run alone\)"
+    alone = r"ahci: port 0: READ DMA EXT timed out"
+    covered, gap = spin_gaps(server.output, queued, alone)
+    print(f"ahci_recovery_leaves_the_server_running: spin lines over {covered:.1f} s of the retry alone, "
+          f"longest gap {gap:.2f} s")
+    assert covered >= 8 and gap < 2, f"the server's guest stood still ({covered} s covered, gap {gap} s):\n" + \
+        server.output[-3000:]

@@ -437,7 +437,7 @@ struct net_stats {
 	u64 rx_refused;     /* server: an authentic BIND refused, every slot busy */
 	u64 rx_unexpected;  /* authentic, but the wrong direction or not expected now */
 	u64 rx_stale;       /* answers to finished requests, write tags below the cache */
-	u64 rx_busy;        /* server: requests dropped, every buffer on the disk (the client resends) */
+	u64 rx_busy;        /* server: requests dropped, every buffer on the disk or the client's share held (it resends) */
 	/* above rx_ok: things noticed in accepted frames */
 	u64 rx_dup_chunks;  /* data chunks already held */
 	u64 tx_frames, tx_errors;

@@ -131,14 +131,31 @@ static struct net_srv_buf *buf_alloc(struct net_server *s)
 	return best;
 }
 
+/* Does p hold its share already?  While others are active (a frame in
+ * the last NET_SRV_ACTIVE_US) each client may hold an equal share of the
+ * buffers on the disk or under reassembly: one alone has them all. */
+#define NET_SRV_ACTIVE_US 1000000
+static bool over_share(struct net_server *s, const struct net_srv_peer *p)
+{
+	unsigned idx = (unsigned)(p - s->peers), active = 0, mine = 0;
+	u64 now = srv_now(s);
+	for (unsigned i = 0; i < NET_SRV_PEERS; i++)
+		active += s->peers[i].used && now - s->peers[i].last_use < NET_SRV_ACTIVE_US;
+	if (active < 2)
+		return false;
+	for (const struct net_srv_buf *b = s->bufs; b < s->bufs + s->nbufs; b++)
+		mine += b->peer == idx && !b->orphan && (b->state == NET_BUF_DISK || b->state == NET_BUF_WRITE);
+	return mine >= MAX(1u, s->nbufs / active);
+}
+
 /* A buffer (buf_alloc) given to request tag of peer p, under the binding
  * its frame came under: a read or write of count sectors at lba.  NULL,
- * counted, when the disk has every buffer: the request is dropped and
- * its client sends it again. */
+ * counted, when the disk has every buffer or p holds its share: the
+ * request is dropped and its client sends it again. */
 static struct net_srv_buf *buf_take(struct net_server *s, u8 state, const struct net_srv_peer *p, u64 tag, u64 lba,
 				    u32 count)
 {
-	struct net_srv_buf *b = buf_alloc(s);
+	struct net_srv_buf *b = over_share(s, p) ? NULL : buf_alloc(s);
 	if (!b) {
 		s->stats.rx_busy++;
 		return NULL;

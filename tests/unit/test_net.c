@@ -3145,6 +3145,68 @@ TEST(async_disk_every_buffer_on_the_disk)
 	CHECK(srv[0]->stats.rx_busy > 0);
 }
 
+static unsigned srv_disk_bufs(void)
+{
+	unsigned n = 0;
+	for (unsigned i = 0; i < srv[0]->nbufs; i++)
+		n += srv[0]->bufs[i].state == NET_BUF_DISK;
+	return n;
+}
+
+static bool b_done_flag;
+static int b_rc;
+static void b_done(struct blk_io *io, int rc)
+{
+	(void)io;
+	b_done_flag = true;
+	b_rc = rc;
+}
+
+TEST(async_disk_a_second_client_gets_its_share_of_the_buffers)
+{
+	/* Client 0 keeps all 8 buffers on a slow disk (24 reads of 5 ms
+	 * each); client 1's read, sent meanwhile, gets a buffer once client
+	 * 0 is down to its share (4), not when it has run out of requests. */
+	run_async = 8;
+	sim_reset(69);
+	S.srv_nbufs = 8;
+	struct net_client_cfg c0 = { .rto_us = 2000, .rto_max_us = 16000, .retries = 20 };
+	CHECK_EQ(pair(&c0), 0);
+	struct net_client_cfg c1 = { .name = "bob", .rto_us = 2000, .rto_max_us = 16000, .retries = 20 };
+	CHECK_EQ(client_start(1, 0xC11E27C11E270169ull, &c1, KEY), 0);
+	CHECK_EQ(net_client_discover(cli[1], 1000000), 0);
+	run_async = 0;
+	a_reset();
+	S.now += 1100000; /* bob's handshake is past: alice is the only one active */
+	rd_delay_us = 5000;
+	for (unsigned i = 0; i < 24; i++)
+		CHECK_EQ(a_submit(false, 8 * i, 8, 0), 0);
+	for (u64 end = S.now + 2000; S.now < end;)
+		net_client_poll(cli[0]);
+	CHECK_EQ(srv_disk_bufs(), 8);
+	u8 got[8 * 512];
+	struct blk_seg seg = { (hpa_t)(uintptr_t)got, sizeof(got) };
+	struct blk_io io = { .op = BLK_OP_READ, .lba = 1000, .count = 8, .segs = &seg, .nseg = 1, .done = b_done };
+	b_done_flag = false;
+	CHECK_EQ(net_client_submit(cli[1], &io), 0);
+	unsigned alice_done = 0;
+	for (u64 end = S.now + 2000000; S.now < end && !b_done_flag;) {
+		net_client_poll(cli[0]);
+		net_client_poll(cli[1]);
+		alice_done = A.done;
+	}
+	CHECK(b_done_flag);
+	CHECK_EQ(b_rc, 0);
+	CHECK(!memcmp(got, disk[0].data + 1000 * 512, sizeof(got)));
+	CHECK(srv[0]->stats.rx_busy > 0);
+	CHECK(alice_done <= 12);
+	rd_delay_us = 0;
+	a_drain();
+	CHECK_EQ(A.done, 24);
+	CHECK_EQ(A.failed, 0);
+	CHECK_EQ(A.bad_reads, 0);
+}
+
 /* Client 0 on a pair whose disk (submit, 8 deep) holds everything: one
  * request submitted, the client left to retransmit for us. */
 static bool held_on_the_disk(u64 seed, bool write, u64 lba, u32 count, u32 fill_seed, u64 us)
@@ -3244,14 +3306,6 @@ static void giving_up_over(void)
 	cli[0]->cfg.req_timeout_us = 10000000;
 	cli[0]->cfg.dead_time_us = 10000000;
 	cli[0]->cfg.retries = 20;
-}
-
-static unsigned srv_disk_bufs(void)
-{
-	unsigned n = 0;
-	for (unsigned i = 0; i < srv[0]->nbufs; i++)
-		n += srv[0]->bufs[i].state == NET_BUF_DISK;
-	return n;
 }
 
 /* Until the slot is done and the server's disk path holds nothing. */
@@ -3449,6 +3503,7 @@ int main(void)
 	RUN(async_disk_pipeline_restart);
 	RUN(async_disk_pipeline_shallow_queue);
 	RUN(async_disk_every_buffer_on_the_disk);
+	RUN(async_disk_a_second_client_gets_its_share_of_the_buffers);
 	RUN(async_disk_a_write_on_the_disk_is_not_written_again);
 	RUN(async_disk_a_read_asked_again_is_read_once);
 	RUN(async_disk_a_rebooted_client_gets_no_answer_of_its_last_boot);

@@ -9,6 +9,7 @@
 #define FERRY_AHCI_PORT_H
 
 #include "ahci.h"
+#include "blk_hold.h"
 #include "platform/blk.h"
 
 #define AHCI_LINK_US (1000 * 1000) /* PxSSTS.DET reaches 3 */
@@ -58,9 +59,8 @@ struct ahci_port {
 	u8 depth;        /* commands issued at once: NCQ's depth, else 1 */
 	u8 nbusy;
 	u32 busy;        /* slots issued */
-	unsigned held;   /* ios held, issued or waiting: at most AHCI_QUEUE_HOLD */
+	struct blk_hold hold; /* every io held, issued or waiting: at most AHCI_QUEUE_HOLD */
 	unsigned solo;   /* after a queued error: ios at the head to run alone first */
-	struct blk_io *head, *tail; /* every io held, in submission order (io->next) */
 	struct blk_io *slot_io[AHCI_CMD_LIST_SLOTS];
 	u64 slot_t0[AHCI_CMD_LIST_SLOTS]; /* when it was issued */
 	unsigned most_issued, most_reaped; /* high-water marks, logged as they grow */

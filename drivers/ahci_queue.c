@@ -72,25 +72,11 @@ void ahci_queue_setup(struct ahci_port *p, const u16 *id)
 
 /* ---- The held list and the slots ------------------------------------------ */
 
-static void ahci_q_unlink(struct ahci_port *p, struct blk_io *io)
-{
-	struct blk_io **pp = &p->head, *prev = NULL;
-	while (*pp != io) {
-		prev = *pp;
-		pp = &prev->next;
-	}
-	*pp = io->next;
-	if (p->tail == io)
-		p->tail = prev;
-	io->next = NULL;
-	p->held--;
-}
-
 /* io leaves the list; its callback runs at the end of the poll.  While
  * p->solo ios go alone, each one that finishes is the head, one of them. */
 static void ahci_q_fin(struct ahci_port *p, struct ahci_fin *f, struct blk_io *io, int rc)
 {
-	ahci_q_unlink(p, io);
+	blk_hold_remove(&p->hold, io);
 	if (p->solo)
 		p->solo--;
 	f->e[f->n].io = io;
@@ -111,24 +97,6 @@ static bool ahci_q_issued(const struct ahci_port *p, const struct blk_io *io)
 {
 	for (u32 b = p->busy; b; b &= b - 1)
 		if (p->slot_io[ahci_q_lowest(b)] == io)
-			return true;
-	return false;
-}
-
-/* May b not pass a, submitted before it? */
-static bool ahci_q_conflict(const struct blk_io *a, const struct blk_io *b)
-{
-	if (a->op == BLK_OP_FLUSH || b->op == BLK_OP_FLUSH)
-		return true;
-	if (a->op == BLK_OP_READ && b->op == BLK_OP_READ)
-		return false;
-	return a->lba < b->lba + b->count && b->lba < a->lba + a->count;
-}
-
-static bool ahci_q_blocked(const struct ahci_port *p, const struct blk_io *io)
-{
-	for (const struct blk_io *e = p->head; e != io; e = e->next)
-		if (ahci_q_conflict(e, io))
 			return true;
 	return false;
 }
@@ -201,18 +169,18 @@ static void ahci_q_issue(struct ahci_port *p, struct blk_io *io, unsigned s, boo
  * that accepts the next queued command, failing it (TFES) for nothing. */
 static void ahci_q_start(struct ahci_port *p)
 {
-	if (!p->ready || p->nq_busy || !p->head)
+	if (!p->ready || p->nq_busy || !p->hold.head)
 		return;
 	bool stale = p->ncq && !p->busy && (ahci_q_rd(p, AHCI_PxTFD) & ATA_STS_ERR);
-	for (struct blk_io *io = p->head; io; io = io->next) {
+	for (struct blk_io *io = p->hold.head; io; io = io->next) {
 		if (io->op == BLK_OP_FLUSH || !p->ncq || stale || p->solo) {
-			if (io == p->head && !p->busy)
+			if (io == p->hold.head && !p->busy)
 				ahci_q_issue(p, io, 0, false);
 			return;
 		}
 		if (p->nbusy == p->depth)
 			return;
-		if (!ahci_q_issued(p, io) && !ahci_q_blocked(p, io)) {
+		if (!ahci_q_issued(p, io) && !blk_hold_blocked(&p->hold, io)) {
 			unsigned s = 0;
 			while (p->busy & BIT32(s))
 				s++; /* a tag below depth: fewer than depth are busy */
@@ -281,7 +249,7 @@ static void ahci_q_error(struct ahci_port *p, int rc, u32 is, struct ahci_fin *f
 	p->nq_busy = false;
 	ahci_port_recover(p, queued || rc == -E_TIMEDOUT);
 	unsigned n = 0;
-	for (struct blk_io *io = p->head; io && again; io = io->next) {
+	for (struct blk_io *io = p->hold.head; io && again; io = io->next) {
 		n++;
 		for (u32 b = again; b; b &= b - 1)
 			if (p->slot_io[ahci_q_lowest(b)] == io)
@@ -323,8 +291,8 @@ static void ahci_q_reap(struct ahci_port *p, struct ahci_fin *f)
 static void ahci_q_fail_held(struct ahci_port *p)
 {
 	struct blk_io *io;
-	while (!p->busy && (io = p->head)) {
-		ahci_q_unlink(p, io);
+	while (!p->busy && (io = p->hold.head)) {
+		blk_hold_remove(&p->hold, io);
 		io->done(io, -E_IO);
 	}
 	p->solo = 0;
@@ -336,7 +304,7 @@ static void ahci_q_poll(struct ahci_port *p)
 	f.n = 0;
 	if (p->busy)
 		ahci_q_reap(p, &f);
-	else if (p->held && !p->ready)
+	else if (p->hold.n && !p->ready)
 		ahci_port_usable(p); /* one more recovery, or the port is dead */
 	ahci_q_start(p);
 	for (unsigned i = 0; i < f.n; i++)
@@ -359,17 +327,11 @@ int ahci_submit(struct blk_dev *dev, struct blk_io *io)
 	}
 	if (p->dead)
 		return -E_IO;
-	if (p->held == AHCI_QUEUE_HOLD)
+	if (p->hold.n == AHCI_QUEUE_HOLD)
 		return -E_NOSPC;
 	if (ahci_port_usable(p) < 0)
 		return -E_IO;
-	io->next = NULL;
-	if (p->tail)
-		p->tail->next = io;
-	else
-		p->head = io;
-	p->tail = io;
-	p->held++;
+	blk_hold_add(&p->hold, io);
 	ahci_q_start(p);
 	return 0;
 }
@@ -380,12 +342,12 @@ unsigned ahci_poll(struct blk_dev *dev)
 	if (!p)
 		return 0;
 	ahci_q_poll(p);
-	return p->held;
+	return p->hold.n;
 }
 
 void ahci_queue_drain(struct ahci_port *p)
 {
-	while (p->held) {
+	while (p->hold.n) {
 		ahci_q_poll(p);
 		cpu_relax();
 	}

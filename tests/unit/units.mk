@@ -146,6 +146,9 @@ test_aead_SRCS = tests/unit/test_aead.c lib/chacha20.c lib/poly1305.c lib/aead.c
 UNIT_HELPERS += aead_cli
 aead_cli_SRCS = tests/unit/aead_cli.c lib/chacha20.c lib/poly1305.c lib/aead.c
 
+UNIT_TESTS += test_blk_hold
+test_blk_hold_SRCS = tests/unit/test_blk_hold.c drivers/blk_hold.c
+
 UNIT_TESTS += test_nvme_prp
 test_nvme_prp_SRCS = tests/unit/test_nvme_prp.c drivers/nvme_prp.c drivers/blk_segs.c lib/string.c
 

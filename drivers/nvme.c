@@ -5,8 +5,9 @@
  * and executes its guest's block commands on one of its namespaces.  The
  * controller is reset and enabled with CAP.TO as the limit on every
  * CSTS.RDY change, gets one admin queue pair and one I/O queue pair, and
- * is polled: INTMS masks every vector and MSI-X stays off.  One command is
- * in flight at a time.
+ * is polled: INTMS masks every vector and MSI-X stays off.  The
+ * synchronous calls here run one command at a time, after whatever
+ * submit holds (drivers/nvme_queue.c keeps many in flight) has finished.
  *
  * Namespaces: every active namespace (IDENTIFY CNS 2, or 1..NN on a
  * controller without that list) is a disk, named nvme0n<NSID>; ferry
@@ -21,16 +22,17 @@
  * first may start anywhere dword-aligned, every later one must start on a
  * page and every earlier one end on one.  A list that breaks that rule
  * (the guest's buffers are its own business) goes through a bounce buffer
- * of NVME_MAX_BYTES instead.
+ * of NVME_MAX_BYTES instead, alone.
  *
  * Errors: a command that does not complete in time is an I/O error and
  * leaves the controller to be reset (CC.EN = 0 aborts everything in
  * flight) before the next request; a reset that fails makes every later
- * request fail.  An error status is an I/O error, with the namespace
+ * request fail, and one that cannot stop the controller turns its bus
+ * mastering off.  An error status is an I/O error, with the namespace
  * named when it says the namespace is gone.
  *
  * References: NVM Express Base Specification 1.4 (sections in nvme.h). */
-#include "nvme.h"
+#include "nvme_ctrl.h"
 #include "nvme_prp.h"
 #include "blk_segs.h"
 #include "drivers.h"
@@ -40,69 +42,20 @@
 #include "platform/time.h"
 #include "lib/fmt.h"
 #include "lib/string.h"
-#include "x86/io.h"
 
-#define NVME_ADMIN_ENTRIES 32u
-#define NVME_IO_ENTRIES 64u
-#define NVME_MAX_BYTES (256u * 1024)  /* one request, before MDTS */
 _Static_assert(NVME_MAX_BYTES / NVME_PAGE + 1 <= NVME_PRP_ENTRIES, "one PRP list page per request");
-
-/* DMA pages: admin SQ, admin CQ, I/O SQ, I/O CQ, IDENTIFY data, PRP list,
- * then the bounce buffer. */
-enum { NVME_PG_ASQ, NVME_PG_ACQ, NVME_PG_IOSQ, NVME_PG_IOCQ, NVME_PG_IDENT, NVME_PG_PRP, NVME_PG_BOUNCE };
-#define NVME_DMA_PAGES (NVME_PG_BOUNCE + NVME_MAX_BYTES / NVME_PAGE)
-
-/* Timeouts, in microseconds. */
-#define NVME_ADMIN_US (5 * 1000 * 1000)
-#define NVME_IO_US (10 * 1000 * 1000)
-#define NVME_FLUSH_US (30 * 1000 * 1000)
-
-struct nvme_queue {
-	struct nvme_sqe *sq; /* written, then published by wmb and the doorbell */
-	volatile struct nvme_cqe *cq;
-	u16 qid, entries;
-	u16 sq_tail, cq_head, cid;
-	u16 phase; /* the phase tag a new completion carries */
-};
-
-struct nvme_ctrl {
-	struct pci_dev *pci;
-	volatile u8 *regs;
-	u64 cap, to_us;
-	u32 dstrd, vs;
-	u8 *dma;
-	struct nvme_queue admin, io;
-	u32 max_bytes;
-	bool enabled;     /* CC.EN was set by ferry */
-	bool need_reset;  /* a command timed out */
-	bool dead;        /* a reset failed: every request fails */
-	u32 nsid;         /* the namespace served */
-	u32 sector_size;
-	u64 sectors;
-};
 
 static struct nvme_ctrl nvme_ctrl;
 static struct blk_dev nvme_blk;
 static char nvme_name[24];
 
-static inline u32 nvme_rd(const struct nvme_ctrl *c, u32 reg) { return mmio_rd32(c->regs, reg); }
-static inline void nvme_wr(const struct nvme_ctrl *c, u32 reg, u32 v) { mmio_wr32(c->regs, reg, v); }
 static inline void nvme_wr64(const struct nvme_ctrl *c, u32 reg, u64 v)
 {
 	nvme_wr(c, reg, (u32)v);
 	nvme_wr(c, reg + 4, (u32)(v >> 32));
 }
-static inline u8 *nvme_page(const struct nvme_ctrl *c, unsigned pg) { return c->dma + (size_t)pg * NVME_PAGE; }
-static inline u32 nvme_db(const struct nvme_ctrl *c, u16 qid, bool cq)
-{
-	return NVME_DB_BASE + (2u * qid + (cq ? 1 : 0)) * (4u << c->dstrd);
-}
 
 /* ---- Controller enable and disable (7.6.1, 3.1.5) ---------------------- */
-
-/* CSTS reads all ones once the function is gone from the bus (surprise
- * removal, a link down): no register means anything then. */
-static inline bool nvme_gone(u32 csts) { return csts == 0xFFFFFFFFu; }
 
 /* Waits up to CAP.TO for CSTS.RDY to become want: 0, -E_TIMEDOUT, or -E_IO
  * at once for a controller that went fatal (when enabling) or is gone. */
@@ -189,7 +142,7 @@ static int nvme_enable(struct nvme_ctrl *c)
 
 /* ---- Commands ------------------------------------------------------------ */
 
-static const char *nvme_op_name(const struct nvme_queue *q, u8 op)
+const char *nvme_op_name(const struct nvme_queue *q, u8 op)
 {
 	if (q->qid == 0) {
 		switch (op) {
@@ -255,20 +208,29 @@ static int nvme_exec(struct nvme_ctrl *c, struct nvme_queue *q, struct nvme_sqe 
 		return 0;
 	if (status < 0) {
 		u32 csts = nvme_rd(c, NVME_CSTS);
-		const char *why = nvme_gone(csts) ? "failed: the controller is gone from the bus" :
-				  (csts & NVME_CSTS_CFS) ? "hit a fatal controller status" : "timed out";
 		log_err("nvme: %s (nsid %u) %s; resetting the controller before the next request (CSTS=%08x)",
-			nvme_op_name(q, op), cmd->nsid, why, csts);
+			nvme_op_name(q, op), cmd->nsid, nvme_why_stuck(csts), csts);
 		c->need_reset = true;
 		return (csts & NVME_CSTS_CFS) ? -E_IO : -E_TIMEDOUT;
 	}
-	u32 sct = NVME_CQE_SCT((u32)status), sc = NVME_CQE_SC((u32)status);
-	if (sct == 0 && (sc == NVME_SC_INVALID_NS || sc == NVME_SC_NS_NOT_READY) && q->qid != 0)
-		log_err("nvme: %s: namespace %u is gone or not ready (SCT %u SC %02x)", nvme_op_name(q, op), cmd->nsid,
-			sct, sc);
-	else
-		log_err("nvme: %s (nsid %u) failed: SCT %u SC %02x", nvme_op_name(q, op), cmd->nsid, sct, sc);
+	nvme_log_status(q, op, cmd->nsid, (u32)status);
 	return -E_IO;
+}
+
+const char *nvme_why_stuck(u32 csts)
+{
+	return nvme_gone(csts) ? "failed: the controller is gone from the bus" :
+	       (csts & NVME_CSTS_CFS) ? "hit a fatal controller status" : "timed out";
+}
+
+void nvme_log_status(const struct nvme_queue *q, u8 op, u32 nsid, u32 status)
+{
+	u32 sct = NVME_CQE_SCT(status), sc = NVME_CQE_SC(status);
+	if (sct == 0 && (sc == NVME_SC_INVALID_NS || sc == NVME_SC_NS_NOT_READY) && q->qid != 0)
+		log_err("nvme: %s: namespace %u is gone or not ready (SCT %u SC %02x)", nvme_op_name(q, op), nsid, sct,
+			sc);
+	else
+		log_err("nvme: %s (nsid %u) failed: SCT %u SC %02x", nvme_op_name(q, op), nsid, sct, sc);
 }
 
 static int nvme_identify(struct nvme_ctrl *c, u32 cns, u32 nsid)
@@ -290,8 +252,11 @@ static int nvme_bring_up(struct nvme_ctrl *c)
 	if (rc < 0)
 		return rc;
 	c->need_reset = false; /* fresh admin queue; set again if a command below times out */
-	u16 entries = (u16)MIN(NVME_IO_ENTRIES, (c->cap & NVME_CAP_MQES_MASK) + 1);
+	/* MQES 0 is no queue at all: asked for two entries, such a controller
+	 * refuses the queue, and the bring-up fails. */
+	u16 entries = (u16)MAX(2, MIN(NVME_IO_ENTRIES, (c->cap & NVME_CAP_MQES_MASK) + 1));
 	nvme_queue_init(c, &c->io, 1, entries, NVME_PG_IOSQ, NVME_PG_IOCQ);
+	nvme_queue_setup(c);
 	struct nvme_sqe nq = { .cdw0 = NVME_ADM_SET_FEATURES, .cdw10 = NVME_FEAT_NUM_QUEUES, .cdw11 = 0 };
 	struct nvme_sqe cq = {
 		.cdw0 = NVME_ADM_CREATE_CQ,
@@ -314,9 +279,7 @@ static int nvme_bring_up(struct nvme_ctrl *c)
 
 /* ---- Data transfer --------------------------------------------------------- */
 
-/* Resets a controller whose last command timed out; gives up for good
- * when that fails. */
-static int nvme_usable(struct nvme_ctrl *c)
+int nvme_usable(struct nvme_ctrl *c)
 {
 	if (c->dead)
 		return -E_IO;
@@ -327,43 +290,66 @@ static int nvme_usable(struct nvme_ctrl *c)
 		return 0;
 	c->dead = true;
 	log_err("nvme: the controller did not come back; every request to %s now fails", nvme_name);
+	/* One that would not stop may still move data into the buffers of
+	 * the requests about to fail. */
+	if (c->enabled)
+		pci_quarantine(c->pci, "nvme: the controller would not stop after a reset");
 	return -E_IO;
 }
 
-static int nvme_rw(struct blk_dev *dev, u64 lba, u32 count, const struct blk_seg *segs, unsigned nseg, bool write)
+int nvme_check_rw(const struct nvme_ctrl *c, u64 lba, u32 count, const struct blk_seg *segs, unsigned nseg)
 {
-	struct nvme_ctrl *c = dev ? dev->priv : NULL;
-	if (!c || count == 0 || count > dev->info.max_sectors || lba >= c->sectors || count > c->sectors - lba)
-		return -E_INVAL;
 	u64 bytes = (u64)count * c->sector_size;
-	int rc = blk_segs_check(segs, nseg, bytes);
-	if (rc < 0)
-		return rc;
-	if ((rc = nvme_usable(c)) < 0)
-		return rc;
+	if (count == 0 || bytes > c->max_bytes || lba >= c->sectors || count > c->sectors - lba)
+		return -E_INVAL;
+	return blk_segs_check(segs, nseg, bytes);
+}
 
-	struct nvme_sqe cmd = {
+bool nvme_needs_bounce(const struct blk_seg *segs, unsigned nseg)
+{
+	return !nvme_build_prp(NULL, 0, segs, nseg, NULL, NULL);
+}
+
+void nvme_rw_cmd(const struct nvme_ctrl *c, struct nvme_sqe *cmd, bool write, u64 lba, u32 count,
+		 const struct blk_seg *segs, unsigned nseg, unsigned slot, bool bounce)
+{
+	*cmd = (struct nvme_sqe){
 		.cdw0 = write ? NVME_CMD_WRITE : NVME_CMD_READ,
 		.nsid = c->nsid,
 		.cdw10 = (u32)lba,
 		.cdw11 = (u32)(lba >> 32),
 		.cdw12 = count - 1, /* NLB, 0's based */
 	};
-	u8 *bounce = nvme_page(c, NVME_PG_BOUNCE);
-	struct blk_seg whole = { .addr = virt_to_phys(bounce), .len = (u32)bytes };
-	u64 *prp_list = (u64 *)nvme_page(c, NVME_PG_PRP), prp_list_pa = virt_to_phys(prp_list);
+	u8 *buf = nvme_page(c, NVME_PG_BOUNCE);
+	struct blk_seg whole = { .addr = virt_to_phys(buf), .len = count * c->sector_size };
+	u64 *list = (u64 *)nvme_page(c, NVME_PG_PRP + slot);
+	if (bounce && write)
+		blk_segs_copy(buf, segs, nseg, true);
 	u64 prp1 = 0, prp2 = 0;
-	bool bounced = !nvme_build_prp(prp_list, prp_list_pa, segs, nseg, &prp1, &prp2);
-	if (bounced) {
-		if (write)
-			blk_segs_copy(bounce, segs, nseg, true);
-		nvme_build_prp(prp_list, prp_list_pa, &whole, 1, &prp1, &prp2); /* one page-aligned segment always fits */
-	}
-	cmd.prp1 = prp1;
-	cmd.prp2 = prp2;
+	/* Checked: it fits, and one page-aligned segment always does. */
+	nvme_build_prp(list, virt_to_phys(list), bounce ? &whole : segs, bounce ? 1 : nseg, &prp1, &prp2);
+	cmd->prp1 = prp1;
+	cmd->prp2 = prp2;
+}
+
+/* The synchronous calls wait for whatever submit took first. */
+static int nvme_rw(struct blk_dev *dev, u64 lba, u32 count, const struct blk_seg *segs, unsigned nseg, bool write)
+{
+	struct nvme_ctrl *c = dev ? dev->priv : NULL;
+	if (!c)
+		return -E_INVAL;
+	int rc = nvme_check_rw(c, lba, count, segs, nseg);
+	if (rc < 0)
+		return rc;
+	nvme_queue_drain(c);
+	if ((rc = nvme_usable(c)) < 0)
+		return rc;
+	struct nvme_sqe cmd;
+	bool bounce = nvme_needs_bounce(segs, nseg);
+	nvme_rw_cmd(c, &cmd, write, lba, count, segs, nseg, 0, bounce);
 	rc = nvme_exec(c, &c->io, &cmd, NVME_IO_US);
-	if (rc == 0 && bounced && !write)
-		blk_segs_copy(bounce, segs, nseg, false);
+	if (rc == 0 && bounce && !write)
+		blk_segs_copy(nvme_page(c, NVME_PG_BOUNCE), segs, nseg, false);
 	return rc;
 }
 
@@ -382,6 +368,7 @@ static int nvme_flush(struct blk_dev *dev)
 	struct nvme_ctrl *c = dev ? dev->priv : NULL;
 	if (!c)
 		return -E_INVAL;
+	nvme_queue_drain(c);
 	int rc = nvme_usable(c);
 	if (rc < 0)
 		return rc;
@@ -393,6 +380,8 @@ static const struct blk_ops nvme_ops = {
 	.read = nvme_read,
 	.write = nvme_write,
 	.flush = nvme_flush,
+	.submit = nvme_submit,
+	.poll = nvme_poll,
 };
 
 /* ---- IDENTIFY ------------------------------------------------------------ */
@@ -496,8 +485,8 @@ static int nvme_ctrl_info(struct nvme_ctrl *c, struct blk_info *info, u32 *nn)
 	if (mdts && mdts < 20 && (NVME_PAGE << mdts) < c->max_bytes)
 		c->max_bytes = NVME_PAGE << mdts;
 	*nn = nvme_le32(id + NVME_IDC_NN);
-	log_info("nvme: model \"%s\" serial \"%s\", %u namespaces, %u KiB per request", info->model, info->serial,
-		 *nn, c->max_bytes / 1024);
+	log_info("nvme: model \"%s\" serial \"%s\", %u namespaces, %u KiB per request, up to %u commands in flight",
+		 info->model, info->serial, *nn, c->max_bytes / 1024, c->depth);
 	return 0;
 }
 
@@ -583,6 +572,7 @@ static int nvme_probe(const char *want, struct blk_dev **out)
 	fmt_snprintf(nvme_name, sizeof(nvme_name), "nvme0n%u", c->nsid);
 	nvme_blk.name = nvme_name;
 	nvme_blk.ops = &nvme_ops;
+	nvme_blk.queue_depth = NVME_QUEUE_HOLD;
 	nvme_blk.priv = c;
 	*out = &nvme_blk;
 	return 0;

@@ -194,10 +194,30 @@ static void run_queue(unsigned qi)
 	while (s->live && s->head != tail % s->entries) {
 		const struct nvme_sqe *e = (const struct nvme_sqe *)(uintptr_t)s->sq + s->head;
 		s->head = (u16)((s->head + 1) % s->entries);
+		if (qi && fake_nvme.io_hold) {
+			fake_nvme.hold[fake_nvme.held++] = *e;
+			continue;
+		}
 		int sc = qi ? io(e) : admin(e);
 		if (sc >= 0)
 			complete(s, e, qi, (u16)sc);
 	}
+}
+
+void fake_nvme_complete(unsigned i, u16 sc)
+{
+	struct nvme_sqe e = fake_nvme.hold[i];
+	memmove(&fake_nvme.hold[i], &fake_nvme.hold[i + 1], (fake_nvme.held - i - 1) * sizeof(e));
+	fake_nvme.held--;
+	int rc = sc ? sc : io(&e);
+	if (rc >= 0)
+		complete(&q[1], &e, 1, (u16)rc);
+}
+
+void fake_nvme_post(u16 sqid, u16 cid, u16 sc)
+{
+	struct nvme_sqe e = { .cdw0 = (u32)cid << 16 };
+	complete(&q[1], &e, sqid, sc);
 }
 
 void fake_nvme_step(void)
@@ -225,6 +245,7 @@ void fake_nvme_step(void)
 	} else if (!(cc & NVME_CC_EN) && !fake_nvme.wont_stop) {
 		enabled = false;
 		q[0].live = q[1].live = false;
+		fake_nvme.held = 0; /* aborted */
 		wr(NVME_CSTS, 0);
 		/* A reset clears the doorbells. */
 		memset(regs + NVME_DB_BASE, 0, FAKE_NVME_REGS_SIZE - NVME_DB_BASE);

@@ -3,8 +3,12 @@
  * issue names, each a clear message and an error, never a hang: a
  * controller that never becomes ready or goes fatal, one that will not
  * stop, a command that times out (then a reset), a reset that fails, a
- * namespace that disappears, and a controller gone from the bus.  Time is
- * the fake clock, so "bounded" is checked exactly. */
+ * namespace that disappears, and a controller gone from the bus.  Then the
+ * queue (submit and poll), with the fake holding each command until the
+ * test completes it: many in flight finished in any order, blk.h's
+ * ordering, completions naming nothing in flight, an error status, a
+ * timeout with several in flight, a reset that fails.  Time is the fake
+ * clock, so "bounded" is checked exactly. */
 #include <stdlib.h>
 #include "check.h"
 #include "fake_bus.h"
@@ -257,6 +261,256 @@ TEST(a_controller_gone_from_the_bus_fails_requests_without_a_hang)
 	free(p);
 }
 
+/* ---- The queue (drivers/nvme_queue.c): submit and poll ---------------------- */
+
+struct tio {
+	struct blk_io io; /* first: the callback's io is the tio */
+	struct blk_seg seg;
+	int rc;
+	unsigned done;
+};
+
+static void tio_done(struct blk_io *io, int rc)
+{
+	struct tio *t = (struct tio *)io;
+	t->rc = rc;
+	t->done++;
+}
+
+static int submit(struct tio *t, enum blk_op op, u64 lba, u32 count, u8 *p)
+{
+	*t = (struct tio){ .io = { .op = op, .lba = lba, .count = count, .done = tio_done } };
+	if (op != BLK_OP_FLUSH) {
+		t->seg = (struct blk_seg){ (hpa_t)(uintptr_t)p, count * 512 };
+		t->io.segs = &t->seg;
+		t->io.nseg = 1;
+	}
+	return dev->ops->submit(dev, &t->io);
+}
+
+static void polls(unsigned n)
+{
+	while (n--)
+		dev->ops->poll(dev);
+}
+
+/* The held command i is the one at lba. */
+static bool held_at(unsigned i, u64 lba)
+{
+	return i < fake_nvme.held && fake_nvme.hold[i].cdw10 == (u32)lba;
+}
+
+TEST(many_commands_in_flight_finish_in_any_order_each_once)
+{
+	setup();
+	CHECK_EQ(nvme_driver.probe(NULL, &dev), 0);
+	CHECK_EQ(dev->queue_depth, 64);
+	CHECK(fake_logged("up to 32 commands in flight"));
+	fake_nvme.io_hold = true;
+	u8 *p = fake_pages(8);
+	struct tio t[8];
+	for (unsigned i = 0; i < 8; i++) {
+		fill(p + i * 4096, 4096, i + 20);
+		CHECK_EQ(submit(&t[i], BLK_OP_WRITE, i * 16, 8, p + i * 4096), 0);
+	}
+	polls(2);
+	CHECK_EQ(fake_nvme.held, 8);
+	CHECK(fake_logged("nvme0n1: 8 commands in flight at once (the most so far)"));
+	for (unsigned k = 8; k-- > 0;) { /* newest first */
+		fake_nvme_complete(k, 0);
+		polls(2);
+		for (unsigned i = 0; i < 8; i++)
+			CHECK_EQ(t[i].done, i >= k ? 1u : 0u);
+	}
+	for (unsigned i = 0; i < 8; i++) {
+		CHECK_EQ(t[i].rc, 0);
+		CHECK(!memcmp(fake_nvme.ns[0].data + i * 16 * 512, p + i * 4096, 4096));
+	}
+	CHECK_EQ(dev->ops->poll(dev), 0);
+	free(p);
+}
+
+/* platform/blk.h's order whatever the controller completes first: a read
+ * waits for the write it overlaps, not for one it does not; a FLUSH
+ * waits for everything before it and goes alone; what comes after it
+ * waits for it. */
+TEST(overlapping_requests_wait_and_a_flush_goes_alone)
+{
+	setup();
+	CHECK_EQ(nvme_driver.probe(NULL, &dev), 0);
+	fake_nvme.io_hold = true;
+	u8 *p = fake_pages(4);
+	struct tio w0, r1, r2, f3, w4;
+	fill(p, 4096, 7);
+	CHECK_EQ(submit(&w0, BLK_OP_WRITE, 0, 8, p), 0);
+	CHECK_EQ(submit(&r1, BLK_OP_READ, 4, 8, p + 4096), 0);
+	CHECK_EQ(submit(&r2, BLK_OP_READ, 100, 8, p + 2 * 4096), 0);
+	CHECK_EQ(submit(&f3, BLK_OP_FLUSH, 0, 0, NULL), 0);
+	CHECK_EQ(submit(&w4, BLK_OP_WRITE, 200, 8, p + 3 * 4096), 0);
+	polls(2);
+	CHECK_EQ(fake_nvme.held, 2); /* w0 and r2: r1 overlaps w0 */
+	CHECK(held_at(0, 0) && held_at(1, 100));
+	fake_nvme_complete(1, 0);
+	polls(2);
+	CHECK(r2.done == 1 && r1.done == 0 && fake_nvme.held == 1);
+	fake_nvme_complete(0, 0);
+	polls(2);
+	CHECK(w0.done == 1 && fake_nvme.held == 1 && held_at(0, 4)); /* r1, after w0 */
+	fake_nvme_complete(0, 0);
+	polls(2);
+	CHECK(!memcmp(p + 4096, p + 4 * 512, 4 * 512)); /* r1 read w0's sectors 4-7 */
+	CHECK_EQ(fake_nvme.held, 1);
+	CHECK_EQ((u8)fake_nvme.hold[0].cdw0, NVME_CMD_FLUSH); /* alone */
+	fake_nvme_complete(0, 0);
+	polls(2);
+	CHECK(f3.done == 1 && f3.rc == 0 && held_at(0, 200));
+	fake_nvme_complete(0, 0);
+	polls(2);
+	CHECK(w0.done + r1.done + r2.done + f3.done + w4.done == 5);
+	free(p);
+}
+
+/* A completion is believed only when it names the I/O queue and a slot in
+ * flight: a CID no command has, one past the depth, another queue's, and
+ * a second completion of one already finished finish nothing. */
+TEST(completions_that_name_no_command_in_flight_are_ignored)
+{
+	setup();
+	CHECK_EQ(nvme_driver.probe(NULL, &dev), 0);
+	fake_nvme.io_hold = true;
+	u8 *p = fake_pages(2);
+	struct tio a, b;
+	CHECK_EQ(submit(&a, BLK_OP_READ, 0, 8, p), 0);
+	CHECK_EQ(submit(&b, BLK_OP_READ, 8, 8, p + 4096), 0);
+	polls(2);
+	CHECK_EQ(fake_nvme.held, 2);
+	fake_nvme_post(1, 5, 0);
+	fake_nvme_post(1, 40, 0);
+	fake_nvme_post(1, 0xFFFF, 0);
+	fake_nvme_post(2, 0, 0);
+	polls(2);
+	CHECK(a.done == 0 && b.done == 0);
+	CHECK(fake_logged("a completion names no command in flight (SQ 1, CID 5); ignored (1 so far)"));
+	CHECK(fake_logged("(SQ 2, CID 0); ignored (4 so far)"));
+	fill(fake_nvme.ns[0].data, 8192, 4);
+	fake_nvme_complete(0, 0);
+	polls(2);
+	CHECK(a.done == 1 && a.rc == 0 && !memcmp(p, fake_nvme.ns[0].data, 4096));
+	fake_nvme_post(1, 0, 0); /* a's slot again, now free */
+	polls(2);
+	CHECK(a.done == 1 && b.done == 0);
+	fake_nvme_complete(0, 0);
+	polls(2);
+	CHECK(b.done == 1 && b.rc == 0 && !memcmp(p + 4096, fake_nvme.ns[0].data + 4096, 4096));
+	free(p);
+}
+
+TEST(an_error_status_fails_only_its_own_request)
+{
+	setup();
+	CHECK_EQ(nvme_driver.probe(NULL, &dev), 0);
+	fake_nvme.io_hold = true;
+	u8 *p = fake_pages(3);
+	struct tio t[3];
+	for (unsigned i = 0; i < 3; i++)
+		CHECK_EQ(submit(&t[i], BLK_OP_WRITE, i * 8, 8, p + i * 4096), 0);
+	polls(2);
+	fake_nvme_complete(1, 0x81);
+	fake_nvme_complete(0, 0);
+	fake_nvme_complete(0, 0);
+	polls(2);
+	CHECK(t[0].rc == 0 && t[1].rc == -E_IO && t[2].rc == 0);
+	CHECK(t[0].done == 1 && t[1].done == 1 && t[2].done == 1);
+	CHECK(fake_logged("WRITE (nsid 1) failed: SCT 0 SC 81"));
+	CHECK_EQ(fake_nvme.enables, 1); /* no reset for a command's own error */
+	free(p);
+}
+
+/* Polls until t is done, at most n times. */
+static void poll_until(const struct tio *t, unsigned long n)
+{
+	while (!t->done && n--)
+		dev->ops->poll(dev);
+}
+
+/* After a timeout with three in flight the reset aborts them all; each
+ * runs again alone, one from each later poll, and gets its own result
+ * (the second times out again, alone: its own error); one submitted
+ * after the reset waits behind them. */
+TEST(after_a_timeout_each_command_in_flight_runs_again_alone)
+{
+	setup();
+	CHECK_EQ(nvme_driver.probe(NULL, &dev), 0);
+	fake_nvme.io_hold = true;
+	u8 *p = fake_pages(4);
+	struct tio t[4];
+	for (unsigned i = 0; i < 3; i++)
+		CHECK_EQ(submit(&t[i], BLK_OP_WRITE, i * 8, 8, p + i * 4096), 0);
+	polls(2);
+	CHECK_EQ(fake_nvme.held, 3);
+	u64 t0 = fake_now_us;
+	while (fake_nvme.enables == 1 && fake_now_us - t0 < 20 * 1000 * 1000)
+		dev->ops->poll(dev);
+	CHECK(fake_now_us - t0 >= 10 * 1000 * 1000 && fake_now_us - t0 < 11 * 1000 * 1000);
+	CHECK(fake_logged("READ/WRITE timed out (3 in flight, each to run alone); resetting the controller"));
+	CHECK(t[0].done + t[1].done + t[2].done == 0);
+	CHECK_EQ(submit(&t[3], BLK_OP_WRITE, 100, 8, p + 3 * 4096), 0);
+	polls(2);
+	CHECK(fake_nvme.held == 1 && held_at(0, 0));
+	fake_nvme_complete(0, 0);
+	polls(2);
+	CHECK(t[0].done == 1 && t[0].rc == 0 && fake_nvme.held == 1 && held_at(0, 8));
+	poll_until(&t[1], 3000000);
+	CHECK(t[1].done == 1 && t[1].rc == -E_TIMEDOUT);
+	CHECK(fake_logged("WRITE (nsid 1) timed out; resetting the controller"));
+	CHECK_EQ(fake_nvme.enables, 3);
+	polls(2);
+	CHECK(fake_nvme.held == 1 && held_at(0, 16));
+	fake_nvme_complete(0, 0);
+	polls(2);
+	CHECK(t[2].done == 1 && t[2].rc == 0 && fake_nvme.held == 1 && held_at(0, 100));
+	fake_nvme_complete(0, 0);
+	polls(2);
+	CHECK(t[0].done + t[1].done + t[2].done + t[3].done == 4 && t[3].rc == 0);
+	free(p);
+}
+
+TEST(a_controller_that_does_not_come_back_fails_every_request_held_once)
+{
+	setup();
+	CHECK_EQ(nvme_driver.probe(NULL, &dev), 0);
+	fake_nvme.io_hold = true;
+	u8 *p = fake_pages(3);
+	struct tio t[3];
+	CHECK_EQ(submit(&t[0], BLK_OP_WRITE, 0, 8, p), 0);
+	CHECK_EQ(submit(&t[1], BLK_OP_READ, 4, 8, p + 4096), 0); /* waits for t[0] */
+	CHECK_EQ(submit(&t[2], BLK_OP_READ, 64, 8, p + 2 * 4096), 0);
+	polls(2);
+	fake_nvme.never_ready = true;
+	poll_until(&t[0], 3000000);
+	polls(2);
+	CHECK(t[0].done == 1 && t[1].done == 1 && t[2].done == 1);
+	CHECK(t[0].rc == -E_IO && t[1].rc == -E_IO && t[2].rc == -E_IO);
+	CHECK(fake_logged("did not come back; every request to nvme0n1 now fails"));
+	CHECK_EQ(submit(&t[0], BLK_OP_READ, 0, 8, p), -E_IO);
+	CHECK_EQ(dev->ops->poll(dev), 0);
+	free(p);
+}
+
+TEST(the_synchronous_calls_finish_what_submit_holds_first)
+{
+	setup();
+	CHECK_EQ(nvme_driver.probe(NULL, &dev), 0);
+	u8 *p = fake_pages(2);
+	struct tio w;
+	fill(p, 4096, 11);
+	CHECK_EQ(submit(&w, BLK_OP_WRITE, 40, 8, p), 0);
+	CHECK_EQ(rd(40, 8, p + 4096), 0);
+	CHECK(w.done == 1 && w.rc == 0);
+	CHECK(!memcmp(p, p + 4096, 4096));
+	free(p);
+}
+
 int main(void)
 {
 	fake_bus_reset();
@@ -278,5 +532,12 @@ int main(void)
 	RUN(a_reset_that_fails_makes_every_later_request_fail_at_once);
 	RUN(a_namespace_that_disappears_fails_its_requests_with_its_name);
 	RUN(a_controller_gone_from_the_bus_fails_requests_without_a_hang);
+	RUN(many_commands_in_flight_finish_in_any_order_each_once);
+	RUN(overlapping_requests_wait_and_a_flush_goes_alone);
+	RUN(completions_that_name_no_command_in_flight_are_ignored);
+	RUN(an_error_status_fails_only_its_own_request);
+	RUN(after_a_timeout_each_command_in_flight_runs_again_alone);
+	RUN(a_controller_that_does_not_come_back_fails_every_request_held_once);
+	RUN(the_synchronous_calls_finish_what_submit_holds_first);
 	return CHECK_SUMMARY();
 }

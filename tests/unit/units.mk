@@ -153,7 +153,8 @@ UNIT_TESTS += test_nvme_prp
 test_nvme_prp_SRCS = tests/unit/test_nvme_prp.c drivers/nvme_prp.c drivers/blk_segs.c lib/string.c
 
 UNIT_TESTS += test_nvme
-test_nvme_SRCS = tests/unit/test_nvme.c tests/unit/fake_nvme.c tests/unit/fake_dev.c drivers/nvme.c drivers/nvme_prp.c drivers/blk_segs.c \
+test_nvme_SRCS = tests/unit/test_nvme.c tests/unit/fake_nvme.c tests/unit/fake_dev.c drivers/nvme.c drivers/nvme_queue.c \
+	drivers/nvme_prp.c drivers/blk_segs.c drivers/blk_hold.c \
 	platform/pci.c tests/unit/fake_bus.c tests/unit/fake_hv.c lib/fmt.c lib/string.c lib/err.c
 
 UNIT_TESTS += test_vioblk

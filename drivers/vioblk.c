@@ -4,28 +4,23 @@
  * The device is found as the modern 1AF4:1042 or the transitional
  * 1AF4:1001 with subsystem 2, through the modern interface only (the
  * shared transport, drivers/virtio_pci.c, which also claims and hides the
- * function).  One request queue, one request at a time, polled: used
- * buffer notifications are off and no MSI-X vector is set.  A request is
- * one descriptor chain: the header, the data segments (split at size_max),
- * the status byte; a segment list with more pieces than seg_max allows
- * goes through a bounce buffer instead.
+ * function).  One request queue, polled: used buffer notifications are
+ * off and no MSI-X vector is set.  A request is one descriptor chain: the
+ * header, the data segments (split at size_max), the status byte; up to
+ * VIOBLK_SLOTS of them in flight (drivers/vioblk_queue.c).
  *
  * Sector size: 4096 when the device reports blk_size 4096 (the guest then
  * sees 4096-byte sectors, as with NVMe), else 512; request sectors are
  * always in 512-byte units on the wire (5.2.6).  VIRTIO_BLK_F_RO makes the
  * disk read-only: the logical device refuses writes, and so does this
- * driver.  A request that does not complete in time, or a device that sets
- * NEEDS_RESET, is an I/O error, and every later request fails: ferry never
- * waits on a device it has given up on.
+ * driver.
  *
  * References: Virtio 1.2 (OASIS virtio-v1.2-cs01), sections in vioblk.h
  * and virtio_pci.h. */
 #include "vioblk.h"
-#include "blk_segs.h"
+#include "vioblk_queue.h"
 #include "drivers.h"
-#include "virtio_pci.h"
 #include "platform/console.h"
-#include "platform/mem.h"
 #include "platform/pci.h"
 #include "platform/time.h"
 #include "lib/fmt.h"
@@ -33,26 +28,7 @@
 #include "x86/io.h"
 
 #define VIOBLK_NAME "vioblk"
-#define VIOBLK_QUEUE_SIZE 128u
-#define VIOBLK_MAX_BYTES (256u * 1024) /* one request */
-#define VIOBLK_BOUNCE_PAGES (VIOBLK_MAX_BYTES / PAGE_SIZE)
-#define VIOBLK_DMA_PAGES (1 + VIOBLK_BOUNCE_PAGES) /* header, status and ID, then the bounce buffer */
-#define VIOBLK_STATUS_OFF 64
-#define VIOBLK_ID_OFF 128
-#define VIOBLK_IO_US (10 * 1000 * 1000)
-#define VIOBLK_FLUSH_US (30 * 1000 * 1000)
-
-struct vioblk {
-	struct virtio_dev vd;
-	struct virtq q;
-	u8 *dma;
-	u32 seg_max;      /* data descriptors per request */
-	u32 size_max;     /* bytes per data descriptor */
-	u32 sector_size;
-	u64 sectors;      /* of sector_size */
-	bool broken;
-	char name[16];    /* virtioN */
-};
+#define VIOBLK_QUEUE_SIZE 256u
 
 /* One per disk taken: a server may export several (one probe each). */
 #define VIOBLK_DISKS 8
@@ -60,141 +36,34 @@ static struct vioblk vioblk[VIOBLK_DISKS];
 static struct blk_dev vioblk_blk[VIOBLK_DISKS];
 static unsigned vioblk_taken;
 
-static inline u64 vioblk_pa(const struct vioblk *v, unsigned off) { return virt_to_phys(v->dma + off); }
-
-/* Descriptors 1.. for the data: false when the list needs more than
- * seg_max pieces.  *next is the index after the last. */
-static bool vioblk_fill(struct vioblk *v, const struct blk_seg *segs, unsigned nseg, bool dev_writes,
-			unsigned *next)
+/* GET_ID at probe (the queue is empty): the serial, or none. */
+static void vioblk_get_id(struct vioblk *v, struct blk_info *info)
 {
-	unsigned n = 1;
-	for (unsigned i = 0; i < nseg; i++) {
-		u64 a = segs[i].addr;
-		for (u32 len = segs[i].len; len;) {
-			u32 chunk = MIN(len, v->size_max);
-			if (n - 1 == v->seg_max)
-				return false;
-			v->q.desc[n] = (struct virtq_desc){ a, chunk,
-							    (u16)(VIRTQ_DESC_F_NEXT | (dev_writes ? VIRTQ_DESC_F_WRITE : 0)),
-							    (u16)(n + 1) };
-			n++;
-			a += chunk;
-			len -= chunk;
-		}
-	}
-	*next = n;
-	return true;
-}
-
-static const char *vioblk_type_name(u32 type)
-{
-	switch (type) {
-	case VIRTIO_BLK_T_IN: return "IN";
-	case VIRTIO_BLK_T_OUT: return "OUT";
-	case VIRTIO_BLK_T_FLUSH: return "FLUSH";
-	case VIRTIO_BLK_T_GET_ID: return "GET_ID";
-	default: return "request";
-	}
-}
-
-/* Runs the chain header, descriptors 1..st-1, status at st, and polls for
- * it: 0, -E_NOTSUP (UNSUPP), -E_IO or -E_TIMEDOUT. */
-static int vioblk_issue(struct vioblk *v, u32 type, u64 sector, unsigned st, u64 timeout_us)
-{
-	struct virtio_blk_req_hdr *h = (struct virtio_blk_req_hdr *)v->dma;
-	volatile u8 *status = v->dma + VIOBLK_STATUS_OFF;
-	*h = (struct virtio_blk_req_hdr){ .type = type, .sector = sector };
-	*status = 0xFF;
-	v->q.desc[0] = (struct virtq_desc){ vioblk_pa(v, 0), sizeof(*h), VIRTQ_DESC_F_NEXT, 1 };
-	v->q.desc[st] = (struct virtq_desc){ vioblk_pa(v, VIOBLK_STATUS_OFF), 1, VIRTQ_DESC_F_WRITE, 0 };
-	virtq_add(&v->q, 0);
+	u8 *id = v->dma + VIOBLK_ID_OFF;
+	memset(id, 0, VIRTIO_BLK_ID_BYTES);
+	v->q.desc[1] = (struct virtq_desc){ vioblk_pa(v, VIOBLK_ID_OFF), VIRTIO_BLK_ID_BYTES,
+					    VIRTQ_DESC_F_NEXT | VIRTQ_DESC_F_WRITE, 2 };
+	vioblk_post(v, 0, 0, VIRTIO_BLK_T_GET_ID, 0, 2);
 	virtq_kick(&v->q);
-
 	u64 start = time_us();
-	u32 id, len;
-	while (!virtq_get_used(&v->q, &id, &len)) {
-		u8 ds = virtio_status(&v->vd);
-		if ((ds & VIRTIO_STATUS_NEEDS_RESET) || time_us() - start > timeout_us) {
-			log_err("virtio-blk: %s at sector %lu %s (device_status=%02x); every request to %s now fails",
-				vioblk_type_name(type), sector, (ds & VIRTIO_STATUS_NEEDS_RESET) ? "made the device "
-				"need a reset" : "timed out", ds, v->name);
-			v->broken = true;
-			return -E_TIMEDOUT;
+	u32 got, len;
+	while (!virtq_get_used(&v->q, &got, &len)) {
+		if ((virtio_status(&v->vd) & VIRTIO_STATUS_NEEDS_RESET) || time_us() - start > VIOBLK_IO_US) {
+			vioblk_give_up(v, "GET_ID timed out or made the device need a reset");
+			return;
 		}
 		cpu_relax();
 	}
-	rmb(); /* the status byte and the data after the used element */
-	u8 s = *status;
-	if (s == VIRTIO_BLK_S_OK)
-		return 0;
-	log_err("virtio-blk: %s at sector %lu failed: status %u%s", vioblk_type_name(type), sector, s,
-		s == VIRTIO_BLK_S_UNSUPP ? " (unsupported)" : "");
-	return s == VIRTIO_BLK_S_UNSUPP ? -E_NOTSUP : -E_IO;
-}
-
-static int vioblk_rw(struct blk_dev *dev, u64 lba, u32 count, const struct blk_seg *segs, unsigned nseg, bool write)
-{
-	struct vioblk *v = dev ? dev->priv : NULL;
-	if (!v || count == 0 || count > dev->info.max_sectors ||
-	    lba >= v->sectors || count > v->sectors - lba)
-		return -E_INVAL;
-	u64 bytes = (u64)count * v->sector_size;
-	int rc = blk_segs_check(segs, nseg, bytes);
-	if (rc < 0)
-		return rc;
-	if (write && dev->info.read_only) {
-		log_guest_warn("virtio-blk: %s is read-only (VIRTIO_BLK_F_RO): writes are refused", v->name);
-		return -E_ROFS;
+	rmb();
+	if (got != 0) {
+		vioblk_give_up(v, "GET_ID: the device returned a buffer it was not given");
+		return;
 	}
-	if (v->broken)
-		return -E_IO;
-
-	unsigned st;
-	u8 *bounce = v->dma + PAGE_SIZE;
-	struct blk_seg whole = { virt_to_phys(bounce), (u32)bytes };
-	bool bounced = !vioblk_fill(v, segs, nseg, !write, &st);
-	if (bounced) {
-		if (write)
-			blk_segs_copy(bounce, segs, nseg, true);
-		if (!vioblk_fill(v, &whole, 1, !write, &st))
-			return -E_INVAL; /* max_sectors keeps the bounce buffer within seg_max */
-	}
-	u64 sector = lba * (v->sector_size / VIRTIO_BLK_SECTOR);
-	rc = vioblk_issue(v, write ? VIRTIO_BLK_T_OUT : VIRTIO_BLK_T_IN, sector, st, VIOBLK_IO_US);
-	if (rc == 0 && bounced && !write)
-		blk_segs_copy(bounce, segs, nseg, false);
-	return rc;
+	if (vioblk_result(v, 0, VIRTIO_BLK_T_GET_ID, 0) == 0)
+		for (unsigned i = 0; i < VIRTIO_BLK_ID_BYTES && id[i]; i++)
+			info->serial[i] = (id[i] >= 0x20 && id[i] < 0x7F) ? (char)id[i] : '?';
 }
 
-static int vioblk_read(struct blk_dev *dev, u64 lba, u32 count, const struct blk_seg *segs, unsigned nseg)
-{
-	return vioblk_rw(dev, lba, count, segs, nseg, false);
-}
-
-static int vioblk_write(struct blk_dev *dev, u64 lba, u32 count, const struct blk_seg *segs, unsigned nseg)
-{
-	return vioblk_rw(dev, lba, count, segs, nseg, true);
-}
-
-/* Without VIRTIO_BLK_F_FLUSH the device has no write cache to flush
- * (5.2.6.2: writes are then durable when they complete). */
-static int vioblk_flush(struct blk_dev *dev)
-{
-	struct vioblk *v = dev ? dev->priv : NULL;
-	if (!v)
-		return -E_INVAL;
-	if (v->broken)
-		return -E_IO;
-	if (!virtio_has(&v->vd, VIRTIO_BLK_F_FLUSH))
-		return 0;
-	return vioblk_issue(v, VIRTIO_BLK_T_FLUSH, 0, 1, VIOBLK_FLUSH_US);
-}
-
-static const struct blk_ops vioblk_ops = {
-	.read = vioblk_read,
-	.write = vioblk_write,
-	.flush = vioblk_flush,
-};
 
 /* ---- Probe --------------------------------------------------------------- */
 
@@ -242,13 +111,7 @@ static int vioblk_geometry(struct vioblk *v, struct blk_info *info)
 		return -E_NOTSUP;
 	}
 	str_copy(info->model, "virtio-blk", sizeof(info->model));
-	u8 *id = v->dma + VIOBLK_ID_OFF;
-	memset(id, 0, VIRTIO_BLK_ID_BYTES);
-	v->q.desc[1] = (struct virtq_desc){ vioblk_pa(v, VIOBLK_ID_OFF), VIRTIO_BLK_ID_BYTES,
-					    VIRTQ_DESC_F_NEXT | VIRTQ_DESC_F_WRITE, 2 };
-	if (vioblk_issue(v, VIRTIO_BLK_T_GET_ID, 0, 2, VIOBLK_IO_US) == 0)
-		for (unsigned i = 0; i < VIRTIO_BLK_ID_BYTES && id[i]; i++)
-			info->serial[i] = (id[i] >= 0x20 && id[i] < 0x7F) ? (char)id[i] : '?';
+	vioblk_get_id(v, info);
 	return v->broken ? -E_IO : 0;
 }
 
@@ -266,10 +129,12 @@ static int vioblk_attach(struct pci_dev *pd, struct vioblk *v, struct blk_info *
 	if ((rc = virtio_negotiate(&v->vd, want, BIT(VIRTIO_F_VERSION_1))) < 0 ||
 	    (rc = virtio_queue_setup(&v->vd, 0, VIOBLK_QUEUE_SIZE, &v->q)) < 0)
 		goto fail;
-	if (v->q.size < 4) {
+	if (v->q.size < VIOBLK_SLOT_DESC) {
+		log_err("virtio-blk: a queue of %u entries is too small (%u at least)", v->q.size, VIOBLK_SLOT_DESC);
 		rc = -E_NOTSUP;
 		goto fail;
 	}
+	v->slots = MIN(VIOBLK_SLOTS, v->q.size / VIOBLK_SLOT_DESC);
 	virtq_interrupts(&v->q, false);
 	virtio_driver_ok(&v->vd);
 	u8 st = virtio_status(&v->vd);
@@ -326,12 +191,13 @@ static int vioblk_probe(const char *want, struct blk_dev **out)
 		blk_take(want, name);
 		str_copy(v->name, name, sizeof(v->name));
 		log_info("virtio-blk: %s: %02x:%02x.%x %04x:%04x, %lu sectors of %u bytes (%lu MiB)%s, id \"%s\", "
-			 "%u-entry queue, seg_max %u, size_max %u, features %lx", name, pd->bus, pd->dev, pd->fn,
+			 "%u-entry queue (%u requests in flight), seg_max %u, size_max %u, features %lx", name, pd->bus, pd->dev, pd->fn,
 			 pd->vendor, pd->device, info.sectors, info.sector_size, (info.sectors * info.sector_size) >> 20,
-			 info.read_only ? ", read-only" : "", info.serial, v->q.size, v->seg_max, v->size_max,
+			 info.read_only ? ", read-only" : "", info.serial, v->q.size, v->slots, v->seg_max, v->size_max,
 			 v->vd.features);
 		struct blk_dev *d = &vioblk_blk[vioblk_taken++];
-		*d = (struct blk_dev){ .name = v->name, .ops = &vioblk_ops, .info = info, .priv = v };
+		*d = (struct blk_dev){ .name = v->name, .ops = &vioblk_ops, .info = info, .queue_depth = VIOBLK_HOLD,
+				       .priv = v };
 		*out = d;
 		return 0;
 	}

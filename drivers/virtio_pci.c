@@ -242,6 +242,15 @@ int virtio_pci_close(struct virtio_dev *vd)
 	return rc;
 }
 
+int virtio_pci_stop(struct virtio_dev *vd)
+{
+	virtio_set_status(vd, VIRTIO_STATUS_FAILED);
+	int rc = virtio_reset(vd);
+	if (rc < 0)
+		pci_quarantine(vd->pci, "virtio: the device reset did not complete");
+	return rc;
+}
+
 /* ---- Initialization (3.1.1) ---------------------------------------------- */
 
 int virtio_negotiate(struct virtio_dev *vd, u64 want, u64 need)

@@ -197,6 +197,11 @@ int virtio_pci_open(struct pci_dev *pd, const char *name, struct virtio_dev *vd)
  * (pci_quarantine) and -E_TIMEDOUT says the device may still reach its
  * rings: the caller must not free them. */
 int virtio_pci_close(struct virtio_dev *vd);
+/* Marks the device FAILED and resets it, so that it lets go of its queues
+ * (2.1.2) before the driver hands their buffers back; the function stays
+ * ferry's.  When the reset does not complete, bus mastering goes off
+ * (pci_quarantine) and -E_TIMEDOUT says so. */
+int virtio_pci_stop(struct virtio_dev *vd);
 
 /* Device initialization (3.1.1) up to FEATURES_OK: offers the device's
  * features masked by want; fails with -E_NOTSUP when a feature in need is

@@ -92,3 +92,118 @@ def vioblk_guest_cannot_see_the_device(tmp):
                              timeout=60, extra=extra)
     assert run.passed(), run.output[-3000:]
     expect_unreadable(run, addrs)
+
+
+# ---- Many requests in flight (drivers/vioblk_queue.c) ------------------------
+
+SECTOR = 512
+QD_TRACE = ["virtio_blk_handle_read", "virtio_blk_handle_write", "virtio_blk_req_complete"]
+
+
+def vioblk_qd_image(tmp, seed=9):
+    path = os.path.join(tmp, "raw.img")
+    data = disks.random_bytes(8 * 1024 * 1024, seed)
+    with open(path, "wb") as f:
+        f.write(data)
+    return path, data
+
+
+def deep_queue_on_virtio(tmp, seed, n, span, depth=48, traced=False, iops=0):
+    """vblk-qd on the local virtio-blk disk: the guest's hash and the image
+    must be the shadow.  Returns the run and, traced, QEMU's trace; iops
+    throttles QEMU's disk (requests then wait on it however fast the host
+    is)."""
+    path, data = vioblk_qd_image(tmp)
+    log = os.path.join(tmp, "qemu-trace.log")
+    extra = ["-drive", f"file={path},format=raw,if=none,id=d0",
+             "-device", f"virtio-blk-pci,drive=d0,disable-legacy=on,serial={ferryrun.VIRTIO_SERIAL}"]
+    if traced:
+        extra += ["-D", log] + [a for e in QD_TRACE for a in ("-trace", e)]
+    if iops:
+        extra += ["-set", f"drive.d0.throttling.iops-total={iops}"]
+    cmd = f"vblk-qd {seed} {n} {span} {depth}"
+    run = ferryrun.run_local(None, cmd, timeout=300, extra=extra)
+    assert not run.timed_out, run.output[-3000:]
+    shadow = disks.vblk_qd_shadow(data, seed, n, span)
+    assert expect_ok(run, cmd) == f"{disks.sha256(shadow)} most={depth}", run.output[-3000:]
+    with open(path, "rb") as f:
+        image = f.read()
+    assert image[:span * SECTOR] == shadow, "the image is not the shadow"
+    assert image[span * SECTOR:] == data[span * SECTOR:], "a write landed outside the span"
+    assert run.find(r"virtio-blk: virtio0: .*, 256-entry queue \(32 requests in flight\)"), run.output[-3000:]
+    assert not run.find(r"ferry: (error|warning)"), run.output[-3000:]
+    trace = None
+    if traced:
+        with open(log) as f:
+            trace = f.read()
+    return run, trace
+
+
+def in_flight_most(text, pattern):
+    return max((int(x) for x in re.findall(pattern, text)), default=0)
+
+
+@test
+def vioblk_deep_queue(tmp):
+    """48 requests of the guest's virtio-blk in flight, up to 32 of them on
+    ferry's virtio-blk disk at once (a slot each), the disk throttled so
+    that they wait on it; the bytes are the shadow's."""
+    run, _ = deep_queue_on_virtio(tmp, 81, 300, 4096, iops=2000)
+    most = in_flight_most(run.output, r"virtio-blk: virtio0: (\d+) requests in flight at once")
+    assert most >= 16, f"at most {most} requests in flight\n" + run.output[-3000:]
+
+
+def qemu_virtio_blk_trace(text):
+    """What QEMU's virtio-blk did, by its trace: the most requests it had at
+    once, how many finished while an older one was still in flight, and
+    each overlap with a write among them while both were in flight."""
+    held, order, breaches = {}, [], []
+    most = passed = 0
+    for line in text.splitlines():
+        m = re.search(r"virtio_blk_handle_(read|write) .*req (0x[0-9a-f]+) sector (\d+) nsectors (\d+)", line)
+        if m:
+            write, req, lo = m.group(1) == "write", m.group(2), int(m.group(3))
+            hi = lo + int(m.group(4)) - 1
+            for r, (w, a, b) in held.items():
+                if (w or write) and lo <= b and a <= hi:
+                    breaches.append(f"{req} [{lo},{hi}] overlaps {r} [{a},{b}] in flight")
+            held[req] = (write, lo, hi)
+            order.append(req)
+            most = max(most, len(held))
+            continue
+        m = re.search(r"virtio_blk_req_complete .*req (0x[0-9a-f]+)", line)
+        if m and m.group(1) in held:
+            passed += order[0] != m.group(1)
+            order.remove(m.group(1))
+            del held[m.group(1)]
+    return most, passed, breaches
+
+
+@test
+def vioblk_order_at_the_device(tmp):
+    """Writes of up to 64 sectors in 256: most overlap.  QEMU's trace shows
+    several requests at once, some finished before older ones, and never
+    two overlapping ones in flight with a write among them."""
+    _, trace = deep_queue_on_virtio(tmp, 6, 400, 256, traced=True)
+    most, passed, breaches = qemu_virtio_blk_trace(trace)
+    print(f"vioblk_order_at_the_device: QEMU held up to {most} requests, {passed} finished before an older one")
+    assert not breaches, "\n".join(breaches[:20])
+    assert most >= 2 and passed > 0, (most, passed)
+
+
+@test
+def vioblk_pair_deep_queue(tmp):
+    """A server whose disk is virtio-blk keeps several of a client's
+    requests on it at once; the client's deep queue lands as the shadow."""
+    seed, n, span, depth = 82, 200, 4096, 48
+    path, data = vioblk_qd_image(tmp)
+    cmd = f"vblk-qd {seed} {n} {span} {depth}"
+    client, server = ferryrun.run_pair(path, cmd, timeout=400, disk_if="virtio")
+    assert not client.timed_out, "client timed out:\n" + client.output[-3000:]
+    shadow = disks.vblk_qd_shadow(data, seed, n, span)
+    assert expect_ok(client, cmd) == f"{disks.sha256(shadow)} most={depth}", client.output[-3000:]
+    with open(path, "rb") as f:
+        image = f.read()
+    assert image[:span * SECTOR] == shadow and image[span * SECTOR:] == data[span * SECTOR:]
+    most = in_flight_most(server.output, r"virtio-blk: virtio0: (\d+) requests in flight at once")
+    assert most >= 2, "the server's disk never held two requests at once:\n" + server.output[-3000:]

@@ -161,7 +161,10 @@ static void serve(struct virtq_desc *desc, u16 head, struct virtq_used *used)
 		s = VIRTIO_BLK_S_UNSUPP;
 	}
 	*status = s;
-	used->ring[used->idx % qsize] = (struct virtq_used_elem){ .id = head, .len = written };
+	if (d->nlog < sizeof(d->log) / sizeof(d->log[0]))
+		d->log[d->nlog++] = (typeof(d->log[0])){ .type = hdr->type, .bytes = (u32)bytes, .sector = hdr->sector };
+	used->ring[used->idx % qsize] = (struct virtq_used_elem){ .id = head + d->bad_id, .len = written };
+	d->bad_id = 0;
 	used->idx++;
 }
 
@@ -173,15 +176,21 @@ static void step(void)
 	struct virtq_desc *desc = (void *)(uintptr_t)get64(VIRTIO_COMMON_Q_DESCLO);
 	struct virtq_avail *avail = (void *)(uintptr_t)get64(VIRTIO_COMMON_Q_AVAILLO);
 	struct virtq_used *used = (void *)(uintptr_t)get64(VIRTIO_COMMON_Q_USEDLO);
-	while (last_avail != avail->idx) {
-		if (d->io_silent)
-			return;
-		if (d->io_needs_reset) {
-			d->status |= VIRTIO_STATUS_NEEDS_RESET;
-			return;
-		}
-		serve(desc, avail->ring[last_avail++ % qsize], used);
+	d->pending = (u16)(avail->idx - last_avail);
+	if (d->pending > d->most_pending)
+		d->most_pending = d->pending;
+	if (!d->pending || d->hold || d->io_silent)
+		return;
+	if (d->io_needs_reset) {
+		d->status |= VIRTIO_STATUS_NEEDS_RESET;
+		return;
 	}
+	u16 heads[QMAX], n = 0;
+	while (last_avail != avail->idx && n < QMAX)
+		heads[n++] = avail->ring[last_avail++ % qsize];
+	for (u16 i = 0; i < n; i++)
+		serve(desc, heads[d->lifo ? n - 1 - i : i], used);
+	d->pending = 0;
 }
 
 /* A vendor capability (4.1.4) at config offset at, for a structure in BAR0. */

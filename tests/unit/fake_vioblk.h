@@ -29,8 +29,17 @@ struct fake_vioblk {
 	bool io_silent;     /* requests are never completed */
 	bool io_needs_reset; /* a request sets NEEDS_RESET instead of completing */
 	bool io_error;      /* requests complete with VIRTIO_BLK_S_IOERR */
+	bool hold;          /* requests made available wait, unserved, until cleared */
+	bool lifo;          /* what is waiting is served newest first */
+	u32 bad_id;         /* added to the next used element's id (a device that lies) */
 	/* What happened. */
 	unsigned resets, reads, writes, flushes;
+	unsigned pending, most_pending; /* made available and not yet served: now, at most */
+	struct {
+		u32 type, bytes;
+		u64 sector;
+	} log[512];         /* each request served, in the order served */
+	unsigned nlog;
 	u64 accepted;       /* the driver's features at FEATURES_OK */
 	u8 status;          /* device_status */
 };

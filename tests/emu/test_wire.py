@@ -323,14 +323,16 @@ QD_SPAN, QD_N, QD_DEPTH, QD_SEED = 4096, 300, 48, 77
 
 
 def _deep_queue(tmp, nic, faults=None, restart=False, name="deep_queue", mtu=1500, frames=1514, n=QD_N,
-                kill_after=3.0):
+                kill_after=3.0, disk_if="ahci"):
     """The client's guest keeps QD_DEPTH virtio-blk requests in flight:
     random-offset writes, a flush, the span read back, random reads
     compared; the span's hash and the server's image must be the shadow
     the host computes from the same seed.  mtu goes to both ferries;
     frames is the binding's frame size the client must end up with.  With
     restart, the server is killed kill_after s after the import: n
-    requests must take longer than that."""
+    requests must take longer than that.  disk_if is the server's disk
+    controller (AHCI, whose NCQ line shows the disk's queue, or NVMe,
+    whose queue logs its own)."""
     t0 = time.monotonic()
     path = os.path.join(tmp, "raw.img")
     data = disks.random_bytes(8 * 1024 * 1024, 9)
@@ -339,7 +341,7 @@ def _deep_queue(tmp, nic, faults=None, restart=False, name="deep_queue", mtu=150
     cmd = f"vblk-qd {QD_SEED} {n} {QD_SPAN} {QD_DEPTH}"
     args = f"mtu={mtu}" if mtu != 1500 else ""
     model = "virtio-jumbo" if nic == "virtio" and mtu > 1500 else nic
-    pair = ferryrun.Pair(path, cmd, nic=model, wire=faults, client_args=args, server_args=args)
+    pair = ferryrun.Pair(path, cmd, nic=model, wire=faults, client_args=args, server_args=args, disk_if=disk_if)
     try:
         pair.start_server()
         pair.start_client()
@@ -362,9 +364,12 @@ def _deep_queue(tmp, nic, faults=None, restart=False, name="deep_queue", mtu=150
     assert image[QD_SPAN * 512:] == data[QD_SPAN * 512:], "the server wrote outside the span"
     st = _stats(client, "client")
     assert st.get("inflight_max", 0) >= 32, st
-    # The server kept several of them on its disk at once (AHCI's NCQ):
-    # its disk path answers as the disk finishes, not one at a time.
-    queued = [int(n) for n in re.findall(r"ahci: port \d+: (\d+) queued commands in flight at once", server.output)]
+    # The server kept several of them on its disk at once (AHCI's NCQ,
+    # NVMe's queue): its disk path answers as the disk finishes, not one
+    # at a time.
+    line = {"ahci": r"ahci: port \d+: (\d+) queued commands in flight at once",
+            "nvme": r"nvme: nvme0n\d+: (\d+) commands in flight at once"}[disk_if]
+    queued = [int(n) for n in re.findall(line, server.output)]
     assert queued and max(queued) >= 2, "the server's disk never held two requests at once:\n" + server.output[-3000:]
     if restart:
         assert st.get("rebinds", 0) >= 1, st

@@ -426,6 +426,41 @@ TEST(an_error_status_fails_only_its_own_request)
 	free(p);
 }
 
+/* Segments no PRP list can describe share the one bounce buffer: such a
+ * request goes alone, so a second never overwrites the first's data. */
+TEST(requests_through_the_bounce_buffer_go_alone)
+{
+	setup();
+	CHECK_EQ(nvme_driver.probe(NULL, &dev), 0);
+	fake_nvme.io_hold = true;
+	u8 *p = fake_pages(8);
+	struct tio t[3];
+	struct blk_seg s[2][2];
+	for (unsigned i = 0; i < 2; i++) {
+		u8 *b = p + i * 4 * 4096;
+		fill(b, 512, 30 + i);
+		fill(b + 4096 + 4, 3584, 40 + i);
+		s[i][0] = (struct blk_seg){ (hpa_t)(uintptr_t)b, 512 };
+		s[i][1] = (struct blk_seg){ (hpa_t)(uintptr_t)(b + 4096 + 4), 3584 }; /* not on a page: bounced */
+		t[i] = (struct tio){ .io = { .op = BLK_OP_WRITE, .lba = i * 64, .count = 8, .segs = s[i], .nseg = 2,
+					     .done = tio_done } };
+		CHECK_EQ(dev->ops->submit(dev, &t[i].io), 0);
+	}
+	CHECK_EQ(submit(&t[2], BLK_OP_READ, 200, 8, p + 3 * 4096), 0); /* after them: waits too */
+	for (unsigned i = 0; i < 3; i++) {
+		polls(2);
+		CHECK_EQ(fake_nvme.held, 1);
+		fake_nvme_complete(0, 0);
+		polls(2);
+		CHECK_EQ(t[i].done, 1);
+	}
+	for (unsigned i = 0; i < 2; i++) {
+		const u8 *disk = fake_nvme.ns[0].data + i * 64 * 512, *b = p + i * 4 * 4096;
+		CHECK(!memcmp(disk, b, 512) && !memcmp(disk + 512, b + 4096 + 4, 3584));
+	}
+	free(p);
+}
+
 /* Polls until t is done, at most n times. */
 static void poll_until(const struct tio *t, unsigned long n)
 {
@@ -536,6 +571,7 @@ int main(void)
 	RUN(overlapping_requests_wait_and_a_flush_goes_alone);
 	RUN(completions_that_name_no_command_in_flight_are_ignored);
 	RUN(an_error_status_fails_only_its_own_request);
+	RUN(requests_through_the_bounce_buffer_go_alone);
 	RUN(after_a_timeout_each_command_in_flight_runs_again_alone);
 	RUN(a_controller_that_does_not_come_back_fails_every_request_held_once);
 	RUN(the_synchronous_calls_finish_what_submit_holds_first);

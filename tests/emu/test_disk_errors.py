@@ -70,12 +70,14 @@ def slow_disk(device, cmds):
 
 @test
 def nvme_command_timeout_is_an_io_error(tmp):
-    """The timed-out READ fails; the next request resets the controller
-    first (CC.EN = 0 aborts the stale command) and fails on its own
-    timeout; ferry powers off with the guest."""
+    """Each READ times out in flight on the queue (drivers/nvme_queue.c),
+    the controller is reset there and then (CC.EN = 0 aborts it), and the
+    READ runs again alone and times out again: its own I/O error; ferry
+    powers off with the guest."""
     run = slow_disk(f"nvme,serial={ferryrun.NVME_SERIAL},drive=n0", "vblk-read 0 1; vblk-read 1 1")
     timeouts = [l for l in run.ferry_lines() if "READ (nsid 1) timed out; resetting the controller" in l]
     assert len(timeouts) == 2, run.output[-3000:]
+    assert len([l for l in run.ferry_lines() if "READ/WRITE timed out (1 in flight" in l]) == 2, run.output[-3000:]
     assert run.find(r"nvme: resetting the controller$"), run.output[-3000:]
 
 

@@ -1,6 +1,7 @@
 /* The server's two halves (net/server.c: requests and the frame loop;
  * net/server_bind.c: HELLO, COOKIE, BIND and the client slots) and what
- * they share. */
+ * they share; net/server_bufs.c: the request buffers; net/server_disk.c:
+ * the disk path. */
 #ifndef FERRY_NET_SERVER_INT_H
 #define FERRY_NET_SERVER_INT_H
 
@@ -29,8 +30,25 @@ int srv_exports_init(struct net_server *s);
 /* Under p's binding: its s2c key, ticket and counter. */
 void srv_send(struct net_server *s, struct net_srv_peer *p, struct net_msg *m);
 void reply_devinfo(struct net_server *s, struct net_srv_peer *p, u64 tag);
-/* Frees the request buffers of slot idx. */
+/* The request buffers and each slot's finished writes (net/server_bufs.c). */
+/* Frees the request buffers of slot idx (those on the disk finish unanswered). */
 void free_bufs_of(struct net_server *s, unsigned idx);
+/* The finished write of p with this tag: its index in p->done, or -1. */
+int done_find(const struct net_srv_peer *p, u64 tag);
+/* Remembers a finished write; the oldest makes room and raises the floor. */
+void done_add(struct net_srv_peer *p, u64 tag, u32 st);
+/* The buffer in state of slot peer's current session with this tag, or NULL. */
+struct net_srv_buf *buf_find(struct net_server *s, u8 state, unsigned peer, u64 tag);
+/* The chunk size of the binding the frame being handled came under. */
+u32 srv_csize(const struct net_srv_peer *p);
+/* A buffer for request tag of p (a read or write of count sectors at
+ * lba), or NULL, counted in rx_busy: every buffer on the disk, or p holds
+ * its share while other clients are active.  The request is dropped and
+ * its client sends it again. */
+struct net_srv_buf *buf_take(struct net_server *s, u8 state, const struct net_srv_peer *p, u64 tag, u64 lba,
+			     u32 count);
+/* The client waits for nothing older than floor: partial writes below it go. */
+void raise_live_floor(struct net_server *s, struct net_srv_peer *p, u64 floor);
 
 /* The disk path (net/server_disk.c).  srv_disk_start hands buffer b
  * (state DISK, op set by it) to dev: a back end with submit takes it now

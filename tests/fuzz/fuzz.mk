@@ -17,7 +17,7 @@ FUZZERS += proto
 proto_FUZZ_SRCS = $(FUZZ_NET_SRCS)
 
 FUZZERS += net
-net_FUZZ_SRCS = net/client.c net/client_req.c net/client_xfer.c net/server.c net/server_disk.c net/disk_rw.c net/server_bind.c net/exports.c platform/console.c $(FUZZ_NET_SRCS)
+net_FUZZ_SRCS = net/client.c net/client_req.c net/client_xfer.c net/server.c net/server_bufs.c net/server_disk.c net/disk_rw.c net/server_bind.c net/exports.c platform/console.c $(FUZZ_NET_SRCS)
 
 FUZZERS += gmem
 gmem_FUZZ_SRCS = vm/gmem.c

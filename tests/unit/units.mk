@@ -59,7 +59,7 @@ test_aoe_client_SRCS = tests/unit/test_aoe_client.c net/aoe_client.c net/aoe_tar
 	vm/gmem.c lib/fmt.c lib/string.c
 
 UNIT_TESTS += test_net
-test_net_SRCS = tests/unit/test_net.c net/client.c net/client_req.c net/client_xfer.c net/server.c net/server_disk.c net/disk_rw.c net/server_bind.c net/exports.c net/proto.c net/devinfo.c \
+test_net_SRCS = tests/unit/test_net.c net/client.c net/client_req.c net/client_xfer.c net/server.c net/server_bufs.c net/server_disk.c net/disk_rw.c net/server_bind.c net/exports.c net/proto.c net/devinfo.c \
 	net/keys.c platform/console.c lib/aead.c lib/chacha20.c lib/poly1305.c lib/hkdf.c lib/sha256.c lib/fmt.c lib/string.c lib/err.c
 
 UNIT_TESTS += test_exports
@@ -170,5 +170,5 @@ test_vioblk_queue_SRCS = tests/unit/test_vioblk_queue.c tests/unit/fake_vioblk.c
 	lib/string.c lib/err.c
 
 UNIT_TESTS += test_netrole_log
-test_netrole_log_SRCS = tests/unit/test_netrole_log.c net/client.c net/client_req.c net/client_xfer.c net/server.c net/server_disk.c net/disk_rw.c net/server_bind.c net/exports.c net/proto.c net/devinfo.c \
+test_netrole_log_SRCS = tests/unit/test_netrole_log.c net/client.c net/client_req.c net/client_xfer.c net/server.c net/server_bufs.c net/server_disk.c net/disk_rw.c net/server_bind.c net/exports.c net/proto.c net/devinfo.c \
 	net/keys.c platform/console.c platform/config.c platform/config_export.c lib/aead.c lib/chacha20.c lib/poly1305.c lib/hkdf.c lib/sha256.c lib/fmt.c lib/string.c lib/err.c

@@ -81,6 +81,7 @@ struct net_rq {
 	u8 type;           /* NET_T_READ, _WRITE, _FLUSH or _IDENTIFY */
 	bool send;         /* owes the server frames: a read round, a write burst, a probe */
 	bool probe;        /* write: the next send is a probe (after a timeout or a rebind) */
+	bool on_disk;      /* the server said since the last timeout that it holds it whole on its disk */
 	u64 tag, start, deadline;
 	u64 give_up;       /* the bound while the server answers: moved on by each outage ridden out */
 	u64 hard;          /* the bound, whatever happens: req_timeout_us + dead_time_us */

@@ -49,6 +49,8 @@ void cl_rq_release(struct net_client *c, struct net_rq *r);
 /* The server is alive: a full RTO from now.  Progress: the backoff
  * starts over too. */
 void cl_rq_alive(struct net_client *c, struct net_rq *r);
+/* The server holds r whole on its disk (NEED): waits, and its next timeout is the disk's. */
+void cl_rq_on_disk(struct net_client *c, struct net_rq *r);
 void cl_rq_progress(struct net_client *c, struct net_rq *r);
 /* Sends one request frame, `live` set from the oldest tag held. */
 void cl_rq_emit(struct net_client *c, const struct net_rq *r, struct net_msg *m);

@@ -154,6 +154,7 @@ static void rq_activate(struct net_client *c, struct net_rq *r)
 	r->start = t;
 	r->rto = c->cfg.rto_us;
 	r->timeouts = r->quiet = 0;
+	r->on_disk = false;
 	r->deadline = t + r->rto;
 	r->give_up = t + c->cfg.req_timeout_us;
 	r->hard = r->give_up + c->cfg.dead_time_us;
@@ -163,6 +164,17 @@ static void rq_activate(struct net_client *c, struct net_rq *r)
 void cl_rq_alive(struct net_client *c, struct net_rq *r)
 {
 	r->deadline = cl_now(c) + r->rto;
+}
+
+/* The server holds r whole on its disk: its answer comes when the disk
+ * is done.  Until the next timeout r waits a full RTO; that timeout is
+ * the disk's, not the link's: it neither shrinks the budget nor counts
+ * towards a rebind (the backoff goes on: probes stay rare). */
+void cl_rq_on_disk(struct net_client *c, struct net_rq *r)
+{
+	r->on_disk = true;
+	r->timeouts = 0;
+	cl_rq_alive(c, r);
 }
 
 /* New data arrived: the backoff starts over. */
@@ -379,11 +391,13 @@ static void check_timers(struct net_client *c)
 		if (k < 0) {
 			cl_rq_finish(c, r, k);
 		} else if (k > 0) {
-			/* a FLUSH or IDENTIFY waits on the server's disk, not the link */
-			if (r->type == NET_T_READ || r->type == NET_T_WRITE)
+			/* a FLUSH or IDENTIFY waits on the server's disk, not the
+			 * link; so does a request the server said it has there */
+			if ((r->type == NET_T_READ || r->type == NET_T_WRITE) && !r->on_disk)
 				cl_budget_loss(c, r);
 			else
 				r->filled = false;
+			r->on_disk = false; /* until the server says so again */
 			cl_rq_release(c, r);
 			r->pending = 0;
 			memset(r->want, 0, sizeof(r->want));

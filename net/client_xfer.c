@@ -240,6 +240,17 @@ void cl_got_read(struct net_client *c, struct net_rq *r, const struct net_msg *m
 		cl_rq_finish(c, r, net_status_to_err(m->b.status.status));
 		return;
 	}
+	if (m->type == NET_T_NEED) {
+		if (m->b.need.nchunks != r->nchunks || net_bits_count(m->b.need.have, r->nchunks)) {
+			c->stats.rx_drop[NET_DROP_MALFORMED]++;
+			return;
+		}
+		/* Asked again, the READ is on the server's disk: its chunks come
+		 * when the disk is done (docs/protocol.md, "On the disk"). */
+		c->stats.rx_ok++;
+		cl_rq_on_disk(c, r);
+		return;
+	}
 	if (m->type != NET_T_DATA) {
 		c->stats.rx_unexpected++;
 		return;
@@ -325,6 +336,13 @@ void cl_got_write(struct net_client *c, struct net_rq *r, const struct net_msg *
 	r->nhave = n;
 	cl_rq_release(c, r);
 	r->probe = false;
+	if (n == r->nchunks) {
+		/* Every chunk held: the write is on the server's disk, its STATUS
+		 * comes when the disk is done.  Nothing to send until then. */
+		r->send = false;
+		cl_rq_on_disk(c, r);
+		return;
+	}
 	r->send = true;
 }
 

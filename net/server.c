@@ -87,6 +87,21 @@ static void send_chunks(struct net_server *s, struct net_srv_peer *p, const stru
 	}
 }
 
+/* NEED for tag, in the chunks of the binding the frame came under: on a
+ * write the disk has (whole: every bit), or on a read on its way from the
+ * disk (none yet).  Either way: the request is in hand, its answer comes
+ * when the disk is done, and nothing needs sending again. */
+static void reply_on_disk(struct net_server *s, struct net_srv_peer *p, const struct net_srv_buf *b, u64 tag)
+{
+	struct net_msg n = { .type = NET_T_NEED, .tag = tag };
+	u32 nchunks = net_chunks(b->bytes, srv_csize(p));
+	n.b.need.nchunks = (u16)nchunks;
+	for (u32 i = 0; b->op == BLK_OP_WRITE && i < nchunks; i++)
+		net_bit_set(n.b.need.have, i);
+	s->stats.needs++;
+	srv_send(s, p, &n);
+}
+
 static void do_read(struct net_server *s, struct net_srv_peer *p, const struct net_msg *m)
 {
 	const struct net_b_read *r = &m->b.read;
@@ -127,6 +142,7 @@ static void do_read(struct net_server *s, struct net_srv_peer *p, const struct n
 		}
 		for (unsigned i = 0; i < sizeof(b->want); i++)
 			b->want[i] |= r->want[i];
+		reply_on_disk(s, p, b, m->tag);
 		return;
 	}
 	if (!(b = buf_take(s, NET_BUF_DISK, p, m->tag, r->lba, r->count)))
@@ -220,19 +236,17 @@ static void do_write(struct net_server *s, struct net_srv_peer *p, const struct 
 	unsigned idx = (unsigned)(p - s->peers);
 	bool ack = (m->flags & NET_F_ACK_REQ) != 0;
 
-	/* Executed already: answer from the cache, never write again. */
+	/* Executed already: answer from the cache, never write again.  Whole
+	 * and on the disk: its STATUS comes when the disk is done. */
 	int k = done_find(p, m->tag);
-	if (k >= 0) {
+	const struct net_srv_buf *on = k < 0 ? buf_find(s, NET_BUF_DISK, idx, m->tag) : NULL;
+	if (k >= 0 || on) {
 		s->stats.rx_ok++;
 		s->stats.write_dups++;
-		if (ack)
+		if (ack && k >= 0)
 			reply_status(s, p, m->tag, p->done[k].status);
-		return;
-	}
-	if (buf_find(s, NET_BUF_DISK, idx, m->tag)) {
-		/* Whole and on the disk: its answer comes when the disk is done. */
-		s->stats.rx_ok++;
-		s->stats.write_dups++;
+		else if (ack && on->op == BLK_OP_WRITE)
+			reply_on_disk(s, p, on, m->tag);
 		return;
 	}
 	if (m->tag <= p->tag_floor || m->tag < p->live_floor) {

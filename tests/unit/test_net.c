@@ -99,7 +99,7 @@ static u32 run_frame;
 
 /* ---- The nonce ledger ---------------------------------------------------------- */
 
-#define LEDGER_SLOTS (1u << 17)
+#define LEDGER_SLOTS (1u << 18)
 #define LEDGER_KEYS 256
 static struct sealing {
 	u8 key[32];
@@ -3237,6 +3237,11 @@ TEST(async_disk_a_write_on_the_disk_is_not_written_again)
 	CHECK_EQ(disk[0].writes, 0);
 	CHECK(cli[0]->stats.retransmits > 0);
 	CHECK(srv[0]->stats.write_dups > 0);
+	/* Each probe heard that the write is on the disk (NEED, every chunk
+	 * held): the client neither rebinds nor sends more than probes. */
+	CHECK(srv[0]->stats.needs > 0);
+	CHECK_EQ(cli[0]->stats.rebinds, 0);
+	CHECK(cli[0]->stats.tx_frames - cli[0]->stats.retransmits <= 64 * 512 / NET_CHUNK_STD + 4);
 	disk[0].hold = false;
 	a_drain();
 	CHECK_EQ(A.done, 1);
@@ -3252,6 +3257,8 @@ TEST(async_disk_a_read_asked_again_is_read_once)
 	CHECK(held_on_the_disk(67, false, 300, AQ_MAX_SECT, 0, 100000));
 	CHECK(cli[0]->stats.retransmits > 0);
 	CHECK(srv[0]->stats.read_hits > 0);
+	CHECK(srv[0]->stats.needs > 0); /* each READ asked again: "on the disk" */
+	CHECK_EQ(cli[0]->stats.rebinds, 0);
 	disk[0].hold = false;
 	a_drain();
 	CHECK_EQ(A.done, 1);

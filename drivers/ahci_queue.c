@@ -255,7 +255,8 @@ static void ahci_q_error(struct ahci_port *p, int rc, u32 is, struct ahci_fin *f
 			if (p->slot_io[ahci_q_lowest(b)] == io)
 				again &= ~BIT32(ahci_q_lowest(b));
 	}
-	p->solo = n;
+	if (queued)
+		p->solo = n; /* a command run alone that fails leaves the rest of them to run alone */
 	for (unsigned s = 0; s < AHCI_CMD_LIST_SLOTS; s++)
 		p->slot_io[s] = NULL;
 }

@@ -2,7 +2,7 @@
 errors (QEMU's blkdebug injects EIO on the reads and writes that touch
 one sector): each failing request is an I/O error the guest sees, the
 driver says what failed, and the requests around it, and ferry, go on.
-A disk that never answers in time (null-co with a 40 s latency): each
+A disk that never answers in time (null-co with a 15 s latency): each
 request is an I/O error after the driver's timeout, never a hang."""
 import os
 
@@ -54,10 +54,10 @@ def vioblk_media_errors_are_io_errors(tmp):
 
 
 def slow_disk(device, cmds):
-    """A disk that takes 40 s for every read or write (QEMU's null-co with
-    latency-ns; its IDENTIFY and GET_ID answer at once): far beyond the
+    """A disk that takes 15 s for every read or write (QEMU's null-co with
+    latency-ns; its IDENTIFY and GET_ID answer at once): past the
     drivers' 10 s command timeout."""
-    extra = ["-blockdev", "driver=null-co,node-name=n0,size=67108864,read-zeroes=on,latency-ns=40000000000",
+    extra = ["-blockdev", "driver=null-co,node-name=n0,size=67108864,read-zeroes=on,latency-ns=15000000000",
              "-device", device]
     run = ferryrun.run_local(None, cmds, timeout=300, extra=extra)
     assert not run.timed_out, "ferry hung on the slow disk:\n" + run.output[-3000:]
@@ -85,7 +85,7 @@ def nvme_command_timeout_is_an_io_error(tmp):
 def vioblk_request_timeout_is_an_io_error(tmp):
     """The timed-out IN fails and so does every request after it, at once.
     The device is reset before the buffer goes back (QEMU's reset waits for
-    the 40 s read it still holds)."""
+    the 15 s read it still holds)."""
     run = slow_disk("virtio-blk-pci,drive=n0,disable-legacy=on", "vblk-read 0 1; vblk-read 1 1; vblk-flush")
     assert run.find(r"virtio-blk: IN at sector 0 timed out \(device_status=\w+\); every request to virtio0 now fails"), \
         run.output[-3000:]

@@ -104,14 +104,32 @@ static bool over_share(struct net_server *s, const struct net_srv_peer *p)
 	return mine >= MAX(1u, s->nbufs / active);
 }
 
-/* A buffer (buf_alloc) given to request tag of peer p, under the binding
- * its frame came under: a read or write of count sectors at lba.  NULL,
- * counted, when the disk has every buffer or p holds its share: the
- * request is dropped and its client sends it again. */
+/* Past its share, p's request takes the place of p's own least recently
+ * used write under reassembly (its client resends what the next NEED says
+ * is missing): writes it gave up on must not keep its later requests out.
+ * NULL when all of p's share is on the disk. */
+static struct net_srv_buf *own_oldest_write(struct net_server *s, const struct net_srv_peer *p)
+{
+	unsigned idx = (unsigned)(p - s->peers);
+	struct net_srv_buf *best = NULL;
+	for (struct net_srv_buf *b = s->bufs; b < s->bufs + s->nbufs; b++)
+		if (b->state == NET_BUF_WRITE && b->peer == idx && (!best || b->last_use < best->last_use))
+			best = b;
+	if (best) {
+		s->stats.buf_evictions++;
+		best->state = NET_BUF_FREE;
+	}
+	return best;
+}
+
+/* A buffer given to request tag of peer p, under the binding its frame
+ * came under: a read or write of count sectors at lba.  NULL, counted,
+ * when the disk has every buffer, or all of p's share while others are
+ * active: the request is dropped and its client sends it again. */
 struct net_srv_buf *buf_take(struct net_server *s, u8 state, const struct net_srv_peer *p, u64 tag, u64 lba,
 				    u32 count)
 {
-	struct net_srv_buf *b = over_share(s, p) ? NULL : buf_alloc(s);
+	struct net_srv_buf *b = over_share(s, p) ? own_oldest_write(s, p) : buf_alloc(s);
 	if (!b) {
 		s->stats.rx_busy++;
 		return NULL;

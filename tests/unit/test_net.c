@@ -3207,6 +3207,38 @@ TEST(async_disk_a_second_client_gets_its_share_of_the_buffers)
 	CHECK_EQ(A.bad_reads, 0);
 }
 
+TEST(a_client_at_its_share_of_given_up_writes_still_gets_a_buffer)
+{
+	/* Client 0 holds its share (4 of 8, bob being active) in writes
+	 * under reassembly that it gave up on and whose tags its floor has not
+	 * passed: its next read takes the place of the oldest of them instead
+	 * of being refused until it times out. */
+	sim_reset(70);
+	S.srv_nbufs = 8;
+	CHECK_EQ(pair(NULL), 0);
+	struct net_client_cfg c1 = { .name = "bob" };
+	CHECK_EQ(client_start(1, 0xC11E27C11E270170ull, &c1, KEY), 0);
+	CHECK_EQ(net_client_discover(cli[1], 1000000), 0);
+	unsigned idx = 0;
+	while (idx < NET_SRV_PEERS && strncmp(srv[0]->peers[idx].name, default_name(0), NET_NAME_MAX))
+		idx++;
+	CHECK(idx < NET_SRV_PEERS);
+	for (unsigned i = 0; i < 4; i++) {
+		struct net_srv_buf *b = &srv[0]->bufs[i];
+		b->state = NET_BUF_WRITE;
+		b->peer = (u8)idx;
+		b->sess = srv[0]->peers[idx].sess;
+		b->orphan = false;
+		b->tag = (1ull << 40) + i; /* above any floor the client sends */
+		b->last_use = srv[0]->clock;
+	}
+	u64 t0 = S.now;
+	CHECK_EQ(io(0, false, 100, 8, bufa, 1), 0);
+	CHECK(!memcmp(bufa, disk[0].data + 100 * 512, 8 * 512));
+	CHECK(S.now - t0 < 100000);
+	CHECK(srv[0]->stats.buf_evictions >= 1);
+}
+
 /* Client 0 on a pair whose disk (submit, 8 deep) holds everything: one
  * request submitted, the client left to retransmit for us. */
 static bool held_on_the_disk(u64 seed, bool write, u64 lba, u32 count, u32 fill_seed, u64 us)
@@ -3511,6 +3543,7 @@ int main(void)
 	RUN(async_disk_pipeline_shallow_queue);
 	RUN(async_disk_every_buffer_on_the_disk);
 	RUN(async_disk_a_second_client_gets_its_share_of_the_buffers);
+	RUN(a_client_at_its_share_of_given_up_writes_still_gets_a_buffer);
 	RUN(async_disk_a_write_on_the_disk_is_not_written_again);
 	RUN(async_disk_a_read_asked_again_is_read_once);
 	RUN(async_disk_a_rebooted_client_gets_no_answer_of_its_last_boot);

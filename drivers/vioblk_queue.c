@@ -97,13 +97,15 @@ void vioblk_give_up(struct vioblk *v, const char *what)
 
 /* ---- The queue ------------------------------------------------------------- */
 
-/* What one poll finished: the callbacks run last (a callback may submit). */
+/* What one poll finished: the callbacks run last (a callback may submit).
+ * Every io held may finish in one poll: the slots reaped, and FLUSHes a
+ * device without VIRTIO_BLK_F_FLUSH never sees. */
 struct vioblk_fin {
 	unsigned n;
 	struct {
 		struct blk_io *io;
 		int rc;
-	} e[VIOBLK_SLOTS + 1];
+	} e[VIOBLK_HOLD];
 };
 
 static u32 vioblk_type(const struct blk_io *io)
@@ -138,7 +140,7 @@ static bool vioblk_issued(const struct vioblk *v, const struct blk_io *io)
 static bool vioblk_issue(struct vioblk *v, struct blk_io *io, unsigned s, bool alone)
 {
 	unsigned base = alone ? 0 : s * VIOBLK_SLOT_DESC, st = base + 1;
-	unsigned room = alone ? v->seg_max : VIOBLK_SLOT_DESC - 2;
+	unsigned room = alone ? v->seg_max : MIN(VIOBLK_SLOT_DESC - 2, v->seg_max); /* seg_max binds every chain */
 	bool in = io->op == BLK_OP_READ, bounced = false;
 	if (io->op != BLK_OP_FLUSH && !vioblk_fill(v, base, room, io->segs, io->nseg, in, &st)) {
 		if (!alone)

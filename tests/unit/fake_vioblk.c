@@ -126,6 +126,8 @@ static void serve(struct virtq_desc *desc, u16 head, struct virtq_used *used)
 		data[n++] = e;
 	}
 	u8 *status = (u8 *)(uintptr_t)data[--n]->addr; /* the last one */
+	if (n > d->most_data)
+		d->most_data = n;
 	for (unsigned i = 0; i < n; i++)
 		bytes += data[i]->len;
 	u8 s = VIRTIO_BLK_S_OK;
@@ -230,4 +232,9 @@ void fake_vioblk_reset(u64 sectors)
 	put(cfg + VIRTIO_BLK_CFG_CAPACITY, 8, sectors);
 	put(cfg + VIRTIO_BLK_CFG_SIZE_MAX, 4, 64 * 1024);
 	put(cfg + VIRTIO_BLK_CFG_SEG_MAX, 4, 16);
+}
+
+void fake_vioblk_seg_max(u32 n)
+{
+	put(bar + DEVICE + VIRTIO_BLK_CFG_SEG_MAX, 4, n);
 }

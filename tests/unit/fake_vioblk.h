@@ -35,6 +35,7 @@ struct fake_vioblk {
 	/* What happened. */
 	unsigned resets, reads, writes, flushes;
 	unsigned pending, most_pending; /* made available and not yet served: now, at most */
+	unsigned most_data; /* the most data descriptors one request had */
 	struct {
 		u32 type, bytes;
 		u64 sector;
@@ -50,5 +51,8 @@ extern struct fake_vioblk fake_vioblk;
  * SIZE_MAX; the first call also puts it on the fake bus (after
  * fake_bus_reset, before pci_init). */
 void fake_vioblk_reset(u64 sectors);
+
+/* The SEG_MAX the device reports (16 after a reset). */
+void fake_vioblk_seg_max(u32 n);
 
 #endif

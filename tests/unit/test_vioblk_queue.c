@@ -5,7 +5,7 @@
  * feature), a chain too long for a slot alone, and a device that lies
  * about what it returns or never returns anything, given up after a
  * reset with every request finished exactly once.  Its own binary: each
- * test probes anew, and the driver takes at most 8 disks. */
+ * test probes anew, and the driver takes at most 8 disks: 8 tests at most. */
 #include <stdlib.h>
 #include "check.h"
 #include "fake_bus.h"
@@ -269,6 +269,36 @@ TEST(requests_in_flight_that_time_out_fail_once_each_after_a_reset)
 	CHECK_EQ(rw(false, 0, 8, qio[0].buf), -E_IO);
 }
 
+TEST(a_device_without_flush_and_with_a_small_seg_max)
+{
+	/* Two findings of a review, on one device (the driver takes 8 disks:
+	 * a probe each).  FLUSHes a device without VIRTIO_BLK_F_FLUSH never
+	 * sees all finish in one poll: the list of what a poll finished once
+	 * had room for 33.  And a slot took 6 data descriptors whatever
+	 * seg_max said: with seg_max 2, four segments go alone, bounced. */
+	setup();
+	q_reset();
+	fake_vioblk.features &= ~BIT(VIRTIO_BLK_F_FLUSH);
+	fake_vioblk_seg_max(2);
+	CHECK_EQ(vioblk_driver.probe(NULL, &dev), 0);
+	for (unsigned i = 0; i < 64; i++)
+		CHECK_EQ(q_submit(i, BLK_OP_FLUSH, 0, 0, 0, 0), 0);
+	dev->ops->poll(dev);
+	CHECK_EQ(qdone, 64);
+	for (unsigned i = 0; i < 64; i++)
+		CHECK(qio[i].done == 1 && qio[i].rc == 0);
+	q_reset();
+	for (unsigned i = 0; i < 2048 * 512; i++)
+		fake_vioblk.data[i] = (u8)(i * 5 + 1);
+	CHECK_EQ(q_submit(0, BLK_OP_READ, 8, 8, 4, 0), 0);
+	CHECK_EQ(q_submit(1, BLK_OP_READ, 64, 8, 2, 0), 0);
+	q_poll_until(2);
+	CHECK(qio[0].rc == 0 && qio[1].rc == 0);
+	CHECK(!memcmp(qio[0].buf, fake_vioblk.data + 8 * 512, 8 * 512));
+	CHECK(!memcmp(qio[1].buf, fake_vioblk.data + 64 * 512, 8 * 512));
+	CHECK(fake_vioblk.most_data <= 2);
+}
+
 int main(void)
 {
 	fake_bus_reset();
@@ -286,6 +316,7 @@ int main(void)
 	RUN(a_chain_that_fits_no_slot_goes_alone_and_nothing_passes_it);
 	RUN(a_device_that_returns_a_chain_it_was_not_given_is_given_up);
 	RUN(requests_in_flight_that_time_out_fail_once_each_after_a_reset);
+	RUN(a_device_without_flush_and_with_a_small_seg_max);
 	q_reset();
 	return CHECK_SUMMARY();
 }

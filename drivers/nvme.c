@@ -24,12 +24,12 @@
  * (the guest's buffers are its own business) goes through a bounce buffer
  * of NVME_MAX_BYTES instead, alone.
  *
- * Errors: a command that does not complete in time is an I/O error and
- * leaves the controller to be reset (CC.EN = 0 aborts everything in
- * flight) before the next request; a reset that fails makes every later
- * request fail, and one that cannot stop the controller turns its bus
- * mastering off.  An error status is an I/O error, with the namespace
- * named when it says the namespace is gone.
+ * Errors: a command that does not complete in time is an I/O error; the
+ * controller is stopped before the caller gets its buffer back (CC.EN = 0
+ * aborts everything in flight) and reset before the next request; a reset
+ * or a stop that fails makes every later request fail, and one that cannot
+ * stop the controller turns its bus mastering off.  An error status is an
+ * I/O error, with the namespace named when it says the namespace is gone.
  *
  * References: NVM Express Base Specification 1.4 (sections in nvme.h). */
 #include "nvme_ctrl.h"
@@ -41,6 +41,7 @@
 #include "platform/pci.h"
 #include "platform/time.h"
 #include "lib/fmt.h"
+#include "lib/le.h"
 #include "lib/string.h"
 
 _Static_assert(NVME_MAX_BYTES / NVME_PAGE + 1 <= NVME_PRP_ENTRIES, "one PRP list page per request");
@@ -189,8 +190,19 @@ static int nvme_reap(struct nvme_ctrl *c, struct nvme_queue *q, u16 cid, u64 tim
 	}
 }
 
+/* A command that did not complete may still move data: stopped before the
+ * caller reuses the buffer, or the controller loses its bus mastering. */
+static void nvme_stop_now(struct nvme_ctrl *c)
+{
+	if (nvme_disable(c) == 0)
+		return;
+	c->dead = true;
+	log_err("nvme: the controller did not stop; every request to %s now fails", nvme_name);
+	pci_quarantine(c->pci, "nvme: the controller would not stop after a command timed out");
+}
+
 /* Submits cmd on q and polls for its completion: 0, -E_TIMEDOUT (the
- * controller is then reset before the next request) or -E_IO. */
+ * controller is then stopped, and reset before the next request) or -E_IO. */
 static int nvme_exec(struct nvme_ctrl *c, struct nvme_queue *q, struct nvme_sqe *cmd, u64 timeout_us)
 {
 	u8 op = (u8)cmd->cdw0;
@@ -211,6 +223,7 @@ static int nvme_exec(struct nvme_ctrl *c, struct nvme_queue *q, struct nvme_sqe 
 		log_err("nvme: %s (nsid %u) %s; resetting the controller before the next request (CSTS=%08x)",
 			nvme_op_name(q, op), cmd->nsid, nvme_why_stuck(csts), csts);
 		c->need_reset = true;
+		nvme_stop_now(c);
 		return (csts & NVME_CSTS_CFS) ? -E_IO : -E_TIMEDOUT;
 	}
 	nvme_log_status(q, op, cmd->nsid, (u32)status);
@@ -386,9 +399,6 @@ static const struct blk_ops nvme_ops = {
 
 /* ---- IDENTIFY ------------------------------------------------------------ */
 
-static inline u32 nvme_le32(const u8 *p) { return p[0] | (u32)p[1] << 8 | (u32)p[2] << 16 | (u32)p[3] << 24; }
-static inline u64 nvme_le64(const u8 *p) { return nvme_le32(p) | (u64)nvme_le32(p + 4) << 32; }
-
 /* An ASCII field of IDENTIFY, trailing blanks removed, anything not
  * printable as '?'. */
 static void nvme_str(char *dst, const u8 *src, size_t n)
@@ -411,7 +421,7 @@ static int nvme_ns_info(struct nvme_ctrl *c, u32 nsid, struct blk_info *info)
 	if (rc < 0)
 		return rc;
 	const u8 *id = nvme_page(c, NVME_PG_IDENT);
-	u64 nsze = nvme_le64(id + NVME_IDN_NSZE);
+	u64 nsze = load_le64(id + NVME_IDN_NSZE);
 	unsigned fmt = id[NVME_IDN_FLBAS] & 0xF;
 	if (nsze == 0) {
 		log_info("nvme: nvme0n%u: inactive (size 0)", nsid);
@@ -421,7 +431,7 @@ static int nvme_ns_info(struct nvme_ctrl *c, u32 nsid, struct blk_info *info)
 		log_warn("nvme: nvme0n%u: LBA format %u is out of range", nsid, fmt);
 		return -E_NOTSUP;
 	}
-	u32 lbaf = nvme_le32(id + NVME_IDN_LBAF + 4 * fmt);
+	u32 lbaf = load_le32(id + NVME_IDN_LBAF + 4 * fmt);
 	u32 ms = lbaf & 0xFFFF, lbads = (lbaf >> 16) & 0xFF;
 	if (ms != 0 || (lbads != 9 && lbads != 12)) {
 		log_warn("nvme: nvme0n%u: LBA format %u (2^%u bytes, %u metadata bytes) is not supported; "
@@ -446,8 +456,8 @@ static int nvme_pick_ns(struct nvme_ctrl *c, u32 nn, const char *want, struct bl
 	unsigned n = 0;
 	if (nvme_identify(c, NVME_CNS_NS_LIST, 0) == 0) {
 		const u8 *id = nvme_page(c, NVME_PG_IDENT);
-		while (n < ARRAY_SIZE(ids) && nvme_le32(id + 4 * n))
-			ids[n] = nvme_le32(id + 4 * n), n++;
+		while (n < ARRAY_SIZE(ids) && load_le32(id + 4 * n))
+			ids[n] = load_le32(id + 4 * n), n++;
 	} else {
 		log_info("nvme: no active namespace list; trying namespaces 1..%u", nn);
 		for (u32 i = 1; i <= nn && n < ARRAY_SIZE(ids); i++)
@@ -484,7 +494,7 @@ static int nvme_ctrl_info(struct nvme_ctrl *c, struct blk_info *info, u32 *nn)
 	c->max_bytes = NVME_MAX_BYTES;
 	if (mdts && mdts < 20 && (NVME_PAGE << mdts) < c->max_bytes)
 		c->max_bytes = NVME_PAGE << mdts;
-	*nn = nvme_le32(id + NVME_IDC_NN);
+	*nn = load_le32(id + NVME_IDC_NN);
 	log_info("nvme: model \"%s\" serial \"%s\", %u namespaces, %u KiB per request, up to %u commands in flight",
 		 info->model, info->serial, *nn, c->max_bytes / 1024, c->depth);
 	return 0;

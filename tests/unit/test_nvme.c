@@ -206,6 +206,42 @@ TEST(a_command_that_times_out_is_an_error_then_the_controller_is_reset)
 	free(p);
 }
 
+/* The caller reuses its buffer once the call returns: the command that
+ * timed out must not be able to move data into it (or out of it, to the
+ * disk) any more.  The fake's CC.EN = 0 aborts what it holds. */
+TEST(a_command_that_times_out_is_stopped_before_its_buffer_goes_back)
+{
+	setup();
+	CHECK_EQ(nvme_driver.probe(NULL, &dev), 0);
+	u8 *p = fake_pages(1);
+	fake_nvme.io_hold = true;
+	CHECK_EQ(rd(0, 8, p), -E_TIMEDOUT);
+	CHECK_EQ(fake_nvme.held, 0);
+	fake_nvme.io_hold = false;
+	CHECK_EQ(wr(0, 8, p), 0); /* reset, then served */
+	CHECK_EQ(fake_nvme.enables, 2);
+	free(p);
+}
+
+/* One that will not stop loses its bus mastering before the call returns,
+ * and no later request waits for it. */
+TEST(a_command_that_times_out_on_a_controller_that_will_not_stop_quarantines_it)
+{
+	setup();
+	CHECK_EQ(nvme_driver.probe(NULL, &dev), 0);
+	u8 *p = fake_pages(1);
+	fake_nvme.io_hold = true;
+	fake_nvme.wont_stop = true;
+	CHECK_EQ(rd(0, 8, p), -E_TIMEDOUT);
+	CHECK_EQ(fake_pci_cfg32(&fake_pci[0], 0x04) & 0x4, 0);
+	CHECK(fake_logged("did not stop; every request to nvme0n1 now fails"));
+	u64 t0 = fake_now_us;
+	CHECK_EQ(wr(0, 8, p), -E_IO);
+	CHECK(fake_now_us - t0 < 1000);
+	CHECK_EQ(fake_nvme.writes, 0);
+	free(p);
+}
+
 TEST(a_reset_that_fails_makes_every_later_request_fail_at_once)
 {
 	setup();
@@ -564,6 +600,8 @@ int main(void)
 	RUN(a_controller_fatal_at_enable_fails_at_once);
 	RUN(a_controller_that_will_not_stop_stays_hidden_without_bus_mastering);
 	RUN(a_command_that_times_out_is_an_error_then_the_controller_is_reset);
+	RUN(a_command_that_times_out_is_stopped_before_its_buffer_goes_back);
+	RUN(a_command_that_times_out_on_a_controller_that_will_not_stop_quarantines_it);
 	RUN(a_reset_that_fails_makes_every_later_request_fail_at_once);
 	RUN(a_namespace_that_disappears_fails_its_requests_with_its_name);
 	RUN(a_controller_gone_from_the_bus_fails_requests_without_a_hang);

@@ -11,9 +11,10 @@ it last: read the split as rough (docs/testing.md, "Where the time goes").
 
 NIC is e1000 or virtio, PHASE one of the run's marks (read, write, qd32,
 qd1, busy; default qd32), SECONDS 5.  Sampling starts 1.5 s after the
-mark; qd32, qd1 and busy run for 8 s, but each dd moves 32 MiB, under a
-second at these speeds, so a dd phase's samples are mostly what follows.  Needs what `make bench` needs (root,
-network namespaces, build/linux)."""
+mark; qd32, qd1 and busy run for 8 s, and for a dd phase (read, write)
+each dd moves the whole disk (256 MiB, several seconds) instead of the
+table's 32 MiB.  Needs what `make bench` needs (root, network namespaces,
+build/linux)."""
 import bisect
 import collections
 import os
@@ -92,6 +93,9 @@ def main():
     who = args[2] if len(args) > 2 else "client"
     phase = args[3] if len(args) > 3 else "qd32"
     seconds = float(args[4]) if len(args) > 4 else 5.0
+    if phase in ("read", "write"):
+        _, qd, spin = bench_sbs.sizes()
+        bench_sbs.sizes = lambda: (bench_sbs.DISK_MIB, qd, spin)
     elf = os.path.join(ferryrun.BUILD, "ferry.elf")
     syms = symbols(elf)
     name = namer(syms, syms[0][0], syms[-1][0] + 0x10000)

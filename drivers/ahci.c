@@ -277,7 +277,7 @@ static void ahci_abandon(const struct ahci_hba *hba, u32 ports, struct ahci_dma 
 {
 	const u32 running = AHCI_PxCMD_ST | AHCI_PxCMD_FRE | AHCI_PxCMD_CR | AHCI_PxCMD_FR;
 
-	if (!quiet) {
+	if (!quiet || hba->pci->quarantined) { /* a port's recovery may have quarantined it */
 		pci_quarantine(hba->pci, "ahci: the controller may still be moving data");
 		return;
 	}

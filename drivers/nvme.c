@@ -190,14 +190,13 @@ static int nvme_reap(struct nvme_ctrl *c, struct nvme_queue *q, u16 cid, u64 tim
 	}
 }
 
-/* A command that did not complete may still move data: stopped before the
- * caller reuses the buffer, or the controller loses its bus mastering. */
+/* A command that did not complete may still move data: stop it before its buffer goes back. */
 static void nvme_stop_now(struct nvme_ctrl *c)
 {
 	if (nvme_disable(c) == 0)
 		return;
 	c->dead = true;
-	log_err("nvme: the controller did not stop; every request to %s now fails", nvme_name);
+	log_err("nvme: the controller did not stop; every request to %s now fails", nvme_name[0] ? nvme_name : "it");
 	pci_quarantine(c->pci, "nvme: the controller would not stop after a command timed out");
 }
 
@@ -301,11 +300,10 @@ int nvme_usable(struct nvme_ctrl *c)
 	log_warn("nvme: resetting the controller");
 	if (nvme_bring_up(c) == 0)
 		return 0;
+	if (!c->dead) /* else a command of it timed out, the stop failed, and nvme_stop_now said so */
+		log_err("nvme: the controller did not come back; every request to %s now fails", nvme_name);
 	c->dead = true;
-	log_err("nvme: the controller did not come back; every request to %s now fails", nvme_name);
-	/* One that would not stop may still move data into the buffers of
-	 * the requests about to fail. */
-	if (c->enabled)
+	if (c->enabled) /* it may still move data into the buffers of the requests about to fail */
 		pci_quarantine(c->pci, "nvme: the controller would not stop after a reset");
 	return -E_IO;
 }
@@ -508,6 +506,8 @@ static int nvme_ctrl_info(struct nvme_ctrl *c, struct blk_info *info, u32 *nn)
  * quarantined with its pages. */
 static void nvme_abandon(struct nvme_ctrl *c)
 {
+	if (c->pci->quarantined)
+		return; /* a command timed out and the controller would not stop */
 	if (c->regs && c->enabled && nvme_disable(c) < 0) {
 		pci_quarantine(c->pci, "nvme: the controller would not stop");
 		return;

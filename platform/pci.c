@@ -287,6 +287,11 @@ void pci_claim(struct pci_dev *d, const char *owner)
 void pci_release(struct pci_dev *d)
 {
 	check_unsealed(d, "release");
+	if (d->quarantined) {
+		log_err("pci %02x:%02x.%x stays hidden: ferry's %s driver quarantined it before", d->bus, d->dev, d->fn,
+			d->owner);
+		return;
+	}
 	log_info("pci %02x:%02x.%x given back to the guest by ferry's %s driver", d->bus, d->dev, d->fn, d->owner);
 	pci_write16(d, PCI_COMMAND, d->saved_command);
 	d->owner = NULL;
@@ -295,6 +300,9 @@ void pci_release(struct pci_dev *d)
 
 void pci_quarantine(struct pci_dev *d, const char *why)
 {
+	if (d->quarantined)
+		return;
+	d->quarantined = true;
 	pci_write16(d, PCI_COMMAND, pci_read16(d, PCI_COMMAND) & (u16)~PCI_COMMAND_MASTER);
 	log_err("pci %02x:%02x.%x stays hidden from the guest with bus mastering off: %s", d->bus, d->dev, d->fn, why);
 }

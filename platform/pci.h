@@ -65,6 +65,7 @@ struct pci_dev {
 	u16 saved_command; /* the command register before pci_claim */
 	struct pci_io_range own_io[PCI_MAX_OWN_IO]; /* see pci_own_io */
 	unsigned n_own_io;
+	bool quarantined; /* see pci_quarantine: for good, pci_release refuses */
 };
 
 void pci_init(void); /* enumerates every bus and logs what it finds */
@@ -116,13 +117,14 @@ struct pci_dev *pci_find_bdf(u8 bus, u8 dev, u8 fn);
  * I/O decoding and bus mastering. */
 void pci_claim(struct pci_dev *d, const char *owner);
 /* Gives a claimed function back to the guest: its command register as it
- * was before pci_claim; its owned I/O ranges go with it. */
+ * was before pci_claim; its owned I/O ranges go with it.  Refused, with a
+ * log line, for a function quarantined before. */
 void pci_release(struct pci_dev *d);
 /* Keeps a claimed function ferry gave up on hidden from the guest for good
  * and clears its Bus Master Enable (PCI 3.0, 6.2.2), so it stops reaching
  * memory at all; why is logged.  Pool pages the function was given stay
  * allocated all the same: a device that ignored an engine stop earns no
- * trust that it honours the command register. */
+ * trust that it honours the command register.  A second call does nothing. */
 void pci_quarantine(struct pci_dev *d, const char *why);
 /* The guest's view is being built from the owners: no more claims,
  * releases or owned ranges. */

@@ -50,6 +50,14 @@ void fake_log_capture(void)
 
 bool fake_logged(const char *s) { return strstr(logbuf, s) != NULL; }
 
+unsigned fake_logged_times(const char *s)
+{
+	unsigned n = 0;
+	for (const char *p = logbuf; (p = strstr(p, s)) != NULL; p += strlen(s))
+		n++;
+	return n;
+}
+
 u8 *fake_pages(unsigned n)
 {
 	u8 *p = aligned_alloc(4096, (size_t)n * 4096);

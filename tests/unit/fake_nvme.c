@@ -198,6 +198,8 @@ static void run_queue(unsigned qi)
 			fake_nvme.hold[fake_nvme.held++] = *e;
 			continue;
 		}
+		if (!qi && fake_nvme.admin_silent)
+			continue;
 		int sc = qi ? io(e) : admin(e);
 		if (sc >= 0)
 			complete(s, e, qi, (u16)sc);

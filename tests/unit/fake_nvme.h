@@ -36,6 +36,7 @@ struct fake_nvme {
 	bool io_silent;     /* I/O commands are taken and never completed */
 	bool gone;          /* surprise removal: every register reads all ones */
 	bool io_hold;       /* I/O commands are taken and wait for fake_nvme_complete */
+	bool admin_silent;  /* admin commands are taken and never completed */
 	/* What happened. */
 	unsigned enables;   /* CC.EN 0 -> 1 transitions */
 	unsigned reads, writes, flushes;

@@ -32,6 +32,7 @@ static void setup(void)
 	fake_nvme_add_ns(2, 12, 256);
 	/* As after a reboot: the last test's probe took the function. */
 	pd->owner = NULL;
+	pd->quarantined = false;
 	fake_pci[0].cfg[1] &= 0xFFFF0000u; /* command register: off */
 	dev = NULL;
 	fake_log_capture();
@@ -240,6 +241,22 @@ TEST(a_command_that_times_out_on_a_controller_that_will_not_stop_quarantines_it)
 	CHECK(fake_now_us - t0 < 1000);
 	CHECK_EQ(fake_nvme.writes, 0);
 	free(p);
+}
+
+/* During the probe: one CAP.TO wait for the stop, one quarantine, and the
+ * function is neither released to the guest nor its pages freed. */
+TEST(an_admin_command_that_times_out_on_a_controller_that_will_not_stop_quarantines_it_once)
+{
+	setup();
+	fake_nvme.admin_silent = true;
+	fake_nvme.wont_stop = true;
+	u64 t0 = fake_now_us;
+	CHECK(nvme_driver.probe(NULL, &dev) < 0);
+	CHECK(fake_now_us - t0 < 7 * 1000 * 1000); /* the admin timeout and one CAP.TO (1 s) */
+	CHECK_EQ(fake_logged_times("stays hidden from the guest with bus mastering off"), 1);
+	CHECK(!fake_logged("given back to the guest"));
+	CHECK(pd->owner != NULL);
+	CHECK_EQ(fake_pci_cfg32(&fake_pci[0], 0x04) & 0x4, 0);
 }
 
 TEST(a_reset_that_fails_makes_every_later_request_fail_at_once)
@@ -602,6 +619,7 @@ int main(void)
 	RUN(a_command_that_times_out_is_an_error_then_the_controller_is_reset);
 	RUN(a_command_that_times_out_is_stopped_before_its_buffer_goes_back);
 	RUN(a_command_that_times_out_on_a_controller_that_will_not_stop_quarantines_it);
+	RUN(an_admin_command_that_times_out_on_a_controller_that_will_not_stop_quarantines_it_once);
 	RUN(a_reset_that_fails_makes_every_later_request_fail_at_once);
 	RUN(a_namespace_that_disappears_fails_its_requests_with_its_name);
 	RUN(a_controller_gone_from_the_bus_fails_requests_without_a_hang);

@@ -251,6 +251,26 @@ TEST(bridges_above_owned_devices_hold)
 	CHECK_EQ(pci_guest_locked_bits(0, 0x08, 0, PCI_CAP_PTR), 0u);
 }
 
+/* A function ferry quarantined (it may still move data) stays ferry's for
+ * good: a later release by a driver's clean-up is refused, bus mastering
+ * stays off, and the guest still does not see it. */
+TEST(a_quarantined_function_is_never_given_back)
+{
+	setup();
+	struct pci_dev *d = pci_find_bdf(0, 4, 0);
+	pci_quarantine(d, "test");
+	CHECK_EQ(fake_pci_cfg32(owned, PCI_COMMAND) & PCI_COMMAND_MASTER, 0u);
+	pci_quarantine(d, "test again"); /* a second call: nothing */
+	CHECK_EQ(fake_log_by_level[LOG_ERR], 1);
+	pci_release(d);
+	CHECK_EQ(fake_log_by_level[LOG_ERR], 2); /* the refusal */
+	CHECK(d->owner != NULL);
+	CHECK_EQ(fake_pci_cfg32(owned, PCI_COMMAND) & PCI_COMMAND_MASTER, 0u);
+	CHECK_EQ(cf8_read(4, 0, 4), 0xFFFFFFFFu);
+	d->quarantined = false; /* the function as the other tests found it */
+	pci_claim(d, "e1000");
+}
+
 int main(void)
 {
 	machine_init();
@@ -259,6 +279,7 @@ int main(void)
 	RUN(both_doors_agree);
 	RUN(owned_function_absent_through_both);
 	RUN(bridges_above_owned_devices_hold);
+	RUN(a_quarantined_function_is_never_given_back);
 	free(real_ecam);
 	return CHECK_SUMMARY();
 }

@@ -25,6 +25,7 @@ static void setup(void)
 {
 	fake_vioblk_reset(2048);
 	pd->owner = NULL; /* as after a reboot: the last test's probe took it */
+	pd->quarantined = false;
 	fake_pci[0].cfg[1] &= 0xFFFF0000u;
 	dev = NULL;
 	fake_log_capture();

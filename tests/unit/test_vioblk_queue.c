@@ -26,6 +26,7 @@ static void setup(void)
 {
 	fake_vioblk_reset(2048);
 	pd->owner = NULL;
+	pd->quarantined = false;
 	fake_pci[0].cfg[1] &= 0xFFFF0000u;
 	dev = NULL;
 	fake_log_capture();

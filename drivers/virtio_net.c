@@ -46,7 +46,6 @@ struct vnet {
 	u16 tx_nfree;
 	u16 tx_free[VNET_QUEUE_SIZE];  /* idle transmit descriptors (a stack) */
 	bool tx_busy[VNET_QUEUE_SIZE]; /* heads of chains handed to the device */
-	bool rx_posted[VNET_QUEUE_SIZE]; /* receive buffers the device holds */
 	u8 tx_chain[VNET_QUEUE_SIZE];  /* descriptors in the chain at this head */
 	u16 tx_next[VNET_QUEUE_SIZE];  /* our own copy of each descriptor's next */
 };
@@ -72,7 +71,6 @@ static void vnet_rx_post(struct vnet *v, u16 id)
 	d->len = VNET_BUF_SIZE;
 	d->flags = VIRTQ_DESC_F_WRITE;
 	d->next = 0;
-	v->rx_posted[id] = true;
 	virtq_add(&v->rxq, id);
 }
 
@@ -152,7 +150,7 @@ static int vnet_send(struct nic *nic, const void *frame, size_t len)
  * cut short, so it counts as too long. */
 static unsigned vnet_rx_bufs_of(struct vnet *v, u32 id)
 {
-	if (!v->mrg_rxbuf || !v->rx_posted[id])
+	if (!v->mrg_rxbuf)
 		return 1;
 	const struct virtio_net_hdr *h = (const void *)vnet_rx_buf(v, id);
 	u16 nb = *(const volatile u16 *)&h->num_buffers;
@@ -176,13 +174,11 @@ static size_t vnet_rx_take(struct vnet *v, u32 id, u32 used_len, unsigned nb, vo
 	for (unsigned i = 0; i < nb; i++) {
 		if (i && !virtq_get_used(&v->rxq, &id, &used_len))
 			return 0; /* cannot happen: vnet_recv saw them all */
-		if (id >= v->rxq.size || !v->rx_posted[id]) {
-			/* not ours to read or to post again: it may be in use */
+		if (id >= v->rxq.size) {
 			vnet_bad_id(v, "receive", id);
 			ok = false;
 			continue;
 		}
-		v->rx_posted[id] = false;
 		size_t skip = i ? 0 : VNET_HDR_LEN;
 		size_t n = used_len > skip ? used_len - skip : 0;
 		bool full = used_len >= VNET_BUF_SIZE;

@@ -169,11 +169,15 @@ void cl_rq_alive(struct net_client *c, struct net_rq *r)
 /* The server holds r whole on its disk: its answer comes when the disk
  * is done.  Until the next timeout r waits a full RTO; that timeout is
  * the disk's, not the link's: it neither shrinks the budget nor counts
- * towards a rebind (the backoff goes on: probes stay rare). */
+ * towards a rebind (the backoff goes on: probes stay rare).  Nor is the
+ * wait a useless answer: req_timeout_us counts from now again, so a disk
+ * slower than it (spinning up) is waited for while the server says so,
+ * its driver's own timeouts bounding it, and `hard` whatever it says. */
 void cl_rq_on_disk(struct net_client *c, struct net_rq *r)
 {
 	r->on_disk = true;
 	r->timeouts = 0;
+	r->give_up = MIN(MAX(r->give_up, cl_now(c) + c->cfg.req_timeout_us), r->hard);
 	cl_rq_alive(c, r);
 }
 

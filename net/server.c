@@ -88,13 +88,14 @@ static void send_chunks(struct net_server *s, struct net_srv_peer *p, const stru
 }
 
 /* NEED for tag, in the chunks of the binding the frame came under: on a
- * write the disk has (whole: every bit), or on a read on its way from the
- * disk (none yet).  Either way: the request is in hand, its answer comes
- * when the disk is done, and nothing needs sending again. */
+ * write the disk has (whole: every bit), on a read on its way from the
+ * disk (none yet), on a FLUSH (one chunk, none held).  Each says: the
+ * request is in hand, its answer comes when the disk is done, and nothing
+ * needs sending again. */
 static void reply_on_disk(struct net_server *s, struct net_srv_peer *p, const struct net_srv_buf *b, u64 tag)
 {
 	struct net_msg n = { .type = NET_T_NEED, .tag = tag };
-	u32 nchunks = net_chunks(b->bytes, srv_csize(p));
+	u32 nchunks = b->op == BLK_OP_FLUSH ? 1 : net_chunks(b->bytes, srv_csize(p));
 	n.b.need.nchunks = (u16)nchunks;
 	for (u32 i = 0; b->op == BLK_OP_WRITE && i < nchunks; i++)
 		net_bit_set(n.b.need.have, i);
@@ -326,8 +327,10 @@ static void do_flush(struct net_server *s, struct net_srv_peer *p, const struct 
 		reply_status(s, p, m->tag, net_err_to_status(dev->ops->flush(dev)));
 		return;
 	}
-	if (buf_find(s, NET_BUF_DISK, (unsigned)(p - s->peers), m->tag)) {
+	const struct net_srv_buf *held = buf_find(s, NET_BUF_DISK, (unsigned)(p - s->peers), m->tag);
+	if (held) {
 		s->stats.rx_ok++;
+		reply_on_disk(s, p, held, m->tag); /* not flushed twice */
 		return;
 	}
 	struct net_srv_buf *b = buf_take(s, NET_BUF_DISK, p, m->tag, 0, 0);

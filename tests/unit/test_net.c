@@ -3241,13 +3241,13 @@ TEST(a_client_at_its_share_of_given_up_writes_still_gets_a_buffer)
 
 /* Client 0 on a pair whose disk (submit, 8 deep) holds everything: one
  * request submitted, the client left to retransmit for us. */
-static bool held_on_the_disk(u64 seed, bool write, u64 lba, u32 count, u32 fill_seed, u64 us)
+static bool held_on_the_disk_cfg(u64 seed, bool write, u64 lba, u32 count, u32 fill_seed, u64 us,
+				 const struct net_client_cfg *cfg)
 {
 	run_async = 8;
 	sim_reset(seed);
 	S.srv_nbufs = 8;
-	struct net_client_cfg cfg = { .rto_us = 2000, .rto_max_us = 16000, .retries = 20 };
-	int rc = pair(&cfg);
+	int rc = pair(cfg);
 	run_async = 0;
 	if (rc)
 		return false;
@@ -3255,9 +3255,44 @@ static bool held_on_the_disk(u64 seed, bool write, u64 lba, u32 count, u32 fill_
 	disk[0].hold = true;
 	if (a_submit(write, lba, count, fill_seed))
 		return false;
-	for (u64 end = S.now + us; S.now < end;)
-		net_client_poll(cli[0]);
+	for (u64 end = S.now + us; S.now < end && net_client_poll(cli[0]);)
+		; /* until the request is done (it may fail), or us */
 	return true;
+}
+
+static bool held_on_the_disk(u64 seed, bool write, u64 lba, u32 count, u32 fill_seed, u64 us)
+{
+	struct net_client_cfg cfg = { .rto_us = 2000, .rto_max_us = 16000, .retries = 20 };
+	return held_on_the_disk_cfg(seed, write, lba, count, fill_seed, us, &cfg);
+}
+
+/* A disk slower than req_timeout_us (one spinning up): while the server
+ * says the request is on its disk, the client waits for it, and the data
+ * arrives; past `hard` (req_timeout_us + dead_time_us) it gives up all
+ * the same, whatever the server says. */
+TEST(async_disk_a_read_on_a_disk_slower_than_req_timeout_is_waited_for)
+{
+	struct net_client_cfg cfg = { .rto_us = 2000, .rto_max_us = 16000, .retries = 20, .req_timeout_us = 30000,
+				      .dead_time_us = 1000000 };
+	CHECK(held_on_the_disk_cfg(69, false, 300, AQ_MAX_SECT, 0, 200000, &cfg));
+	CHECK_EQ(A.failed, 0);
+	CHECK(srv[0]->stats.needs > 0);
+	disk[0].hold = false;
+	a_drain();
+	CHECK_EQ(A.done, 1);
+	CHECK_EQ(A.failed, 0);
+	CHECK_EQ(A.bad_reads, 0);
+	CHECK_EQ(cli[0]->stats.rebinds, 0);
+}
+
+TEST(async_disk_a_request_on_the_disk_past_the_hard_bound_fails)
+{
+	struct net_client_cfg cfg = { .rto_us = 2000, .rto_max_us = 16000, .retries = 20, .req_timeout_us = 30000,
+				      .dead_time_us = 50000 };
+	CHECK(held_on_the_disk_cfg(70, true, 100, 64, 7000, 200000, &cfg));
+	CHECK_EQ(A.failed, 1); /* -E_TIMEDOUT at 80 ms */
+	disk[0].hold = false;
+	a_drain();
 }
 
 TEST(async_disk_a_write_on_the_disk_is_not_written_again)
@@ -3451,6 +3486,26 @@ TEST(async_disk_a_flush_asked_again_on_the_disk_flushes_once)
 	CHECK_EQ(f->rc, 0);
 	CHECK(cli[0]->stats.retransmits > 0);
 	CHECK_EQ(disk[0].flushes, 1);
+	/* Each FLUSH asked again heard "on the disk" (NEED, one chunk, none
+	 * held): no rebinding for a slow flush. */
+	CHECK(srv[0]->stats.needs > 0);
+	CHECK_EQ(cli[0]->stats.rebinds, 0);
+}
+
+/* A FLUSH on a disk slower than req_timeout_us is waited for. */
+TEST(async_disk_a_flush_on_a_disk_slower_than_req_timeout_is_waited_for)
+{
+	giving_up_pair(8, 76, 0);
+	giving_up_over();
+	cli[0]->cfg.req_timeout_us = 30000;
+	rd_delay_us = 150000;
+	struct aslot *f = a_free();
+	CHECK_EQ(a_flush(), 0);
+	a_drain();
+	rd_delay_us = 0;
+	CHECK_EQ(f->rc, 0);
+	CHECK_EQ(disk[0].flushes, 1);
+	CHECK_EQ(cli[0]->stats.rebinds, 0);
 }
 
 /* Every test, on synchronous RAM disks, then (run_async) on ones with
@@ -3552,5 +3607,8 @@ int main(void)
 	RUN(async_disk_a_request_run_alone_overtakes_nothing);
 	RUN(async_disk_a_rebooted_clients_write_runs_alone_over_its_last_boots);
 	RUN(async_disk_a_flush_asked_again_on_the_disk_flushes_once);
+	RUN(async_disk_a_flush_on_a_disk_slower_than_req_timeout_is_waited_for);
+	RUN(async_disk_a_read_on_a_disk_slower_than_req_timeout_is_waited_for);
+	RUN(async_disk_a_request_on_the_disk_past_the_hard_bound_fails);
 	return CHECK_SUMMARY();
 }

@@ -1,5 +1,6 @@
 /* The AoE initiator (net/aoe_client.h; AoE r11, ATA8-ACS). */
 #include "aoe_client.h"
+#include "platform/console.h"
 #include "lib/fmt.h"
 #include "lib/string.h"
 
@@ -190,21 +191,22 @@ static int cl_run(struct aoe_client *c, const struct cl_req *r)
 			inflight++;
 			send_frame(c, r, f);
 		}
+		/* Every turn, frames or not: a stream of frames that answer
+		 * nothing must not hold retransmissions or the dead time off. */
+		int rc = check_timeouts(c, r, last_heard);
+		if (rc < 0)
+			return rc;
 		size_t len;
 		struct aoe_msg m;
-		if (c->link.recv(c->link.ctx, c->rx, sizeof(c->rx), &len) < 0) {
-			int rc = check_timeouts(c, r, last_heard);
-			if (rc < 0)
-				return rc;
+		if (c->link.recv(c->link.ctx, c->rx, sizeof(c->rx), &len) < 0)
 			continue;
-		}
 		struct aoe_cl_frame *f;
 		if (aoe_decode(c->rx, len, &m) != AOE_OK || !(f = match(c, &m))) {
 			c->stats.stale++;
 			continue;
 		}
 		c->stats.rx++;
-		int rc = take_answer(c, r, &m, f);
+		rc = take_answer(c, r, &m, f);
 		if (rc == 1)
 			continue;
 		if (rc < 0)
@@ -312,6 +314,14 @@ static int take_identify(struct aoe_client *c, const u8 *id)
 		sectors = id_word(id, 60) | (u64)id_word(id, 61) << 16;
 	if (!sectors)
 		return -E_NOTSUP;
+	/* An address the ATA argument block cannot carry would be cut to
+	 * another sector's (aoe_ata_set_lba): the disk ends where it ends. */
+	u64 reach = c->lba48 ? 1ull << 48 : ATA_LBA28_MAX;
+	if (sectors > reach) {
+		log_warn("aoe: target e%u.%u reports %lu sectors, more than %s addressing reaches; using %lu", c->shelf,
+			 c->slot, sectors, c->lba48 ? "48-bit" : "28-bit", reach);
+		sectors = reach;
+	}
 	*info = (struct blk_info){ .sectors = sectors, .sector_size = AOE_SECTOR, .max_sectors = AOE_CL_MAX_SECTORS };
 	id_string(id, 27, 20, info->model);
 	id_string(id, 10, 10, info->serial);
@@ -340,6 +350,8 @@ int aoe_client_discover(struct aoe_client *c, u64 timeout_us)
 	u8 id[AOE_SECTOR];
 	struct cl_req r = { .cmd = ATA_CMD_IDENTIFY, .ident = id };
 	int rc = cl_run(c, &r);
+	if (rc == -E_RANGE)
+		rc = -E_IO; /* IDENTIFY answered "no such sector": a target gone wrong, not a range of ours */
 	if (rc == 0)
 		rc = take_identify(c, id);
 	if (rc < 0)

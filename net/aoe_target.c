@@ -392,6 +392,7 @@ void aoe_target_frame(struct aoe_target *t, const u8 *f, size_t len)
 		t->stats.dropped++;
 		return;
 	}
+	m.flags = 0; /* the request's own (E, reserved bits) are not the answer's: send_reply sets R, reply_error E */
 	if (!src_allowed(t, m.src)) {
 		t->stats.dropped++;
 		t->stats.not_allowed++;

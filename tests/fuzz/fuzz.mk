@@ -38,4 +38,5 @@ FUZZERS += mb2
 mb2_FUZZ_SRCS = boot/multiboot.c boot/efi/mb2.c lib/string.c
 
 FUZZERS += aoe
-aoe_FUZZ_SRCS = net/aoe.c net/aoe_target.c net/aoe_client.c net/disk_rw.c tests/unit/fake_disk.c vm/gmem.c lib/fmt.c lib/string.c
+aoe_FUZZ_SRCS = net/aoe.c net/aoe_target.c net/aoe_client.c net/disk_rw.c tests/unit/fake_disk.c tests/unit/fake_hv.c vm/gmem.c \
+	lib/fmt.c lib/string.c

@@ -56,7 +56,7 @@ test_aoe_target_SRCS = tests/unit/test_aoe_target.c net/aoe_target.c net/aoe.c n
 
 UNIT_TESTS += test_aoe_client
 test_aoe_client_SRCS = tests/unit/test_aoe_client.c net/aoe_client.c net/aoe_target.c net/aoe.c net/disk_rw.c tests/unit/fake_disk.c \
-	vm/gmem.c lib/fmt.c lib/string.c
+	vm/gmem.c tests/unit/fake_hv.c lib/fmt.c lib/string.c
 
 UNIT_TESTS += test_net
 test_net_SRCS = tests/unit/test_net.c net/client.c net/client_req.c net/client_xfer.c net/server.c net/server_bufs.c net/server_disk.c net/disk_rw.c net/server_bind.c net/exports.c net/proto.c net/devinfo.c \

@@ -223,6 +223,22 @@ TEST(write_then_read_lba48)
 	(void)zero;
 }
 
+/* An answer's flags are its own: a request's E flag or reserved bits are
+ * not echoed (an echoed E would call a read carried out an error). */
+TEST(an_answer_does_not_echo_the_requests_flags)
+{
+	setup();
+	u8 data[512];
+	pattern(data, sizeof(data), 4);
+	memcpy(disk.data + 7 * 512, data, 512);
+	struct aoe_msg m = ata(ATA_CMD_READ_EXT, true, 7, 1, NULL);
+	m.flags = AOE_F_ERR | 0x03;
+	CHECK(xfer(HOST, &m));
+	CHECK_EQ(ans.flags, AOE_F_RESP);
+	CHECK_EQ(ans.b.ata.cmd, ATA_ST_DRDY);
+	CHECK(ans.b.ata.data_len >= 512 && !memcmp(ans.b.ata.data, data, 512));
+}
+
 TEST(write_then_read_lba28)
 {
 	setup();
@@ -668,6 +684,7 @@ int main(void)
 	RUN(config_string);
 	RUN(identify);
 	RUN(write_then_read_lba48);
+	RUN(an_answer_does_not_echo_the_requests_flags);
 	RUN(write_then_read_lba28);
 	RUN(writes_answered_after_one_flush);
 	RUN(runs_coalesce);

@@ -40,3 +40,8 @@ mb2_FUZZ_SRCS = boot/multiboot.c boot/efi/mb2.c lib/string.c
 FUZZERS += aoe
 aoe_FUZZ_SRCS = net/aoe.c net/aoe_target.c net/aoe_client.c net/disk_rw.c tests/unit/fake_disk.c tests/unit/fake_hv.c vm/gmem.c \
 	lib/fmt.c lib/string.c
+
+FUZZERS += vdev
+vdev_FUZZ_SRCS = vdev/virtio_blk.c vdev/virtio_blk_req.c vdev/virtq.c vdev/vpci.c vdev/msix.c vdev/blk_req.c \
+	vm/pcicfg.c vm/guest_io.c vm/mmio.c vm/guest_mem.c vm/gmem.c vm/vm.c x86/x86_decode.c platform/pci.c \
+	tests/unit/fake_bus.c tests/unit/fake_arch.c tests/unit/fake_hv.c lib/string.c lib/err.c

@@ -23,7 +23,7 @@ void *fake_bar_map(uintptr_t pa, size_t size);
 /* From now on every log line is kept; fake_logged tells whether one held s. */
 void fake_log_capture(void);
 bool fake_logged(const char *s);
-unsigned fake_logged_times(const char *s); /* how many lines held s */
+unsigned fake_logged_times(const char *s); /* how many times s occurs in the log kept */
 
 /* Zeroed, page-aligned buffers the tests pass as segments. */
 u8 *fake_pages(unsigned n);

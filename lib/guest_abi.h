@@ -16,12 +16,17 @@
  * Leaf 0x40000003: exit counters for measuring exits per request: EAX =
  *   all VM exits so far bits 31:0, EBX = bits 63:32 (this CPUID's own exit
  *   included), ECX = nested-page-fault exits bits 31:0, EDX = port-I/O
- *   exits bits 31:0. */
+ *   exits bits 31:0.
+ * Leaf 0x40000004: more exit counters, bits 31:0 each: EAX = HLT exits,
+ *   EBX = poll exits (a spinning guest stopped while requests are in
+ *   flight), ECX = nested-page-fault exits that were writes to the local
+ *   APIC (EOIs among them), EDX = exits for physical interrupts. */
 #define FERRY_CPUID_BASE 0x40000000
 #define FERRY_CPUID_LBD 0x40000001
 #define FERRY_CPUID_TSC 0x40000002
 #define FERRY_CPUID_STATS 0x40000003
-#define FERRY_CPUID_MAX FERRY_CPUID_STATS
+#define FERRY_CPUID_STATS2 0x40000004
+#define FERRY_CPUID_MAX FERRY_CPUID_STATS2
 #define FERRY_SIG_EBX 0x72726546 /* "Ferr" */
 #define FERRY_SIG_ECX 0x00564879 /* "yHV\0" */
 #define FERRY_SIG_EDX 0x00000000

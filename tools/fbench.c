@@ -7,7 +7,8 @@
  *       queue THREADS deep at the block layer.  Prints
  *       "fbench qd: N reads, X MiB/s, Y IOPS, Z s", and ", E exits" under
  *       ferry: its VM exits over the run (CPUID leaf 0x40000003,
- *       lib/guest_abi.h), for exits per request.
+ *       lib/guest_abi.h), for exits per request, then a line
+ *       "fbench qd exits: ..." with them by cause (leaf 0x40000004).
  *   fbench spin SECONDS
  *       Counts turns of a loop for SECONDS of wall time and prints
  *       "fbench spin: N Mturns/s": the CPU left to the guest (run it alone
@@ -34,16 +35,30 @@ static double now(void)
 	return t.tv_sec + t.tv_nsec / 1e9;
 }
 
-/* ferry's count of VM exits so far, or -1 when not under ferry (its
- * signature "FerryHV" at leaf 0x40000000). */
-static long long ferry_exits(void)
+/* ferry's counts of VM exits so far (CPUID leaves 0x40000003-4,
+ * lib/guest_abi.h): all of them, then by cause; all = -1 when not under
+ * ferry (its signature "FerryHV" at leaf 0x40000000). */
+struct exits {
+	long long all;
+	unsigned npf, io, hlt, poll, apic, intr;
+};
+
+static struct exits ferry_exits(void)
 {
+	struct exits e = { .all = -1 };
 	unsigned a, b, c, d;
 	__cpuid(0x40000000, a, b, c, d);
 	if (a < 0x40000003 || b != 0x72726546 || c != 0x00564879)
-		return -1;
+		return e;
+	unsigned max = a;
 	__cpuid(0x40000003, a, b, c, d);
-	return (long long)a | (long long)b << 32;
+	e.all = (long long)a | (long long)b << 32;
+	e.npf = c, e.io = d;
+	if (max >= 0x40000004) {
+		__cpuid(0x40000004, a, b, c, d);
+		e.hlt = a, e.poll = b, e.apic = c, e.intr = d;
+	}
+	return e;
 }
 
 struct qd {
@@ -91,7 +106,7 @@ static int qd(const char *dev, int threads, uint64_t kib, double secs)
 	}
 	struct qd q[256];
 	pthread_t t[256];
-	long long exits0 = ferry_exits();
+	struct exits e0 = ferry_exits();
 	double start = now();
 	for (int i = 0; i < threads; i++) {
 		q[i] = (struct qd){ .fd = fd, .blocks = size / (kib * 1024), .bs = kib * 1024, .end = start + secs,
@@ -109,12 +124,16 @@ static int qd(const char *dev, int threads, uint64_t kib, double secs)
 		failed |= q[i].failed;
 	}
 	double took = now() - start;
-	long long exits1 = ferry_exits();
+	struct exits e1 = ferry_exits();
 	printf("fbench qd: %llu reads, %.2f MiB/s, %.0f IOPS, %.2f s", (unsigned long long)reads,
 	       reads * (double)kib / 1024 / took, reads / took, took);
-	if (exits0 >= 0 && exits1 >= 0)
-		printf(", %lld exits", exits1 - exits0);
+	if (e0.all >= 0 && e1.all >= 0)
+		printf(", %lld exits", e1.all - e0.all);
 	printf("\n");
+	if (e0.all >= 0 && e1.all >= 0)
+		printf("fbench qd exits: npf %u (local APIC writes %u), io %u, hlt %u, poll %u, intr %u\n",
+		       e1.npf - e0.npf, e1.apic - e0.apic, e1.io - e0.io, e1.hlt - e0.hlt, e1.poll - e0.poll,
+		       e1.intr - e0.intr);
 	return failed;
 }
 

@@ -89,12 +89,19 @@ static u64 guard_read(void *ctx, u64 off, unsigned size)
 static void guard_write(void *ctx, u64 off, unsigned size, u64 val)
 {
 	struct vm *vm = ctx;
-	(void)vm;
+	vm->vcpu.stats.apic_writes++;
 	if (size != 4 || (off & 0xF) || off >= 0x400)
 		return;
-	u32 out;
-	u32 id = mmio_rd32(apic, APIC_ID) >> 24, ldr = mmio_rd32(apic, APIC_LDR), dfr = mmio_rd32(apic, APIC_DFR);
-	if (!apic_guard_check((u32)off, (u32)val, mmio_rd32(apic, APIC_ICR_HI), (u8)id, ldr, dfr, &out)) {
+	/* Only an ICR write needs the destination registers; the EOI (one
+	 * per interrupt) reads none of them. */
+	u32 out, id = 0, ldr = 0, dfr = 0, icr_hi = 0;
+	if (off == APIC_ICR_LO) {
+		id = mmio_rd32(apic, APIC_ID) >> 24;
+		ldr = mmio_rd32(apic, APIC_LDR);
+		dfr = mmio_rd32(apic, APIC_DFR);
+		icr_hi = mmio_rd32(apic, APIC_ICR_HI);
+	}
+	if (!apic_guard_check((u32)off, (u32)val, icr_hi, (u8)id, ldr, dfr, &out)) {
 		log_guest_warn("guest: local APIC write %x to register %lx refused (only fixed interrupts to itself)",
 				 (u32)val, off);
 		return;

@@ -55,6 +55,12 @@ static void handle_cpuid(struct vcpu *vcpu)
 			c.ecx = (u32)vcpu->stats.by_reason[EXIT_NPF];
 			c.edx = (u32)vcpu->stats.by_reason[EXIT_IO];
 			break;
+		case FERRY_CPUID_STATS2:
+			c.eax = (u32)vcpu->stats.by_reason[EXIT_HLT];
+			c.ebx = (u32)vcpu->stats.by_reason[EXIT_POLL];
+			c.ecx = (u32)vcpu->stats.apic_writes;
+			c.edx = (u32)vcpu->stats.by_reason[EXIT_INTR];
+			break;
 		}
 	} else {
 		c = cpuid(leaf, sub);

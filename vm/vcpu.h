@@ -64,6 +64,7 @@ struct vm_exit {
 struct vcpu_stats {
 	u64 exits;
 	u64 by_reason[EXIT_REASON_COUNT];
+	u64 apic_writes; /* EXIT_NPFs that were writes to the local APIC (vm/apic_guard.c) */
 	u64 guest_tsc;   /* TSC ticks in the back end's run (guest + world switch) */
 	u64 handler_tsc; /* TSC ticks in ferry's exit handlers (serving the network among them) */
 };

@@ -317,6 +317,16 @@ TEST(cpuid_ferry_leaves)
 	CHECK_EQ(r->gpr[GPR_RBX], 0);
 	CHECK_EQ(r->rip, START_RIP + 10);
 
+	vm.vcpu.stats.by_reason[EXIT_HLT] = 7;
+	vm.vcpu.stats.by_reason[EXIT_POLL] = 8;
+	vm.vcpu.stats.apic_writes = 9;
+	vm.vcpu.stats.by_reason[EXIT_INTR] = 0x100000010ULL; /* the low 32 bits */
+	cpuid_exit(FERRY_CPUID_STATS2);
+	CHECK_EQ(r->gpr[GPR_RAX], 7);
+	CHECK_EQ(r->gpr[GPR_RBX], 8);
+	CHECK_EQ(r->gpr[GPR_RCX], 9);
+	CHECK_EQ(r->gpr[GPR_RDX], 0x10);
+
 	cpuid_exit(0x400000FF); /* ferry's range, no such leaf */
 	CHECK_EQ(r->gpr[GPR_RAX] | r->gpr[GPR_RBX] | r->gpr[GPR_RCX] | r->gpr[GPR_RDX], 0);
 }

@@ -91,6 +91,7 @@ _Static_assert(sizeof(struct virtq_desc) == 16, "virtq_desc is 16 bytes");
 #define VIRTQ_AVAIL_F_NO_INTERRUPT 1
 #define VIRTQ_AVAIL_BYTES(n) (6 + 2 * (u64)(n))
 /* Used ring: le16 flags, le16 idx, ring[size] of these, le16 avail_event. */
+#define VIRTQ_USED_F_NO_NOTIFY 1 /* the device asks for no notifications (a hint) */
 struct virtq_used_elem {
 	u32 id;  /* the chain's head */
 	u32 len; /* bytes the device wrote into it */

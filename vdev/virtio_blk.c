@@ -47,6 +47,7 @@ static struct vblk {
 	unsigned completed;       /* returned since the last interrupt */
 	u32 gen;                  /* counts resets: a slot of an older one is orphaned */
 	u8 status_draining;       /* device_status while a reset waits for its orphans (draining) */
+	bool no_notify;           /* the used ring asks the driver for no notifications */
 } vb;
 
 const struct vblk_stats *vblk_get_stats(void)
@@ -99,6 +100,7 @@ static void reset(void)
 	vb.queue_select = 0;
 	vb.vq = (struct virtq){ .size = VIRTQ_MAX_SIZE };
 	vb.q_enabled = false;
+	vb.no_notify = false;
 	vb.q_msix = VIRTIO_MSI_NO_VECTOR;
 }
 
@@ -147,6 +149,21 @@ static struct vblk_slot *free_slot(void)
 	return NULL;
 }
 
+/* While requests are in flight every exit polls the ring (vblk_poll), so
+ * a notification would only add an exit: the used ring asks for none
+ * until the last one finishes (the driver may notify all the same).  The
+ * guest runs only between ferry's exits, so no request can slip in
+ * between the last look at the ring and asking again. */
+static void notify_hint(void)
+{
+	bool want = vb.inflight == 0 || !active() || !vb.q_enabled;
+	if (want == !vb.no_notify)
+		return;
+	vb.no_notify = !want;
+	if (vb.q_enabled)
+		virtq_set_notify(vb.ram, &vb.vq, want);
+}
+
 /* Starts every available request, in order, while there is room; the
  * rest wait in the ring for vblk_poll.  A ring ferry cannot trust stops it
  * (NEEDS_RESET). */
@@ -186,19 +203,24 @@ static void process_queue(void)
 		}
 	}
 	signal_completions();
+	notify_hint();
 }
 
 unsigned vblk_poll(void)
 {
-	if (!vb.inflight && !vb.completed)
+	if (!vb.inflight && !vb.completed) {
+		notify_hint(); /* the last may have finished outside vblk_poll */
 		return 0;
+	}
 	if (vb.inflight && vb.dev->ops->poll)
 		vb.dev->ops->poll(vb.dev);
 	unsigned n = vb.completed;
-	if (active() && vb.q_enabled && vpci_bus_master(&vb.pci))
+	if (active() && vb.q_enabled && vpci_bus_master(&vb.pci)) {
 		process_queue();
-	else
+	} else {
 		signal_completions();
+		notify_hint();
+	}
 	return n;
 }
 
@@ -273,8 +295,11 @@ static void queue_enable(void)
 		return;
 	vb.q_enabled = true;
 	vb.vq.last_avail = vb.vq.used_idx = 0;
+	vb.no_notify = false;
 	if (virtq_check(vb.ram, &vb.vq) < 0)
 		needs_reset("queue 0's rings are not in guest RAM or misaligned");
+	else
+		virtq_set_notify(vb.ram, &vb.vq, true); /* the used ring's flags are the device's */
 }
 
 static void queue_write(u64 off, unsigned size, u64 val)

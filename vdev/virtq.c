@@ -66,6 +66,14 @@ bool virtq_want_interrupt(const struct gmem *ram, const struct virtq *vq)
 	return virtq_check(ram, vq) < 0 || !(*avail_word(ram, vq, 0) & VIRTQ_AVAIL_F_NO_INTERRUPT);
 }
 
+int virtq_set_notify(const struct gmem *ram, const struct virtq *vq, bool want)
+{
+	if (virtq_check(ram, vq) < 0)
+		return -VIRTQ_ERR_RING;
+	*(volatile u16 *)gmem_ptr(ram, vq->used, VIRTQ_USED_BYTES(vq->size)) = want ? 0 : VIRTQ_USED_F_NO_NOTIFY;
+	return 0;
+}
+
 /* The one read of a descriptor in guest memory. */
 static struct virtq_desc desc_copy(const struct virtq_desc *p)
 {

@@ -74,6 +74,10 @@ int virtq_walk(const struct gmem *ram, const struct virtq *vq, u16 head, struct 
 /* Returns a chain to the driver: the used entry {head, len} first, then
  * the used index (the driver reads them in that order). */
 int virtq_push(const struct gmem *ram, struct virtq *vq, u16 head, u32 len);
+/* Asks the driver for notifications (want) or for none
+ * (VIRTQ_USED_F_NO_NOTIFY, a hint the driver may ignore): the used ring's
+ * flags word.  -VIRTQ_ERR_RING when the rings are bad. */
+int virtq_set_notify(const struct gmem *ram, const struct virtq *vq, bool want);
 /* False when the driver asked for no interrupts (VIRTQ_AVAIL_F_NO_INTERRUPT). */
 bool virtq_want_interrupt(const struct gmem *ram, const struct virtq *vq);
 

@@ -117,6 +117,7 @@ TEST(read_and_write_with_interrupt)
 	CHECK(memcmp(ram + DATA_OFF + 0x3000, disk.data + 10 * 512, 512) == 0);
 	CHECK_EQ(nmsi, 1);
 	CHECK_EQ(msi_data[0], 0x26); /* queue 0's vector 1 */
+	CHECK_EQ(*(u16 *)(ram + USED_OFF), 0); /* finished at once: notifications still wanted */
 	/* A write, then read it back. */
 	memset(ram + DATA_OFF + 0x8000, 0x3C, 2048);
 	d[0] = at(DATA_OFF + 0x8000);

@@ -3,7 +3,8 @@
  * mode): requests finish in any order and go back on the used ring as they
  * do, with one interrupt per poll; the device never starts more than the
  * back end takes; a reset orphans what is in flight; a request cut into
- * parts finishes with its last part and fails with any of them. */
+ * parts finishes with its last part and fails with any of them; while
+ * requests are in flight the driver is asked for no notifications. */
 #include "check.h"
 #include "vblk_driver.h"
 
@@ -121,6 +122,34 @@ TEST(a_reset_completes_only_after_what_is_in_flight_finished_and_orphans_it)
 	CHECK_EQ(req_status(5), VIRTIO_BLK_S_OK);
 }
 
+static u16 used_flags(void) { return *(u16 *)(ram + USED_OFF); }
+
+TEST(no_notifications_asked_for_while_requests_are_in_flight)
+{
+	setup();
+	fake_disk_async(&disk, 64);
+	*(u16 *)(ram + USED_OFF) = VIRTQ_USED_F_NO_NOTIFY; /* whatever the ring held */
+	driver_init(linux_features);
+	CHECK_EQ(used_flags(), 0); /* the device's field: notify me */
+	in_request(0, 0, 512);
+	kick();
+	CHECK_EQ(disk.nqueued, 1);
+	CHECK_EQ(used_flags(), VIRTQ_USED_F_NO_NOTIFY);
+	/* The driver, told so, does not notify: the next exit's poll starts
+	 * the request all the same. */
+	in_request(1, 8, 512);
+	vblk_poll();
+	CHECK_EQ(disk.nqueued, 2);
+	CHECK_EQ(vblk_get_stats()->notifies, 1);
+	/* The last one finishes: notifications wanted again, before the guest
+	 * runs and could add one that no poll would see. */
+	disk.complete_on_poll = true;
+	vblk_poll();
+	CHECK_EQ(used_idx(), 2);
+	CHECK_EQ(req_status(1), VIRTIO_BLK_S_OK);
+	CHECK_EQ(used_flags(), 0);
+}
+
 TEST(parts_finish_out_of_order_and_any_failure_fails_the_request)
 {
 	setup_with(4096, 512, 8, false); /* 8 sectors per back-end request */
@@ -167,6 +196,7 @@ int main(void)
 	RUN(a_write_and_a_flush_in_flight);
 	RUN(the_device_starts_no_more_than_the_back_end_takes);
 	RUN(a_reset_completes_only_after_what_is_in_flight_finished_and_orphans_it);
+	RUN(no_notifications_asked_for_while_requests_are_in_flight);
 	RUN(parts_finish_out_of_order_and_any_failure_fails_the_request);
 	return CHECK_SUMMARY();
 }

@@ -168,6 +168,15 @@ void vblk_kick(void)
 	__asm__ volatile("" ::: "memory");
 }
 
+bool vblk_kick_if_asked(void)
+{
+	__asm__ volatile("mfence" ::: "memory"); /* the index is out before the flag is read */
+	if (*(volatile u16 *)vb.used & VIRTQ_USED_F_NO_NOTIFY)
+		return false;
+	vblk_kick();
+	return true;
+}
+
 bool vblk_used(u32 *id, u32 *len)
 {
 	u16 idx = *(volatile u16 *)(vb.used + 2);

@@ -54,6 +54,9 @@ u16 vblk_next_desc(void);
 void vblk_offer(u16 head);
 void vblk_offer_raw(u16 avail_idx_delta, u16 head); /* writes ring[idx] = head, idx += delta */
 void vblk_kick(void);
+/* The doorbell unless the device's used ring asks for none
+ * (VIRTQ_USED_F_NO_NOTIFY), as Linux rings it; true if it rang. */
+bool vblk_kick_if_asked(void);
 bool vblk_used(u32 *id, u32 *len);
 
 /* One request of type with data [buf, buf+len) in one segment: the status

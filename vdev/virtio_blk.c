@@ -48,6 +48,7 @@ static struct vblk {
 	u32 gen;                  /* counts resets: a slot of an older one is orphaned */
 	u8 status_draining;       /* device_status while a reset waits for its orphans (draining) */
 	bool no_notify;           /* the used ring asks the driver for no notifications */
+	bool rescan;              /* the ring may hold requests no doorbell will announce */
 } vb;
 
 const struct vblk_stats *vblk_get_stats(void)
@@ -100,7 +101,7 @@ static void reset(void)
 	vb.queue_select = 0;
 	vb.vq = (struct virtq){ .size = VIRTQ_MAX_SIZE };
 	vb.q_enabled = false;
-	vb.no_notify = false;
+	vb.no_notify = vb.rescan = false;
 	vb.q_msix = VIRTIO_MSI_NO_VECTOR;
 }
 
@@ -152,14 +153,19 @@ static struct vblk_slot *free_slot(void)
 /* While requests are in flight every exit polls the ring (vblk_poll), so
  * a notification would only add an exit: the used ring asks for none
  * until the last one finishes (the driver may notify all the same).  The
- * guest runs only between ferry's exits, so no request can slip in
- * between the last look at the ring and asking again. */
-static void notify_hint(void)
+ * guest runs only between ferry's exits; when ferry asks again without
+ * having looked at the ring (looked false: the device could not take
+ * requests then, bus mastering off or DRIVER_OK gone), what the driver
+ * added meanwhile had no doorbell, so the ring is looked at as soon as
+ * the device can take requests (rescan). */
+static void notify_hint(bool looked)
 {
 	bool want = vb.inflight == 0 || !active() || !vb.q_enabled;
 	if (want == !vb.no_notify)
 		return;
 	vb.no_notify = !want;
+	if (want && !looked)
+		vb.rescan = true;
 	if (vb.q_enabled)
 		virtq_set_notify(vb.ram, &vb.vq, want);
 }
@@ -170,6 +176,7 @@ static void notify_hint(void)
 static void process_queue(void)
 {
 	struct vblk_slot *s;
+	vb.rescan = false;
 	while ((s = free_slot())) {
 		int n = virtq_pending(vb.ram, &vb.vq);
 		if (n <= 0) {
@@ -203,14 +210,15 @@ static void process_queue(void)
 		}
 	}
 	signal_completions();
-	notify_hint();
+	notify_hint(true);
 }
 
 unsigned vblk_poll(void)
 {
 	if (!vb.inflight && !vb.completed) {
-		notify_hint(); /* the last may have finished outside vblk_poll */
-		return 0;
+		notify_hint(false); /* the last may have finished outside vblk_poll */
+		if (!vb.rescan)
+			return 0;
 	}
 	if (vb.inflight && vb.dev->ops->poll)
 		vb.dev->ops->poll(vb.dev);
@@ -219,7 +227,7 @@ unsigned vblk_poll(void)
 		process_queue();
 	} else {
 		signal_completions();
-		notify_hint();
+		notify_hint(false);
 	}
 	return n;
 }
@@ -295,7 +303,7 @@ static void queue_enable(void)
 		return;
 	vb.q_enabled = true;
 	vb.vq.last_avail = vb.vq.used_idx = 0;
-	vb.no_notify = false;
+	vb.no_notify = vb.rescan = false;
 	if (virtq_check(vb.ram, &vb.vq) < 0)
 		needs_reset("queue 0's rings are not in guest RAM or misaligned");
 	else

@@ -101,6 +101,8 @@ def bochs_client_deep_queue(tmp):
     assert_vmx(client)
     shadow = disks.vblk_qd_shadow(data, 3, 40, 2048)
     assert expect_ok(client, cmd) == f"{disks.sha256(shadow)} most=16", client.output[-3000:]
+    bells = client.find(r"vblk-qd: (\d+) doorbells for (\d+) requests")  # asked for none while in flight
+    assert bells and int(bells.group(1)) < int(bells.group(2)) / 2, client.output[-3000:]
     with open(path, "rb") as f:
         assert f.read(2048 * 512) == shadow, "the server's image is not the shadow"
     assert not client.find(r"PANIC|exception in ferry"), client.output[-3000:]

@@ -71,8 +71,16 @@ static void handle_cpuid(struct vcpu *vcpu)
 			/* No x2APIC: its MSRs would reach the ICR around the
 			 * guarded APIC page (vm/apic_guard.h). */
 			c.ecx &= ~(u32)CPUID_1_ECX_X2APIC;
+			/* No MONITOR/MWAIT: a guest idling in MWAIT makes no
+			 * exit, and requests in flight finish only at exits
+			 * (with SVM, and with deep C-states on VMX, nothing else
+			 * stops it); without the bit Linux idles in HLT. */
+			c.ecx &= ~(u32)CPUID_1_ECX_MONITOR;
 			/* OSXSAVE mirrors the guest's CR4.OSXSAVE, not ferry's. */
 			c.ecx = (c.ecx & ~(u32)CPUID_1_ECX_OSXSAVE) | (r->cr4 & CR4_OSXSAVE ? (u32)CPUID_1_ECX_OSXSAVE : 0);
+			break;
+		case CPUID_LEAF_MWAIT:
+			c = (struct cpuid_regs){ 0, 0, 0, 0 };
 			break;
 		case CPUID_LEAF_EXT_FEATURES:
 			c.ecx &= ~(u32)CPUID_EXT1_ECX_SVM;  /* no SVM inside the guest */

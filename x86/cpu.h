@@ -10,12 +10,24 @@ struct cpuid_regs {
 	u32 eax, ebx, ecx, edx;
 };
 
-static inline struct cpuid_regs cpuid(u32 leaf, u32 subleaf)
+static inline struct cpuid_regs cpuid_insn(u32 leaf, u32 subleaf)
 {
 	struct cpuid_regs r;
 	__asm__ volatile("cpuid" : "=a"(r.eax), "=b"(r.ebx), "=c"(r.ecx), "=d"(r.edx) : "a"(leaf), "c"(subleaf));
 	return r;
 }
+
+#ifdef FERRY_HOST_TEST
+/* Host tests may set it to show ferry CPUID bits the host lacks
+ * (tests/unit/test_exit.c); NULL: the host's own. */
+__attribute__((weak)) struct cpuid_regs (*host_test_cpuid)(u32 leaf, u32 subleaf);
+static inline struct cpuid_regs cpuid(u32 leaf, u32 subleaf)
+{
+	return host_test_cpuid ? host_test_cpuid(leaf, subleaf) : cpuid_insn(leaf, subleaf);
+}
+#else
+static inline struct cpuid_regs cpuid(u32 leaf, u32 subleaf) { return cpuid_insn(leaf, subleaf); }
+#endif
 
 /* The vendor string of CPUID leaf 0 ("AuthenticAMD", "GenuineIntel"). */
 static inline void cpu_vendor(char out[13])

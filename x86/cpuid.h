@@ -18,6 +18,7 @@
 /* ---- leaves ---------------------------------------------------------------- */
 #define CPUID_LEAF_VENDOR 0x0           /* EAX: highest basic leaf; EBX EDX ECX: vendor */
 #define CPUID_LEAF_FEATURES 0x1         /* family, model; feature bits */
+#define CPUID_LEAF_MWAIT 0x5            /* MONITOR/MWAIT sizes and C-state hints */
 #define CPUID_LEAF_XSAVE 0xD            /* subleaf 0: EDX:EAX = the XCR0 bits supported */
 /* No CPU returns information for leaves 0x40000000-0x4FFFFFFF (SDM Vol.
  * 2A, CPUID): hypervisors answer the first 256 of them.  ferry's own, from
@@ -36,6 +37,7 @@
  * fields added in whatever the base family). */
 #define CPUID_1_EAX_FAMILY(a) ((((a) >> 8) & 0xF) + (((a) >> 20) & 0xFF))
 #define CPUID_1_EAX_MODEL(a) ((((a) >> 4) & 0xF) | (((a) >> 12) & 0xF0))
+#define CPUID_1_ECX_MONITOR BIT(3)      /* MONITOR/MWAIT */
 #define CPUID_1_ECX_VMX BIT(5)          /* Intel VT-x */
 #define CPUID_1_ECX_X2APIC BIT(21)
 #define CPUID_1_ECX_XSAVE BIT(26)       /* XSAVE/XRSTOR, XSETBV, XCR0 */

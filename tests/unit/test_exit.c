@@ -331,16 +331,32 @@ TEST(cpuid_ferry_leaves)
 	CHECK_EQ(r->gpr[GPR_RAX] | r->gpr[GPR_RBX] | r->gpr[GPR_RCX] | r->gpr[GPR_RDX], 0);
 }
 
+/* The host's CPUID with MONITOR/MWAIT and its leaf 5, which the host
+ * running the tests may lack, so that hiding them is seen. */
+static struct cpuid_regs cpuid_with_mwait(u32 leaf, u32 subleaf)
+{
+	struct cpuid_regs c = cpuid_insn(leaf, subleaf);
+	if (leaf == CPUID_LEAF_FEATURES)
+		c.ecx |= CPUID_1_ECX_MONITOR;
+	if (leaf == CPUID_LEAF_MWAIT)
+		c = (struct cpuid_regs){ 64, 64, 3, 0x1120 };
+	return c;
+}
+
 /* The host's leaves, edited: the hypervisor bit on, VMX and SVM off,
- * OSXSAVE the guest's own. */
+ * OSXSAVE the guest's own, no MONITOR/MWAIT. */
 TEST(cpuid_host_leaves_edited)
 {
 	setup();
+	host_test_cpuid = cpuid_with_mwait;
 	r->cr4 = 0;
 	cpuid_exit(1);
 	CHECK(r->gpr[GPR_RCX] & BIT(31));
 	CHECK(!(r->gpr[GPR_RCX] & BIT(5)));
 	CHECK(!(r->gpr[GPR_RCX] & BIT(27)));
+	CHECK(!(r->gpr[GPR_RCX] & BIT(3))); /* no MONITOR/MWAIT */
+	cpuid_exit(CPUID_LEAF_MWAIT);
+	CHECK_EQ(r->gpr[GPR_RAX] | r->gpr[GPR_RBX] | r->gpr[GPR_RCX] | r->gpr[GPR_RDX], 0);
 	r->cr4 = BIT(18);
 	cpuid_exit(1);
 	CHECK(r->gpr[GPR_RCX] & BIT(27));
@@ -348,6 +364,7 @@ TEST(cpuid_host_leaves_edited)
 	CHECK(!(r->gpr[GPR_RCX] & BIT(2)));
 	cpuid_exit(0x8000000A);
 	CHECK_EQ(r->gpr[GPR_RAX] | r->gpr[GPR_RBX] | r->gpr[GPR_RCX] | r->gpr[GPR_RDX], 0);
+	host_test_cpuid = NULL;
 }
 
 static void msr_exit(bool write, u32 msr, u64 v)

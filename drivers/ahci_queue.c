@@ -169,7 +169,9 @@ static void ahci_q_issue(struct ahci_port *p, struct blk_io *io, unsigned s, boo
  * that accepts the next queued command, failing it (TFES) for nothing. */
 static void ahci_q_start(struct ahci_port *p)
 {
-	if (!p->ready || p->nq_busy || !p->hold.head)
+	/* Each busy slot holds a distinct held io: as many busy as held, and
+	 * every one is in flight already (the common case while polling). */
+	if (!p->ready || p->nq_busy || !p->hold.head || p->nbusy == p->hold.n)
 		return;
 	bool stale = p->ncq && !p->busy && (ahci_q_rd(p, AHCI_PxTFD) & ATA_STS_ERR);
 	for (struct blk_io *io = p->hold.head; io; io = io->next) {

@@ -325,6 +325,7 @@ const struct shell_cmd lbd_shell_cmds[] = {
 	{ "memscan", cmd_memscan, "memscan REVERSED_HEX" },
 	{ "ioapic-irq", cmd_ioapic_irq, "ioapic-irq DELIVERY_MODE" },
 	{ "nmi-wait", cmd_nmi_wait, "nmi-wait COUNT SECONDS" },
+	{ "insn", cmd_insn, "insn invd|monitor|mwait" },
 	{ "pcir", cmd_pcir, "pcir BUS DEV FN OFF" },
 	{ "out", cmd_out, "out PORT 1|2|4 VALUE" },
 	{ "pciw", cmd_pciw, "pciw BUS DEV FN OFF SIZE VAL" },

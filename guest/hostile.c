@@ -22,6 +22,9 @@
  *                        took (see below)
  *   nmi-wait COUNT SECS  count NMIs (sent from outside) while exiting
  *                        as fast as it can (see below)
+ *   insn NAME            runs invd, monitor or mwait whatever CPUID says;
+ *                        prints whether it raised #UD and how many exits
+ *                        ferry took for it (see below)
  */
 #include "kernel.h"
 #include "alloc.h"
@@ -277,4 +280,45 @@ int cmd_nmi_wait(struct shell *sh, int argc, char **argv)
 	u32 got = *count - start;
 	shell_printf(sh, "nmi-wait nmis=%u exits=%lu", got, exits);
 	return got >= want ? 0 : -E_TIMEDOUT;
+}
+
+/* One instruction a guest may run although its CPUID does not offer it
+ * (monitor, mwait) or that would reach beyond the guest (invd drops every
+ * dirty cache line unwritten, ferry's among them).  ferry must see each
+ * (one exit), skip invd and answer monitor and mwait with #UD. */
+static u8 monitored[64] __aligned(64);
+
+static int try_insn(void *arg)
+{
+	const char *name = arg;
+	if (!strcmp(name, "invd"))
+		__asm__ volatile("invd" ::: "memory");
+	else if (!strcmp(name, "monitor"))
+		__asm__ volatile("monitor" ::"a"(monitored), "c"(0), "d"(0));
+	else if (!strcmp(name, "mwait"))
+		__asm__ volatile("mwait" ::"a"(0), "c"(0));
+	else
+		return -E_INVAL;
+	return 0;
+}
+
+/* With interrupts off, so that the exits counted between the two reads
+ * of ferry's counter (CPUID 0x40000003, the second read one of them) are
+ * the instruction's.  An mwait that ferry let run would halt the machine
+ * here, with nothing to wake it. */
+int cmd_insn(struct shell *sh, int argc, char **argv)
+{
+	if (argc != 2)
+		return shell_usage(sh);
+	u32 before, after, x;
+	u64 flags;
+	__asm__ volatile("pushfq; pop %0; cli" : "=r"(flags)::"memory");
+	cpuid4(FERRY_CPUID_STATS, &before, &x, &x, &x);
+	int rc = guest_try(try_insn, argv[1]);
+	cpuid4(FERRY_CPUID_STATS, &after, &x, &x, &x);
+	__asm__ volatile("push %0; popfq" ::"r"(flags) : "memory", "cc");
+	if (rc == -E_INVAL)
+		return shell_usage(sh);
+	shell_printf(sh, "insn %s ud=%d exits=%u", argv[1], rc == -(1000 + 6), after - before - 1);
+	return rc == 0 || rc == -(1000 + 6) ? 0 : -E_IO;
 }

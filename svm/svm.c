@@ -164,11 +164,16 @@ static int svm_vcpu_init(struct vcpu *vcpu, const struct vcpu_boot_state *bs)
 	sv->vmcb = v;
 	vcpu->arch = sv;
 
+	/* INVD would drop ferry's dirty cache lines with the guest's; the
+	 * SVM instructions and MONITOR/MWAIT are not in the guest's CPUID
+	 * (a guest idling in MWAIT would make no exits). */
 	v->ctl.intercept_misc1 = SVM_INTERCEPT_CPUID | SVM_INTERCEPT_HLT | SVM_INTERCEPT_IOIO |
-				 SVM_INTERCEPT_MSR | SVM_INTERCEPT_SHUTDOWN | SVM_INTERCEPT_INVLPGA;
+				 SVM_INTERCEPT_MSR | SVM_INTERCEPT_SHUTDOWN | SVM_INTERCEPT_INVLPGA |
+				 SVM_INTERCEPT_INVD;
 	v->ctl.intercept_misc2 = SVM_INTERCEPT_VMRUN | SVM_INTERCEPT_VMMCALL | SVM_INTERCEPT_VMLOAD |
 				 SVM_INTERCEPT_VMSAVE | SVM_INTERCEPT_STGI | SVM_INTERCEPT_CLGI |
-				 SVM_INTERCEPT_SKINIT;
+				 SVM_INTERCEPT_SKINIT | SVM_INTERCEPT_MONITOR | SVM_INTERCEPT_MWAIT |
+				 SVM_INTERCEPT_MWAIT_COND;
 	v->ctl.iopm_base_pa = virt_to_phys(s->iopm);
 	v->ctl.msrpm_base_pa = virt_to_phys(s->msrpm);
 	v->ctl.guest_asid = 1;
@@ -314,7 +319,12 @@ static void decode_exit(const struct vmcb *v, struct vm_exit *e)
 		break;
 	case SVM_EXIT_VMRUN: case SVM_EXIT_VMLOAD: case SVM_EXIT_VMSAVE:
 	case SVM_EXIT_STGI: case SVM_EXIT_CLGI: case SVM_EXIT_SKINIT: case SVM_EXIT_INVLPGA:
-		e->reason = EXIT_VIRT_INSN;
+	case SVM_EXIT_MONITOR: case SVM_EXIT_MWAIT: case SVM_EXIT_MWAIT_COND:
+		e->reason = EXIT_UD_INSN;
+		break;
+	case SVM_EXIT_INVD:
+		e->reason = EXIT_INVD;
+		e->insn_len = insn_len(v, 2); /* 0F 08 */
 		break;
 	case SVM_EXIT_INVALID:
 		e->reason = EXIT_ENTRY_FAIL;

@@ -18,7 +18,8 @@ const char *exit_reason_name(enum exit_reason r)
 		[EXIT_CPUID] = "cpuid", [EXIT_RDMSR] = "rdmsr", [EXIT_WRMSR] = "wrmsr",
 		[EXIT_IO] = "io", [EXIT_HLT] = "hlt", [EXIT_NPF] = "npf",
 		[EXIT_HYPERCALL] = "hypercall", [EXIT_SHUTDOWN] = "shutdown",
-		[EXIT_INTR] = "intr", [EXIT_VIRT_INSN] = "virt-insn", [EXIT_POLL] = "poll",
+		[EXIT_INTR] = "intr", [EXIT_UD_INSN] = "ud-insn", [EXIT_INVD] = "invd",
+		[EXIT_POLL] = "poll",
 		[EXIT_ENTRY_FAIL] = "entry-fail", [EXIT_OTHER] = "other",
 	};
 	return r < EXIT_REASON_COUNT ? names[r] : "?";
@@ -84,6 +85,7 @@ static void handle_cpuid(struct vcpu *vcpu)
 			break;
 		case CPUID_LEAF_EXT_FEATURES:
 			c.ecx &= ~(u32)CPUID_EXT1_ECX_SVM;  /* no SVM inside the guest */
+			c.ecx &= ~(u32)CPUID_EXT1_ECX_MONITORX; /* as MONITOR/MWAIT above */
 			break;
 		case CPUID_LEAF_SVM:
 			c = (struct cpuid_regs){ 0, 0, 0, 0 };
@@ -193,8 +195,14 @@ void exit_handle(struct vcpu *vcpu, const struct vm_exit *e)
 	case EXIT_POLL: /* requests in flight, a guest making no exits: on_exit polls them */
 		r->rip += e->insn_len;
 		break;
-	case EXIT_VIRT_INSN:
+	case EXIT_UD_INSN:
 		vm->arch->inject_exception(vcpu, VEC_UD, false, 0);
+		break;
+	case EXIT_INVD:
+		/* Dropping the caches unwritten would drop ferry's writes
+		 * with the guest's; leaving them is what a coherent machine
+		 * shows, and the guest cannot tell a cache it may not drop. */
+		r->rip += e->insn_len;
 		break;
 	case EXIT_INTR:
 		irq_poll(); /* ferry's handlers run (timer, ...) */

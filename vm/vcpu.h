@@ -31,7 +31,8 @@ enum exit_reason {
 	EXIT_HYPERCALL,  /* VMMCALL / VMCALL */
 	EXIT_SHUTDOWN,   /* triple fault */
 	EXIT_INTR,       /* physical interrupt while the guest ran */
-	EXIT_VIRT_INSN,  /* the guest tried a virtualization instruction */
+	EXIT_UD_INSN,    /* an instruction the guest's CPUID does not offer (VMX, SVM, MONITOR/MWAIT): #UD */
+	EXIT_INVD,       /* INVD: skipped (the caches hold ferry's writes too) */
 	EXIT_POLL,       /* poll_exits: a PAUSE (insn_len 2), or VMX's preemption timer (0) */
 	EXIT_ENTRY_FAIL, /* the CPU refused to enter the guest */
 	EXIT_OTHER,      /* anything else: reported with its raw code */

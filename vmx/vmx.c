@@ -24,7 +24,11 @@ struct vmx_caps vmx;
 	 PROC_CR8_LOAD_EXITING | PROC_CR8_STORE_EXITING | PROC_TPR_SHADOW | PROC_NMI_WINDOW_EXITING |       \
 	 PROC_MOV_DR_EXITING | PROC_UNCOND_IO_EXITING | PROC_USE_IO_BITMAPS | PROC_MONITOR_TRAP_FLAG |     \
 	 PROC_USE_MSR_BITMAPS | PROC_MONITOR_EXITING | PROC_PAUSE_EXITING)
-#define PROC_WANTED (PROC_HLT_EXITING | PROC_USE_IO_BITMAPS | PROC_USE_MSR_BITMAPS | PROC_SECONDARY_CONTROLS)
+/* MONITOR/MWAIT are not in the guest's CPUID, and a guest idling in MWAIT
+ * would make no exits: they #UD. */
+#define PROC_WANTED                                                                                        \
+	(PROC_HLT_EXITING | PROC_USE_IO_BITMAPS | PROC_USE_MSR_BITMAPS | PROC_SECONDARY_CONTROLS |        \
+	 PROC_MWAIT_EXITING | PROC_MONITOR_EXITING)
 /* Used where the CPU has them: unrestricted guest; VPID, so the guest's TLB
  * entries survive exits; and what guest instructions need not to #UD
  * although CPUID shows them. */

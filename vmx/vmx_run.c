@@ -163,7 +163,12 @@ static void decode_exit(u32 reason, bool intr_exiting, struct vm_exit *e)
 	case VMX_EXIT_VMCLEAR: case VMX_EXIT_VMLAUNCH: case VMX_EXIT_VMPTRLD: case VMX_EXIT_VMPTRST:
 	case VMX_EXIT_VMREAD: case VMX_EXIT_VMRESUME: case VMX_EXIT_VMWRITE: case VMX_EXIT_VMXOFF:
 	case VMX_EXIT_VMXON: case VMX_EXIT_INVEPT: case VMX_EXIT_INVVPID: case VMX_EXIT_VMFUNC:
-		e->reason = EXIT_VIRT_INSN; /* the core injects #UD */
+	case VMX_EXIT_MONITOR: case VMX_EXIT_MWAIT:
+		e->reason = EXIT_UD_INSN; /* the core injects #UD */
+		break;
+	case VMX_EXIT_INVD: /* always exits (25.1.2) */
+		e->reason = EXIT_INVD;
+		e->insn_len = exit_insn_len();
 		break;
 	default:
 		e->reason = EXIT_OTHER;
@@ -237,11 +242,6 @@ static bool handled_here(struct vcpu *vcpu, u32 reason, struct vm_exit *e)
 		if (!vmx.xcr0_supported)
 			return false;
 		emulate_xsetbv(vcpu);
-		return true;
-	case VMX_EXIT_INVD:
-		/* Dropping the caches unwritten cannot be allowed (other RAM is
-		 * ferry's); leaving them is what a coherent system sees. */
-		vcpu->regs.rip += exit_insn_len();
 		return true;
 	case VMX_EXIT_EXCEPTION_NMI: {
 		u32 info = (u32)vmcs_read(VMCS_EXIT_INTR_INFO);

@@ -48,6 +48,7 @@
 
 /* ---- leaf 0x80000001 ---------------------------------------------------------- */
 #define CPUID_EXT1_ECX_SVM BIT(2)       /* AMD-V */
+#define CPUID_EXT1_ECX_MONITORX BIT(29) /* MONITORX/MWAITX (AMD) */
 #define CPUID_EXT1_EDX_NX BIT(20)
 #define CPUID_EXT1_EDX_PAGE1G BIT(26)   /* 1 GiB pages */
 #define CPUID_EXT1_EDX_LM BIT(29)       /* long mode */

@@ -12,6 +12,7 @@ import re
 
 import bochsrun
 import disks
+import test_hostile
 from registry import test
 from test_local import expect_ok, file_roundtrip
 
@@ -35,9 +36,9 @@ def bochs_iso_boots_with_vmx_ept(tmp):
     its hypercall (VMMCALL, which Intel CPUs refuse with #UD).  On the way:
     ferry's CPUID leaves, EPT violations on the logical device's page
     decoded and emulated (every store form), an undecodable one answered
-    with #UD."""
+    with #UD; INVD skipped, MONITOR and MWAIT #UD (test_hostile.INSNS)."""
     cases = ["bad-insn", "store-forms", "reg-write"]
-    cmds = ["lbd-info", "stats"] + [f"devtest {c}" for c in cases]
+    cmds = ["lbd-info", "stats"] + [f"devtest {c}" for c in cases] + [f"insn {n}" for n, _ in test_hostile.INSNS]
     run = bochsrun.run_local(None, "; ".join(cmds), timeout=120)
     assert not run.timed_out, "timed out:\n" + run.output[-3000:]
     assert run.find(r"ferry: boot: multiboot2"), run.output[-3000:]
@@ -46,6 +47,7 @@ def bochs_iso_boots_with_vmx_ept(tmp):
         expect_ok(run, c)
     assert run.find(r"^stats tsc=\d+ tsc_khz=\d+ exits=\d+ npf_exits=\d+"), run.output[-3000:]
     assert run.find(r"^guest: exception 6 at rip"), "the #UD did not reach the guest:\n" + run.output[-3000:]
+    test_hostile.assert_insns(run, 1)
     m = run.find(r"ferry: stats: \d+ exits \(npf (\d+),.* hypercall (\d+)")
     assert m and int(m.group(1)) >= 10 and int(m.group(2)) == 1, run.output[-3000:]
     assert run.find(r"ferry: guest stopped: the guest powered off"), run.output[-3000:]

@@ -160,6 +160,38 @@ def hostile_ioapic_init_nmi_smi_refused(tmp):
     assert run.output.count("ferry 0.1: a thin hypervisor") == 1, "the machine restarted:\n" + run.output[-3000:]
 
 
+INSNS = (("invd", 0), ("monitor", 1), ("mwait", 1))
+
+
+def assert_insns(run, invd_exits):
+    """INVD skipped (with invd_exits exits, None: any), MONITOR and MWAIT
+    answered with #UD; the guest went on after each."""
+    for name, ud in INSNS:
+        m = run.find(rf"^insn {name} ud={ud} exits=(\d+)$")
+        assert m, f"{name}:\n" + run.output[-3000:]
+        if name == "invd" and invd_exits is not None:
+            assert int(m.group(1)) == invd_exits, f"{name}:\n" + run.output[-3000:]
+        assert run.find(rf"^ok insn {name}$"), run.output[-3000:]
+
+
+@test
+def hostile_invd_monitor_mwait_trapped(tmp):
+    """On a CPU with MONITOR/MWAIT (QEMU's +monitor), the guest runs INVD,
+    MONITOR and MWAIT with interrupts off: MONITOR and MWAIT answered with
+    #UD, as its CPUID says (QEMU runs MONITOR as a no-op, and an MWAIT let
+    run would halt the machine for good here); INVD goes on.  That INVD
+    exits to ferry cannot be seen here: QEMU 7.2's TCG checks the WBINVD
+    intercept for it (fixed in QEMU 8.1), so Bochs (VMX, where INVD always
+    exits) checks the core's handling and the count; then it reads its
+    disk."""
+    img = disks.make_fat(os.path.join(tmp, "disk.img"), 32, 40, {"/A.TXT": b"still here\n"})
+    cmds = "; ".join(f"insn {n}" for n, _ in INSNS) + "; cat /A.TXT"
+    run = ferryrun.run_local(img.path, cmds, timeout=120, cpu=ferryrun.CPU_SVM + ",+monitor")
+    assert_insns(run, None)
+    assert run.find(r"^\| still here$"), run.output[-3000:]
+    assert run.passed(), run.output[-3000:]
+
+
 def send_nmis(sock_path, n, gap):
     """Up to n NMIs to every CPU through QEMU's monitor, gap seconds
     apart; stops early when QEMU has exited (the guest had enough)."""

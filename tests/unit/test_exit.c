@@ -142,6 +142,29 @@ TEST(pause_exit_resumes_after_the_pause)
 	CHECK(!strcmp(exit_reason_name(EXIT_POLL), "poll"));
 }
 
+/* INVD is skipped: no exception, the guest goes on after it. */
+TEST(invd_is_skipped)
+{
+	setup();
+	run_exit(EXIT_INVD, 2);
+	CHECK(!vm_stopped(&vm));
+	CHECK_EQ(fake_calls.injects, 0);
+	CHECK_EQ(r->rip, START_RIP + 2);
+	CHECK(!strcmp(exit_reason_name(EXIT_INVD), "invd"));
+}
+
+/* An instruction the guest's CPUID hides (MONITOR, MWAIT, VMRUN, ...)
+ * gets #UD where it stands. */
+TEST(hidden_insn_gets_ud)
+{
+	setup();
+	run_exit(EXIT_UD_INSN, 3);
+	CHECK(!vm_stopped(&vm));
+	CHECK_EQ(fake_calls.injects, 1);
+	CHECK_EQ(fake_calls.vector, VEC_UD);
+	CHECK_EQ(r->rip, START_RIP);
+}
+
 TEST(hypercall_power_off)
 {
 	setup();
@@ -340,11 +363,13 @@ static struct cpuid_regs cpuid_with_mwait(u32 leaf, u32 subleaf)
 		c.ecx |= CPUID_1_ECX_MONITOR;
 	if (leaf == CPUID_LEAF_MWAIT)
 		c = (struct cpuid_regs){ 64, 64, 3, 0x1120 };
+	if (leaf == CPUID_LEAF_EXT_FEATURES)
+		c.ecx |= CPUID_EXT1_ECX_MONITORX;
 	return c;
 }
 
 /* The host's leaves, edited: the hypervisor bit on, VMX and SVM off,
- * OSXSAVE the guest's own, no MONITOR/MWAIT. */
+ * OSXSAVE the guest's own, no MONITOR/MWAIT nor MONITORX/MWAITX. */
 TEST(cpuid_host_leaves_edited)
 {
 	setup();
@@ -362,6 +387,7 @@ TEST(cpuid_host_leaves_edited)
 	CHECK(r->gpr[GPR_RCX] & BIT(27));
 	cpuid_exit(0x80000001);
 	CHECK(!(r->gpr[GPR_RCX] & BIT(2)));
+	CHECK(!(r->gpr[GPR_RCX] & BIT(29))); /* no MONITORX/MWAITX */
 	cpuid_exit(0x8000000A);
 	CHECK_EQ(r->gpr[GPR_RAX] | r->gpr[GPR_RBX] | r->gpr[GPR_RCX] | r->gpr[GPR_RDX], 0);
 	host_test_cpuid = NULL;
@@ -411,6 +437,8 @@ int main(void)
 	RUN(hlt_interrupts_on_resumes);
 	RUN(hlt_with_on_halt_polls_first);
 	RUN(pause_exit_resumes_after_the_pause);
+	RUN(invd_is_skipped);
+	RUN(hidden_insn_gets_ud);
 	RUN(hypercall_power_off);
 	RUN(hypercall_unknown);
 	RUN(io_power_off);

@@ -15,6 +15,7 @@
 #include "platform/console.h"
 #include "platform/mem.h"
 #include "platform/pci.h"
+#include "platform/pci_msi.h"
 #include "platform/time.h"
 #include "lib/string.h"
 #include "x86/io.h"
@@ -66,6 +67,7 @@ struct e1000_dev {
 	unsigned tx_tail;       /* the next free transmit descriptor (our copy of TDT) */
 	unsigned tx_clean;      /* the oldest transmit descriptor not yet seen done */
 	bool up;
+	bool msi;               /* the receive interrupt goes by MSI (e1000_irq_msi), not INTx */
 };
 
 static struct e1000_dev e1000_devs[E1000_MAX_DEVS];
@@ -407,19 +409,35 @@ static bool e1000_link_up(struct nic *nic)
 
 /* The receive interrupt: a frame arrived (RXT0), the ring runs low
  * (RXDMT0) or overflowed (RXO), and link changes (LSC).  pci_claim leaves
- * INTx disabled in the command register; it is opened only while wanted. */
+ * INTx disabled in the command register; it is opened only while wanted,
+ * and never once the interrupt goes by MSI (the mask registers alone). */
 static void e1000_irq_enable(struct nic *nic, bool on)
 {
 	struct e1000_dev *dev = nic->priv;
-	u16 cmd = pci_read16(dev->pci, PCI_COMMAND);
+	u16 cmd = dev->msi ? 0 : pci_read16(dev->pci, PCI_COMMAND);
 
 	if (on) {
 		e1000_wr(dev, E1000_IMS, E1000_INT_RXT0 | E1000_INT_RXO | E1000_INT_RXDMT0 | E1000_INT_LSC);
-		pci_write16(dev->pci, PCI_COMMAND, cmd & (u16)~PCI_COMMAND_INTX_DISABLE);
+		if (!dev->msi)
+			pci_write16(dev->pci, PCI_COMMAND, cmd & (u16)~PCI_COMMAND_INTX_DISABLE);
 	} else {
 		e1000_wr(dev, E1000_IMC, E1000_INT_ALL);
-		pci_write16(dev->pci, PCI_COMMAND, cmd | (u16)PCI_COMMAND_INTX_DISABLE);
+		if (!dev->msi)
+			pci_write16(dev->pci, PCI_COMMAND, cmd | (u16)PCI_COMMAND_INTX_DISABLE);
 	}
+}
+
+/* By MSI on the 82574L (the 8254x have no MSI capability).  Its MSI-X
+ * would need the IVAR's cause-to-vector routing as well: not used. */
+static int e1000_irq_msi(struct nic *nic, u8 vector)
+{
+	struct e1000_dev *dev = nic->priv;
+	e1000_wr(dev, E1000_IMC, E1000_INT_ALL);
+	int rc = pci_msi_route(dev->pci, vector, BIT(PCI_MSI));
+	if (rc < 0)
+		return rc;
+	dev->msi = true;
+	return 0;
 }
 
 /* Reading ICR clears it on the 8254x; the 82574L clears on read only in
@@ -438,6 +456,7 @@ static const struct nic_ops e1000_ops = {
 	.link_up = e1000_link_up,
 	.irq_enable = e1000_irq_enable,
 	.irq_ack = e1000_irq_ack,
+	.irq_msi = e1000_irq_msi,
 };
 
 /* ---- Probe -------------------------------------------------------------- */

@@ -241,11 +241,21 @@ static void vnet_irq_enable(struct nic *nic, bool on)
 	virtio_intx_enable(&v->vd, on);
 }
 
-/* Reading the ISR status acknowledges and deasserts INTx (4.1.4.5, 4.1.5.5). */
+/* Reading the ISR status acknowledges and deasserts INTx (4.1.4.5,
+ * 4.1.5.5); a message needs no acknowledgement. */
 static void vnet_irq_ack(struct nic *nic)
 {
 	struct vnet *v = nic->priv;
-	virtio_isr_read(&v->vd);
+	if (!v->vd.msix)
+		virtio_isr_read(&v->vd);
+}
+
+/* The receive queue's used buffers by MSI-X, the only way a modern
+ * virtio-net device sends messages. */
+static int vnet_irq_msi(struct nic *nic, u8 vector)
+{
+	struct vnet *v = nic->priv;
+	return virtio_msix_route(&v->vd, vector, &v->rxq);
 }
 
 static const struct nic_ops vnet_ops = {
@@ -254,6 +264,7 @@ static const struct nic_ops vnet_ops = {
 	.link_up = vnet_link_up,
 	.irq_enable = vnet_irq_enable,
 	.irq_ack = vnet_irq_ack,
+	.irq_msi = vnet_irq_msi,
 };
 
 /* ---- Bring-up (3.1.1, 5.1.5) ------------------------------------------------ */

@@ -7,6 +7,7 @@
 #include "platform/console.h"
 #include "platform/mem.h"
 #include "platform/pci.h"
+#include "platform/pci_msi.h"
 #include "platform/time.h"
 #include "lib/string.h"
 #include "x86/io.h"
@@ -68,10 +69,29 @@ u8 virtio_isr_read(struct virtio_dev *vd) { return mmio_rd8(vd->isr, 0); }
 
 void virtio_intx_enable(struct virtio_dev *vd, bool on)
 {
+	if (vd->msix)
+		on = false; /* interrupts go by MSI-X: INTx stays off */
 	u16 cmd = pci_read16(vd->pci, PCI_COMMAND);
 	u16 want = on ? (u16)(cmd & ~PCI_COMMAND_INTX_DISABLE) : (u16)(cmd | PCI_COMMAND_INTX_DISABLE);
 	if (want != cmd)
 		pci_write16(vd->pci, PCI_COMMAND, want);
+}
+
+#define VIRTIO_MSI_NO_VECTOR 0xFFFF
+
+int virtio_msix_route(struct virtio_dev *vd, u8 vector, const struct virtq *q)
+{
+	int rc = pci_msi_route(vd->pci, vector, BIT(PCI_MSIX));
+	if (rc < 0)
+		return rc;
+	vd->msix = true;
+	vcom_wr16(vd, VIRTIO_COMMON_MSIX, VIRTIO_MSI_NO_VECTOR);
+	for (u16 i = 0; i < vd->num_queues; i++) {
+		vcom_wr16(vd, VIRTIO_COMMON_Q_SELECT, i);
+		vcom_wr16(vd, VIRTIO_COMMON_Q_MSIX, i == q->index ? 0 : VIRTIO_MSI_NO_VECTOR);
+	}
+	vcom_wr16(vd, VIRTIO_COMMON_Q_SELECT, q->index);
+	return vcom_rd16(vd, VIRTIO_COMMON_Q_MSIX) == 0 ? 0 : -E_IO;
 }
 
 /* ---- Finding the structures (4.1.4, 4.1.5.1.1) -------------------------- */

@@ -176,6 +176,7 @@ struct virtio_dev {
 	u32 notify_mult;          /* notify_off_multiplier */
 	u16 num_queues;
 	u64 features;             /* negotiated */
+	bool msix;                /* interrupts go by MSI-X (virtio_msix_route) */
 };
 
 /* Full barrier: a store (avail->idx) must be visible before a later load
@@ -227,6 +228,12 @@ u64 virtio_cfg_rd64(const struct virtio_dev *vd, u32 off); /* two halves, one ge
  * reading the ISR status (4.1.5.5), which returns VIRTIO_ISR_* bits. */
 void virtio_intx_enable(struct virtio_dev *vd, bool on);
 u8 virtio_isr_read(struct virtio_dev *vd);
+/* Or by MSI-X (4.1.4.3, 4.1.5.1.2): enables the function's MSI-X with
+ * entry 0 aimed at vector on this CPU (platform/pci_msi.h), gives entry 0
+ * to queue q alone (the configuration and every other queue get
+ * NO_VECTOR), and INTx stays off for good.  0; -E_NOTSUP without MSI-X;
+ * -E_IO when the device refuses the entry (reads back NO_VECTOR). */
+int virtio_msix_route(struct virtio_dev *vd, u8 vector, const struct virtq *q);
 
 /* ---- Virtqueue operation (2.7.13, 2.7.14) ------------------------------ */
 

@@ -12,6 +12,7 @@
 #include "x86/cpu.h"
 #include "x86/io.h"
 #include "platform/lapic.h"
+#include "platform/trap.h"
 #include "net/client.h"
 #include "net/server.h"
 #include "aoe_role.h"
@@ -243,14 +244,80 @@ static void log_takeover(void)
 		 m[4], m[5], t->count);
 }
 
+/* Frames wake the server as they arrive when its NIC can send its receive
+ * interrupt as a message (nic_ops.irq_msi): the handler masks it, the
+ * serving at the exit it causes takes what came, and unmasks it on the
+ * way out, looking once more for a frame that landed in between.  So a
+ * request waits for no tick, and a server whose guest idles sleeps until
+ * a frame comes.  Without one, frames wait for the next tick (poll_hz). */
+static struct {
+	struct nic *nic;
+	bool on, masked;
+	u64 window_start, window_busy; /* ferry's serving time in this tick's window */
+} wake;
+
+static void on_nic_irq(u8 vector)
+{
+	(void)vector;
+	wake.nic->stats.rx_irqs++;
+	wake.nic->ops->irq_enable(wake.nic, false);
+	wake.nic->ops->irq_ack(wake.nic);
+	wake.masked = true;
+	lapic_eoi();
+}
+
+static void wake_start(struct nic *nic)
+{
+	int rc = nic->ops->irq_msi ? nic->ops->irq_msi(nic, LAPIC_NIC_VECTOR) : -E_NOTSUP;
+	if (rc < 0) {
+		log_info("server: %s sends no interrupt messages (%s): frames are served at the %u Hz ticks", nic->name,
+			 err_name(rc), config.poll_hz);
+		return;
+	}
+	wake.nic = nic;
+	wake.on = true;
+	irq_set_handler(LAPIC_NIC_VECTOR, on_nic_irq);
+	nic->ops->irq_enable(nic, true);
+	log_info("server: frames wake ferry as they arrive (%s receive interrupt, vector %x)", nic->name,
+		 LAPIC_NIC_VECTOR);
+}
+
 /* Runs at every INTR exit: serve whatever arrived, and while requests
  * are on the disk, what it finishes (their answers, the requests their
  * client then sends) for up to DISK_WAIT_US.  Bounded, so the server's
- * guest keeps its share of the CPU even under a flood. */
+ * guest keeps its share of the CPU even under a flood: while the guest
+ * runs, frames wake ferry again only until it has served half of a
+ * tick's time (then the tick does). */
 #define DISK_WAIT_US 500
+static void serve(bool guest_idle);
 static void server_poll(struct vm *vm)
 {
 	(void)vm;
+	serve(false);
+}
+
+static void wake_rearm(bool guest_idle, u64 start)
+{
+	static u64 said; /* 1, 4, 16, ...: a few lines over a server's life */
+	if (wake.on && wake.nic->stats.rx_irqs >= (said ? said * 4 : 1)) {
+		said = said ? said * 4 : 1;
+		log_info("server: %lu receive interrupts so far: frames wake ferry", said);
+	}
+	u64 now = time_us(), tick = 1000000 / config.poll_hz;
+	if (now - wake.window_start >= tick) {
+		wake.window_start = start;
+		wake.window_busy = 0;
+	}
+	wake.window_busy += now - start;
+	if (!wake.on || !wake.masked || (!guest_idle && wake.window_busy >= tick / 2))
+		return;
+	wake.masked = false;
+	wake.nic->ops->irq_enable(wake.nic, true);
+	net_server_poll(&server); /* a frame that came before the unmask raised nothing */
+}
+
+static void serve(bool guest_idle)
+{
 	static u64 reported_bad;
 	u64 start = time_us();
 	for (unsigned round = 0; round < 16;) {
@@ -272,6 +339,7 @@ static void server_poll(struct vm *vm)
 	log_version("server");
 	log_refusal();
 	aoe_log_refusals();
+	wake_rearm(guest_idle, start);
 }
 
 static void on_tick(void) {}
@@ -280,14 +348,16 @@ static void on_tick(void) {}
  * them all: intr_exiting), so nothing it could wait for comes before
  * ferry resumes it: rather than resume it into its next HLT at once (a
  * core spent going round), ferry sleeps until its own next interrupt
- * (the tick at the latest, poll_hz) and serves; with requests on the
+ * (a frame's, see wake; the tick at the latest, poll_hz) and serves,
+ * with no bound on its share then; with requests on the
  * disk it serves at once.  sti's one-instruction shadow keeps the
  * interrupt from slipping in before the hlt. */
 static void server_halt(struct vm *vm)
 {
+	(void)vm;
 	if (!net_server_disk_busy(&server))
 		__asm__ volatile("sti; hlt; cli" ::: "memory");
-	server_poll(vm);
+	serve(true);
 }
 
 static void build_exports(struct blk_dev **disks, unsigned n)
@@ -363,6 +433,7 @@ int netrole_server_start(struct vm *vm, struct nic *nic, struct blk_dev **disks,
 	vm->on_interrupt = server_poll;
 	vm->on_halt = server_halt;
 	vm->arch->intr_exiting(&vm->vcpu, true);
+	wake_start(nic);
 	if (config.clients[0])
 		log_info("server: clients enrolled: %s", config.clients);
 	else

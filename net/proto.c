@@ -522,7 +522,7 @@ int net_stats_format(const struct net_stats *st, char *buf, size_t size)
 		F(tx_errors), F(requests), F(retransmits), F(timeouts), F(rebinds), F(rebind_mismatch),
 		F(failures), F(handshakes), F(bind_refused), F(inflight_max), F(req_us), F(req_us_max), F(burst_max), F(burst_cuts), F(hellos), F(binds), F(bind_dups), F(identifies),
 		F(reads), F(read_hits), F(writes), F(write_dups), F(flushes), F(errors), F(buf_evictions),
-		F(peer_evictions), F(needs), F(disk_max),
+		F(peer_evictions), F(needs), F(disk_max), F(disk_us),
 #undef F
 	};
 	size_t n = 0;

@@ -451,6 +451,7 @@ struct net_stats {
 	u64 hellos, binds, bind_dups, identifies, reads, read_hits, writes, write_dups, flushes, errors;
 	u64 buf_evictions, peer_evictions, needs;
 	u64 disk_max;       /* most requests the disk path held at once (waiting or on the disk) */
+	u64 disk_us;        /* time requests spent in the disk path (waiting and on the disk): sum */
 	/* the last frame of another protocol version: its version and sender */
 	u8 bad_version;
 	u8 bad_version_from[ETH_ALEN];

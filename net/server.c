@@ -213,6 +213,7 @@ static struct net_srv_binding *answer_binding(struct net_srv_peer *p, struct net
 
 void srv_disk_finish(struct net_server *s, struct net_srv_buf *b, int rc)
 {
+	s->stats.disk_us += srv_now(s) - b->disk_t0;
 	if (b->orphan) {
 		b->state = NET_BUF_FREE; /* its client's slot was reset: no one to answer */
 		return;

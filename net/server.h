@@ -111,6 +111,7 @@ struct net_srv_buf {
 	u8 want[NET_BITMAP_BYTES]; /* DISK read: the chunks to send when the data is in (size csize) */
 	u64 last_use;
 	u8 *data;
+	u64 disk_t0;              /* DISK: server clock (us) when it entered the disk path */
 	/* DISK: what the disk was handed (submit), and the wait for room */
 	struct blk_dev *dev;
 	struct blk_seg seg;

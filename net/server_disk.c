@@ -116,6 +116,7 @@ void srv_disk_start(struct net_server *s, struct net_srv_buf *b, struct blk_dev 
 	b->op = (u8)op;
 	b->dev = dev;
 	b->orphan = b->stale = false;
+	b->disk_t0 = srv_now(s);
 	if (!dev->ops->submit) {
 		srv_disk_finish(s, b, run_now(b));
 		return;

@@ -120,6 +120,10 @@ static volatile u8 *lapic_regs(void)
 	return lapic;
 }
 
+u8 lapic_id(void) { return (u8)(mmio_rd32(lapic_regs(), LAPIC_ID) >> 24); }
+
+void lapic_eoi(void) { lapic_wr(LAPIC_EOI, 0); }
+
 static bool x2apic_mode(void) { return rdmsr(MSR_IA32_APIC_BASE) & APIC_BASE_X2APIC; }
 
 int lapic_send_self_ipi(u8 vector)

@@ -15,6 +15,12 @@ int lapic_init(void);
 /* Starts a periodic timer at hz on LAPIC_TIMER_VECTOR calling fn. */
 int lapic_timer_start(u32 hz, void (*fn)(void));
 hpa_t lapic_base(void);
+/* This CPU's APIC ID (xAPIC), and the end of the interrupt being handled:
+ * for ferry's own vectors (lapic_init first). */
+u8 lapic_id(void);
+void lapic_eoi(void);
+/* ferry's device interrupts (platform/pci_msi.h): the NIC's receive. */
+#define LAPIC_NIC_VECTOR 0xE0
 
 /* Interrupts for the guest, raised on the real local APIC the guest owns
  * (local and client roles), so its IRR, ISR and EOI stay its own. */

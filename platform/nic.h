@@ -39,12 +39,18 @@ struct nic_ops {
 	 * acknowledge it.  Legacy INTx line in nic->irq_line (or 0xFF). */
 	void (*irq_enable)(struct nic *nic, bool on);
 	void (*irq_ack)(struct nic *nic);
+	/* Sends the receive interrupt as a message to vector on this CPU
+	 * instead (platform/pci_msi.h); irq_enable and irq_ack then act on
+	 * it.  0, or -E_NOTSUP when the device has no way to (then it stays
+	 * masked).  NULL: the driver has none. */
+	int (*irq_msi)(struct nic *nic, u8 vector);
 };
 
 struct nic_stats {
 	u64 tx_frames, rx_frames, tx_bytes, rx_bytes;
 	u64 rx_dropped;  /* too long, errors, ring overrun */
 	u64 tx_full;     /* send found the ring full */
+	u64 rx_irqs;     /* receive interrupts taken (the server role's wake-ups) */
 };
 
 struct nic {

@@ -181,6 +181,48 @@ def pair_idle_server_guest_lets_the_server_sleep(tmp):
     print(f"idle server: {share:.2f} of a core, {per_ms:.2f} guest halts per ms")
 
 
+WAKE_QD = (3, 100, 2048, 4)  # vblk-qd SEED N SPAN QD
+
+
+def frames_wake_the_server(tmp, nic, server_cmds):
+    """A server on a NIC that sends its receive interrupt as a message
+    (e1000e's MSI, virtio-net's MSI-X) serves requests as their frames
+    arrive, not at its ticks, here only 10 a second: it says so, its
+    guest goes on (halting or spinning), and the client's random writes
+    and reads are the shadow the host computes, on the server's image."""
+    path = os.path.join(tmp, "raw.img")
+    data = disks.random_bytes(4 * 1024 * 1024, 4)
+    with open(path, "wb") as f:
+        f.write(data)
+    cmd = "vblk-qd " + " ".join(map(str, WAKE_QD))
+    client, server = ferryrun.run_pair(path, cmd, nic=nic, server_cmds=server_cmds, server_args="poll_hz=10",
+                                       timeout=400)
+    assert not client.timed_out, "client timed out:\n" + client.output[-3000:]
+    assert server.find(r"server: frames wake ferry as they arrive \((e1000|virtio-net) receive interrupt"), \
+        server.output[-3000:]
+    # Re-armed after each: one per burst of frames, a hundred requests' worth.
+    assert server.find(r"server: 64 receive interrupts so far"), server.output[-3000:]
+    seed, n, span, depth = WAKE_QD
+    shadow = disks.vblk_qd_shadow(data, seed, n, span)
+    assert expect_ok(client, cmd) == f"{disks.sha256(shadow)} most={depth}", client.output[-3000:]
+    with open(path, "rb") as f:
+        assert f.read(span * 512) == shadow, "the server's image is not the shadow"
+    word = server_cmds.split()[0]
+    lines = re.findall(rf"^{word} \d+ \d+ ms", server.output, re.M)
+    assert len(lines) >= 2, "the server's guest did not go on:\n" + server.output[-2000:]
+    assert not server.find(r"PANIC|exception in ferry"), server.output[-3000:]
+
+
+@test
+def pair_e1000e_frames_wake_an_idle_server(tmp):
+    frames_wake_the_server(tmp, "e1000e", "idle 0")
+
+
+@test
+def pair_virtio_frames_wake_a_busy_server(tmp):
+    frames_wake_the_server(tmp, "virtio", "spin 0")
+
+
 def wrong_key_touches_nothing(tmp, nic):
     data = disks.random_bytes(20000, 7)
     img = disks.make_fat(os.path.join(tmp, "disk.img"), 32, 40, {"/A.BIN": data})

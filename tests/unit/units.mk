@@ -157,16 +157,20 @@ test_nvme_SRCS = tests/unit/test_nvme.c tests/unit/fake_nvme.c tests/unit/fake_d
 	drivers/nvme_prp.c drivers/blk_segs.c drivers/blk_hold.c \
 	platform/pci.c tests/unit/fake_bus.c tests/unit/fake_hv.c lib/fmt.c lib/string.c lib/err.c
 
+UNIT_TESTS += test_pci_msi
+test_pci_msi_SRCS = tests/unit/test_pci_msi.c platform/pci_msi.c platform/pci.c tests/unit/fake_bus.c tests/unit/fake_hv.c \
+	lib/fmt.c lib/string.c lib/err.c
+
 UNIT_TESTS += test_vioblk
 test_vioblk_SRCS = tests/unit/test_vioblk.c tests/unit/fake_vioblk.c tests/unit/fake_dev.c drivers/vioblk.c drivers/vioblk_queue.c \
 	drivers/blk_hold.c \
-	drivers/virtio_pci.c drivers/blk_segs.c platform/pci.c tests/unit/fake_bus.c tests/unit/fake_hv.c lib/fmt.c \
+	drivers/virtio_pci.c platform/pci_msi.c drivers/blk_segs.c platform/pci.c tests/unit/fake_bus.c tests/unit/fake_hv.c lib/fmt.c \
 	lib/string.c lib/err.c
 
 UNIT_TESTS += test_vioblk_queue
 test_vioblk_queue_SRCS = tests/unit/test_vioblk_queue.c tests/unit/fake_vioblk.c tests/unit/fake_dev.c drivers/vioblk.c drivers/vioblk_queue.c \
 	drivers/blk_hold.c \
-	drivers/virtio_pci.c drivers/blk_segs.c platform/pci.c tests/unit/fake_bus.c tests/unit/fake_hv.c lib/fmt.c \
+	drivers/virtio_pci.c platform/pci_msi.c drivers/blk_segs.c platform/pci.c tests/unit/fake_bus.c tests/unit/fake_hv.c lib/fmt.c \
 	lib/string.c lib/err.c
 
 UNIT_TESTS += test_netrole_log

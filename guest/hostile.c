@@ -17,14 +17,23 @@
  *                        line does not hold it: its text and its bytes
  *                        (the hex decoded); fails on any copy but this
  *                        command's own two buffers
- *   ioapic-irq MODE      an I/O APIC entry with delivery mode MODE on the
- *                        PIT's pin, the PIT ticking: fails when the entry
- *                        took (see below)
+ *   ioapic-irq MODE [VEC] an I/O APIC entry with delivery mode MODE (and
+ *                        vector VEC, 0x30) on the PIT's pin, the PIT
+ *                        ticking: fails when the entry took (see below)
  *   nmi-wait COUNT SECS  count NMIs (sent from outside) while exiting
  *                        as fast as it can (see below)
+ *   hpet-fsb             an HPET timer set to deliver by FSB, its FSB
+ *                        address one of the guest's words: fails when the
+ *                        HPET wrote to it (a write to anywhere, ferry's
+ *                        memory too) or kept FSB delivery on (see below)
+ *   tpr VALUE            MOV VALUE to CR8, the task priority: on a server
+ *                        (VMX lets it through) it would hold back ferry's
+ *                        timer and NIC interrupts
  *   insn NAME            runs invd, monitor or mwait whatever CPUID says;
  *                        prints whether it raised #UD and how many exits
- *                        ferry took for it (see below)
+ *                        ferry took for it; or raises a #DB (icebp, a
+ *                        single step) and prints where it struck and
+ *                        what DR6 said (see below)
  */
 #include "kernel.h"
 #include "alloc.h"
@@ -230,9 +239,10 @@ static void pit_periodic(u16 count)
 
 int cmd_ioapic_irq(struct shell *sh, int argc, char **argv)
 {
-	u64 mode;
+	u64 mode, vec = 0x30;
 	u32 khz, x;
-	if (argc != 2 || str_to_u64(argv[1], strlen(argv[1]), &mode) < 0 || mode > 7)
+	if ((argc != 2 && argc != 3) || str_to_u64(argv[1], strlen(argv[1]), &mode) < 0 || mode > 7 ||
+	    (argc == 3 && (str_to_u64(argv[2], strlen(argv[2]), &vec) < 0 || vec > 0xFF)))
 		return shell_usage(sh);
 	cpuid4(FERRY_CPUID_TSC, &khz, &x, &x, &x);
 	int rc = paging_map_device(IOAPIC_PAGE, PAGE_SIZE);
@@ -241,7 +251,7 @@ int cmd_ioapic_irq(struct shell *sh, int argc, char **argv)
 	u32 lo_reg = 0x10 + 2 * IOAPIC_PIT_PIN, hi_reg = lo_reg + 1;
 	u32 old_lo = ioapic_rd(lo_reg), old_hi = ioapic_rd(hi_reg);
 	ioapic_wr(hi_reg, 0);                         /* physical destination: APIC ID 0 */
-	ioapic_wr(lo_reg, 0x30u | (u32)mode << 8);    /* edge, unmasked */
+	ioapic_wr(lo_reg, (u32)vec | (u32)mode << 8); /* edge, unmasked */
 	u32 now_lo = ioapic_rd(lo_reg);
 	pit_periodic(1193);                           /* about 1 kHz */
 	wait_ms(khz, 100);
@@ -250,7 +260,12 @@ int cmd_ioapic_irq(struct shell *sh, int argc, char **argv)
 	u32 fixed_lo = ioapic_rd(lo_reg);
 	ioapic_wr(lo_reg, old_lo);
 	ioapic_wr(hi_reg, old_hi);
-	shell_printf(sh, "ioapic-irq mode=%lu rte before=%08x after=%08x fixed=%08x", mode, old_lo, now_lo, fixed_lo);
+	if (argc == 3)
+		shell_printf(sh, "ioapic-irq mode=%lu vector=%lx rte before=%08x after=%08x fixed=%08x", mode, vec, old_lo,
+			     now_lo, fixed_lo);
+	else
+		shell_printf(sh, "ioapic-irq mode=%lu rte before=%08x after=%08x fixed=%08x", mode, old_lo, now_lo,
+			     fixed_lo);
 	return now_lo == old_lo && fixed_lo == (0x31u | BIT(16)) ? 0 : -E_IO;
 }
 
@@ -297,10 +312,16 @@ static int try_insn(void *arg)
 		__asm__ volatile("monitor" ::"a"(monitored), "c"(0), "d"(0));
 	else if (!strcmp(name, "mwait"))
 		__asm__ volatile("mwait" ::"a"(0), "c"(0));
+	else if (!strcmp(name, "icebp")) /* INT1: a #DB trap, after the instruction */
+		__asm__ volatile(".globl icebp_insn\nicebp_insn: .byte 0xf1" ::: "memory");
+	else if (!strcmp(name, "singlestep")) /* TF: a #DB trap after the nop */
+		__asm__ volatile("pushfq; orq $0x100, (%%rsp); popfq; .globl step_insn\nstep_insn: nop" ::: "memory", "cc");
 	else
 		return -E_INVAL;
 	return 0;
 }
+
+extern const u8 icebp_insn[], step_insn[];
 
 /* With interrupts off, so that the exits counted between the two reads
  * of ferry's counter (CPUID 0x40000003, the second read one of them) are
@@ -311,14 +332,83 @@ int cmd_insn(struct shell *sh, int argc, char **argv)
 	if (argc != 2)
 		return shell_usage(sh);
 	u32 before, after, x;
-	u64 flags;
+	u64 flags, dr6;
 	__asm__ volatile("pushfq; pop %0; cli" : "=r"(flags)::"memory");
+	__asm__ volatile("mov %0, %%dr6" ::"r"(0xFFFF0FF0ull)); /* DR6's value at reset: no status */
 	cpuid4(FERRY_CPUID_STATS, &before, &x, &x, &x);
 	int rc = guest_try(try_insn, argv[1]);
 	cpuid4(FERRY_CPUID_STATS, &after, &x, &x, &x);
 	__asm__ volatile("push %0; popfq" ::"r"(flags) : "memory", "cc");
+	__asm__ volatile("mov %%dr6, %0" : "=r"(dr6));
 	if (rc == -E_INVAL)
 		return shell_usage(sh);
+	if (!strcmp(argv[1], "icebp") || !strcmp(argv[1], "singlestep")) {
+		/* Both are traps: they strike at the instruction after (the
+		 * icebp's byte, the nop's); a single step sets DR6.BS. */
+		const u8 *at = argv[1][0] == 'i' ? icebp_insn : step_insn;
+		/* exits: those between the first count and the handler's,
+		 * less the handler's CPUID: the #DB's own, when ferry took it. */
+		shell_printf(sh, "insn %s db=%d after=%ld bs=%d exits=%u", argv[1], rc == -(1000 + 1),
+			     rc == -(1000 + 1) ? (long)(guest_trap_rip - (u64)(uintptr_t)at) : -1L, (int)(dr6 >> 14 & 1),
+			     guest_trap_exits - before - 1);
+		__asm__ volatile("mov %0, %%dr6" ::"r"(0xFFFF0FF0ull)); /* cleared, as a handler should */
+		return rc == -(1000 + 1) ? 0 : -E_IO;
+	}
 	shell_printf(sh, "insn %s ud=%d exits=%u", argv[1], rc == -(1000 + 6), after - before - 1);
 	return rc == 0 || rc == -(1000 + 6) ? 0 : -E_IO;
+}
+
+int cmd_tpr(struct shell *sh, int argc, char **argv)
+{
+	u64 v;
+	if (argc != 2 || str_to_u64(argv[1], strlen(argv[1]), &v) < 0 || v > 15)
+		return shell_usage(sh);
+	__asm__ volatile("mov %0, %%cr8" ::"r"(v) : "memory");
+	u64 back;
+	__asm__ volatile("mov %%cr8, %0" : "=r"(back));
+	shell_printf(sh, "tpr %lu (reads %lu)", v, back);
+	return 0;
+}
+
+/* ---- hpet-fsb: the first timer that can deliver by FSB (QEMU's HPET
+ * with hpet.msi=on) is set to, its FSB route a write of HPET_FSB_VALUE
+ * to a word of ours, and fired about 1 ms on; after 50 ms the word and
+ * the timer's FSB_EN_CNF say whether ferry let it. */
+#define HPET_PAGE 0xFED00000u
+#define HPET_TN(t, r) ((0x100u + 0x20u * (t) + (r)) / 4)
+#define HPET_FSB_VALUE 0x5AFE5AFEu
+static volatile u32 hpet_target __aligned(64);
+
+int cmd_hpet_fsb(struct shell *sh, int argc, char **argv)
+{
+	(void)argv;
+	u32 khz, x;
+	cpuid4(FERRY_CPUID_TSC, &khz, &x, &x, &x);
+	int rc = paging_map_device(HPET_PAGE, PAGE_SIZE);
+	if (argc != 1 || !khz || (rc < 0 && rc != -E_INVAL))
+		return argc != 1 ? shell_usage(sh) : -E_NOTSUP;
+	volatile u32 *h = (volatile u32 *)(uintptr_t)HPET_PAGE;
+	unsigned n = ((h[0] >> 8) & 0x1F) + 1, t = 0;
+	while (t < n && !(h[HPET_TN(t, 0)] & BIT(15))) /* FSB_INT_DEL_CAP */
+		t++;
+	if (t == n) {
+		shell_printf(sh, "hpet-fsb: no timer can deliver by FSB");
+		return -E_NOTSUP;
+	}
+	u32 conf = h[HPET_TN(t, 0)], gen = h[0x10 / 4];
+	hpet_target = 0;
+	h[HPET_TN(t, 0x10)] = HPET_FSB_VALUE;                      /* FSB value */
+	h[HPET_TN(t, 0x14)] = (u32)(uintptr_t)&hpet_target;        /* FSB address */
+	h[HPET_TN(t, 0)] = (conf & ~(u32)(BIT(1) | BIT(3))) | BIT(2) | BIT(14); /* edge, one shot, on, FSB */
+	u32 fsb_en = (h[HPET_TN(t, 0)] >> 14) & 1;
+	u32 ticks = (u32)(1000000000000ull / (h[1] ? h[1] : 10000000u)); /* 1 ms at the period in fs */
+	h[0x10 / 4] = gen | 1;                                     /* the main counter runs */
+	u32 now = h[0xF0 / 4];
+	h[HPET_TN(t, 8)] = now + ticks;
+	h[HPET_TN(t, 0xC)] = h[0xF4 / 4];
+	wait_ms(khz, 50);
+	h[HPET_TN(t, 0)] = conf;
+	h[0x10 / 4] = gen;
+	shell_printf(sh, "hpet-fsb timer=%u fsb_en=%u written=%x", t, fsb_en, hpet_target);
+	return fsb_en == 0 && hpet_target == 0 ? 0 : -E_IO;
 }

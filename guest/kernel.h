@@ -24,6 +24,8 @@ int guest_irq_install(u8 vector);
 extern u32 guest_irq_count[256];
 /* Runs fn(arg); an exception inside returns -(1000 + vector) instead. */
 int guest_try(int (*fn)(void *), void *arg);
+extern u64 guest_trap_rip; /* where the last exception guest_try caught struck */
+extern u32 guest_trap_exits; /* ferry's exit count as its handler began */
 const struct ferry_boot_info *boot_info(void);
 
 static inline void cpuid4(u32 leaf, u32 *a, u32 *b, u32 *c, u32 *d)

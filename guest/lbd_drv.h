@@ -22,6 +22,8 @@ int cmd_memscan(struct shell *sh, int argc, char **argv);
 int cmd_ioapic_irq(struct shell *sh, int argc, char **argv);
 int cmd_nmi_wait(struct shell *sh, int argc, char **argv);
 int cmd_insn(struct shell *sh, int argc, char **argv);
+int cmd_tpr(struct shell *sh, int argc, char **argv);
+int cmd_hpet_fsb(struct shell *sh, int argc, char **argv);
 int cmd_pcir(struct shell *sh, int argc, char **argv);
 int cmd_out(struct shell *sh, int argc, char **argv);
 int cmd_pciw(struct shell *sh, int argc, char **argv);

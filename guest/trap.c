@@ -19,6 +19,8 @@ struct idt_entry {
 extern const u64 guest_trap_stubs[32];
 extern void guest_try_landing(void);
 u64 guest_try_rsp;
+u64 guest_trap_rip; /* where the last exception struck */
+u32 guest_trap_exits; /* ferry's exit count then (CPUID 0x40000003), 0 without ferry */
 static struct idt_entry idt[256] __aligned(16);
 u32 guest_irq_count[256];
 
@@ -49,8 +51,12 @@ void guest_trap(struct trap_frame *f)
 		guest_irq_count[2]++;
 		return;
 	}
+	u32 x;
+	cpuid4(FERRY_CPUID_STATS, &guest_trap_exits, &x, &x, &x); /* before the report's own exits */
 	con_printf("guest: exception %lu at rip %lx (error %lx)", f->vector, f->rip, f->error);
+	guest_trap_rip = f->rip;
 	if (guest_try_rsp) {
+		f->rflags &= ~(u64)0x100; /* a single step (TF) ends with the try */
 		f->rip = (u64)(uintptr_t)guest_try_landing;
 		f->rsp = guest_try_rsp;
 		f->rax = (u64)(s64)-(1000 + (s64)f->vector);

@@ -13,6 +13,7 @@
 #include "x86/io.h"
 #include "platform/lapic.h"
 #include "platform/trap.h"
+#include "vm/ioapic_guard.h"
 #include "net/client.h"
 #include "net/server.h"
 #include "aoe_role.h"
@@ -355,8 +356,10 @@ static void on_tick(void) {}
 static void server_halt(struct vm *vm)
 {
 	(void)vm;
-	if (!net_server_disk_busy(&server))
+	if (!net_server_disk_busy(&server)) {
+		write_cr8(0); /* a TPR the guest raised would keep every wake-up out (vm/exit.c) */
 		__asm__ volatile("sti; hlt; cli" ::: "memory");
+	}
 	serve(true);
 }
 
@@ -433,6 +436,11 @@ int netrole_server_start(struct vm *vm, struct nic *nic, struct blk_dev **disks,
 	vm->on_interrupt = server_poll;
 	vm->on_halt = server_halt;
 	vm->arch->intr_exiting(&vm->vcpu, true);
+	vm->ferry_irqs = true;
+	unsigned masked = ioapic_guard_mask_all();
+	if (masked)
+		log_info("server: masked %u I/O APIC entries the firmware left open: the guest takes no interrupts here",
+			 masked);
 	wake_start(nic);
 	if (config.clients[0])
 		log_info("server: clients enrolled: %s", config.clients);

@@ -22,6 +22,12 @@
 #define LAPIC_SVR 0x0F0          /* spurious vector; bit 8 APIC software enable */
 #define LAPIC_SVR_ENABLE BIT(8)
 #define LAPIC_LVT_TIMER 0x320
+#define LAPIC_LVT_LINT0 0x350    /* the 8259's virtual wire (ExtINT) when the firmware left it so */
+#define LAPIC_LVT_CMCI 0x2F0     /* with 7 LVT entries or more (version bits 23:16 >= 6) */
+#define LAPIC_LVT_THERMAL 0x330
+#define LAPIC_LVT_PERF 0x340
+#define LAPIC_LVT_ERROR 0x370
+#define LAPIC_VERSION 0x030      /* bits 23:16: the highest LVT entry */
 #define LAPIC_LVT_MASKED BIT(16)
 #define LAPIC_TIMER_PERIODIC BIT(17)
 #define LAPIC_TIMER_INIT 0x380
@@ -67,7 +73,16 @@ static void on_timer(u8 vector)
 		timer_fn();
 }
 
-static void on_spurious(u8 vector) { (void)vector; /* no EOI for spurious (SDM 10.9) */ }
+/* A true spurious interrupt sets no in-service bit and takes no EOI (SDM
+ * 10.9); a message sent with this vector (a device the guest drives) does,
+ * and unacknowledged it would hold back every other vector for good. */
+#define LAPIC_ISR_255 0x170 /* in-service bits 255-224 */
+static void on_spurious(u8 vector)
+{
+	(void)vector;
+	if (lapic_rd(LAPIC_ISR_255) & BIT(31))
+		lapic_wr(LAPIC_EOI, 0);
+}
 
 int lapic_init(void)
 {
@@ -80,6 +95,17 @@ int lapic_init(void)
 	if (!lapic)
 		return -E_NOMEM;
 	pic_mask_all();
+	/* The 8259 takes its vectors from whoever programs it last, and the
+	 * guest reaches its ports: none of its interrupts come to ferry.  Nor
+	 * do the other local sources the guest can set off (the performance
+	 * counters and machine-check banks it programs, thermal events) with
+	 * vectors the firmware chose. */
+	static const u16 lvts[] = { LAPIC_LVT_LINT0, LAPIC_LVT_CMCI, LAPIC_LVT_THERMAL, LAPIC_LVT_PERF,
+				    LAPIC_LVT_ERROR };
+	u32 maxlvt = (lapic_rd(LAPIC_VERSION) >> 16) & 0xFF;
+	for (unsigned i = 0; i < ARRAY_SIZE(lvts); i++)
+		if (lvts[i] != LAPIC_LVT_CMCI || maxlvt >= 6)
+			lapic_wr(lvts[i], LAPIC_LVT_MASKED);
 	irq_set_handler(LAPIC_TIMER_VECTOR, on_timer);
 	irq_set_handler(LAPIC_SPURIOUS_VECTOR, on_spurious);
 	lapic_wr(LAPIC_SVR, LAPIC_SVR_ENABLE | LAPIC_SPURIOUS_VECTOR);

@@ -3,6 +3,7 @@
  * registers) and stops the machine.  Vectors 32-255 are interrupts, which
  * ferry takes only where it enables them (irq_poll). */
 #include "trap.h"
+#include "lapic.h"
 #include "x86/cpu.h"
 #include "console.h"
 
@@ -57,8 +58,11 @@ void irq_dispatch(u64 vector)
 		irq_handlers[vector & 255]((u8)vector);
 		return;
 	}
+	/* Acknowledged, or its in-service bit would hold back every vector
+	 * of its priority class and below (ferry's timer among them). */
+	lapic_eoi();
 	if (unexpected++ < 8)
-		log_warn("unexpected interrupt, vector %lu: ignored", vector);
+		log_warn("unexpected interrupt, vector %lu: acknowledged and ignored", vector);
 }
 
 void trap_init(void)

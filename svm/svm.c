@@ -174,6 +174,7 @@ static int svm_vcpu_init(struct vcpu *vcpu, const struct vcpu_boot_state *bs)
 				 SVM_INTERCEPT_VMSAVE | SVM_INTERCEPT_STGI | SVM_INTERCEPT_CLGI |
 				 SVM_INTERCEPT_SKINIT | SVM_INTERCEPT_MONITOR | SVM_INTERCEPT_MWAIT |
 				 SVM_INTERCEPT_MWAIT_COND;
+	v->ctl.intercept_exceptions = BIT(VEC_DB) | BIT(VEC_AC); /* vm/exit.c, EXIT_EXCEPTION */
 	v->ctl.iopm_base_pa = virt_to_phys(s->iopm);
 	v->ctl.msrpm_base_pa = virt_to_phys(s->msrpm);
 	v->ctl.guest_asid = 1;
@@ -262,6 +263,39 @@ static u8 insn_len(const struct vmcb *v, u8 fixed)
 	return fixed;
 }
 
+/* The intercepts that keep the guest from reaching beyond itself
+ * (vm/exit.c, instruction_exit); EXIT_OTHER for anything else. */
+static void decode_guarded(const struct vmcb *v, struct vm_exit *e)
+{
+	switch (v->ctl.exitcode) {
+	case SVM_EXIT_VMRUN: case SVM_EXIT_VMLOAD: case SVM_EXIT_VMSAVE:
+	case SVM_EXIT_STGI: case SVM_EXIT_CLGI: case SVM_EXIT_SKINIT: case SVM_EXIT_INVLPGA:
+	case SVM_EXIT_MONITOR: case SVM_EXIT_MWAIT: case SVM_EXIT_MWAIT_COND:
+		e->reason = EXIT_UD_INSN;
+		break;
+	case SVM_EXIT_EXCP_BASE + VEC_DB:
+		/* The VMCB's DR6 holds the status as the delivery would have
+		 * left it, and VMRUN loads it.  ICEBP's #DB is not intercepted
+		 * (APM Vol. 2, 15.12: it has an intercept of its own). */
+		e->reason = EXIT_EXCEPTION;
+		e->exc.vector = VEC_DB;
+		break;
+	case SVM_EXIT_EXCP_BASE + VEC_AC: /* the error code (always 0) in EXITINFO1 */
+		e->reason = EXIT_EXCEPTION;
+		e->exc.vector = VEC_AC;
+		e->exc.has_error = true;
+		e->exc.error = (u32)v->ctl.exitinfo1;
+		break;
+	case SVM_EXIT_INVD:
+		e->reason = EXIT_INVD;
+		e->insn_len = insn_len(v, 2); /* 0F 08 */
+		break;
+	default:
+		e->reason = EXIT_OTHER;
+		break;
+	}
+}
+
 static void decode_exit(const struct vmcb *v, struct vm_exit *e)
 {
 	u64 code = v->ctl.exitcode, i1 = v->ctl.exitinfo1, i2 = v->ctl.exitinfo2;
@@ -317,20 +351,11 @@ static void decode_exit(const struct vmcb *v, struct vm_exit *e)
 	case SVM_EXIT_INTR:
 		e->reason = EXIT_INTR;
 		break;
-	case SVM_EXIT_VMRUN: case SVM_EXIT_VMLOAD: case SVM_EXIT_VMSAVE:
-	case SVM_EXIT_STGI: case SVM_EXIT_CLGI: case SVM_EXIT_SKINIT: case SVM_EXIT_INVLPGA:
-	case SVM_EXIT_MONITOR: case SVM_EXIT_MWAIT: case SVM_EXIT_MWAIT_COND:
-		e->reason = EXIT_UD_INSN;
-		break;
-	case SVM_EXIT_INVD:
-		e->reason = EXIT_INVD;
-		e->insn_len = insn_len(v, 2); /* 0F 08 */
-		break;
 	case SVM_EXIT_INVALID:
 		e->reason = EXIT_ENTRY_FAIL;
 		break;
 	default:
-		e->reason = EXIT_OTHER;
+		decode_guarded(v, e);
 		break;
 	}
 }

@@ -18,7 +18,7 @@ const char *exit_reason_name(enum exit_reason r)
 		[EXIT_CPUID] = "cpuid", [EXIT_RDMSR] = "rdmsr", [EXIT_WRMSR] = "wrmsr",
 		[EXIT_IO] = "io", [EXIT_HLT] = "hlt", [EXIT_NPF] = "npf",
 		[EXIT_HYPERCALL] = "hypercall", [EXIT_SHUTDOWN] = "shutdown",
-		[EXIT_INTR] = "intr", [EXIT_UD_INSN] = "ud-insn", [EXIT_INVD] = "invd",
+		[EXIT_INTR] = "intr", [EXIT_UD_INSN] = "ud-insn", [EXIT_INVD] = "invd", [EXIT_EXCEPTION] = "exception",
 		[EXIT_POLL] = "poll",
 		[EXIT_ENTRY_FAIL] = "entry-fail", [EXIT_OTHER] = "other",
 	};
@@ -69,6 +69,9 @@ static void handle_cpuid(struct vcpu *vcpu)
 		case CPUID_LEAF_FEATURES:
 			c.ecx |= CPUID_1_ECX_HYPERVISOR;
 			c.ecx &= ~(u32)CPUID_1_ECX_VMX;  /* no VMX inside the guest */
+			/* No SMX: GETSEC exits under VMX, and ferry has no TXT
+			 * to give (the guest would be stopped). */
+			c.ecx &= ~(u32)CPUID_1_ECX_SMX;
 			/* No x2APIC: its MSRs would reach the ICR around the
 			 * guarded APIC page (vm/apic_guard.h). */
 			c.ecx &= ~(u32)CPUID_1_ECX_X2APIC;
@@ -82,6 +85,14 @@ static void handle_cpuid(struct vcpu *vcpu)
 			break;
 		case CPUID_LEAF_MWAIT:
 			c = (struct cpuid_regs){ 0, 0, 0, 0 };
+			break;
+		case CPUID_LEAF_EXT7:
+			/* No WAITPKG: under VMX UMWAIT and TPAUSE raise #UD
+			 * without "enable user wait and pause" (Linux delays with
+			 * TPAUSE where it sees the bit), and with it UMWAIT would
+			 * idle without exits, as MWAIT would. */
+			if (sub == 0)
+				c.ecx &= ~(u32)CPUID_7_ECX_WAITPKG;
 			break;
 		case CPUID_LEAF_EXT_FEATURES:
 			c.ecx &= ~(u32)CPUID_EXT1_ECX_SVM;  /* no SVM inside the guest */
@@ -137,6 +148,21 @@ static void handle_hypercall(struct vcpu *vcpu)
 	}
 }
 
+/* Where ferry takes the interrupts, the task priority is ferry's: VMX
+ * lets MOV CR8 through to the local APIC, and a raised TPR would hold
+ * back ferry's own vectors (its timer, its NIC) while the guest runs and
+ * while ferry sleeps.  The guest takes no interrupts there, so no value
+ * means anything to it; its exits (VMX's watchdog at the latest) put 0
+ * back.  SVM keeps the guest's CR8 virtual (V_INTR_MASKING). */
+static void tpr_reclaim(void)
+{
+	u64 tpr = read_cr8();
+	if (!tpr)
+		return;
+	write_cr8(0);
+	log_guest_warn("guest: task priority %lx set where ferry takes the interrupts: put back to 0", tpr);
+}
+
 static void report_stop(struct vcpu *vcpu, const struct vm_exit *e, const char *what)
 {
 	const struct vcpu_regs *r = &vcpu->regs;
@@ -145,6 +171,36 @@ static void report_stop(struct vcpu *vcpu, const struct vm_exit *e, const char *
 	log_err("  guest rip=%lx rsp=%lx rflags=%lx cr0=%lx cr3=%lx cr4=%lx efer=%lx", r->rip, r->gpr[GPR_RSP],
 		r->rflags, r->cr0, r->cr3, r->cr4, r->efer);
 	vcpu->vm->arch->dump(vcpu);
+}
+
+/* What the guest gets back for an instruction or exception ferry
+ * intercepted only to keep it from reaching beyond the guest. */
+static void instruction_exit(struct vcpu *vcpu, const struct vm_exit *e)
+{
+	struct vcpu_regs *r = &vcpu->regs;
+	switch (e->reason) {
+	case EXIT_UD_INSN: /* not in its CPUID */
+		vcpu->vm->arch->inject_exception(vcpu, VEC_UD, false, 0);
+		break;
+	case EXIT_EXCEPTION:
+		/* #AC and #DB: intercepted so that one raised while delivering
+		 * another (an alignment check on a misaligned CPL 3 stack, a
+		 * data breakpoint on the stack the delivery pushes to) exits
+		 * each time instead of looping in the CPU with no exit, no
+		 * interrupt and no way back for ferry (CVE-2015-5307,
+		 * CVE-2015-8104).  Given back as it came (the back end has
+		 * put DR6 as the CPU would); a loop now runs exit by exit. */
+		if (e->exc.after)
+			r->rip += e->insn_len;
+		vcpu->vm->arch->inject_exception(vcpu, e->exc.vector, e->exc.has_error, e->exc.error);
+		break;
+	default: /* EXIT_INVD */
+		/* Dropping the caches unwritten would drop ferry's writes
+		 * with the guest's; leaving them is what a coherent machine
+		 * shows, and the guest cannot tell a cache it may not drop. */
+		r->rip += e->insn_len;
+		break;
+	}
 }
 
 void exit_handle(struct vcpu *vcpu, const struct vm_exit *e)
@@ -196,15 +252,12 @@ void exit_handle(struct vcpu *vcpu, const struct vm_exit *e)
 		r->rip += e->insn_len;
 		break;
 	case EXIT_UD_INSN:
-		vm->arch->inject_exception(vcpu, VEC_UD, false, 0);
-		break;
+	case EXIT_EXCEPTION:
 	case EXIT_INVD:
-		/* Dropping the caches unwritten would drop ferry's writes
-		 * with the guest's; leaving them is what a coherent machine
-		 * shows, and the guest cannot tell a cache it may not drop. */
-		r->rip += e->insn_len;
+		instruction_exit(vcpu, e);
 		break;
 	case EXIT_INTR:
+		tpr_reclaim();
 		irq_poll(); /* ferry's handlers run (timer, ...) */
 		if (vm->on_interrupt)
 			vm->on_interrupt(vm);

@@ -7,7 +7,8 @@
  * is mapped read-only: reads (IOREGSEL, IOWIN, the version) reach the
  * real I/O APIC with no exit; every write exits and is checked here:
  *  - a write to the low dword of a redirection entry whose delivery mode
- *    is not fixed, lowest priority or ExtINT is dropped, with a warning;
+ *    is not fixed, lowest priority or ExtINT is dropped, with a warning
+ *    (on a server, see ioapic_guard_check, unmasked ones more);
  *  - every other write (IOREGSEL, the destination dword, the ID, the EOI
  *    register) reaches the I/O APIC as the guest wrote it.
  * ferry's own reads (platform/ioapic.c) put IOREGSEL back, so an exit
@@ -25,7 +26,16 @@
 int ioapic_guard_attach(struct vm *vm, hpa_t base);
 
 /* The check on one IOWIN write (pure, host-tested): false to drop a
- * value val written to the register sel selects. */
-bool ioapic_guard_check(u32 sel, u32 val);
+ * value val written to the register sel selects.  ferry_irqs (the
+ * server role, where ferry's IDT takes every interrupt of this CPU): an
+ * entry may not be unmasked at all: the guest takes no interrupts there,
+ * and any vector would reach ferry's IDT, where those below 32 are its
+ * exception stubs (a tick taken for a machine check), 0xFF its spurious
+ * vector (never acknowledged) and ExtINT's the 8259's, which the guest
+ * programs. */
+bool ioapic_guard_check(u32 sel, u32 val, bool ferry_irqs);
+/* Masks every entry left unmasked (the firmware's virtual wire, a legacy
+ * vector): for the server role, before its guest runs.  How many. */
+unsigned ioapic_guard_mask_all(void);
 
 #endif

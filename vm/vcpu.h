@@ -33,6 +33,7 @@ enum exit_reason {
 	EXIT_INTR,       /* physical interrupt while the guest ran */
 	EXIT_UD_INSN,    /* an instruction the guest's CPUID does not offer (VMX, SVM, MONITOR/MWAIT): #UD */
 	EXIT_INVD,       /* INVD: skipped (the caches hold ferry's writes too) */
+	EXIT_EXCEPTION,  /* a guest exception intercepted only to be given back (exc) */
 	EXIT_POLL,       /* poll_exits: a PAUSE (insn_len 2), or VMX's preemption timer (0) */
 	EXIT_ENTRY_FAIL, /* the CPU refused to enter the guest */
 	EXIT_OTHER,      /* anything else: reported with its raw code */
@@ -59,6 +60,12 @@ struct vm_exit {
 			bool write;
 			bool fetch;
 		} npf;
+		struct {
+			u8 vector;
+			bool has_error;
+			u32 error;
+			bool after;  /* raised after its instruction (VMX's ICEBP): rip += insn_len first */
+		} exc;
 	};
 };
 

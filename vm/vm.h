@@ -81,6 +81,11 @@ struct vm {
 	 * resumes: may poll what is in flight for a while (main/main.c). */
 	void (*on_halt)(struct vm *vm);
 	bool poll_exits_on;  /* arch->poll_exits is on (main/main.c) */
+	/* ferry takes the physical interrupts on the guest's CPU (the server
+	 * role, arch->intr_exiting): none of the guest's interrupt sources may
+	 * then name a vector ferry's IDT cannot take as an interrupt (below
+	 * 32: its exceptions), nor the 8259's (vm/ioapic_guard.h). */
+	bool ferry_irqs;
 	int exit_status;    /* what the guest asked to power off with */
 	/* An ACPI sleep request (vm/guest_power.c): the PM1 control values the
 	 * guest wrote with SLP_EN, which ferry writes itself once it stopped. */

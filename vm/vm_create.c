@@ -20,6 +20,7 @@
 #include "platform/pci.h"
 #include "apic_guard.h"
 #include "ioapic_guard.h"
+#include "hpet_guard.h"
 #include "guest_io.h"
 #include "msr.h"
 #include "x86/cpu.h"
@@ -186,7 +187,9 @@ int vm_create(struct vm *vm, const struct hv_arch *arch, const struct boot_info 
 	}
 	if ((rc = map_pci_bars(vm)) < 0)
 		return rc;
-	if ((rc = map_device(vm, 0xFED00000, PAGE_SIZE, "the HPET")) < 0)
+	/* The HPET: the guest's timer, behind a check on every write (no FSB
+	 * delivery: a memory write and an MSI the guest would aim). */
+	if (device_page_free(vm, HPET_BASE, PAGE_SIZE, "the HPET") && (rc = hpet_guard_attach(vm, HPET_BASE)) < 0)
 		return rc;
 	/* The I/O APIC is the guest's in every role, behind a check on every
 	 * write (no INIT, SMI or NMI from a device interrupt). */

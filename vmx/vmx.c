@@ -34,10 +34,12 @@ struct vmx_caps vmx;
  * although CPUID shows them. */
 #define PROC2_OPTIONAL (PROC2_UNRESTRICTED_GUEST | PROC2_VPID | PROC2_RDTSCP | PROC2_INVPCID | PROC2_XSAVES)
 #define GUEST_VPID 1 /* 0 is ferry's own (28.1) */
+/* The debug controls: the guest's DR7 and DEBUGCTL in the VMCS, which a
+ * VM exit otherwise resets (to 400h and 0), losing its breakpoints. */
 #define EXIT_WANTED                                                                                        \
 	(EXIT_HOST_ADDR_SPACE_SIZE | EXIT_SAVE_IA32_PAT | EXIT_LOAD_IA32_PAT | EXIT_SAVE_IA32_EFER |       \
-	 EXIT_LOAD_IA32_EFER)
-#define ENTRY_WANTED (ENTRY_IA32E_MODE_GUEST | ENTRY_LOAD_IA32_PAT | ENTRY_LOAD_IA32_EFER)
+	 EXIT_LOAD_IA32_EFER | EXIT_SAVE_DEBUG_CONTROLS)
+#define ENTRY_WANTED (ENTRY_IA32E_MODE_GUEST | ENTRY_LOAD_IA32_PAT | ENTRY_LOAD_IA32_EFER | ENTRY_LOAD_DEBUG_CONTROLS)
 
 static void read_ctl_cap(u32 msr, u32 true_msr, struct vmx_ctl_cap *c)
 {
@@ -106,7 +108,7 @@ static int vmx_probe(char *why, size_t n)
 	vmx.exit_ctl = ctl_adjust(&vmx.exit, EXIT_WANTED);
 	vmx.entry_ctl = ctl_adjust(&vmx.entry, ENTRY_WANTED);
 	if ((vmx.proc_ctl & PROC_WANTED) != PROC_WANTED || !(vmx.pin.may1 & PIN_EXT_INTR_EXITING)) {
-		fmt_snprintf(why, n, "this CPU's VT-x cannot intercept HLT, I/O ports, MSRs or interrupts by bitmap "
+		fmt_snprintf(why, n, "this CPU's VT-x cannot intercept HLT, MONITOR/MWAIT, I/O ports, MSRs or interrupts by bitmap "
 			     "(processor-based controls allowed %x)", vmx.proc.may1);
 		return -E_NOTSUP;
 	}
@@ -117,8 +119,8 @@ static int vmx_probe(char *why, size_t n)
 	}
 	if ((vmx.exit_ctl & EXIT_WANTED) != EXIT_WANTED || (vmx.entry_ctl & ENTRY_WANTED) != ENTRY_WANTED ||
 	    (vmx.exit_ctl & EXIT_ACK_INTR_ON_EXIT) || (vmx.pin_ctl & PIN_EXT_INTR_EXITING)) {
-		fmt_snprintf(why, n, "this CPU's VT-x cannot switch EFER and PAT or enter a 64-bit guest on VM entry and "
-			     "exit (exit controls allowed %x, entry controls allowed %x)", vmx.exit.may1, vmx.entry.may1);
+		fmt_snprintf(why, n, "this CPU's VT-x cannot switch EFER, PAT and the debug controls or enter a 64-bit "
+			     "guest on VM entry and exit (exit controls allowed %x, entry controls allowed %x)", vmx.exit.may1, vmx.entry.may1);
 		return -E_NOTSUP;
 	}
 	vmx.unrestricted = vmx.proc2_ctl & PROC2_UNRESTRICTED_GUEST;
@@ -387,7 +389,7 @@ static bool write_controls(struct vmx_vcpu *xv, struct vm *vm)
 	ok &= vmcs_write(VMCS_EXIT_CONTROLS, vmx.exit_ctl);
 	ok &= vmcs_write(VMCS_ENTRY_CONTROLS, vmx.entry_ctl);
 	/* #UD exits: a guest's VMMCALL is ferry's hypercall (vmx_run.c). */
-	ok &= vmcs_write(VMCS_EXCEPTION_BITMAP, BIT(VEC_UD));
+	ok &= vmcs_write(VMCS_EXCEPTION_BITMAP, BIT(VEC_DB) | BIT(VEC_UD) | BIT(VEC_AC)); /* vmx_run.c */
 	ok &= vmcs_write(VMCS_PF_ERROR_MASK, 0);
 	ok &= vmcs_write(VMCS_PF_ERROR_MATCH, 0);
 	ok &= vmcs_write(VMCS_CR3_TARGET_COUNT, 0);

@@ -100,6 +100,50 @@ static u8 exit_insn_len(void)
 	return (u8)vmcs_read(VMCS_EXIT_INSN_LEN);
 }
 
+/* #DB and #AC, for the core to give back (vm/exit.c, EXIT_EXCEPTION);
+ * anything else (#UD) is handled_here's.  A #DB exit leaves DR6 and DR7
+ * as they were (27.1): its status is in the qualification and goes into
+ * DR6 here as the delivery would have put it (BLD and RTM read 1 unless
+ * they are the cause), and a general-detect #DB clears DR7.GD, as the
+ * delivery would, or the handler's first debug-register access faults
+ * again.  ICEBP's #DB exits on the ICEBP itself: given back after it.  A
+ * single step pending under an STI or MOV SS shadow must show in the
+ * pending debug exceptions (unless DEBUGCTL.BTF), or the entry fails its
+ * checks (26.3.1.5), since the exit did not record it. */
+static void db_status(u64 qual)
+{
+	u64 dr6 = (read_dr6() & ~(u64)DR6_B0_3) | DR6_RTM | DR6_BLD | (qual & (DR6_B0_3 | DR6_BD | DR6_BS));
+	write_dr6(dr6 & ~(qual & (DR6_RTM | DR6_BLD)));
+	if (qual & DR6_BD)
+		vmcs_write(VMCS_GUEST_DR7, vmcs_read(VMCS_GUEST_DR7) & ~(u64)DR7_GD);
+	u64 intr = vmcs_read(VMCS_GUEST_INTERRUPTIBILITY);
+	if (intr & (INTR_BLOCK_STI | INTR_BLOCK_MOV_SS) && vmcs_read(VMCS_GUEST_RFLAGS) & RFLAGS_TF &&
+	    !(vmcs_read(VMCS_GUEST_IA32_DEBUGCTL) & DEBUGCTL_BTF))
+		vmcs_write(VMCS_GUEST_PENDING_DBG, vmcs_read(VMCS_GUEST_PENDING_DBG) | DR6_BS);
+}
+
+static void decode_exception(struct vm_exit *e, u64 qual)
+{
+	u32 info = (u32)vmcs_read(VMCS_EXIT_INTR_INFO);
+	u8 vector = (u8)INTR_INFO_VECTOR(info), type = (u8)INTR_INFO_TYPE(info);
+	e->reason = EXIT_OTHER;
+	if (vector == VEC_AC && type == INTR_TYPE_HW_EXCEPTION) {
+		e->reason = EXIT_EXCEPTION;
+		e->exc.vector = VEC_AC;
+		e->exc.has_error = true;
+		e->exc.error = (u32)vmcs_read(VMCS_EXIT_INTR_ERROR);
+	} else if (vector == VEC_DB && type == INTR_TYPE_PRIV_SW_EXCEPTION) {
+		e->reason = EXIT_EXCEPTION;
+		e->exc.vector = VEC_DB;
+		e->exc.after = true;
+		e->insn_len = exit_insn_len();
+	} else if (vector == VEC_DB && type == INTR_TYPE_HW_EXCEPTION) {
+		db_status(qual);
+		e->reason = EXIT_EXCEPTION;
+		e->exc.vector = VEC_DB;
+	}
+}
+
 static void decode_exit(u32 reason, bool intr_exiting, struct vm_exit *e)
 {
 	u64 qual = vmcs_read(VMCS_EXIT_QUALIFICATION);
@@ -163,8 +207,11 @@ static void decode_exit(u32 reason, bool intr_exiting, struct vm_exit *e)
 	case VMX_EXIT_VMCLEAR: case VMX_EXIT_VMLAUNCH: case VMX_EXIT_VMPTRLD: case VMX_EXIT_VMPTRST:
 	case VMX_EXIT_VMREAD: case VMX_EXIT_VMRESUME: case VMX_EXIT_VMWRITE: case VMX_EXIT_VMXOFF:
 	case VMX_EXIT_VMXON: case VMX_EXIT_INVEPT: case VMX_EXIT_INVVPID: case VMX_EXIT_VMFUNC:
-	case VMX_EXIT_MONITOR: case VMX_EXIT_MWAIT:
+	case VMX_EXIT_MONITOR: case VMX_EXIT_MWAIT: case VMX_EXIT_GETSEC: /* SMX is hidden too */
 		e->reason = EXIT_UD_INSN; /* the core injects #UD */
+		break;
+	case VMX_EXIT_EXCEPTION_NMI:
+		decode_exception(e, qual);
 		break;
 	case VMX_EXIT_INVD: /* always exits (25.1.2) */
 		e->reason = EXIT_INVD;

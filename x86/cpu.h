@@ -74,6 +74,28 @@ DEFINE_CR(2)
 DEFINE_CR(3)
 DEFINE_CR(4)
 #undef DEFINE_CR
+/* DR6, the debug status: B0-B3 (the breakpoints matched), BD, BS; bit 16
+ * (RTM) reads 1 outside a transaction.  SDM Vol. 3B, 17.2.3. */
+#define DR6_B0_3 0xFu
+#define DR6_BLD BIT(11) /* bus lock (reads 1 unless one struck) */
+#define DR6_BD BIT(13)
+#define DR6_BS BIT(14)
+#define DR6_RTM BIT(16) /* reads 1 unless in a transaction */
+#define DR7_GD BIT(13)  /* general detect: the CPU clears it on #DB */
+#define DEBUGCTL_BTF BIT(1)
+static inline u64 read_dr6(void) { u64 v; __asm__ volatile("mov %%dr6, %0" : "=r"(v)); return v; }
+static inline void write_dr6(u64 v) { __asm__ volatile("mov %0, %%dr6" ::"r"(v)); }
+
+/* CR8: the local APIC's task priority (TPR bits 7:4).  Host tests, where
+ * it is privileged, see a variable of their own. */
+#ifdef FERRY_HOST_TEST
+__attribute__((weak)) u64 host_test_cr8;
+static inline u64 read_cr8(void) { return host_test_cr8; }
+static inline void write_cr8(u64 v) { host_test_cr8 = v; }
+#else
+static inline u64 read_cr8(void) { u64 v; __asm__ volatile("mov %%cr8, %0" : "=r"(v)); return v; }
+static inline void write_cr8(u64 v) { __asm__ volatile("mov %0, %%cr8" ::"r"(v) : "memory"); }
+#endif
 
 static inline void cpu_halt_forever(void)
 {
@@ -117,13 +139,16 @@ static inline bool xcr0_valid(u64 v, u64 supported)
 	       (!(v & XCR0_AMX) || (v & XCR0_AMX) == XCR0_AMX);
 }
 
+#define RFLAGS_TF BIT(8)
 #define RFLAGS_IF BIT(9)
 
 /* Exception vectors (SDM Vol. 3A, 6.3.1). */
 #define VEC_DE 0
+#define VEC_DB 1
 #define VEC_NMI 2
 #define VEC_UD 6
 #define VEC_GP 13
 #define VEC_PF 14
+#define VEC_AC 17
 
 #endif

@@ -19,6 +19,7 @@
 #define CPUID_LEAF_VENDOR 0x0           /* EAX: highest basic leaf; EBX EDX ECX: vendor */
 #define CPUID_LEAF_FEATURES 0x1         /* family, model; feature bits */
 #define CPUID_LEAF_MWAIT 0x5            /* MONITOR/MWAIT sizes and C-state hints */
+#define CPUID_LEAF_EXT7 0x7             /* subleaf 0: structured extended features */
 #define CPUID_LEAF_XSAVE 0xD            /* subleaf 0: EDX:EAX = the XCR0 bits supported */
 /* No CPU returns information for leaves 0x40000000-0x4FFFFFFF (SDM Vol.
  * 2A, CPUID): hypervisors answer the first 256 of them.  ferry's own, from
@@ -39,12 +40,16 @@
 #define CPUID_1_EAX_MODEL(a) ((((a) >> 4) & 0xF) | (((a) >> 12) & 0xF0))
 #define CPUID_1_ECX_MONITOR BIT(3)      /* MONITOR/MWAIT */
 #define CPUID_1_ECX_VMX BIT(5)          /* Intel VT-x */
+#define CPUID_1_ECX_SMX BIT(6)          /* GETSEC (Intel TXT) */
 #define CPUID_1_ECX_X2APIC BIT(21)
 #define CPUID_1_ECX_XSAVE BIT(26)       /* XSAVE/XRSTOR, XSETBV, XCR0 */
 #define CPUID_1_ECX_OSXSAVE BIT(27)     /* mirrors CR4.OSXSAVE */
 #define CPUID_1_ECX_HYPERVISOR BIT(31)  /* reserved for hypervisors: "running under one" */
 #define CPUID_1_EDX_PAE BIT(6)
 #define CPUID_1_EDX_APIC BIT(9)         /* an on-chip local APIC */
+
+/* ---- leaf 7, subleaf 0 ---------------------------------------------------------- */
+#define CPUID_7_ECX_WAITPKG BIT(5)      /* UMONITOR/UMWAIT/TPAUSE */
 
 /* ---- leaf 0x80000001 ---------------------------------------------------------- */
 #define CPUID_EXT1_ECX_SVM BIT(2)       /* AMD-V */

@@ -38,7 +38,7 @@ def bochs_iso_boots_with_vmx_ept(tmp):
     decoded and emulated (every store form), an undecodable one answered
     with #UD; INVD skipped, MONITOR and MWAIT #UD (test_hostile.INSNS)."""
     cases = ["bad-insn", "store-forms", "reg-write"]
-    cmds = ["lbd-info", "stats"] + [f"devtest {c}" for c in cases] + [f"insn {n}" for n, _ in test_hostile.INSNS]
+    cmds = ["lbd-info", "stats"] + [f"devtest {c}" for c in cases] + [f"insn {n}" for n, _ in test_hostile.INSNS + test_hostile.DEBUG_TRAPS]
     run = bochsrun.run_local(None, "; ".join(cmds), timeout=120)
     assert not run.timed_out, "timed out:\n" + run.output[-3000:]
     assert run.find(r"ferry: boot: multiboot2"), run.output[-3000:]
@@ -68,14 +68,15 @@ def bochs_local_ide_fat32_files(tmp):
     file_roundtrip(tmp, 32, "mbr", 64, local_runner)
 
 
-def pair_runner(bochs):
+def pair_runner(bochs, server_cmds="spin 0"):
     def run(img, cmds):
-        client, server = bochsrun.run_pair(img, cmds, bochs=bochs, timeout=400)
+        client, server = bochsrun.run_pair(img, cmds, bochs=bochs, timeout=400, server_cmds=server_cmds)
         assert not client.timed_out, "client timed out:\n" + client.output[-3000:]
         assert client.find(r"client: importing .* from net:"), client.output[-3000:]
         assert_vmx(client if bochs == "client" else server)
         # The server's own guest kept running while it served the disk.
-        spins = [int(m) for m in re.findall(r"^spin \d+ \d+ ms work=(\d+)", server.output, re.M)]
+        word, what = ("idle", "halts") if server_cmds.endswith("idle 0") else ("spin", "work")
+        spins = [int(m) for m in re.findall(rf"^{word} \d+ \d+ ms {what}=(\d+)", server.output, re.M)]
         assert len(spins) >= 2 and spins[-1] > spins[0], "server guest made no progress:\n" + server.output[-2000:]
         return client
     return run
@@ -116,6 +117,16 @@ def qemu_client_bochs_server_files(tmp):
     from LAPIC timer exits (external-interrupt exiting) while its guest
     computes."""
     file_roundtrip(tmp, 16, "mbr", 48, pair_runner("server"))
+
+
+@test
+def bochs_server_guest_raising_its_task_priority_keeps_serving(tmp):
+    """A Bochs server (VMX, which lets MOV CR8 through to the local APIC)
+    whose guest raises its task priority to 15 and idles: that priority
+    would hold back ferry's timer, so ferry, asleep in its HLT, would never
+    wake to serve.  ferry puts it back at its exits and before it sleeps,
+    and the QEMU client still reads and writes its files."""
+    file_roundtrip(tmp, 16, "mbr", 48, pair_runner("server", server_cmds="tpr 15; idle 0"))
 
 
 def refusal(cpu, message):

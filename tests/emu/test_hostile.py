@@ -8,6 +8,7 @@ import subprocess
 import disks
 import ferryrun
 from registry import test
+from test_local import expect_ok
 
 
 @test
@@ -161,33 +162,88 @@ def hostile_ioapic_init_nmi_smi_refused(tmp):
 
 
 INSNS = (("invd", 0), ("monitor", 1), ("mwait", 1))
+# (name, DR6.BS).  QEMU 7.2's TCG has no ICEBP (its translator leaves
+# the opcode out unless built WANT_ICEBP): Bochs runs it.
+DEBUG_TRAPS = (("icebp", 0), ("singlestep", 1))
+QEMU_DEBUG_TRAPS = DEBUG_TRAPS[1:]
 
 
-def assert_insns(run, invd_exits):
+def assert_insns(run, invd_exits, traps=DEBUG_TRAPS):
     """INVD skipped (with invd_exits exits, None: any), MONITOR and MWAIT
-    answered with #UD; the guest went on after each."""
+    answered with #UD, the #DB traps given back as the CPU raised them;
+    the guest went on after each."""
     for name, ud in INSNS:
         m = run.find(rf"^insn {name} ud={ud} exits=(\d+)$")
         assert m, f"{name}:\n" + run.output[-3000:]
         if name == "invd" and invd_exits is not None:
             assert int(m.group(1)) == invd_exits, f"{name}:\n" + run.output[-3000:]
         assert run.find(rf"^ok insn {name}$"), run.output[-3000:]
+    # #DB is intercepted (a #DB raised while delivering one would loop in
+    # the CPU): given back, it strikes after its instruction as a trap
+    # does, with DR6 as the CPU leaves it.
+    for name, bs in traps:
+        assert run.find(rf"^insn {name} db=1 after=1 bs={bs} exits=1$"), f"{name}:\n" + run.output[-3000:]
+        assert run.find(rf"^ok insn {name}$"), run.output[-3000:]
 
 
 @test
 def hostile_invd_monitor_mwait_trapped(tmp):
     """On a CPU with MONITOR/MWAIT (QEMU's +monitor), the guest runs INVD,
-    MONITOR and MWAIT with interrupts off: MONITOR and MWAIT answered with
-    #UD, as its CPUID says (QEMU runs MONITOR as a no-op, and an MWAIT let
+    MONITOR and MWAIT with interrupts off, and takes a single step:
+    MONITOR and MWAIT answered with #UD, as its CPUID says (QEMU runs MONITOR as a no-op, and an MWAIT let
     run would halt the machine for good here); INVD goes on.  That INVD
     exits to ferry cannot be seen here: QEMU 7.2's TCG checks the WBINVD
     intercept for it (fixed in QEMU 8.1), so Bochs (VMX, where INVD always
     exits) checks the core's handling and the count; then it reads its
     disk."""
     img = disks.make_fat(os.path.join(tmp, "disk.img"), 32, 40, {"/A.TXT": b"still here\n"})
-    cmds = "; ".join(f"insn {n}" for n, _ in INSNS) + "; cat /A.TXT"
+    cmds = "; ".join(f"insn {n}" for n, _ in INSNS + QEMU_DEBUG_TRAPS) + "; cat /A.TXT"
     run = ferryrun.run_local(img.path, cmds, timeout=120, cpu=ferryrun.CPU_SVM + ",+monitor")
-    assert_insns(run, None)
+    assert_insns(run, None, QEMU_DEBUG_TRAPS)
+    assert run.find(r"^\| still here$"), run.output[-3000:]
+    assert run.passed(), run.output[-3000:]
+
+
+@test
+def hostile_server_guest_cannot_aim_interrupts_at_ferrys_exceptions(tmp):
+    """On a server ferry takes every interrupt of the guest's CPU through
+    its own IDT, and the guest none.  The server's guest points the PIT's
+    I/O APIC pin at vector 0x12 (the #MC stub), 0xFF (ferry's spurious
+    vector, never acknowledged: every other vector would wait behind it),
+    ExtINT (the 8259's vector, which the guest programs) and 0x31, the PIT
+    ticking: each entry is refused with a warning (taken, the first would
+    stop ferry on a "machine check"), and a client still reads and writes
+    its files while the guest idles."""
+    data = disks.random_bytes(60000, 8)
+    img = disks.make_fat(os.path.join(tmp, "disk.img"), 32, 40, {"/A.BIN": data})
+    client, server = ferryrun.run_pair(img.path, "sha256 /A.BIN; write /B.BIN 30000 9; sha256 /B.BIN",
+                                       server_cmds="ioapic-irq 0 0x12; ioapic-irq 0 0xff; ioapic-irq 7 0; "
+                                                   "ioapic-irq 0 0x31; idle 0", timeout=300)
+    for mode, vec in ((0, 0x12), (0, 0xFF), (7, 0), (0, 0x31)):
+        m = server.find(rf"^ioapic-irq mode={mode} vector={vec:x} rte before=(\w+) after=(\w+) fixed=00010031$")
+        assert m and m.group(1) == m.group(2), server.output[-3000:]
+        assert server.find(rf"^ok ioapic-irq {mode} {vec:#x}$" if vec else rf"^ok ioapic-irq {mode} 0$"), \
+            server.output[-3000:]
+    assert server.find(r"ferry: warning: guest: I/O APIC redirection entry 2 write 12 refused .*on a server"), \
+        server.output[-3000:]
+    assert not server.find(r"PANIC|exception in ferry"), server.output[-3000:]
+    assert client.passed(), client.output[-3000:]
+    assert expect_ok(client, "sha256 /A.BIN").split()[0] == disks.sha256(data)
+
+
+@test
+def hostile_hpet_fsb_delivery_refused(tmp):
+    """QEMU's HPET with FSB delivery (hpet.msi=on): the guest sets a timer
+    to deliver by FSB, its FSB address one of its own words, and fires it.
+    An FSB interrupt is a memory write of the guest's value to the
+    guest's address (ferry's memory as easily) and an MSI of any delivery
+    mode (INIT resets the CPU behind ferry's back): ferry keeps FSB_EN_CNF
+    clear, with a warning, the word stays untouched, and the guest goes
+    on to read its disk."""
+    img = disks.make_fat(os.path.join(tmp, "disk.img"), 32, 40, {"/A.TXT": b"still here\n"})
+    run = ferryrun.run_local(img.path, "hpet-fsb; cat /A.TXT", timeout=120, extra=["-global", "hpet.msi=on"])
+    assert run.find(r"^hpet-fsb timer=\d+ fsb_en=0 written=0$"), run.output[-3000:]
+    assert run.find(r"ferry: warning: guest: HPET timer \d+ FSB delivery refused"), run.output[-3000:]
     assert run.find(r"^\| still here$"), run.output[-3000:]
     assert run.passed(), run.output[-3000:]
 

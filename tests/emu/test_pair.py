@@ -195,8 +195,10 @@ def frames_wake_the_server(tmp, nic, server_cmds):
     with open(path, "wb") as f:
         f.write(data)
     cmd = "vblk-qd " + " ".join(map(str, WAKE_QD))
-    client, server = ferryrun.run_pair(path, cmd, nic=nic, server_cmds=server_cmds, server_args="poll_hz=10",
-                                       timeout=400)
+    # The client spins 2 s after its requests: time for the server's
+    # guest to show it goes on (a line each 500 ms) however fast they went.
+    client, server = ferryrun.run_pair(path, cmd + "; spin 2", nic=nic, server_cmds=server_cmds,
+                                       server_args="poll_hz=10", timeout=400)
     assert not client.timed_out, "client timed out:\n" + client.output[-3000:]
     assert server.find(r"server: frames wake ferry as they arrive \((e1000|virtio-net) receive interrupt"), \
         server.output[-3000:]

@@ -1,9 +1,11 @@
 /* The checks on the guest's local APIC writes (vm/apic_guard.c): no INIT,
  * startup, NMI, SMI or other CPU through the ICR, no SMI or INIT through an
  * LVT entry; and on its I/O APIC writes (vm/ioapic_guard.c): no INIT, NMI
- * or SMI through a redirection entry.  What Linux does still works. */
+ * or SMI through a redirection entry; and on its HPET writes
+ * (vm/hpet_guard.c): no FSB delivery.  What Linux does still works. */
 #include "check.h"
 #include "vm/apic_guard.h"
+#include "vm/hpet_guard.h"
 #include "vm/ioapic_guard.h"
 
 #define ICR_LO 0x300
@@ -85,21 +87,68 @@ TEST(ioapic_entries_keep_to_fixed_lowest_extint)
 {
 	for (u32 pin = 0; pin < 24; pin++) {
 		u32 lo = 0x10 + 2 * pin;
-		CHECK(ioapic_guard_check(lo, 0x00000031));  /* fixed, edge, unmasked (Linux) */
-		CHECK(ioapic_guard_check(lo, 0x0001A131));  /* lowest priority, level, masked, logical */
-		CHECK(ioapic_guard_check(lo, 0x00000700));  /* ExtINT (the 8259's virtual wire) */
-		CHECK(!ioapic_guard_check(lo, 0x00000531)); /* INIT */
-		CHECK(!ioapic_guard_check(lo, 0x00010531)); /* INIT, even masked */
-		CHECK(!ioapic_guard_check(lo, 0x00000400)); /* NMI */
-		CHECK(!ioapic_guard_check(lo, 0x00000200)); /* SMI */
-		CHECK(!ioapic_guard_check(lo, 0x00000300)); /* reserved */
-		CHECK(!ioapic_guard_check(lo, 0x00000600)); /* reserved (startup is not an I/O APIC mode) */
-		CHECK(ioapic_guard_check(lo + 1, 0xFF000500)); /* the destination dword is free */
+		CHECK(ioapic_guard_check(lo, 0x00000031, false));  /* fixed, edge, unmasked (Linux) */
+		CHECK(ioapic_guard_check(lo, 0x0001A131, false));  /* lowest priority, level, masked, logical */
+		CHECK(ioapic_guard_check(lo, 0x00000700, false));  /* ExtINT (the 8259's virtual wire) */
+		CHECK(!ioapic_guard_check(lo, 0x00000531, false)); /* INIT */
+		CHECK(!ioapic_guard_check(lo, 0x00010531, false)); /* INIT, even masked */
+		CHECK(!ioapic_guard_check(lo, 0x00000400, false)); /* NMI */
+		CHECK(!ioapic_guard_check(lo, 0x00000200, false)); /* SMI */
+		CHECK(!ioapic_guard_check(lo, 0x00000300, false)); /* reserved */
+		CHECK(!ioapic_guard_check(lo, 0x00000600, false)); /* reserved (startup is not an I/O APIC mode) */
+		CHECK(ioapic_guard_check(lo + 1, 0xFF000500, false)); /* the destination dword is free */
 	}
 	/* IOREGSEL's upper bits are ignored by the I/O APIC: so by the check */
-	CHECK(!ioapic_guard_check(0xFFFFFF10, 0x00000500));
-	CHECK(ioapic_guard_check(0x00, 0x0F000000));    /* the ID */
-	CHECK(ioapic_guard_check(0x01, 0x00000500));    /* the version (read-only anyway) */
+	CHECK(!ioapic_guard_check(0xFFFFFF10, 0x00000500, false));
+	CHECK(ioapic_guard_check(0x00, 0x0F000000, false));    /* the ID */
+	CHECK(ioapic_guard_check(0x01, 0x00000500, false));    /* the version (read-only anyway) */
+}
+
+/* On a server ferry's IDT takes the interrupts and the guest none: no
+ * entry unmasked; masked, anything the other roles allow (unmasking it
+ * is a write of its own). */
+TEST(ioapic_entries_on_a_server_stay_masked)
+{
+	for (u32 pin = 0; pin < 24; pin++) {
+		u32 lo = 0x10 + 2 * pin;
+		CHECK(!ioapic_guard_check(lo, 0x00000031, true)); /* fixed, vector 0x31 */
+		CHECK(!ioapic_guard_check(lo, 0x0000A1E0, true)); /* lowest priority, level, logical */
+		CHECK(!ioapic_guard_check(lo, 0x000000FF, true)); /* ferry's spurious vector */
+		CHECK(!ioapic_guard_check(lo, 0x0000001F, true)); /* an exception's vector */
+		CHECK(!ioapic_guard_check(lo, 0x0000000E, true)); /* #PF */
+		CHECK(!ioapic_guard_check(lo, 0x00000108, true)); /* lowest priority to #DF */
+		CHECK(!ioapic_guard_check(lo, 0x00000700, true)); /* ExtINT: the 8259's vector */
+		CHECK(!ioapic_guard_check(lo, 0x00000531, true)); /* INIT, as everywhere */
+		CHECK(ioapic_guard_check(lo, 0x0001000E, true));  /* masked */
+		CHECK(ioapic_guard_check(lo, 0x00010700, true));  /* masked ExtINT */
+		CHECK(!ioapic_guard_check(lo, 0x00010531, true)); /* masked INIT, as everywhere */
+		CHECK(ioapic_guard_check(lo + 1, 0xFF000000, true));
+	}
+}
+
+/* A timer's configuration keeps all but FSB_EN_CNF; nothing else of the
+ * HPET changes, its FSB route registers included (harmless unused). */
+TEST(hpet_timers_lose_fsb_delivery)
+{
+	bool refused;
+	for (unsigned t = 0; t < 32; t++) {
+		u64 conf = 0x100 + 0x20 * t;
+		CHECK_EQ(hpet_guard_filter(conf, 4, 0x0000404C, &refused), 0x0000004C); /* FSB, level, enabled */
+		CHECK(refused);
+		CHECK_EQ(hpet_guard_filter(conf, 8, 0xFFFFFFFF0000C14Cull, &refused), 0xFFFFFFFF0000814Cull);
+		CHECK(refused);
+		CHECK_EQ(hpet_guard_filter(conf, 4, 0x0000084C, &refused), 0x0000084C); /* I/O APIC pin 4 */
+		CHECK(!refused);
+		CHECK_EQ(hpet_guard_filter(conf + 4, 4, 0x00004000, &refused), 0x00004000); /* upper half: read-only */
+		CHECK(!refused);
+		CHECK_EQ(hpet_guard_filter(conf + 8, 8, 0x4000, &refused), 0x4000);           /* comparator */
+		CHECK_EQ(hpet_guard_filter(conf + 0x10, 8, 0xFEE0000000004030ull, &refused), 0xFEE0000000004030ull);
+		CHECK(!refused);
+	}
+	CHECK_EQ(hpet_guard_filter(0x10, 4, 0x4003, &refused), 0x4003); /* general configuration */
+	CHECK(!refused);
+	CHECK_EQ(hpet_guard_filter(0xF0, 8, 0x4000, &refused), 0x4000);  /* main counter */
+	CHECK(!refused);
 }
 
 int main(void)
@@ -109,6 +158,8 @@ int main(void)
 	RUN(lvt_delivery_modes);
 	RUN(other_registers_pass);
 	RUN(ioapic_entries_keep_to_fixed_lowest_extint);
+	RUN(ioapic_entries_on_a_server_stay_masked);
+	RUN(hpet_timers_lose_fsb_delivery);
 	return CHECK_SUMMARY();
 }
 

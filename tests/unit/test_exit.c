@@ -23,7 +23,12 @@ static struct vcpu_regs *const r = &vm.vcpu.regs;
 static unsigned irq_polls, on_interrupt_calls;
 
 u64 time_tsc_khz(void) { return TSC_KHZ; }
-void irq_poll(void) { irq_polls++; }
+static u64 cr8_at_poll;
+void irq_poll(void)
+{
+	irq_polls++;
+	cr8_at_poll = read_cr8();
+}
 
 static void on_interrupt(struct vm *v)
 {
@@ -163,6 +168,21 @@ TEST(hidden_insn_gets_ud)
 	CHECK_EQ(fake_calls.injects, 1);
 	CHECK_EQ(fake_calls.vector, VEC_UD);
 	CHECK_EQ(r->rip, START_RIP);
+}
+
+/* An intercepted #AC goes back to the guest as it came, where it was. */
+TEST(alignment_check_given_back)
+{
+	setup();
+	struct vm_exit e = { .reason = EXIT_EXCEPTION, .exc = { .vector = VEC_AC, .has_error = true, .error = 0 } };
+	exit_handle(vcpu, &e);
+	CHECK(!vm_stopped(&vm));
+	CHECK_EQ(fake_calls.injects, 1);
+	CHECK_EQ(fake_calls.vector, VEC_AC);
+	CHECK(fake_calls.has_error);
+	CHECK_EQ(fake_calls.error, 0);
+	CHECK_EQ(r->rip, START_RIP);
+	CHECK(!strcmp(exit_reason_name(EXIT_EXCEPTION), "exception"));
 }
 
 TEST(hypercall_power_off)
@@ -308,6 +328,19 @@ TEST(interrupt_exit)
 	CHECK_EQ(vcpu->stats.by_reason[EXIT_INTR], 2);
 }
 
+/* A task priority the guest raised (VMX lets MOV CR8 through) is put
+ * back to 0 before ferry takes its interrupts, with a warning. */
+TEST(interrupt_exit_takes_the_task_priority_back)
+{
+	setup();
+	write_cr8(0xF);
+	run_exit(EXIT_INTR, 0);
+	CHECK_EQ(irq_polls, 1);
+	CHECK_EQ(cr8_at_poll, 0);
+	CHECK_EQ(read_cr8(), 0);
+	CHECK(strstr(fake_log_last, "task priority f set") != NULL);
+}
+
 static void cpuid_exit(u32 leaf)
 {
 	r->gpr[GPR_RAX] = leaf;
@@ -365,11 +398,16 @@ static struct cpuid_regs cpuid_with_mwait(u32 leaf, u32 subleaf)
 		c = (struct cpuid_regs){ 64, 64, 3, 0x1120 };
 	if (leaf == CPUID_LEAF_EXT_FEATURES)
 		c.ecx |= CPUID_EXT1_ECX_MONITORX;
+	if (leaf == CPUID_LEAF_FEATURES)
+		c.ecx |= CPUID_1_ECX_SMX;
+	if (leaf == CPUID_LEAF_EXT7)
+		c.ecx |= CPUID_7_ECX_WAITPKG | BIT(2); /* and UMIP, which stays */
 	return c;
 }
 
 /* The host's leaves, edited: the hypervisor bit on, VMX and SVM off,
- * OSXSAVE the guest's own, no MONITOR/MWAIT nor MONITORX/MWAITX. */
+ * OSXSAVE the guest's own, no MONITOR/MWAIT nor MONITORX/MWAITX, no SMX,
+ * no WAITPKG. */
 TEST(cpuid_host_leaves_edited)
 {
 	setup();
@@ -380,6 +418,12 @@ TEST(cpuid_host_leaves_edited)
 	CHECK(!(r->gpr[GPR_RCX] & BIT(5)));
 	CHECK(!(r->gpr[GPR_RCX] & BIT(27)));
 	CHECK(!(r->gpr[GPR_RCX] & BIT(3))); /* no MONITOR/MWAIT */
+	CHECK(!(r->gpr[GPR_RCX] & BIT(6))); /* no SMX */
+	r->gpr[GPR_RAX] = CPUID_LEAF_EXT7;
+	r->gpr[GPR_RCX] = 0;
+	run_exit(EXIT_CPUID, 2);
+	CHECK(!(r->gpr[GPR_RCX] & BIT(5))); /* no WAITPKG */
+	CHECK(r->gpr[GPR_RCX] & BIT(2));
 	cpuid_exit(CPUID_LEAF_MWAIT);
 	CHECK_EQ(r->gpr[GPR_RAX] | r->gpr[GPR_RBX] | r->gpr[GPR_RCX] | r->gpr[GPR_RDX], 0);
 	r->cr4 = BIT(18);
@@ -439,6 +483,7 @@ int main(void)
 	RUN(pause_exit_resumes_after_the_pause);
 	RUN(invd_is_skipped);
 	RUN(hidden_insn_gets_ud);
+	RUN(alignment_check_given_back);
 	RUN(hypercall_power_off);
 	RUN(hypercall_unknown);
 	RUN(io_power_off);
@@ -451,6 +496,7 @@ int main(void)
 	RUN(entry_failure);
 	RUN(unhandled_exit);
 	RUN(interrupt_exit);
+	RUN(interrupt_exit_takes_the_task_priority_back);
 	RUN(cpuid_ferry_leaves);
 	RUN(cpuid_host_leaves_edited);
 	RUN(msr_back_end_state);

@@ -124,7 +124,8 @@ test_uart_SRCS = tests/unit/test_uart.c vdev/uart16550.c vm/guest_io.c vm/pcicfg
 	x86/x86_decode.c platform/pci.c tests/unit/fake_bus.c tests/unit/fake_arch.c tests/unit/fake_hv.c lib/string.c lib/err.c
 
 UNIT_TESTS += test_apic_guard
-test_apic_guard_SRCS = tests/unit/test_apic_guard.c vm/apic_guard.c vm/ioapic_guard.c tests/unit/fake_hv.c lib/string.c
+test_apic_guard_SRCS = tests/unit/test_apic_guard.c vm/apic_guard.c vm/ioapic_guard.c vm/hpet_guard.c tests/unit/fake_hv.c \
+	lib/string.c
 
 UNIT_TESTS += test_guest_mods
 test_guest_mods_SRCS = tests/unit/test_guest_mods.c vm/guest_mods.c platform/config.c platform/config_export.c tests/unit/fake_hv.c \

@@ -8,7 +8,7 @@
  * real I/O APIC with no exit; every write exits and is checked here:
  *  - a write to the low dword of a redirection entry whose delivery mode
  *    is not fixed, lowest priority or ExtINT is dropped, with a warning
- *    (on a server, see ioapic_guard_check, unmasked ones more);
+ *    (on a server every unmasked one: see ioapic_guard_check);
  *  - every other write (IOREGSEL, the destination dword, the ID, the EOI
  *    register) reaches the I/O APIC as the guest wrote it.
  * ferry's own reads (platform/ioapic.c) put IOREGSEL back, so an exit

@@ -82,9 +82,9 @@ struct vm {
 	void (*on_halt)(struct vm *vm);
 	bool poll_exits_on;  /* arch->poll_exits is on (main/main.c) */
 	/* ferry takes the physical interrupts on the guest's CPU (the server
-	 * role, arch->intr_exiting): none of the guest's interrupt sources may
-	 * then name a vector ferry's IDT cannot take as an interrupt (below
-	 * 32: its exceptions), nor the 8259's (vm/ioapic_guard.h). */
+	 * role, arch->intr_exiting), and the guest none: its I/O APIC entries
+	 * stay masked, since any vector would reach ferry's IDT
+	 * (vm/ioapic_guard.h). */
 	bool ferry_irqs;
 	int exit_status;    /* what the guest asked to power off with */
 	/* An ACPI sleep request (vm/guest_power.c): the PM1 control values the

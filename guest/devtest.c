@@ -325,7 +325,7 @@ const struct shell_cmd lbd_shell_cmds[] = {
 	{ "memscan", cmd_memscan, "memscan REVERSED_HEX" },
 	{ "ioapic-irq", cmd_ioapic_irq, "ioapic-irq DELIVERY_MODE [VECTOR]" },
 	{ "nmi-wait", cmd_nmi_wait, "nmi-wait COUNT SECONDS" },
-	{ "insn", cmd_insn, "insn invd|monitor|mwait|icebp|singlestep" },
+	{ "insn", cmd_insn, "insn invd|monitor|mwait|icebp|singlestep|stepcpuid" },
 	{ "tpr", cmd_tpr, "tpr 0-15" },
 	{ "hpet-fsb", cmd_hpet_fsb, "hpet-fsb" },
 	{ "pcir", cmd_pcir, "pcir BUS DEV FN OFF" },

@@ -316,12 +316,15 @@ static int try_insn(void *arg)
 		__asm__ volatile(".globl icebp_insn\nicebp_insn: .byte 0xf1" ::: "memory");
 	else if (!strcmp(name, "singlestep")) /* TF: a #DB trap after the nop */
 		__asm__ volatile("pushfq; orq $0x100, (%%rsp); popfq; .globl step_insn\nstep_insn: nop" ::: "memory", "cc");
+	else if (!strcmp(name, "stepcpuid")) /* TF: a #DB trap after the CPUID, which ferry runs */
+		__asm__ volatile("pushfq; orq $0x100, (%%rsp); popfq; .globl stepcpuid_insn\nstepcpuid_insn: cpuid; nop"
+				 ::"a"(0), "c"(0) : "rbx", "rdx", "memory", "cc");
 	else
 		return -E_INVAL;
 	return 0;
 }
 
-extern const u8 icebp_insn[], step_insn[];
+extern const u8 icebp_insn[], step_insn[], stepcpuid_insn[];
 
 /* With interrupts off, so that the exits counted between the two reads
  * of ferry's counter (CPUID 0x40000003, the second read one of them) are
@@ -342,10 +345,10 @@ int cmd_insn(struct shell *sh, int argc, char **argv)
 	__asm__ volatile("mov %%dr6, %0" : "=r"(dr6));
 	if (rc == -E_INVAL)
 		return shell_usage(sh);
-	if (!strcmp(argv[1], "icebp") || !strcmp(argv[1], "singlestep")) {
-		/* Both are traps: they strike at the instruction after (the
-		 * icebp's byte, the nop's); a single step sets DR6.BS. */
-		const u8 *at = argv[1][0] == 'i' ? icebp_insn : step_insn;
+	if (!strcmp(argv[1], "icebp") || !strcmp(argv[1], "singlestep") || !strcmp(argv[1], "stepcpuid")) {
+		/* All traps: they strike after their instruction (the icebp's
+		 * byte, the nop's, the CPUID's two); a single step sets DR6.BS. */
+		const u8 *at = argv[1][0] == 'i' ? icebp_insn : argv[1][4] == 'c' ? stepcpuid_insn : step_insn;
 		/* exits: those between the first count and the handler's,
 		 * less the handler's CPUID: the #DB's own, when ferry took it. */
 		shell_printf(sh, "insn %s db=%d after=%ld bs=%d exits=%u", argv[1], rc == -(1000 + 1),

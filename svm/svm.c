@@ -403,6 +403,13 @@ static void svm_inject_exception(struct vcpu *vcpu, u8 vector, bool has_error, u
 			    (has_error ? SVM_EVTINJ_ERR_VALID | ((u64)error << 32) : 0);
 }
 
+static void svm_step_trap(struct vcpu *vcpu)
+{
+	struct svm_vcpu *sv = vcpu->arch;
+	sv->vmcb->save.dr6 |= DR6_BS; /* VMRUN loads the guest's DR6 from here */
+	svm_inject_exception(vcpu, VEC_DB, false, 0);
+}
+
 static bool svm_msr_read(struct vcpu *vcpu, u32 msr, u64 *val)
 {
 	struct vmcb *v = ((struct svm_vcpu *)vcpu->arch)->vmcb;
@@ -486,6 +493,7 @@ const struct hv_arch svm_arch = {
 	.vcpu_init = svm_vcpu_init,
 	.run = svm_run,
 	.inject_exception = svm_inject_exception,
+	.step_trap = svm_step_trap,
 	.io_intercept = svm_io_intercept,
 	.msr_intercept = svm_msr_intercept,
 	.msr_read = svm_msr_read,

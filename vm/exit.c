@@ -203,10 +203,22 @@ static void instruction_exit(struct vcpu *vcpu, const struct vm_exit *e)
 	}
 }
 
+/* ferry completed the instruction (RIP moved on; a fault leaves it): a
+ * guest stepping through it (a debugger's stepi over CPUID, I/O or MMIO)
+ * gets its trap after it, not after the next one.  ICEBP's given-back
+ * #DB is that trap already. */
+static void step_trap_if_tracing(struct vcpu *vcpu, const struct vm_exit *e, u64 rip0)
+{
+	if (vcpu->regs.rip != rip0 && (vcpu->regs.rflags & RFLAGS_TF) && e->reason != EXIT_EXCEPTION &&
+	    !vcpu->vm->stop)
+		vcpu->vm->arch->step_trap(vcpu);
+}
+
 void exit_handle(struct vcpu *vcpu, const struct vm_exit *e)
 {
 	struct vm *vm = vcpu->vm;
 	struct vcpu_regs *r = &vcpu->regs;
+	u64 rip0 = r->rip;
 
 	vcpu->stats.exits++;
 	vcpu->stats.by_reason[e->reason]++;
@@ -276,6 +288,7 @@ void exit_handle(struct vcpu *vcpu, const struct vm_exit *e)
 		vm_stop(vm, VM_STOP_UNHANDLED_EXIT);
 		break;
 	}
+	step_trap_if_tracing(vcpu, e, rip0);
 	if (vm->on_exit && !vm->stop)
 		vm->on_exit(vm);
 }

@@ -137,6 +137,10 @@ struct hv_arch {
 	void (*run)(struct vcpu *vcpu, struct vm_exit *exit);
 	/* Queues an exception for the next entry. */
 	void (*inject_exception)(struct vcpu *vcpu, u8 vector, bool has_error, u32 error);
+	/* The single-step trap of an instruction ferry completed for a guest
+	 * with RFLAGS.TF set, which the CPU does not raise for an instruction
+	 * that exited: DR6.BS set as the CPU would, and #DB queued. */
+	void (*step_trap)(struct vcpu *vcpu);
 	/* Intercept (true) or pass through (false) guest port I/O. */
 	void (*io_intercept)(struct vm *vm, u16 port, u16 count, bool intercept);
 	/* Whether guest reads and writes of one MSR exit (true) or reach the

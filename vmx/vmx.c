@@ -570,6 +570,7 @@ const struct hv_arch vmx_arch = {
 	.vcpu_init = vmx_vcpu_init,
 	.run = vmx_run,
 	.inject_exception = vmx_inject_exception,
+	.step_trap = vmx_step_trap,
 	.io_intercept = vmx_io_intercept,
 	.msr_intercept = vmx_msr_intercept,
 	.msr_read = vmx_msr_read,

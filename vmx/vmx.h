@@ -58,6 +58,7 @@ u64 vmx_eptp(hpa_t root);
 
 void vmx_run(struct vcpu *vcpu, struct vm_exit *exit);
 void vmx_inject_exception(struct vcpu *vcpu, u8 vector, bool has_error, u32 error);
+void vmx_step_trap(struct vcpu *vcpu);
 
 /* Diagnostics (vmx_diag.c): the meaning of a VM-instruction error
  * number; a report naming what the current VMCS breaks when VM entry

@@ -242,6 +242,13 @@ static void requeue_event(struct vmx_vcpu *xv)
 	}
 }
 
+/* VMX switches no DR6: the guest's is the CPU's. */
+void vmx_step_trap(struct vcpu *vcpu)
+{
+	write_dr6(read_dr6() | DR6_BS);
+	vmx_inject_exception(vcpu, VEC_DB, false, 0);
+}
+
 void vmx_inject_exception(struct vcpu *vcpu, u8 vector, bool has_error, u32 error)
 {
 	struct vmx_vcpu *xv = vcpu->arch;

@@ -15,6 +15,12 @@ static void fake_inject(struct vcpu *vcpu, u8 vector, bool has_error, u32 error)
 	fake_calls.error = error;
 }
 
+static void fake_step_trap(struct vcpu *vcpu)
+{
+	(void)vcpu;
+	fake_calls.step_traps++;
+}
+
 static void fake_io_intercept(struct vm *vm, u16 port, u16 count, bool on)
 {
 	(void)vm;
@@ -103,6 +109,7 @@ const struct hv_arch fake_arch = {
 	.name = "fake back end",
 	.run = fake_run,
 	.inject_exception = fake_inject,
+	.step_trap = fake_step_trap,
 	.io_intercept = fake_io_intercept,
 	.msr_intercept = fake_msr_intercept,
 	.msr_read = fake_msr_read,

@@ -22,6 +22,7 @@ struct fake_arch_calls {
 	u8 vector;               /* the last one's vector, error code */
 	bool has_error;
 	u32 error;
+	unsigned step_traps;     /* step_trap calls */
 	unsigned dumps;          /* dump calls (one per stop report) */
 	unsigned flushes;        /* flush_nested_tlb calls */
 	struct fake_intercept intercept[FAKE_MAX_INTERCEPTS];

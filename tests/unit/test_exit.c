@@ -348,6 +348,24 @@ static void cpuid_exit(u32 leaf)
 	run_exit(EXIT_CPUID, 2);
 }
 
+/* A guest stepping (TF) through an instruction ferry completed gets its
+ * trap after it; through one that faulted, or with TF clear, none. */
+TEST(single_step_over_an_emulated_instruction_traps)
+{
+	setup();
+	r->rflags |= RFLAGS_TF;
+	cpuid_exit(0);
+	CHECK_EQ(fake_calls.step_traps, 1);
+	CHECK_EQ(r->rip, START_RIP + 2);
+	r->gpr[GPR_RCX] = 0xDEADBEEF; /* an MSR ferry refuses: #GP, RIP stays */
+	run_exit(EXIT_RDMSR, 2);
+	CHECK_EQ(fake_calls.step_traps, 1);
+	CHECK_EQ(fake_calls.vector, VEC_GP);
+	r->rflags &= ~(u64)RFLAGS_TF;
+	cpuid_exit(0);
+	CHECK_EQ(fake_calls.step_traps, 1);
+}
+
 TEST(cpuid_ferry_leaves)
 {
 	setup();
@@ -484,6 +502,7 @@ int main(void)
 	RUN(invd_is_skipped);
 	RUN(hidden_insn_gets_ud);
 	RUN(alignment_check_given_back);
+	RUN(single_step_over_an_emulated_instruction_traps);
 	RUN(hypercall_power_off);
 	RUN(hypercall_unknown);
 	RUN(io_power_off);
